@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: install demo test bench clean
+
+$(BIN)/quietpoll: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(BIN)/quietpoll
+
+install: $(BIN)/quietpoll
+
+demo: install
+	$(BIN)/quietpoll demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/bench_estimate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

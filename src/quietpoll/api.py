@@ -1,0 +1,72 @@
+"""The Python API that mirrors the CLI: build a design, then ask for estimates.
+
+    >>> import quietpoll as qp
+    >>> d = qp.read_data("apistrat.csv").frame
+    >>> des = qp.svydesign(d, strata="stype", weights="pw", fpc="fpc")
+    >>> qp.mean(des, "api00", by="stype").to_polars()
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import polars as pl
+
+from .design import DesignSpec, ReplicateDesign, ReplicateSpec, TaylorDesign
+from .estimators import mean, proportion, quantile, ratio, total
+from .estimators.table import Table
+from .errors import EstimationError
+
+
+def svydesign(data: pl.DataFrame, *, ids: str | Sequence[str] = (), strata: str | None = None,
+              weights: str | None = None, probs: str | None = None, fpc: str | Sequence[str] = (),
+              nest: bool = False, lonely_psu: str = "fail") -> TaylorDesign:
+    """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest)."""
+    spec = DesignSpec(weights=weights, probs=probs, strata=strata, ids=ids, fpc=fpc, nest=nest,
+                      lonely_psu=lonely_psu)
+    return TaylorDesign.from_spec(data, spec)
+
+
+def svrepdesign(data: pl.DataFrame, *, repweights: str | Sequence[str], type: str = "other",
+                weights: str | None = None, rho: float | None = None, scale: float | None = None,
+                rscales: float | Sequence[float] | None = None, mse: bool = False,
+                combined_weights: bool = True) -> ReplicateDesign:
+    """A replicate-weight design, as R's svrepdesign(repweights, type, weights, rho, scale, rscales, mse)."""
+    if rscales is not None and not isinstance(rscales, (list, tuple)):
+        rscales = [rscales]
+    rs = ReplicateSpec(columns=repweights if isinstance(repweights, str) else tuple(repweights), type=type,
+                       rho=rho, scale=scale, rscales=None if rscales is None else tuple(map(float, rscales)),
+                       mse=mse, combined_weights=combined_weights)
+    return ReplicateDesign.from_spec(data, DesignSpec(weights=weights, replicates=rs))
+
+
+def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | ReplicateDesign, *,
+             mean_: Sequence[str] = (), total_: Sequence[str] = (), prop: Sequence[str] = (),
+             ratio_: Sequence[tuple[str, str]] = (), quantile_: Mapping[str, Sequence[float]] | None = None,
+             by: Sequence[str] = (), level: float = 0.95, ci_method: str | None = None,
+             df: str | float = "design") -> Table:
+    """Everything `quietpoll estimate` computes, in its row order: means, totals, proportions,
+    ratios, quantiles, each over the domains of `by`."""
+    if isinstance(design, Mapping):
+        design = DesignSpec.from_mapping(design)
+    des = design.build(data) if isinstance(design, DesignSpec) else design
+    if not (mean_ or total_ or prop or ratio_ or quantile_):
+        raise EstimationError("nothing to estimate: give --mean, --total, --prop, --ratio or --quantile")
+    numeric_ci = "wald"
+    if ci_method not in (None, "wald") and (mean_ or total_ or ratio_) and not (prop or quantile_):
+        raise EstimationError(f"--ci-method {ci_method} applies to proportions and quantiles; means, totals "
+                              "and ratios have wald intervals")
+    out = Table((), des.describe())
+    kw = dict(by=list(by), level=level, df=df)
+    for v in mean_:
+        out = out + mean(des, v, ci_method=numeric_ci, **kw)
+    for v in total_:
+        out = out + total(des, v, ci_method=numeric_ci, **kw)
+    for v in prop:
+        out = out + proportion(des, v, ci_method=ci_method or "logit", **kw)
+    for num, den in ratio_:
+        out = out + ratio(des, num, den, ci_method=numeric_ci, **kw)
+    for v, probs in (quantile_ or {}).items():
+        qm = ci_method if ci_method in ("beta", "xlogit", "logit", "asin", "quantile") else "wald"
+        out = out + quantile(des, v, probs, ci_method=qm, **kw)
+    return out

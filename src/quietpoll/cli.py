@@ -1,0 +1,180 @@
+"""The `quietpoll` command line. It only translates flags into API calls and formats results;
+quietpoll's errors become one line on stderr and exit status 2 here, and only here."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from . import api
+from .design import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
+from .errors import QuietpollError
+from .estimators.ci import CI_METHODS
+from .io import read_data
+from .study import load_study
+
+FORMATS = ("table", "json", "csv")
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _floats(text: str | None, flag: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        raise QuietpollError(f"{flag} takes numbers separated by commas, got '{text}'") from None
+
+
+def _quantiles(values: tuple[str, ...]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for item in values:
+        if "@" not in item:
+            raise QuietpollError(f"--quantile takes COL@P[,P...], e.g. income@0.25,0.5; got '{item}'")
+        col, probs = item.split("@", 1)
+        out.setdefault(col.strip(), []).extend(_floats(probs, "--quantile") or [])
+    return out
+
+
+def _ratios(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    out = []
+    for item in _split(values):
+        if item.count("/") != 1:
+            raise QuietpollError(f"--ratio takes NUM/DEN, e.g. api00/api99; got '{item}'")
+        num, den = (s.strip() for s in item.split("/"))
+        out.append((num, den))
+    return out
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="quietpoll")
+def cli() -> None:
+    """quietpoll: surveys of closed societies, from questionnaire to published numbers."""
+
+
+@cli.command()
+@click.argument("data", required=False, type=click.Path())
+@click.option("--study", type=click.Path(), help="study.toml (or its folder): data, design, options.")
+@click.option("--weights", help="Sampling weight column.")
+@click.option("--probs", help="Selection probability column (instead of weights).")
+@click.option("--strata", help="Stratum column.")
+@click.option("--ids", multiple=True, help="Cluster id column per stage: COL[,COL...].")
+@click.option("--fpc", multiple=True, help="Population size or sampling fraction per stage: COL[,COL...].")
+@click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata.")
+@click.option("--lonely-psu", type=click.Choice(LONELY_PSU), help="Strata with one PSU (R's survey.lonely.psu).")
+@click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'.")
+@click.option("--rep-type", type=click.Choice(REP_TYPES, case_sensitive=False), help="Replicate weight type.")
+@click.option("--rho", type=float, help="Fay coefficient.")
+@click.option("--scale", type=float, help="Replicate variance scale.")
+@click.option("--rscales", help="Per-replicate scales: X[,X...].")
+@click.option("--mse", is_flag=True, default=None, help="Centre replicates at the full-sample estimate.")
+@click.option("--mean", "means", multiple=True, help="Means of COL[,COL...].")
+@click.option("--total", "totals", multiple=True, help="Totals of COL[,COL...].")
+@click.option("--prop", "props", multiple=True, help="Proportions of each level of COL[,COL...].")
+@click.option("--ratio", "ratios", multiple=True, help="Ratio NUM/DEN.")
+@click.option("--quantile", "quantiles", multiple=True, help="Quantiles COL@P[,P...].")
+@click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--ci-method", type=click.Choice(CI_METHODS + ("quantile",)), help="Interval method "
+              "(proportions: default logit; quantiles: Woodruff with this method; others: wald).")
+@click.option("--df", "df_", default="design", show_default=True, help="design | inf | a number.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
+def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
+             rscales, mse, means, totals, props, ratios, quantiles, by, level, ci_method, df_, fmt):
+    """Design-based estimates with standard errors, intervals, design effects and df."""
+    cfg = load_study(study) if study else None
+    path = Path(data) if data else (cfg.data_path if cfg else None)
+    if path is None:
+        raise QuietpollError("no data: give a DATA file or --study with a [data] path")
+    frame = read_data(path).frame
+    spec = cfg.design if cfg and cfg.design else DesignSpec()
+    rep = spec.replicates
+    if repweights or rep_type or rep is not None:
+        base = rep or ReplicateSpec(columns=repweights or "", type=rep_type or "other")
+        rep = ReplicateSpec(columns=repweights or base.columns, type=rep_type or base.type,
+                            rho=rho if rho is not None else base.rho,
+                            scale=scale if scale is not None else base.scale,
+                            rscales=tuple(_floats(rscales, "--rscales")) if rscales else base.rscales,
+                            mse=mse if mse is not None else base.mse)
+        if not rep.columns:
+            raise QuietpollError("--rep-type needs --repweights (a glob over the replicate weight columns)")
+    spec = DesignSpec(
+        weights=weights or spec.weights, probs=probs or spec.probs, strata=strata or spec.strata,
+        ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
+        nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
+    df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
+    table = api.estimate(frame, spec, mean_=_split(means), total_=_split(totals), prop=_split(props),
+                         ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
+                         ci_method=ci_method, df=df)
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    _emit(table, fmt)
+
+
+@cli.command()
+def demo() -> None:
+    """Estimate on the bundled public dataset (California API, from R's survey package)."""
+    from .demo import run_demo
+
+    run_demo(Console())
+
+
+def _emit(table, fmt: str) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(table.to_json_obj(), allow_nan=False))
+    elif fmt == "csv":
+        click.echo(table.to_polars().write_csv(), nl=False)
+    else:
+        print_table(table, Console())
+
+
+def _fmt(x, digits: int = 4) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+
+
+def print_table(table, console: Console, title: str | None = None) -> None:
+    d = table.design
+    cap = f"{d.get('kind')} design, n = {d.get('n')}, df = {_fmt(d.get('df'))}"
+    t = RichTable(title=title, caption=cap, show_lines=False)
+    for col in ("statistic", "variable", "level", "domain", "estimate", "se", "ci", "df", "deff", "n", "missing"):
+        t.add_column(col, justify="right" if col in ("estimate", "se", "df", "deff", "n", "missing") else "left")
+    for r in table.rows:
+        dom = ", ".join(f"{k}={v}" for k, v in r.domain.items())
+        ci = f"[{_fmt(r.ci_low, 5)}, {_fmt(r.ci_high, 5)}] {r.ci_method}"
+        t.add_row(r.statistic, r.variable, _fmt(r.level), dom, _fmt(r.estimate, 6), _fmt(r.se, 4), ci,
+                  _fmt(r.df, 4), _fmt(r.deff, 3), str(r.n), str(r.n_missing))
+    console.print(t)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: one line and exit status 2 for any quietpoll or usage error, never a traceback."""
+    try:
+        cli.main(args=argv, prog_name="quietpoll", standalone_mode=False)
+    except QuietpollError as e:
+        click.echo(f"quietpoll: error: {e}", err=True)
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("quietpoll: aborted", err=True)
+        return 2
+    except click.ClickException as e:
+        click.echo(f"quietpoll: error: {e.format_message()}", err=True)
+        return 2
+    except BrokenPipeError:
+        return 0
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""What every design kind shares: column access with clear errors, and the weight checks."""
+
+from __future__ import annotations
+
+import difflib
+
+import numpy as np
+import polars as pl
+
+from ..errors import ColumnError, DesignError
+
+
+def require_column(frame: pl.DataFrame, name: str, role: str) -> pl.Series:
+    if name not in frame.columns:
+        close = difflib.get_close_matches(name, frame.columns, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ColumnError(f"{role} column '{name}' is not in the data{hint}")
+    return frame.get_column(name)
+
+
+def numeric_column(frame: pl.DataFrame, name: str, role: str, *, allow_null: bool = False) -> np.ndarray:
+    """A column as float64; raises ColumnError if it is missing, not numeric, or (unless allowed) has nulls."""
+    s = require_column(frame, name, role)
+    if s.dtype == pl.Boolean:
+        s = s.cast(pl.Float64)
+    if not s.dtype.is_numeric():
+        raise ColumnError(f"{role} column '{name}' is not numeric (it holds {s.dtype}); "
+                          "give a numeric column")
+    if not allow_null and s.null_count():
+        raise ColumnError(f"{role} column '{name}' has {s.null_count()} missing value(s); "
+                          "fill them or drop those rows")
+    out = s.cast(pl.Float64).to_numpy()
+    if not allow_null and np.isnan(out).any():
+        raise ColumnError(f"{role} column '{name}' has NaN values; fill them or drop those rows")
+    return out
+
+
+def design_weights(frame: pl.DataFrame, weights: str | None, probs: str | None) -> np.ndarray:
+    """Sampling weights from a weight column, a probability column, or equal weights."""
+    n = frame.height
+    if weights:
+        w = numeric_column(frame, weights, "weights")
+        if not np.isfinite(w).all():
+            raise DesignError(f"weights column '{weights}' has infinite values")
+        if (w < 0).any():
+            bad = int(np.flatnonzero(w < 0)[0])
+            raise DesignError(f"weights column '{weights}' has negative values (first at row {bad}: {w[bad]}); "
+                              "weights must be >= 0")
+        return w
+    if probs:
+        p = numeric_column(frame, probs, "probabilities")
+        if ((p <= 0) | (p > 1)).any():
+            bad = int(np.flatnonzero((p <= 0) | (p > 1))[0])
+            raise DesignError(f"probabilities column '{probs}' must be in (0, 1] (row {bad}: {p[bad]})")
+        return 1.0 / p
+    return np.ones(n)

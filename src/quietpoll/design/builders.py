@@ -1,0 +1,646 @@
+"""Replicate weights built from a stratified multistage design, as R's ``survey::as.svrepdesign``.
+
+:func:`build_replicates` turns per-row stratum and PSU codes (and optionally the stage-1 population
+size) into a matrix of replicate *factors*: the replicate weight of row ``i`` in replicate ``r`` is
+``factors[i, r] * w[i]`` with ``w`` the full-sample weight.  The variance of a statistic is then
+``scale * sum(rscales * (theta_r - centre) ** 2)`` with ``centre`` the full-sample estimate when
+``mse`` is true, else the mean of the replicate estimates (R's ``svrVar``).
+
+What R does, per type (survey 4.1.1), and what this module reproduces:
+
+* ``JK1`` (``jk1weights``): unstratified delete-one-PSU jackknife.  One replicate per PSU, in the
+  order the PSUs first appear in the data; the deleted PSU gets 0, the others ``n/(n-1)``.
+  ``scale = (n-1)/n`` times the fpc ``(N-n)/N`` when a population size is given; ``rscales`` all 1.
+  R refuses JK1 for a stratified design, so more than one stratum is an error here.
+* ``JKn`` (``jknweights``): stratified delete-one jackknife.  Strata in order of first appearance,
+  PSUs within a stratum in order of first appearance; deleting a PSU of stratum ``h`` gives 0 to it,
+  ``n_h/(n_h-1)`` to the other PSUs of ``h`` and 1 elsewhere.  ``rscales = (n_h-1)/n_h`` times
+  ``(N_h-n_h)/N_h`` with a population size; ``scale = 1``.  Strata sampled exhaustively
+  (``N_h == n_h``) contribute no replicates.
+* ``BRR`` / ``Fay`` (``brrweights``): exactly two PSUs per stratum.  Strata get Hadamard rows
+  2, 3, ... in R's *character* sort order of the stratum labels (by default here: ascending stratum
+  code, see ``stratum_order``); one replicate per column of :func:`hadamard` ``(n_strata)``.  In
+  replicate ``r`` the PSU that appears first in its stratum is in the half-sample when the Hadamard
+  entry is 1, the other PSU when it is 0; half-sample PSUs get ``2 - rho``, the others ``rho``.
+  ``scale = 1 / (R (1-rho)^2)``, ``rscales`` all 1.  R drops an fpc with a warning; so does this.
+  ``rho == 0`` is BRR whichever of the two names was asked for (R sets the type from ``fay.rho``).
+* ``bootstrap`` (``bootweights``): within each stratum draw ``n_h`` PSUs *with* replacement; the
+  factor is the number of times a PSU was drawn.  With a population size, draw ``n_h`` PSUs without
+  replacement from a pseudo-population holding each PSU ``N_h // n_h`` or ``N_h // n_h + 1`` times.
+  ``scale = nbar / ((nbar - 1) (R - 1))`` with ``nbar`` the harmonic mean of the PSU counts per
+  stratum; ``rscales`` all 1.  (This is R's ``type="bootstrap"``; it is *not* the Rao-Wu rescaled
+  bootstrap, which R calls ``subbootstrap``.)
+* ``subbootstrap`` (``subbootweights``, Rao-Wu): draw ``n_h - 1`` PSUs with replacement, factor
+  ``count * n_h / (n_h - 1)``, ``scale = 1/(R-1)``, ``rscales`` all 1; an fpc is dropped.
+
+Random draws use ``numpy.random.default_rng(seed)``; they do not reproduce R's random numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from quietpoll.errors import DesignError
+
+__all__ = ["REPLICATE_TYPES", "Replicates", "build_replicates", "hadamard"]
+
+REPLICATE_TYPES: tuple[str, ...] = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap")
+
+_PRECOOKED_ROWS: tuple[tuple[str, ...], ...] = (
+    (
+        "1111",
+        "1010",
+        "1100",
+        "1001",
+    ),
+    (
+        "1111111111111111",
+        "1010101010101010",
+        "1100110011001100",
+        "1001100110011001",
+        "1111000011110000",
+        "1010010110100101",
+        "1100001111000011",
+        "1001011010010110",
+        "1111111100000000",
+        "1010101001010101",
+        "1100110000110011",
+        "1001100101100110",
+        "1111000000001111",
+        "1010010101011010",
+        "1100001100111100",
+        "1001011001101001",
+    ),
+    (
+        "1111111111111111111111111111",
+        "1001110001110001110001111000",
+        "1000001111001101001101111000",
+        "1000001110110010111001100110",
+        "1001101000001111100011010110",
+        "1001010100101100010110101110",
+        "1000110011010010001110011110",
+        "0101100010101010011111110000",
+        "0100010110110101100111010100",
+        "0100011011001011110010101100",
+        "0101011000010111011101001010",
+        "0100101101100100111010011010",
+        "0101100101011001101100100110",
+        "0010110100011110101011101000",
+        "0011011001100110101100110100",
+        "0010101100111011010100011100",
+        "0011000111010111010010110010",
+        "0011001011111000100111001010",
+        "0010110011101101011001000110",
+        "1110101001010100010111100100",
+        "1111000101100011001011001100",
+        "1111000010011100111000011100",
+        "1110010101001010110101010010",
+        "1110011000111001001010110010",
+        "1110100010100111100100101010",
+        "1101111111111110000000000000",
+        "1011111110000001111110000000",
+        "0111111110000000000001111110",
+    ),
+    (
+        "111111111111111111111111111111111111",
+        "010111000111110111001000010101100100",
+        "101110001111101110010000101011001000",
+        "011100011111011100100001010110010010",
+        "111000111110111001000010101100100100",
+        "110001111101110010000101011001001010",
+        "100011111011100100001010110010010110",
+        "000111110111001000010101100100101110",
+        "001111101110010000101011001001011100",
+        "011111011100100001010110010010111000",
+        "111110111001000010101100100101110000",
+        "111101110010000101011001001011100010",
+        "111011100100001010110010010111000110",
+        "110111001000010101100100101110001110",
+        "101110010000101011001001011100011110",
+        "011100100001010110010010111000111110",
+        "111001000010101100100101110001111100",
+        "110010000101011001001011100011111010",
+        "100100001010110010010111000111110110",
+        "001000010101100100101110001111101110",
+        "010000101011001001011100011111011100",
+        "100001010110010010111000111110111000",
+        "000010101100100101110001111101110010",
+        "000101011001001011100011111011100100",
+        "001010110010010111000111110111001000",
+        "010101100100101110001111101110010000",
+        "101011001001011100011111011100100000",
+        "010110010010111000111110111001000010",
+        "101100100101110001111101110010000100",
+        "011001001011100011111011100100001010",
+        "110010010111000111110111001000010100",
+        "100100101110001111101110010000101010",
+        "001001011100011111011100100001010110",
+        "010010111000111110111001000010101100",
+        "100101110001111101110010000101011000",
+        "001011100011111011100100001010110010",
+    ),
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Replicates:
+    """Replicate factors and the constants R's ``svrVar`` combines them with.
+
+    ``factors`` is ``(n_rows, R)`` float64 (read-only); the combined replicate weight is
+    ``factors * w[:, None]`` for the full-sample weight ``w``.
+    """
+
+    factors: np.ndarray
+    scale: float
+    rscales: np.ndarray
+    type: str
+    rho: float | None = None
+    mse: bool = False
+
+    @property
+    def n_replicates(self) -> int:
+        return int(self.factors.shape[1])
+
+
+# ----------------------------------------------------------------------------------------------
+# Hadamard matrices, as survey::hadamard builds them (0/1 coding, same rows and columns as R)
+# ----------------------------------------------------------------------------------------------
+
+_PRECOOKED_SIZES = (4, 16, 28, 36)
+_MAX_SMALL_PRIME = 7919  # R's paley() knows the primes p = 3 (mod 4) up to this one
+
+
+@lru_cache(maxsize=1)
+def _small_primes() -> np.ndarray:
+    sieve = np.ones(_MAX_SMALL_PRIME + 1, dtype=bool)
+    sieve[:2] = False
+    for k in range(2, int(_MAX_SMALL_PRIME**0.5) + 1):
+        if sieve[k]:
+            sieve[k * k :: k] = False
+    primes = np.flatnonzero(sieve)
+    return primes[primes % 4 == 3]
+
+
+@lru_cache(maxsize=None)
+def _precooked(i: int) -> np.ndarray:
+    rows = _PRECOOKED_ROWS[i]
+    m = np.array([[c == "1" for c in row] for row in rows], dtype=np.int64)
+    m.setflags(write=False)
+    return m
+
+
+def _double(h: np.ndarray) -> np.ndarray:
+    return np.block([[h, h], [h, 1 - h]])
+
+
+def _paley_prime(p: int) -> np.ndarray:
+    """Paley construction of order p+1 for a prime p = 3 (mod 4), 0/1 coded, bordered by ones."""
+    idx = np.arange(p)
+    m = np.add.outer(idx, idx) % p
+    residues = np.unique(np.concatenate(([0, 1], (np.arange(2, (p - 1) // 2 + 1) ** 2) % p)))
+    core = np.where(np.isin(m, residues), 0, 1)
+    out = np.ones((p + 1, p + 1), dtype=np.int64)
+    out[1:, 1:] = core
+    return out
+
+
+def _paley(n: int, nmax: int | None = None) -> np.ndarray | None:
+    """R's survey:::paley(n, nmax): a Paley-type matrix with more than n rows, or None."""
+    if nmax is None:
+        nmax = 2 * n
+    primes = _small_primes()
+    nceil = nn = n + 4 - (n % 4)
+    if (n % 4) + 4 == (n % 8):
+        while nn % 8 == 0:
+            nn //= 2
+        if (nn - 1) in primes:
+            m = _paley_prime(nn - 1)
+            while nn < nceil:
+                m = _double(m)
+                nn *= 2
+            return m
+    if n > primes[-1]:
+        return None
+    p = int(primes[primes >= n][0])
+    if p + 1 > nceil + 4 and nceil + 4 < nmax:
+        return _paley(nceil + 3)
+    if p > nmax:
+        return None
+    return _paley_prime(p)
+
+
+def hadamard(n: int) -> np.ndarray:
+    """The Hadamard matrix R's ``survey::hadamard(n)`` returns: at least ``n + 1`` rows, 0/1 coded.
+
+    Same entries, rows and columns as R, as an ``int64`` array of 0 and 1.  ``2 * H - 1`` is the
+    usual +-1 matrix, with ``(2H-1) @ (2H-1).T == k * I`` for its order ``k``.  BRR with ``S``
+    strata uses rows ``1..S`` (row 0 is skipped) and one replicate per column.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise DesignError(f"hadamard(n) needs a non-negative integer n, got {n!r}")
+    n = int(n)
+    m = n - (n % 4)
+    for i, size in enumerate(_PRECOOKED_SIZES):
+        if m < size <= m + 4:
+            return _precooked(i).copy()
+    if all(m < size for size in _PRECOOKED_SIZES):  # pragma: no cover - caught by the loop above
+        return _precooked(0).copy()
+    doublings = [max(0, math.ceil(math.log2((n + 1) / size))) for size in _PRECOOKED_SIZES]
+    sizes = [size * 2**d for size, d in zip(_PRECOOKED_SIZES, doublings)]
+    best = min(range(len(sizes)), key=lambda i: sizes[i] - n)  # first minimum, as which.min
+    h = None
+    if sizes[best] - n > 4:
+        h = _paley(n, sizes[best])
+    if h is None:
+        h = _precooked(best).copy()
+        for _ in range(doublings[best]):
+            h = _double(h)
+    return h
+
+
+def _check_hadamard_matrix(matrix: np.ndarray, n_strata: int) -> np.ndarray:
+    """A user-supplied Hadamard matrix, recoded 0/1 as R does (the value of H[0, 0] becomes 0)."""
+    h = np.asarray(matrix)
+    if h.ndim != 2 or h.shape[0] < n_strata + 1:
+        raise DesignError(
+            f"hadamard_matrix must be a matrix with at least n_strata + 1 = {n_strata + 1} rows"
+        )
+    values = np.unique(h)
+    if values.size != 2:
+        raise DesignError(
+            f"hadamard_matrix must hold exactly two distinct values, found {values.size}"
+        )
+    h01 = (h != h.flat[0]).astype(np.int64)
+    pm = 2 * h01 - 1
+    if h01.shape[0] != h01.shape[1] or not np.array_equal(
+        pm.T @ pm, h01.shape[0] * np.eye(h01.shape[0], dtype=np.int64)
+    ):
+        raise DesignError("hadamard_matrix is not a Hadamard matrix (columns are not orthogonal)")
+    return h01
+
+
+# ----------------------------------------------------------------------------------------------
+# Replicate factors
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class _PSUs:
+    """The PSUs of the sample, indexed 0..P-1 in order of first appearance in the data."""
+
+    row_psu: np.ndarray  # (n_rows,) PSU index of each row
+    stratum: np.ndarray  # (P,) stratum code of each PSU
+    label: np.ndarray  # (P,) PSU code as given
+    popsize: np.ndarray | None  # (P,) stage-1 population size of each PSU's stratum
+
+
+def _as_codes(name: str, values: np.ndarray) -> np.ndarray:
+    a = np.asarray(values)
+    if a.ndim != 1:
+        raise DesignError(f"{name} codes must be one-dimensional, got shape {a.shape}")
+    if a.dtype.kind in "iub":
+        return a.astype(np.int64, copy=False)
+    if a.dtype.kind == "f":
+        if not np.all(np.isfinite(a)) or not np.all(a == np.round(a)):
+            raise DesignError(f"{name} codes must be whole numbers without missing values")
+        return a.astype(np.int64)
+    raise DesignError(f"{name} codes must be integers, got dtype {a.dtype}")
+
+
+def _psus(strata: np.ndarray | None, psu: np.ndarray, popsize: np.ndarray | None) -> _PSUs:
+    psu_c = _as_codes("psu", psu)
+    n = psu_c.size
+    if n == 0:
+        raise DesignError("cannot build replicate weights for an empty sample")
+    strata_c = np.zeros(n, dtype=np.int64) if strata is None else _as_codes("strata", strata)
+    if strata_c.size != n:
+        raise DesignError(f"strata has {strata_c.size} codes but psu has {n}")
+    uniq, first, inverse = np.unique(psu_c, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")  # PSUs in order of first appearance
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    row_psu = rank[inverse]
+    first_row = first[order]
+    stratum = strata_c[first_row]
+    if not np.array_equal(stratum[row_psu], strata_c):
+        bad = int(psu_c[np.flatnonzero(stratum[row_psu] != strata_c)[0]])
+        raise DesignError(
+            f"PSU code {bad} occurs in more than one stratum: PSUs must be nested in strata"
+        )
+    pop = None
+    if popsize is not None:
+        p = np.asarray(popsize, dtype=np.float64)
+        if p.shape != (n,):
+            raise DesignError(f"popsize must have one value per row ({n}), got shape {p.shape}")
+        if not np.all(np.isfinite(p)) or np.any(p <= 0):
+            raise DesignError("popsize must be positive and not missing in every row")
+        # one population size per stratum
+        s_codes, s_inv = np.unique(strata_c, return_inverse=True)
+        lo = np.full(s_codes.size, np.inf)
+        hi = np.full(s_codes.size, -np.inf)
+        np.minimum.at(lo, s_inv, p)
+        np.maximum.at(hi, s_inv, p)
+        if np.any(lo != hi):
+            bad = int(s_codes[np.flatnonzero(lo != hi)[0]])
+            raise DesignError(
+                f"popsize varies within stratum code {bad}: it must be constant in each stratum"
+            )
+        pop = p[first_row]
+    return _PSUs(row_psu=row_psu, stratum=stratum, label=uniq[order], popsize=pop)
+
+
+def _strata_in_appearance_order(stratum: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(codes in order of first appearance, stratum index per PSU, number of PSUs per stratum)."""
+    codes, first, inv = np.unique(stratum, return_index=True, return_inverse=True)
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    idx = rank[inv]
+    return codes[order], idx, np.bincount(idx, minlength=codes.size)
+
+
+def _population_sizes(units: _PSUs, idx: np.ndarray, n_h: np.ndarray) -> np.ndarray | None:
+    """Population size per stratum (strata indexed as in idx), or None without an fpc."""
+    if units.popsize is None:
+        return None
+    n_pop = np.empty(n_h.size)
+    n_pop[idx] = units.popsize
+    return n_pop
+
+
+def _jk1(units: _PSUs) -> tuple[np.ndarray, float, np.ndarray]:
+    if np.unique(units.stratum).size > 1:
+        raise DesignError(
+            "JK1 replicate weights are for unstratified designs (R: \"Can't use JK1 for a "
+            'stratified design"); use type "JKn" for a stratified design'
+        )
+    n = units.label.size
+    if n < 2:
+        raise DesignError("JK1 replicate weights need at least 2 PSUs; the design has 1")
+    fpc = 1.0
+    if units.popsize is not None:
+        big_n = float(units.popsize[0])
+        if big_n < n:
+            raise DesignError(
+                f"popsize ({big_n:g}) is smaller than the number of sampled PSUs ({n})"
+            )
+        fpc = (big_n - n) / big_n
+    if fpc == 0:  # everything sampled: R drops all replicates (survey.drop.replicates)
+        return np.zeros((n, 0)), 0.0, np.zeros(0)
+    table = np.full((n, n), n / (n - 1))
+    np.fill_diagonal(table, 0.0)
+    return table, fpc * (n - 1) / n, np.ones(n)
+
+
+def _jkn(units: _PSUs) -> tuple[np.ndarray, float, np.ndarray]:
+    codes, idx, n_h = _strata_in_appearance_order(units.stratum)
+    fpc = np.ones(codes.size)
+    n_pop = _population_sizes(units, idx, n_h)
+    if n_pop is not None:
+        small = n_pop < n_h
+        if np.any(small):
+            k = int(np.flatnonzero(small)[0])
+            raise DesignError(
+                f"popsize ({n_pop[k]:g}) is smaller than the number of sampled PSUs ({n_h[k]}) "
+                f"in stratum code {codes[k]}"
+            )
+        fpc = (n_pop - n_h) / n_pop
+    lonely = (n_h == 1) & (fpc != 0)
+    if np.any(lonely):
+        k = int(np.flatnonzero(lonely)[0])
+        raise DesignError(
+            f"stratum code {codes[k]} has only one PSU: the JKn jackknife cannot delete it; "
+            "merge it with another stratum"
+        )
+    # one replicate per PSU of every stratum not sampled exhaustively; PSUs are already in order
+    # of first appearance, so a stable sort by stratum appearance gives R's column order
+    keep = fpc[idx] != 0
+    if not np.any(keep):
+        raise DesignError(
+            "every stratum was sampled exhaustively (popsize equals the number of PSUs): "
+            "the design has no sampling variance to replicate"
+        )
+    cols = np.flatnonzero(keep)
+    cols = cols[np.argsort(idx[cols], kind="stable")]
+    col_stratum = idx[cols]
+    n_col = n_h[col_stratum]
+    same = idx[:, None] == col_stratum[None, :]
+    table = np.where(same, (n_col / (n_col - 1))[None, :], 1.0)
+    table[cols, np.arange(cols.size)] = 0.0
+    rscales = fpc[col_stratum] * (n_col - 1) / n_col
+    return table, 1.0, rscales
+
+
+def _brr(
+    units: _PSUs,
+    rho: float,
+    hadamard_matrix: np.ndarray | None,
+    stratum_order: np.ndarray | None,
+) -> tuple[np.ndarray, float, np.ndarray]:
+    codes, idx_codes, n_h = np.unique(units.stratum, return_inverse=True, return_counts=True)
+    bad = n_h != 2
+    if np.any(bad):
+        listing = ", ".join(f"code {c} has {k}" for c, k in zip(codes[bad][:5], n_h[bad][:5]))
+        more = "" if bad.sum() <= 5 else f" and {int(bad.sum()) - 5} more"
+        raise DesignError(
+            "BRR and Fay replicate weights need exactly 2 PSUs in every stratum; "
+            f"stratum {listing} PSUs{more}"
+        )
+    n_strata = codes.size
+    # rank of each stratum: the order in which it receives Hadamard rows 1, 2, ...
+    if stratum_order is None:
+        rank_of_code = np.arange(n_strata)
+    else:
+        so = _as_codes("stratum_order", stratum_order)
+        if so.size != n_strata or not np.array_equal(np.sort(so), codes):
+            raise DesignError(
+                "stratum_order must list each stratum code of the sample exactly once"
+            )
+        rank_of_code = np.empty(n_strata, dtype=np.int64)
+        rank_of_code[np.searchsorted(codes, so)] = np.arange(n_strata)
+    rank = rank_of_code[idx_codes]
+    # PSUs are in order of first appearance: the first PSU of each stratum has position 0
+    pos = np.ones(rank.size, dtype=np.int64)
+    _, first_psu = np.unique(idx_codes, return_index=True)
+    pos[first_psu] = 0
+    if hadamard_matrix is None:
+        h = hadamard(n_strata)
+    else:
+        h = _check_hadamard_matrix(hadamard_matrix, n_strata)
+    in_half = h[1 + rank, :] != pos[:, None]
+    table = np.where(in_half, 2.0 - rho, rho)
+    n_rep = h.shape[1]
+    return table, 1.0 / (n_rep * (1.0 - rho) ** 2), np.ones(n_rep)
+
+
+def _bootstrap_common(units: _PSUs, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    codes, idx, n_h = _strata_in_appearance_order(units.stratum)
+    certain = np.zeros(codes.size, dtype=bool)
+    if units.popsize is not None:
+        n_pop = _population_sizes(units, idx, n_h)
+        certain = n_pop == n_h
+    lonely = (n_h == 1) & ~certain
+    if np.any(lonely):
+        k = int(np.flatnonzero(lonely)[0])
+        raise DesignError(
+            f"stratum code {codes[k]} has only one PSU: the {what} cannot resample it; "
+            "merge it with another stratum"
+        )
+    return codes, idx, n_h
+
+
+def _bootstrap(
+    units: _PSUs, replicates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float, np.ndarray]:
+    codes, idx, n_h = _bootstrap_common(units, "bootstrap")
+    n_pop = _population_sizes(units, idx, n_h)
+    if n_pop is not None:
+        small = n_pop < n_h
+        if np.any(small):
+            k = int(np.flatnonzero(small)[0])
+            raise DesignError(
+                f"popsize ({n_pop[k]:g}) is smaller than the number of sampled PSUs ({n_h[k]}) "
+                f"in stratum code {codes[k]}"
+            )
+    table = np.empty((idx.size, replicates))
+    for h in range(codes.size):  # one vectorised draw per stratum
+        members = np.flatnonzero(idx == h)
+        n = members.size
+        if n_pop is None:
+            counts = rng.multinomial(n, np.full(n, 1.0 / n), size=replicates)
+        else:
+            # pseudo-population: the PSUs in random order, recycled to length N_h (as rep() does)
+            big_n = int(n_pop[h])
+            copies = np.full(n, big_n // n, dtype=np.int64)
+            copies[rng.permutation(n)[: big_n % n]] += 1
+            counts = rng.multivariate_hypergeometric(copies, n, size=replicates)
+        table[members, :] = counts.T
+    nbar = 1.0 / np.mean(1.0 / n_h)
+    scale = nbar / ((nbar - 1.0) * (replicates - 1)) if nbar > 1 else 0.0
+    return table, scale, np.ones(replicates)
+
+
+def _subbootstrap(
+    units: _PSUs, replicates: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float, np.ndarray]:
+    codes, idx, n_h = _bootstrap_common(units, "subbootstrap")
+    table = np.empty((idx.size, replicates))
+    for h in range(codes.size):
+        members = np.flatnonzero(idx == h)
+        n = members.size
+        counts = rng.multinomial(n - 1, np.full(n, 1.0 / n), size=replicates)
+        table[members, :] = counts.T * (n / (n - 1))
+    return table, 1.0 / (replicates - 1), np.ones(replicates)
+
+
+def _canonical_type(type: str) -> str:
+    if isinstance(type, str):
+        for t in REPLICATE_TYPES:
+            if t.lower() == type.lower():
+                return t
+    raise DesignError(
+        f"unknown replicate type {type!r}; choose one of {', '.join(REPLICATE_TYPES)}"
+    )
+
+
+def build_replicates(
+    type: str,
+    strata: np.ndarray | None,
+    psu: np.ndarray,
+    *,
+    popsize: np.ndarray | None = None,
+    rho: float | None = None,
+    replicates: int = 50,
+    seed: int | None = None,
+    hadamard_matrix: np.ndarray | None = None,
+    mse: bool = False,
+    stratum_order: np.ndarray | None = None,
+) -> Replicates:
+    """Replicate factors for a design given per-row stratum and PSU codes, as R's as.svrepdesign.
+
+    Parameters
+    ----------
+    type
+        ``"JK1"``, ``"JKn"``, ``"BRR"``, ``"Fay"``, ``"bootstrap"`` or ``"subbootstrap"``
+        (case-insensitive).
+    strata, psu
+        Integer codes per row; PSU codes must be nested in strata (unique across strata).
+        ``strata=None`` means unstratified.  Replicate columns follow the order in which strata
+        and PSUs first appear in the rows, as in R, whatever the codes are.
+    popsize
+        Per-row stage-1 population size (number of PSUs in the stratum population), constant
+        within each stratum, or None for no finite population correction.  Dropped with a
+        warning for BRR, Fay and subbootstrap, as R does.
+    rho
+        Fay coefficient in [0, 1): required for ``"Fay"``; with ``"BRR"`` only 0 or None.
+        ``rho == 0`` gives type ``"BRR"``.
+    replicates, seed
+        Number of bootstrap replicates (at least 2) and the seed of ``numpy.random.default_rng``.
+    hadamard_matrix
+        BRR/Fay: a square Hadamard matrix with two distinct values (the value in ``[0, 0]`` is
+        coded 0) and at least ``n_strata + 1`` rows, instead of :func:`hadamard`.
+    mse
+        Stored on the result: centre replicate variances on the full-sample estimate.
+    stratum_order
+        BRR/Fay: the stratum codes in the order R gives them Hadamard rows, which is the
+        *character* sort of the labels (``as.character``).  Default: ascending code, which is
+        the same whenever the code order is the character order of the labels (text labels
+        coded in sorted order; numeric labels only while they sort the same as text, e.g. 1..9).
+    """
+    kind = _canonical_type(type)
+    if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)):
+        raise DesignError(f"replicates must be an integer, got {replicates!r}")
+    if replicates < 2:
+        raise DesignError(f"replicates must be at least 2, got {replicates}")
+    if rho is not None:
+        rho = float(rho)
+        if not (0.0 <= rho < 1.0):
+            raise DesignError(f"rho (Fay coefficient) must be in [0, 1), got {rho:g}")
+        if rho != 0.0 and kind not in ("BRR", "Fay"):
+            raise DesignError(f"rho (Fay coefficient) does not apply to type {kind!r}")
+    if kind == "Fay" and rho is None:
+        raise DesignError('type "Fay" needs rho, the Fay coefficient in (0, 1)')
+    if stratum_order is not None and kind not in ("BRR", "Fay"):
+        raise DesignError("stratum_order only applies to BRR and Fay replicate weights")
+    if hadamard_matrix is not None and kind not in ("BRR", "Fay"):
+        raise DesignError("hadamard_matrix only applies to BRR and Fay replicate weights")
+
+    if popsize is not None and kind in ("BRR", "Fay", "subbootstrap"):
+        warnings.warn(
+            f"finite population correction dropped for {kind} replicate weights (as R does)",
+            stacklevel=2,
+        )
+        popsize = None
+    units = _psus(strata, psu, popsize)
+
+    out_rho: float | None = None
+    if kind == "JK1":
+        table, scale, rscales = _jk1(units)
+    elif kind == "JKn":
+        table, scale, rscales = _jkn(units)
+    elif kind in ("BRR", "Fay"):
+        out_rho = 0.0 if rho is None else rho
+        kind = "BRR" if out_rho == 0.0 else "Fay"
+        table, scale, rscales = _brr(units, out_rho, hadamard_matrix, stratum_order)
+    elif kind == "bootstrap":
+        table, scale, rscales = _bootstrap(units, int(replicates), np.random.default_rng(seed))
+    else:
+        table, scale, rscales = _subbootstrap(units, int(replicates), np.random.default_rng(seed))
+
+    factors = np.ascontiguousarray(table[units.row_psu, :], dtype=np.float64)
+    rscales = np.asarray(rscales, dtype=np.float64)
+    factors.setflags(write=False)
+    rscales.setflags(write=False)
+    return Replicates(
+        factors=factors,
+        scale=float(scale),
+        rscales=rscales,
+        type=kind,
+        rho=out_rho,
+        mse=bool(mse),
+    )

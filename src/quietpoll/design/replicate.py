@@ -1,0 +1,177 @@
+"""Replicate-weight designs (R's svrepdesign): JK1, JKn, BRR, Fay, bootstrap, SDR, ACS, other.
+
+A statistic is re-evaluated under every replicate weight column; with statistics that are smooth
+functions of weighted totals this is one matrix product per domain (W[rows].T @ Y). The variance is
+scale * sum_r rscales_r (theta_r - centre)^2 with the centre the replicates' mean, or the full-sample
+estimate when mse is set (R's svrVar).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from ..errors import DesignError
+from .base import design_weights
+from .spec import DesignSpec, ReplicateSpec
+
+
+@dataclass(frozen=True, eq=False)
+class ReplicateDesign:
+    """A sample analysed with replicate weights."""
+
+    data: pl.DataFrame
+    weights: np.ndarray        # (n,) full-sample weights
+    repweights: np.ndarray     # (n, R) combined replicate weights (full-sample weight included)
+    scale: float
+    rscales: np.ndarray        # (R,)
+    type: str
+    mse: bool
+    rho: float | None
+    spec: DesignSpec
+    rep_columns: tuple[str, ...] = ()
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    kind = "replicate"
+
+    @property
+    def n(self) -> int:
+        return self.data.height
+
+    @property
+    def n_replicates(self) -> int:
+        return self.repweights.shape[1]
+
+    @classmethod
+    def from_spec(cls, data: pl.DataFrame, spec: DesignSpec) -> ReplicateDesign:
+        rs = spec.replicates
+        assert rs is not None
+        if data.height == 0:
+            raise DesignError("the data have no rows")
+        cols = rs.resolve_columns(data)
+        bad = [c for c in cols if not data.schema[c].is_numeric()]
+        if bad:
+            raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
+        rep = data.select(pl.col(cols).cast(pl.Float64)).to_numpy()
+        if np.isnan(rep).any():
+            c = cols[int(np.flatnonzero(np.isnan(rep).any(axis=0))[0])]
+            raise DesignError(f"replicate weight column '{c}' has missing values")
+        if (rep < 0).any():
+            c = cols[int(np.flatnonzero((rep < 0).any(axis=0))[0])]
+            raise DesignError(f"replicate weight column '{c}' has negative values")
+        w = design_weights(data, spec.weights, spec.probs)
+        if not rs.combined_weights:
+            rep = rep * w[:, None]
+        scale, rscales = replicate_scales(rs, rep.shape[1])
+        return cls(data=data, weights=w, repweights=rep, scale=scale, rscales=rscales, type=rs.type,
+                   mse=rs.mse, rho=rs.rho, spec=spec, rep_columns=tuple(cols))
+
+    @classmethod
+    def from_arrays(cls, data: pl.DataFrame, weights: np.ndarray, repweights: np.ndarray, *, type: str,
+                    scale: float, rscales: np.ndarray, mse: bool = False, rho: float | None = None,
+                    spec: DesignSpec | None = None) -> ReplicateDesign:
+        R = repweights.shape[1]
+        rsp = ReplicateSpec(columns=(), type=type, rho=rho, scale=scale, rscales=tuple(np.broadcast_to(rscales, R)),
+                            mse=mse)
+        base = spec or DesignSpec()
+        spec = DesignSpec(weights=base.weights, probs=base.probs, lonely_psu=base.lonely_psu, replicates=rsp)
+        return cls(data=data, weights=np.asarray(weights, float), repweights=np.asarray(repweights, float),
+                   scale=float(scale), rscales=np.broadcast_to(np.asarray(rscales, float), (R,)).copy(),
+                   type=type, mse=mse, rho=rho, spec=spec)
+
+    # ---- what estimators call -------------------------------------------------------------------
+
+    def rep_matrix(self, rows) -> np.ndarray:
+        return self.repweights if isinstance(rows, slice) else self.repweights[rows]
+
+    def replicate_totals(self, rows, Y: np.ndarray) -> np.ndarray:
+        """(R, m) weighted totals of the columns of Y (len(rows) x m) under each replicate."""
+        return self.rep_matrix(rows).T @ Y
+
+    def rep_variance(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        """R's svrVar: thetas (R, q) replicate estimates, coef (q,) full-sample estimates."""
+        thetas = np.asarray(thetas, float)
+        if thetas.ndim == 1:
+            thetas = thetas[:, None]
+        ok = ~np.isnan(thetas).any(axis=1)
+        th, rsc = thetas[ok], self.rscales[ok]
+        if len(th) == 0:
+            return np.full((thetas.shape[1], thetas.shape[1]), np.nan)
+        centre = np.asarray(coef, float) if self.mse else th[rsc > 0].mean(axis=0)
+        d = (th - centre) * np.sqrt(rsc)[:, None]
+        return (d.T @ d) * self.scale
+
+    def degf(self, rows=None) -> float:
+        """R's degf for replicate designs: rank of the replicate weights (of the rows) minus one."""
+        if rows is None or isinstance(rows, slice):
+            if "degf" not in self._cache:
+                self._cache["degf"] = float(_rank(self.repweights) - 1)
+            return self._cache["degf"]
+        return float(_rank(self.repweights[rows]) - 1)
+
+    def describe(self) -> dict:
+        return {"kind": "replicate", "n": self.n, "df": self.degf(), "weights": self.spec.weights,
+                "type": self.type, "replicates": self.n_replicates, "scale": self.scale,
+                "rscales": sorted(set(np.round(self.rscales, 12).tolist()))[:5], "mse": self.mse,
+                "rho": self.rho, "sum_weights": float(self.weights.sum())}
+
+
+def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
+    """scale and rscales as R's svrepdesign sets them for each type (combined weights)."""
+    t = rs.type
+    if R < 2:
+        raise DesignError("a replicate design needs at least two replicate weight columns")
+    rscales = None if rs.rscales is None else np.asarray(rs.rscales, float)
+    if rscales is not None and len(rscales) not in (1, R):
+        raise DesignError(f"--rscales has {len(rscales)} values; give one, or one per replicate ({R})")
+    scale = rs.scale
+    if t == "BRR":
+        scale = 1.0 / R
+    elif t == "Fay":
+        scale = 1.0 / (R * (1 - rs.rho) ** 2)
+    elif t == "bootstrap":
+        scale = 1.0 / (R - 1) if scale is None else scale
+    elif t == "JK1":
+        scale = (R - 1) / R if scale is None else scale
+    elif t == "JKn":
+        if rscales is None:
+            raise DesignError("JKn replicate weights need --rscales ((n_h - 1) / n_h for each replicate)")
+    elif t in ("SDR", "ACS"):
+        scale, rscales = 4.0 / R, np.ones(R)
+    if scale is None:
+        scale = 1.0
+    if rscales is None:
+        rscales = np.ones(R)
+    return float(scale), np.broadcast_to(rscales, (R,)).astype(float)
+
+
+def _rank(W: np.ndarray, tol: float = 1e-5) -> int:
+    """Rank as R's qr(tol = 1e-5) finds it: columns taken in order, a column whose residual norm is
+    below tol times its own norm is set aside. Computed on the Gram matrix (R x R)."""
+    G = W.T @ W
+    R = G.shape[0]
+    norms = np.diag(G).copy()
+    L = np.zeros((R, R))
+    accepted: list[int] = []
+    for j in range(R):
+        if norms[j] <= 0:
+            continue
+        if accepted:
+            a = np.asarray(accepted)
+            l = L[j, a]
+            resid = G[j, j] - l @ l
+        else:
+            resid = G[j, j]
+        if resid <= (tol ** 2) * norms[j]:
+            continue
+        d = np.sqrt(resid)
+        # new row of the Cholesky factor for later columns
+        if accepted:
+            L[j + 1:, j] = (G[j + 1:, j] - L[j + 1:, a] @ L[j, a]) / d
+        else:
+            L[j + 1:, j] = G[j + 1:, j] / d
+        L[j, j] = d
+        accepted.append(j)
+    return len(accepted)

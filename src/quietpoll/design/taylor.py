@@ -1,0 +1,272 @@
+"""Taylor-linearization designs: strata, any number of cluster stages, fpc per stage.
+
+The variance engine is R's `svyrecvar` re-derived for arrays: a statistic hands over its influence
+values (weighted scores) for the rows of its analysis domain; they are summed to unit totals with
+`bincount`, centred within strata, scaled by (1 - f) n_h / (n_h - 1) and cross-multiplied. Later
+stages add their within-unit variance times the earlier stages' sampling fractions, as R does when
+an fpc is given. Domains never drop rows: a domain is a set of row indices, and the PSU counts of the
+whole design are kept (R's `subset` does the same).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from ..errors import DesignError, LonelyPSUError
+from .base import design_weights, numeric_column, require_column
+from .codes import column_array, factorize
+from .spec import DesignSpec
+
+
+@dataclass(frozen=True, eq=False)
+class Stage:
+    """One sampling stage: units (clusters) nested in strata."""
+
+    strata: np.ndarray        # (n,) stratum code of each row at this stage
+    units: np.ndarray         # (n,) unit code of each row (unique across strata)
+    unit_stratum: np.ndarray  # (U,) stratum code of each unit
+    n_units: np.ndarray       # (H,) sampled units per stratum in the whole design
+    popsize: np.ndarray | None  # (U,) population units in the unit's stratum, inf = no fpc
+    labels: list[tuple]       # (H,) stratum labels, for messages
+    identity: bool = False    # every row is its own unit (element sampling)
+
+    @property
+    def n_strata(self) -> int:
+        return len(self.n_units)
+
+
+@dataclass(frozen=True, eq=False)
+class TaylorDesign:
+    """A probability sample analysed by linearization (R's svydesign)."""
+
+    data: pl.DataFrame
+    weights: np.ndarray
+    stages: tuple[Stage, ...]
+    spec: DesignSpec
+    has_strata: bool
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    kind = "taylor"
+
+    @property
+    def n(self) -> int:
+        return self.data.height
+
+    @classmethod
+    def from_spec(cls, data: pl.DataFrame, spec: DesignSpec) -> TaylorDesign:
+        n = data.height
+        if n == 0:
+            raise DesignError("the data have no rows")
+        w = design_weights(data, spec.weights, spec.probs)
+        ids = list(spec.ids)
+        id_arrays = [_group_column(data, c, "ids (cluster)") for c in ids]
+        strata_arr = _group_column(data, spec.strata, "strata") if spec.strata else None
+        if strata_arr is not None:
+            s_codes, n_h, s_labels = factorize(strata_arr)
+        else:
+            s_codes, n_h, s_labels = np.zeros(n, np.int64), 1, [("all",)]
+
+        # stage-1 units; with nest=TRUE, cluster ids are only unique within strata
+        if not id_arrays:
+            id_arrays_eff = [np.arange(n)]
+        else:
+            id_arrays_eff = id_arrays
+        n_stages = len(id_arrays_eff)
+        if spec.fpc and len(spec.fpc) > n_stages:
+            raise DesignError(f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): "
+                              "give at most one fpc per stage")
+        fpc_arrays = [numeric_column(data, c, "fpc") for c in spec.fpc]
+
+        stages: list[Stage] = []
+        prev_units = None
+        for k in range(n_stages):
+            if not ids:
+                u_codes, n_u = np.arange(n, dtype=np.int64), n
+            else:
+                keys = list(id_arrays_eff[: k + 1])
+                if spec.nest and strata_arr is not None:
+                    keys = [s_codes] + keys
+                u_codes, n_u, _ = factorize(*keys)
+            if k == 0:
+                st_codes, st_labels, H = s_codes, s_labels, n_h
+                if ids and not spec.nest and strata_arr is not None:
+                    _check_nested(u_codes, s_codes, n_u)
+            else:
+                # later stages are stratified by the unit of the stage before (R's interaction)
+                st_codes, H = prev_units, len(stages[-1].unit_stratum)
+                st_labels = [("stage", k, "unit", i) for i in range(H)]
+            unit_stratum = np.zeros(n_u, np.int64)
+            unit_stratum[u_codes] = st_codes
+            n_units = np.bincount(unit_stratum, minlength=H)
+            popsize = None
+            if k < len(fpc_arrays):
+                popsize = _popsize(fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels)
+            if k == 0 and n_u == 1 and not (spec.nest and strata_arr is not None):
+                raise DesignError("the design has only one primary sampling unit: no variance can be estimated")
+            stages.append(Stage(st_codes, u_codes, unit_stratum, n_units, popsize, st_labels,
+                                identity=(not ids and k == 0)))
+            prev_units = u_codes
+        if not spec.weights and not spec.probs and spec.fpc:
+            # no weights given: the fpc implies them, 1 / product of the stages' sampling fractions
+            w = np.ones(n)
+            for st in stages:
+                if st.popsize is not None:
+                    w = w * (st.popsize / st.n_units[st.unit_stratum])[st.units]
+        return cls(data=data, weights=w, stages=tuple(stages), spec=spec, has_strata=strata_arr is not None)
+
+    # ---- what estimators call -------------------------------------------------------------------
+
+    def with_weights(self, weights: np.ndarray) -> TaylorDesign:
+        return TaylorDesign(self.data, np.asarray(weights, float), self.stages, self.spec, self.has_strata)
+
+    def degf(self, rows: np.ndarray | None = None) -> float:
+        """Design degrees of freedom (R's degf): PSUs minus strata among the rows with weight."""
+        st = self.stages[0]
+        if rows is None:
+            rows = np.flatnonzero(self.weights != 0)
+        else:
+            rows = rows[self.weights[rows] != 0]
+        if len(rows) == 0:
+            return 0.0
+        nu = _n_distinct(st.units[rows], len(st.unit_stratum))
+        nh = _n_distinct(st.strata[rows], st.n_strata)
+        return float(nu - nh)
+
+    def variance(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Covariance matrix (q x q) of the totals of `scores` (len(rows) x q) over the design."""
+        scores = np.asarray(scores, float)
+        if scores.ndim == 1:
+            scores = scores[:, None]
+        return _multistage(self.stages, 0, rows, scores, self.spec.lonely_psu, None)
+
+    def describe(self) -> dict:
+        st = self.stages[0]
+        return {"kind": "taylor", "n": self.n, "df": self.degf(),
+                "weights": self.spec.weights, "probs": self.spec.probs, "strata": self.spec.strata,
+                "ids": list(self.spec.ids), "fpc": list(self.spec.fpc), "nest": self.spec.nest,
+                "lonely_psu": self.spec.lonely_psu, "n_strata": int(st.n_strata),
+                "n_psu": int(len(st.unit_stratum)), "sum_weights": float(self.weights.sum())}
+
+
+# ---- the variance engine ------------------------------------------------------------------------
+
+def _multistage(stages, k, rows, scores, lonely, factor):
+    st = stages[k]
+    v = _onestage(st, rows, scores, lonely, k + 1, factor)
+    if st.popsize is not None and k + 1 < len(stages):
+        # later stages: within-unit variance times the sampling fraction n_h / N_h of this stage
+        frac = st.n_units[st.unit_stratum] / st.popsize  # per unit of this stage
+        f_next = frac if factor is None else frac * factor[st.unit_stratum]
+        v = v + _multistage(stages, k + 1, rows, scores, lonely, f_next)
+    return v
+
+
+def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
+    """Sum over strata present among `rows` of the scaled cross-products of centred unit totals.
+
+    `factor` (per stratum of this stage, i.e. per unit of the previous stage) multiplies each
+    stratum's contribution: the product of the earlier stages' sampling fractions.
+    """
+    q = scores.shape[1]
+    n_u = len(st.unit_stratum)
+    if st.identity:
+        units = rows
+        totals = np.zeros((n_u, q))
+        totals[rows] = scores
+    else:
+        units = st.units[rows]
+        totals = np.empty((n_u, q))
+        for j in range(q):
+            totals[:, j] = np.bincount(units, weights=scores[:, j], minlength=n_u)
+    strata_rows = st.strata[rows]
+    present = np.bincount(strata_rows, minlength=st.n_strata) > 0
+    nh = st.n_units.astype(float)
+    # f = 1 - sampling fraction, per unit, as R's onestrat (inf popsize: no correction)
+    if st.popsize is None:
+        f_unit = np.ones(n_u)
+    else:
+        f_unit = np.where(np.isinf(st.popsize), 1.0, (st.popsize - nh[st.unit_stratum]) / st.popsize)
+    # certainty strata (every unit sampled) contribute nothing at this stage
+    f_max = np.zeros(st.n_strata)
+    np.maximum.at(f_max, st.unit_stratum, f_unit)
+    certain = f_max < 1e-7
+    lonely_h = (st.n_units == 1) & present & ~certain
+    if lonely_h.any() and lonely == "fail":
+        h = int(np.flatnonzero(lonely_h)[0])
+        label = _label(st.labels[h])
+        raise LonelyPSUError(f"stratum {label} has only one PSU at stage {stage_no}; choose a lonely-PSU "
+                             "policy (--lonely-psu remove|adjust|average|certainty) or merge strata")
+    us = st.unit_stratum
+    sums = np.zeros((st.n_strata, q))
+    for j in range(q):
+        sums[:, j] = np.bincount(us, weights=totals[:, j], minlength=st.n_strata)
+    means = sums / nh[:, None]
+    center = ~(lonely_h & (lonely == "adjust"))
+    dev = totals - np.where(center[us, None], means[us], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale_h = np.where(st.n_units > 1, nh / (nh - 1), 1.0)
+    scale = f_unit * scale_h[us]
+    keep = present & ~certain
+    if lonely == "average":
+        keep &= ~lonely_h
+    if factor is not None:
+        scale = scale * factor[us]
+    scale = np.where(keep[us], scale, 0.0)
+    d = dev * np.sqrt(scale)[:, None]
+    v = d.T @ d
+    if lonely == "average":
+        nstrat = int(present.sum())
+        nok = int((present & ~lonely_h).sum())
+        v = v * (nstrat / nok) if nok else v * np.nan
+    return v
+
+
+# ---- helpers ------------------------------------------------------------------------------------
+
+def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
+    s = require_column(frame, name, role)
+    if s.null_count():
+        raise DesignError(f"{role} column '{name}' has {s.null_count()} missing value(s); every row needs one")
+    return column_array(frame, name)
+
+
+def _check_nested(u_codes, s_codes, n_u):
+    first = np.full(n_u, -1, np.int64)
+    first[u_codes] = s_codes
+    if (first[u_codes] != s_codes).any():
+        raise DesignError("clusters are not nested in strata at the first stage (the same PSU id appears "
+                          "in several strata); use --nest if PSU ids are only unique within strata")
+
+
+def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
+    """Population size per unit from an fpc column given as sizes (all >= 1) or fractions (all <= 1)."""
+    if (fpc < 0).any() or not np.isfinite(fpc).all():
+        raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
+    unit_fpc = np.empty(len(unit_stratum))
+    unit_fpc[u_codes] = fpc
+    is_size = (fpc > 1).any()
+    if is_size and not (fpc >= 1).all():
+        raise DesignError(f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); "
+                          "use one or the other")
+    nh = n_units[unit_stratum].astype(float)
+    with np.errstate(divide="ignore"):
+        popsize = unit_fpc if is_size else nh / unit_fpc
+    bad = popsize < nh
+    if bad.any():
+        u = int(np.flatnonzero(bad)[0])
+        h = unit_stratum[u]
+        raise DesignError(f"fpc column '{name}' at stage {k + 1} implies more than 100% sampling in stratum "
+                          f"{_label(labels[h])}: population {popsize[u]:g} < {int(nh[u])} sampled units; "
+                          "give population sizes >= the sample size, or fractions <= 1")
+    return popsize
+
+
+def _n_distinct(codes: np.ndarray, size: int) -> int:
+    return int(np.count_nonzero(np.bincount(codes, minlength=size)))
+
+
+def _label(t: tuple) -> str:
+    return "'" + ".".join(str(x) for x in t) + "'"

@@ -1,0 +1,59 @@
+"""quietpoll's exception classes.
+
+Every error a user can cause is raised as a subclass of :class:`QuietpollError` with a message that
+names the column or option at fault and what to do. The front ends (the CLI, later the web app) turn
+these into one line and exit status 2 in exactly one place each; nothing else catches them.
+"""
+
+from __future__ import annotations
+
+
+class QuietpollError(Exception):
+    """Base class: a problem with the user's input, study or data, explained in one line."""
+
+    exit_code = 2
+
+
+class InputError(QuietpollError):
+    """A data file cannot be read, or has the wrong shape."""
+
+
+class ColumnError(QuietpollError):
+    """A named column is missing from the data or has the wrong type."""
+
+
+class DesignError(QuietpollError):
+    """The survey design is inconsistent (weights, strata, clusters, fpc, replicate weights)."""
+
+
+class LonelyPSUError(DesignError):
+    """A stratum has a single PSU and the lonely-PSU policy is "fail"."""
+
+
+class EstimationError(QuietpollError):
+    """A statistic cannot be computed as asked (empty domain, bad option for this statistic)."""
+
+
+class StudyError(QuietpollError):
+    """study.toml is missing, malformed, or names something that does not exist."""
+
+
+class WeightingError(QuietpollError):
+    """Weighting targets are inconsistent with the data or with each other."""
+
+
+class ValidationError(QuietpollError):
+    """Data do not match the questionnaire."""
+
+
+__all__ = [
+    "QuietpollError",
+    "InputError",
+    "ColumnError",
+    "DesignError",
+    "LonelyPSUError",
+    "EstimationError",
+    "StudyError",
+    "WeightingError",
+    "ValidationError",
+]

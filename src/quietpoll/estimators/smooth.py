@@ -1,0 +1,218 @@
+"""Means, totals, proportions and ratios: statistics that are smooth functions of weighted totals.
+
+Each is two functions of the totals T of a few columns Y: the statistic g(T) and its linearization
+(the influence of each row, e.g. (y - theta x) / X for a ratio, written in centred form as R does so
+that a constant has exactly zero variance). A Taylor design gets the weighted influence values and
+aggregates them (R's svyrecvar); a
+replicate design re-evaluates g on the replicate totals W[rows].T @ Y (R's svrVar). Adding a
+statistic of this kind means writing g and J; adding a design kind means one variance method.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import EstimationError
+from . import ci as cimod
+from .binomial import logit_ci
+from .common import AnalysisVar, Request, analysis_variable, domain_rows, make_row, resolve_df
+from .domains import make_domains
+from .table import Estimate, Table
+
+
+@dataclass(frozen=True)
+class Smooth:
+    """g maps totals T (shape (k, m)) to statistics (k, q); influence gives each row's linearization."""
+
+    g: Callable[[np.ndarray], np.ndarray]
+    influence: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (T, theta, Y) -> (rows, q)
+
+
+def evaluate(design, rows, Y: np.ndarray, stat: Smooth) -> tuple[np.ndarray, np.ndarray]:
+    """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain."""
+    w = design.weights[rows]
+    T = w @ Y
+    theta = stat.g(T[None, :])[0]
+    if design.kind == "taylor":
+        scores = w[:, None] * stat.influence(T, theta, Y)
+        V = design.variance(rows, scores)
+    else:
+        Tr = design.replicate_totals(rows, Y)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            V = design.rep_variance(stat.g(Tr), theta)
+    return theta, V
+
+
+def _ratio_stat(k: int) -> Smooth:
+    """Columns 0..k-1 over column k (mean and proportions use a column of ones as denominator)."""
+
+    def g(T):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return T[:, :k] / T[:, k:k + 1]
+
+    def influence(T, theta, Y):
+        return (Y[:, :k] - theta[None, :] * Y[:, k:k + 1]) / T[k]
+
+    return Smooth(g, influence)
+
+
+TOTAL = Smooth(lambda T: T[:, :1], lambda T, theta, Y: Y[:, :1])
+
+
+def _svyvar(y: np.ndarray, w: np.ndarray, nobs: int) -> float:
+    """R's svyvar for one column: weighted variance with the n/(n-1) factor."""
+    if nobs < 2:
+        return math.nan
+    sw = w.sum()
+    m = (w @ y) / sw
+    return float((w @ (y - m) ** 2) / sw * nobs / (nobs - 1))
+
+
+def _srs_var_of_mean(design, rows, y, w) -> float:
+    """Variance of the mean under simple random sampling without replacement, as R's deff = TRUE."""
+    nobs = int(np.count_nonzero(w)) if design.kind == "taylor" else len(w)
+    N = float(w.sum())
+    if N < nobs:
+        return math.nan
+    return _svyvar(y, w, nobs) * (N - nobs) / (N * nobs)
+
+
+def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> list[Estimate]:
+    out = []
+    y = var.values
+    for g in range(domains.count):
+        rows, n, n_missing = domain_rows(domains, g, var, design)
+        if rows is None:
+            continue
+        yr = y[rows]
+        w = design.weights[rows]
+        if kind == "mean":
+            Y = np.column_stack([yr, np.ones_like(yr)])
+            theta, V = evaluate(design, rows, Y, _ratio_stat(1))
+            vsrs = _srs_var_of_mean(design, rows, yr, w)
+        else:
+            theta, V = evaluate(design, rows, yr[:, None], TOTAL)
+            vsrs = _srs_var_of_mean(design, rows, yr, w) * float(w.sum()) ** 2
+        est, v = float(theta[0]), float(V[0, 0])
+        df = resolve_df(design, rows, req.df)
+        lo, hi = cimod.wald(est, math.sqrt(v), req.level, df)
+        out.append(make_row(kind, var.name, None, domains.labels[g], est, v, lo, hi, req, df,
+                            v / vsrs if vsrs else math.nan, n, n_missing))
+    return out
+
+
+def mean(design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald",
+         df="design") -> Table:
+    """Design-based means (R's svymean), per domain, missing values excluded as a domain."""
+    return _numeric_stat(design, variables, by, Request(level, ci_method, df), "mean")
+
+
+def total(design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald",
+          df="design") -> Table:
+    """Design-based totals (R's svytotal)."""
+    return _numeric_stat(design, variables, by, Request(level, ci_method, df), "total")
+
+
+def _numeric_stat(design, variables, by, req: Request, kind: str) -> Table:
+    if req.ci_method != "wald":
+        raise EstimationError(f"--ci-method {req.ci_method} applies to proportions; a {kind} has only "
+                              "wald intervals")
+    domains = make_domains(design.data, by)
+    rows = []
+    for name in _names(variables):
+        var = analysis_variable(design.data, name, numeric=True)
+        rows += _summaries(design, var, domains, req, kind)
+    return Table(tuple(rows), design.describe())
+
+
+def proportion(design, variables: str | Sequence[str], *, by=None, level: float = 0.95,
+               ci_method: str = "logit", df="design") -> Table:
+    """Proportions of each level of categorical variables, with intervals by `ci_method`."""
+    req = Request(level, cimod.check_method(ci_method), df)
+    domains = make_domains(design.data, by)
+    out = []
+    for name in _names(variables):
+        var = analysis_variable(design.data, name, numeric=False)
+        levels = var.levels
+        K = len(levels)
+        for g in range(domains.count):
+            rows, n, n_missing = domain_rows(domains, g, var, design)
+            if rows is None:
+                continue
+            codes = var.codes[rows]
+            Y = np.zeros((len(codes), K + 1))
+            Y[np.arange(len(codes)), codes] = 1.0
+            Y[:, K] = 1.0
+            theta, V = evaluate(design, rows, Y, _ratio_stat(K))
+            w = design.weights[rows]
+            dfv = resolve_df(design, rows, req.df)
+            for k, lev in enumerate(levels):
+                p, v = float(theta[k]), float(V[k, k])
+                vsrs = _srs_var_of_mean(design, rows, Y[:, k], w)
+
+                def lik(level_, df_, yk=Y[:, k], p_=p, v_=v, rows_=rows):
+                    from .likelihood import likelihood_ci
+
+                    return likelihood_ci(yk, design.weights[rows_], p_, v_, level_, df_)
+
+                if req.ci_method == "logit":
+                    lo, hi = logit_ci(design, rows, Y[:, k], req.level, dfv)
+                elif req.ci_method == "beta":
+                    # R's beta interval ignores df: it uses the design df and the rows of the domain
+                    lo, hi = cimod.proportion_ci("beta", p, v, req.level, design.degf(_rows_or_none(rows)),
+                                                 _nrow(design, n))
+                else:
+                    lo, hi = cimod.proportion_ci(req.ci_method, p, v, req.level, dfv, n, likelihood=lik)
+                out.append(make_row("proportion", name, lev, domains.labels[g], p, v, lo, hi, req, dfv,
+                                    v / vsrs if vsrs else math.nan, n, n_missing))
+    return Table(tuple(out), design.describe())
+
+
+def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0.95, ci_method: str = "wald",
+          df="design") -> Table:
+    """Ratio of two totals (R's svyratio), rows with either value missing excluded."""
+    req = Request(level, ci_method, df)
+    if ci_method != "wald":
+        raise EstimationError(f"--ci-method {ci_method} applies to proportions; a ratio has only wald intervals")
+    domains = make_domains(design.data, by)
+    num = analysis_variable(design.data, numerator, numeric=True)
+    den = analysis_variable(design.data, denominator, numeric=True)
+    both = num.combined(den, f"{numerator}/{denominator}")
+    out = []
+    for g in range(domains.count):
+        rows, n, n_missing = domain_rows(domains, g, both, design)
+        if rows is None:
+            continue
+        Y = np.column_stack([num.values[rows], den.values[rows]])
+        theta, V = evaluate(design, rows, Y, _ratio_stat(1))
+        est, v = float(theta[0]), float(V[0, 0])
+        w = design.weights[rows]
+        X = float(w @ Y[:, 1])
+        r = (Y[:, 0] - est * Y[:, 1]) / X
+        vsrs = _srs_var_of_mean(design, rows, r, w) * float(w.sum()) ** 2
+        if design.kind != "taylor":
+            vsrs = None   # R's svyratio has no design effect for replicate designs
+        dfv = resolve_df(design, rows, req.df)
+        lo, hi = cimod.wald(est, math.sqrt(v), req.level, dfv)
+        out.append(make_row("ratio", both.name, None, domains.labels[g], est, v, lo, hi, req, dfv,
+                            None if vsrs is None else (v / vsrs if vsrs else math.nan), n, n_missing))
+    return Table(tuple(out), design.describe())
+
+
+def _rows_or_none(rows):
+    return None if isinstance(rows, slice) else rows
+
+
+def _nrow(design, n: int) -> int:
+    """nrow(design) as R's svyciprop sees it for a domain."""
+    return n
+
+
+def _names(variables) -> list[str]:
+    if isinstance(variables, str):
+        return [v.strip() for v in variables.split(",") if v.strip()]
+    return list(variables)

@@ -86,7 +86,11 @@ def test_case_matches_r(case):
         assert k in got, f"missing row {k}; have {sorted(got)}"
         g = got[k]
         for f in ("estimate", "se", "ci_low", "ci_high", "deff"):
-            assert close(g[f], exp.get(f)), f"{k} {f}: quietpoll {g[f]!r} vs R {exp.get(f)!r}"
+            # The likelihood interval is a root of a spline through a profile deviance (as R's MASS
+            # profile); for rare levels in small domains the root moves ~1e-8 with last-digit changes
+            # of the variance, so its bounds are compared at 1e-7. Every other number at 1e-9.
+            rtol = 1e-7 if (f.startswith("ci_") and case["request"]["ci_method"] == "likelihood") else RTOL
+            assert close(g[f], exp.get(f), rtol=rtol), f"{k} {f}: quietpoll {g[f]!r} vs R {exp.get(f)!r}"
         df_exp = exp["df"]
         assert close(g["df"] if g["df"] is not None else math.inf,
                      math.inf if df_exp == "Inf" else df_exp), f"{k} df {g['df']} vs {df_exp}"

@@ -44,9 +44,10 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
              mean_: Sequence[str] = (), total_: Sequence[str] = (), prop: Sequence[str] = (),
              ratio_: Sequence[tuple[str, str]] = (), quantile_: Mapping[str, Sequence[float]] | None = None,
              by: Sequence[str] = (), level: float = 0.95, ci_method: str | None = None,
-             df: str | float = "design") -> Table:
+             df: str | float = "design", domain: Mapping[str, str] | None = None) -> Table:
     """Everything `quietpoll estimate` computes, in its row order: means, totals, proportions,
-    ratios, quantiles, each over the domains of `by`."""
+    ratios, quantiles, each over the domains of `by`; `domain` ({column: value}) restricts the
+    results to one subpopulation (the design keeps every PSU, as a domain should)."""
     if isinstance(design, Mapping):
         design = DesignSpec.from_mapping(design)
     des = design.build(data) if isinstance(design, DesignSpec) else design
@@ -57,7 +58,8 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
         raise EstimationError(f"--ci-method {ci_method} applies to proportions and quantiles; means, totals "
                               "and ratios have wald intervals")
     out = Table((), des.describe())
-    kw = dict(by=list(by), level=level, df=df)
+    sub = dict(domain or {})
+    kw = dict(by=list(sub) + [b for b in by if b not in sub], level=level, df=df)
     for v in mean_:
         out = out + mean(des, v, ci_method=numeric_ci, **kw)
     for v in total_:
@@ -69,4 +71,28 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
     for v, probs in (quantile_ or {}).items():
         qm = ci_method if ci_method in ("beta", "xlogit", "logit", "asin", "quantile") else "wald"
         out = out + quantile(des, v, probs, ci_method=qm, **kw)
+    if sub:
+        rows = tuple(r for r in out.rows if all(r.domain.get(k) == str(v) for k, v in sub.items()))
+        if not rows:
+            where = ", ".join(f"{k}={v}" for k, v in sub.items())
+            raise EstimationError(f"domain {where} has no cases: check the column and value")
+        out = Table(rows, out.design)
     return out
+
+
+def as_svrepdesign(design: TaylorDesign, type: str = "JKn", *, replicates: int = 50, seed: int | None = None,
+                   rho: float | None = None, mse: bool = False) -> ReplicateDesign:
+    """Replicate weights from a Taylor design's first stage, as R's as.svrepdesign: JK1, JKn, BRR,
+    Fay (rho), bootstrap, subbootstrap (Rao-Wu)."""
+    from .design.builders import build_replicates
+
+    st = design.stages[0]
+    popsize = None if st.popsize is None else st.popsize[st.units]
+    strata = st.strata if design.has_strata else None
+    reps = build_replicates(type, strata, st.units, popsize=popsize, rho=rho, replicates=replicates, seed=seed,
+                            mse=mse)
+    rw = reps.factors * design.weights[:, None]
+    return ReplicateDesign.from_arrays(design.data, design.weights, rw, type=reps.type if reps.type in
+                                       ("JK1", "JKn", "BRR", "Fay", "bootstrap") else "other",
+                                       scale=reps.scale, rscales=reps.rscales, mse=mse, rho=reps.rho,
+                                       spec=design.spec)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from pathlib import Path
 
 import click
@@ -55,6 +56,16 @@ def _ratios(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return out
 
 
+def _domain(values: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        if "=" not in item:
+            raise QuietpollError(f"--domain takes COL=VALUE, got '{item}'")
+        k, v = item.split("=", 1)
+        out[k.strip()] = v.strip()
+    return out
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quietpoll")
 def cli() -> None:
@@ -72,24 +83,29 @@ def cli() -> None:
 @click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata.")
 @click.option("--lonely-psu", type=click.Choice(LONELY_PSU), help="Strata with one PSU (R's survey.lonely.psu).")
 @click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'.")
-@click.option("--rep-type", type=click.Choice(REP_TYPES, case_sensitive=False), help="Replicate weight type.")
+@click.option("--rep-type", type=click.Choice(REP_TYPES + ("subbootstrap",), case_sensitive=False),
+              help="Replicate weight type (without --repweights: build them from the design).")
 @click.option("--rho", type=float, help="Fay coefficient.")
 @click.option("--scale", type=float, help="Replicate variance scale.")
 @click.option("--rscales", help="Per-replicate scales: X[,X...].")
 @click.option("--mse", is_flag=True, default=None, help="Centre replicates at the full-sample estimate.")
+@click.option("--replicates", type=int, default=50, show_default=True,
+              help="With --rep-type and no --repweights: bootstrap replicates to build from the design.")
+@click.option("--seed", type=int, help="Random seed for building bootstrap replicates.")
 @click.option("--mean", "means", multiple=True, help="Means of COL[,COL...].")
 @click.option("--total", "totals", multiple=True, help="Totals of COL[,COL...].")
 @click.option("--prop", "props", multiple=True, help="Proportions of each level of COL[,COL...].")
 @click.option("--ratio", "ratios", multiple=True, help="Ratio NUM/DEN.")
 @click.option("--quantile", "quantiles", multiple=True, help="Quantiles COL@P[,P...].")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
+@click.option("--domain", "domain_", multiple=True, help="Restrict to one subpopulation: COL=VALUE.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option("--ci-method", type=click.Choice(CI_METHODS + ("quantile",)), help="Interval method "
               "(proportions: default logit; quantiles: Woodruff with this method; others: wald).")
 @click.option("--df", "df_", default="design", show_default=True, help="design | inf | a number.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
-             rscales, mse, means, totals, props, ratios, quantiles, by, level, ci_method, df_, fmt):
+             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method, df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
     cfg = load_study(study) if study else None
     path = Path(data) if data else (cfg.data_path if cfg else None)
@@ -98,7 +114,10 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
     frame = read_data(path).frame
     spec = cfg.design if cfg and cfg.design else DesignSpec()
     rep = spec.replicates
-    if repweights or rep_type or rep is not None:
+    build_from = None
+    if rep_type and not repweights and rep is None:
+        build_from = rep_type   # build replicate weights from the Taylor design (as.svrepdesign)
+    elif repweights or rep_type or rep is not None:
         base = rep or ReplicateSpec(columns=repweights or "", type=rep_type or "other")
         rep = ReplicateSpec(columns=repweights or base.columns, type=rep_type or base.type,
                             rho=rho if rho is not None else base.rho,
@@ -112,9 +131,12 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
         ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
         nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
     df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
-    table = api.estimate(frame, spec, mean_=_split(means), total_=_split(totals), prop=_split(props),
+    design = spec.build(frame)
+    if build_from:
+        design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
+    table = api.estimate(frame, design, mean_=_split(means), total_=_split(totals), prop=_split(props),
                          ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
-                         ci_method=ci_method, df=df)
+                         ci_method=ci_method, df=df, domain=_domain(domain_))
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     _emit(table, fmt)
 
@@ -124,7 +146,7 @@ def demo() -> None:
     """Estimate on the bundled public dataset (California API, from R's survey package)."""
     from .demo import run_demo
 
-    run_demo(Console())
+    run_demo(Console() if sys.stdout.isatty() else Console(width=160))
 
 
 def _emit(table, fmt: str) -> None:
@@ -133,7 +155,7 @@ def _emit(table, fmt: str) -> None:
     elif fmt == "csv":
         click.echo(table.to_polars().write_csv(), nl=False)
     else:
-        print_table(table, Console())
+        print_table(table, Console() if sys.stdout.isatty() else Console(width=160))
 
 
 def _fmt(x, digits: int = 4) -> str:
@@ -160,6 +182,7 @@ def print_table(table, console: Console, title: str | None = None) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: one line and exit status 2 for any quietpoll or usage error, never a traceback."""
+    warnings.formatwarning = lambda msg, *a, **k: f"quietpoll: warning: {msg}\n"
     try:
         cli.main(args=argv, prog_name="quietpoll", standalone_mode=False)
     except QuietpollError as e:

@@ -43,6 +43,8 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
     s = require_column(frame, name, "analysis")
     missing = s.is_null().to_numpy()
     if numeric:
+        if s.null_count() == s.len():
+            s = s.cast(pl.Float64, strict=False)   # an empty column (read as text): no cases
         if s.dtype == pl.Boolean:
             s = s.cast(pl.Float64)
         if not s.dtype.is_numeric():

@@ -11,7 +11,7 @@
 #   pearson (Pearson's X^2 of svytable(Ntotal = nrow)), n (rows with both variables observed).
 #
 # Run from the repository root:  Rscript tests/reference/make_golden_crosstab.R
-# Requires survey (4.1.1 used) and jsonlite. Deterministic.
+# Requires survey (4.1.1 used) and jsonlite (statistics written with 17 significant digits). Deterministic.
 
 suppressPackageStartupMessages({
   library(survey)
@@ -49,6 +49,11 @@ rep_spec <- function(base_design, type, mse = FALSE) {
                          rscales = as.vector(rd$rscales), mse = mse))
 }
 
+# numbers at full precision (jsonlite stops at 15 significant digits): verbatim JSON text
+jnum <- function(x, array = length(x) != 1) {
+  s <- ifelse(is.na(x), "null", sprintf("%.17g", x))
+  structure(if (array) paste0("[", paste(s, collapse = ", "), "]") else s, class = "json")
+}
 na_null <- function(x) lapply(x, function(v) if (is.na(v)) NULL else v)
 
 cases <- list()
@@ -56,6 +61,10 @@ add_case <- function(name, dataname, spec, row, col, extra = list()) {
   data <- read_data(dataname)
   for (nm in names(extra)) data[[nm]] <- extra[[nm]]
   des <- build_design(spec, data)
+  if (spec$kind == "replicate") {
+    spec$replicates$scale <- jnum(spec$replicates$scale)
+    spec$replicates$rscales <- jnum(spec$replicates$rscales, array = TRUE)
+  }
   f <- as.formula(sprintf("~`%s` + `%s`", row, col))
   rv <- data[[row]]; cv <- data[[col]]
   rl <- levels(factor(rv)); cl <- levels(factor(cv))
@@ -69,13 +78,14 @@ add_case <- function(name, dataname, spec, row, col, extra = list()) {
     par <- unname(t$parameter)
     cases[[length(cases) + 1]] <<- list(
       name = sprintf("%s %s x %s %s", name, row, col, stat),
-      data = dataname, design = spec, extra = lapply(extra, na_null),
+      data = dataname, design = spec,
+      extra = if (length(extra)) lapply(extra, na_null) else setNames(list(), character(0)),
       row = row, col = col, statistic = stat,
       row_levels = I(rl), col_levels = I(cl),
-      proportions = lapply(seq_len(nrow(P)), function(i) I(P[i, ])),
-      se = lapply(seq_len(nrow(S)), function(i) I(S[i, ])),
-      value = unname(t$statistic), ndf = par[1], ddf = if (stat == "F") par[2] else NULL,
-      p_value = unname(t$p.value), pearson = unname(pearson$statistic),
+      proportions = lapply(seq_len(nrow(P)), function(i) jnum(P[i, ], array = TRUE)),
+      se = lapply(seq_len(nrow(S)), function(i) jnum(S[i, ], array = TRUE)),
+      value = jnum(unname(t$statistic)), ndf = jnum(par[1]), ddf = if (stat == "F") jnum(par[2]) else NULL,
+      p_value = jnum(unname(t$p.value)), pearson = jnum(unname(pearson$statistic)),
       n = sum(!is.na(rv) & !is.na(cv)), method = t$method)
   }
 }
@@ -120,6 +130,7 @@ add_case("jkn", "apistrat_jkn", jkn, "both", "yr.rnd")
 
 out <- list(r_version = R.version.string, survey_version = as.character(packageVersion("survey")),
             cases = cases)
-writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE),
+writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, null = "null", pretty = TRUE,
+                  json_verbatim = TRUE),
            "tests/reference/golden/crosstab.json")
 cat("wrote", length(cases), "cases\n")

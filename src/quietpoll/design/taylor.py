@@ -247,8 +247,8 @@ def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
         raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
     unit_fpc = np.empty(len(unit_stratum))
     unit_fpc[u_codes] = fpc
-    is_size = (fpc > 1).any()
-    if is_size and not (fpc >= 1).all():
+    is_size = bool((fpc > 1).any())
+    if is_size != bool((fpc >= 1).all()):   # as R: sizes all >= 1 with one > 1, or fractions all <= 1
         raise DesignError(f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); "
                           "use one or the other")
     nh = n_units[unit_stratum].astype(float)

@@ -109,7 +109,7 @@ class ReplicateDesign:
             if "degf" not in self._cache:
                 self._cache["degf"] = float(_rank(self.repweights) - 1)
             return self._cache["degf"]
-        return float(_rank(self.repweights[rows]) - 1)
+        return float(_rank(self.repweights, rows) - 1)
 
     def describe(self) -> dict:
         return {"kind": "replicate", "n": self.n, "df": self.degf(), "weights": self.spec.weights,
@@ -147,31 +147,43 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
     return float(scale), np.broadcast_to(rscales, (R,)).astype(float)
 
 
-def _rank(W: np.ndarray, tol: float = 1e-5) -> int:
-    """Rank as R's qr(tol = 1e-5) finds it: columns taken in order, a column whose residual norm is
-    below tol times its own norm is set aside. Computed on the Gram matrix (R x R)."""
+def _rank(W: np.ndarray, rows: np.ndarray | None = None, tol: float = 1e-5) -> int:
+    """Rank as R's qr(tol = 1e-5) finds it (columns in order; a column whose residual norm is below
+    tol times its own norm is set aside).
+
+    Shortcut for tall matrices: the rank is at most the number of columns, and at least the rank of
+    any subset of rows. If an evenly spaced subset of 4R rows already has full rank with every
+    column's relative residual above 1e-2 (a thousand times the tolerance), the whole matrix has full
+    rank; otherwise the whole matrix is examined."""
+    n = W.shape[0] if rows is None else len(rows)
+    R = W.shape[1]
+    if n > 16 * R:
+        idx = np.unique(np.linspace(0, n - 1, 4 * R).astype(np.int64))
+        r, worst = _rank_gram(W[idx if rows is None else rows[idx]], tol)
+        if r == R and worst > 1e-2:
+            return R
+    return _rank_gram(W if rows is None else W[rows], tol)[0]
+
+
+def _rank_gram(W: np.ndarray, tol: float) -> tuple[int, float]:
+    """Sequential (unpivoted) rank on the Gram matrix; also the smallest relative residual norm of
+    the accepted columns."""
     G = W.T @ W
     R = G.shape[0]
-    norms = np.diag(G).copy()
     L = np.zeros((R, R))
     accepted: list[int] = []
+    worst = np.inf
     for j in range(R):
-        if norms[j] <= 0:
+        norm2 = G[j, j]
+        if norm2 <= 0:
             continue
-        if accepted:
-            a = np.asarray(accepted)
-            l = L[j, a]
-            resid = G[j, j] - l @ l
-        else:
-            resid = G[j, j]
-        if resid <= (tol ** 2) * norms[j]:
+        a = np.asarray(accepted, dtype=np.int64)
+        resid = norm2 - (L[j, a] @ L[j, a] if len(a) else 0.0)
+        if resid <= (tol ** 2) * norm2:
             continue
+        worst = min(worst, float(np.sqrt(resid / norm2)))
         d = np.sqrt(resid)
-        # new row of the Cholesky factor for later columns
-        if accepted:
-            L[j + 1:, j] = (G[j + 1:, j] - L[j + 1:, a] @ L[j, a]) / d
-        else:
-            L[j + 1:, j] = G[j + 1:, j] / d
+        L[j + 1:, j] = (G[j + 1:, j] - (L[j + 1:, a] @ L[j, a] if len(a) else 0.0)) / d
         L[j, j] = d
         accepted.append(j)
-    return len(accepted)
+    return len(accepted), worst

@@ -72,26 +72,37 @@ def cli() -> None:
     """quietpoll: surveys of closed societies, from questionnaire to published numbers."""
 
 
+_DESIGN_OPTIONS = [
+    click.option("--study", type=click.Path(), help="study.toml (or its folder): data, design, options."),
+    click.option("--weights", help="Sampling weight column."),
+    click.option("--probs", help="Selection probability column (instead of weights)."),
+    click.option("--strata", help="Stratum column."),
+    click.option("--ids", multiple=True, help="Cluster id column per stage: COL[,COL...]."),
+    click.option("--fpc", multiple=True, help="Population size or sampling fraction per stage: COL[,COL...]."),
+    click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata."),
+    click.option("--lonely-psu", type=click.Choice(LONELY_PSU), help="Strata with one PSU (R's survey.lonely.psu)."),
+    click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'."),
+    click.option("--rep-type", type=click.Choice(REP_TYPES + ("subbootstrap",), case_sensitive=False),
+              help="Replicate weight type (without --repweights: build them from the design)."),
+    click.option("--rho", type=float, help="Fay coefficient."),
+    click.option("--scale", type=float, help="Replicate variance scale."),
+    click.option("--rscales", help="Per-replicate scales: X[,X...]."),
+    click.option("--mse", is_flag=True, default=None, help="Centre replicates at the full-sample estimate."),
+    click.option("--replicates", type=int, default=50, show_default=True,
+              help="With --rep-type and no --repweights: bootstrap replicates to build from the design."),
+    click.option("--seed", type=int, help="Random seed for building bootstrap replicates.")
+]
+
+
+def design_options(f):
+    for opt in reversed(_DESIGN_OPTIONS):
+        f = opt(f)
+    return f
+
+
 @cli.command()
 @click.argument("data", required=False, type=click.Path())
-@click.option("--study", type=click.Path(), help="study.toml (or its folder): data, design, options.")
-@click.option("--weights", help="Sampling weight column.")
-@click.option("--probs", help="Selection probability column (instead of weights).")
-@click.option("--strata", help="Stratum column.")
-@click.option("--ids", multiple=True, help="Cluster id column per stage: COL[,COL...].")
-@click.option("--fpc", multiple=True, help="Population size or sampling fraction per stage: COL[,COL...].")
-@click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata.")
-@click.option("--lonely-psu", type=click.Choice(LONELY_PSU), help="Strata with one PSU (R's survey.lonely.psu).")
-@click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'.")
-@click.option("--rep-type", type=click.Choice(REP_TYPES + ("subbootstrap",), case_sensitive=False),
-              help="Replicate weight type (without --repweights: build them from the design).")
-@click.option("--rho", type=float, help="Fay coefficient.")
-@click.option("--scale", type=float, help="Replicate variance scale.")
-@click.option("--rscales", help="Per-replicate scales: X[,X...].")
-@click.option("--mse", is_flag=True, default=None, help="Centre replicates at the full-sample estimate.")
-@click.option("--replicates", type=int, default=50, show_default=True,
-              help="With --rep-type and no --repweights: bootstrap replicates to build from the design.")
-@click.option("--seed", type=int, help="Random seed for building bootstrap replicates.")
+@design_options
 @click.option("--mean", "means", multiple=True, help="Means of COL[,COL...].")
 @click.option("--total", "totals", multiple=True, help="Totals of COL[,COL...].")
 @click.option("--prop", "props", multiple=True, help="Proportions of each level of COL[,COL...].")
@@ -107,6 +118,19 @@ def cli() -> None:
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
              rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method, df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
+    frame, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
+                                 rep_type, rho, scale, rscales, mse, replicates, seed)
+    df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
+    table = api.estimate(frame, design, mean_=_split(means), total_=_split(totals), prop=_split(props),
+                         ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
+                         ci_method=ci_method, df=df, domain=_domain(domain_))
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    _emit(table, fmt)
+
+
+def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
+                 scale, rscales, mse, replicates, seed):
+    """The data and the design from DATA, --study and the design flags (flags override the file)."""
     cfg = load_study(study) if study else None
     path = Path(data) if data else (cfg.data_path if cfg else None)
     if path is None:
@@ -130,15 +154,44 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
         weights=weights or spec.weights, probs=probs or spec.probs, strata=strata or spec.strata,
         ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
         nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
-    df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
     design = spec.build(frame)
     if build_from:
         design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
-    table = api.estimate(frame, design, mean_=_split(means), total_=_split(totals), prop=_split(props),
-                         ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
-                         ci_method=ci_method, df=df, domain=_domain(domain_))
+    return frame, design
+
+
+@cli.command()
+@click.argument("data", type=click.Path())
+@click.argument("row")
+@click.argument("col")
+@design_options
+@click.option("--statistic", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
+              help="Rao-Scott second-order F, or first-order corrected chi-square (R's svychisq).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
+             scale, rscales, mse, replicates, seed, statistic, fmt):
+    """Two-way table of ROW by COL with a Rao-Scott corrected test of independence."""
+    from .estimators.crosstab import crosstab as _crosstab
+
+    _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
+                             rep_type, rho, scale, rscales, mse, replicates, seed)
+    res = _crosstab(design, row, col, statistic=statistic)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
-    _emit(table, fmt)
+    if fmt == "json":
+        click.echo(json.dumps(res.to_dict(), allow_nan=False))
+        return
+    t = RichTable(title=f"{row} by {col}: estimated population shares (se)")
+    t.add_column(row)
+    for c in res.col_levels:
+        t.add_column(str(c), justify="right")
+    for i, r in enumerate(res.row_levels):
+        t.add_row(str(r), *[f"{res.proportions[i, j]:.4f} ({res.se[i, j]:.4f})" for j in range(len(res.col_levels))])
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(t)
+    d = res.to_dict()["test"]
+    ddf = f", {_fmt(d['ddf'])}" if d["ddf"] is not None else ""
+    console.print(f"Rao-Scott {d['statistic']} = {_fmt(d['value'])}, df = {_fmt(d['ndf'])}{ddf}, "
+                  f"p = {_fmt(d['p_value'])}")
 
 
 @cli.command()

@@ -54,7 +54,8 @@ class ReplicateDesign:
         bad = [c for c in cols if not data.schema[c].is_numeric()]
         if bad:
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
-        rep = data.select(pl.col(cols).cast(pl.Float64)).to_numpy()
+        # row-major, so a domain's rows are contiguous blocks to gather
+        rep = np.ascontiguousarray(data.select(pl.col(cols).cast(pl.Float64)).to_numpy())
         if np.isnan(rep).any():
             c = cols[int(np.flatnonzero(np.isnan(rep).any(axis=0))[0])]
             raise DesignError(f"replicate weight column '{c}' has missing values")

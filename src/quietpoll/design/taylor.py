@@ -126,7 +126,10 @@ class TaylorDesign:
         """Design degrees of freedom (R's degf): PSUs minus strata among the rows with weight."""
         st = self.stages[0]
         if rows is None:
-            rows = np.flatnonzero(self.weights != 0)
+            if "degf" in self._cache:
+                return self._cache["degf"]
+            self._cache["degf"] = self.degf(np.flatnonzero(self.weights != 0))
+            return self._cache["degf"]
         else:
             rows = rows[self.weights[rows] != 0]
         if len(rows) == 0:

@@ -15,6 +15,7 @@ import polars as pl
 
 from ..errors import DesignError
 from .base import design_weights
+from .repweights import RepWeights
 from .spec import DesignSpec, ReplicateSpec
 
 
@@ -24,7 +25,7 @@ class ReplicateDesign:
 
     data: pl.DataFrame
     weights: np.ndarray        # (n,) full-sample weights
-    repweights: np.ndarray     # (n, R) combined replicate weights (full-sample weight included)
+    repweights: RepWeights     # (n, R) combined replicate weights (full-sample weight included)
     scale: float
     rscales: np.ndarray        # (R,)
     type: str
@@ -42,7 +43,7 @@ class ReplicateDesign:
 
     @property
     def n_replicates(self) -> int:
-        return self.repweights.shape[1]
+        return self.repweights.R
 
     @classmethod
     def from_spec(cls, data: pl.DataFrame, spec: DesignSpec) -> ReplicateDesign:
@@ -54,18 +55,20 @@ class ReplicateDesign:
         bad = [c for c in cols if not data.schema[c].is_numeric()]
         if bad:
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
-        # row-major, so a domain's rows are contiguous blocks to gather
-        rep = np.ascontiguousarray(data.select(pl.col(cols).cast(pl.Float64)).to_numpy())
-        if np.isnan(rep).any():
-            c = cols[int(np.flatnonzero(np.isnan(rep).any(axis=0))[0])]
-            raise DesignError(f"replicate weight column '{c}' has missing values")
-        if (rep < 0).any():
-            c = cols[int(np.flatnonzero((rep < 0).any(axis=0))[0])]
-            raise DesignError(f"replicate weight column '{c}' has negative values")
         w = design_weights(data, spec.weights, spec.probs)
-        if not rs.combined_weights:
-            rep = rep * w[:, None]
-        scale, rscales = replicate_scales(rs, rep.shape[1])
+        columns = []
+        for c in cols:   # column by column: the replicate weights are never copied as one block
+            s = data.get_column(c)
+            if s.null_count():
+                raise DesignError(f"replicate weight column '{c}' has missing values")
+            a = s.cast(pl.Float64).to_numpy()
+            if np.isnan(a).any():
+                raise DesignError(f"replicate weight column '{c}' has missing values")
+            if (a < 0).any():
+                raise DesignError(f"replicate weight column '{c}' has negative values")
+            columns.append(a if rs.combined_weights else a * w)
+        scale, rscales = replicate_scales(rs, len(columns))
+        rep = RepWeights.from_columns(columns, w)
         return cls(data=data, weights=w, repweights=rep, scale=scale, rscales=rscales, type=rs.type,
                    mse=rs.mse, rho=rs.rho, spec=spec, rep_columns=tuple(cols))
 
@@ -74,22 +77,23 @@ class ReplicateDesign:
                     scale: float, rscales: np.ndarray, mse: bool = False, rho: float | None = None,
                     spec: DesignSpec | None = None) -> ReplicateDesign:
         R = repweights.shape[1]
+        rep = RepWeights.from_dense(repweights, np.asarray(weights, float))
         rsp = ReplicateSpec(columns=(), type=type, rho=rho, scale=scale, rscales=tuple(np.broadcast_to(rscales, R)),
                             mse=mse)
         base = spec or DesignSpec()
         spec = DesignSpec(weights=base.weights, probs=base.probs, lonely_psu=base.lonely_psu, replicates=rsp)
-        return cls(data=data, weights=np.asarray(weights, float), repweights=np.asarray(repweights, float),
+        return cls(data=data, weights=np.asarray(weights, float), repweights=rep,
                    scale=float(scale), rscales=np.broadcast_to(np.asarray(rscales, float), (R,)).copy(),
                    type=type, mse=mse, rho=rho, spec=spec)
 
     # ---- what estimators call -------------------------------------------------------------------
 
     def rep_matrix(self, rows) -> np.ndarray:
-        return self.repweights if isinstance(rows, slice) else self.repweights[rows]
+        return self.repweights.rows(rows)
 
     def replicate_totals(self, rows, Y: np.ndarray) -> np.ndarray:
         """(R, m) weighted totals of the columns of Y (len(rows) x m) under each replicate."""
-        return self.rep_matrix(rows).T @ Y
+        return self.repweights.totals(rows, Y)
 
     def rep_variance(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """R's svrVar: thetas (R, q) replicate estimates, coef (q,) full-sample estimates."""
@@ -108,7 +112,7 @@ class ReplicateDesign:
         """R's degf for replicate designs: rank of the replicate weights (of the rows) minus one."""
         if rows is None or isinstance(rows, slice):
             if "degf" not in self._cache:
-                self._cache["degf"] = float(_rank(self.repweights) - 1)
+                self._cache["degf"] = float(_rank(self.repweights, slice(None)) - 1)
             return self._cache["degf"]
         return float(_rank(self.repweights, rows) - 1)
 
@@ -148,28 +152,27 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
     return float(scale), np.broadcast_to(rscales, (R,)).astype(float)
 
 
-def _rank(W: np.ndarray, rows: np.ndarray | None = None, tol: float = 1e-5) -> int:
-    """Rank as R's qr(tol = 1e-5) finds it (columns in order; a column whose residual norm is below
-    tol times its own norm is set aside).
+def _rank(W: RepWeights, rows, tol: float = 1e-5) -> int:
+    """Rank of W[rows] as R's qr(tol = 1e-5) finds it (columns in order; a column whose residual norm
+    is below tol times its own norm is set aside), computed on the Gram matrix.
 
-    Shortcut for tall matrices: the rank is at most the number of columns, and at least the rank of
-    any subset of rows. If an evenly spaced subset of 4R rows already has full rank with every
-    column's relative residual above 1e-2 (a thousand times the tolerance), the whole matrix has full
-    rank; otherwise the whole matrix is examined."""
-    n = W.shape[0] if rows is None else len(rows)
-    R = W.shape[1]
-    if n > 16 * R:
+    Shortcut for tall dense matrices: the rank is at most R and at least the rank of any subset of
+    rows; if an evenly spaced subset of 4R rows already has full rank with every column's relative
+    residual above 1e-2 (a thousand times the tolerance), that is the answer."""
+    n = W.n if isinstance(rows, slice) else len(rows)
+    R = W.R
+    if not W.compressed and n > 16 * R:
         idx = np.unique(np.linspace(0, n - 1, 4 * R).astype(np.int64))
-        r, worst = _rank_gram(W[idx if rows is None else rows[idx]], tol)
+        sub = idx if isinstance(rows, slice) else rows[idx]
+        r, worst = _rank_gram(W.gram(sub), tol)
         if r == R and worst > 1e-2:
             return R
-    return _rank_gram(W if rows is None else W[rows], tol)[0]
+    return _rank_gram(W.gram(rows), tol)[0]
 
 
-def _rank_gram(W: np.ndarray, tol: float) -> tuple[int, float]:
-    """Sequential (unpivoted) rank on the Gram matrix; also the smallest relative residual norm of
+def _rank_gram(G: np.ndarray, tol: float) -> tuple[int, float]:
+    """Sequential (unpivoted) rank from a Gram matrix; also the smallest relative residual norm of
     the accepted columns."""
-    G = W.T @ W
     R = G.shape[0]
     L = np.zeros((R, R))
     accepted: list[int] = []

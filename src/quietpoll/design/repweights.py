@@ -1,0 +1,119 @@
+"""Replicate weight storage: dense, or compressed as rowscale[i] * factors[unit[i], :].
+
+Replicate weights are nearly always a full-sample weight times a replicate factor that is the same
+for every row of a PSU (jackknife, BRR, Fay, bootstrap). Stored that way — one row of factors per
+distinct pattern, R's "compressed" replicate weights — a replicate total is a bincount over the
+patterns and a small matrix product, instead of a pass over an n x R matrix, and the data are not
+held twice in memory.
+
+Compression is found, not assumed: rows are grouped by a random projection of their factors, the
+grouping is checked with a second independent projection, and only when every row agrees (to 1e-12
+relative) is the compressed form used; otherwise the weights stay dense. The compressed form
+reproduces each weight to within a few units in the last place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+_SEED = 20240531
+_MAX_PATTERN_SHARE = 0.25   # compress only if there are at most n/4 distinct patterns
+
+
+@dataclass(frozen=True, eq=False)
+class RepWeights:
+    """An (n, R) matrix of replicate weights, dense or compressed."""
+
+    n: int
+    R: int
+    dense: np.ndarray | None = None      # (n, R) row-major
+    factors: np.ndarray | None = None    # (U, R)
+    unit: np.ndarray | None = None       # (n,) pattern of each row
+    rowscale: np.ndarray | None = None   # (n,)
+
+    @property
+    def compressed(self) -> bool:
+        return self.factors is not None
+
+    @classmethod
+    def from_columns(cls, columns: Sequence[np.ndarray], weights: np.ndarray, *, compress: bool = True
+                     ) -> RepWeights:
+        """From equally long float columns (one per replicate) and the full-sample weights."""
+        n, R = len(weights), len(columns)
+        if compress and n >= 8:
+            found = _compress(columns, weights)
+            if found is not None:
+                factors, unit, scale = found
+                return cls(n, R, factors=factors, unit=unit, rowscale=scale)
+        dense = np.empty((n, R))
+        for j, c in enumerate(columns):
+            dense[:, j] = c
+        return cls(n, R, dense=dense)
+
+    @classmethod
+    def from_dense(cls, W: np.ndarray, weights: np.ndarray, *, compress: bool = True) -> RepWeights:
+        W = np.asarray(W, float)
+        return cls.from_columns([W[:, j] for j in range(W.shape[1])], weights, compress=compress)
+
+    def rows(self, rows) -> np.ndarray:
+        """The dense (len(rows), R) block of the given rows (rows: index array or slice)."""
+        if self.dense is not None:
+            return self.dense if isinstance(rows, slice) else self.dense[rows]
+        return self.rowscale[rows, None] * self.factors[self.unit[rows]]
+
+    def totals(self, rows, Y: np.ndarray) -> np.ndarray:
+        """(R, m) replicate totals of the columns of Y over `rows`."""
+        if self.dense is not None:
+            return self.rows(rows).T @ Y
+        unit, scale = self.unit[rows], self.rowscale[rows]
+        U = self.factors.shape[0]
+        S = np.empty((U, Y.shape[1]))
+        for j in range(Y.shape[1]):
+            S[:, j] = np.bincount(unit, weights=scale * Y[:, j], minlength=U)
+        return self.factors.T @ S
+
+    def gram(self, rows) -> np.ndarray:
+        """W[rows].T @ W[rows] (R, R)."""
+        if self.dense is not None:
+            W = self.rows(rows)
+            return W.T @ W
+        U = self.factors.shape[0]
+        c = np.bincount(self.unit[rows], weights=self.rowscale[rows] ** 2, minlength=U)
+        return self.factors.T @ (c[:, None] * self.factors)
+
+    def sample_rows(self, rows) -> np.ndarray:
+        return self.rows(rows)
+
+
+def _compress(columns, weights):
+    n, R = len(weights), len(columns)
+    scale = np.where(weights != 0, weights, 1.0)
+    rng = np.random.default_rng(_SEED)
+    r1, r2 = rng.standard_normal(R), rng.standard_normal(R)
+    h1 = np.zeros(n)
+    h2 = np.zeros(n)
+    for j, c in enumerate(columns):
+        h1 += c * r1[j]
+        h2 += c * r2[j]
+    h1 /= scale
+    h2 /= scale
+    # rows of one pattern differ only by rounding (w * f / w): group on the projection rounded to 1e-9
+    # of its scale; a pattern split across a rounding boundary is merely stored twice
+    step = 1e-9 * max(float(np.abs(h1).max()), 1e-300)
+    key = np.round(h1 / step).astype(np.int64)
+    uniq, first, unit = np.unique(key, return_index=True, return_inverse=True)
+    U = len(uniq)
+    if U > _MAX_PATTERN_SHARE * n:
+        return None
+    factors = np.empty((U, R))
+    for j, c in enumerate(columns):
+        factors[:, j] = c[first] / scale[first]
+    # check every row with the second projection: rows grouped together must have equal factors
+    check = (factors @ r2)[unit]
+    mag = np.abs(factors) @ np.abs(r2)
+    if not np.all(np.abs(check - h2) <= 1e-12 * mag[unit] + 1e-300):
+        return None
+    return factors, unit.astype(np.int64), scale

@@ -36,48 +36,64 @@ def _mu_eta(eta):
     return np.where((eta > _THRESH) | (eta < -_THRESH), _EPS, out)
 
 
-def _ylogy(y, mu):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y != 0, y * np.log(np.where(y != 0, y, 1.0) / mu), 0.0)
+def _entropy_terms(y, pw) -> float:
+    """sum 2 pw (y log y + (1 - y) log(1 - y)): the part of the deviance that does not depend on mu
+    (zero for 0/1 data, so only fractional values are visited)."""
+    frac = (y != 0) & (y != 1)
+    if not frac.any():
+        return 0.0
+    yf, wf = y[frac], pw[frac]
+    return float(np.sum(2 * wf * (yf * np.log(yf) + (1 - yf) * np.log1p(-yf))))
 
 
-def _deviance(y, mu, pw):
-    return float(np.sum(2 * pw * (_ylogy(y, mu) + _ylogy(1 - y, 1 - mu))))
+def _deviance_rows(y, mu, pw, const) -> float:
+    """Binomial deviance with a mean per row (R's binomial dev.resids summed)."""
+    return const - 2 * float(pw @ (y * np.log(mu) + (1 - y) * np.log1p(-mu)))
 
 
 def _fit(y, pw, start=None, maxit=25, epsilon=1e-8):
     """R's glm.fit for y ~ 1, binomial/logit, prior weights pw. Returns (beta, last working weights
     (per row), final mu)."""
-    if start is None:
-        mu = (pw * y + 0.5) / (pw + 1)
-        eta = np.log(mu / (1 - mu))
-    else:
-        eta = np.full(len(y), float(start))
-        mu = _linkinv(eta)
-    devold = _deviance(y, mu, pw)
-    # invariant sums for the scalar iterations
     sw = float(pw.sum())
     swy = float(pw @ y)
-    const = float(np.sum(2 * pw * (_ylogy(y, np.ones_like(y)) + _ylogy(1 - y, np.ones_like(y)))))
+    const = _entropy_terms(y, pw)
+    binary = const == 0.0 and bool(np.all((y == 0) | (y == 1)))
+    if start is None and binary:
+        # R's start mu = (pw y + 0.5)/(pw + 1): the observed outcome has probability a = (pw + .5)/(pw + 1)
+        # and eta = +-log(2 pw + 1), so one division and two logarithms a row suffice
+        a = (pw + 0.5) / (pw + 1)
+        devold = -2 * float(pw @ np.log(a))
+        eta = np.log(2 * pw + 1) * np.where(y == 1, 1.0, -1.0)
+        mu = np.where(y == 1, a, 1 - a)
+    elif start is None:
+        mu = (pw * y + 0.5) / (pw + 1)
+        eta = np.log(mu / (1 - mu))
+        devold = _deviance_rows(y, mu, pw, const)
+    else:
+        beta0 = float(start)
+        m0 = float(_linkinv(beta0))
+        devold = const - 2 * (swy * math.log(m0) + (sw - swy) * math.log1p(-m0))
     beta = None
     ww2 = None
-    first = True
-    for _ in range(maxit):
-        if first:
+    for it in range(maxit):
+        if it == 0 and start is None and binary:
+            me = a * (1 - a)            # mu (1 - mu), the logit link's d mu / d eta, for either outcome
+            ww2 = pw * me
+            beta = float(ww2 @ (eta + (y - mu) / me) / ww2.sum())
+        elif it == 0 and start is None:
             me = _mu_eta(eta)
             z = eta + (y - mu) / me
             ww2 = pw * me ** 2 / (mu * (1 - mu))
             beta = float(ww2 @ z / ww2.sum())
-            first = False
         else:
-            m = float(mu_s)
-            me = float(_mu_eta(beta))
-            ww2 = pw * me ** 2 / (m * (1 - m))
+            b = beta0 if beta is None else beta
+            m = float(_linkinv(b))
+            me = float(_mu_eta(b))
+            ww2 = pw * (me ** 2 / (m * (1 - m)))
             # sum ww2 * (eta + (y - mu)/me) / sum ww2, with mu and eta the same for every row
-            beta = float(beta + (swy - sw * m) / (sw * me))
+            beta = float(b + (swy - sw * m) / (sw * me))
         mu_s = float(_linkinv(beta))
-        # deviance: const terms in y log y plus the mu terms
-        dev = const + float(-2 * (swy * math.log(mu_s) + (sw - swy) * math.log(1 - mu_s)))
+        dev = const - 2 * (swy * math.log(mu_s) + (sw - swy) * math.log1p(-mu_s))
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             break
         devold = dev

@@ -66,10 +66,19 @@ def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
         return tuple(cats), codes
     if s.dtype in (pl.Categorical, pl.Boolean):
         s = s.cast(pl.String)
-    if s.dtype.is_float():
-        nn = s.drop_nulls().drop_nans() if s.dtype.is_float() else s
-        if (nn == nn.round(0)).all():
-            s = s.cast(pl.Int64, strict=False)
+    if s.dtype.is_numeric():
+        a = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
+        ok = ~np.isnan(a)
+        v = a[ok]
+        if len(v) and np.all(v == np.round(v)) and v.max() - v.min() < 1_000_000:
+            # small integer codes (0/1, 1..5): range-based levels, no sort
+            lo = int(v.min())
+            k = (v - lo).astype(np.int64)
+            present = np.bincount(k) > 0
+            lookup = np.cumsum(present) - 1
+            codes = np.zeros(len(a), np.int64)
+            codes[ok] = lookup[k]
+            return tuple(str(x + lo) for x in np.flatnonzero(present).tolist()), codes
     uniq = s.drop_nulls().unique().sort()
     codes = s.replace_strict(uniq, pl.int_range(len(uniq), eager=True), default=0, return_dtype=pl.Int64)
     return tuple(str(v) for v in uniq.to_list()), codes.to_numpy()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -79,6 +79,15 @@ def _srs_var_of_mean(design, rows, y, w) -> float:
     if N < nobs:
         return math.nan
     return _svyvar(y, w, nobs) * (N - nobs) / (N * nobs)
+
+
+def _srs_var_of_share(design, p: float, w: np.ndarray) -> float:
+    """_srs_var_of_mean for a 0/1 indicator with weighted share p: its svyvar is p(1-p) n/(n-1)."""
+    nobs = int(np.count_nonzero(w)) if design.kind == "taylor" else len(w)
+    N = float(w.sum())
+    if N < nobs or nobs < 2:
+        return math.nan
+    return p * (1 - p) * nobs / (nobs - 1) * (N - nobs) / (N * nobs)
 
 
 def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> list[Estimate]:
@@ -152,14 +161,16 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
             dfv = resolve_df(design, rows, req.df)
             for k, lev in enumerate(levels):
                 p, v = float(theta[k]), float(V[k, k])
-                vsrs = _srs_var_of_mean(design, rows, Y[:, k], w)
+                vsrs = _srs_var_of_share(design, p, w)
 
                 def lik(level_, df_, yk=Y[:, k], p_=p, v_=v, rows_=rows):
                     from .likelihood import likelihood_ci
 
                     return likelihood_ci(yk, design.weights[rows_], p_, v_, level_, df_)
 
-                if req.ci_method == "logit":
+                if req.ci_method == "logit" and K == 2 and k == 0:
+                    lo, hi = None, None   # filled from the other level below: the logit interval is symmetric
+                elif req.ci_method == "logit":
                     lo, hi = logit_ci(design, rows, Y[:, k], req.level, dfv)
                 elif req.ci_method == "beta":
                     # R's beta interval ignores df: it uses the design df and the rows of the domain
@@ -169,6 +180,12 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                     lo, hi = cimod.proportion_ci(req.ci_method, p, v, req.level, dfv, n, likelihood=lik)
                 out.append(make_row("proportion", name, lev, domains.labels[g], p, v, lo, hi, req, dfv,
                                     v / vsrs if vsrs else math.nan, n, n_missing))
+            if req.ci_method == "logit" and K == 2:
+                # two levels: the fit for one is the mirror image of the fit for the other
+                first, second = out[-2], out[-1]
+                lo0 = None if second.ci_high is None else 1 - second.ci_high
+                hi0 = None if second.ci_low is None else 1 - second.ci_low
+                out[-2] = replace(first, ci_low=lo0, ci_high=hi0)
     return Table(tuple(out), design.describe())
 
 

@@ -366,3 +366,15 @@ def test_corpus_exports_load(path: Path | None) -> None:
     assert ds.source == str(path)
     if path.suffix.lower() == ".sav":
         assert ds.variable_labels, "SPSS exports carry question texts as variable labels"
+
+
+def test_csv_type_change_after_10000_rows_is_not_coerced(tmp_path):
+    """Types come from the first 10,000 rows; a later value of another type forces a full inference."""
+    p = tmp_path / "late.csv"
+    lines = ["id,x"] + [f"{i},{i}" for i in range(12_000)] + ["12000,1.5", "12001,abc"]
+    p.write_text("\n".join(lines) + "\n")
+    frame = read_data(p).frame
+    assert frame.schema["x"] == pl.String and frame["x"][-1] == "abc" and frame["x"][-2] == "1.5"
+    p2 = tmp_path / "late2.csv"
+    p2.write_text("\n".join(["x"] + [str(i) for i in range(12_000)] + ["2.25"]) + "\n")
+    assert read_data(p2).frame["x"].dtype == pl.Float64 and read_data(p2).frame["x"][-1] == 2.25

@@ -207,21 +207,34 @@ def _corrupt(source: str, fmt: str, reason: str | None = None) -> InputError:
 
 
 def _read_csv(p: Path, source: str, fmt: str, na_values: Sequence[str]) -> pl.DataFrame:
+    # Types are inferred from the first 10,000 rows (a full-file inference is several times slower);
+    # if a later value does not fit the inferred type polars refuses, and the file is read again
+    # with the whole file inferred, so no value is ever coerced.
     try:
-        return pl.read_csv(
-            p,
-            separator="\t" if fmt == "tsv" else ",",
-            infer_schema_length=None,
-            null_values=list(na_values) or None,
-            empty_string_is_null=True,  # unquoted empty fields; a quoted "" stays ""
-            try_parse_dates=False,
-            raise_if_empty=True,
-            encoding="utf8",
-        )
+        return _polars_csv(p, fmt, na_values, 10_000)
+    except pl.exceptions.NoDataError:
+        raise InputError(f"{source}: file is empty (no header row)") from None
+    except Exception:  # noqa: BLE001 - retried below with full inference
+        pass
+    try:
+        return _polars_csv(p, fmt, na_values, None)
     except pl.exceptions.NoDataError:
         raise InputError(f"{source}: file is empty (no header row)") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file, not a bug here
         raise _corrupt(source, fmt, _csv_reason(exc, fmt)) from None
+
+
+def _polars_csv(p: Path, fmt: str, na_values: Sequence[str], infer: int | None) -> pl.DataFrame:
+    return pl.read_csv(
+        p,
+        separator="\t" if fmt == "tsv" else ",",
+        infer_schema_length=infer,
+        null_values=list(na_values) or None,
+        empty_string_is_null=True,  # unquoted empty fields; a quoted "" stays ""
+        try_parse_dates=False,
+        raise_if_empty=True,
+        encoding="utf8",
+    )
 
 
 def _csv_reason(exc: Exception, fmt: str) -> str:

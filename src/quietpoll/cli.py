@@ -3,6 +3,7 @@ quietpoll's errors become one line on stderr and exit status 2 here, and only he
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import math
 import sys
@@ -118,8 +119,11 @@ def design_options(f):
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
              rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method, df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
+    ratio_cols = [c for pair in _ratios(ratios) for c in pair]
+    analysis = (_split(means) + _split(totals) + _split(props) + ratio_cols + list(_quantiles(quantiles))
+                + _split(by) + list(_domain(domain_)))
     frame, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
-                                 rep_type, rho, scale, rscales, mse, replicates, seed)
+                                 rep_type, rho, scale, rscales, mse, replicates, seed, analysis)
     df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
     table = api.estimate(frame, design, mean_=_split(means), total_=_split(totals), prop=_split(props),
                          ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
@@ -129,13 +133,13 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
 
 
 def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
-                 scale, rscales, mse, replicates, seed):
-    """The data and the design from DATA, --study and the design flags (flags override the file)."""
+                 scale, rscales, mse, replicates, seed, analysis=()):
+    """The data and the design from DATA, --study and the design flags (flags override the file).
+    Only the columns the design and the `analysis` columns need are loaded."""
     cfg = load_study(study) if study else None
     path = Path(data) if data else (cfg.data_path if cfg else None)
     if path is None:
         raise QuietpollError("no data: give a DATA file or --study with a [data] path")
-    frame = read_data(path).frame
     spec = cfg.design if cfg and cfg.design else DesignSpec()
     rep = spec.replicates
     build_from = None
@@ -154,6 +158,14 @@ def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu
         weights=weights or spec.weights, probs=probs or spec.probs, strata=strata or spec.strata,
         ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
         nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
+    wanted = set(spec.columns()) | set(analysis)
+    globs = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
+    globs = [g.strip() for item in globs for g in item.split(",") if g.strip()]
+
+    def keep(columns: list[str]) -> list[str]:
+        return [c for c in columns if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
+
+    frame = read_data(path, columns=keep).frame
     design = spec.build(frame)
     if build_from:
         design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
@@ -174,7 +186,7 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
     from .estimators.crosstab import crosstab as _crosstab
 
     _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
-                             rep_type, rho, scale, rscales, mse, replicates, seed)
+                             rep_type, rho, scale, rscales, mse, replicates, seed, (row, col))
     res = _crosstab(design, row, col, statistic=statistic)
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     if fmt == "json":

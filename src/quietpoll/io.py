@@ -26,8 +26,8 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -155,6 +155,7 @@ def read_data(
     *,
     sheet: str | int | None = None,
     na_values: Sequence[str] = ("NA",),
+    columns: Callable[[list[str]], Sequence[str]] | None = None,
 ) -> Dataset:
     """Read a survey data file, choosing the reader by its extension (case-insensitive).
 
@@ -163,6 +164,9 @@ def read_data(
     an error for other formats. ``na_values`` are the CSV/TSV tokens read as null besides an empty
     field (default ``("NA",)``, R's ``write.csv`` convention); pass ``()`` when ``NA`` is a real
     answer in the data.
+
+    ``columns``, if given, is called with the file's column names and returns those to keep (for
+    CSV/TSV and Parquet only those are parsed, which makes large files much faster to load).
 
     Raises :class:`InputError` naming the file when it does not exist, is empty, has an unknown
     extension, or cannot be parsed as the format its extension claims.
@@ -190,15 +194,28 @@ def read_data(
         raise InputError(f"{source}: sheet= applies only to Excel files, not a {_DESCRIPTION[fmt]}")
 
     if fmt in ("csv", "tsv"):
-        frame = _read_csv(p, source, fmt, na_values)
+        keep = columns(_csv_header(p, source, fmt)) if columns else None
+        frame = _read_csv(p, source, fmt, na_values, keep)
         return Dataset(frame=frame, source=source, format=fmt)
     if fmt == "parquet":
         frame = _read_parquet(p, source)
-        return Dataset(frame=frame, source=source, format=fmt)
+        return Dataset(frame=frame.select(columns(frame.columns)) if columns else frame, source=source, format=fmt)
     if fmt in ("xlsx", "xls"):
         frame = _read_excel(p, source, fmt, sheet)
-        return Dataset(frame=frame, source=source, format=fmt)
-    return _read_readstat(p, source, fmt)
+        return Dataset(frame=frame.select(columns(frame.columns)) if columns else frame, source=source, format=fmt)
+    data = _read_readstat(p, source, fmt)
+    if columns:
+        data = replace(data, frame=data.frame.select(columns(data.frame.columns)))
+    return data
+
+
+def _csv_header(p: Path, source: str, fmt: str) -> list[str]:
+    try:
+        return pl.read_csv(p, n_rows=0, separator="\t" if fmt == "tsv" else ",", encoding="utf8").columns
+    except pl.exceptions.NoDataError:
+        raise InputError(f"{source}: file is empty (no header row)") from None
+    except Exception:  # noqa: BLE001
+        raise _corrupt(source, fmt) from None
 
 
 def _corrupt(source: str, fmt: str, reason: str | None = None) -> InputError:
@@ -206,27 +223,28 @@ def _corrupt(source: str, fmt: str, reason: str | None = None) -> InputError:
     return InputError(f"{source}: {what}")
 
 
-def _read_csv(p: Path, source: str, fmt: str, na_values: Sequence[str]) -> pl.DataFrame:
+def _read_csv(p: Path, source: str, fmt: str, na_values: Sequence[str], keep=None) -> pl.DataFrame:
     # Types are inferred from the first 10,000 rows (a full-file inference is several times slower);
     # if a later value does not fit the inferred type polars refuses, and the file is read again
     # with the whole file inferred, so no value is ever coerced.
     try:
-        return _polars_csv(p, fmt, na_values, 10_000)
+        return _polars_csv(p, fmt, na_values, 10_000, keep)
     except pl.exceptions.NoDataError:
         raise InputError(f"{source}: file is empty (no header row)") from None
     except Exception:  # noqa: BLE001 - retried below with full inference
         pass
     try:
-        return _polars_csv(p, fmt, na_values, None)
+        return _polars_csv(p, fmt, na_values, None, keep)
     except pl.exceptions.NoDataError:
         raise InputError(f"{source}: file is empty (no header row)") from None
     except Exception as exc:  # noqa: BLE001 - any parser failure is a bad file, not a bug here
         raise _corrupt(source, fmt, _csv_reason(exc, fmt)) from None
 
 
-def _polars_csv(p: Path, fmt: str, na_values: Sequence[str], infer: int | None) -> pl.DataFrame:
+def _polars_csv(p: Path, fmt: str, na_values: Sequence[str], infer: int | None, keep=None) -> pl.DataFrame:
     return pl.read_csv(
         p,
+        columns=list(keep) if keep is not None else None,
         separator="\t" if fmt == "tsv" else ",",
         infer_schema_length=infer,
         null_values=list(na_values) or None,

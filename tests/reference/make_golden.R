@@ -143,9 +143,10 @@ build_design <- function(spec, data) {
     r <- spec$replicates
     cols <- grep("^rw[0-9]+$", names(data), value = TRUE)
     args <- list(data = data, repweights = data[, cols], weights = fml(spec$weights),
-                 type = r$type, combined.weights = TRUE, mse = r$mse)
+                 type = if (r$type == "SDR") "successive-difference" else r$type,
+                 combined.weights = TRUE, mse = r$mse)
     if (!is.null(r$rho)) args$rho <- r$rho
-    if (!(r$type %in% c("BRR", "Fay"))) { args$scale <- r$scale; args$rscales <- r$rscales }
+    if (!(r$type %in% c("BRR", "Fay", "SDR", "ACS"))) { args$scale <- r$scale; args$rscales <- r$rscales }
     des <- suppressWarnings(do.call(svrepdesign, args))
     stopifnot(isTRUE(all.equal(des$scale, r$scale)), isTRUE(all.equal(des$rscales, r$rscales)))
     des
@@ -204,6 +205,13 @@ rep_specs[["apiclus1_other-mse"]] <- list(data = "apiclus1_jk1", spec = list(
   kind = "replicate", weights = "pw",
   replicates = list(columns = "rw*", type = "other", rho = NULL, scale = (R_jk1 - 1) / R_jk1,
                     rscales = rep(1, R_jk1), mse = TRUE)))
+# types "SDR" (R's "successive-difference") and "ACS": R fixes scale = 4/R and rscales = 1
+for (tp in c("SDR", "ACS")) {
+  rep_specs[[paste0("apiclus1_", tolower(tp))]] <- list(data = "apiclus1_jk1", spec = list(
+    kind = "replicate", weights = "pw",
+    replicates = list(columns = "rw*", type = tp, rho = NULL, scale = 4 / R_jk1,
+                      rscales = rep(1, R_jk1), mse = FALSE)))
+}
 
 # ---------------------------------------------------------------------------------------------
 # Estimation

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import stats
+from scipy import special  # t, normal and beta quantiles (scipy.stats uses the same functions)
 
 from ..errors import EstimationError
 
@@ -31,10 +31,10 @@ def critical(level: float, df: float) -> float:
     """Two-sided critical value: t on df degrees of freedom, normal when df is infinite."""
     a = (1 - level) / 2
     if math.isinf(df):
-        return float(stats.norm.ppf(1 - a))
+        return float(special.ndtri(1 - a))
     if df <= 0:
         return math.nan
-    return float(stats.t.ppf(1 - a, df))
+    return float(special.stdtrit(df, 1 - a))
 
 
 def check_method(method: str) -> str:
@@ -77,7 +77,7 @@ def proportion_ci(method: str, p: float, var: float, level: float, df: float, n:
         with np.errstate(all="ignore"):
             n_eff = p * (1 - p) / var if var > 0 else math.inf
         if not math.isinf(df):
-            n_eff *= (stats.t.ppf(a, n - 1) / stats.t.ppf(a, df)) ** 2
+            n_eff *= (special.stdtrit(n - 1, a) / special.stdtrit(df, a)) ** 2
         lo = _qbeta(a, n_eff * p, n_eff * (1 - p) + 1)
         hi = _qbeta(1 - a, n_eff * p + 1, n_eff * (1 - p))
         return lo, hi
@@ -111,4 +111,4 @@ def _qbeta(q: float, a: float, b: float) -> float:
         return 1.0
     if math.isinf(a) or math.isinf(b):
         return a / (a + b) if math.isfinite(a + b) else math.nan
-    return float(stats.beta.ppf(q, a, b))
+    return float(special.betaincinv(a, b, q))

@@ -184,8 +184,10 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
         totals = np.empty((n_u, q))
         for j in range(q):
             totals[:, j] = np.bincount(units, weights=scores[:, j], minlength=n_u)
-    strata_rows = st.strata[rows]
-    present = np.bincount(strata_rows, minlength=st.n_strata) > 0
+    if isinstance(rows, slice):
+        present = st.n_units > 0   # the whole sample: every stratum
+    else:
+        present = np.bincount(st.strata[rows], minlength=st.n_strata) > 0
     nh = st.n_units.astype(float)
     # f = 1 - sampling fraction, per unit, as R's onestrat (inf popsize: no correction)
     if st.popsize is None:

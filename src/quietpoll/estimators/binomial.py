@@ -51,53 +51,76 @@ def _deviance_rows(y, mu, pw, const) -> float:
     return const - 2 * float(pw @ (y * np.log(mu) + (1 - y) * np.log1p(-mu)))
 
 
-def _fit(y, pw, start=None, maxit=25, epsilon=1e-8):
-    """R's glm.fit for y ~ 1, binomial/logit, prior weights pw. Returns (beta, last working weights
-    (per row), final mu)."""
+def _fit(y, pw, start=None, maxit=25, epsilon=1e-8, binary=None):
+    """R's glm.fit for y ~ 1, binomial/logit, prior weights pw.
+
+    Returns (beta, working weights of the last step, final mu, iterations). The working weights are a
+    per-row array after a first-step stop, else pw times a constant, returned as that float."""
     sw = float(pw.sum())
     swy = float(pw @ y)
-    const = _entropy_terms(y, pw)
-    binary = const == 0.0 and bool(np.all((y == 0) | (y == 1)))
+    if binary is None:
+        binary = bool(np.all((y == 0) | (y == 1)))
+    const = 0.0 if binary else _entropy_terms(y, pw)
     if start is None and binary:
-        # R's start mu = (pw y + 0.5)/(pw + 1): the observed outcome has probability a = (pw + .5)/(pw + 1)
-        # and eta = +-log(2 pw + 1), so one division and two logarithms a row suffice
-        a = (pw + 0.5) / (pw + 1)
-        devold = -2 * float(pw @ np.log(a))
-        eta = np.log(2 * pw + 1) * np.where(y == 1, 1.0, -1.0)
-        mu = np.where(y == 1, a, 1 - a)
+        # R starts from mu = (pw y + 0.5)/(pw + 1), so the observed outcome has probability
+        # a = (pw + 0.5)/(pw + 1) and eta = +-log(2 pw + 1). The first step's sums then reduce to
+        # sum pw a (1 - a) and sum s pw (1 - a)(a log(2 pw + 1) + 1), s = +-1 by outcome.
+        inv = 1.0 / (pw + 1)
+        a = (pw + 0.5) * inv
+        t = (0.5 * pw) * inv                      # pw (1 - a)
+        lp = np.log(pw + 0.5)
+        devold = -2 * float(pw @ (lp + np.log(inv)))
+        ww2 = t * a                               # pw mu (1 - mu): the first step's working weights
+        sign = 2 * y - 1
+        first = float((sign * t) @ (a * (lp + math.log(2.0)) + 1) / ww2.sum())
     elif start is None:
         mu = (pw * y + 0.5) / (pw + 1)
         eta = np.log(mu / (1 - mu))
         devold = _deviance_rows(y, mu, pw, const)
+        me = _mu_eta(eta)
+        ww2 = pw * me ** 2 / (mu * (1 - mu))
+        first = float(ww2 @ (eta + (y - mu) / me) / ww2.sum())
     else:
-        beta0 = float(start)
-        m0 = float(_linkinv(beta0))
+        first = None
+        m0 = float(_linkinv(float(start)))
         devold = const - 2 * (swy * math.log(m0) + (sw - swy) * math.log1p(-m0))
-    beta = None
-    ww2 = None
+    beta = float(start) if first is None else None
     for it in range(maxit):
-        if it == 0 and start is None and binary:
-            me = a * (1 - a)            # mu (1 - mu), the logit link's d mu / d eta, for either outcome
-            ww2 = pw * me
-            beta = float(ww2 @ (eta + (y - mu) / me) / ww2.sum())
-        elif it == 0 and start is None:
-            me = _mu_eta(eta)
-            z = eta + (y - mu) / me
-            ww2 = pw * me ** 2 / (mu * (1 - mu))
-            beta = float(ww2 @ z / ww2.sum())
+        if it == 0 and first is not None:
+            beta = first
         else:
-            b = beta0 if beta is None else beta
-            m = float(_linkinv(b))
-            me = float(_mu_eta(b))
-            ww2 = pw * (me ** 2 / (m * (1 - m)))
+            m = float(_linkinv(beta))
+            me = float(_mu_eta(beta))
+            ww2 = me ** 2 / (m * (1 - m))          # times pw: the same for every row
             # sum ww2 * (eta + (y - mu)/me) / sum ww2, with mu and eta the same for every row
-            beta = float(b + (swy - sw * m) / (sw * me))
+            beta = float(beta + (swy - sw * m) / (sw * me))
         mu_s = float(_linkinv(beta))
         dev = const - 2 * (swy * math.log(mu_s) + (sw - swy) * math.log1p(-mu_s))
         if abs(dev - devold) / (abs(dev) + 0.1) < epsilon:
             break
         devold = dev
-    return beta, ww2, mu_s
+    return beta, ww2, mu_s, it + 1
+
+
+def logit_ci_binary_taylor(y: np.ndarray, w: np.ndarray, p: float, V: np.ndarray, level: float, df: float
+                           ) -> tuple[float, float] | None:
+    """The same interval without a second pass over the design, for a Taylor design.
+
+    After the first IRLS step the working weights are the prior weights times a constant, so R's
+    sandwich scores are (A + d B) / mu.eta(beta) with A = w (y - p)/sum(w) (the proportion's own
+    linearization), B = w / sum(w) and d = p - mu(beta); V is the 2 x 2 design covariance of the
+    totals of A and B. Returns None when the fit stopped after its first step (then the row-level
+    working weights are needed: use logit_ci)."""
+    if not 0 < p < 1:
+        return math.nan, math.nan
+    beta, _, mu, iterations = _fit(y, w / w.mean(), binary=True)
+    if iterations < 2:
+        return None
+    d = p - mu
+    var = (V[0, 0] + 2 * d * V[0, 1] + d * d * V[1, 1]) / float(_mu_eta(beta)) ** 2
+    q = critical(level, df)
+    se = math.sqrt(var)
+    return float(_linkinv(beta - q * se)), float(_linkinv(beta + q * se))
 
 
 def logit_ci(design, rows, y: np.ndarray, level: float, df: float) -> tuple[float, float]:
@@ -106,8 +129,10 @@ def logit_ci(design, rows, y: np.ndarray, level: float, df: float) -> tuple[floa
     pw = w / w.mean()
     if not (0 < float(y @ w) < float(w.sum())):
         return math.nan, math.nan
-    beta, ww2, mu = _fit(y, pw)
+    beta, ww2, mu, _ = _fit(y, pw)
     if design.kind == "taylor":
+        if isinstance(ww2, float):
+            ww2 = pw * ww2
         resid = (y - mu) / float(_mu_eta(beta))
         scores = ww2 * resid / ww2.sum()
         var = float(design.variance(rows, scores[:, None])[0, 0])

@@ -41,7 +41,6 @@ class AnalysisVar:
 
 def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> AnalysisVar:
     s = require_column(frame, name, "analysis")
-    missing = s.is_null().to_numpy()
     if numeric:
         if s.null_count() == s.len():
             s = s.cast(pl.Float64, strict=False)   # an empty column (read as text): no cases
@@ -50,10 +49,16 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
         if not s.dtype.is_numeric():
             raise ColumnError(f"analysis column '{name}' is not numeric ({s.dtype}); use --prop for a "
                               "categorical variable")
-        values = s.cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
-        missing = missing | np.isnan(values)
-        values[missing] = 0.0
-        return AnalysisVar(name, values, None, (), missing)
+        if s.null_count():
+            values = s.cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
+        else:
+            values = s.cast(pl.Float64).to_numpy()   # no copy for a float column without nulls
+        nan = np.isnan(values)
+        if nan.any():
+            values = values.copy()
+            values[nan] = 0.0
+        return AnalysisVar(name, values, None, (), nan)
+    missing = s.is_null().to_numpy()
     levels, codes = _levels(s)
     codes = np.where(missing, -1, codes)
     return AnalysisVar(name, None, codes, levels, missing)
@@ -67,21 +72,41 @@ def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
     if s.dtype in (pl.Categorical, pl.Boolean):
         s = s.cast(pl.String)
     if s.dtype.is_numeric():
-        a = s.cast(pl.Float64).fill_null(np.nan).to_numpy()
-        ok = ~np.isnan(a)
-        v = a[ok]
-        if len(v) and np.all(v == np.round(v)) and v.max() - v.min() < 1_000_000:
-            # small integer codes (0/1, 1..5): range-based levels, no sort
-            lo = int(v.min())
-            k = (v - lo).astype(np.int64)
-            present = np.bincount(k) > 0
-            lookup = np.cumsum(present) - 1
-            codes = np.zeros(len(a), np.int64)
-            codes[ok] = lookup[k]
-            return tuple(str(x + lo) for x in np.flatnonzero(present).tolist()), codes
+        levels_codes = _small_integer_levels(s)
+        if levels_codes is not None:
+            return levels_codes
     uniq = s.drop_nulls().unique().sort()
     codes = s.replace_strict(uniq, pl.int_range(len(uniq), eager=True), default=0, return_dtype=pl.Int64)
     return tuple(str(v) for v in uniq.to_list()), codes.to_numpy()
+
+
+def _small_integer_levels(s: pl.Series):
+    """Levels and codes of a numeric column holding small whole numbers (0/1, 1..5), without a sort;
+    None if it holds anything else."""
+    a = (s.fill_null(0) if s.null_count() else s).to_numpy()
+    if a.dtype.kind == "f":
+        if np.isnan(a).any():
+            return None
+        k = a.astype(np.int64)
+        if not np.array_equal(k, a):
+            return None
+    else:
+        k = a.astype(np.int64, copy=False)
+    if s.null_count():
+        k = np.where(s.is_null().to_numpy(), k.min() if len(k) else 0, k)
+    lo, hi = int(k.min()), int(k.max())
+    if hi - lo >= 1_000_000:
+        return None
+    if lo != 0:
+        k = k - lo
+    present = np.bincount(k) > 0
+    if s.null_count():   # nulls were given a real value's code above; recount without them
+        present = np.bincount(k[~s.is_null().to_numpy()], minlength=len(present)) > 0
+    if present.all():
+        codes = k
+    else:
+        codes = (np.cumsum(present) - 1)[k]
+    return tuple(str(x + lo) for x in np.flatnonzero(present).tolist()), codes
 
 
 def domain_rows(domains, g: int, var: AnalysisVar, design):

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..errors import EstimationError
 from . import ci as cimod
-from .binomial import logit_ci
+from .binomial import logit_ci, logit_ci_binary_taylor
 from .common import AnalysisVar, Request, analysis_variable, domain_rows, make_row, resolve_df
 from .domains import make_domains
 from .table import Estimate, Table
@@ -99,7 +99,18 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> li
             continue
         yr = y[rows]
         w = design.weights[rows]
-        if kind == "mean":
+        if kind == "mean" and design.kind == "taylor":
+            # the ratio linearization written out for one column: scores w (y - mean) / sum(w)
+            sw = float(w.sum())
+            est = float(w @ yr) / sw
+            dev = yr - est
+            scores = w * dev
+            scores /= sw
+            theta, V = (est,), design.variance(rows, scores)
+            nobs = int(np.count_nonzero(w))
+            s2 = float(scores @ dev) * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
+            vsrs = s2 * (sw - nobs) / (sw * nobs) if sw >= nobs else math.nan
+        elif kind == "mean":
             Y = np.column_stack([yr, np.ones_like(yr)])
             theta, V = evaluate(design, rows, Y, _ratio_stat(1))
             vsrs = _srs_var_of_mean(design, rows, yr, w)
@@ -153,6 +164,9 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
             if rows is None:
                 continue
             codes = var.codes[rows]
+            if K == 2 and design.kind == "taylor" and req.ci_method != "likelihood":
+                out += _binary_taylor(design, rows, codes, name, levels, domains.labels[g], req, n, n_missing)
+                continue
             Y = np.zeros((len(codes), K + 1))
             Y[np.arange(len(codes)), codes] = 1.0
             Y[:, K] = 1.0
@@ -187,6 +201,35 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                 hi0 = None if second.ci_low is None else 1 - second.ci_low
                 out[-2] = replace(first, ci_low=lo0, ci_high=hi0)
     return Table(tuple(out), design.describe())
+
+
+def _binary_taylor(design, rows, codes, name, levels, label, req, n, n_missing) -> list[Estimate]:
+    """Both levels of a two-level variable on a Taylor design from one linearization: the second
+    level's share is 1 - p with the same variance; the logit interval mirrors."""
+    w = design.weights[rows]
+    y = (codes == 1).astype(float)
+    sw = float(w.sum())
+    p = float(w @ y) / sw
+    scores = np.empty((len(y), 2))
+    np.multiply(w, y - p, out=scores[:, 0])
+    scores[:, 1] = w
+    scores /= sw
+    V = design.variance(rows, scores)
+    v = float(V[0, 0])
+    dfv = resolve_df(design, rows, req.df)
+    vsrs = _srs_var_of_share(design, p, w)
+    deff = v / vsrs if vsrs else math.nan
+    if req.ci_method == "logit":
+        ci1 = logit_ci_binary_taylor(y, w, p, V, req.level, dfv)
+        if ci1 is None:
+            ci1 = logit_ci(design, rows, y, req.level, dfv)
+        ci0 = (1 - ci1[1], 1 - ci1[0])
+    else:
+        dfm = design.degf(_rows_or_none(rows)) if req.ci_method == "beta" else dfv   # R's beta: design df
+        ci1 = cimod.proportion_ci(req.ci_method, p, v, req.level, dfm, _nrow(design, n))
+        ci0 = cimod.proportion_ci(req.ci_method, 1 - p, v, req.level, dfm, _nrow(design, n))
+    return [make_row("proportion", name, levels[0], label, 1 - p, v, *ci0, req, dfv, deff, n, n_missing),
+            make_row("proportion", name, levels[1], label, p, v, *ci1, req, dfv, deff, n, n_missing)]
 
 
 def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0.95, ci_method: str = "wald",

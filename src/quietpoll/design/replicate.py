@@ -62,10 +62,10 @@ class ReplicateDesign:
             if s.null_count():
                 raise DesignError(f"replicate weight column '{c}' has missing values")
             a = s.cast(pl.Float64).to_numpy()
-            if np.isnan(a).any():
-                raise DesignError(f"replicate weight column '{c}' has missing values")
-            if (a < 0).any():
-                raise DesignError(f"replicate weight column '{c}' has negative values")
+            low = a.min()                        # NaN if any value is NaN: one pass checks both
+            if not low >= 0:
+                what = "missing values" if np.isnan(low) else "negative values"
+                raise DesignError(f"replicate weight column '{c}' has {what}")
             columns.append(a if rs.combined_weights else a * w)
         scale, rscales = replicate_scales(rs, len(columns))
         rep = RepWeights.from_columns(columns, w)
@@ -110,11 +110,29 @@ class ReplicateDesign:
 
     def degf(self, rows=None) -> float:
         """R's degf for replicate designs: rank of the replicate weights (of the rows) minus one."""
+        W = self.repweights
+        if "rank" not in self._cache:
+            if W.compressed:
+                self._cache["rank"] = _rank_gram(W.gram(slice(None)), 1e-5)
+            else:
+                self._cache["rank"] = (_rank(W, slice(None)), 0.0)
+        full, worst = self._cache["rank"]
         if rows is None or isinstance(rows, slice):
-            if "degf" not in self._cache:
-                self._cache["degf"] = float(_rank(self.repweights, slice(None)) - 1)
-            return self._cache["degf"]
-        return float(_rank(self.repweights, rows) - 1)
+            return float(full - 1)
+        if W.compressed and worst > 1e-2:
+            # W[rows] is diag(scale) F[unit[rows]]: if every pattern the whole sample uses occurs
+            # among the rows, its rows span the same space, and the rank is the clearly full one
+            seen = np.bincount(W.unit[rows], minlength=W.factors.shape[0]) > 0
+            if seen[self._used_patterns()].all():
+                return float(full - 1)
+        return float(_rank(W, rows) - 1)
+
+    def _used_patterns(self) -> np.ndarray:
+        if "used" not in self._cache:
+            W = self.repweights
+            used = np.bincount(W.unit, weights=W.rowscale ** 2, minlength=W.factors.shape[0]) > 0
+            self._cache["used"] = used
+        return self._cache["used"]
 
     def describe(self) -> dict:
         return {"kind": "replicate", "n": self.n, "df": self.degf(), "weights": self.spec.weights,

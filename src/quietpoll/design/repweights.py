@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 
 _SEED = 20240531
 _MAX_PATTERN_SHARE = 0.25   # compress only if there are at most n/4 distinct patterns
@@ -104,8 +105,10 @@ def _compress(columns, weights):
     # of its scale; a pattern split across a rounding boundary is merely stored twice
     step = 1e-9 * max(float(np.abs(h1).max()), 1e-300)
     key = np.round(h1 / step).astype(np.int64)
-    uniq, first, unit = np.unique(key, return_index=True, return_inverse=True)
-    U = len(uniq)
+    unit = pl.Series(key).rank("dense").to_numpy().astype(np.int64) - 1   # hash-free of a sort in numpy
+    U = int(unit.max()) + 1
+    first = np.full(U, n, np.int64)
+    np.minimum.at(first, unit, np.arange(n))        # each pattern's first row
     if U > _MAX_PATTERN_SHARE * n:
         return None
     factors = np.empty((U, R))

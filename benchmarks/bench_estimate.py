@@ -180,9 +180,23 @@ def _fname(file, line, name):
 # ----------------------------------------------------------------------------------------------
 # driver
 
-def run_proc(cmd, *, stdout_path=None, env=None, cwd=None, timeout=None):
-    """Run cmd to completion; return (returncode, wall seconds, peak RSS MB of that process, stdout)."""
+FOREIGN: dict = {}   # phase -> CPU used by other processes while ours ran
+
+
+def _busy_cpu_seconds():
+    try:
+        f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+        v = [int(x) for x in f]
+        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")   # minus idle, iowait
+    except (OSError, ValueError):
+        return None
+
+
+def run_proc(cmd, *, stdout_path=None, env=None, cwd=None, timeout=None, phase=None):
+    """Run cmd to completion; return (returncode, wall seconds, peak RSS MB of that process, stdout).
+    With `phase`, also record how much CPU other processes on the machine used meanwhile."""
     out = open(stdout_path, "w+") if stdout_path else subprocess.DEVNULL
+    busy0 = _busy_cpu_seconds()
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
     deadline = None if timeout is None else t + timeout
@@ -194,8 +208,14 @@ def run_proc(cmd, *, stdout_path=None, env=None, cwd=None, timeout=None):
             p.kill()
             pid, status, ru = os.wait4(p.pid, 0)
             break
-        time.sleep(0.01)
+        time.sleep(0.05)
     wall = time.perf_counter() - t
+    busy1 = _busy_cpu_seconds()
+    if phase and busy0 is not None and busy1 is not None:
+        foreign = max(0.0, (busy1 - busy0) - (ru.ru_utime + ru.ru_stime))
+        prev = FOREIGN.get(phase, {"cpu_s": 0.0, "wall_s": 0.0})
+        cpu_s, wall_s = prev["cpu_s"] + foreign, prev["wall_s"] + wall
+        FOREIGN[phase] = {"cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2), "cores": round(cpu_s / wall_s, 3)}
     p.returncode = os.waitstatus_to_exitcode(status)
     text = ""
     if stdout_path:
@@ -255,6 +275,19 @@ def ensure_svy_venv(outdir, log):
             log("pip install svy failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
             return None
     return py
+
+
+def src_state():
+    """HEAD and a digest of src/ (tracked and untracked changes), to see whether src moved during a run."""
+    try:
+        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
+                              text=True).stdout.strip()
+        diff = subprocess.run(["git", "-C", str(REPO), "diff", "HEAD", "--", "src"], capture_output=True,
+                              text=True).stdout
+        import hashlib
+        return f"{head[:12]}+{hashlib.sha1(diff.encode()).hexdigest()[:8]}"
+    except OSError:
+        return "?"
 
 
 def machine_info():
@@ -332,6 +365,13 @@ def fmt_mb(x):
     return "—" if x is None else (f"{x / 1024:.2f} GB" if x >= 1024 else f"{x:.0f} MB")
 
 
+def fmt_less(q, other):
+    if q is None or other is None or q <= 0:
+        return "—"
+    r = other / q
+    return f"{r:.1f}x less" if r >= 1 else f"{1 / r:.1f}x more"
+
+
 def build_rows(res):
     qp = res.get("quietpoll", {}).get("ops", {})
     rr = res.get("r", {}).get("ops", {})
@@ -359,6 +399,11 @@ def misses(rows, res):
             why.append(f"{row['vs_svy']:.1f}x vs svy (target {TARGET_VS_SVY:.0f}x)")
         if why:
             out.append((row["key"], row["label"], why))
+    wp = res.get("whole_process", {})
+    wq, wr = wp.get("quietpoll", {}).get("best"), wp.get("r", {}).get("best")
+    if wq and wr and wr / wq < TARGET_VS_R:
+        out.append(("whole_process", "whole process (CLI vs Rscript)",
+                    [f"{wr / wq:.1f}x vs R (target {TARGET_VS_R:.0f}x)"]))
     qm = res.get("quietpoll", {}).get("peak_rss_mb")
     sm = res.get("svy", {}).get("peak_rss_mb")
     if qm is not None and sm is not None and qm >= sm:
@@ -380,13 +425,13 @@ def table_text(rows, res):
                  f"| {fmt_s(s.get('ops', {}).get('read', {}).get('seconds'))} | | |")
     qm, rm, sm = q.get("peak_rss_mb"), r.get("peak_rss_mb"), s.get("peak_rss_mb")
     lines.append(f"| **peak memory** (peak RSS of the benchmark process) | {fmt_mb(qm)} | {fmt_mb(rm)} | {fmt_mb(sm)} "
-                 f"| {fmt_ratio(qm, rm)} less | {fmt_ratio(qm, sm)} less |")
+                 f"| {fmt_less(qm, rm)} | {fmt_less(qm, sm)} |")
     w = res.get("whole_process", {})
     wq, wr = w.get("quietpoll", {}), w.get("r", {})
     lines.append(f"| **whole process**: CLI `quietpoll estimate` vs `Rscript whole_process.R` (read CSV, design, mean) "
                  f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — | {fmt_ratio(wq.get('best'), wr.get('best'))} | — |")
     lines.append(f"| whole process, peak memory | {fmt_mb(wq.get('peak_rss_mb'))} | {fmt_mb(wr.get('peak_rss_mb'))} "
-                 f"| — | {fmt_ratio(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} less | — |")
+                 f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — |")
     return "\n".join(lines)
 
 
@@ -468,6 +513,11 @@ How each column was measured:
 - **whole process**: wall time of `quietpoll estimate FILE --strata strat --ids psu --nest --weights w --mean y
   --format json` (best of {res['whole_process'].get('quietpoll', {}).get('n', '?')}) vs `Rscript
   benchmarks/whole_process.R FILE` (read.csv + svydesign + svymean, {res['whole_process'].get('r', {}).get('n', '?')} run(s)).
+- **contention**: CPU seconds used by *other* processes on the machine while each phase ran (from
+  /proc/stat minus the phase's own CPU): {'; '.join(f"{k} {v['cores']:.2f} cores" for k, v in res.get('foreign_cpu', {}).items()) or 'not measured'}.
+  On this 2-core machine anything above ~0.15 cores means the timings of that phase are inflated.
+- quietpoll's src/ state (HEAD + digest of uncommitted src changes) at start / end of the run:
+  `{res.get('src_state', {}).get('start')}` / `{res.get('src_state', {}).get('end')}`.
 
 Peer-only operations (quietpoll has no equivalent yet):
 
@@ -504,6 +554,8 @@ def main():
     ap.add_argument("--no-svy", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument("--redo-docs", action="store_true",
+                    help="only rewrite docs/benchmarks.md from OUT/results.json (no timing)")
     ap.add_argument("--worker", choices=["time", "profile"], help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     ap.add_argument("--ops", help=argparse.SUPPRESS)
@@ -515,11 +567,18 @@ def main():
     if a.worker == "profile":
         return worker_profile(a.file, a.ops.split(","), a.result)
 
+    if a.redo_docs:
+        res = json.loads((a.out / "results.json").read_text())
+        rows = build_rows(res)
+        write_docs(res, rows, misses(rows, res))
+        print(f"wrote {DOCS}")
+        return None
+
     t_start = time.perf_counter()
     out = a.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
 
-    def log(msg):
+    def log(msg, phase=None):
         print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)
 
     res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "repeats": a.repeats, "machine": machine_info(),
@@ -531,11 +590,12 @@ def main():
     log(f"data: {path} ({source})")
 
     # 1. quietpoll in-process timings, in a subprocess of its own
-    log("quietpoll operations ...")
+    src_before = src_state()
+    log("quietpoll operations ...", "quietpoll")
     rj = out / "quietpoll_worker.json"
     rc, wall, rss, text = run_proc([sys.executable, __file__, "--worker", "time", "--file", str(path),
                                     "--repeats", str(a.repeats), "--result", str(rj)],
-                                   stdout_path=out / "quietpoll_worker.log")
+                                   stdout_path=out / "quietpoll_worker.log", phase="quietpoll operations")
     if rc:
         raise SystemExit("quietpoll worker failed:\n" + text[-3000:])
     res["quietpoll"] = json.loads(rj.read_text())
@@ -546,9 +606,9 @@ def main():
     # 2. R survey
     have_r = shutil.which("Rscript") and (ANCHORS / "bench.R").exists() and not a.no_r
     if have_r:
-        log("R survey (anchors/bench.R) ...")
+        log("R survey (anchors/bench.R) ...", "R survey")
         rc, wall, rss, text = run_proc(["Rscript", str(ANCHORS / "bench.R"), str(path)],
-                                       stdout_path=out / "r_bench.log")
+                                       stdout_path=out / "r_bench.log", phase="R survey")
         ops = parse_peer(text, R_MAP, "max mem")
         res["r"] = {"ops": ops, "peak_rss_mb": rss, "wall_s": wall, "returncode": rc,
                     "gc_max_mb": max((o.get("mem_mb", 0) for o in ops.values()), default=None)}
@@ -564,9 +624,9 @@ def main():
     if (ANCHORS / "bench_svy.py").exists() and not a.no_svy:
         svy_py = ensure_svy_venv(out, log)
     if svy_py:
-        log("svy (anchors/bench_svy.py) ...")
+        log("svy (anchors/bench_svy.py) ...", "svy")
         rc, wall, rss, text = run_proc([str(svy_py), str(ANCHORS / "bench_svy.py"), str(path)],
-                                       stdout_path=out / "svy_bench.log")
+                                       stdout_path=out / "svy_bench.log", phase="svy")
         res["svy"] = {"ops": parse_peer(text, SVY_MAP, "maxrss"), "peak_rss_mb": rss, "wall_s": wall,
                       "returncode": rc}
         log(f"  svy done in {wall:.0f} s (rc {rc}), peak RSS {fmt_mb(rss)}")
@@ -579,13 +639,13 @@ def main():
         log(f"svy skipped: {why}")
 
     # 4. whole process
-    log("whole process ...")
+    log("whole process ...", "whole process")
     cli = Path(sys.executable).with_name("quietpoll")
     cmd = [str(cli) if cli.exists() else "quietpoll", "estimate", str(path), "--strata", "strat", "--ids", "psu",
            "--nest", "--weights", "w", "--mean", "y", "--format", "json"]
     runs = []
     for i in range(a.process_repeats):
-        rc, wall, rss, text = run_proc(cmd, stdout_path=out / "quietpoll_cli.log")
+        rc, wall, rss, text = run_proc(cmd, stdout_path=out / "quietpoll_cli.log", phase="whole process")
         if rc:
             raise SystemExit("quietpoll estimate failed:\n" + text[-3000:])
         runs.append((wall, rss))
@@ -596,7 +656,7 @@ def main():
         runs = []
         for i in range(a.r_process_repeats):
             rc, wall, rss, text = run_proc(["Rscript", str(HERE / "whole_process.R"), str(path)],
-                                           stdout_path=out / "r_whole.log")
+                                           stdout_path=out / "r_whole.log", phase="whole process")
             runs.append((wall, rss))
         wp["r"] = {"best": min(r[0] for r in runs), "runs": [r[0] for r in runs],
                    "peak_rss_mb": max(r[1] for r in runs), "n": len(runs), "returncode": rc}
@@ -607,18 +667,30 @@ def main():
     miss = misses(rows, res)
 
     # 5. profiles of the misses
-    prof_keys = [k for k, _, _ in miss if k != "memory"]
+    prof_keys = [k for k, _, _ in miss if k not in ("memory", "whole_process")]
     if prof_keys and not a.no_profile:
-        log(f"profiling {', '.join(prof_keys)} ...")
+        log(f"profiling {', '.join(prof_keys)} ...", "profiles")
         pj = out / "quietpoll_profile.json"
         rc, wall, rss, text = run_proc([sys.executable, __file__, "--worker", "profile", "--file", str(path),
                                         "--ops", ",".join(prof_keys), "--result", str(pj)],
-                                       stdout_path=out / "quietpoll_profile.log")
+                                       stdout_path=out / "quietpoll_profile.log", phase="profiles")
         if rc == 0:
             res["profiles"] = json.loads(pj.read_text())
         else:
             res["notes"].append("profiling failed; see quietpoll_profile.log")
 
+    res["foreign_cpu"] = FOREIGN
+    busy = {k: v for k, v in FOREIGN.items() if v["cores"] > 0.15}
+    if busy:
+        res["notes"].append("Other processes were using the CPU during: " + ", ".join(
+            f"{k} ({v['cores']:.2f} cores on average)" for k, v in busy.items())
+            + ". Those timings are inflated by the contention; rerun on a quiet machine before quoting "
+            "absolute numbers.")
+    src_after = src_state()
+    res["src_state"] = {"start": src_before, "end": src_after}
+    if src_before != src_after:
+        res["notes"].append("src/ changed while this run was in progress (someone else's edit): the "
+                            "quietpoll timings, the profiles and the versions may describe different code.")
     res["versions"] = versions(svy_py)
     res["rows"] = rows
     res["misses"] = [{"key": k, "label": l, "why": w} for k, l, w in miss]

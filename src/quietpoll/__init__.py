@@ -9,7 +9,8 @@ from .io import Dataset, read_data, write_data
 __version__ = "0.1.0"
 
 __all__ = [
-    "svydesign", "svrepdesign", "as_svrepdesign", "estimate", "DesignSpec", "ReplicateSpec", "TaylorDesign", "ReplicateDesign",
+    "svydesign", "svrepdesign", "as_svrepdesign", "estimate",
+    "DesignSpec", "ReplicateSpec", "TaylorDesign", "ReplicateDesign",
     "mean", "total", "proportion", "ratio", "quantile", "Estimate", "Table", "QuietpollError",
     "Dataset", "read_data", "write_data", "__version__",
 ]

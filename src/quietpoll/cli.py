@@ -117,7 +117,8 @@ def design_options(f):
 @click.option("--df", "df_", default="design", show_default=True, help="design | inf | a number.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
-             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method, df_, fmt):
+             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method,
+             df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
     ratio_cols = [c for pair in _ratios(ratios) for c in pair]
     analysis = (_split(means) + _split(totals) + _split(props) + ratio_cols + list(_quantiles(quantiles))

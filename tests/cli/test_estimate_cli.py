@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import polars as pl
 import pytest
 
@@ -154,3 +153,11 @@ def test_console_script_end_to_end():
     p = subprocess.run([str(exe), "estimate", STRAT, "--weights", "nope", "--mean", "api00"],
                        capture_output=True, text=True)
     assert p.returncode == 2 and p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+
+
+def test_cv_and_effective_sample_size(capsys):
+    code, out, _ = run(["estimate", STRAT, "--strata", "stype", "--weights", "pw", "--fpc", "fpc",
+                        "--mean", "api00", "--format", "json"], capsys)
+    r = json.loads(out)["estimates"][0]
+    assert r["cv"] == pytest.approx(r["se"] / r["estimate"], rel=1e-12)
+    assert r["n_eff"] == pytest.approx(r["n"] / r["deff"], rel=1e-12)

@@ -76,7 +76,8 @@ class DesignSpec:
         if self.weights and self.probs:
             raise DesignError("give either weights or probabilities (probs), not both")
         if self.replicates is not None and (self.strata or self.ids or self.fpc):
-            raise DesignError("a replicate-weight design takes no strata, ids or fpc: they are in the replicate weights")
+            raise DesignError("a replicate-weight design takes no strata, ids or fpc: "
+                              "they are in the replicate weights")
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> DesignSpec:

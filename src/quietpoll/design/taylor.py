@@ -69,12 +69,8 @@ class TaylorDesign:
         else:
             s_codes, n_h, s_labels = np.zeros(n, np.int64), 1, [("all",)]
 
-        # stage-1 units; with nest=TRUE, cluster ids are only unique within strata
-        if not id_arrays:
-            id_arrays_eff = [np.arange(n)]
-        else:
-            id_arrays_eff = id_arrays
-        n_stages = len(id_arrays_eff)
+        # one stage of element sampling when no cluster ids are given
+        n_stages = max(1, len(id_arrays))
         if spec.fpc and len(spec.fpc) > n_stages:
             raise DesignError(f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): "
                               "give at most one fpc per stage")
@@ -86,9 +82,10 @@ class TaylorDesign:
             if not ids:
                 u_codes, n_u = np.arange(n, dtype=np.int64), n
             else:
-                keys = list(id_arrays_eff[: k + 1])
+                # a stage's unit is the combination of the ids so far (and the stratum, with nest)
+                keys = id_arrays[: k + 1]
                 if spec.nest and strata_arr is not None:
-                    keys = [s_codes] + keys
+                    keys = [s_codes, *keys]
                 u_codes, n_u, _ = factorize(*keys)
             if k == 0:
                 st_codes, st_labels, H = s_codes, s_labels, n_h
@@ -122,6 +119,14 @@ class TaylorDesign:
     def with_weights(self, weights: np.ndarray) -> TaylorDesign:
         return TaylorDesign(self.data, np.asarray(weights, float), self.stages, self.spec, self.has_strata)
 
+    def nonzero(self, rows) -> int:
+        """Rows with a non-zero weight among `rows` (R's nobs for design effects)."""
+        if isinstance(rows, slice):
+            if "nonzero" not in self._cache:
+                self._cache["nonzero"] = int(np.count_nonzero(self.weights))
+            return self._cache["nonzero"]
+        return int(np.count_nonzero(self.weights[rows]))
+
     def degf(self, rows: np.ndarray | None = None) -> float:
         """Design degrees of freedom (R's degf): PSUs minus strata among the rows with weight."""
         st = self.stages[0]
@@ -151,7 +156,12 @@ class TaylorDesign:
                 "weights": self.spec.weights, "probs": self.spec.probs, "strata": self.spec.strata,
                 "ids": list(self.spec.ids), "fpc": list(self.spec.fpc), "nest": self.spec.nest,
                 "lonely_psu": self.spec.lonely_psu, "n_strata": int(st.n_strata),
-                "n_psu": int(len(st.unit_stratum)), "sum_weights": float(self.weights.sum())}
+                "n_psu": int(len(st.unit_stratum)), "sum_weights": self._sum_weights()}
+
+    def _sum_weights(self) -> float:
+        if "sum_weights" not in self._cache:
+            self._cache["sum_weights"] = float(self.weights.sum())
+        return self._cache["sum_weights"]
 
 
 # ---- the variance engine ------------------------------------------------------------------------

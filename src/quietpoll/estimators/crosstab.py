@@ -28,7 +28,7 @@ from scipy import stats
 from ..design.base import require_column
 from ..errors import EstimationError
 from .common import analysis_variable
-from .smooth import Smooth, evaluate
+from .smooth import ratio_stat, evaluate
 
 STATISTICS = ("F", "Chisq")
 METHOD = "Pearson's X^2: Rao & Scott adjustment"
@@ -102,7 +102,7 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
     Y = np.zeros((n, K + 1))
     Y[np.arange(n), cells] = 1.0
     Y[:, K] = 1.0
-    p, V = evaluate(design, rows, Y, _proportions(K))
+    p, V = evaluate(design, rows, Y, ratio_stat(K))
 
     N = design.n   # R scales the table to all rows of the design, missing ones included
     pearson = _pearson(p.reshape((r, c), order="F"), N)
@@ -131,25 +131,12 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
 
 # ---- pieces --------------------------------------------------------------------------------------
 
-def _proportions(K: int) -> Smooth:
-    """Columns 0..K-1 (cell indicators) over column K (ones): the cell proportions."""
-
-    def g(T):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return T[:, :K] / T[:, K:K + 1]
-
-    def influence(T, theta, Y):
-        return (Y[:, :K] - theta[None, :] * Y[:, K:K + 1]) / T[K]
-
-    return Smooth(g, influence)
-
-
 def _pearson(P: np.ndarray, N: int) -> float:
     """Pearson's X^2 of the table N * P against the product of its margins (R's chisq.test)."""
-    O = N * P
-    E = np.outer(O.sum(axis=1), O.sum(axis=0)) / O.sum()
+    obs = N * P
+    exp = np.outer(obs.sum(axis=1), obs.sum(axis=0)) / obs.sum()
     with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.sum((O - E) ** 2 / E))
+        return float(np.sum((obs - exp) ** 2 / exp))
 
 
 def _contrasts(r: int, c: int) -> np.ndarray:

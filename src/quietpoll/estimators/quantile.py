@@ -18,7 +18,7 @@ from ..errors import EstimationError
 from . import ci as cimod
 from .common import Request, analysis_variable, domain_rows, make_row, resolve_df
 from .domains import make_domains
-from .smooth import _ratio_stat, evaluate
+from .smooth import ratio_stat, evaluate
 from .table import Table
 
 QUANTILE_CI = ("wald", "beta", "xlogit", "logit", "asin", "quantile")
@@ -93,7 +93,7 @@ def quantile(design, variables: str | Sequence[str], probs: Sequence[float] = (0
 def _woodruff(design, rows, x, w, qhat, level, df, n, method):
     ind = (x <= qhat).astype(float)
     Y = np.column_stack([ind, np.ones_like(ind)])
-    theta, V = evaluate(design, rows, Y, _ratio_stat(1))
+    theta, V = evaluate(design, rows, Y, ratio_stat(1))
     m, v = float(theta[0]), float(V[0, 0])
     pmethod = {"wald": "wald", "logit": "xlogit"}.get(method, method)
     if pmethod == "beta":   # as R: the design df and the domain's rows, whatever df was asked

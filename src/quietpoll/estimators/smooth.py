@@ -47,7 +47,7 @@ def evaluate(design, rows, Y: np.ndarray, stat: Smooth) -> tuple[np.ndarray, np.
     return theta, V
 
 
-def _ratio_stat(k: int) -> Smooth:
+def ratio_stat(k: int) -> Smooth:
     """Columns 0..k-1 over column k (mean and proportions use a column of ones as denominator)."""
 
     def g(T):
@@ -81,9 +81,10 @@ def _srs_var_of_mean(design, rows, y, w) -> float:
     return _svyvar(y, w, nobs) * (N - nobs) / (N * nobs)
 
 
-def _srs_var_of_share(design, p: float, w: np.ndarray) -> float:
+def _srs_var_of_share(design, p: float, w: np.ndarray, rows=None) -> float:
     """_srs_var_of_mean for a 0/1 indicator with weighted share p: its svyvar is p(1-p) n/(n-1)."""
-    nobs = int(np.count_nonzero(w)) if design.kind == "taylor" else len(w)
+    nobs = design.nonzero(rows) if (design.kind == "taylor" and rows is not None) else (
+        int(np.count_nonzero(w)) if design.kind == "taylor" else len(w))
     N = float(w.sum())
     if N < nobs or nobs < 2:
         return math.nan
@@ -104,15 +105,14 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> li
             sw = float(w.sum())
             est = float(w @ yr) / sw
             dev = yr - est
-            scores = w * dev
-            scores /= sw
-            theta, V = (est,), design.variance(rows, scores)
-            nobs = int(np.count_nonzero(w))
-            s2 = float(scores @ dev) * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
+            scores = w * dev                      # times 1/sum(w), applied to the totals below
+            theta, V = (est,), design.variance(rows, scores) / (sw * sw)
+            nobs = design.nonzero(rows)
+            s2 = float(scores @ dev) / sw * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
             vsrs = s2 * (sw - nobs) / (sw * nobs) if sw >= nobs else math.nan
         elif kind == "mean":
             Y = np.column_stack([yr, np.ones_like(yr)])
-            theta, V = evaluate(design, rows, Y, _ratio_stat(1))
+            theta, V = evaluate(design, rows, Y, ratio_stat(1))
             vsrs = _srs_var_of_mean(design, rows, yr, w)
         else:
             theta, V = evaluate(design, rows, yr[:, None], TOTAL)
@@ -170,7 +170,7 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
             Y = np.zeros((len(codes), K + 1))
             Y[np.arange(len(codes)), codes] = 1.0
             Y[:, K] = 1.0
-            theta, V = evaluate(design, rows, Y, _ratio_stat(K))
+            theta, V = evaluate(design, rows, Y, ratio_stat(K))
             w = design.weights[rows]
             dfv = resolve_df(design, rows, req.df)
             for k, lev in enumerate(levels):
@@ -189,7 +189,7 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                 elif req.ci_method == "beta":
                     # R's beta interval ignores df: it uses the design df and the rows of the domain
                     lo, hi = cimod.proportion_ci("beta", p, v, req.level, design.degf(_rows_or_none(rows)),
-                                                 _nrow(design, n))
+                                                 n)
                 else:
                     lo, hi = cimod.proportion_ci(req.ci_method, p, v, req.level, dfv, n, likelihood=lik)
                 out.append(make_row("proportion", name, lev, domains.labels[g], p, v, lo, hi, req, dfv,
@@ -226,8 +226,8 @@ def _binary_taylor(design, rows, codes, name, levels, label, req, n, n_missing) 
         ci0 = (1 - ci1[1], 1 - ci1[0])
     else:
         dfm = design.degf(_rows_or_none(rows)) if req.ci_method == "beta" else dfv   # R's beta: design df
-        ci1 = cimod.proportion_ci(req.ci_method, p, v, req.level, dfm, _nrow(design, n))
-        ci0 = cimod.proportion_ci(req.ci_method, 1 - p, v, req.level, dfm, _nrow(design, n))
+        ci1 = cimod.proportion_ci(req.ci_method, p, v, req.level, dfm, n)
+        ci0 = cimod.proportion_ci(req.ci_method, 1 - p, v, req.level, dfm, n)
     return [make_row("proportion", name, levels[0], label, 1 - p, v, *ci0, req, dfv, deff, n, n_missing),
             make_row("proportion", name, levels[1], label, p, v, *ci1, req, dfv, deff, n, n_missing)]
 
@@ -248,7 +248,7 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
         if rows is None:
             continue
         Y = np.column_stack([num.values[rows], den.values[rows]])
-        theta, V = evaluate(design, rows, Y, _ratio_stat(1))
+        theta, V = evaluate(design, rows, Y, ratio_stat(1))
         est, v = float(theta[0]), float(V[0, 0])
         w = design.weights[rows]
         X = float(w @ Y[:, 1])
@@ -265,11 +265,6 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
 
 def _rows_or_none(rows):
     return None if isinstance(rows, slice) else rows
-
-
-def _nrow(design, n: int) -> int:
-    """nrow(design) as R's svyciprop sees it for a domain."""
-    return n
 
 
 def _names(variables) -> list[str]:

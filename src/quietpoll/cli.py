@@ -11,6 +11,7 @@ import warnings
 from pathlib import Path
 
 import click
+import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
 
@@ -18,7 +19,7 @@ from . import api
 from .design import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
 from .errors import QuietpollError
 from .estimators.ci import CI_METHODS
-from .io import read_data
+from .io import read_data, write_data
 from .study import load_study
 
 FORMATS = ("table", "json", "csv")
@@ -134,7 +135,7 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
 
 
 def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
-                 scale, rscales, mse, replicates, seed, analysis=()):
+                 scale, rscales, mse, replicates, seed, analysis=(), weighting=True):
     """The data and the design from DATA, --study and the design flags (flags override the file).
     Only the columns the design and the `analysis` columns need are loaded."""
     cfg = load_study(study) if study else None
@@ -160,6 +161,8 @@ def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu
         ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
         nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
     wanted = set(spec.columns()) | set(analysis)
+    if cfg is not None and cfg.weighting is not None:
+        wanted |= set(cfg.weighting.targets)
     globs = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
     globs = [g.strip() for item in globs for g in item.split(",") if g.strip()]
 
@@ -170,6 +173,8 @@ def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu
     design = spec.build(frame)
     if build_from:
         design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
+    if weighting and cfg is not None and cfg.weighting is not None:
+        design = design.weight(cfg.weighting)   # weighted in the same run, so the SEs reflect it
     return frame, design
 
 
@@ -205,6 +210,49 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
     ddf = f", {_fmt(d['ddf'])}" if d["ddf"] is not None else ""
     console.print(f"Rao-Scott {d['statistic']} = {_fmt(d['value'])}, df = {_fmt(d['ndf'])}{ddf}, "
                   f"p = {_fmt(d['p_value'])}")
+
+
+@cli.command()
+@click.argument("data", required=False, type=click.Path())
+@design_options
+@click.option("--out", "out", required=True, type=click.Path(), help="Where to write the weighted data.")
+@click.option("--weight-column", default="final_weight", show_default=True, help="Name of the new weight column.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Diagnostics output.")
+def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
+           rscales, mse, replicates, seed, out, weight_column, fmt):
+    """Weight the sample to the study's [weighting] targets; write the data with the final weights."""
+    from .weighting.diagnostics import diagnostics
+    from .weighting.targets import parse_targets
+
+    cfg = load_study(study) if study else None
+    if cfg is None or cfg.weighting is None:
+        raise QuietpollError("weight needs --study with a [weighting] section (method and targets)")
+    _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
+                             rep_type, rho, scale, rscales, mse, replicates, seed, weighting=False)
+    full = read_data(Path(data) if data else cfg.data_path).frame
+    weighted = design.weight(cfg.weighting)
+    margins = parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
+    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
+    result = full.with_columns(pl.Series(weight_column, weighted.weights))
+    if weighted.kind == "replicate" and design.rep_columns:   # the recalibrated replicates replace the old
+        W = weighted.repweights.rows(slice(None))
+        result = result.with_columns([pl.Series(c, W[:, j]) for j, c in enumerate(design.rep_columns)])
+    write_data(result, out)
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        click.echo(json.dumps(diag, allow_nan=False, default=float))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(f"wrote {out}: {len(result)} rows, weight column '{weight_column}'")
+    console.print(f"Kish design effect {_fmt(diag['kish_deff'])}, effective n {_fmt(diag['effective_n'])}")
+    t = RichTable(title="margins: target vs achieved")
+    for c in ("variable", "level", "target", "achieved"):
+        t.add_column(c)
+    for m in diag.get("margins", []):
+        t.add_row(str(m.get("variable")), str(m.get("level", "")), _fmt(m.get("target")), _fmt(m.get("achieved")))
+    console.print(t)
+    for w in diag.get("warnings", []):
+        console.print(f"[yellow]warning:[/yellow] {w}")
 
 
 @cli.command()

@@ -20,6 +20,7 @@ class StudyConfig:
     title: str | None
     data_path: Path | None
     design: DesignSpec | None
+    weighting: Any = None            # weighting.apply.WeightingSpec, or None
     sections: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -49,5 +50,13 @@ def load_study(path: str | Path) -> StudyConfig:
             design = DesignSpec.from_mapping(raw["design"])
         except QuietpollError as e:
             raise StudyError(f"{p} [design]: {e}") from None
+    weighting = None
+    if raw.get("weighting"):
+        from .weighting.apply import WeightingSpec
+
+        try:
+            weighting = WeightingSpec.from_mapping(raw["weighting"], folder)
+        except QuietpollError as e:
+            raise StudyError(f"{p} [weighting]: {e}") from None
     return StudyConfig(folder=folder, title=raw.get("study", {}).get("title"), data_path=data_path,
-                       design=design, sections=raw)
+                       design=design, weighting=weighting, sections=raw)

@@ -54,3 +54,39 @@ def design_weights(frame: pl.DataFrame, weights: str | None, probs: str | None) 
             raise DesignError(f"probabilities column '{probs}' must be in (0, 1] (row {bad}: {p[bad]})")
         return 1.0 / p
     return np.ones(n)
+
+
+class Weightable:
+    """Weighting methods shared by every design kind; each returns a new design (weighting/apply.py)."""
+
+    def weight(self, spec):
+        from ..weighting.apply import apply_weighting
+
+        return apply_weighting(self, spec)
+
+    def poststratify(self, targets, *, population: float | None = None):
+        """Post-stratify to the population counts of one categorical variable (R's postStratify)."""
+        from ..weighting.apply import WeightingSpec
+
+        return self.weight(WeightingSpec("poststratify", targets, population))
+
+    def rake(self, targets, *, population: float | None = None, maxit: int | None = None,
+             epsilon: float | None = None):
+        """Rake to categorical margins by iterative proportional fitting (R's rake)."""
+        from ..weighting.apply import WeightingSpec
+
+        return self.weight(WeightingSpec("rake", targets, population, maxit=maxit, epsilon=epsilon))
+
+    def calibrate(self, targets, *, calfun: str = "linear", bounds=None, population: float | None = None,
+                  maxit: int | None = None, epsilon: float | None = None):
+        """Calibrate to margins and totals: calfun linear (GREG), raking or logit with bounds (R's calibrate)."""
+        from ..weighting.apply import WeightingSpec
+
+        return self.weight(WeightingSpec(calfun, targets, population, bounds=None if bounds is None else tuple(bounds),
+                                         maxit=maxit, epsilon=epsilon))
+
+    def trim(self, lower: float | None = None, upper: float | None = None, strict: bool = False):
+        """Trim weights to [lower, upper], sharing the excess out (R's trimWeights)."""
+        from ..weighting.apply import trim_design
+
+        return trim_design(self, lower, upper, strict)

@@ -14,13 +14,13 @@ import numpy as np
 import polars as pl
 
 from ..errors import DesignError
-from .base import design_weights
+from .base import Weightable, design_weights
 from .repweights import RepWeights
 from .spec import DesignSpec, ReplicateSpec
 
 
 @dataclass(frozen=True, eq=False)
-class ReplicateDesign:
+class ReplicateDesign(Weightable):
     """A sample analysed with replicate weights."""
 
     data: pl.DataFrame

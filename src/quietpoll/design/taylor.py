@@ -16,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import DesignError, LonelyPSUError
-from .base import design_weights, numeric_column, require_column
+from .base import Weightable, design_weights, numeric_column, require_column
 from .codes import column_array, factorize
 from .spec import DesignSpec
 
@@ -39,7 +39,7 @@ class Stage:
 
 
 @dataclass(frozen=True, eq=False)
-class TaylorDesign:
+class TaylorDesign(Weightable):
     """A probability sample analysed by linearization (R's svydesign)."""
 
     data: pl.DataFrame
@@ -47,6 +47,7 @@ class TaylorDesign:
     stages: tuple[Stage, ...]
     spec: DesignSpec
     has_strata: bool
+    calibrations: tuple = ()   # weighting records (weighting/records.py), in the order applied
     _cache: dict = field(default_factory=dict, repr=False)
 
     kind = "taylor"
@@ -116,8 +117,11 @@ class TaylorDesign:
 
     # ---- what estimators call -------------------------------------------------------------------
 
-    def with_weights(self, weights: np.ndarray) -> TaylorDesign:
-        return TaylorDesign(self.data, np.asarray(weights, float), self.stages, self.spec, self.has_strata)
+    def with_weights(self, weights: np.ndarray, record=None) -> TaylorDesign:
+        """The same design with new weights; `record` (from weighting) makes the variance use the
+        weighting's residuals, as R's postStratify / rake / calibrate do."""
+        cal = self.calibrations + ((record,) if record is not None else ())
+        return TaylorDesign(self.data, np.asarray(weights, float), self.stages, self.spec, self.has_strata, cal)
 
     def nonzero(self, rows) -> int:
         """Rows with a non-zero weight among `rows` (R's nobs for design effects)."""
@@ -148,6 +152,14 @@ class TaylorDesign:
         scores = np.asarray(scores, float)
         if scores.ndim == 1:
             scores = scores[:, None]
+        if self.calibrations:
+            # a weighted design keeps every row (R sets the weights outside a domain to zero): the
+            # influence is spread over the whole sample by the weighting's residuals
+            full = np.zeros((self.n, scores.shape[1]))
+            full[rows] = scores
+            for rec in self.calibrations:
+                full = rec.residualize(full)
+            rows, scores = slice(None), full
         return _multistage(self.stages, 0, rows, scores, self.spec.lonely_psu, None)
 
     def describe(self) -> dict:

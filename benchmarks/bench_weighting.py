@@ -1,0 +1,974 @@
+"""Weighting benchmark: quietpoll vs R survey vs weightipy vs balance, on one synthetic sample, in one run.
+
+    .venv/bin/python benchmarks/bench_weighting.py [--rows 1000000] [--out benchmarks/out] [--no-docs]
+
+Steps:
+  1. data: a SYNTHETIC sample generated here with numpy (fixed seed): 4 categorical weighting variables
+     (region 10 levels, age 7, edu 5, urban 6; correlated, and skewed against the population), base
+     weights w ~ uniform(0.5, 2), a numeric income; population targets = margins that differ from the
+     sample's (every margin sums to the same N) and an income total. Written to
+     OUT/weighting_synth_ROWS.csv + OUT/weighting_targets_ROWS.json (regenerated each run; deterministic).
+  2. quietpoll, one subprocess per operation (so each peak RSS is that operation's): polars.read_csv, then
+     qp.svydesign(frame, weights="w") and des.rake(targets) / des.calibrate(targets, calfun="linear") /
+     the same + the income total; first call and best of --repeats after it.
+  3. R survey: benchmarks/weighting_bench.R (rake(), calibrate(calfun="linear")), one timed call each.
+  4. weightipy and balance (PyPI), each in its own venv OUT/<name>-venv (created on first use), raking only
+     (neither has linear calibration), one timed call each.
+  5. agreement of the weights (max relative difference to quietpoll's) and how well each tool's weights
+     hit the targets; cProfile of quietpoll's operations.
+  6. prints a table, writes OUT/weighting_results.json and docs/benchmarks_weighting.md (a file of its own:
+     bench_estimate.py rewrites the whole of docs/benchmarks.md) and makes sure docs/benchmarks.md links it
+     from inside its hand-written analysis block (the only part bench_estimate.py keeps).
+
+These are measurements, not tests: nothing here asserts anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+DOCS = REPO / "docs" / "benchmarks_weighting.md"
+MAIN_DOCS = REPO / "docs" / "benchmarks.md"
+R_SCRIPT = HERE / "weighting_bench.R"
+
+SEED = 20240611
+N_POP = 40_000_000
+VARS = {"region": ("r", 10), "age": ("a", 7), "edu": ("e", 5), "urban": ("u", 6)}
+MAXIT = 100          # raking sweeps allowed (R's default is 10; raised so that every tool converges)
+EPSILON = 1.0        # R's rake: stop when no cell of the joint table moves by >= 1 (weight units)
+TARGET_SPEEDUP = 10.0
+TARGET_MEM_RATIO = 2.0
+
+# (key, label, which tools have it)
+OPS = [
+    ("design", "design build (`svydesign`, weights only)"),
+    ("rake", "raking to 4 margins (IPF to convergence)"),
+    ("linear", "linear calibration (GREG), 4 margins"),
+    ("linear_income", "linear calibration (GREG), 4 margins + income total"),
+]
+PEERS = ["r", "weightipy", "balance"]
+PEER_NAMES = {"quietpoll": "quietpoll", "r": "R survey", "weightipy": "weightipy", "balance": "balance"}
+PIP = {"weightipy": ["weightipy"], "balance": ["balance"]}
+
+
+# ----------------------------------------------------------------------------------------------
+# data
+
+def level_names(var):
+    p, k = VARS[var]
+    return [f"{p}{i + 1}" for i in range(k)]
+
+
+def _softmax(x):
+    import numpy as np
+    e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _draw(rng, n, probs, parent=None):
+    """n categorical draws; probs is (K,), or (levels of parent, K) with row i drawn from probs[parent[i]]."""
+    import numpy as np
+    cum = np.cumsum(probs, axis=-1)
+    cum[..., -1] = 1.0
+    if parent is None:
+        return np.searchsorted(cum, rng.random(n), side="right").astype(np.int32)
+    u = rng.random(len(parent))
+    out = np.empty(len(parent), dtype=np.int32)
+    for lev in range(cum.shape[0]):
+        idx = np.flatnonzero(parent == lev)
+        out[idx] = np.searchsorted(cum[lev], u[idx], side="right")
+    return out
+
+
+def generate(rows, outdir):
+    """Synthetic sample + population targets. Returns (csv path, targets path, codes dict, w, income)."""
+    import numpy as np
+    import polars as pl
+
+    rng = np.random.default_rng(SEED)
+    lin = np.linspace
+    # sample: region skewed to the first regions; urban depends on region, age on urban, edu on age
+    region = _draw(rng, rows, _softmax(lin(0.9, -0.9, 10)))
+    urban = _draw(rng, rows, _softmax(lin(0.6, -0.6, 6)[None, :] + lin(-0.8, 0.8, 10)[:, None] * lin(-1, 1, 6)[None, :]),
+                  region)
+    age = _draw(rng, rows, _softmax(lin(-0.7, 0.5, 7)[None, :] + lin(0.6, -0.6, 6)[:, None] * lin(-1, 1, 7)[None, :]),
+                urban)
+    edu = _draw(rng, rows, _softmax(lin(-0.4, 0.6, 5)[None, :] + lin(-0.7, 0.7, 7)[:, None] * lin(-1, 1, 5)[None, :]),
+                age)
+    codes = {"region": region, "age": age, "edu": edu, "urban": urban}
+    w = rng.uniform(0.5, 2.0, rows)
+    income = np.exp(9.6 + 0.18 * edu + 0.07 * urban - 0.03 * (age - 3) ** 2 + 0.6 * rng.standard_normal(rows))
+    income = np.round(income, 2)
+
+    # population margins: shapes unlike the sample's; each margin sums exactly to N_POP
+    pop_p = {"region": _softmax(lin(-0.5, 0.5, 10) + 0.2 * np.sin(np.arange(10))),
+             "age": _softmax(lin(0.3, -0.3, 7)), "edu": _softmax(lin(0.5, -0.6, 5)),
+             "urban": _softmax(lin(-0.5, 0.5, 6))}
+    margins = {}
+    for v, p in pop_p.items():
+        counts = np.floor(p * N_POP).astype(np.int64)
+        counts[-1] += N_POP - counts.sum()
+        margins[v] = dict(zip(level_names(v), (int(c) for c in counts)))
+    income_total = float(round(1.03 * N_POP * np.sum(w * income) / np.sum(w), 0))
+
+    frame = pl.DataFrame({"id": np.arange(rows, dtype=np.int64),
+                          **{v: np.array(level_names(v))[codes[v]] for v in VARS},
+                          "w": np.round(w, 6), "income": income})
+    csv = outdir / f"weighting_synth_{rows}.csv"
+    frame.write_csv(csv)
+    tgt = outdir / f"weighting_targets_{rows}.json"
+    tgt.write_text(json.dumps({"N": N_POP, "margins": margins, "income_total": income_total,
+                               "seed": SEED, "synthetic": True}, indent=1))
+    # what the tools actually read (w rounded to 6 decimals in the CSV)
+    w = frame["w"].to_numpy()
+    return csv, tgt, codes, w, frame["income"].to_numpy()
+
+
+# ----------------------------------------------------------------------------------------------
+# workers (each runs in its own subprocess; peers in their own venvs, so only numpy/pandas here)
+
+def _rss_now_mb():
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _maxrss_mb():
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _qp_targets(tg, with_income=False):
+    t = {v: dict(levels) for v, levels in tg["margins"].items()}
+    if with_income:
+        t["income"] = tg["income_total"]
+    return t
+
+
+def _qp_op(des, tg, op, maxit, epsilon):
+    if op == "rake":
+        return lambda: des.rake(_qp_targets(tg), maxit=maxit, epsilon=epsilon)
+    if op == "linear":
+        return lambda: des.calibrate(_qp_targets(tg), calfun="linear")
+    if op == "linear_income":
+        return lambda: des.calibrate(_qp_targets(tg, True), calfun="linear")
+    raise ValueError(op)
+
+
+def worker_quietpoll(a):
+    """One operation (or the design build) in this process: first call + best of repeats."""
+    import gc
+    rss_start = _maxrss_mb()
+    import numpy as np
+    import polars as pl
+    import quietpoll as qp
+    from quietpoll.weighting import apply as _apply   # noqa: F401  (the weighting engine, imported up front)
+    rss_imports = _maxrss_mb()
+    tg = json.loads(Path(a.targets).read_text())
+    t = time.perf_counter()
+    frame = pl.read_csv(a.data)
+    t_read = time.perf_counter() - t
+    res = {"op": a.op, "read_s": t_read, "data_bytes": frame.estimated_size(), "rss_start_mb": rss_start,
+           "rss_after_imports_mb": rss_imports, "rss_after_load_mb": _rss_now_mb(),
+           "hwm_after_load_mb": _maxrss_mb(), "versions": {"quietpoll": qp.__version__,
+                                                          "polars": pl.__version__, "numpy": np.__version__}}
+    if a.op == "rake_unit":       # untimed: raking from unit base weights, for the weightipy comparison
+        des = qp.svydesign(frame.with_columns(pl.lit(1.0).alias("one")), weights="one")
+        out = des.rake(_qp_targets(tg), maxit=a.maxit, epsilon=a.epsilon)
+        np.save(Path(a.outdir) / "weights_quietpoll_rake_unit.npy", np.asarray(out.weights, dtype=np.float64))
+        res["maxrss_mb"] = _maxrss_mb()
+        Path(a.result).write_text(json.dumps(res))
+        return
+    runs = []
+    for i in range(a.repeats + 1):
+        gc.collect()
+        if a.op == "design":
+            t = time.perf_counter()
+            out = qp.svydesign(frame, weights="w")
+            dt = time.perf_counter() - t
+        else:
+            des = qp.svydesign(frame, weights="w")
+            fn = _qp_op(des, tg, a.op, a.maxit, a.epsilon)
+            gc.collect()
+            t = time.perf_counter()
+            out = fn()
+            dt = time.perf_counter() - t
+            if i == 0:
+                np.save(Path(a.outdir) / f"weights_quietpoll_{a.op}.npy", np.asarray(out.weights, dtype=np.float64))
+            del des, fn
+        runs.append(dt)
+        if i == 0:
+            res["maxrss_after_first_mb"] = _maxrss_mb()
+        del out
+    res.update(first=runs[0], runs=runs[1:], best=min(runs[1:]) if runs[1:] else runs[0], maxrss_mb=_maxrss_mb())
+    Path(a.result).write_text(json.dumps(res))
+
+
+def worker_profile(a, top=14):
+    """cProfile of one call (after a warm-up) of each quietpoll weighting operation."""
+    import cProfile
+    import pstats
+    import polars as pl
+    import quietpoll as qp
+    tg = json.loads(Path(a.targets).read_text())
+    frame = pl.read_csv(a.data)
+    res = {}
+    for op in a.ops.split(","):
+        des = qp.svydesign(frame, weights="w")
+        _qp_op(des, tg, op, a.maxit, a.epsilon)()           # warm-up
+        fn = _qp_op(qp.svydesign(frame, weights="w"), tg, op, a.maxit, a.epsilon)
+        prof = cProfile.Profile()
+        prof.enable()
+        fn()
+        prof.disable()
+        st = pstats.Stats(prof)
+        rows = []
+        for (file, line, name), (cc, nc, tt, ct, callers) in st.stats.items():
+            rows.append({"func": _fname(file, line, name), "ncalls": nc, "tottime": tt, "cumtime": ct,
+                         "callers": sorted(((_fname(*c), v[2]) for c, v in callers.items()),
+                                           key=lambda x: -x[1])[:2]})
+        res[op] = {"total": st.total_tt,
+                   "top_tottime": sorted(rows, key=lambda r: -r["tottime"])[:top],
+                   "top_quietpoll_cumtime": sorted((r for r in rows if "quietpoll/" in r["func"]),
+                                                   key=lambda r: -r["cumtime"])[:top]}
+    Path(a.result).write_text(json.dumps(res))
+
+
+def _fname(file, line, name):
+    if file == "~":
+        return name
+    i = file.find("quietpoll/")
+    f = file[i:] if i >= 0 else Path(file).name
+    return f"{f}:{line}({name})"
+
+
+def worker_weightipy(a):
+    import gc
+    rss_start = _maxrss_mb()
+    import numpy as np
+    import pandas as pd
+    import weightipy as wp
+    tg = json.loads(Path(a.targets).read_text())
+    df = pd.read_csv(a.data, dtype={v: str for v in VARS})
+    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _maxrss_mb(),
+           "data_bytes": int(df.memory_usage(deep=True).sum()),
+           "versions": {"weightipy": wp.__version__, "pandas": pd.__version__, "numpy": np.__version__}}
+    # weightipy takes targets as percentages and always starts from unit weights (no base weights)
+    scheme = {v: {k: 100.0 * c / tg["N"] for k, c in lev.items()} for v, lev in tg["margins"].items()}
+    gc.collect()
+    t = time.perf_counter()
+    rim = wp.scheme_from_dict(scheme, name="bench")
+    out = wp.weight_dataframe(df, rim, weight_column="wt")
+    res["rake"] = {"seconds": time.perf_counter() - t}
+    wts = out["wt"].to_numpy(dtype=np.float64)
+    np.save(Path(a.outdir) / "weights_weightipy_rake.npy", wts)
+    try:
+        res["iterations"] = int(rim.groups["_default_name_"]["iterations"])
+    except Exception:          # noqa: BLE001 - report field only
+        pass
+    res["maxrss_mb"] = _maxrss_mb()
+    Path(a.result).write_text(json.dumps(res))
+
+
+def worker_balance(a):
+    import gc
+    import itertools
+    import logging
+    rss_start = _maxrss_mb()
+    import numpy as np
+    import pandas as pd
+    import balance
+    from balance import Sample
+    logging.getLogger("balance").setLevel(logging.WARNING)
+    tg = json.loads(Path(a.targets).read_text())
+    df = pd.read_csv(a.data, dtype={v: str for v in VARS})
+    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _maxrss_mb(),
+           "data_bytes": int(df.memory_usage(deep=True).sum()),
+           "versions": {"balance": getattr(balance, "__version__", "?"), "pandas": pd.__version__,
+                        "numpy": np.__version__}}
+    # balance rakes a sample to a *target sample*: the target is the product table of the margins
+    # (10*7*5*6 cells, weight N * p_region * p_age * p_edu * p_urban), whose margins are exactly the targets
+    vars_ = list(tg["margins"])
+    combos = list(itertools.product(*[list(tg["margins"][v]) for v in vars_]))
+    tw = np.array([np.prod([tg["margins"][v][lv] / tg["N"] for v, lv in zip(vars_, c)]) for c in combos]) * tg["N"]
+    tdf = pd.DataFrame(combos, columns=vars_)
+    tdf.insert(0, "id", np.arange(len(tdf)).astype(str))
+    tdf["w"] = tw
+    t = time.perf_counter()
+    sample = Sample.from_frame(df[["id", *vars_, "w"]], id_column="id", weight_column="w")
+    target = Sample.from_frame(tdf, id_column="id", weight_column="w")
+    s = sample.set_target(target)
+    res["setup"] = {"seconds": time.perf_counter() - t}
+    gc.collect()
+    t = time.perf_counter()
+    adj = s.adjust(method="rake", transformations=None, max_iteration=1000,
+                   convergence_rate=a.balance_conv, rate_tolerance=0.0)
+    res["rake"] = {"seconds": time.perf_counter() - t}
+    out = adj.df
+    ids = out["id"].astype(np.int64).to_numpy()
+    wts = np.empty(len(df))
+    wts[ids] = out["w"].to_numpy(dtype=np.float64)
+    np.save(Path(a.outdir) / "weights_balance_rake.npy", wts)
+    try:
+        m = adj.model
+        res["converged"] = int(m.get("converged")) if isinstance(m, dict) else None
+        res["iterations"] = int(len(m["iterations"])) if isinstance(m, dict) else None
+    except Exception:          # noqa: BLE001 - report field only
+        pass
+    res["settings"] = {"transformations": None, "max_iteration": 1000, "convergence_rate": a.balance_conv,
+                       "rate_tolerance": 0.0}
+    res["maxrss_mb"] = _maxrss_mb()
+    Path(a.result).write_text(json.dumps(res))
+
+
+# ----------------------------------------------------------------------------------------------
+# driver helpers
+
+FOREIGN: dict = {}
+
+
+def _busy_cpu_seconds():
+    try:
+        v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError):
+        return None
+
+
+def run_proc(cmd, *, log, timeout=None, phase=None, env=None):
+    """Run cmd; return (returncode, wall s, peak RSS MB of that process (wait4), log text)."""
+    out = open(log, "w+")
+    busy0 = _busy_cpu_seconds()
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    deadline = None if timeout is None else t + timeout
+    killed = False
+    while True:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid:
+            break
+        if deadline and time.perf_counter() > deadline:
+            p.kill()
+            killed = True
+            pid, status, ru = os.wait4(p.pid, 0)
+            break
+        time.sleep(0.05)
+    wall = time.perf_counter() - t
+    busy1 = _busy_cpu_seconds()
+    if phase and busy0 is not None and busy1 is not None:
+        foreign = max(0.0, (busy1 - busy0) - (ru.ru_utime + ru.ru_stime))
+        prev = FOREIGN.get(phase, {"cpu_s": 0.0, "wall_s": 0.0})
+        cpu_s, wall_s = prev["cpu_s"] + foreign, prev["wall_s"] + wall
+        FOREIGN[phase] = {"cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2),
+                          "cores": round(cpu_s / wall_s, 3) if wall_s else 0.0}
+    out.close()
+    text = Path(log).read_text(errors="replace")
+    rc = os.waitstatus_to_exitcode(status)
+    if killed:
+        text += f"\n[killed after {timeout} s]"
+        rc = rc if rc else -9
+    return rc, wall, ru.ru_maxrss / 1024, text
+
+
+def tail(text, n=6):
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return " | ".join(lines[-n:])[-900:]
+
+
+def ensure_venv(name, outdir):
+    """OUT/<name>-venv with the package installed; returns (python path or None, why not)."""
+    venv = outdir / f"{name}-venv"
+    py = venv / "bin" / "python"
+    mod = {"weightipy": "weightipy", "balance": "balance"}[name]
+    if py.exists() and subprocess.run([str(py), "-c", f"import {mod}"], capture_output=True).returncode == 0:
+        return py, None
+    log = outdir / f"{name}-venv-install.log"
+    with open(log, "w") as fh:
+        r = subprocess.run(["python3", "-m", "venv", str(venv)], stdout=fh, stderr=subprocess.STDOUT)
+        if r.returncode == 0:
+            r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *PIP[name]], stdout=fh,
+                               stderr=subprocess.STDOUT)
+    if r.returncode != 0:
+        return None, f"pip install {' '.join(PIP[name])} failed (rc {r.returncode}): {tail(log.read_text(), 3)}"
+    chk = subprocess.run([str(py), "-c", f"import {mod}"], capture_output=True, text=True)
+    if chk.returncode != 0:
+        return None, f"installed but `import {mod}` fails: {tail(chk.stderr, 3)}"
+    return py, None
+
+
+def machine_info():
+    info = {"platform": platform.platform(), "nproc": os.cpu_count(),
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                info["cpu"] = line.split(":", 1)[1].strip()
+                break
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal"):
+                info["mem_gib"] = round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return info
+
+
+def src_state():
+    """HEAD + a digest of uncommitted changes under src/ (the engine is being written while we run)."""
+    import hashlib
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                              text=True).stdout.strip()
+        diff = subprocess.run(["git", "diff", "HEAD", "--", "src"], cwd=REPO, capture_output=True).stdout
+        h = hashlib.sha1(diff)
+        for p in sorted((REPO / "src").rglob("*.py")):
+            if subprocess.run(["git", "ls-files", "--error-unmatch", str(p)], cwd=REPO,
+                              capture_output=True).returncode:
+                h.update(p.read_bytes())
+        return f"{head}+{h.hexdigest()[:10]}"
+    except OSError:
+        return "?"
+
+
+def quietpoll_importable():
+    r = subprocess.run([sys.executable, "-c", "import quietpoll.weighting.apply as a, quietpoll.weighting.rake, "
+                        "quietpoll.weighting.calibrate, quietpoll.weighting.targets"],
+                       capture_output=True, text=True, cwd=REPO)
+    return r.returncode == 0, tail(r.stderr, 2)
+
+
+# ----------------------------------------------------------------------------------------------
+# checks
+
+def margin_error(codes, weights, tg, income=None):
+    """Max |achieved/target - 1| over all margin cells (and the income total when given)."""
+    import numpy as np
+    err = 0.0
+    for v, lev in tg["margins"].items():
+        tot = np.bincount(codes[v], weights=weights, minlength=len(lev))
+        tgt = np.array(list(lev.values()), dtype=float)
+        err = max(err, float(np.max(np.abs(tot / tgt - 1))))
+    if income is not None:
+        err = max(err, abs(float(np.dot(weights, income)) / tg["income_total"] - 1))
+    return err
+
+
+def rel_diff(a, b):
+    import numpy as np
+    return float(np.max(np.abs(a - b) / np.abs(b)))
+
+
+def load_weights(path):
+    import numpy as np
+    if not path.exists():
+        return None
+    if path.suffix == ".bin":
+        return np.fromfile(path, dtype="<f8")
+    return np.load(path)
+
+
+# ----------------------------------------------------------------------------------------------
+# report
+
+def fmt_s(s):
+    if s is None:
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e6:.0f} µs"
+    if s < 1:
+        return f"{s * 1e3:.0f} ms"
+    return f"{s:.2f} s"
+
+
+def fmt_mb(m):
+    return "—" if m is None else f"{m:,.0f} MB"
+
+
+def fmt_x(x):
+    return "—" if x is None else (f"{x:.1f}x" if x < 100 else f"{x:.0f}x")
+
+
+def peer_seconds(res, tool, op):
+    p = res.get(tool, {})
+    if tool == "r":
+        return p.get("ops", {}).get(op, {}).get("seconds")
+    if tool == "balance" and op == "design":
+        return p.get("setup", {}).get("seconds")
+    return p.get(op, {}).get("seconds") if isinstance(p.get(op), dict) else None
+
+
+def qp_seconds(res, op, which="first"):
+    return res.get("quietpoll", {}).get(op, {}).get(which)
+
+
+def speedups(res):
+    out = {}
+    for op, _ in OPS:
+        q = qp_seconds(res, op)
+        for tool in PEERS:
+            s = peer_seconds(res, tool, op)
+            if q and s:
+                out[f"{op}:{tool}"] = s / q
+    return out
+
+
+def table_text(res):
+    head = ("| operation | quietpoll first call | quietpoll best of "
+            f"{res['repeats']} | R survey | weightipy | balance | speed-up vs R / weightipy / balance |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---|"]
+    sp = res["speedups"]
+    for op, label in OPS:
+        cells = [label, fmt_s(qp_seconds(res, op)), fmt_s(qp_seconds(res, op, "best"))]
+        for tool in PEERS:
+            s = peer_seconds(res, tool, op)
+            if s is None:
+                if tool in ("weightipy", "balance") and op in ("linear", "linear_income"):
+                    s_txt = "n/a (no GREG)"
+                elif tool == "weightipy" and op == "design":
+                    s_txt = "n/a"
+                elif res.get(tool, {}).get("skipped"):
+                    s_txt = "skipped"
+                else:
+                    s_txt = "failed"
+                cells.append(s_txt)
+            else:
+                cells.append(fmt_s(s) + (" (setup)" if tool == "balance" and op == "design" else ""))
+        cells.append(" / ".join(fmt_x(sp.get(f"{op}:{t}")) for t in PEERS))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def memory_text(res):
+    lines = ["| tool | process | peak RSS | RSS after imports + load | data in that tool's memory | "
+             "peak / data |", "|---|---|---:|---:|---:|---:|"]
+    qp = res.get("quietpoll", {})
+    for op, label in OPS:
+        q = qp.get(op)
+        if not q:
+            continue
+        lines.append(f"| quietpoll | {op} (own process) | {fmt_mb(q.get('peak_mb'))} | "
+                     f"{fmt_mb(q.get('rss_after_load_mb'))} | {fmt_mb(q['data_bytes'] / 2**20)} (polars) | "
+                     f"{q['peak_mb'] / (q['data_bytes'] / 2**20):.1f}x |")
+    r = res.get("r", {})
+    if r.get("peak_mb"):
+        gcs = ", ".join(f"{k} {v.get('gc_max_mb', 0):,.0f}" for k, v in r.get("ops", {}).items())
+        lines.append(f"| R survey | all operations (one process; gc max used MB: {gcs}) | {fmt_mb(r['peak_mb'])} | — | "
+                     f"{fmt_mb(r.get('data_mb'))} (data.frame) | {r['peak_mb'] / r['data_mb']:.1f}x |")
+    for tool in ("weightipy", "balance"):
+        p = res.get(tool, {})
+        if p.get("peak_mb") and p.get("data_bytes"):
+            dm = p["data_bytes"] / 2**20
+            lines.append(f"| {tool} | rake (one process) | {fmt_mb(p['peak_mb'])} | {fmt_mb(p.get('rss_after_load_mb'))} | "
+                         f"{fmt_mb(dm)} (pandas, deep) | {p['peak_mb'] / dm:.1f}x |")
+    return "\n".join(lines)
+
+
+def agreement_text(res):
+    ag = res.get("agreement", {})
+    lines = ["| weights compared | max relative difference | note |", "|---|---:|---|"]
+    for k, v in ag.items():
+        d = v.get("max_rel_diff")
+        lines.append(f"| {k} | {'—' if d is None else f'{d:.2e}'} | {v.get('note', '')} |")
+    lines.append("")
+    lines.append("How closely each tool's weights hit the targets (max |achieved / target − 1| over all margin "
+                 "cells, and the income total for that operation):")
+    lines.append("")
+    lines.append("| tool | operation | max relative margin error | sum of weights |")
+    lines.append("|---|---|---:|---:|")
+    for k, v in res.get("margin_check", {}).items():
+        tool, op = k.split(":")
+        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} |")
+    return "\n".join(lines)
+
+
+def profile_text(profiles):
+    out = []
+    for op, p in profiles.items():
+        if "error" in p:
+            out.append(f"#### {op}: profiling failed\n\n`{p['error']}`\n")
+            continue
+        out.append(f"#### {op}, profiled total {fmt_s(p['total'])} (cProfile; overhead inflates Python-heavy code)\n")
+        out.append("| function (self time) | calls | self | share | called mostly from |")
+        out.append("|---|---:|---:|---:|---|")
+        for r in p["top_tottime"][:10]:
+            share = r["tottime"] / p["total"] if p["total"] else 0
+            caller = r["callers"][0][0] if r["callers"] else ""
+            out.append(f"| `{r['func']}` | {r['ncalls']} | {fmt_s(r['tottime'])} | {share:.0%} | `{caller}` |")
+        out.append("")
+        out.append("quietpoll functions by cumulative time: " + "; ".join(
+            f"`{r['func']}` {fmt_s(r['cumtime'])} ({r['cumtime'] / p['total']:.0%})"
+            for r in p["top_quietpoll_cumtime"][:8] if p["total"]))
+        out.append("")
+    return "\n".join(out)
+
+
+def misses(res):
+    out = []
+    sp = res["speedups"]
+    for op, label in OPS:
+        why = []
+        for tool in PEERS:
+            x = sp.get(f"{op}:{tool}")
+            if x is not None and x < TARGET_SPEEDUP:
+                why.append(f"{x:.1f}x vs {PEER_NAMES[tool]} (target {TARGET_SPEEDUP:.0f}x)")
+        q = res.get("quietpoll", {}).get(op)
+        if q and q.get("peak_mb") and q.get("data_bytes"):
+            ratio = q["peak_mb"] / (q["data_bytes"] / 2**20)
+            if ratio >= TARGET_MEM_RATIO:
+                extra = q["peak_mb"] - q["rss_after_load_mb"] if q.get("rss_after_load_mb") else None
+                why.append(f"peak RSS {fmt_mb(q['peak_mb'])} = {ratio:.1f}x the data "
+                           f"({fmt_mb(q['data_bytes'] / 2**20)}; target < {TARGET_MEM_RATIO:.0f}x)"
+                           + (f", of which {fmt_mb(extra)} above the loaded state" if extra is not None else ""))
+        if why:
+            out.append((op, label, why))
+    return out
+
+
+def write_docs(res):
+    m, v = res["machine"], res["versions"]
+    miss = misses(res)
+    miss_lines = "\n".join(f"- **{label}**: " + "; ".join(why) for _, label, why in miss) or "- none"
+    skipped = "\n".join(f"- **{PEER_NAMES[t]}** skipped: {res[t]['skipped']}" for t in ["quietpoll", *PEERS]
+                        if res.get(t, {}).get("skipped")) or "- no tool was skipped"
+    d = res["data"]
+    notes = "\n".join(f"- {n}" for n in res.get("notes", []))
+    doc = f"""# Benchmarks: weighting (raking, linear calibration)
+
+Generated by `benchmarks/bench_weighting.py` on {res['date']}; the whole run took {res['elapsed_s']:.0f} s.
+These are measurements, not tests. Compare ratios within this run only. (Estimation benchmarks:
+[benchmarks.md](benchmarks.md).)
+
+## Machine and versions
+
+- CPU: {m.get('cpu', '?')}; nproc {m.get('nproc')}; memory {m.get('mem_gib')} GiB; {m.get('platform')}
+- `OPENBLAS_CORETYPE` = `{m.get('OPENBLAS_CORETYPE')}`
+- Python {v.get('python')}; quietpoll {v.get('quietpoll', '?')} (src state `{res['src_state']['start']}` at start,
+  `{res['src_state']['end']}` at end), polars {v.get('polars', '?')}, numpy {v.get('numpy', '?')}
+- R {v.get('R', 'absent')}, survey {v.get('survey', 'absent')}, data.table {v.get('data.table', '?')}
+- weightipy {v.get('weightipy', 'absent')} (own venv: pandas {v.get('weightipy_pandas', '?')}, numpy {v.get('weightipy_numpy', '?')})
+- balance {v.get('balance', 'absent')} (own venv: pandas {v.get('balance_pandas', '?')}, numpy {v.get('balance_numpy', '?')})
+
+## Data (synthetic)
+
+A **synthetic** sample generated by the script with numpy (seed {SEED}): {d['rows']:,} rows; weighting
+variables region (10 levels), age (7), edu (5), urban (6), text-coded (`r1`…`r10`, …), correlated (urban depends
+on region, age on urban, edu on age) and skewed so that the sample's margins differ from the population's;
+base weights `w` ~ uniform(0.5, 2); numeric `income` (log-normal, depends on edu, urban, age). Targets: one
+population margin per variable (integer counts, each margin summing to N = {N_POP:,}), all unlike the sample's
+weighted margins (largest sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
+income total ({d['income_total']:,.0f}, 3% above the base-weighted estimate). CSV
+`{d['file']}` ({d['csv_mb']:.0f} MB); in memory as a polars frame: {fmt_mb(d['polars_mb'])}
+(`frame.estimated_size()`).
+
+## Results
+
+{table_text(res)}
+
+Speed-ups are peer time / quietpoll's first call (the peers are timed once each, in a fresh process, so the
+first call is the like-for-like number; quietpoll's best-of-{res['repeats']} is shown beside it).
+
+How each tool was run (each in its own subprocess; loading the data is not timed):
+
+- **quietpoll**: `polars.read_csv`, `qp.svydesign(frame, weights="w")`, then `des.rake(targets, maxit={MAXIT},
+  epsilon={EPSILON})`, `des.calibrate(targets, calfun="linear")`, and the same with `targets["income"] = total`.
+  Each operation in a process of its own (so its peak RSS is its own), first call and then {res['repeats']} more;
+  a fresh design is built before each call (not timed).
+- **R survey** (`benchmarks/weighting_bench.R`): `data.table::fread`, factors with the targets' level order,
+  `svydesign(ids=~1, weights=~w, data=d)`, `rake(des, list(~region, ~age, ~edu, ~urban), <4 population
+  tables>, control=list(maxit={MAXIT}, epsilon={EPSILON}))`, `calibrate(des, ~region+age+edu+urban[+income],
+  population=<totals>, calfun="linear")`; one call each, `proc.time()` elapsed.
+- **weightipy**: `pandas.read_csv`, `weight_dataframe(df, scheme_from_dict(<target percentages>))` with its
+  default settings (max 1000 iterations, stops when an iteration no longer improves by 1%). weightipy has no
+  base weights: it always rakes from unit weights (so it solves a different problem; its weights are compared
+  with quietpoll raking from unit weights, untimed) and returns weights scaled to mean 1.
+- **balance**: `Sample.from_frame` (sample with `id`, the 4 variables, weight `w`) and a target `Sample` made of
+  the {d['target_cells']:,} cells of the product of the target margins (weights N·p·p·p·p, so its margins are exactly
+  the targets), `set_target`, then `adjust(method="rake", transformations=None, max_iteration=1000,
+  convergence_rate={res['balance_conv']:g}, rate_tolerance=0)`. `transformations=None` because balance's default
+  transformations lump rare levels; the convergence rate is tightened from its default 5e-4 so that it reaches
+  the same solution. The "design build" cell for balance is its `from_frame` + `set_target` time.
+  balance has no linear calibration.
+- **peak memory**: `ru_maxrss` of each process (from `wait4`), interpreter, libraries and data included.
+- **contention** (CPU used by *other* processes while each phase ran): {'; '.join(f"{k} {x['cores']:.2f} cores" for k, x in res.get('foreign_cpu', {}).items()) or 'not measured'}.
+  Above ~0.15 cores the phase's timings are inflated.
+
+{skipped}
+
+### Peak memory
+
+{memory_text(res)}
+
+Target: quietpoll's peak RSS under {TARGET_MEM_RATIO:.0f}x the in-memory size of the data. The interpreter with
+numpy, polars, scipy and quietpoll imported already takes {fmt_mb(res.get('quietpoll', {}).get('rake', {}).get('rss_after_imports_mb'))}
+(RSS after imports, before reading), which on its own exceeds twice this data set.
+
+### Agreement of the weights
+
+{agreement_text(res)}
+
+{notes}
+
+## Where quietpoll is not yet there
+
+Targets: at least {TARGET_SPEEDUP:.0f}x faster than each peer on each operation it has; peak memory under
+{TARGET_MEM_RATIO:.0f}x the in-memory data. Misses in this run:
+
+{miss_lines}
+
+### Profiles (cProfile, one call after a warm-up, in a separate process)
+
+{profile_text(res.get('profiles', {})) or '_no profiles_'}
+"""
+    DOCS.parent.mkdir(parents=True, exist_ok=True)
+    DOCS.write_text(doc)
+    link_from_main_docs()
+
+
+LINK_LINE = ("- Weighting (raking, linear calibration) is benchmarked separately by `benchmarks/bench_weighting.py`: "
+             "see [benchmarks_weighting.md](benchmarks_weighting.md).")
+
+
+def link_from_main_docs():
+    """One line in docs/benchmarks.md, inside the analysis markers: bench_estimate.py rewrites everything
+    else in that file, but keeps that block verbatim."""
+    if not MAIN_DOCS.exists():
+        return
+    text = MAIN_DOCS.read_text()
+    if "benchmarks_weighting.md" in text:
+        return
+    end = "<!-- analysis:end -->"
+    if end in text:
+        MAIN_DOCS.write_text(text.replace(end, LINK_LINE + "\n" + end, 1))
+
+
+# ----------------------------------------------------------------------------------------------
+# driver
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--out", default=str(HERE / "out"))
+    ap.add_argument("--repeats", type=int, default=3, help="timed quietpoll calls after the first (best kept)")
+    ap.add_argument("--maxit", type=int, default=MAXIT)
+    ap.add_argument("--epsilon", type=float, default=EPSILON)
+    ap.add_argument("--balance-conv", type=float, default=1e-10)
+    ap.add_argument("--no-r", action="store_true")
+    ap.add_argument("--no-weightipy", action="store_true")
+    ap.add_argument("--no-balance", action="store_true")
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--no-docs", action="store_true", help="do not write docs/benchmarks_weighting.md")
+    ap.add_argument("--worker", choices=["quietpoll", "profile", "weightipy", "balance"], help=argparse.SUPPRESS)
+    ap.add_argument("--op", help=argparse.SUPPRESS)
+    ap.add_argument("--ops", help=argparse.SUPPRESS)
+    ap.add_argument("--data", help=argparse.SUPPRESS)
+    ap.add_argument("--targets", help=argparse.SUPPRESS)
+    ap.add_argument("--outdir", help=argparse.SUPPRESS)
+    ap.add_argument("--result", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+
+    if a.worker:
+        {"quietpoll": worker_quietpoll, "profile": worker_profile, "weightipy": worker_weightipy,
+         "balance": worker_balance}[a.worker](a)
+        return
+
+    import numpy as np
+    import polars as pl
+
+    t_start = time.perf_counter()
+    out = Path(a.out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info(), "repeats": a.repeats,
+           "maxit": a.maxit, "epsilon": a.epsilon, "balance_conv": a.balance_conv,
+           "versions": {"python": platform.python_version(), "polars": pl.__version__, "numpy": np.__version__},
+           "src_state": {"start": src_state()}, "notes": []}
+    print(f"[data] generating {a.rows:,} synthetic rows ...", flush=True)
+    csv, tgt_path, codes, w, income = generate(a.rows, out)
+    tg = json.loads(tgt_path.read_text())
+    shares = [np.bincount(codes[v], weights=w, minlength=len(lev)) / w.sum() / (np.array(list(lev.values())) / tg["N"])
+              for v, lev in tg["margins"].items()]
+    ratio = max(float(np.max(np.maximum(s, 1 / s))) for s in shares)
+    res["data"] = {"rows": a.rows, "file": str(csv.relative_to(REPO)) if csv.is_relative_to(REPO) else str(csv),
+                   "csv_mb": csv.stat().st_size / 2**20, "income_total": tg["income_total"], "synthetic": True,
+                   "max_share_ratio": ratio, "target_cells": int(np.prod([len(x) for x in tg["margins"].values()]))}
+    common = ["--data", str(csv), "--targets", str(tgt_path), "--outdir", str(out),
+              "--maxit", str(a.maxit), "--epsilon", str(a.epsilon)]
+    for f in out.glob("weights_*"):
+        f.unlink()
+
+    # quietpoll ------------------------------------------------------------------------------
+    ok, why = quietpoll_importable()
+    qp = res["quietpoll"] = {}
+    if not ok:
+        qp["skipped"] = f"weighting engine not importable: {why}"
+        print(f"[quietpoll] skipped: {why}", flush=True)
+    else:
+        for op in [k for k, _ in OPS] + ["rake_unit"]:
+            rf = out / f"weighting_qp_{op}.json"
+            rf.unlink(missing_ok=True)
+            rc, wall, peak, text = run_proc([sys.executable, __file__, "--worker", "quietpoll", "--op", op,
+                                             "--repeats", str(a.repeats), "--result", str(rf), *common],
+                                            log=out / f"weighting_qp_{op}.log", timeout=240, phase="quietpoll")
+            if rc != 0 or not rf.exists():
+                qp[op] = {"error": f"rc {rc}: {tail(text)}"}
+                print(f"[quietpoll] {op} FAILED: {tail(text)}", flush=True)
+                continue
+            r = json.loads(rf.read_text())
+            r["peak_mb"] = peak
+            qp[op] = r
+            res["versions"].update({k: v for k, v in r.get("versions", {}).items()})
+            if op != "rake_unit":
+                print(f"[quietpoll] {op}: first {fmt_s(r['first'])}, best {fmt_s(r['best'])}, peak {fmt_mb(peak)}",
+                      flush=True)
+        sizes = [v["data_bytes"] for v in qp.values() if isinstance(v, dict) and "data_bytes" in v]
+        if sizes:
+            res["data"]["polars_mb"] = sizes[0] / 2**20
+    if "polars_mb" not in res["data"]:
+        res["data"]["polars_mb"] = pl.read_csv(csv).estimated_size() / 2**20
+
+    # R survey ------------------------------------------------------------------------------
+    if a.no_r:
+        res["r"] = {"skipped": "--no-r"}
+    elif subprocess.run(["which", "Rscript"], capture_output=True).returncode != 0:
+        res["r"] = {"skipped": "Rscript not found"}
+    else:
+        rf = out / "weighting_r.json"
+        rf.unlink(missing_ok=True)
+        print("[R] running ...", flush=True)
+        rc, wall, peak, text = run_proc(["Rscript", str(R_SCRIPT), str(csv), str(tgt_path), str(out),
+                                         str(a.maxit), str(a.epsilon)],
+                                        log=out / "weighting_r.log", timeout=420, phase="r")
+        if rc != 0 or not rf.exists():
+            res["r"] = {"skipped": f"Rscript failed (rc {rc}): {tail(text)}"}
+        else:
+            r = json.loads(rf.read_text())
+            r["peak_mb"] = peak
+            r["wall_s"] = wall
+            res["r"] = r
+            res["versions"].update({k: v for k, v in r.get("versions", {}).items()})
+        print(f"[R] {tail(text, 5)}; peak {fmt_mb(peak)}", flush=True)
+
+    # weightipy, balance --------------------------------------------------------------------
+    for tool in ("weightipy", "balance"):
+        if getattr(a, f"no_{tool}"):
+            res[tool] = {"skipped": f"--no-{tool}"}
+            continue
+        py, why = ensure_venv(tool, out)
+        if py is None:
+            res[tool] = {"skipped": why}
+            print(f"[{tool}] skipped: {why}", flush=True)
+            continue
+        rf = out / f"weighting_{tool}.json"
+        rf.unlink(missing_ok=True)
+        extra = ["--balance-conv", str(a.balance_conv)] if tool == "balance" else []
+        rc, wall, peak, text = run_proc([str(py), __file__, "--worker", tool, "--result", str(rf), *common, *extra],
+                                        log=out / f"weighting_{tool}.log", timeout=300, phase=tool)
+        if rc != 0 or not rf.exists():
+            res[tool] = {"skipped": f"ran but failed (rc {rc}): {tail(text)}"}
+            print(f"[{tool}] FAILED: {tail(text)}", flush=True)
+            continue
+        r = json.loads(rf.read_text())
+        r["peak_mb"] = peak
+        r["log_tail"] = tail(text, 3)
+        res[tool] = r
+        for k, v in r.get("versions", {}).items():
+            res["versions"][k if k == tool else f"{tool}_{k}"] = v
+        print(f"[{tool}] rake {fmt_s(r['rake']['seconds'])}, peak {fmt_mb(peak)}", flush=True)
+
+    # checks ---------------------------------------------------------------------------------
+    wq = {op: load_weights(out / f"weights_quietpoll_{op}.npy") for op in ("rake", "linear", "linear_income",
+                                                                             "rake_unit")}
+    wr = {op: load_weights(out / f"weights_r_{op}.bin") for op in ("rake", "linear", "linear_income")}
+    ww = load_weights(out / "weights_weightipy_rake.npy")
+    wb = load_weights(out / "weights_balance_rake.npy")
+    ag = res["agreement"] = {}
+    for op in ("rake", "linear", "linear_income"):
+        if wq[op] is not None and wr[op] is not None:
+            ag[f"quietpoll vs R survey, {op}"] = {"max_rel_diff": rel_diff(wq[op], wr[op]),
+                                                  "note": "same problem, same base weights"}
+    if wq["rake"] is not None and wb is not None:
+        ag["quietpoll vs balance, rake"] = {"max_rel_diff": rel_diff(wq["rake"], wb),
+                                            "note": "same problem, same base weights"}
+    if wr["rake"] is not None and wb is not None:
+        ag["R survey vs balance, rake"] = {"max_rel_diff": rel_diff(wr["rake"], wb), "note": "peers against each other"}
+    if ww is not None:
+        if wq["rake_unit"] is not None:
+            u = wq["rake_unit"]
+            ag["quietpoll (unit base weights) vs weightipy, rake"] = {
+                "max_rel_diff": rel_diff(u, ww * u.sum() / ww.sum()),
+                "note": "weightipy has no base weights: compared with quietpoll raking from w = 1, after scaling "
+                        "weightipy's mean-1 weights to the same total"}
+        if wq["rake"] is not None:
+            ag["quietpoll (base weights w) vs weightipy, rake"] = {
+                "max_rel_diff": rel_diff(wq["rake"], ww * wq["rake"].sum() / ww.sum()),
+                "note": "different problems (weightipy ignores w): shows how much the base weights matter"}
+    mc = res["margin_check"] = {}
+    for tool, ws in (("quietpoll", wq), ("r", wr)):
+        for op, x in ws.items():
+            if x is not None:
+                mc[f"{tool}:{op}"] = {"err": margin_error(codes, x, tg, income if op == "linear_income" else None),
+                                      "sum": float(x.sum())}
+    for tool, x in (("weightipy", ww), ("balance", wb)):
+        if x is not None:
+            mc[f"{tool}:rake"] = {"err": margin_error(codes, x * tg["N"] / x.sum(), tg), "sum": float(x.sum())}
+    if ww is not None:
+        res["notes"].append("weightipy's margin error is computed after scaling its weights to N (it returns "
+                            "weights with mean 1, i.e. targets as shares of the sample size).")
+    if res.get("r", {}).get("ops", {}).get("rake", {}).get("warning"):
+        res["notes"].append(f"R rake warned: {res['r']['ops']['rake']['warning']}")
+    for tool in ("weightipy", "balance"):
+        if res.get(tool, {}).get("log_tail"):
+            res["notes"].append(f"{tool} printed: `{res[tool]['log_tail']}`")
+        if res.get(tool, {}).get("iterations") is not None:
+            res["notes"].append(f"{tool} iterations: {res[tool]['iterations']}"
+                                + (f", converged flag {res[tool].get('converged')}" if tool == "balance" else ""))
+
+    # profiles -------------------------------------------------------------------------------
+    if ok and not a.no_profile:
+        rf = out / "weighting_qp_profile.json"
+        rf.unlink(missing_ok=True)
+        ops = [op for op in ("rake", "linear", "linear_income") if "error" not in qp.get(op, {"error": 1})]
+        if ops:
+            rc, wall, peak, text = run_proc([sys.executable, __file__, "--worker", "profile", "--ops", ",".join(ops),
+                                             "--result", str(rf), *common], log=out / "weighting_qp_profile.log",
+                                            timeout=240, phase="profile")
+            res["profiles"] = json.loads(rf.read_text()) if rc == 0 and rf.exists() else \
+                {"all": {"error": f"rc {rc}: {tail(text)}"}}
+
+    res["speedups"] = speedups(res)
+    res["foreign_cpu"] = FOREIGN
+    res["src_state"]["end"] = src_state()
+    if res["src_state"]["end"] != res["src_state"]["start"]:
+        res["notes"].append("quietpoll's src/ changed during the run (another session is editing it): the "
+                            "quietpoll numbers may mix two versions of the code.")
+    res["elapsed_s"] = time.perf_counter() - t_start
+    (out / "weighting_results.json").write_text(json.dumps(res, indent=2, default=str))
+    print()
+    print(table_text(res))
+    print()
+    print(memory_text(res))
+    print()
+    print(agreement_text(res))
+    print()
+    for _, label, why in misses(res):
+        print(f"MISS {label}: " + "; ".join(why))
+    if not a.no_docs:
+        write_docs(res)
+        print(f"\nwrote {out / 'weighting_results.json'} and {DOCS}")
+    print(f"total {res['elapsed_s']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

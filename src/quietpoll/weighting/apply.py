@@ -1,0 +1,139 @@
+"""Applying a weighting to a design: Design -> Design.
+
+A Taylor design gets new weights and a record of the weighting (records.py) so that its standard
+errors use the weighting's residuals; a replicate design has every replicate weight column weighted
+again to the same targets (R's postStratify / rake / calibrate for svyrep designs).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import WeightingError
+from .calibrate import calibrate_replicates, grake, model_matrix
+from .poststratify import poststratify_weights
+from .rake import rake_weights
+from .records import GregRecord, PostStratRecord, RakingRecord
+from .targets import Margin, margin_codes, parse_targets, read_targets_csv
+from .trim import trim_weights
+
+METHODS = ("poststratify", "rake", "linear", "raking", "logit")
+
+
+@dataclass(frozen=True)
+class WeightingSpec:
+    """The [weighting] section of study.toml (or the same as Python arguments)."""
+
+    method: str = "rake"
+    targets: Mapping[str, Any] = field(default_factory=dict)
+    population: float | None = None
+    bounds: tuple[float, float] | None = None
+    trim: tuple[float, float] | None = None
+    maxit: int | None = None
+    epsilon: float | None = None
+    allow_nonconvergence: bool = False
+
+    def __post_init__(self) -> None:
+        if self.method not in METHODS:
+            raise WeightingError(f"[weighting] method must be one of {', '.join(METHODS)}, got '{self.method}'")
+        if self.method == "logit" and (self.bounds is None or not all(np.isfinite(self.bounds))):
+            raise WeightingError("logit calibration needs finite bounds, e.g. bounds = [0.3, 3.0]")
+        if not self.targets:
+            raise WeightingError("[weighting] has no targets: give [weighting.targets] or targets_csv")
+
+    @classmethod
+    def from_mapping(cls, m: Mapping[str, Any], folder: Path | None = None) -> WeightingSpec:
+        known = {"method", "targets", "targets_csv", "population", "bounds", "trim", "maxit", "epsilon",
+                 "allow_nonconvergence"}
+        unknown = set(m) - known
+        if unknown:
+            raise WeightingError(f"[weighting] has unknown key(s): {', '.join(sorted(unknown))}")
+        targets = dict(m.get("targets", {}))
+        if m.get("targets_csv"):
+            p = Path(m["targets_csv"])
+            if folder is not None and not p.is_absolute():
+                p = folder / p
+            targets.update(read_targets_csv(p))
+        b = m.get("bounds")
+        t = m.get("trim")
+        return cls(method=m.get("method", "rake"), targets=targets, population=m.get("population"),
+                   bounds=tuple(b) if b is not None else None, trim=tuple(t) if t is not None else None,
+                   maxit=m.get("maxit"), epsilon=m.get("epsilon"),
+                   allow_nonconvergence=bool(m.get("allow_nonconvergence", False)))
+
+
+def apply_weighting(design, spec: WeightingSpec):
+    """The design weighted to spec's targets (a new design; the input is unchanged)."""
+    frame = design.data
+    margins = parse_targets(spec.targets, frame, population=spec.population, weights=design.weights)
+    X = pop = None
+    if spec.method in ("linear", "raking", "logit"):
+        X, pop = model_matrix(frame, margins, population=spec.population)
+    W = design.repweights.rows(slice(None)) if design.kind == "replicate" else None
+    if spec.method == "poststratify":
+        if len(margins) != 1 or margins[0].kind != "categorical":
+            raise WeightingError("poststratify takes one categorical variable; use method = \"rake\" "
+                                 "for several margins or a numeric total")
+        cells = margin_codes(frame, margins[0])
+        both = design.weights if W is None else np.column_stack([design.weights, W])
+        new = poststratify_weights(cells, both, margins[0].totals, labels=_labels(margins[0]))
+        w_new, W_new = (new, None) if W is None else (new[:, 0], new[:, 1:])
+        record = PostStratRecord(cells, w_new, design.weights)
+    elif spec.method == "rake":
+        numeric = [m.variable for m in margins if m.kind != "categorical"]
+        if numeric:
+            raise WeightingError(f"rake takes categorical margins; '{numeric[0]}' is a numeric total: use "
+                                 "method = \"raking\" (calibration) for numeric totals")
+        codes = [margin_codes(frame, m) for m in margins]
+        res = rake_weights(codes, design.weights, [m.totals for m in margins], labels=[_labels(m) for m in margins],
+                           allow_nonconvergence=spec.allow_nonconvergence, replicates=W, **_control(spec))
+        w_new, W_new = res.weights, res.replicate_weights
+        record = RakingRecord(tuple(codes), tuple(res.last_sweep))
+    else:
+        bounds = spec.bounds if spec.bounds is not None else (-np.inf, np.inf)
+        g = grake(X, design.weights, pop, calfun=spec.method, bounds=bounds, **_control(spec))
+        w_new = design.weights * g
+        record = GregRecord.from_fit(X, design.weights, g)
+        W_new = None
+        if W is not None:
+            W_new, _failed = calibrate_replicates(X, W, pop, calfun=spec.method, bounds=bounds, **_control(spec))
+    if W is None:
+        out = design.with_weights(w_new, record)
+    else:
+        out = _replicate_design(design, w_new, W_new)
+    if spec.trim is not None:
+        out = trim_design(out, *spec.trim)
+    return out
+
+
+def _control(spec: WeightingSpec) -> dict:
+    return {k: v for k, v in (("maxit", spec.maxit), ("epsilon", spec.epsilon)) if v is not None}
+
+
+def _replicate_design(design, w_new, W_new):
+    from ..design.replicate import ReplicateDesign
+
+    return ReplicateDesign.from_arrays(design.data, w_new, W_new, type=design.type, scale=design.scale,
+                                       rscales=design.rscales, mse=design.mse, rho=design.rho, spec=design.spec)
+
+
+def trim_design(design, lower: float | None, upper: float | None, strict: bool = False):
+    """R's trimWeights: weights outside [lower, upper] are set to the bound and the excess shared out."""
+    new = trim_weights(design.weights, lower=lower, upper=upper, strict=strict)
+    if design.kind == "taylor":
+        return design.with_weights(new)
+    # every replicate trimmed to the same bounds (R 4.1.1's trimWeights for replicate designs leaves
+    # the full-sample weights untouched: a bug this does not copy)
+    W = design.repweights.rows(slice(None))
+    rep = np.column_stack([trim_weights(W[:, r], lower=lower, upper=upper, strict=strict)
+                           for r in range(W.shape[1])])
+    return _replicate_design(design, new, rep)
+
+
+def _labels(m: Margin) -> Sequence[str]:
+    return [f"{m.variable}={lev}" for lev in m.levels]

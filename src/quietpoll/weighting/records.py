@@ -1,0 +1,78 @@
+"""What a Taylor design remembers of its weighting, so that standard errors reflect it.
+
+R's survey package keeps the same three kinds of record (`design$postStrata`) and `svyrecvar`
+replaces the influence values by their residuals before aggregating them to PSU totals:
+
+- post-stratification: u - psw * (sum_cell u * oldw / psw) / (sum_cell oldw), per cell;
+- raking: ten sweeps over the margins of u - psw * (unweighted cell mean of u / psw);
+- linear, raking-ratio or logit calibration (GREG): w * (residual of u / w regressed on X sqrt(w0)),
+  with w = g sqrt(w0) and the regression done once with a pivoted QR of X sqrt(w0).
+
+Each record works on full-length influence arrays (n rows x q statistics): after weighting a domain's
+influence reaches every row through the residuals, which is why calibrated designs keep all rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import linalg
+
+
+@dataclass(frozen=True, eq=False)
+class PostStratRecord:
+    cells: np.ndarray      # (n,) cell code
+    weights: np.ndarray    # (n,) weights after post-stratification
+    oldweights: np.ndarray  # (n,) weights before
+
+    def residualize(self, u: np.ndarray) -> np.ndarray:
+        psw = np.where((self.weights == 0) & (self.oldweights == 0), 1.0, self.weights)
+        K = int(self.cells.max()) + 1 if len(self.cells) else 0
+        old_tot = np.bincount(self.cells, weights=self.oldweights, minlength=K)
+        ratio = self.oldweights / psw
+        out = np.empty_like(u)
+        for j in range(u.shape[1]):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                means = np.bincount(self.cells, weights=u[:, j] * ratio, minlength=K) / old_tot
+            out[:, j] = u[:, j] - means[self.cells] * psw
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class RakingRecord:
+    margins: tuple[np.ndarray, ...]   # (n,) cell code per margin
+    weights: tuple[np.ndarray, ...]   # (n,) weights after that margin's step in the last sweep
+    sweeps: int = 10
+
+    def residualize(self, u: np.ndarray) -> np.ndarray:
+        u = u.copy()
+        counts = [np.bincount(m) for m in self.margins]
+        for _ in range(self.sweeps):
+            for cells, psw, cnt in zip(self.margins, self.weights, counts):
+                for j in range(u.shape[1]):
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        x = u[:, j] / psw
+                        means = np.bincount(cells, weights=x, minlength=len(cnt)) / cnt
+                    u[:, j] -= psw * means[cells]
+        return u
+
+
+@dataclass(frozen=True, eq=False)
+class GregRecord:
+    basis: np.ndarray   # (n, r) orthonormal basis of the columns of X sqrt(w0) (rank r)
+    w: np.ndarray       # (n,) g * sqrt(w0)
+
+    @classmethod
+    def from_fit(cls, X: np.ndarray, w0: np.ndarray, g: np.ndarray) -> GregRecord:
+        whalf = np.sqrt(w0)
+        Q, R, _ = linalg.qr(X * whalf[:, None], mode="economic", pivoting=True)
+        d = np.abs(np.diag(R))
+        rank = int(np.sum(d > 1e-7 * d[0])) if len(d) and d[0] > 0 else 0
+        return cls(basis=Q[:, :rank], w=g * whalf)
+
+    def residualize(self, u: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(self.w[:, None] != 0, u / self.w[:, None], 0.0)
+        r = r - self.basis @ (self.basis.T @ r)
+        return r * self.w[:, None]

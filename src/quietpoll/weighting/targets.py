@@ -1,0 +1,222 @@
+"""Weighting targets: study.toml's ``[weighting.targets]`` (or a targets CSV) checked against the data.
+
+A target is either a table ``{level: count}`` (a categorical margin) or a number (the population
+total of a numeric column)::
+
+    [weighting.targets]
+    stype = { E = 4421, H = 755, M = 1018 }
+    api99 = 3914069
+
+Levels are matched to the column's values as text: integer 1 and float 1.0 are both ``"1"``,
+2.5 is ``"2.5"``, booleans are ``"true"``/``"false"``. A categorical margin whose values sum to 1
+(within 1e-9) holds shares, multiplied by ``population`` (which is then required).
+
+A margin's ``levels`` are the data's levels in sorted order (numbers numerically, text by code
+point), which is the order R gives the factor's levels in C collation.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from ..errors import WeightingError
+
+__all__ = ["Margin", "parse_targets", "read_targets_csv", "margin_codes", "level_text"]
+
+SHARE_TOL = 1e-9
+TOTAL_RTOL = 1e-6
+
+
+@dataclass(frozen=True, eq=False)
+class Margin:
+    """One weighting margin: a categorical variable's level counts, or a numeric column's total."""
+
+    variable: str
+    kind: str                    # "categorical" | "numeric"
+    levels: tuple[str, ...]      # categorical: level names as text, data's sorted order; numeric: ()
+    totals: np.ndarray           # categorical: population count per level; numeric: shape (1,)
+
+    @property
+    def total(self) -> float:
+        return float(np.sum(self.totals))
+
+
+def _num_text(x: float) -> str:
+    if math.isfinite(x) and float(x).is_integer():
+        return str(int(x))
+    return repr(float(x))
+
+
+def level_text(values: np.ndarray | pl.Series) -> np.ndarray:
+    """Values as the text targets are matched against (vectorised over the distinct values only)."""
+    s = values if isinstance(values, pl.Series) else pl.Series(values)
+    dt = s.dtype
+    if dt == pl.Boolean:
+        return np.where(s.to_numpy(), "true", "false").astype(object)
+    if dt.is_numeric():
+        arr = s.cast(pl.Float64).to_numpy()
+        uniq, inv = np.unique(arr, return_inverse=True)
+        txt = np.array([_num_text(u) for u in uniq], dtype=object)
+        return txt[inv]
+    return s.cast(pl.String).to_numpy().astype(object)
+
+
+def _sorted_levels(col: pl.Series) -> list[str]:
+    u = col.drop_nulls().unique()
+    if u.dtype == pl.Boolean:
+        present = set(u.to_list())
+        return [t for t, b in (("false", False), ("true", True)) if b in present]
+    if u.dtype.is_numeric():
+        u = u.cast(pl.Float64).sort()
+        if u.is_nan().any():
+            u = u.filter(~u.is_nan())
+        return [_num_text(x) for x in u.to_list()]
+    return sorted(str(x) for x in u.cast(pl.String).to_list())
+
+
+def _column(frame: pl.DataFrame, name: str) -> pl.Series:
+    if name not in frame.columns:
+        raise WeightingError(f"weighting variable '{name}' is not a column of the data; check the name in "
+                             "[weighting.targets]")
+    col = frame.get_column(name)
+    nmiss = col.null_count() + (int(col.is_nan().sum()) if col.dtype.is_float() else 0)
+    if nmiss:
+        raise WeightingError(f"weighting variable '{name}' has {nmiss} missing value(s); impute or drop those "
+                             "rows before weighting")
+    return col
+
+
+def _as_number(var: str, level: str | None, value: Any) -> float:
+    where = f"'{var}'" + (f" level '{level}'" if level is not None else "")
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        try:
+            value = float(str(value).strip())
+        except ValueError:
+            raise WeightingError(f"target for {where} is {value!r}, not a number; give a population count")
+    x = float(value)
+    if not math.isfinite(x):
+        raise WeightingError(f"target for {where} is {value!r}; give a finite population count")
+    return x
+
+
+def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population: float | None = None,
+                  weights: np.ndarray | None = None) -> list[Margin]:
+    """Check targets against the data and return one Margin per target, in the order given.
+
+    ``weights`` (optional): rows with zero weight may carry levels absent from the targets.
+    """
+    if not targets:
+        raise WeightingError("no weighting targets given; add a [weighting.targets] table")
+    if population is not None:
+        population = _as_number("population", None, population)
+        if population <= 0:
+            raise WeightingError(f"weighting population is {population}; it must be positive")
+    w = None if weights is None else np.asarray(weights, dtype=float)
+    margins: list[Margin] = []
+    for var, spec in targets.items():
+        col = _column(frame, var)
+        if isinstance(spec, Mapping):
+            margins.append(_categorical(var, spec, col, population, w))
+        else:
+            if not col.dtype.is_numeric():
+                raise WeightingError(f"weighting variable '{var}' has a single total ({spec!r}) but is not "
+                                     "numeric; give a table of level counts for a categorical variable")
+            total = _as_number(var, None, spec)
+            margins.append(Margin(var, "numeric", (), np.array([total])))
+    cats = [m for m in margins if m.kind == "categorical"]
+    ref_total = population if population is not None else (cats[0].total if cats else None)
+    for m in cats:
+        if abs(m.total - ref_total) > TOTAL_RTOL * max(abs(ref_total), 1.0):
+            against = ("population " + _num_text(ref_total)) if population is not None else \
+                f"'{cats[0].variable}' totals {_num_text(cats[0].total)}"
+            raise WeightingError(f"targets for '{m.variable}' total {_num_text(m.total)} but {against}; "
+                                 "categorical margins must describe the same population")
+    return margins
+
+
+def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: float | None,
+                 w: np.ndarray | None) -> Margin:
+    given = {str(k): _as_number(var, str(k), v) for k, v in spec.items()}
+    if not given:
+        raise WeightingError(f"targets for '{var}' are empty; give a count for each level")
+    data_levels = _sorted_levels(col)
+    if w is not None:
+        txt = level_text(col)
+        weighted = set(np.unique(txt[w != 0]).tolist()) if len(txt) else set()
+    else:
+        weighted = set(data_levels)
+    for lev, x in given.items():
+        if x <= 0:
+            raise WeightingError(f"target for '{var}' level '{lev}' is {_num_text(x)}; targets must be positive "
+                                 "(drop the level from the data or merge it with another)")
+        if lev not in data_levels:
+            raise WeightingError(f"target level '{lev}' of '{var}' does not occur in the data (data levels: "
+                                 f"{', '.join(data_levels)}); fix the level name or drop it")
+    missing = [lev for lev in data_levels if lev not in given and lev in weighted]
+    if missing:
+        raise WeightingError(f"'{var}' level '{missing[0]}' occurs in the data but has no target (targets: "
+                             f"{', '.join(given)}); add a target for it or recode it")
+    levels = tuple(lev for lev in data_levels if lev in given)
+    totals = np.array([given[lev] for lev in levels], dtype=float)
+    s = float(totals.sum())
+    if abs(s - 1.0) <= SHARE_TOL:
+        if population is None:
+            raise WeightingError(f"targets for '{var}' are shares (they sum to 1); give the population size "
+                                 "([weighting] population = N) to turn them into counts")
+        totals = totals * population
+    return Margin(var, "categorical", levels, totals)
+
+
+def margin_codes(frame: pl.DataFrame, margin: Margin) -> np.ndarray:
+    """Each row's index into margin.levels (-1 for a level without a target: rows of zero weight)."""
+    if margin.kind != "categorical":
+        raise WeightingError(f"'{margin.variable}' is a numeric total, not a categorical margin")
+    txt = level_text(_column(frame, margin.variable))
+    uniq, inv = np.unique(txt.astype(str), return_inverse=True)
+    pos = {lev: i for i, lev in enumerate(margin.levels)}
+    lookup = np.array([pos.get(u, -1) for u in uniq.tolist()], dtype=np.int64)
+    return lookup[inv.reshape(-1)] if len(inv) else np.zeros(0, dtype=np.int64)
+
+
+def read_targets_csv(path: str | Path) -> dict[str, Any]:
+    """A targets CSV (columns variable, level, target; level empty for a numeric total) as the
+    mapping study.toml's [weighting.targets] gives."""
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+            header = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+    except OSError as e:
+        raise WeightingError(f"cannot read targets file {p}: {e.strerror or e}")
+    if not rows:
+        raise WeightingError(f"targets file {p} has no rows; it needs columns variable, level, target")
+    need = {"variable", "level", "target"}
+    if not need <= set(header):
+        raise WeightingError(f"targets file {p} has columns {', '.join(header)}; it needs variable, level, target")
+    out: dict[str, Any] = {}
+    for i, raw in enumerate(rows, start=2):
+        r = {k.strip().lower(): (v or "").strip() for k, v in raw.items() if k is not None}
+        var, lev, tgt = r["variable"], r["level"], r["target"]
+        if not var:
+            raise WeightingError(f"targets file {p} line {i}: the variable is empty")
+        value = _as_number(var, lev or None, tgt)
+        if lev == "":
+            if var in out:
+                raise WeightingError(f"targets file {p} line {i}: '{var}' is given more than once")
+            out[var] = value
+        else:
+            cur = out.setdefault(var, {})
+            if not isinstance(cur, dict):
+                raise WeightingError(f"targets file {p} line {i}: '{var}' has both a total and level targets")
+            if lev in cur:
+                raise WeightingError(f"targets file {p} line {i}: '{var}' level '{lev}' is given twice")
+            cur[lev] = value
+    return out

@@ -221,6 +221,7 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
 def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
            rscales, mse, replicates, seed, out, weight_column, fmt):
     """Weight the sample to the study's [weighting] targets; write the data with the final weights."""
+    from .weighting.apply import apply_weighting
     from .weighting.diagnostics import diagnostics
     from .weighting.targets import parse_targets
 
@@ -230,9 +231,12 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
     _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
                              rep_type, rho, scale, rscales, mse, replicates, seed, weighting=False)
     full = read_data(Path(data) if data else cfg.data_path).frame
-    weighted = design.weight(cfg.weighting)
-    margins = parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
+    collapsed: list = []
+    weighted = apply_weighting(design, cfg.weighting, report=collapsed)
+    margins = (parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
+               if cfg.weighting.targets and not collapsed else None)
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
+    diag["collapsed"] = collapsed
     result = full.with_columns(pl.Series(weight_column, weighted.weights))
     if weighted.kind == "replicate" and design.rep_columns:   # the recalibrated replicates replace the old
         W = weighted.repweights.rows(slice(None))

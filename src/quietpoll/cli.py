@@ -217,9 +217,11 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
 @design_options
 @click.option("--out", "out", required=True, type=click.Path(), help="Where to write the weighted data.")
 @click.option("--weight-column", default="final_weight", show_default=True, help="Name of the new weight column.")
+@click.option("--max-share", type=float, default=0.05, show_default=True,
+              help="Warn when one respondent carries more than this share of the total weight.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Diagnostics output.")
 def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
-           rscales, mse, replicates, seed, out, weight_column, fmt):
+           rscales, mse, replicates, seed, out, weight_column, max_share, fmt):
     """Weight the sample to the study's [weighting] targets; write the data with the final weights."""
     from .weighting.apply import apply_weighting
     from .weighting.diagnostics import diagnostics
@@ -235,7 +237,7 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
     weighted = apply_weighting(design, cfg.weighting, report=collapsed)
     margins = (parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
                if cfg.weighting.targets and not collapsed else None)
-    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
+    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share)
     diag["collapsed"] = collapsed
     result = full.with_columns(pl.Series(weight_column, weighted.weights))
     if weighted.kind == "replicate" and design.rep_columns:   # the recalibrated replicates replace the old

@@ -33,3 +33,9 @@ def run_demo(console: Console) -> None:
     t = estimate(clus, DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)), mean_=["api00"],
                  total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
     print_table(t, console, title="One-stage cluster sample of 15 districts (Wilson intervals, effective n)")
+    # weighting: post-stratify the cluster sample to the known number of schools of each type
+    # (public counts from the API population file), so the estimates and their SEs reflect it
+    weighted = DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)).build(clus).poststratify(
+        {"stype": {"E": 4421, "H": 755, "M": 1018}})
+    t = estimate(clus, weighted, mean_=["api00"], total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
+    print_table(t, console, title="The same sample post-stratified to the population's school types")

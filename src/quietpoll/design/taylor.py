@@ -168,7 +168,8 @@ class TaylorDesign(Weightable):
                 "weights": self.spec.weights, "probs": self.spec.probs, "strata": self.spec.strata,
                 "ids": list(self.spec.ids), "fpc": list(self.spec.fpc), "nest": self.spec.nest,
                 "lonely_psu": self.spec.lonely_psu, "n_strata": int(st.n_strata),
-                "n_psu": int(len(st.unit_stratum)), "sum_weights": self._sum_weights()}
+                "n_psu": int(len(st.unit_stratum)), "sum_weights": self._sum_weights(),
+                "weighting": [type(r).__name__.replace("Record", "").lower() for r in self.calibrations]}
 
     def _sum_weights(self) -> float:
         if "sum_weights" not in self._cache:

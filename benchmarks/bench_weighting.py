@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import subprocess
 import sys
 import time
@@ -110,10 +109,14 @@ def generate(rows, outdir):
     income = np.exp(9.6 + 0.18 * edu + 0.07 * urban - 0.03 * (age - 3) ** 2 + 0.6 * rng.standard_normal(rows))
     income = np.round(income, 2)
 
-    # population margins: shapes unlike the sample's; each margin sums exactly to N_POP
-    pop_p = {"region": _softmax(lin(-0.5, 0.5, 10) + 0.2 * np.sin(np.arange(10))),
-             "age": _softmax(lin(0.3, -0.3, 7)), "edu": _softmax(lin(0.5, -0.6, 5)),
-             "urban": _softmax(lin(-0.5, 0.5, 6))}
+    # population margins: the sample's base-weighted shares tilted (by factors of up to ~e^0.6 either way),
+    # so the sample over-represents the first regions, urban levels and older, more educated people
+    tilt = {"region": lin(-0.6, 0.6, 10) + 0.15 * np.sin(np.arange(10)), "age": lin(0.5, -0.5, 7),
+            "edu": lin(0.6, -0.4, 5), "urban": lin(-0.5, 0.5, 6)}
+    pop_p = {}
+    for v, tl in tilt.items():
+        sh = np.bincount(codes[v], weights=w, minlength=len(tl)) / w.sum()
+        pop_p[v] = sh * np.exp(tl) / np.sum(sh * np.exp(tl))
     margins = {}
     for v, p in pop_p.items():
         counts = np.floor(p * N_POP).astype(np.int64)
@@ -276,17 +279,39 @@ def worker_weightipy(a):
            "versions": {"weightipy": wp.__version__, "pandas": pd.__version__, "numpy": np.__version__}}
     # weightipy takes targets as percentages and always starts from unit weights (no base weights)
     scheme = {v: {k: 100.0 * c / tg["N"] for k, c in lev.items()} for v, lev in tg["margins"].items()}
-    gc.collect()
-    t = time.perf_counter()
-    rim = wp.scheme_from_dict(scheme, name="bench")
-    out = wp.weight_dataframe(df, rim, weight_column="wt")
-    res["rake"] = {"seconds": time.perf_counter() - t}
-    wts = out["wt"].to_numpy(dtype=np.float64)
-    np.save(Path(a.outdir) / "weights_weightipy_rake.npy", wts)
-    try:
-        res["iterations"] = int(rim.groups["_default_name_"]["iterations"])
-    except Exception:          # noqa: BLE001 - report field only
-        pass
+
+    def run(key, fname):
+        gc.collect()
+        t = time.perf_counter()
+        rim = wp.scheme_from_dict(scheme, name="bench")
+        out = wp.weight_dataframe(df, rim, weight_column="wt")
+        res[key] = {"seconds": time.perf_counter() - t}
+        np.save(Path(a.outdir) / fname, out["wt"].to_numpy(dtype=np.float64))
+        try:
+            res[key]["iterations"] = int(rim.groups["_default_name_"]["iterations"])
+        except Exception:          # noqa: BLE001 - report field only
+            pass
+        del out, rim
+
+    # 1. as shipped. Its Rake.start starts from diff_error = 999999 (an absolute sum of weight changes) and
+    #    stops as soon as a sweep changes the weights by more than 0.99 * that: on a large sample the first
+    #    sweep always does, so it stops after one sweep.
+    run("rake_as_shipped", "weights_weightipy_rake_as_shipped.npy")
+    res["maxrss_as_shipped_mb"] = _maxrss_mb()
+    # 2. the same code with only that starting value made infinite (patched in this process), so that it
+    #    iterates until a sweep improves by less than 1% (its convcrit): the converged, comparable run.
+    import inspect
+    import textwrap
+    from weightipy.internal import rim as rim_mod
+    src = textwrap.dedent(inspect.getsource(rim_mod.Rake.start))
+    patched = src.replace("diff_error = 999999", "diff_error = sys.float_info.max") \
+                 .replace("diff_error_old = 99999999999", "diff_error_old = float('inf')")
+    res["patch_applied"] = patched != src
+    ns = dict(vars(rim_mod))
+    ns["sys"] = sys
+    exec(compile(patched, "<weightipy Rake.start, start threshold patched>", "exec"), ns)
+    rim_mod.Rake.start = ns["start"]
+    run("rake", "weights_weightipy_rake.npy")
     res["maxrss_mb"] = _maxrss_mb()
     Path(a.result).write_text(json.dumps(res))
 
@@ -478,6 +503,13 @@ def rel_diff(a, b):
     return float(np.max(np.abs(a - b) / np.abs(b)))
 
 
+def diffs(a, b):
+    """max relative difference, and max absolute difference over the mean |weight| (robust to weights
+    near zero, which linear calibration can produce)."""
+    import numpy as np
+    return {"max_rel_diff": rel_diff(a, b), "max_abs_diff_over_mean": float(np.max(np.abs(a - b)) / np.mean(np.abs(b)))}
+
+
 def load_weights(path):
     import numpy as np
     if not path.exists():
@@ -552,7 +584,14 @@ def table_text(res):
                     s_txt = "failed"
                 cells.append(s_txt)
             else:
-                cells.append(fmt_s(s) + (" (setup)" if tool == "balance" and op == "design" else ""))
+                txt = fmt_s(s) + (" (setup)" if tool == "balance" and op == "design" else "")
+                shipped = res.get(tool, {}).get("rake_as_shipped") if (tool, op) == ("weightipy", "rake") else None
+                if shipped:
+                    err = res.get("margin_check", {}).get("weightipy as shipped:rake", {}).get("err")
+                    txt += (f" ¹ (as shipped: {fmt_s(shipped['seconds'])}, "
+                            + ("not converged" if err is None else "converged" if err < 1e-4 else
+                               f"margins off by up to {err:.0%}") + ")")
+                cells.append(txt)
         cells.append(" / ".join(fmt_x(sp.get(f"{op}:{t}")) for t in PEERS))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -585,19 +624,21 @@ def memory_text(res):
 
 def agreement_text(res):
     ag = res.get("agreement", {})
-    lines = ["| weights compared | max relative difference | note |", "|---|---:|---|"]
+    lines = ["| weights compared | max relative difference | max abs difference / mean weight | note |",
+             "|---|---:|---:|---|"]
     for k, v in ag.items():
-        d = v.get("max_rel_diff")
-        lines.append(f"| {k} | {'—' if d is None else f'{d:.2e}'} | {v.get('note', '')} |")
+        d, e = v.get("max_rel_diff"), v.get("max_abs_diff_over_mean")
+        lines.append(f"| {k} | {'—' if d is None else f'{d:.2e}'} | {'—' if e is None else f'{e:.2e}'} | "
+                     f"{v.get('note', '')} |")
     lines.append("")
     lines.append("How closely each tool's weights hit the targets (max |achieved / target − 1| over all margin "
                  "cells, and the income total for that operation):")
     lines.append("")
-    lines.append("| tool | operation | max relative margin error | sum of weights |")
-    lines.append("|---|---|---:|---:|")
+    lines.append("| tool | operation | max relative margin error | sum of weights | negative weights |")
+    lines.append("|---|---|---:|---:|---:|")
     for k, v in res.get("margin_check", {}).items():
         tool, op = k.split(":")
-        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} |")
+        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} | {v.get('neg', 0):,} |")
     return "\n".join(lines)
 
 
@@ -674,8 +715,8 @@ A **synthetic** sample generated by the script with numpy (seed {SEED}): {d['row
 variables region (10 levels), age (7), edu (5), urban (6), text-coded (`r1`…`r10`, …), correlated (urban depends
 on region, age on urban, edu on age) and skewed so that the sample's margins differ from the population's;
 base weights `w` ~ uniform(0.5, 2); numeric `income` (log-normal, depends on edu, urban, age). Targets: one
-population margin per variable (integer counts, each margin summing to N = {N_POP:,}), all unlike the sample's
-weighted margins (largest sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
+population margin per variable (integer counts, each margin summing to N = {N_POP:,}): the sample's weighted
+shares tilted by up to about e^±0.6, so the sample over-represents some levels of each variable (largest sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
 income total ({d['income_total']:,.0f}, 2% above the estimate implied by raking to the margins). CSV
 `{d['file']}` ({d['csv_mb']:.0f} MB); in memory as a polars frame: {fmt_mb(d['polars_mb'])}
 (`frame.estimated_size()`).
@@ -698,7 +739,8 @@ How each tool was run (each in its own subprocess; loading the data is not timed
   tables>, control=list(maxit={MAXIT}, epsilon={EPSILON}))`, `calibrate(des, ~region+age+edu+urban[+income],
   population=<totals>, calfun="linear")`; one call each, `proc.time()` elapsed.
 - **weightipy**: `pandas.read_csv`, `weight_dataframe(df, scheme_from_dict(<target percentages>))` with its
-  default settings (max 1000 iterations, stops when an iteration no longer improves by 1%). weightipy has no
+  default settings (max 1000 iterations, stops when an iteration no longer improves by 1%), timed twice in
+  the same process: as shipped, then with the start-threshold bug patched (note ¹). weightipy has no
   base weights: it always rakes from unit weights (so it solves a different problem; its weights are compared
   with quietpoll raking from unit weights, untimed) and returns weights scaled to mean 1.
 - **balance**: `Sample.from_frame` (sample with `id`, the 4 variables, weight `w`) and a target `Sample` made of
@@ -899,48 +941,67 @@ def main():
                                                                              "rake_unit")}
     wr = {op: load_weights(out / f"weights_r_{op}.bin") for op in ("rake", "linear", "linear_income")}
     ww = load_weights(out / "weights_weightipy_rake.npy")
+    ww0 = load_weights(out / "weights_weightipy_rake_as_shipped.npy")
     wb = load_weights(out / "weights_balance_rake.npy")
     ag = res["agreement"] = {}
     for op in ("rake", "linear", "linear_income"):
         if wq[op] is not None and wr[op] is not None:
-            ag[f"quietpoll vs R survey, {op}"] = {"max_rel_diff": rel_diff(wq[op], wr[op]),
+            ag[f"quietpoll vs R survey, {op}"] = {**diffs(wq[op], wr[op]),
                                                   "note": "same problem, same base weights"}
     if wq["rake"] is not None and wb is not None:
-        ag["quietpoll vs balance, rake"] = {"max_rel_diff": rel_diff(wq["rake"], wb),
+        ag["quietpoll vs balance, rake"] = {**diffs(wq["rake"], wb),
                                             "note": "same problem, same base weights"}
     if wr["rake"] is not None and wb is not None:
-        ag["R survey vs balance, rake"] = {"max_rel_diff": rel_diff(wr["rake"], wb), "note": "peers against each other"}
+        ag["R survey vs balance, rake"] = {**diffs(wr["rake"], wb), "note": "peers against each other"}
     if ww is not None:
         if wq["rake_unit"] is not None:
             u = wq["rake_unit"]
-            ag["quietpoll (unit base weights) vs weightipy, rake"] = {
-                "max_rel_diff": rel_diff(u, ww * u.sum() / ww.sum()),
+            ag["quietpoll (unit base weights) vs weightipy (patched, converged), rake"] = {
+                **diffs(u, ww * u.sum() / ww.sum()),
                 "note": "weightipy has no base weights: compared with quietpoll raking from w = 1, after scaling "
                         "weightipy's mean-1 weights to the same total"}
+            if ww0 is not None:
+                ag["quietpoll (unit base weights) vs weightipy as shipped, rake"] = {
+                    **diffs(u, ww0 * u.sum() / ww0.sum()),
+                    "note": "weightipy as shipped stops after one sweep on this sample (see notes)"}
         if wq["rake"] is not None:
             ag["quietpoll (base weights w) vs weightipy, rake"] = {
-                "max_rel_diff": rel_diff(wq["rake"], ww * wq["rake"].sum() / ww.sum()),
+                **diffs(wq["rake"], ww * wq["rake"].sum() / ww.sum()),
                 "note": "different problems (weightipy ignores w): shows how much the base weights matter"}
     mc = res["margin_check"] = {}
     for tool, ws in (("quietpoll", wq), ("r", wr)):
         for op, x in ws.items():
             if x is not None:
                 mc[f"{tool}:{op}"] = {"err": margin_error(codes, x, tg, income if op == "linear_income" else None),
-                                      "sum": float(x.sum())}
-    for tool, x in (("weightipy", ww), ("balance", wb)):
+                                      "sum": float(x.sum()), "neg": int((x < 0).sum())}
+    for tool, x in (("weightipy", ww), ("weightipy as shipped", ww0), ("balance", wb)):
         if x is not None:
-            mc[f"{tool}:rake"] = {"err": margin_error(codes, x * tg["N"] / x.sum(), tg), "sum": float(x.sum())}
+            mc[f"{tool}:rake"] = {"err": margin_error(codes, x * tg["N"] / x.sum(), tg), "sum": float(x.sum()),
+                                  "neg": int((x < 0).sum())}
     if ww is not None:
         res["notes"].append("weightipy's margin error is computed after scaling its weights to N (it returns "
                             "weights with mean 1, i.e. targets as shares of the sample size).")
     if res.get("r", {}).get("ops", {}).get("rake", {}).get("warning"):
         res["notes"].append(f"R rake warned: {res['r']['ops']['rake']['warning']}")
-    for tool in ("weightipy", "balance"):
+    for tool in ("balance",):
         if res.get(tool, {}).get("log_tail"):
             res["notes"].append(f"{tool} printed: `{res[tool]['log_tail']}`")
         if res.get(tool, {}).get("iterations") is not None:
-            res["notes"].append(f"{tool} iterations: {res[tool]['iterations']}"
-                                + (f", converged flag {res[tool].get('converged')}" if tool == "balance" else ""))
+            res["notes"].append(f"{tool} iterations: {res[tool]['iterations']}, converged flag "
+                                f"{res[tool].get('converged')}")
+    if res.get("weightipy", {}).get("rake"):
+        err0 = mc.get("weightipy as shipped:rake", {}).get("err")
+        head = (f"¹ weightipy: the comparable run is weightipy's own code with one starting value patched in-process "
+                f"(patch applied: {res['weightipy'].get('patch_applied')}). As shipped, `Rake.start` starts from "
+                "`diff_error = 999999` (an absolute sum of weight changes) and stops as soon as a sweep changes the "
+                "weights by more than 0.99 times that, so on a large sample whose first sweep moves the weights "
+                "by more than ~990,000 in total it stops after one sweep, unconverged. ")
+        if err0 is not None and err0 > 1e-4:
+            tail_ = f"It did here: as shipped, its margins are off by up to {err0:.0%}."
+        else:
+            tail_ = ("On this data the first sweep stays under that threshold and the as-shipped run converged too "
+                     "(an earlier, more skewed version of this data set left its margins off by up to 42%).")
+        res["notes"].append(head + tail_)
 
     # profiles -------------------------------------------------------------------------------
     if ok and not a.no_profile:

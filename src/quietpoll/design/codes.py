@@ -12,7 +12,7 @@ import polars as pl
 _RANGE_LIMIT = 50_000_000
 
 
-def factorize(*arrays: np.ndarray) -> tuple[np.ndarray, int, list[tuple]]:
+def factorize(*arrays) -> tuple[np.ndarray, int, list[tuple]]:
     """Joint codes 0..K-1 of one or more equally long arrays, in lexicographic order of the tuples.
 
     Returns (codes, K, labels) where labels[k] is the tuple of values of group k.
@@ -20,7 +20,7 @@ def factorize(*arrays: np.ndarray) -> tuple[np.ndarray, int, list[tuple]]:
     if len(arrays) == 1:
         codes, uniq = _factorize_one(arrays[0])
         return codes, len(uniq), [(u,) for u in uniq.tolist()]
-    codes = np.zeros(len(arrays[0]), dtype=np.int64)
+    codes = np.zeros(len(arrays[0]), dtype=np.int64)   # numpy arrays or polars Series (text)
     uniques = []
     for a in arrays:
         c, u = _factorize_one(a)
@@ -39,7 +39,15 @@ def factorize(*arrays: np.ndarray) -> tuple[np.ndarray, int, list[tuple]]:
     return inverse, len(combined), labels
 
 
-def _factorize_one(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _factorize_one(a) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(a, pl.Series):
+        if not a.dtype.is_numeric():
+            # text: polars ranks without turning a million strings into Python objects
+            s = a.cast(pl.String)
+            uniq = s.unique().drop_nulls().sort()
+            codes = s.cast(pl.Enum(uniq.to_list())).to_physical().cast(pl.Int64).to_numpy()
+            return codes, uniq.to_numpy()
+        a = a.to_numpy()
     a = np.asarray(a)
     if a.dtype.kind in "iub" and len(a):
         lo, hi = int(a.min()), int(a.max())
@@ -72,5 +80,5 @@ def column_array(frame: pl.DataFrame, name: str) -> np.ndarray:
     if s.dtype in (pl.Categorical, pl.Enum) or s.dtype == pl.Boolean:
         s = s.cast(pl.String)
     if s.dtype == pl.String:
-        return s.to_numpy().astype(object)
+        return s          # factorize() ranks text in polars
     return s.to_numpy()

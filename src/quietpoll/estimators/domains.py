@@ -54,7 +54,8 @@ def make_domains(frame: pl.DataFrame, by) -> Domains:
     if nulls.any():
         # recode over non-missing rows only, so a level seen only with missing values disappears
         keep = ~nulls
-        sub_codes, k, labels = factorize(*[a[keep] for a in arrays])
+        sub_codes, k, labels = factorize(*[a.filter(pl.Series(keep)) if isinstance(a, pl.Series) else a[keep]
+                                           for a in arrays])
         codes = np.full(frame.height, -1, np.int64)
         codes[keep] = sub_codes
     small = codes.astype(np.int32 if k > 32000 else np.int16)

@@ -48,25 +48,29 @@ def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
     else:
         raise WeightingError("calibrating only to numeric totals needs the population size; give "
                              "[weighting] population = N")
-    cols = [np.ones(n)]
+    p = 1 + sum(max(len(m.levels) - 1, 0) for m in cats) + len(nums)
+    X = np.zeros((n, p))            # filled in place: no per-margin dense blocks to copy
+    X[:, 0] = 1.0
     pop = [N]
+    j = 1
+    rows = np.arange(n)
     for m in cats:
         codes = margin_codes(frame, m)
         k = len(m.levels)
         if k > 1:
-            D = np.zeros((n, k))
-            ok = codes >= 0
-            D[np.nonzero(ok)[0], codes[ok]] = 1.0
-            cols.extend(D[:, 1:].T)
+            hit = codes >= 1      # the first level is the baseline (treatment contrasts)
+            X[rows[hit], j + codes[hit] - 1] = 1.0
             pop.extend(m.totals[1:].tolist())
+            j += k - 1
     for m in nums:
         x = frame.get_column(m.variable).cast(pl.Float64).to_numpy()
         if np.isnan(x).any():
             raise WeightingError(f"weighting variable '{m.variable}' has missing values; impute or drop those "
                                  "rows before weighting")
-        cols.append(x)
+        X[:, j] = x
         pop.append(float(m.totals[0]))
-    return np.column_stack(cols), np.asarray(pop, dtype=float)
+        j += 1
+    return X, np.asarray(pop, dtype=float)
 
 
 # ---- calibration functions: (F - 1 is R's Fm1, dF its derivative) ------------------------------

@@ -39,9 +39,12 @@ class RakeResult:
 
 
 def _joint(codes: Sequence[np.ndarray]) -> np.ndarray:
-    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1)
-    _, inv = np.unique(stacked, axis=0, return_inverse=True)
-    return inv.reshape(-1)
+    """The cell of the joint cross-classification of all margins, as one integer code (mixed radix
+    over the margins' codes, -1 codes shifted to 0), compressed to the cells that occur."""
+    from ..design.codes import factorize
+
+    arrays = [np.asarray(c, dtype=np.int64) + 1 for c in codes]
+    return factorize(*arrays)[0]
 
 
 def _margin_name(labels, i: int) -> str:
@@ -60,36 +63,56 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
         raise WeightingError(f"raking: {len(margins_codes)} margins but {len(totals)} sets of targets")
     if not margins_codes:
         raise WeightingError("raking needs at least one margin")
-    w = np.asarray(w, dtype=float)
+    w0 = np.asarray(w, dtype=float)
     codes = [np.asarray(c, dtype=np.int64) for c in margins_codes]
     tots = [np.asarray(t, dtype=float) for t in totals]
-    eps = epsilon * float(np.sum(w)) if epsilon < 1 else float(epsilon)
+    eps = epsilon * float(np.sum(w0)) if epsilon < 1 else float(epsilon)
+    # Raking only ever multiplies all rows of a cell of the joint cross-classification by the same
+    # factors, so it runs on the table of joint-cell totals; rows get their cell's factor at the end.
     joint = _joint(codes)
     kj = int(joint.max()) + 1 if joint.size else 0
-    old = np.bincount(joint, weights=w, minlength=kj)
+    first = np.full(kj, len(joint), dtype=np.int64)
+    np.minimum.at(first, joint, np.arange(len(joint)))
+    cell_codes = [c[first] for c in codes]          # each joint cell's level of every margin
+    T0 = np.bincount(joint, weights=w0, minlength=kj)
+    T = T0.copy()
     R = None if replicates is None else np.asarray(replicates, dtype=float)
+    TR0 = None if R is None else np.column_stack([np.bincount(joint, weights=R[:, r], minlength=kj)
+                                                   for r in range(R.shape[1])])
+    TR = None if TR0 is None else TR0.copy()
     lab = (lambda i: None) if labels is None else (lambda i: labels[i])
     it = 0
     converged = False
     delta = np.inf
     steps: list[np.ndarray] = []
     rsteps: list[np.ndarray] = []
+    old = T0
     while it < maxit:
         steps = []
         rsteps = []
-        for i, (c, t) in enumerate(zip(codes, tots)):
-            w = poststratify_weights(c, w, t, labels=lab(i))
-            steps.append(w)
-            if R is not None:
-                R = poststratify_weights(c, R, t, labels=lab(i))
-                rsteps.append(R)
-        new = np.bincount(joint, weights=w, minlength=kj)
-        delta = float(np.max(np.abs(old - new))) if kj else 0.0
+        for i, (c, t) in enumerate(zip(cell_codes, tots)):
+            T = poststratify_weights(c, T, t, labels=lab(i))
+            steps.append(T)
+            if TR is not None:
+                TR = poststratify_weights(c, TR, t, labels=lab(i))
+                rsteps.append(TR)
+        delta = float(np.max(np.abs(old - T))) if kj else 0.0
         if delta < eps:
             converged = True
             break
-        old = new
+        old = T
         it += 1
+
+    def rows(table, base, weights):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(base != 0, table / base, 0.0)
+        return weights * factor[joint] if weights.ndim == 1 else weights * factor[joint]
+
+    w = rows(T, T0, w0)
+    steps = [rows(x, T0, w0) for x in steps]
+    if R is not None:
+        R = rows(TR, TR0, R)
+        rsteps = [rows(x, TR0, np.asarray(replicates, dtype=float)) for x in rsteps]
     sweeps = it + 1 if converged else it
     errs = [np.abs(cell_sums(c, w, len(t)) - t) for c, t in zip(codes, tots)]
     worst = int(np.argmax([e.max() if e.size else 0.0 for e in errs]))

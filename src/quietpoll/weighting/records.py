@@ -14,7 +14,7 @@ influence reaches every row through the residuals, which is why calibrated desig
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import linalg
@@ -60,19 +60,31 @@ class RakingRecord:
 
 @dataclass(frozen=True, eq=False)
 class GregRecord:
-    basis: np.ndarray   # (n, r) orthonormal basis of the columns of X sqrt(w0) (rank r)
+    """Calibration residuals; the QR of X sqrt(w0) is computed on first use (only standard errors
+    need it), once."""
+
+    X: np.ndarray       # (n, p) calibration model matrix
+    w0: np.ndarray      # (n,) weights before calibration
     w: np.ndarray       # (n,) g * sqrt(w0)
+    _basis: list = field(default_factory=list, repr=False)
 
     @classmethod
     def from_fit(cls, X: np.ndarray, w0: np.ndarray, g: np.ndarray) -> GregRecord:
-        whalf = np.sqrt(w0)
-        Q, R, _ = linalg.qr(X * whalf[:, None], mode="economic", pivoting=True)
-        d = np.abs(np.diag(R))
-        rank = int(np.sum(d > 1e-7 * d[0])) if len(d) and d[0] > 0 else 0
-        return cls(basis=Q[:, :rank], w=g * whalf)
+        return cls(X=X, w0=w0, w=g * np.sqrt(w0))
+
+    @property
+    def basis(self) -> np.ndarray:
+        """(n, r) orthonormal basis of the columns of X sqrt(w0), r its rank (R's qr, tol 1e-7)."""
+        if not self._basis:
+            Q, R, _ = linalg.qr(self.X * np.sqrt(self.w0)[:, None], mode="economic", pivoting=True)
+            d = np.abs(np.diag(R))
+            rank = int(np.sum(d > 1e-7 * d[0])) if len(d) and d[0] > 0 else 0
+            self._basis.append(np.ascontiguousarray(Q[:, :rank]))
+        return self._basis[0]
 
     def residualize(self, u: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
             r = np.where(self.w[:, None] != 0, u / self.w[:, None], 0.0)
-        r = r - self.basis @ (self.basis.T @ r)
+        B = self.basis
+        r = r - B @ (B.T @ r)
         return r * self.w[:, None]

@@ -43,6 +43,7 @@ class Margin:
     kind: str                    # "categorical" | "numeric"
     levels: tuple[str, ...]      # categorical: level names as text, data's sorted order; numeric: ()
     totals: np.ndarray           # categorical: population count per level; numeric: shape (1,)
+    codes: np.ndarray | None = None  # categorical: each row's index into levels (-1: no target), if known
 
     @property
     def total(self) -> float:
@@ -55,31 +56,28 @@ def _num_text(x: float) -> str:
     return repr(float(x))
 
 
-def level_text(values: np.ndarray | pl.Series) -> np.ndarray:
-    """Values as the text targets are matched against (vectorised over the distinct values only)."""
+def _distinct_text(values: np.ndarray | pl.Series) -> tuple[np.ndarray, list[str]]:
+    """Each row's index into the distinct values, and those values as the text targets are matched
+    against; the text is made for the distinct values only."""
+    from ..design.codes import factorize
+
     s = values if isinstance(values, pl.Series) else pl.Series(values)
     dt = s.dtype
     if dt == pl.Boolean:
-        return np.where(s.to_numpy(), "true", "false").astype(object)
+        codes = s.cast(pl.Int64).to_numpy()
+        return codes, ["false", "true"]
     if dt.is_numeric():
-        arr = s.cast(pl.Float64).to_numpy()
-        uniq, inv = np.unique(arr, return_inverse=True)
-        txt = np.array([_num_text(u) for u in uniq], dtype=object)
-        return txt[inv]
-    return s.cast(pl.String).to_numpy().astype(object)
+        arr = s.to_numpy()
+        codes, _, labels = factorize(arr)
+        return codes, [_num_text(float(t[0])) for t in labels]
+    codes, _, labels = factorize(s.cast(pl.String))
+    return codes, [str(t[0]) for t in labels]
 
 
-def _sorted_levels(col: pl.Series) -> list[str]:
-    u = col.drop_nulls().unique()
-    if u.dtype == pl.Boolean:
-        present = set(u.to_list())
-        return [t for t, b in (("false", False), ("true", True)) if b in present]
-    if u.dtype.is_numeric():
-        u = u.cast(pl.Float64).sort()
-        if u.is_nan().any():
-            u = u.filter(~u.is_nan())
-        return [_num_text(x) for x in u.to_list()]
-    return sorted(str(x) for x in u.cast(pl.String).to_list())
+def level_text(values: np.ndarray | pl.Series) -> np.ndarray:
+    """Values as the text targets are matched against (vectorised over the distinct values only)."""
+    codes, text = _distinct_text(values)
+    return np.asarray(text, dtype=object)[codes] if len(codes) else np.zeros(0, dtype=object)
 
 
 def _column(frame: pl.DataFrame, name: str) -> pl.Series:
@@ -147,10 +145,11 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
     given = {str(k): _as_number(var, str(k), v) for k, v in spec.items()}
     if not given:
         raise WeightingError(f"targets for '{var}' are empty; give a count for each level")
-    data_levels = _sorted_levels(col)
+    codes, text = _distinct_text(col)     # one pass over the column: levels in sorted order, row codes
+    data_levels = list(text)
     if w is not None:
-        txt = level_text(col)
-        weighted = set(np.unique(txt[w != 0]).tolist()) if len(txt) else set()
+        seen = np.bincount(codes[w != 0], minlength=len(text)) > 0 if len(codes) else np.zeros(0, bool)
+        weighted = {t for t, k in zip(text, seen) if k}
     else:
         weighted = set(data_levels)
     for lev, x in given.items():
@@ -172,18 +171,21 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
             raise WeightingError(f"targets for '{var}' are shares (they sum to 1); give the population size "
                                  "([weighting] population = N) to turn them into counts")
         totals = totals * population
-    return Margin(var, "categorical", levels, totals)
+    pos = {lev: i for i, lev in enumerate(levels)}
+    lookup = np.array([pos.get(t, -1) for t in text], dtype=np.int64)
+    return Margin(var, "categorical", levels, totals, codes=lookup[codes] if len(codes) else codes)
 
 
 def margin_codes(frame: pl.DataFrame, margin: Margin) -> np.ndarray:
     """Each row's index into margin.levels (-1 for a level without a target: rows of zero weight)."""
     if margin.kind != "categorical":
         raise WeightingError(f"'{margin.variable}' is a numeric total, not a categorical margin")
-    txt = level_text(_column(frame, margin.variable))
-    uniq, inv = np.unique(txt.astype(str), return_inverse=True)
+    if margin.codes is not None and len(margin.codes) == frame.height:
+        return margin.codes
+    codes, text = _distinct_text(_column(frame, margin.variable))
     pos = {lev: i for i, lev in enumerate(margin.levels)}
-    lookup = np.array([pos.get(u, -1) for u in uniq.tolist()], dtype=np.int64)
-    return lookup[inv.reshape(-1)] if len(inv) else np.zeros(0, dtype=np.int64)
+    lookup = np.array([pos.get(u, -1) for u in text], dtype=np.int64)
+    return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
 
 
 def read_targets_csv(path: str | Path) -> dict[str, Any]:

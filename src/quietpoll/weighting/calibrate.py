@@ -26,6 +26,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import WeightingError
+from .modelmatrix import ModelMatrix, from_codes
 from .targets import Margin, margin_codes
 
 __all__ = ["model_matrix", "grake", "calibrate_replicates", "GrakeResult", "grake_fit"]
@@ -48,29 +49,22 @@ def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
     else:
         raise WeightingError("calibrating only to numeric totals needs the population size; give "
                              "[weighting] population = N")
-    p = 1 + sum(max(len(m.levels) - 1, 0) for m in cats) + len(nums)
-    X = np.zeros((n, p))            # filled in place: no per-margin dense blocks to copy
-    X[:, 0] = 1.0
     pop = [N]
-    j = 1
-    rows = np.arange(n)
+    cat_codes = []
     for m in cats:
-        codes = margin_codes(frame, m)
         k = len(m.levels)
         if k > 1:
-            hit = codes >= 1      # the first level is the baseline (treatment contrasts)
-            X[rows[hit], j + codes[hit] - 1] = 1.0
+            cat_codes.append((margin_codes(frame, m), k))
             pop.extend(m.totals[1:].tolist())
-            j += k - 1
+    num_cols = []
     for m in nums:
         x = frame.get_column(m.variable).cast(pl.Float64).to_numpy()
         if np.isnan(x).any():
             raise WeightingError(f"weighting variable '{m.variable}' has missing values; impute or drop those "
                                  "rows before weighting")
-        X[:, j] = x
+        num_cols.append(x)
         pop.append(float(m.totals[0]))
-        j += 1
-    return X, np.asarray(pop, dtype=float)
+    return from_codes(n, cat_codes, num_cols), np.asarray(pop, dtype=float)
 
 
 # ---- calibration functions: (F - 1 is R's Fm1, dF its derivative) ------------------------------
@@ -128,7 +122,8 @@ class GrakeResult:
 def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str = "linear",
               bounds=(-np.inf, np.inf), epsilon=1e-7, maxit: int = 50) -> GrakeResult:
     """R's grake, returning the last iterate even when it did not converge."""
-    X = np.asarray(X, dtype=float)
+    if not isinstance(X, ModelMatrix):
+        X = np.asarray(X, dtype=float)
     w = np.asarray(w, dtype=float)
     pop = np.asarray(population, dtype=float)
     L, U = _check(calfun, bounds)
@@ -154,7 +149,7 @@ def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str 
     achieved = np.inf
     converged = False
     while True:
-        T = (X * (w * deriv)[:, None]).T @ X
+        T = _xtwx(X, w * deriv)
         misfit = pop - sample_total - X.T @ (w * _fm1(calfun, xeta, L, U))
         deta = np.linalg.pinv(T, rcond=256 * np.finfo(float).eps) @ misfit
         eta = eta + deta
@@ -182,8 +177,20 @@ def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str 
     return GrakeResult(g, eta, it, achieved, converged)
 
 
+def _xtwx(X: np.ndarray, w: np.ndarray, block: int = 1 << 16) -> np.ndarray:
+    """X' diag(w) X in blocks of rows: no n x p temporary (the model matrix can be large)."""
+    if isinstance(X, ModelMatrix):
+        return X.xtwx(w)
+    p = X.shape[1]
+    T = np.zeros((p, p))
+    for start in range(0, X.shape[0], block):   # a loop over blocks of 65,536 rows, not over rows
+        Xb = X[start:start + block]
+        T += (Xb * w[start:start + block, None]).T @ Xb
+    return T
+
+
 def _regcalibrate(X, w, pop, sample_total) -> GrakeResult:
-    T = (X * w[:, None]).T @ X
+    T = _xtwx(X, w)
     try:
         lam = np.linalg.solve(T, pop - sample_total)
     except np.linalg.LinAlgError:

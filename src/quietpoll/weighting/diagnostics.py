@@ -42,7 +42,8 @@ def _num(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def _weights(w: Any, name: str = "weights", n: int | None = None) -> np.ndarray:
+def check_weights(w: Any, name: str = "weights", n: int | None = None) -> np.ndarray:
+    """Weights as float64: one finite, non-negative number per row, not all zero."""
     try:
         arr = np.asarray(w, dtype=np.float64)
     except (TypeError, ValueError):
@@ -67,13 +68,13 @@ def _weights(w: Any, name: str = "weights", n: int | None = None) -> np.ndarray:
 
 def kish_deff(w: Any) -> float:
     """Kish's design effect due to unequal weights: ``n * sum(w^2) / sum(w)^2`` (n counts all rows)."""
-    a = _weights(w)
+    a = check_weights(w)
     return float(a.size * np.dot(a, a) / a.sum() ** 2)
 
 
 def effective_n(w: Any) -> float:
     """Kish's effective sample size ``sum(w)^2 / sum(w^2)`` (= n / deff)."""
-    a = _weights(w)
+    a = check_weights(w)
     return float(a.sum() ** 2 / np.dot(a, a))
 
 
@@ -84,7 +85,7 @@ def weight_summary(w: Any) -> dict:
     linear interpolation = R type 7), ``ratio_max_min`` (``None`` when the smallest weight is 0) and
     ``cv`` (population standard deviation / mean, ddof=0).
     """
-    a = _weights(w)
+    a = check_weights(w)
     q = np.quantile(a, QUANTILES)
     mean = a.mean()
     lo, hi = a.min(), a.max()
@@ -107,7 +108,7 @@ def dominant_weight_warnings(w: Any, max_share: float = 0.05) -> list[str]:
     """
     if not (0 < max_share < 1):
         raise WeightingError(f"max_share must be between 0 and 1, not {max_share!r}")
-    a = _weights(w)
+    a = check_weights(w)
     share = a / a.sum()
     rows = np.flatnonzero(share > max_share)
     rows = rows[np.argsort(-share[rows], kind="stable")]
@@ -191,7 +192,7 @@ def margins_achieved(frame: pl.DataFrame, margins: Iterable[Any], w: Any) -> lis
     as nothing), ``difference`` (achieved - target) and ``relative_difference`` (difference / target,
     ``None`` when the target is 0).
     """
-    a = _weights(w, n=frame.height)
+    a = check_weights(w, n=frame.height)
     out: list[dict] = []
     for m in margins:
         kind = _check_kind(m)
@@ -297,12 +298,12 @@ def smd(
     """
     if isinstance(covariates, str):
         covariates = [covariates]
-    wb = _weights(w_before, "w_before", frame.height)
-    wa = _weights(w_after, "w_after", frame.height)
+    wb = check_weights(w_before, "w_before", frame.height)
+    wa = check_weights(w_after, "w_after", frame.height)
     by_var: dict[str, Any] = {}
     pop_size: float | None = None
     if reference is not None:
-        wr = _weights(
+        wr = check_weights(
             np.ones(reference.height) if reference_weights is None else reference_weights,
             "reference_weights",
             reference.height,
@@ -400,8 +401,8 @@ def diagnostics(
     against ``reference`` if given, else against ``margins``; empty without covariates) and
     ``warnings`` (:func:`dominant_weight_warnings`).
     """
-    wb = _weights(w_before, "w_before", frame.height)
-    wa = _weights(w_after, "w_after", frame.height)
+    wb = check_weights(w_before, "w_before", frame.height)
+    wa = check_weights(w_after, "w_after", frame.height)
     margins = list(margins) if margins is not None else []
     if isinstance(covariates, str):
         covariates = [covariates]

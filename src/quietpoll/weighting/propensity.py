@@ -76,21 +76,9 @@ class PropensityResult:
 def _check_design_weights(w: np.ndarray | None, n: int, which: str) -> np.ndarray:
     if w is None:
         return np.ones(n, dtype=np.float64)
-    try:
-        arr = np.asarray(w, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise WeightingError(f"{which}_weights must be numbers; pass one number per {which} row") from None
-    if arr.ndim != 1 or arr.shape[0] != n:
-        raise WeightingError(
-            f"{which}_weights has {arr.size} values but the {which} has {n} rows; pass one weight per row"
-        )
-    if not np.all(np.isfinite(arr)):
-        raise WeightingError(f"{which}_weights contains missing or infinite values; fill them in or drop those rows")
-    if np.any(arr < 0):
-        raise WeightingError(f"{which}_weights contains negative values; design weights must be zero or positive")
-    if not arr.sum() > 0:
-        raise WeightingError(f"{which}_weights are all zero; at least one row needs a positive weight")
-    return arr
+    from .diagnostics import check_weights
+
+    return check_weights(w, f"{which}_weights", n)
 
 
 def _is_categorical(dtype: pl.DataType) -> bool:

@@ -76,7 +76,8 @@ class GregRecord:
     def basis(self) -> np.ndarray:
         """(n, r) orthonormal basis of the columns of X sqrt(w0), r its rank (R's qr, tol 1e-7)."""
         if not self._basis:
-            Q, R, _ = linalg.qr(self.X * np.sqrt(self.w0)[:, None], mode="economic", pivoting=True)
+            X = self.X.dense() if hasattr(self.X, "dense") else self.X
+            Q, R, _ = linalg.qr(X * np.sqrt(self.w0)[:, None], mode="economic", pivoting=True)
             d = np.abs(np.diag(R))
             rank = int(np.sum(d > 1e-7 * d[0])) if len(d) and d[0] > 0 else 0
             self._basis.append(np.ascontiguousarray(Q[:, :rank]))

@@ -114,7 +114,7 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
         R = rows(TR, TR0, R)
         rsteps = [rows(x, TR0, np.asarray(replicates, dtype=float)) for x in rsteps]
     sweeps = it + 1 if converged else it
-    errs = [np.abs(cell_sums(c, w, len(t)) - t) for c, t in zip(codes, tots)]
+    errs = [np.abs(cell_sums(c, T, len(t)) - t) for c, t in zip(cell_codes, tots)]   # on the joint table
     worst = int(np.argmax([e.max() if e.size else 0.0 for e in errs]))
     margin_error = float(errs[worst].max()) if errs[worst].size else 0.0
     if not converged and not allow_nonconvergence:

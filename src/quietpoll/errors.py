@@ -46,6 +46,14 @@ class ValidationError(QuietpollError):
     """Data do not match the questionnaire."""
 
 
+class InstrumentError(QuietpollError):
+    """A questionnaire (XLSForm) cannot be read, or pyxform rejects it."""
+
+
+class UnsupportedExpression(QuietpollError):
+    """An XLSForm expression uses something the evaluator cannot handle (reported, never assumed true)."""
+
+
 __all__ = [
     "QuietpollError",
     "InputError",
@@ -56,4 +64,6 @@ __all__ = [
     "StudyError",
     "WeightingError",
     "ValidationError",
+    "InstrumentError",
+    "UnsupportedExpression",
 ]

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import run_measured  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -183,45 +185,13 @@ def _fname(file, line, name):
 FOREIGN: dict = {}   # phase -> CPU used by other processes while ours ran
 
 
-def _busy_cpu_seconds():
-    try:
-        f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-        v = [int(x) for x in f]
-        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")   # minus idle, iowait
-    except (OSError, ValueError):
-        return None
 
 
 def run_proc(cmd, *, stdout_path=None, env=None, cwd=None, timeout=None, phase=None):
-    """Run cmd to completion; return (returncode, wall seconds, peak RSS MB of that process, stdout).
-    With `phase`, also record how much CPU other processes on the machine used meanwhile."""
-    out = open(stdout_path, "w+") if stdout_path else subprocess.DEVNULL
-    busy0 = _busy_cpu_seconds()
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
-    deadline = None if timeout is None else t + timeout
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            p.kill()
-            pid, status, ru = os.wait4(p.pid, 0)
-            break
-        time.sleep(0.05)
-    wall = time.perf_counter() - t
-    busy1 = _busy_cpu_seconds()
-    if phase and busy0 is not None and busy1 is not None:
-        foreign = max(0.0, (busy1 - busy0) - (ru.ru_utime + ru.ru_stime))
-        prev = FOREIGN.get(phase, {"cpu_s": 0.0, "wall_s": 0.0})
-        cpu_s, wall_s = prev["cpu_s"] + foreign, prev["wall_s"] + wall
-        FOREIGN[phase] = {"cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2), "cores": round(cpu_s / wall_s, 3)}
-    p.returncode = os.waitstatus_to_exitcode(status)
-    text = ""
-    if stdout_path:
-        out.close()
-        text = Path(stdout_path).read_text(errors="replace")
-    return p.returncode, wall, ru.ru_maxrss / 1024, text
+    """Run cmd (benchlib.run_measured); stdout kept in stdout_path when given."""
+    log = stdout_path or os.devnull
+    rc, wall, rss, text = run_measured(cmd, log=log, timeout=timeout, env=env, cwd=cwd, foreign=FOREIGN, phase=phase)
+    return rc, wall, rss, text if stdout_path else ""
 
 
 def parse_peer(text, mapping, mem_word):

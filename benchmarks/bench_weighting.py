@@ -34,6 +34,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import run_measured  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 DOCS = REPO / "docs" / "benchmarks_weighting.md"
@@ -373,47 +376,11 @@ def worker_balance(a):
 FOREIGN: dict = {}
 
 
-def _busy_cpu_seconds():
-    try:
-        v = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-        return (sum(v) - v[3] - (v[4] if len(v) > 4 else 0)) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
 
 
 def run_proc(cmd, *, log, timeout=None, phase=None, env=None):
-    """Run cmd; return (returncode, wall s, peak RSS MB of that process (wait4), log text)."""
-    out = open(log, "w+")
-    busy0 = _busy_cpu_seconds()
-    t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
-    deadline = None if timeout is None else t + timeout
-    killed = False
-    while True:
-        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
-        if pid:
-            break
-        if deadline and time.perf_counter() > deadline:
-            p.kill()
-            killed = True
-            pid, status, ru = os.wait4(p.pid, 0)
-            break
-        time.sleep(0.05)
-    wall = time.perf_counter() - t
-    busy1 = _busy_cpu_seconds()
-    if phase and busy0 is not None and busy1 is not None:
-        foreign = max(0.0, (busy1 - busy0) - (ru.ru_utime + ru.ru_stime))
-        prev = FOREIGN.get(phase, {"cpu_s": 0.0, "wall_s": 0.0})
-        cpu_s, wall_s = prev["cpu_s"] + foreign, prev["wall_s"] + wall
-        FOREIGN[phase] = {"cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2),
-                          "cores": round(cpu_s / wall_s, 3) if wall_s else 0.0}
-    out.close()
-    text = Path(log).read_text(errors="replace")
-    rc = os.waitstatus_to_exitcode(status)
-    if killed:
-        text += f"\n[killed after {timeout} s]"
-        rc = rc if rc else -9
-    return rc, wall, ru.ru_maxrss / 1024, text
+    """Run cmd (benchlib.run_measured) from the repository root."""
+    return run_measured(cmd, log=log, timeout=timeout, env=env, cwd=REPO, foreign=FOREIGN, phase=phase)
 
 
 def tail(text, n=6):

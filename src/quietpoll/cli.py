@@ -262,6 +262,98 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
 
 
 @cli.command()
+@click.argument("data", type=click.Path())
+@click.option("--instrument", "form", required=True, type=click.Path(), help="The XLSForm (.xlsx, .xls, .csv, .md).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def validate(data, form, fmt):
+    """Check every answer against the questionnaire: type, choice, constraint, relevance, required."""
+    from .instrument.exports import read_responses
+    from .instrument.form import load_instrument
+    from .quality.validation import validate as _validate
+
+    instrument = load_instrument(form)
+    responses = read_responses(data, instrument)
+    result = _validate(responses.main, instrument)
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        click.echo(json.dumps(result, allow_nan=False, default=str))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    t = RichTable(title=f"{len(result['problems'])} problem(s) in {result['n_rows']} rows")
+    for c in ("row", "column", "rule", "value", "message"):
+        t.add_column(c)
+    for p in result["problems"][:500]:
+        t.add_row(str(p["row"]), str(p["column"]), p["rule"], str(p["value"]), p["message"])
+    console.print(t)
+    for u in result.get("unsupported", []):
+        console.print(f"[yellow]not checked[/yellow] {u['question']}: {u['expression']} ({u['reason']})")
+
+
+@cli.command()
+@click.argument("data", type=click.Path())
+@click.option("--instrument", "form", required=True, type=click.Path(), help="The XLSForm.")
+@click.option("--interviewer", help="Interviewer / intermediary column (default: the form's or export's).")
+@click.option("--threshold", type=float, help="Percent-match flag threshold (default: simulated for this form).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the null simulation.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def quality(data, form, interviewer, threshold, seed, fmt):
+    """Fabrication and quality checks: near-duplicates, durations, straightlining, non-response,
+    interviewer effects."""
+    from .instrument.exports import read_responses
+    from .instrument.form import load_instrument
+    from .quality.report import quality_report
+
+    instrument = load_instrument(form)
+    responses = read_responses(data, instrument)
+    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold, seed=seed)
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        click.echo(json.dumps(result, allow_nan=False, default=str))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(f"{result['n_rows']} interviews, {len(result['questions'])} questions compared; "
+                  f"percent-match threshold {_fmt(result['threshold'])} ({result['threshold_rule']})")
+    t = RichTable(title=f"{len(result['near_duplicates'])} near-duplicate pair(s)")
+    for c in ("row", "match_row", "share", "compared", "interviewer"):
+        t.add_column(c)
+    for d in result["near_duplicates"][:200]:
+        t.add_row(str(d["row"]), str(d["match_row"]), f"{d['share']:.3f}", str(d.get("compared", "")),
+                  str(d.get("interviewer", "")))
+    console.print(t)
+    for key in ("durations", "straightlining", "interviewer_effects"):
+        items = result.get(key) or []
+        console.print(f"{key}: {len(items)} finding(s)")
+
+
+@cli.command()
+@click.argument("directory", type=click.Path())
+@click.option("--template", default="foreign-media", show_default=True, help="Built-in questionnaire template.")
+def init(directory, template):
+    """Create a study folder from a template: study.toml, the XLSForm and a README for the field team."""
+    from .instrument.templates import create_study
+
+    path = create_study(Path(directory), template)
+    click.echo(f"created {path}: study.toml, form.xlsx, README-field-team.md")
+
+
+@cli.command()
+@click.argument("form", type=click.Path())
+@click.option("--format", "fmt", type=click.Choice(["markdown", "html", "json"]), default="markdown",
+              show_default=True)
+@click.option("--out", type=click.Path(), help="Write to this file instead of standard output.")
+def codebook(form, fmt, out):
+    """The questionnaire's codebook: questions, types, labels in each language, choices, skip logic."""
+    from .instrument.codebook import codebook as _codebook
+    from .instrument.form import load_instrument
+
+    text = _codebook(load_instrument(form), format=fmt)
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text)
+
+
+@cli.command()
 def demo() -> None:
     """Estimate on the bundled public dataset (California API, from R's survey package)."""
     from .demo import run_demo

@@ -1,0 +1,315 @@
+"""Loading XLSForm questionnaires with pyxform.
+
+quietpoll never reads the sheets itself: pyxform reads the workbook (.xlsx, .xlsm, .xls, .csv or
+its markdown form, .md), converts it to its JSON form description (``workbook_to_json``) and builds
+the survey and its XForm (``to_xml``), so every check pyxform makes on a form is made here too. A
+form pyxform rejects, or a file it cannot read, becomes one :class:`InstrumentError` naming the file.
+
+The JSON form description is then flattened into :class:`Question` rows in form order: groups and
+repeats disappear into ``group`` (enclosing names, outermost first), ``group_relevant`` (their
+``relevant`` expressions, which apply to the question too) and ``repeat`` (innermost repeat).
+pyxform's type names are normalised to the XLSForm spelling (``select one`` -> ``select_one``,
+``select all that apply`` -> ``select_multiple``, ``gps`` -> ``geopoint``, ``int`` -> ``integer``,
+``dateTime`` -> ``datetime``, ``string`` -> ``text``).
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from quietpoll.errors import InstrumentError
+
+__all__ = ["Choice", "Question", "Instrument", "load_instrument", "SUPPORTED_SUFFIXES"]
+
+SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".md")
+
+_TYPE_NAMES = {
+    "select one": "select_one",
+    "select all that apply": "select_multiple",
+    "select one external": "select_one_external",
+    "select one from file": "select_one_from_file",
+    "select multiple from file": "select_multiple_from_file",
+    "gps": "geopoint",
+    "int": "integer",
+    "dateTime": "datetime",
+    "string": "text",
+    "uri:deviceid": "deviceid",
+    "rank": "rank",
+}
+
+# Types that never yield a column of answers.
+_NO_COLUMN = frozenset({"note", "entity"})
+
+_TRUE = frozenset({"yes", "true", "true()", "t", "y", "1"})
+_FALSE = frozenset({"no", "false", "false()", "f", "n", "0", ""})
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One choice of a choice list: its name (the stored value) and its label per language."""
+
+    name: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Question:
+    """One row of the survey sheet that is not a group or repeat (notes included)."""
+
+    name: str
+    type: str
+    list_name: str | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    hints: Mapping[str, str] = field(default_factory=dict)
+    relevant: str | None = None
+    constraint: str | None = None
+    constraint_message: str | None = None
+    required: bool | str = False
+    calculation: str | None = None
+    choice_filter: str | None = None
+    appearance: str | None = None
+    group: tuple[str, ...] = ()
+    group_relevant: tuple[str, ...] = ()
+    repeat: str | None = None
+
+    @property
+    def path(self) -> str:
+        """The question's path inside the form, e.g. ``household/member/age``."""
+        return "/".join((*self.group, self.name))
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A questionnaire as pyxform understood it."""
+
+    form_id: str
+    title: str
+    version: str | None
+    languages: tuple[str, ...]
+    default_language: str | None
+    questions: tuple[Question, ...]
+    choices: Mapping[str, tuple[Choice, ...]]
+    repeats: tuple[str, ...]
+    source: str
+    warnings: tuple[str, ...] = ()
+
+    def question(self, name: str) -> Question:
+        """The question called ``name`` (the first one, if a name repeats in different groups)."""
+        for q in self.questions:
+            if q.name == name:
+                return q
+        raise InstrumentError(f"{self.source}: the form has no question named {name!r}")
+
+    def data_questions(self) -> tuple[Question, ...]:
+        """Every question that yields a column of data (everything but notes)."""
+        return tuple(q for q in self.questions if q.type not in _NO_COLUMN)
+
+
+# ----------------------------------------------------------------------------------------------
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0].strip() if text else type(exc).__name__
+
+
+def _texts(value: Any, languages: list[str]) -> dict[str, str]:
+    """A pyxform label/hint (a string, or a dict language -> text) as language -> text."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, Mapping):
+        out: dict[str, str] = {}
+        for lang, text in value.items():
+            if isinstance(text, Mapping):  # media dicts (image/audio) are not labels
+                continue
+            lang = str(lang)
+            if lang not in languages:
+                languages.append(lang)
+            out[lang] = str(text)
+        return out
+    return {"default": str(value)}
+
+
+def _required(value: Any) -> bool | str:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip()
+    if text.lower() in _TRUE:
+        return True
+    if text.lower() in _FALSE:
+        return False
+    return text
+
+
+def _opt(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _constraint_message(bind: Mapping[str, Any]) -> str | None:
+    msg = bind.get("jr:constraintMsg")
+    if isinstance(msg, Mapping):
+        # translated messages: keep the first (they are all the same message)
+        msg = next(iter(msg.values()), None)
+    return _opt(msg)
+
+
+class _Flattener:
+    def __init__(self) -> None:
+        self.questions: list[Question] = []
+        self.repeats: list[str] = []
+        self.languages: list[str] = []
+        self.extra_choices: dict[str, tuple[Choice, ...]] = {}
+
+    def choices(self, items: Any) -> tuple[Choice, ...]:
+        out = []
+        for c in items or ():
+            if not isinstance(c, Mapping) or "name" not in c:
+                continue
+            out.append(Choice(name=str(c["name"]), labels=_texts(c.get("label"), self.languages)))
+        return tuple(out)
+
+    def walk(
+        self,
+        children: Any,
+        group: tuple[str, ...],
+        group_relevant: tuple[str, ...],
+        repeat: str | None,
+        loop_label: Mapping[str, str] | None = None,
+    ) -> None:
+        for child in children or ():
+            if not isinstance(child, Mapping):
+                continue
+            ctype = str(child.get("type", ""))
+            name = str(child.get("name", ""))
+            bind = child.get("bind") or {}
+            relevant = _opt(bind.get("relevant"))
+            if ctype in ("group", "repeat"):
+                inner_group = (*group, name)
+                inner_rel = (*group_relevant, relevant) if relevant else group_relevant
+                inner_repeat = repeat
+                if ctype == "repeat":
+                    self.repeats.append(name)
+                    inner_repeat = name
+                self.walk(child.get("children"), inner_group, inner_rel, inner_repeat, loop_label)
+                continue
+            if ctype == "loop":
+                # pyxform expands a loop into one group per column, each holding the children
+                for column in child.get("columns") or ():
+                    col_name = str(column.get("name"))
+                    label = _texts(column.get("label"), self.languages)
+                    inner_rel = (*group_relevant, relevant) if relevant else group_relevant
+                    self.walk(child.get("children"), (*group, name, col_name), inner_rel, repeat, label)
+                continue
+            qtype = _TYPE_NAMES.get(ctype, ctype)
+            labels = _texts(child.get("label"), self.languages)
+            if loop_label is not None:
+                labels = {
+                    lang: text.replace("%(label)s", loop_label.get(lang, next(iter(loop_label.values()), "")))
+                    for lang, text in labels.items()
+                }
+            list_name = _opt(child.get("list_name")) or _opt(child.get("itemset"))
+            if list_name and child.get("choices"):
+                self.extra_choices.setdefault(list_name, self.choices(child.get("choices")))
+            control = child.get("control") or {}
+            self.questions.append(
+                Question(
+                    name=name,
+                    type=qtype,
+                    list_name=list_name,
+                    labels=labels,
+                    hints=_texts(child.get("hint"), self.languages),
+                    relevant=relevant,
+                    constraint=_opt(bind.get("constraint")),
+                    constraint_message=_constraint_message(bind),
+                    required=_required(bind.get("required")),
+                    calculation=_opt(bind.get("calculate")),
+                    choice_filter=_opt(child.get("choice_filter")),
+                    appearance=_opt(control.get("appearance")),
+                    group=group,
+                    group_relevant=group_relevant,
+                    repeat=repeat,
+                )
+            )
+
+
+def load_instrument(path: str | Path) -> Instrument:
+    """Read an XLSForm (.xlsx, .xlsm, .xls, .csv, .md) with pyxform and return its :class:`Instrument`.
+
+    Raises :class:`InstrumentError` (one line, naming the file) when the file is missing or
+    unreadable, or when pyxform rejects the form; the message is the first line of pyxform's.
+    """
+    p = Path(path)
+    label = p.name
+    if not p.is_file():
+        raise InstrumentError(f"{path}: no such questionnaire file")
+    if p.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise InstrumentError(
+            f"{label}: unsupported questionnaire format {p.suffix!r}; use one of {', '.join(SUPPORTED_SUFFIXES)}"
+        )
+    try:
+        from pyxform.builder import create_survey_element_from_dict
+        from pyxform.errors import PyXFormError
+        from pyxform.xls2json import workbook_to_json
+        from pyxform.xls2json_backends import get_xlsform
+    except ImportError as exc:  # pragma: no cover - pyxform is a dependency
+        raise InstrumentError(f"{label}: pyxform is needed to read questionnaires ({exc})") from exc
+
+    conversion_warnings: list[str] = []
+    try:
+        with _warnings.catch_warnings():
+            _warnings.simplefilter("ignore")  # openpyxl style chatter
+            workbook = get_xlsform(str(p))
+            form = workbook_to_json(
+                workbook_dict=workbook,
+                fallback_form_name=workbook.fallback_form_name,
+                warnings=conversion_warnings,
+            )
+            survey = create_survey_element_from_dict(form)
+            survey.to_xml(validate=False, warnings=conversion_warnings)
+    except PyXFormError as exc:
+        raise InstrumentError(f"{label}: pyxform rejected the form: {_first_line(exc)}") from exc
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a broken workbook
+        raise InstrumentError(
+            f"{label}: cannot read the questionnaire ({type(exc).__name__}: {_first_line(exc)})"
+        ) from exc
+
+    flat = _Flattener()
+    flat.walk(form.get("children"), (), (), None)
+    choices: dict[str, tuple[Choice, ...]] = {}
+    for list_name, items in (form.get("choices") or {}).items():
+        choices[str(list_name)] = flat.choices(items)
+    for list_name, items in flat.extra_choices.items():
+        choices.setdefault(list_name, items)
+
+    languages = tuple(flat.languages)
+    has_any_label = any(q.labels for q in flat.questions)
+    if not languages and has_any_label:
+        languages = ("default",)
+    declared = _opt(form.get("default_language"))
+    if declared in languages:
+        default_language: str | None = declared
+    elif "default" in languages:
+        default_language = "default"
+    else:
+        default_language = languages[0] if languages else None
+
+    form_id = _opt(form.get("id_string")) or p.stem
+    return Instrument(
+        form_id=form_id,
+        title=_opt(form.get("title")) or form_id,
+        version=_opt(form.get("version")),
+        languages=languages,
+        default_language=default_language,
+        questions=tuple(flat.questions),
+        choices=choices,
+        repeats=tuple(flat.repeats),
+        source=str(p),
+        warnings=tuple(w for w in conversion_warnings if w),
+    )

@@ -1,0 +1,82 @@
+"""All fabrication and quality checks for one data set and its questionnaire, as one JSON-able dict
+(what `quietpoll quality` prints)."""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from .duplicates import near_duplicates, null_threshold
+from .interviewers import durations, interviewer_effects, item_nonresponse, straightlining
+
+NOT_ANSWERS = {"note", "calculate", "start", "end", "today", "deviceid", "username", "subscriberid", "simserial",
+               "phonenumber", "audit", "begin_group", "end_group", "begin_repeat", "end_repeat"}
+INTERVIEWER_COLUMNS = ("interviewer", "intermediary", "enumerator", "_submitted_by", "username", "deviceid")
+K_R_THRESHOLD = 0.85   # Kuriakose & Robbins' fixed cut-off: never flag below it
+
+
+def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None = None,
+                   threshold: float | None = None, seed: int = 0) -> dict:
+    questions = [q.name for q in instrument.data_questions()
+                 if q.type not in NOT_ANSWERS and q.repeat is None and q.name in frame.columns]
+    if interviewer is None:
+        interviewer = next((c for c in INTERVIEWER_COLUMNS if c in frame.columns), None)
+    # a pair must share at least 10 answered questions to count (half the questions when there are fewer)
+    min_compared = max(1, min(10, len(questions) // 2))
+    if threshold is None:
+        simulated = null_threshold(frame, questions, seed=seed, min_compared=min_compared)
+        threshold = max(simulated, K_R_THRESHOLD)
+        rule = f"99th percentile of the maximum match among simulated independent interviews ({simulated:.3f}), " \
+               f"at least {K_R_THRESHOLD}"
+    else:
+        rule = "given"
+    out = {"n_rows": frame.height, "questions": questions, "interviewer": interviewer, "threshold": threshold,
+           "threshold_rule": rule,
+           "near_duplicates": near_duplicates(frame, questions, interviewer=interviewer, threshold=threshold,
+                                              seed=seed, min_compared=min_compared)}
+    start = next((q.name for q in instrument.questions if q.type == "start" and q.name in frame.columns), None)
+    end = next((q.name for q in instrument.questions if q.type == "end" and q.name in frame.columns), None)
+    if start and end:
+        answered = frame.select(pl.sum_horizontal([pl.col(q).is_not_null() for q in questions])).to_series()
+        out["durations"] = durations(frame, start, end, answered.to_numpy())
+    out["straightlining"] = straightlining(frame, _grids(instrument, frame)) if _grids(instrument, frame) else []
+    out["item_nonresponse"] = item_nonresponse(frame, questions, interviewer)
+    if interviewer:
+        closed = [q.name for q in instrument.data_questions()
+                  if q.type in ("select_one", "integer", "decimal") and q.name in questions]
+        out["interviewer_effects"] = interviewer_effects(frame, closed, interviewer)
+    return _jsonable(out)
+
+
+def _jsonable(obj):
+    """Plain JSON values: NaN and infinities become null, numpy scalars Python numbers."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def _grids(instrument, frame) -> dict[str, list[str]]:
+    """Runs of three or more select_one questions in one group sharing a choice list (a grid)."""
+    grids: dict[str, list[str]] = {}
+    run: list = []
+
+    def close():
+        if len(run) >= 3:
+            grids[f"{run[0].group[-1] if run[0].group else 'grid'}:{run[0].list_name}"] = [q.name for q in run]
+
+    for q in instrument.questions:
+        if q.type == "select_one" and q.name in frame.columns and run and q.list_name == run[-1].list_name \
+                and q.group == run[-1].group:
+            run.append(q)
+            continue
+        close()
+        run = [q] if q.type == "select_one" and q.name in frame.columns else []
+    close()
+    return grids

@@ -25,7 +25,10 @@ def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None =
     # a pair must share at least 10 answered questions to count (half the questions when there are fewer)
     min_compared = max(1, min(10, len(questions) // 2))
     if threshold is None:
-        simulated = null_threshold(frame, questions, seed=seed, min_compared=min_compared)
+        # 200 simulated data sets for up to 2,000 interviews, fewer (at least 20) above: each simulation
+        # is a full percent-match scan of n interviews
+        sims = 200 if frame.height <= 2000 else max(20, int(200 * 2000 / frame.height))
+        simulated = null_threshold(frame, questions, seed=seed, min_compared=min_compared, simulations=sims)
         threshold = max(simulated, K_R_THRESHOLD)
         rule = f"99th percentile of the maximum match among simulated independent interviews ({simulated:.3f}), " \
                f"at least {K_R_THRESHOLD}"

@@ -411,5 +411,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+from . import cli_collect  # noqa: E402,F401  (registers keys, tokens, store, pull, serve)
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -54,6 +54,10 @@ class UnsupportedExpression(QuietpollError):
     """An XLSForm expression uses something the evaluator cannot handle (reported, never assumed true)."""
 
 
+class CollectError(QuietpollError):
+    """Encrypted collection failed: keys, passphrases, key shares, sealed submissions or the store."""
+
+
 __all__ = [
     "QuietpollError",
     "InputError",
@@ -66,4 +70,5 @@ __all__ = [
     "ValidationError",
     "InstrumentError",
     "UnsupportedExpression",
+    "CollectError",
 ]

@@ -1,0 +1,185 @@
+"""The collection commands of the `quietpoll` CLI (keys, tokens, store, pull, serve). They only
+translate flags into calls of quietpoll.collect; errors become messages in cli.main."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from .cli import cli
+from .errors import QuietpollError
+from .study import load_study
+
+
+def _passphrase(prompt: str, confirm: bool = False) -> str:
+    """QUIETPOLL_PASSPHRASE, else a hidden prompt (never a command-line argument: it would be in the
+    shell history and the process list)."""
+    value = os.environ.get("QUIETPOLL_PASSPHRASE")
+    if value:
+        return value
+    if not sys.stdin.isatty():
+        raise QuietpollError("no passphrase: set QUIETPOLL_PASSPHRASE or run in a terminal to be asked")
+    return click.prompt(prompt, hide_input=True, confirmation_prompt=confirm)
+
+
+def _store_url(study: str | None, store: str | None) -> str:
+    if store:
+        return store
+    if study:
+        cfg = load_study(study)
+        url = cfg.sections.get("collect", {}).get("store")
+        if url:
+            if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+                return "sqlite:///" + str(cfg.folder / url[len("sqlite:///"):])
+            return url
+        return "sqlite:///" + str(cfg.folder / "collect.db")
+    raise QuietpollError("no store: give --store URL or a STUDY folder")
+
+
+@cli.group()
+def keys() -> None:
+    """The study's key pair: only the private key's holder can read the answers."""
+
+
+@keys.command("new")
+@click.argument("study", type=click.Path())
+def keys_new(study):
+    """Write STUDY/keys/study.pub and STUDY/keys/study.key (encrypted under a passphrase)."""
+    from .collect.keys import new_keys
+
+    pub, key = new_keys(Path(study), _passphrase("passphrase for the private key", confirm=True))
+    click.echo(f"wrote {pub} (give to the collection server) and {key} (keep offline)")
+
+
+@keys.command("split")
+@click.argument("study", type=click.Path())
+@click.option("--threshold", "-t", type=int, required=True, help="Shares needed to rebuild the key.")
+@click.option("--shares", "-n", type=int, required=True, help="Shares to make.")
+def keys_split(study, threshold, shares):
+    """Split the private key into n shares, any t of which rebuild it (Shamir)."""
+    from .collect.keys import split_key
+
+    for share in split_key(Path(study) / "keys" / "study.key", _passphrase("passphrase"), threshold, shares):
+        click.echo(share)
+
+
+@keys.command("join")
+@click.argument("study", type=click.Path())
+@click.option("--share", "shares", multiple=True, required=True, help="A share (repeat for each).")
+def keys_join(study, shares):
+    """Rebuild STUDY/keys/study.key from t shares, under a new passphrase."""
+    from .collect.keys import join_key
+
+    out = Path(study) / "keys" / "study.key"
+    join_key(list(shares), out, _passphrase("new passphrase for the private key", confirm=True))
+    click.echo(f"wrote {out}")
+
+
+@cli.group()
+def tokens() -> None:
+    """Interviewer tokens: pseudonymous and revocable."""
+
+
+@tokens.command("add")
+@click.argument("study", type=click.Path())
+@click.option("--name", "alias", required=True, help="A pseudonymous alias (never a real name).")
+@click.option("--store", help="Store URL (default: the study's).")
+def tokens_add(study, alias, store):
+    """Print a new token for ALIAS (shown once; only its hash is kept)."""
+    from .collect.store import Store
+
+    s = Store.open(_store_url(study, store))
+    try:
+        click.echo(s.add_token(alias))
+    finally:
+        s.close()
+
+
+@tokens.command("revoke")
+@click.argument("study", type=click.Path())
+@click.option("--name", "alias", required=True)
+@click.option("--store", help="Store URL (default: the study's).")
+def tokens_revoke(study, alias, store):
+    """Revoke ALIAS's token: its submissions are refused from now on."""
+    from .collect.store import Store
+
+    s = Store.open(_store_url(study, store))
+    try:
+        s.revoke_token(alias)
+        click.echo(f"revoked {alias}")
+    finally:
+        s.close()
+
+
+@cli.group("store")
+def store_group() -> None:
+    """The encrypted submission store."""
+
+
+@store_group.command("list")
+@click.option("--store", "url", required=True, help="sqlite:///path/collect.db")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def store_list(url, fmt):
+    """List stored submissions: instance id, form id, received hour. Never their content."""
+    from .collect.store import Store
+
+    s = Store.open(url)
+    try:
+        rows = s.list()
+    finally:
+        s.close()
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        click.echo(json.dumps(rows))
+    else:
+        for r in rows:
+            click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}")
+
+
+@cli.command()
+@click.argument("study", type=click.Path())
+@click.option("--key", "key_path", type=click.Path(), help="The private key (default STUDY/keys/study.key).")
+@click.option("--out", required=True, type=click.Path(), help="Responses file to write (.csv, .parquet, ...).")
+@click.option("--store", help="Store URL (default: the study's).")
+def pull(study, key_path, out, store):
+    """Decrypt every stored submission into a responses file, on the key holder's machine."""
+    from .collect.keys import load_private
+    from .collect.store import Store, pull as _pull
+
+    key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
+                       _passphrase("passphrase"))
+    s = Store.open(_store_url(study, store))
+    try:
+        n = _pull(s, key, out)
+    finally:
+        s.close()
+    click.echo(f"wrote {n} submission(s) to {out}")
+
+
+@cli.command()
+@click.argument("study", type=click.Path())
+@click.option("--store", help="Store URL (default: STUDY/collect.db).")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8765, show_default=True, type=int)
+def serve(study, store, host, port):
+    """Run the collection server (submission API) for the study. No IP addresses or user agents are
+    logged: uvicorn's access log is off and client addresses are removed before any handler runs."""
+    import uvicorn
+
+    from .collect.app import create_app, uvicorn_options
+    from .collect.store import Store
+
+    cfg = load_study(study)
+    forms = None
+    if cfg.sections.get("instrument", {}).get("path"):
+        from .instrument.form import load_instrument
+
+        inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
+        forms = {inst.form_id: {"title": inst.title}}
+    app = create_app(Store.open(_store_url(study, store)), forms=forms)
+    options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
+    uvicorn.run(app, host=host, port=port, **options)

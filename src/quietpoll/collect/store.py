@@ -1,0 +1,353 @@
+"""The collection store: sealed submissions and interviewer tokens, never anything readable.
+
+What is stored, and nothing else:
+
+* ``submissions(instance_id PRIMARY KEY, form_id, ciphertext, token_alias, received_at)`` — the
+  ciphertext exactly as sealed in the browser (see :mod:`quietpoll.collect.envelope`), the pseudonymous
+  alias of the token that sent it, and the UTC time it arrived **rounded down to the hour**
+  (``2025-03-01T14:00:00Z``). The table is ``WITHOUT ROWID`` and keyed by the (random) instance id,
+  so no arrival counter or arrival order is kept inside an hour.
+* ``tokens(alias PRIMARY KEY, token_hash UNIQUE, revoked, created_at)`` — SHA-256 of each token, never
+  the token; ``created_at`` rounded to the hour.
+
+No IP address, user agent, request header, plaintext answer or token text is ever written.
+
+SQLite runs in WAL mode with ``synchronous=FULL`` (a submission acknowledged by :meth:`Store.put` is
+on disk), ``secure_delete=ON``, and a busy timeout so that several server processes can share the file.
+One connection per :class:`Store`, shared by threads under a lock (safe for a threaded web server).
+The database file is created with mode 0600.
+
+``postgresql://`` URLs are recognised but not available yet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext, open_sealed
+from quietpoll.errors import CollectError
+
+__all__ = ["Store", "pull", "hour_now"]
+
+MAX_ALIAS = 64
+_PAGE = 256
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS submissions (
+    instance_id TEXT NOT NULL PRIMARY KEY,
+    form_id     TEXT NOT NULL,
+    ciphertext  TEXT NOT NULL,
+    token_alias TEXT NOT NULL,
+    received_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS submissions_form ON submissions(form_id, instance_id);
+CREATE TABLE IF NOT EXISTS tokens (
+    alias      TEXT NOT NULL PRIMARY KEY,
+    token_hash BLOB NOT NULL UNIQUE,
+    revoked    INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO meta(key, value) VALUES ('schema', 'quietpoll-store-1');
+"""
+
+
+def hour_now() -> str:
+    """The current UTC time rounded down to the hour, ISO 8601 with ``Z``."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:00:00Z")
+
+
+def _hash_token(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value or len(value.encode("utf-8")) > MAX_ID_BYTES:
+        raise CollectError(f"{what} must be text of 1 to {MAX_ID_BYTES} bytes")
+    return value
+
+
+def _check_alias(alias: object) -> str:
+    if not isinstance(alias, str) or not alias.strip():
+        raise CollectError("a token alias must be non-empty text")
+    if len(alias) > MAX_ALIAS or any(not ch.isprintable() for ch in alias):
+        raise CollectError(f"a token alias must be at most {MAX_ALIAS} printable characters")
+    return alias
+
+
+class Store:
+    """Sealed submissions and token hashes in SQLite. Open with :meth:`Store.open`."""
+
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
+        self._db = connection
+        self._lock = threading.Lock()
+        self.path = path
+
+    # ---------------------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, url: str) -> Store:
+        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``; creates the tables."""
+        if not isinstance(url, str):
+            raise CollectError("the store must be given as a URL such as sqlite:///collect.db")
+        lowered = url.lower()
+        if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
+            raise CollectError("PostgreSQL store not available yet; use sqlite:///PATH/collect.db")
+        if not lowered.startswith("sqlite:///"):
+            scheme = url.split(":", 1)[0] if ":" in url else url
+            raise CollectError(f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db")
+        path = url[len("sqlite:///") :]
+        if not path:
+            raise CollectError("the sqlite store URL has no file path: sqlite:///PATH/collect.db")
+        if path != ":memory:":
+            p = Path(path)
+            if not p.parent.is_dir():
+                raise CollectError(f"{p.parent}: folder for the store not found")
+            if p.is_dir():
+                raise CollectError(f"{p}: is a folder, not a store file")
+            if not p.exists():
+                try:
+                    os.close(os.open(p, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+                except FileExistsError:
+                    pass
+                except OSError as exc:
+                    raise CollectError(f"{p}: cannot create the store ({exc.strerror})") from None
+        try:
+            db = sqlite3.connect(path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 30000")
+            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            db.execute("PRAGMA synchronous = FULL")
+            db.execute("PRAGMA secure_delete = ON")
+            db.execute("PRAGMA foreign_keys = ON")
+            db.executescript(_SCHEMA)
+            schema = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise CollectError(f"{path}: not a usable quietpoll store ({exc})") from None
+        if schema is None or schema[0] != "quietpoll-store-1":
+            db.close()
+            raise CollectError(f"{path}: not a quietpoll store (schema {schema!r})")
+        if path != ":memory:" and str(mode).lower() != "wal":
+            db.close()
+            raise CollectError(f"{path}: SQLite refused WAL mode (got {mode!r}); use a local disk")
+        return cls(db, path)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._db is not None:
+                self._db.close()
+                self._db = None  # type: ignore[assignment]
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._db is None:
+            raise CollectError("the store is closed")
+        return self._db
+
+    # ---------------------------------------------------------------------------------------------
+    # submissions
+
+    def put_status(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> str:
+        """Store a sealed submission; returns "stored", "duplicate" (same instance id and same
+        ciphertext already stored) or "conflict" (same instance id, different ciphertext or form; the
+        first is kept). Malformed ids or ciphertext -> CollectError."""
+        _check_id(form_id, "form_id")
+        _check_id(instance_id, "instance_id")
+        _check_alias(token_alias)
+        check_ciphertext(ciphertext)
+        hour = hour_now()
+        with self._lock:
+            db = self._conn()
+            cur = db.execute(
+                "INSERT OR IGNORE INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (instance_id, form_id, ciphertext, token_alias, hour),
+            )
+            if cur.rowcount == 1:
+                return "stored"
+            row = db.execute(
+                "SELECT form_id, ciphertext FROM submissions WHERE instance_id = ?", (instance_id,)
+            ).fetchone()
+        if row is not None and row[0] == form_id and hmac.compare_digest(row[1], ciphertext):
+            return "duplicate"
+        return "conflict"
+
+    def put(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> bool:
+        """True if stored; False if that instance_id was already stored (the first one is kept)."""
+        return self.put_status(form_id, instance_id, ciphertext, token_alias) == "stored"
+
+    def list(self, form_id: str | None = None) -> list[dict]:
+        """``[{"instance_id", "form_id", "received_at"}]`` ordered by instance id."""
+        sql = "SELECT instance_id, form_id, received_at FROM submissions"
+        args: tuple = ()
+        if form_id is not None:
+            sql += " WHERE form_id = ?"
+            args = (form_id,)
+        sql += " ORDER BY instance_id"
+        with self._lock:
+            rows = self._conn().execute(sql, args).fetchall()
+        return [{"instance_id": i, "form_id": f, "received_at": r} for i, f, r in rows]
+
+    def count(self, form_id: str | None = None) -> int:
+        sql, args = "SELECT count(*) FROM submissions", ()
+        if form_id is not None:
+            sql, args = sql + " WHERE form_id = ?", (form_id,)
+        with self._lock:
+            return int(self._conn().execute(sql, args).fetchone()[0])
+
+    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """Yield ``(form_id, instance_id, ciphertext)`` ordered by instance id, in pages (the lock is
+        never held while the caller works)."""
+        last = ""
+        while True:
+            if form_id is None:
+                sql = (
+                    "SELECT form_id, instance_id, ciphertext FROM submissions WHERE instance_id > ?"
+                    " ORDER BY instance_id LIMIT ?"
+                )
+                args: tuple = (last, _PAGE)
+            else:
+                sql = (
+                    "SELECT form_id, instance_id, ciphertext FROM submissions"
+                    " WHERE form_id = ? AND instance_id > ? ORDER BY instance_id LIMIT ?"
+                )
+                args = (form_id, last, _PAGE)
+            with self._lock:
+                rows = self._conn().execute(sql, args).fetchall()
+            yield from (tuple(r) for r in rows)
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][1]
+
+    # ---------------------------------------------------------------------------------------------
+    # tokens
+
+    def add_token(self, alias: str) -> str:
+        """Create a token for ``alias``; returns the token (shown once), stores only its SHA-256."""
+        _check_alias(alias)
+        token = secrets.token_urlsafe(32)
+        with self._lock:
+            try:
+                self._conn().execute(
+                    "INSERT INTO tokens(alias, token_hash, revoked, created_at) VALUES (?, ?, 0, ?)",
+                    (alias, _hash_token(token), hour_now()),
+                )
+            except sqlite3.IntegrityError:
+                raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
+        return token
+
+    def revoke_token(self, alias: str) -> None:
+        with self._lock:
+            cur = self._conn().execute("UPDATE tokens SET revoked = 1 WHERE alias = ?", (alias,))
+        if cur.rowcount != 1:
+            raise CollectError(f"no token with alias {alias!r}")
+
+    def token_alias(self, token: str) -> str | None:
+        """The alias of a valid, unrevoked token, else None.
+
+        Looked up by SHA-256 (a timing difference there only reveals bits of a hash of the
+        caller's own guess); the hashes are then compared with ``hmac.compare_digest``.
+        """
+        if not isinstance(token, str) or not token or len(token) > 512:
+            return None
+        digest = _hash_token(token)
+        with self._lock:
+            row = (
+                self._conn()
+                .execute("SELECT alias, token_hash, revoked FROM tokens WHERE token_hash = ?", (digest,))
+                .fetchone()
+            )
+        if row is None:
+            return None
+        alias, stored, revoked = row
+        if not hmac.compare_digest(bytes(stored), digest) or revoked:
+            return None
+        return alias
+
+    def tokens(self) -> list[dict]:
+        with self._lock:
+            rows = self._conn().execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall()
+        return [{"alias": a, "revoked": bool(r), "created_at": c} for a, r, c in rows]
+
+
+# -------------------------------------------------------------------------------------------------
+# pull
+
+
+def _column(values: list) -> pl.Series | list:
+    """Keep a column's type when all its values agree; otherwise text (lists space-joined, as ODK)."""
+    present = [v for v in values if v is not None]
+    kinds = {type(v) for v in present}
+    if not present:
+        return pl.Series(values, dtype=pl.String)
+    if kinds == {bool}:
+        return pl.Series(values, dtype=pl.Boolean)
+    if kinds == {int}:
+        try:
+            return pl.Series(values, dtype=pl.Int64)
+        except (OverflowError, pl.exceptions.PolarsError):
+            pass
+    if kinds <= {int, float} and kinds:
+        try:
+            return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
+        except OverflowError:
+            pass
+
+    def text(v: object) -> str | None:
+        if v is None:
+            return None
+        if isinstance(v, str):
+            return v
+        if isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
+            return " ".join(str(x) for x in v)
+        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+
+    return pl.Series([text(v) for v in values], dtype=pl.String)
+
+
+def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int:
+    """Decrypt every stored submission (of ``form_id``, or all) into ``out_path`` (by extension, via
+    :func:`quietpoll.io.write_data`): one row per submission, ``instance_id`` first, then the answer
+    fields in order of first appearance. Returns the number of rows.
+
+    Everything is decrypted before anything is written; a submission that fails -> CollectError naming
+    its instance id only.
+    """
+    from quietpoll.io import write_data
+
+    rows: list[tuple[str, dict]] = []
+    columns: dict[str, None] = {}
+    for f_id, instance_id, ciphertext in store.ciphertexts(form_id):
+        try:
+            payload = open_sealed(private_key, f_id, instance_id, ciphertext)
+        except CollectError:
+            raise CollectError(
+                f"submission {instance_id!r} (form {f_id!r}) cannot be decrypted with this key; nothing was written"
+            ) from None
+        rows.append((instance_id, payload))
+        for name in payload:
+            if name != "instance_id":
+                columns.setdefault(name, None)
+    data: dict[str, pl.Series | list] = {"instance_id": pl.Series([r[0] for r in rows], dtype=pl.String)}
+    for name in columns:
+        data[name] = _column([payload.get(name) for _, payload in rows])
+    frame = pl.DataFrame(data)
+    write_data(frame, out_path)
+    return len(rows)

@@ -1,0 +1,72 @@
+"""The collection commands end to end: keys new/split/join, tokens add/revoke, a sealed submission
+through the API, store list, pull (synthetic answers)."""
+
+from __future__ import annotations
+
+import json
+
+import polars as pl
+from starlette.testclient import TestClient
+
+from quietpoll.cli import main
+from quietpoll.collect.app import create_app
+from quietpoll.collect.envelope import seal
+from quietpoll.collect.keys import load_public
+from quietpoll.collect.store import Store
+
+PASS = "correct horse battery staple"
+
+
+def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
+    study = tmp_path / "study"
+    assert main(["init", str(study)]) == 0
+    assert main(["keys", "new", str(study)]) == 0
+    assert (study / "keys" / "study.pub").exists() and (study / "keys" / "study.key").exists()
+    assert main(["keys", "new", str(study)]) == 2          # never overwrites a key
+    capsys.readouterr()
+    assert main(["keys", "split", str(study), "-t", "2", "-n", "3"]) == 0
+    shares = capsys.readouterr().out.split()
+    assert len(shares) == 3
+    (study / "keys" / "study.key").rename(study / "keys" / "old.key")
+    assert main(["keys", "join", str(study), "--share", shares[0], "--share", shares[2]]) == 0
+    capsys.readouterr()
+
+    assert main(["tokens", "add", str(study), "--name", "field-07"]) == 0
+    token = capsys.readouterr().out.strip()
+    store = Store.open("sqlite:///" + str(study / "collect.db"))
+    client = TestClient(create_app(store))
+    ct = seal(load_public(study / "keys" / "study.pub"), "foreign_media", "uuid:1", {"sex": "female", "age": 34})
+    r = client.post("/api/v1/submissions", json={"form_id": "foreign_media", "instance_id": "uuid:1",
+                                                 "ciphertext": ct}, headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 201
+    store.close()
+
+    url = "sqlite:///" + str(study / "collect.db")
+    assert main(["store", "list", "--store", url, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows == [{"instance_id": "uuid:1", "form_id": "foreign_media", "received_at": rows[0]["received_at"]}]
+    assert rows[0]["received_at"].endswith(":00:00Z")
+
+    out = tmp_path / "responses.csv"
+    assert main(["pull", str(study), "--out", str(out)]) == 0
+    frame = pl.read_csv(out)
+    assert frame["instance_id"].to_list() == ["uuid:1"] and frame["sex"].to_list() == ["female"]
+
+    assert main(["tokens", "revoke", str(study), "--name", "field-07"]) == 0
+    store = Store.open(url)
+    assert store.token_alias(token) is None
+    store.close()
+
+
+def test_wrong_passphrase_is_one_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
+    study = tmp_path / "s"
+    study.mkdir()
+    assert main(["keys", "new", str(study)]) == 0
+    monkeypatch.setenv("QUIETPOLL_PASSPHRASE", "not the passphrase at all")
+    capsys.readouterr()
+    store = "sqlite:///" + str(tmp_path / "x.db")
+    assert main(["pull", str(study), "--out", str(tmp_path / "r.csv"), "--store", store]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "passphrase" in err and "Traceback" not in err

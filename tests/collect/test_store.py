@@ -1,0 +1,307 @@
+"""The collection store (SQLite) and pull."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+import threading
+from datetime import UTC, datetime
+
+import polars as pl
+import pytest
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from quietpoll.collect import store as store_mod
+from quietpoll.collect.envelope import seal
+from quietpoll.collect.store import Store, pull
+from quietpoll.errors import CollectError, InputError
+
+CANARY = "canary-quietpoll-8d1f3a"
+
+
+@pytest.fixture(scope="module")
+def pair():
+    sk = X25519PrivateKey.generate()
+    return sk, sk.public_key()
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return tmp_path / "collect.db"
+
+
+@pytest.fixture
+def st(db_path):
+    s = Store.open(f"sqlite:///{db_path}")
+    yield s
+    s.close()
+
+
+def _all_bytes(path) -> bytes:
+    """The database file and any WAL/shm side files."""
+    data = b""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        p = path.with_name(path.name + suffix)
+        if p.exists():
+            data += p.read_bytes()
+    return data
+
+
+# -- opening -------------------------------------------------------------------------------------------
+
+
+def test_open_modes(st, db_path):
+    db = sqlite3.connect(db_path)
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    db.close()
+    assert st._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
+
+
+def test_relative_url(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    s = Store.open("sqlite:///rel.db")
+    s.close()
+    assert (tmp_path / "rel.db").exists()
+
+
+@pytest.mark.parametrize(
+    "url,match",
+    [
+        ("postgresql://user@localhost/db", "PostgreSQL store not available yet"),
+        ("postgres://localhost/db", "PostgreSQL store not available yet"),
+        ("mysql://localhost/db", "unsupported store"),
+        ("collect.db", "unsupported store"),
+        ("sqlite:///", "no file path"),
+        ("sqlite:////no/such/folder/collect.db", "not found"),
+    ],
+)
+def test_bad_urls(url, match):
+    with pytest.raises(CollectError, match=match):
+        Store.open(url)
+
+
+def test_not_a_store(tmp_path):
+    p = tmp_path / "x.db"
+    p.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(CollectError):
+        Store.open(f"sqlite:///{p}")
+
+
+def test_reopen_keeps_data(db_path, pair):
+    _, pk = pair
+    s = Store.open(f"sqlite:///{db_path}")
+    s.put("f", "i1", seal(pk, "f", "i1", {"a": 1}), "alice")
+    s.close()
+    s = Store.open(f"sqlite:///{db_path}")
+    assert [r["instance_id"] for r in s.list()] == ["i1"]
+    s.close()
+    with pytest.raises(CollectError, match="closed"):
+        s.list()
+
+
+# -- submissions ----------------------------------------------------------------------------------------
+
+
+def test_put_idempotent(st, pair):
+    _, pk = pair
+    c1 = seal(pk, "f", "uuid:1", {"a": 1})
+    c2 = seal(pk, "f", "uuid:1", {"a": 2})
+    assert st.put("f", "uuid:1", c1, "alice") is True
+    assert st.put("f", "uuid:1", c1, "alice") is False
+    assert st.put("f", "uuid:1", c2, "bob") is False
+    assert st.put_status("f", "uuid:1", c1, "alice") == "duplicate"
+    assert st.put_status("f", "uuid:1", c2, "alice") == "conflict"
+    assert st.put_status("g", "uuid:1", c1, "alice") == "conflict"
+    assert list(st.ciphertexts()) == [("f", "uuid:1", c1)]  # the first is kept
+    assert st.count() == 1
+
+
+def test_put_rejects_garbage(st):
+    with pytest.raises(CollectError):
+        st.put("f", "i", "not a ciphertext", "alice")
+    with pytest.raises(CollectError):
+        st.put("f", "", "x", "alice")
+    with pytest.raises(CollectError):
+        st.put("f", "i" * 300, "x", "alice")
+    assert st.list() == []
+
+
+def test_list_and_filter(st, pair):
+    _, pk = pair
+    for f, i in [("f1", "b"), ("f2", "a"), ("f1", "c")]:
+        st.put(f, i, seal(pk, f, i, {"x": i}), "alice")
+    assert [r["instance_id"] for r in st.list()] == ["a", "b", "c"]
+    assert [r["instance_id"] for r in st.list("f1")] == ["b", "c"]
+    assert set(st.list()[0]) == {"instance_id", "form_id", "received_at"}
+    assert [t[1] for t in st.ciphertexts("f2")] == ["a"]
+    assert list(st.ciphertexts("nothing")) == []
+
+
+def test_ciphertexts_pages(st, pair, monkeypatch):
+    _, pk = pair
+    monkeypatch.setattr(store_mod, "_PAGE", 3)
+    ids = [f"id{n:02d}" for n in range(10)]
+    for i in ids:
+        st.put("f", i, seal(pk, "f", i, {}), "alice")
+    assert [t[1] for t in st.ciphertexts()] == ids
+    assert [t[1] for t in st.ciphertexts("f")] == ids
+
+
+def test_received_at_rounded_down_to_hour(st, pair, monkeypatch):
+    _, pk = pair
+
+    class FakeDatetime(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2025, 3, 1, 14, 59, 59, 999999, tzinfo=UTC)
+
+    monkeypatch.setattr(store_mod, "datetime", FakeDatetime)
+    st.put("f", "i", seal(pk, "f", "i", {}), "alice")
+    assert st.list()[0]["received_at"] == "2025-03-01T14:00:00Z"
+    st.add_token("carol")
+    assert st.tokens()[0]["created_at"] == "2025-03-01T14:00:00Z"
+
+
+def test_received_at_now():
+    now = datetime.now(UTC)
+    got = store_mod.hour_now()
+    assert got.endswith(":00:00Z")
+    assert got[:13] in {now.strftime("%Y-%m-%dT%H"), datetime.now(UTC).strftime("%Y-%m-%dT%H")}
+
+
+def test_threads(st, pair):
+    _, pk = pair
+    texts = {f"t{n}": seal(pk, "f", f"t{n}", {"n": n}) for n in range(40)}
+    results = []
+
+    def worker(names):
+        for name in names:
+            results.append(st.put("f", name, texts[name], "alice"))
+            st.token_alias("nope")
+
+    names = sorted(texts)
+    threads = [threading.Thread(target=worker, args=(names,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results.count(True) == 40 and results.count(False) == 120
+    assert st.count() == 40
+
+
+# -- tokens -----------------------------------------------------------------------------------------------
+
+
+def test_tokens(st):
+    tok = st.add_token("alice")
+    assert len(tok) >= 43
+    assert st.token_alias(tok) == "alice"
+    assert st.token_alias(tok + "x") is None
+    assert st.token_alias("") is None
+    assert st.token_alias(None) is None
+    with pytest.raises(CollectError, match="already taken"):
+        st.add_token("alice")
+    bob = st.add_token("bob")
+    assert st.token_alias(bob) == "bob"
+    st.revoke_token("alice")
+    assert st.token_alias(tok) is None
+    assert st.token_alias(bob) == "bob"
+    with pytest.raises(CollectError, match="no token"):
+        st.revoke_token("nobody")
+    rows = st.tokens()
+    assert [(r["alias"], r["revoked"]) for r in rows] == [("alice", True), ("bob", False)]
+    assert all(r["created_at"].endswith(":00:00Z") for r in rows)
+
+
+@pytest.mark.parametrize("alias", ["", "   ", "a" * 65, "tab\there", None])
+def test_bad_alias(st, alias):
+    with pytest.raises(CollectError):
+        st.add_token(alias)
+
+
+def test_db_never_holds_tokens_or_plaintext(st, db_path, pair):
+    sk, pk = pair
+    tokens = [st.add_token(f"iv{n}") for n in range(5)]
+    for n in range(5):
+        payload = {"secret": f"{CANARY}-{n}", "비밀": "한국어 정답"}
+        st.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
+    st.revoke_token("iv1")
+    raw = _all_bytes(db_path)
+    st.close()
+    raw += _all_bytes(db_path)
+    assert raw  # something was written
+    for tok in tokens:
+        assert tok.encode() not in raw
+    assert CANARY.encode() not in raw
+    assert "한국어 정답".encode() not in raw
+    assert "비밀".encode() not in raw
+    assert b"secret" not in raw
+
+
+# -- pull ----------------------------------------------------------------------------------------------------
+
+
+def test_pull_csv_and_parquet(st, pair, tmp_path):
+    sk, pk = pair
+    payloads = {
+        "uuid:b": {"age": 41, "region": "Seoul", "media": ["radio", "usb"], "score": 2.5},
+        "uuid:a": {"age": 29, "region": "남포", "consent": True},
+        "uuid:c": {"age": None, "region": "x", "score": 3},
+    }
+    for i, p in payloads.items():
+        st.put("fm", i, seal(pk, "fm", i, p), "alice")
+    st.put("other", "uuid:z", seal(pk, "other", "uuid:z", {"q": "not this form"}), "alice")
+
+    out = tmp_path / "responses.parquet"
+    assert pull(st, sk, out, form_id="fm") == 3
+    frame = pl.read_parquet(out)
+    expected = pl.DataFrame(
+        {
+            "instance_id": ["uuid:a", "uuid:b", "uuid:c"],
+            "age": [29, 41, None],
+            "region": ["남포", "Seoul", "x"],
+            "consent": [True, None, None],
+            "media": [None, "radio usb", None],
+            "score": [None, 2.5, 3.0],
+        },
+        schema={
+            "instance_id": pl.String,
+            "age": pl.Int64,
+            "region": pl.String,
+            "consent": pl.Boolean,
+            "media": pl.String,
+            "score": pl.Float64,
+        },
+    )
+    assert frame.equals(expected)
+
+    out_csv = tmp_path / "all.csv"
+    assert pull(st, sk, out_csv) == 4
+    all_rows = pl.read_csv(out_csv)
+    assert all_rows["instance_id"].to_list() == ["uuid:a", "uuid:b", "uuid:c", "uuid:z"]
+    assert all_rows["q"].to_list()[-1] == "not this form"
+
+
+def test_pull_empty(st, pair, tmp_path):
+    sk, _ = pair
+    out = tmp_path / "none.csv"
+    assert pull(st, sk, out) == 0
+    assert out.exists()
+
+
+def test_pull_wrong_key_names_instance(st, pair, tmp_path):
+    _, pk = pair
+    st.put("f", "uuid:bad-one", seal(pk, "f", "uuid:bad-one", {"secret": CANARY}), "alice")
+    out = tmp_path / "out.csv"
+    with pytest.raises(CollectError, match="uuid:bad-one") as err:
+        pull(st, X25519PrivateKey.generate(), out)
+    assert CANARY not in str(err.value)
+    assert not out.exists()
+
+
+def test_pull_bad_extension(st, pair, tmp_path):
+    sk, pk = pair
+    st.put("f", "i", seal(pk, "f", "i", {"a": 1}), "alice")
+    with pytest.raises(InputError):
+        pull(st, sk, tmp_path / "out.weird")

@@ -17,6 +17,7 @@ demo: install
 	$(BIN)/quietpoll demo
 
 test: install
+	scripts/install-test-deps.sh
 	$(BIN)/python -m pytest
 
 bench: install

@@ -68,8 +68,8 @@ def test_relative_url(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "url,match",
     [
-        ("postgresql://user@localhost/db", "PostgreSQL store not available yet"),
-        ("postgres://localhost/db", "PostgreSQL store not available yet"),
+        ("postgresql://user@localhost/db", "cannot connect"),
+        ("postgres://localhost/db", "cannot connect"),
         ("mysql://localhost/db", "unsupported store"),
         ("collect.db", "unsupported store"),
         ("sqlite:///", "no file path"),

@@ -17,7 +17,8 @@ on disk), ``secure_delete=ON``, and a busy timeout so that several server proces
 One connection per :class:`Store`, shared by threads under a lock (safe for a threaded web server).
 The database file is created with mode 0600.
 
-``postgresql://`` URLs are recognised but not available yet.
+``postgresql://user:pass@host:port/db`` opens the same store on PostgreSQL instead (see
+:mod:`quietpoll.collect.store_pg`), for several server processes or machines sharing one database.
 """
 
 from __future__ import annotations
@@ -100,15 +101,20 @@ class Store:
     # ---------------------------------------------------------------------------------------------
     @classmethod
     def open(cls, url: str) -> Store:
-        """``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db``; creates the tables."""
+        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
+        ``postgresql://user:pass@host:port/db``; creates the tables."""
         if not isinstance(url, str):
             raise CollectError("the store must be given as a URL such as sqlite:///collect.db")
         lowered = url.lower()
         if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
-            raise CollectError("PostgreSQL store not available yet; use sqlite:///PATH/collect.db")
+            from quietpoll.collect.store_pg import PgStore
+
+            return PgStore.open(url)
         if not lowered.startswith("sqlite:///"):
             scheme = url.split(":", 1)[0] if ":" in url else url
-            raise CollectError(f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db")
+            raise CollectError(
+                f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db or postgresql://USER:PASS@HOST:PORT/DB"
+            )
         path = url[len("sqlite:///") :]
         if not path:
             raise CollectError("the sqlite store URL has no file path: sqlite:///PATH/collect.db")

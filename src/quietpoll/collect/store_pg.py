@@ -1,0 +1,336 @@
+"""The collection store on PostgreSQL (``postgresql://user:pass@host:port/db``), via psycopg 3.
+
+Same API and semantics as the SQLite :class:`quietpoll.collect.store.Store` (open it with
+``Store.open(url)``, which dispatches here), for a team running several server processes or machines
+against one database:
+
+* ``submissions(instance_id PRIMARY KEY, form_id, ciphertext, token_alias, received_at)`` and
+  ``tokens(alias PRIMARY KEY, token_hash UNIQUE, revoked, created_at)``, the times rounded down to the
+  hour, token hashes only; no IP address, user agent, header, plaintext or token text is written.
+* Concurrency rests on the database alone, never on a process lock: a submission is one
+  ``INSERT ... ON CONFLICT (instance_id) DO NOTHING`` (its own transaction); when it inserts nothing the
+  stored row is read back and compared, so of several processes racing on one instance id exactly one
+  gets "stored". Token aliases and hashes are unique constraints.
+* Tables are created if missing inside a transaction holding an advisory lock, so two processes that
+  start together do not trip over each other. Text keys use the "C" collation so that ordering and
+  paging match SQLite's byte order whatever the database's locale.
+* A commit is durable when acknowledged: a session found with ``synchronous_commit = off`` is set to
+  ``on`` (stricter settings such as ``remote_apply`` are kept).
+* A small pool of connections (``autocommit``), shared by threads; a connection found broken (the
+  server restarted) is replaced and an idempotent call is retried once.
+
+Unlike SQLite's ``WITHOUT ROWID`` table, PostgreSQL's heap keeps rows roughly in insertion order on
+disk; the arrival order within an hour is therefore visible to someone with the raw data files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
+
+from quietpoll.collect import store as _store
+from quietpoll.collect.envelope import check_ciphertext
+from quietpoll.errors import CollectError
+
+__all__ = ["PgStore", "is_postgres_url"]
+
+T = TypeVar("T")
+
+SCHEMA_VERSION = "quietpoll-store-1"
+# pg_advisory_xact_lock key: the first 8 bytes of SHA-256("quietpoll-store"), as a signed bigint
+_LOCK_KEY = int.from_bytes(hashlib.sha256(b"quietpoll-store").digest()[:8], "big", signed=True)
+_CONNECT_TIMEOUT = 10  # seconds
+_POOL_WAIT = 60.0  # seconds a caller waits for a free connection
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS submissions (
+        instance_id TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        form_id     TEXT COLLATE "C" NOT NULL,
+        ciphertext  TEXT NOT NULL,
+        token_alias TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS submissions_form ON submissions(form_id, instance_id)",
+    """CREATE TABLE IF NOT EXISTS tokens (
+        alias      TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        token_hash BYTEA NOT NULL UNIQUE,
+        revoked    BOOLEAN NOT NULL DEFAULT FALSE,
+        created_at TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS meta (
+        key   TEXT NOT NULL PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+)
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.lower().startswith(("postgresql://", "postgres://", "postgresql+"))
+
+
+def _conninfo(url: str) -> tuple[str, str, str | None]:
+    """``(libpq URL, URL with the password hidden, password)``; ``postgresql+driver://`` accepted."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest.strip("/"):
+        raise CollectError("the PostgreSQL store URL needs a host or database: postgresql://USER:PASS@HOST:PORT/DB")
+    conn_url = "postgresql://" + rest
+    try:
+        parts = urlsplit(conn_url)
+        password = parts.password
+    except ValueError as exc:
+        raise CollectError(f"the PostgreSQL store URL is malformed ({exc})") from None
+    shown = conn_url
+    if password is not None:
+        netloc = parts.netloc.rpartition("@")
+        user = netloc[0].partition(":")[0]
+        shown = urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[2]}"))
+    return conn_url, shown, password
+
+
+def _psycopg():
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        raise CollectError('the PostgreSQL store needs psycopg 3: pip install "psycopg[binary]"') from None
+    return psycopg
+
+
+class PgStore(_store.Store):
+    """Sealed submissions and token hashes in PostgreSQL. Open with ``Store.open("postgresql://...")``."""
+
+    def __init__(self, conninfo: str, shown: str, password: str | None, max_connections: int = 8) -> None:
+        self._conninfo = conninfo
+        self._password = password
+        self.path = shown  # for messages: the URL with the password hidden
+        self._lock = threading.Lock()
+        self._idle: list[Any] = []
+        self._slots = threading.BoundedSemaphore(max_connections)
+        self._closed = False
+        self._db = None  # no single connection; kept for code that looks for it
+
+    @classmethod
+    def open(cls, url: str) -> PgStore:  # type: ignore[override]
+        conninfo, shown, password = _conninfo(url)
+        store = cls(conninfo, shown, password)
+        psycopg = _psycopg()
+        conn = store._connect()
+        try:
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+                for statement in _SCHEMA:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('schema', %s) ON CONFLICT (key) DO NOTHING",
+                    (SCHEMA_VERSION,),
+                )
+                row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        except psycopg.Error as exc:
+            conn.close()
+            raise CollectError(f"{shown}: not a usable quietpoll store ({store._clean(exc)})") from None
+        if row is None or row[0] != SCHEMA_VERSION:
+            conn.close()
+            raise CollectError(f"{shown}: not a quietpoll store (schema {row!r})")
+        store._give(conn)
+        return store
+
+    # ---------------------------------------------------------------------------------------------
+    # connections
+
+    def _clean(self, exc: BaseException) -> str:
+        """The first line of a driver message, the password never included."""
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if self._password:
+            text = text.replace(self._password, "***")
+        return text
+
+    def _connect(self):
+        psycopg = _psycopg()
+        try:
+            conn = psycopg.connect(
+                self._conninfo, autocommit=True, connect_timeout=_CONNECT_TIMEOUT, application_name="quietpoll"
+            )
+        except psycopg.Error as exc:
+            raise CollectError(f"{self.path}: cannot connect to the PostgreSQL store ({self._clean(exc)})") from None
+        try:
+            if str(conn.execute("SHOW synchronous_commit").fetchone()[0]).lower() == "off":
+                conn.execute("SET synchronous_commit = on")
+        except psycopg.Error:
+            conn.close()
+            raise
+        return conn
+
+    def _take(self):
+        with self._lock:
+            if self._closed:
+                raise CollectError("the store is closed")
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give(self, conn) -> None:
+        psycopg = _psycopg()
+        ok = not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        with self._lock:
+            if ok and not self._closed:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+    def _run(self, fn: Callable[[Any], T], *, retry: bool = True) -> T:
+        """Run ``fn(connection)`` on a pooled connection; a broken connection is replaced, and the call
+        retried once when ``retry`` (for idempotent calls only)."""
+        psycopg = _psycopg()
+        if self._closed:
+            raise CollectError("the store is closed")
+        if not self._slots.acquire(timeout=_POOL_WAIT):
+            raise TimeoutError(f"no free connection to the store after {_POOL_WAIT:.0f} s")
+        try:
+            for attempt in range(2):
+                conn = self._take()
+                try:
+                    result = fn(conn)
+                except psycopg.OperationalError:
+                    broken = conn.broken or conn.closed
+                    conn.close()
+                    if broken and retry and attempt == 0:
+                        continue
+                    raise
+                except BaseException:
+                    self._give(conn)
+                    raise
+                self._give(conn)
+                return result
+            raise AssertionError("unreachable")  # pragma: no cover
+        finally:
+            self._slots.release()
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    def _conn(self):  # pragma: no cover - the SQLite accessor; not used here
+        raise CollectError("the PostgreSQL store has no single connection")
+
+    # ---------------------------------------------------------------------------------------------
+    # submissions
+
+    def put_status(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> str:
+        _store._check_id(form_id, "form_id")
+        _store._check_id(instance_id, "instance_id")
+        if "\x00" in form_id or "\x00" in instance_id:
+            raise CollectError("form_id and instance_id must not contain NUL characters")
+        _store._check_alias(token_alias)
+        check_ciphertext(ciphertext)
+        hour = _store.hour_now()
+
+        def work(conn):
+            cur = conn.execute(
+                "INSERT INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (instance_id) DO NOTHING",
+                (instance_id, form_id, ciphertext, token_alias, hour),
+            )
+            if cur.rowcount == 1:
+                return None
+            return conn.execute(
+                "SELECT form_id, ciphertext FROM submissions WHERE instance_id = %s", (instance_id,)
+            ).fetchone() or ("", "")
+
+        row = self._run(work)
+        if row is None:
+            return "stored"
+        if row[0] == form_id and hmac.compare_digest(row[1].encode("utf-8"), ciphertext.encode("utf-8")):
+            return "duplicate"
+        return "conflict"
+
+    def list(self, form_id: str | None = None) -> list[dict]:
+        sql = "SELECT instance_id, form_id, received_at FROM submissions"
+        args: tuple = ()
+        if form_id is not None:
+            sql, args = sql + " WHERE form_id = %s", (form_id,)
+        rows = self._run(lambda c: c.execute(sql + " ORDER BY instance_id", args).fetchall())
+        return [{"instance_id": i, "form_id": f, "received_at": r} for i, f, r in rows]
+
+    def count(self, form_id: str | None = None) -> int:
+        sql, args = "SELECT count(*) FROM submissions", ()
+        if form_id is not None:
+            sql, args = sql + " WHERE form_id = %s", (form_id,)
+        return int(self._run(lambda c: c.execute(sql, args).fetchone()[0]))
+
+    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
+        last = ""
+        while True:
+            page = _store._PAGE
+            if form_id is None:
+                sql = (
+                    "SELECT form_id, instance_id, ciphertext FROM submissions WHERE instance_id > %s"
+                    " ORDER BY instance_id LIMIT %s"
+                )
+                args: tuple = (last, page)
+            else:
+                sql = (
+                    "SELECT form_id, instance_id, ciphertext FROM submissions"
+                    " WHERE form_id = %s AND instance_id > %s ORDER BY instance_id LIMIT %s"
+                )
+                args = (form_id, last, page)
+            rows = self._run(lambda c, sql=sql, args=args: c.execute(sql, args).fetchall())
+            yield from (tuple(r) for r in rows)
+            if len(rows) < page:
+                return
+            last = rows[-1][1]
+
+    # ---------------------------------------------------------------------------------------------
+    # tokens
+
+    def add_token(self, alias: str) -> str:
+        _store._check_alias(alias)
+        psycopg = _psycopg()
+        token = secrets.token_urlsafe(32)
+        digest = _store._hash_token(token)
+        hour = _store.hour_now()
+
+        def work(conn):
+            conn.execute(
+                "INSERT INTO tokens(alias, token_hash, revoked, created_at) VALUES (%s, %s, FALSE, %s)",
+                (alias, digest, hour),
+            )
+
+        try:
+            self._run(work, retry=False)
+        except psycopg.errors.UniqueViolation:
+            raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
+        return token
+
+    def revoke_token(self, alias: str) -> None:
+        rowcount = self._run(
+            lambda c: c.execute("UPDATE tokens SET revoked = TRUE WHERE alias = %s", (alias,)).rowcount
+        )
+        if rowcount != 1:
+            raise CollectError(f"no token with alias {alias!r}")
+
+    def token_alias(self, token: str) -> str | None:
+        if not isinstance(token, str) or not token or len(token) > 512:
+            return None
+        digest = _store._hash_token(token)
+        row = self._run(
+            lambda c: c.execute(
+                "SELECT alias, token_hash, revoked FROM tokens WHERE token_hash = %s", (digest,)
+            ).fetchone()
+        )
+        if row is None:
+            return None
+        alias, stored, revoked = row
+        if not hmac.compare_digest(bytes(stored), digest) or revoked:
+            return None
+        return alias
+
+    def tokens(self) -> list[dict]:
+        rows = self._run(lambda c: c.execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall())
+        return [{"alias": a, "revoked": bool(r), "created_at": t} for a, r, t in rows]

@@ -18,6 +18,7 @@ demo: install
 
 test: install
 	scripts/install-test-deps.sh
+	scripts/install-browser-deps.sh
 	$(BIN)/python -m pytest
 
 bench: install

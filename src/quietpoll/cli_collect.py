@@ -174,12 +174,23 @@ def serve(study, store, host, port):
     from .collect.store import Store
 
     cfg = load_study(study)
-    forms = None
+    forms, instruments = None, {}
     if cfg.sections.get("instrument", {}).get("path"):
         from .instrument.form import load_instrument
 
         inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
-        forms = {inst.form_id: {"title": inst.title}}
+        forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
     app = create_app(Store.open(_store_url(study, store)), forms=forms)
+    if instruments:
+        from .collect.web import add_form_routes, browser_unsupported
+
+        for inst in instruments.values():
+            problems = browser_unsupported(inst)
+            if problems:
+                raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely yet ({len(problems)} "
+                                     f"question(s), e.g. {problems[0]}); its questions would be shown to "
+                                     "everyone. Use another collection tool for this form")
+        pub = json.loads((Path(study) / "keys" / "study.pub").read_text())
+        add_form_routes(app, instruments, pub["public_key"])
     options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
     uvicorn.run(app, host=host, port=port, **options)

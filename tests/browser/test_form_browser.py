@@ -1,0 +1,361 @@
+# ruff: noqa: E501  (the HTML template and the markdown form are kept one element / one row per line)
+"""The web form in a real Chromium (Debian's /usr/bin/chromium driven by Playwright).
+
+Starts the real app (create_app + add_form_routes, SQLite store, a token, the study key pair) with
+uvicorn on loopback, fills the form, and checks what reaches the server, the browser's storage and
+the browser profile. Never downloads a browser: scripts/install-browser-deps.sh installs chromium.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import re
+import socket
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from quietpoll.collect.app import CONTENT_SECURITY_POLICY, create_app, uvicorn_options
+from quietpoll.collect.envelope import open_sealed
+from quietpoll.collect.keys import load_private, new_keys
+from quietpoll.collect.store import Store
+from quietpoll.collect.web import add_form_routes, render_form
+from quietpoll.instrument.form import load_instrument
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+FORM = "media_probe"
+PASSPHRASE = "correct horse battery staple"
+CANARY = "CANARY-서울-7731-zq"
+VECTORS = json.loads((Path(__file__).parents[1] / "collect" / "vectors.json").read_text(encoding="utf-8"))
+TEMPLATE = Path(__file__).parents[2] / "src" / "quietpoll" / "instrument" / "templates" / "foreign-media.xlsx"
+
+FORM_MD = """
+| survey |
+|        | type                    | name     | label::English (en)        | label::Korean (ko)  | relevant                  | constraint             | constraint_message | required |
+|        | select_one yes_no       | consent  | Do you agree to take part? | 참여에 동의하십니까? |                           |                        |                    | yes      |
+|        | begin_group             | about    | About you                  | 응답자              | ${consent} = 'yes'        |                        |                    |          |
+|        | integer                 | age      | Age                        | 나이                |                           | . >= 18 and . <= 120   | Age 18 to 120      | yes      |
+|        | text                    | remark   | Remark                     | 비고                |                           |                        |                    |          |
+|        | select_multiple media   | media    | Which media?               | 어떤 매체?          |                           |                        |                    |          |
+|        | integer                 | tv_hours | Hours of TV                | TV 시간             | selected(${media}, 'tv')  | . >= 0                 |                    |          |
+|        | date                    | visited  | Date of visit              | 방문 날짜           |                           |                        |                    |          |
+|        | end_group               |          |                            |                     |                           |                        |                    |          |
+| choices |
+|         | list_name | name  | label::English (en) | label::Korean (ko) |
+|         | yes_no    | yes   | Yes                 | 예                 |
+|         | yes_no    | no    | No                  | 아니요             |
+|         | media     | tv    | Television          | 텔레비전           |
+|         | media     | radio | Radio               | 라디오             |
+|         | media     | usb   | USB stick           | USB                |
+| settings |
+|          | form_id     | form_title  | default_language |
+|          | media_probe | Media probe | English (en)     |
+"""
+
+
+def _chromium_or_skip() -> None:
+    if Path(CHROMIUM).exists():
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            message = "playwright is not installed: pip install -e '.[test]'"
+        else:
+            return
+    else:
+        message = f"{CHROMIUM} is missing: run scripts/install-browser-deps.sh as root"
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"browser tests cannot run: {message}")
+    pytest.skip(message)
+
+
+@contextlib.contextmanager
+def serving(app):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **uvicorn_options()))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not server.started:
+            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+
+
+@pytest.fixture
+def study(tmp_path):
+    _chromium_or_skip()
+    form_path = tmp_path / "form.md"
+    form_path.write_text(FORM_MD, encoding="utf-8")
+    instrument = load_instrument(form_path)
+    assert instrument.form_id == FORM
+    (tmp_path / "study").mkdir()
+    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
+    public_b64 = json.loads(pub_path.read_text())["public_key"]
+    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
+    token = store.add_token("interviewer-1")
+    app = create_app(store, forms={FORM: {}})
+    add_form_routes(app, {FORM: instrument}, public_b64)
+    with serving(app) as base:
+        yield {
+            "base": base,
+            "store": store,
+            "token": token,
+            "private": load_private(key_path, PASSPHRASE),
+            "db": tmp_path / "collect.db",
+            "profile": tmp_path / "profile",
+        }
+    store.close()
+
+
+@pytest.fixture
+def browser_context(study):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(study["profile"]), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        requests: list[str] = []
+        context.on("request", lambda r: requests.append(r.url))
+        try:
+            yield context, requests
+        finally:
+            context.close()
+
+
+STORAGE_DUMP = """async () => {
+  const local = JSON.stringify(Object.fromEntries(Object.entries(localStorage)));
+  const rows = await new Promise((resolve, reject) => {
+    const req = indexedDB.open("quietpoll");
+    req.onsuccess = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains("outbox")) { db.close(); return resolve([]); }
+      const get = db.transaction("outbox").objectStore("outbox").getAll();
+      get.onsuccess = () => { db.close(); resolve(get.result); };
+      get.onerror = () => reject(get.error);
+    };
+    req.onerror = () => reject(req.error);
+  });
+  return {local, outbox: rows};
+}"""
+
+
+def _visible(page, name: str) -> bool:
+    return page.locator(f'.q[data-name="{name}"]').is_visible()
+
+
+def test_fill_skip_logic_offline_submit_and_decrypt(study, browser_context):
+    context, requests = browser_context
+    base, token = study["base"], study["token"]
+    page = context.new_page()
+    page.goto(f"{base}/f/{FORM}?token={token}")
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+
+    # enrolment: the token is kept as a credential and is gone from the URL
+    assert "token" not in page.url
+    assert page.evaluate("localStorage.getItem('quietpoll.token')") == token
+
+    # language switch
+    assert page.get_by_text("Do you agree to take part?").is_visible()
+    page.click('button[data-set-lang="Korean (ko)"]')
+    assert page.get_by_text("참여에 동의하십니까?").is_visible()
+    assert not page.get_by_text("Do you agree to take part?").is_visible()
+    page.click('button[data-set-lang="English (en)"]')
+
+    # skip logic: the group needs consent, tv_hours needs 'tv' selected
+    assert not _visible(page, "age")
+    page.check('input[name="consent"][value="yes"]')
+    assert _visible(page, "age")
+    assert not _visible(page, "tv_hours")
+    page.check('input[name="media"][value="tv"]')
+    assert _visible(page, "tv_hours")
+    page.uncheck('input[name="media"][value="tv"]')
+    assert not _visible(page, "tv_hours")
+    page.check('input[name="media"][value="tv"]')
+    page.check('input[name="media"][value="radio"]')
+
+    # required and constraint checks, live and on submit
+    page.click("button[type=submit]")
+    age_error = page.locator('.q[data-name="age"] .err')
+    assert age_error.is_visible() and "required" in age_error.inner_text()
+    page.fill('input[name="age"]', "12")
+    assert age_error.is_visible() and age_error.inner_text() == "Age 18 to 120"
+    page.fill('input[name="age"]', "34")
+    assert not age_error.is_visible()
+    page.fill('input[name="remark"]', CANARY)
+    page.fill('input[name="tv_hours"]', "3")
+    page.fill('input[name="visited"]', "2024-05-17")
+    assert study["store"].count() == 0
+
+    # submit while offline: only the sealed submission waits in IndexedDB
+    context.set_offline(True)
+    page.click("button[type=submit]")
+    page.wait_for_function(
+        """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
+           q.onsuccess = () => { const g = q.result.transaction('outbox').objectStore('outbox').count();
+           g.onsuccess = () => { q.result.close(); r(g.result); }; }; })) === 1"""
+    )
+    dump = page.evaluate(STORAGE_DUMP)
+    assert len(dump["outbox"]) == 1
+    record = dump["outbox"][0]
+    assert set(record) == {"form_id", "instance_id", "ciphertext"}
+    assert record["form_id"] == FORM and re.fullmatch(r"uuid:[0-9a-f-]{36}", record["instance_id"])
+    text = json.dumps(dump, ensure_ascii=False)
+    for secret in (CANARY, "2024-05-17", "radio"):
+        assert secret not in text
+    assert study["store"].count() == 0
+    assert page.input_value('input[name="remark"]') == ""  # the form is cleared: nothing left to read
+
+    # back online: the 'online' event sends it, and it leaves the browser
+    context.set_offline(False)
+    deadline = time.monotonic() + 15
+    while study["store"].count() < 1:
+        assert time.monotonic() < deadline, "the offline submission was not sent after going online"
+        time.sleep(0.1)
+    page.wait_for_function("document.getElementById('qp-status').textContent === 'Sent.'")
+    assert page.evaluate(STORAGE_DUMP)["outbox"] == []
+
+    # the server holds ciphertext only; the key holder reads the answers
+    assert CANARY.encode() not in study["db"].read_bytes()
+    rows = list(study["store"].ciphertexts())
+    assert len(rows) == 1
+    form_id, instance_id, ciphertext = rows[0][:3]
+    assert (form_id, instance_id) == (FORM, record["instance_id"])
+    assert ciphertext == record["ciphertext"]
+    answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
+    assert answers == {
+        "consent": "yes",
+        "age": 34,
+        "remark": CANARY,
+        "media": "tv radio",
+        "tv_hours": 3,
+        "visited": "2024-05-17",
+    }
+
+    # nothing left the loopback server
+    assert requests and all(u.startswith(base + "/") for u in requests), [u for u in requests if not u.startswith(base)]
+    context.close()
+    leaked = [
+        str(f.relative_to(study["profile"]))
+        for f in study["profile"].rglob("*")
+        if f.is_file() and CANARY.encode() in f.read_bytes()
+    ]
+    assert not leaked, f"the canary answer is in the browser profile: {leaked}"
+
+
+def test_js_sealed_submissions_open_in_python(study, browser_context):
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+    context, requests = browser_context
+    page = context.new_page()
+    page.goto(f"{study['base']}/f/{FORM}")
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    private = X25519PrivateKey.from_private_bytes(bytes.fromhex(VECTORS["private_key_hex"]))
+    cases = [(v["form_id"], v["instance_id"], v["payload"]) for v in VECTORS["vectors"]]
+    cases += [
+        ("foreign_media_2025", "uuid:00000000-0000-4000-8000-000000000001", {"note": "한국어 " * 400, "n": 1.5}),
+        ("f", "i", {}),
+    ]
+    for form_id, instance_id, payload in cases:
+        sealed = page.evaluate(
+            "([k, f, i, p]) => quietpoll.seal(k, f, i, p)", [VECTORS["public_key_b64"], form_id, instance_id, payload]
+        )
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", sealed)
+        wire = base64.urlsafe_b64decode(sealed + "=" * (-len(sealed) % 4))
+        plain = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+        bucket = next(b for b in VECTORS["buckets"] if b >= len(plain) + 4)
+        assert len(wire) == 1 + 32 + bucket + 16 and wire[0] == 1
+        assert open_sealed(private, form_id, instance_id, sealed) == payload
+        with pytest.raises(Exception):
+            open_sealed(private, form_id, instance_id + "x", sealed)  # the ids are bound
+
+
+EXPRESSIONS = [
+    # (expression, values, current, expected: True / False / None = unsupported, left unchecked)
+    ("${a} = 'yes'", {"a": "yes"}, None, True),
+    ("${a} != 'yes'", {"a": ""}, None, True),
+    ("${n} > 5", {"n": ""}, None, False),
+    ("${n} >= 5 and ${n} <= 10", {"n": "7"}, None, True),
+    ("not(${a} = 'x') or ${n} < 2", {"a": "x", "n": "3"}, None, False),
+    ("selected(${m}, 'tv')", {"m": "radio tv"}, None, True),
+    ("not(selected(., 'none')) or count-selected(.) = 1", {}, "none tv", False),
+    (". >= 1950 and . <= 2100", {}, "1990", True),
+    ("${n} = 5", {"n": "5.0"}, None, True),
+    ("${d} < '2024-06-01'", {"d": "2024-05-17"}, None, True),
+    ("${n} + 1 > 2", {"n": "3"}, None, None),
+    ("once(random())", {}, None, None),
+    ("${unknown} = 'x'", {}, None, None),
+    ("/data/a = 1", {}, None, None),
+]
+
+
+def test_expression_subset(study, browser_context):
+    context, _ = browser_context
+    page = context.new_page()
+    page.goto(f"{study['base']}/f/{FORM}")
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    got = page.evaluate(
+        """(cases) => cases.map(([text, values, current]) => {
+             const numeric = new Set(["n"]);
+             const ctx = {
+               lookup: (name) => name in values ? {value: values[name], numeric: numeric.has(name)} : undefined,
+               current: current === null ? null : {value: current, numeric: false},
+             };
+             return quietpoll.evaluate(quietpoll.compile(text), ctx);
+           })""",
+        [[e, v, c] for e, v, c, _ in EXPRESSIONS],
+    )
+    assert got == [expected for *_, expected in EXPRESSIONS]
+
+
+def test_pages_keep_the_csp_and_have_no_inline_script(study):
+    base = study["base"]
+    with httpx.Client(base_url=base) as client:
+        page = client.get(f"/f/{FORM}?token={study['token']}")
+        assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+        assert study["token"] not in page.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)
+        assert not re.search(r"\son[a-z]+=", page.text) and "style=" not in page.text
+        for path in ("/static/form.js", "/static/form.css", "/sw.js"):
+            r = client.get(path)
+            assert r.status_code == 200, path
+            assert r.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert client.get("/sw.js").headers["content-type"].startswith("text/javascript")
+        assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        missing = client.get("/f/no_such_form")
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+
+def test_foreign_media_template_renders_every_question():
+    instrument = load_instrument(TEMPLATE)
+    html = render_form(instrument, VECTORS["public_key_b64"])
+    for q in instrument.questions:
+        if q.type in {"select_one", "select_multiple", "integer", "decimal", "text", "date"}:
+            assert f'name="{q.name}"' in html, q.name
+    assert 'data-relevant="${status} = &#39;left&#39;"' in html
+    assert "조사에 참여하는 데 동의하십니까?" in html and 'data-set-lang="Korean"' in html

@@ -1,0 +1,24 @@
+// Builds the browser assets into src/quietpoll/collect/static/ (committed, so neither CI nor users
+// need npm): form.js (the form, sealing, outbox) and sw.js (the service worker, whose cache name is
+// a hash of the assets so a new build replaces the old cache).
+import { build } from "esbuild";
+import { createHash } from "node:crypto";
+import { copyFileSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, "..", "src", "quietpoll", "collect", "static");
+const common = { bundle: true, minify: true, format: "iife", target: ["es2020"], legalComments: "eof", logLevel: "info" };
+
+await build({ ...common, entryPoints: [join(here, "src", "form.js")], outfile: join(out, "form.js") });
+copyFileSync(join(here, "src", "form.css"), join(out, "form.css"));
+const hash = createHash("sha256");
+for (const name of ["form.js", "form.css"]) hash.update(readFileSync(join(out, name)));
+const buildId = hash.digest("hex").slice(0, 16);
+await build({
+  ...common,
+  entryPoints: [join(here, "src", "sw.js")],
+  outfile: join(out, "sw.js"),
+  define: { BUILD_ID: JSON.stringify(buildId) },
+});

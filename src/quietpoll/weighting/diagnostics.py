@@ -20,7 +20,7 @@ import numpy as np
 import polars as pl
 
 from quietpoll.errors import WeightingError
-from quietpoll.weighting.propensity import _as_text
+from quietpoll.weighting.targets import text_series
 
 __all__ = [
     "QUANTILES",
@@ -199,7 +199,7 @@ def margins_achieved(frame: pl.DataFrame, margins: Iterable[Any], w: Any) -> lis
         col = _column(frame, m.variable)
         if kind == "categorical":
             levels, target = _margin_levels(m)
-            achieved = _level_totals(_as_text(col), levels, a)
+            achieved = _level_totals(text_series(col), levels, a)
             rows = zip(levels, target, achieved)
         else:
             if not col.dtype.is_numeric():
@@ -357,9 +357,9 @@ def smd(
             out.append(_smd_row(name, None, mt, mb, ma, denom))
             continue
 
-        text = _as_text(col)
+        text = text_series(col)
         if reference is not None:
-            rtext = _as_text(rcol)
+            rtext = text_series(rcol)
             levels = pl.concat([text.drop_nulls(), rtext.drop_nulls()]).unique().sort().to_list()
             t_tot = _level_totals(rtext, levels, wr)
         else:

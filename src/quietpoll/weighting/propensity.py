@@ -25,7 +25,6 @@ Everything is vectorized; the only Python loops run over covariates.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ import numpy as np
 import polars as pl
 
 from quietpoll.errors import WeightingError
+from quietpoll.weighting.targets import text_series
 
 __all__ = ["PropensityResult", "propensity_weights", "MIN_ROWS", "C_GRID"]
 
@@ -98,25 +98,6 @@ def _check_missing(col: pl.Series, name: str, which: str) -> None:
         raise WeightingError(f"covariate '{name}' has infinite values in the {which}; fix or drop those rows")
 
 
-def _num_text(x: float) -> str:
-    return str(int(x)) if math.isfinite(x) and float(x).is_integer() else repr(float(x))
-
-
-def _as_text(col: pl.Series) -> pl.Series:
-    """Values as the text that margin levels are matched against; missing (null, NaN) stays null.
-
-    Numbers print as integers when whole ("1", not "1.0") and as Python's ``repr`` otherwise,
-    booleans as "true"/"false" (the rule of ``weighting.targets.level_text``). Only the distinct
-    numeric values are formatted in Python.
-    """
-    if col.dtype == pl.Boolean or not col.dtype.is_numeric():
-        return col.cast(pl.String)
-    x = col.cast(pl.Float64).fill_nan(None)
-    uniq = x.drop_nulls().unique()
-    txt = pl.Series([_num_text(u) for u in uniq.to_list()], dtype=pl.String)
-    return x.replace_strict(uniq, txt, return_dtype=pl.String)
-
-
 def _design_matrix(
     sample: pl.DataFrame, reference: pl.DataFrame, covariates: tuple[str, ...]
 ) -> tuple[np.ndarray, list[str]]:
@@ -138,7 +119,7 @@ def _design_matrix(
             names.append(name)
         elif (s_cat or s_num) and (r_cat or r_num):
             # categorical in at least one frame: compare levels as text
-            ts, tr = _as_text(cs), _as_text(cr)
+            ts, tr = text_series(cs), text_series(cr)
             levels = tr.unique().sort()
             unknown = ts.filter(~ts.is_in(levels.implode())).unique().sort()
             if unknown.len():

@@ -74,6 +74,17 @@ def _distinct_text(values: np.ndarray | pl.Series) -> tuple[np.ndarray, list[str
     return codes, [str(t[0]) for t in labels]
 
 
+def text_series(col: pl.Series) -> pl.Series:
+    """A column as the text margin levels are matched against (the rule of :func:`level_text`), as a
+    polars Series; missing values (null, NaN) stay null. Only distinct numbers are formatted."""
+    if col.dtype == pl.Boolean or not col.dtype.is_numeric():
+        return col.cast(pl.String)
+    x = col.cast(pl.Float64).fill_nan(None)
+    uniq = x.drop_nulls().unique()
+    txt = pl.Series([_num_text(u) for u in uniq.to_list()], dtype=pl.String)
+    return x.replace_strict(uniq, txt, return_dtype=pl.String)
+
+
 def level_text(values: np.ndarray | pl.Series) -> np.ndarray:
     """Values as the text targets are matched against (vectorised over the distinct values only)."""
     codes, text = _distinct_text(values)

@@ -44,14 +44,15 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
              mean_: Sequence[str] = (), total_: Sequence[str] = (), prop: Sequence[str] = (),
              ratio_: Sequence[tuple[str, str]] = (), quantile_: Mapping[str, Sequence[float]] | None = None,
              by: Sequence[str] = (), level: float = 0.95, ci_method: str | None = None,
-             df: str | float = "design", domain: Mapping[str, str] | None = None) -> Table:
+             df: str | float = "design", domain: Mapping[str, str] | None = None,
+             list_experiment: tuple[str, str] | None = None, randomized_response: Mapping | None = None) -> Table:
     """Everything `quietpoll estimate` computes, in its row order: means, totals, proportions,
     ratios, quantiles, each over the domains of `by`; `domain` ({column: value}) restricts the
     results to one subpopulation (the design keeps every PSU, as a domain should)."""
     if isinstance(design, Mapping):
         design = DesignSpec.from_mapping(design)
     des = design.build(data) if isinstance(design, DesignSpec) else design
-    if not (mean_ or total_ or prop or ratio_ or quantile_):
+    if not (mean_ or total_ or prop or ratio_ or quantile_ or list_experiment or randomized_response):
         raise EstimationError("nothing to estimate: give --mean, --total, --prop, --ratio or --quantile")
     numeric_ci = "wald"
     if ci_method not in (None, "wald") and (mean_ or total_ or ratio_) and not (prop or quantile_):
@@ -71,6 +72,15 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
     for v, probs in (quantile_ or {}).items():
         qm = ci_method if ci_method in ("beta", "xlogit", "logit", "asin", "quantile") else "wald"
         out = out + quantile(des, v, probs, ci_method=qm, **kw)
+    if list_experiment:
+        from .estimators.sensitive import list_experiment as _le
+
+        out = out + _le(des, list_experiment[0], list_experiment[1], **kw)
+    if randomized_response:
+        from .estimators.sensitive import randomized_response as _rr
+
+        rr = dict(randomized_response)
+        out = out + _rr(des, rr.pop("answer"), **rr, **kw)
     if sub:
         rows = tuple(r for r in out.rows if all(r.domain.get(k) == str(v) for k, v in sub.items()))
         if not rows:

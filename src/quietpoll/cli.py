@@ -110,6 +110,14 @@ def design_options(f):
 @click.option("--prop", "props", multiple=True, help="Proportions of each level of COL[,COL...].")
 @click.option("--ratio", "ratios", multiple=True, help="Ratio NUM/DEN.")
 @click.option("--quantile", "quantiles", multiple=True, help="Quantiles COL@P[,P...].")
+@click.option("--list-experiment", "le_count", help="List experiment: the item-count column.")
+@click.option("--treatment", "le_treat", help="List experiment: the treatment (long list) indicator column.")
+@click.option("--randomized-response", "rr_col", help="Randomized response: the observed yes/no answer column.")
+@click.option("--rr-design", type=click.Choice(["forced", "warner", "unrelated"]), help="Randomized-response design.")
+@click.option("--rr-p-truth", type=float, help="Forced response: probability of answering truthfully.")
+@click.option("--rr-p-yes", type=float, help="Forced response: probability of a forced yes.")
+@click.option("--rr-p", type=float, help="Warner / unrelated question: probability of the sensitive question.")
+@click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
 @click.option("--domain", "domain_", multiple=True, help="Restrict to one subpopulation: COL=VALUE.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
@@ -118,18 +126,27 @@ def design_options(f):
 @click.option("--df", "df_", default="design", show_default=True, help="design | inf | a number.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
-             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, by, domain_, level, ci_method,
-             df_, fmt):
+             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, le_count, le_treat, rr_col,
+             rr_design, rr_p_truth, rr_p_yes, rr_p, rr_p_unrelated, by, domain_, level, ci_method, df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
     ratio_cols = [c for pair in _ratios(ratios) for c in pair]
+    if bool(le_count) != bool(le_treat):
+        raise QuietpollError("--list-experiment COUNT_COL needs --treatment TREAT_COL (and the other way round)")
+    if rr_col and not rr_design:
+        raise QuietpollError("--randomized-response needs --rr-design forced|warner|unrelated and its probabilities")
+    sensitive = [c for c in (le_count, le_treat, rr_col) if c]
     analysis = (_split(means) + _split(totals) + _split(props) + ratio_cols + list(_quantiles(quantiles))
-                + _split(by) + list(_domain(domain_)))
+                + _split(by) + list(_domain(domain_)) + sensitive)
     frame, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
                                  rep_type, rho, scale, rscales, mse, replicates, seed, analysis)
     df = df_ if df_ in ("design", "inf") else _floats(df_, "--df")[0]
     table = api.estimate(frame, design, mean_=_split(means), total_=_split(totals), prop=_split(props),
                          ratio_=_ratios(ratios), quantile_=_quantiles(quantiles), by=_split(by), level=level,
-                         ci_method=ci_method, df=df, domain=_domain(domain_))
+                         ci_method=ci_method, df=df, domain=_domain(domain_),
+                         list_experiment=(le_count, le_treat) if le_count else None,
+                         randomized_response=None if not rr_col else {
+                             "answer": rr_col, "rr_design": rr_design, "p_truth": rr_p_truth, "p_yes": rr_p_yes,
+                             "p": rr_p, "p_unrelated": rr_p_unrelated})
     fmt = fmt or ("table" if sys.stdout.isatty() else "json")
     _emit(table, fmt)
 

@@ -2,7 +2,9 @@
 
 from .ci import CI_METHODS
 from .quantile import quantile
+from .sensitive import list_experiment, randomized_response
 from .smooth import mean, proportion, ratio, total
 from .table import Estimate, Table
 
-__all__ = ["mean", "total", "proportion", "ratio", "quantile", "Estimate", "Table", "CI_METHODS"]
+__all__ = ["mean", "total", "proportion", "ratio", "quantile", "list_experiment", "randomized_response",
+           "Estimate", "Table", "CI_METHODS"]

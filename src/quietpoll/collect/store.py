@@ -280,12 +280,7 @@ class Store:
                 .execute("SELECT alias, token_hash, revoked FROM tokens WHERE token_hash = ?", (digest,))
                 .fetchone()
             )
-        if row is None:
-            return None
-        alias, stored, revoked = row
-        if not hmac.compare_digest(bytes(stored), digest) or revoked:
-            return None
-        return alias
+        return _alias_if_valid(row, digest)
 
     def tokens(self) -> list[dict]:
         with self._lock:
@@ -357,3 +352,14 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
     frame = pl.DataFrame(data)
     write_data(frame, out_path)
     return len(rows)
+
+
+def _alias_if_valid(row, digest: bytes) -> str | None:
+    """The alias of a (alias, token_hash, revoked) row if the hash matches (constant time) and the
+    token is not revoked; shared by every store backend."""
+    if row is None:
+        return None
+    alias, stored, revoked = row
+    if not hmac.compare_digest(bytes(stored), digest) or revoked:
+        return None
+    return alias

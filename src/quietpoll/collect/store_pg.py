@@ -324,12 +324,7 @@ class PgStore(_store.Store):
                 "SELECT alias, token_hash, revoked FROM tokens WHERE token_hash = %s", (digest,)
             ).fetchone()
         )
-        if row is None:
-            return None
-        alias, stored, revoked = row
-        if not hmac.compare_digest(bytes(stored), digest) or revoked:
-            return None
-        return alias
+        return _store._alias_if_valid(row, digest)
 
     def tokens(self) -> list[dict]:
         rows = self._run(lambda c: c.execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall())

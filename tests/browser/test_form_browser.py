@@ -9,20 +9,16 @@ the browser profile. Never downloads a browser: scripts/install-browser-deps.sh 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
-from quietpoll.collect.app import CONTENT_SECURITY_POLICY, create_app, uvicorn_options
+from quietpoll.collect.app import serving, CONTENT_SECURITY_POLICY, create_app
 from quietpoll.collect.envelope import open_sealed
 from quietpoll.collect.keys import load_private, new_keys
 from quietpoll.collect.store import Store
@@ -83,27 +79,6 @@ def _chromium_or_skip() -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"browser tests cannot run: {message}")
     pytest.skip(message)
-
-
-@contextlib.contextmanager
-def serving(app):
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **uvicorn_options()))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
 
 
 @pytest.fixture

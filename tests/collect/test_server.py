@@ -5,18 +5,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
-import socket
-import threading
-import time
 
 import httpx
 import pytest
-import uvicorn
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from quietpoll.collect.app import CONTENT_SECURITY_POLICY, create_app, uvicorn_options
+from quietpoll.collect.app import serving, CONTENT_SECURITY_POLICY, create_app
 
 from quietpoll.collect.envelope import open_sealed, seal
 from quietpoll.collect.store import Store
@@ -37,11 +33,8 @@ class _Capture(logging.Handler):
 
 @contextlib.contextmanager
 def running(app, capture: logging.Handler | None = None):
-    """Serve ``app`` with uvicorn on 127.0.0.1 and a free port in a thread; stop it within 10 s."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    """Serve ``app`` with uvicorn on 127.0.0.1 and a free port in a thread (quietpoll.collect.app.serving),
+    optionally capturing every log record of uvicorn and quietpoll meanwhile."""
     names = ("uvicorn", "uvicorn.error", "uvicorn.access", "uvicorn.asgi", "quietpoll")
     loggers = [logging.getLogger(n) for n in names]
     saved = [(lg, lg.level) for lg in loggers]
@@ -49,26 +42,14 @@ def running(app, capture: logging.Handler | None = None):
         for lg in loggers:
             lg.setLevel(1)  # everything; uvicorn.Config then applies uvicorn_options()'s level
             lg.addHandler(capture)
-    # log_config=None: records reach the capture; uvicorn_options() sets uvicorn's own log levels
-    config = uvicorn.Config(app, log_config=None, lifespan="off", **uvicorn_options())
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
     try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.02)
-        yield f"http://127.0.0.1:{port}"
+        with serving(app) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
         for lg, level in saved:
             if capture is not None:
                 lg.removeHandler(capture)
             lg.setLevel(level)
-        assert not thread.is_alive(), "uvicorn did not stop within 10 s"
 
 
 KEY = X25519PrivateKey.generate()

@@ -37,6 +37,7 @@ several threads.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -379,3 +380,34 @@ __all__ = [
     "TokenBucket",
     "PrivacyMiddleware",
 ]
+
+
+@contextlib.contextmanager
+def serving(app, *, timeout: float = 10.0):
+    """Run ``app`` with uvicorn (uvicorn_options()) on 127.0.0.1 and a free port in a background
+    thread; yields the base URL and stops the server within ``timeout`` seconds (tests, local runs)."""
+    import socket
+
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    # log_config=None: uvicorn keeps the process's logging setup; uvicorn_options() sets its levels
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **uvicorn_options()))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
+    if thread.is_alive():
+        raise RuntimeError(f"uvicorn did not stop within {timeout} s")

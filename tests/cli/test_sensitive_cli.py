@@ -48,3 +48,12 @@ def test_bad_sensitive_options(data, capsys):
     assert main(["estimate", data, "--randomized-response", "rr", "--rr-design", "warner", "--rr-p", "0.5"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "0.5" in err
+
+
+def test_design_probabilities_outside_0_1_are_refused(data, capsys):
+    for args in (["--rr-design", "forced", "--rr-p-truth", "1", "--rr-p-yes", "0"],
+                 ["--rr-design", "warner", "--rr-p", "1.2"],
+                 ["--rr-design", "unrelated", "--rr-p", "0", "--rr-p-unrelated", "0.5"]):
+        assert main(["estimate", data, "--randomized-response", "rr", *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "must be in (0, 1)" in err, err

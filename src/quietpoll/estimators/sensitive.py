@@ -146,11 +146,13 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
     """(a, c) with pi = (lambda - c) / a for a randomized-response design; EstimationError on bad,
     missing, surplus or unidentifiable parameters.
 
-    forced:    p_truth in (0, 1] (chance of answering truthfully), p_yes in [0, 1) (chance of a forced
+    forced:    p_truth in (0, 1) (chance of answering truthfully), p_yes in [0, 1) (chance of a forced
                "yes"), p_truth + p_yes <= 1.
-    warner:    p in [0, 1], p != 0.5 (chance of getting the sensitive statement rather than its negation).
-    unrelated: p in (0, 1] (chance of the sensitive question), p_unrelated in [0, 1] (the known "yes"
+    warner:    p in (0, 1), p != 0.5 (chance of getting the sensitive statement rather than its negation).
+    unrelated: p in (0, 1) (chance of the sensitive question), p_unrelated in [0, 1] (the known "yes"
                share of the innocuous question).
+    A design probability of 0 or 1 is refused: at 1 the question is asked directly (no protection),
+    at 0 nothing is learnt.
     """
     given = {"p_truth": p_truth, "p_yes": p_yes, "p": p, "p_unrelated": p_unrelated}
     needs = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
@@ -161,18 +163,18 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
         raise EstimationError(f"randomized response: {', '.join(surplus)} does not apply to the "
                               f"{rr_design} design (it takes {', '.join(needs[rr_design])})")
     if rr_design == "forced":
-        pt = _check_prob("p_truth", p_truth, open_low=True)
+        pt = _check_prob("p_truth", p_truth, open_low=True, open_high=True)
         py = _check_prob("p_yes", p_yes, open_high=True)
         if pt + py > 1 + 1e-12:
             raise EstimationError(f"randomized response: p_truth + p_yes must be at most 1, got {pt + py:g}")
         return pt, py
     if rr_design == "warner":
-        pw = _check_prob("p", p)
+        pw = _check_prob("p", p, open_low=True, open_high=True)
         if abs(2 * pw - 1) < 1e-9:
             raise EstimationError("randomized response: the warner design with p = 0.5 is unidentifiable "
                                   "(the answers carry no information about the prevalence)")
         return 2 * pw - 1, 1 - pw
-    pu = _check_prob("p", p, open_low=True)
+    pu = _check_prob("p", p, open_low=True, open_high=True)
     q = _check_prob("p_unrelated", p_unrelated)
     return pu, (1 - pu) * q
 

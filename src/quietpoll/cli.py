@@ -371,6 +371,42 @@ def codebook(form, fmt, out):
 
 
 @cli.command()
+@click.argument("data", type=click.Path())
+@click.option("--qi", multiple=True, help="Quasi-identifiers COL[,COL...] (default: proposed from --instrument).")
+@click.option("--sensitive", multiple=True, help="Sensitive columns COL[,COL...] (for l-diversity).")
+@click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity.")
+@click.option("--weights", help="Weight column (individual risk uses the estimated population frequencies).")
+@click.option("--instrument", "form", type=click.Path(), help="The XLSForm, to propose quasi-identifiers.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def disclosure(data, qi, sensitive, k, weights, form, fmt):
+    """Re-identification risk of a data file: k-anonymity, records below k, l-diversity, individual
+    risk, expected re-identifications."""
+    from .disclosure.risk import disclosure_risk, propose_qi
+
+    qis = _split(qi)
+    if not qis:
+        if not form:
+            raise QuietpollError("give --qi COLS, or --instrument FORM to propose them from the form")
+        from .instrument.form import load_instrument
+
+        qis = propose_qi(load_instrument(form))
+    frame = read_data(data).frame
+    qis = [c for c in qis if c in frame.columns] if not _split(qi) else qis
+    result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights)
+    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    if fmt == "json":
+        click.echo(json.dumps(result, allow_nan=False, default=float))
+        return
+    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console.print(f"quasi-identifiers: {', '.join(result['qi'])}")
+    console.print(f"k-anonymity {result['k_anonymity']} (k = {k}): {result['records_below_k']} record(s) below k, "
+                  f"{result['uniques']} unique; expected re-identifications "
+                  f"{_fmt(result['expected_reidentifications'])}")
+    for col, l_div in result.get("l_diversity", {}).items():
+        console.print(f"l-diversity of {col}: {l_div}")
+
+
+@cli.command()
 def demo() -> None:
     """Estimate on the bundled public dataset (California API, from R's survey package)."""
     from .demo import run_demo

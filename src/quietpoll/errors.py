@@ -58,7 +58,12 @@ class CollectError(QuietpollError):
     """Encrypted collection failed: keys, passphrases, key shares, sealed submissions or the store."""
 
 
+class DisclosureError(QuietpollError):
+    """A disclosure check or release cannot run as asked (unknown columns, k < 2, overlapping roles)."""
+
+
 __all__ = [
+    "DisclosureError",
     "QuietpollError",
     "InputError",
     "ColumnError",

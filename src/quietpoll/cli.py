@@ -147,7 +147,7 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
                          randomized_response=None if not rr_col else {
                              "answer": rr_col, "rr_design": rr_design, "p_truth": rr_p_truth, "p_yes": rr_p_yes,
                              "p": rr_p, "p_unrelated": rr_p_unrelated})
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     _emit(table, fmt)
 
 
@@ -211,7 +211,7 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
     _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
                              rep_type, rho, scale, rscales, mse, replicates, seed, (row, col))
     res = _crosstab(design, row, col, statistic=statistic)
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(res.to_dict(), allow_nan=False))
         return
@@ -221,7 +221,7 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
         t.add_column(str(c), justify="right")
     for i, r in enumerate(res.row_levels):
         t.add_row(str(r), *[f"{res.proportions[i, j]:.4f} ({res.se[i, j]:.4f})" for j in range(len(res.col_levels))])
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = _console()
     console.print(t)
     d = res.to_dict()["test"]
     ddf = f", {_fmt(d['ddf'])}" if d["ddf"] is not None else ""
@@ -261,11 +261,11 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
         W = weighted.repweights.rows(slice(None))
         result = result.with_columns([pl.Series(c, W[:, j]) for j, c in enumerate(design.rep_columns)])
     write_data(result, out)
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(diag, allow_nan=False, default=float))
         return
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = _console()
     console.print(f"wrote {out}: {len(result)} rows, weight column '{weight_column}'")
     console.print(f"Kish design effect {_fmt(diag['kish_deff'])}, effective n {_fmt(diag['effective_n'])}")
     t = RichTable(title="margins: target vs achieved")
@@ -284,18 +284,15 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def validate(data, form, fmt):
     """Check every answer against the questionnaire: type, choice, constraint, relevance, required."""
-    from .instrument.exports import read_responses
-    from .instrument.form import load_instrument
     from .quality.validation import validate as _validate
 
-    instrument = load_instrument(form)
-    responses = read_responses(data, instrument)
+    instrument, responses = _form_and_responses(data, form)
     result = _validate(responses.main, instrument)
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
         return
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = _console()
     t = RichTable(title=f"{len(result['problems'])} problem(s) in {result['n_rows']} rows")
     for c in ("row", "column", "rule", "value", "message"):
         t.add_column(c)
@@ -316,18 +313,15 @@ def validate(data, form, fmt):
 def quality(data, form, interviewer, threshold, seed, fmt):
     """Fabrication and quality checks: near-duplicates, durations, straightlining, non-response,
     interviewer effects."""
-    from .instrument.exports import read_responses
-    from .instrument.form import load_instrument
     from .quality.report import quality_report
 
-    instrument = load_instrument(form)
-    responses = read_responses(data, instrument)
+    instrument, responses = _form_and_responses(data, form)
     result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold, seed=seed)
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
         return
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = _console()
     console.print(f"{result['n_rows']} interviews, {len(result['questions'])} questions compared; "
                   f"percent-match threshold {_fmt(result['threshold'])} ({result['threshold_rule']})")
     t = RichTable(title=f"{len(result['near_duplicates'])} near-duplicate pair(s)")
@@ -393,11 +387,11 @@ def disclosure(data, qi, sensitive, k, weights, form, fmt):
     frame = read_data(data).frame
     qis = [c for c in qis if c in frame.columns] if not _split(qi) else qis
     result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights)
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=float))
         return
-    console = Console() if sys.stdout.isatty() else Console(width=160)
+    console = _console()
     console.print(f"quasi-identifiers: {', '.join(result['qi'])}")
     console.print(f"k-anonymity {result['k_anonymity']} (k = {k}): {result['records_below_k']} record(s) below k, "
                   f"{result['uniques']} unique; expected re-identifications "
@@ -411,7 +405,26 @@ def demo() -> None:
     """Estimate on the bundled public dataset (California API, from R's survey package)."""
     from .demo import run_demo
 
-    run_demo(Console() if sys.stdout.isatty() else Console(width=160))
+    run_demo(_console())
+
+
+def _console() -> Console:
+    """A rich console: the terminal's width, or 160 columns when the output is piped."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
+def _default_format() -> str:
+    """table on a terminal, json when the output goes to a file or another program."""
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def _form_and_responses(data, form):
+    """The questionnaire and the data file read as that form's responses."""
+    from .instrument.exports import read_responses
+    from .instrument.form import load_instrument
+
+    instrument = load_instrument(form)
+    return instrument, read_responses(data, instrument)
 
 
 def _emit(table, fmt: str) -> None:
@@ -420,7 +433,7 @@ def _emit(table, fmt: str) -> None:
     elif fmt == "csv":
         click.echo(table.to_polars().write_csv(), nl=False)
     else:
-        print_table(table, Console() if sys.stdout.isatty() else Console(width=160))
+        print_table(table, _console())
 
 
 def _fmt(x, digits: int = 4) -> str:

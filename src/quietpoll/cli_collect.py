@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from .cli import cli
+from .cli import _default_format, cli
 from .errors import QuietpollError
 from .study import load_study
 
@@ -132,7 +132,7 @@ def store_list(url, fmt):
         rows = s.list()
     finally:
         s.close()
-    fmt = fmt or ("table" if sys.stdout.isatty() else "json")
+    fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(rows))
     else:

@@ -478,6 +478,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 from . import cli_collect  # noqa: E402,F401  (registers keys, tokens, store, pull, serve)
+from . import cli_release  # noqa: E402,F401  (registers release)
+from . import cli_report  # noqa: E402,F401  (registers report)
+from . import cli_export  # noqa: E402,F401  (registers export)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -62,8 +62,20 @@ class DisclosureError(QuietpollError):
     """A disclosure check or release cannot run as asked (unknown columns, k < 2, overlapping roles)."""
 
 
+class ReleaseRefused(DisclosureError):
+    """`release` cannot reach the protection asked for without destroying the file (exit status 3)."""
+
+    exit_code = 3
+
+
+class ReportError(QuietpollError):
+    """A report or export cannot be built as asked (missing data, unknown indicator, unknown format)."""
+
+
 __all__ = [
     "DisclosureError",
+    "ReleaseRefused",
+    "ReportError",
     "QuietpollError",
     "InputError",
     "ColumnError",

@@ -1,4 +1,4 @@
-"""The collection commands of the `quietpoll` CLI (keys, tokens, store, pull, serve). They only
+"""The collection commands of the `quietpoll` CLI (keys, tokens, store, pull, import-odk, serve). They only
 translate flags into calls of quietpoll.collect; errors become messages in cli.main."""
 
 from __future__ import annotations
@@ -158,6 +158,41 @@ def pull(study, key_path, out, store):
     finally:
         s.close()
     click.echo(f"wrote {n} submission(s) to {out}")
+
+
+@cli.command("import-odk")
+@click.argument("source", type=click.Path())
+@click.option("--key", "key_path", required=True, type=click.Path(), help="The ODK form's RSA private key (PEM).")
+@click.option("--form", "form_path", type=click.Path(), help="The XLSForm (default: the study's [instrument] path).")
+@click.option("--out", required=True, type=click.Path(), help="Responses file to write (.csv, .parquet, ...).")
+@click.option("--study", type=click.Path(), help="Study folder whose form to use when --form is not given.")
+@click.option("--media", "media_dir", type=click.Path(), help="Folder for decrypted media (default: OUT-media).")
+def import_odk(source, key_path, form_path, out, study, media_dir):
+    """Decrypt ODK encrypted-form submissions (Briefcase storage or Central download, folder or zip) with
+    the ODK private key into a responses file. A passphrase-protected key reads its passphrase from
+    QUIETPOLL_ODK_PASSPHRASE or a prompt."""
+    from .collect.odk import import_odk as _import, key_needs_passphrase, load_odk_key
+    from .instrument.form import load_instrument
+
+    if form_path is None:
+        cfg = load_study(study) if study else None
+        path = cfg.sections.get("instrument", {}).get("path") if cfg else None
+        if not path:
+            raise QuietpollError("no form: give --form FORM.xlsx (or --study STUDY with [instrument] path)")
+        form_path = cfg.folder / path
+    passphrase = None
+    if key_needs_passphrase(key_path):
+        passphrase = os.environ.get("QUIETPOLL_ODK_PASSPHRASE")
+        if not passphrase:
+            if not sys.stdin.isatty():
+                raise QuietpollError("the ODK key needs its passphrase: set QUIETPOLL_ODK_PASSPHRASE or run in a "
+                                     "terminal to be asked")
+            passphrase = click.prompt("passphrase of the ODK private key", hide_input=True)
+    result = _import(source, load_odk_key(key_path, passphrase), load_instrument(form_path), out, media_dir)
+    extra = [f"{n} {name} row(s) in {p.name}" for (name, n), p in zip(result.repeats.items(), result.files[1:])]
+    if result.media_files:
+        extra.append(f"{result.media_files} media file(s) in {result.media_dir}")
+    click.echo(f"wrote {result.submissions} submission(s) to {out}" + (f" ({'; '.join(extra)})" if extra else ""))
 
 
 @cli.command()

@@ -39,7 +39,7 @@ import polars as pl
 from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext, open_sealed
 from quietpoll.errors import CollectError
 
-__all__ = ["Store", "pull", "hour_now"]
+__all__ = ["Store", "pull", "hour_now", "records_frame"]
 
 MAX_ALIAS = 64
 _PAGE = 256
@@ -333,8 +333,7 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
     """
     from quietpoll.io import write_data
 
-    rows: list[tuple[str, dict]] = []
-    columns: dict[str, None] = {}
+    records: list[dict] = []
     for f_id, instance_id, ciphertext in store.ciphertexts(form_id):
         try:
             payload = open_sealed(private_key, f_id, instance_id, ciphertext)
@@ -342,16 +341,20 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
             raise CollectError(
                 f"submission {instance_id!r} (form {f_id!r}) cannot be decrypted with this key; nothing was written"
             ) from None
-        rows.append((instance_id, payload))
-        for name in payload:
-            if name != "instance_id":
-                columns.setdefault(name, None)
-    data: dict[str, pl.Series | list] = {"instance_id": pl.Series([r[0] for r in rows], dtype=pl.String)}
-    for name in columns:
-        data[name] = _column([payload.get(name) for _, payload in rows])
-    frame = pl.DataFrame(data)
-    write_data(frame, out_path)
-    return len(rows)
+        records.append({"instance_id": instance_id} | {k: v for k, v in payload.items() if k != "instance_id"})
+    write_data(records_frame(records, first=("instance_id",)), out_path)
+    return len(records)
+
+
+def records_frame(records: list[dict], first: tuple[str, ...] = ()) -> pl.DataFrame:
+    """One row per record (a dict of field -> value): the ``first`` columns, then every other field in
+    order of first appearance, each typed by :func:`_column`. Shared by :func:`pull` and
+    :mod:`quietpoll.collect.odk` (``quietpoll import-odk``)."""
+    columns: dict[str, None] = dict.fromkeys(first)
+    for record in records:
+        for name in record:
+            columns.setdefault(name, None)
+    return pl.DataFrame({name: _column([r.get(name) for r in records]) for name in columns})
 
 
 def _alias_if_valid(row, digest: bytes) -> str | None:

@@ -3,4 +3,126 @@ formatting only: the work is in quietpoll.disclosure."""
 
 from __future__ import annotations
 
-from .cli import cli  # noqa: F401
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table as RichTable
+
+from .cli import _console, _default_format, _split, cli
+from .errors import DisclosureError
+
+
+def _study_folder(study: str) -> Path:
+    p = Path(study)
+    return p.parent if p.is_file() else p
+
+
+@cli.command()
+@click.argument("data", type=click.Path())
+@click.option("--qi", multiple=True, help="Quasi-identifiers COL[,COL...] (k is counted over these).")
+@click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity (at least 2).")
+@click.option("--identifiers", multiple=True, help="Direct identifiers COL[,COL...]: dropped.")
+@click.option("--out", "out", required=True, type=click.Path(),
+              help="The released file (.csv, .tsv, .parquet, .xlsx, .sav, .zsav, .dta).")
+@click.option("--study", type=click.Path(), help="Study folder (or study.toml): keeps the release log in "
+              "STUDY/releases/ and warns when this release can be differenced against an earlier one.")
+@click.option("--instrument", "form", type=click.Path(),
+              help="The XLSForm: metadata columns and free-text questions found from its question types "
+              "(default: the study's [instrument] path).")
+@click.option("--free-text", "free_text", multiple=True, help="Free-text columns COL[,COL...] to scrub (default: "
+              "the form's text questions, or every text column that is not a QI).")
+@click.option("--names", "names_file", type=click.Path(), help="Names and place names to remove from free text: "
+              "a UTF-8 file, one per line.")
+@click.option("--recode", "recodes", multiple=True, help="COL=bands:B0,B1,... | COL=years:WIDTH | COL=top:VALUE.")
+@click.option("--year-bands", "year_bands", multiple=True, help="COL=WIDTH: years in bands of WIDTH years.")
+@click.option("--top-code", "top_codes", multiple=True, help="COL=VALUE: values above VALUE set to VALUE.")
+@click.option("--timestamps", type=click.Choice(["month", "quarter"]), default="month", show_default=True,
+              help="Coarsen collection timestamps to this.")
+@click.option("--max-suppressed", type=float, default=0.05, show_default=True,
+              help="Refuse (exit 3) when more than this share of all QI values would be suppressed.")
+@click.option("--max-suppressed-per-qi", type=float, default=0.5, show_default=True,
+              help="Refuse (exit 3) when more than this share of one QI's values would be suppressed.")
+@click.option("--importance", multiple=True, help="QIs COL[,COL...] from the most important (suppressed last).")
+@click.option("--record-id", help="Column identifying a record across releases (default: the instance id).")
+@click.option("--report", "report_path", type=click.Path(), help="Also write the release report (JSON) here.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Report output (table on a terminal).")
+def release(data, qi, k, identifiers, out, study, form, free_text, names_file, recodes, year_bands, top_codes,
+            timestamps, max_suppressed, max_suppressed_per_qi, importance, record_id, report_path, fmt):
+    """Write a disclosure-controlled copy of DATA: identifiers dropped, metadata stripped, free text
+    scrubbed, recodes, local suppression to k-anonymity; a report of every change. Exit 3 when k
+    cannot be reached without destroying the file."""
+    from .disclosure.recode import parse_recode
+    from .disclosure.release import publish
+    from .disclosure.release import release as _release
+    from .disclosure.scrub import read_names
+    from .io import WRITE_FORMATS, read_data
+
+    ext = Path(out).suffix.lower().lstrip(".")
+    if ext not in WRITE_FORMATS:
+        raise DisclosureError(f"--out {out!r}: cannot write a file with extension '.{ext}'; use one of "
+                              f"{', '.join('.' + e for e in WRITE_FORMATS)}")
+    specs = [parse_recode(r) for r in recodes]
+    specs += [parse_recode(r, "years") for r in year_bands]
+    specs += [parse_recode(r, "top") for r in top_codes]
+    names = read_names(names_file) if names_file else []
+    if study:
+        if not Path(study).exists():
+            raise DisclosureError(f"--study {study!r} does not exist")
+        study = _study_folder(study)
+        if not form and (study / "study.toml").exists():
+            from .study import load_study
+
+            ipath = load_study(study).sections.get("instrument", {}).get("path")
+            if ipath and (study / ipath).exists():
+                form = str(study / ipath)  # the study's form finds metadata and free-text columns
+    instrument = None
+    if form:
+        from .instrument.form import load_instrument
+
+        instrument = load_instrument(form)
+    dataset = read_data(data)
+    rel = _release(dataset.frame, qi=_split(qi), k=k, identifiers=_split(identifiers), instrument=instrument,
+                   free_text=_split(free_text) if free_text else None, names=names, recodes=specs,
+                   timestamps=timestamps, max_suppressed=max_suppressed, max_suppressed_per_qi=max_suppressed_per_qi,
+                   importance=_split(importance) or None, record_id=record_id, value_labels=dataset.value_labels)
+    report = publish(rel, out, study=study)
+    report["input"]["file"] = str(data)
+    text = json.dumps(report, allow_nan=False, ensure_ascii=False, indent=None)
+    if report_path:
+        Path(report_path).write_text(json.dumps(report, allow_nan=False, ensure_ascii=False, indent=2) + "\n",
+                                     encoding="utf-8")
+    for w in report["warnings"]:
+        click.echo(f"quietpoll: warning: {w}", err=True)
+    if (fmt or _default_format()) == "json":
+        click.echo(text)
+        return
+    _print_report(report)
+
+
+def _print_report(report: dict) -> None:
+    console = _console()
+    o = report["output"]
+    console.print(f"released {o['rows']} rows x {o['columns']} columns to {o['file']} (sha256 {o['sha256'][:16]}...)")
+    console.print(f"k = {report['k']} over {', '.join(report['qi'])}: k before {report['k_before']}, "
+                  f"after {report['final_k']} ({report['k_rule']})")
+    t = RichTable(title="release report", show_lines=False)
+    for col in ("change", "column", "detail"):
+        t.add_column(col)
+    for d in report["dropped"]:
+        t.add_row("dropped", d["column"], d["reason"])
+    for d in report["coarsened"]:
+        extra = f", {d['unreadable_removed']} unreadable removed" if d["unreadable_removed"] else ""
+        t.add_row("coarsened", d["column"], f"{d['reason']} -> {d['to']}{extra}")
+    for c, counts in report["scrubbed"].items():
+        found = ", ".join(f"{n} {kind}" for kind, n in counts.items() if n) or "nothing found"
+        t.add_row("scrubbed", c, found)
+    for r in report["recodes"]:
+        t.add_row("recoded", r["column"], f"{r['spec']} ({r['values_changed']} values)")
+    s = report["suppression"]
+    for c, n in s["by_qi"].items():
+        t.add_row("suppressed", c, f"{n} value(s)")
+    console.print(t)
+    console.print(f"suppressed {s['cells']} QI value(s) ({s['share']:.2%}) in {s['records_touched']} record(s)")
+    if report.get("log"):
+        console.print(f"logged as release {report['log']['id']} in {report['log']['path']}")

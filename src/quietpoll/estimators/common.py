@@ -66,7 +66,7 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
 
 def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
     if s.dtype == pl.Enum:
-        cats = s.cat.get_categories().to_list()
+        cats = s.dtype.categories.to_list()   # the fixed level order of the Enum (as a factor's levels)
         codes = s.to_physical().fill_null(0).to_numpy().astype(np.int64)
         return tuple(cats), codes
     if s.dtype in (pl.Categorical, pl.Boolean):

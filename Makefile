@@ -14,7 +14,7 @@ $(BIN)/quietpoll: pyproject.toml
 install: $(BIN)/quietpoll
 
 demo: install
-	$(BIN)/quietpoll demo
+	$(BIN)/quietpoll demo --out demo-output
 
 test: install
 	scripts/install-test-deps.sh

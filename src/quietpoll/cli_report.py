@@ -3,4 +3,50 @@ quietpoll.report."""
 
 from __future__ import annotations
 
-from .cli import cli  # noqa: F401
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from .cli import _split, cli
+
+
+@cli.command()
+@click.argument("study", type=click.Path())
+@click.option("--out", "out", type=click.Path(), default="report", show_default=True,
+              help="Folder for report.html and report.json (and report.pdf).")
+@click.option("--language", help="Label language: English or Korean (default: [report] language of study.toml).")
+@click.option("--indicator", "indicators", multiple=True, help="Only these indicators: ID[,ID...] (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
+              help="pdf also prints the page to report.pdf with an installed Chromium.")
+def report(study, out, language, indicators, fmt):
+    """The study's report: one self-contained HTML page (charts, toplines, crosstabs, weighting, quality,
+    methods; small cells suppressed) and report.json with every number it shows."""
+    from .report import build_report
+    from .report.build import STEPS
+
+    err = Console(stderr=True)
+    kw = dict(language=language, indicators=_split(indicators) or None, fmt=fmt)
+    if not err.is_terminal:    # no live display when stderr is a file or a pipe: errors stay one line
+        result = build_report(Path(study), Path(out), **kw)
+    else:
+        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                      console=err, transient=True) as bar:
+            task = bar.add_task("report", total=len(STEPS))
+
+            def progress(step: str, k: int, total: int) -> None:
+                bar.update(task, completed=k, description=step)
+
+            result = build_report(Path(study), Path(out), progress=progress, **kw)
+    data = result.data
+    if data.get("synthetic"):
+        err.print("[bold red]SYNTHETIC DATA[/bold red]: no real respondents")
+    click.echo(f"wrote {result.html_path}")
+    click.echo(f"wrote {result.json_path}")
+    if result.pdf_path is not None:
+        click.echo(f"wrote {result.pdf_path}")
+    shown = [r for r in data["indicators"] if not r["domain"]]
+    hidden = sum(r["suppressed"] for r in data["indicators"])
+    click.echo(f"{len(shown)} indicator(s), {len(data['tables'])} table(s), {hidden} estimate(s) suppressed, "
+               f"{len(data['warnings'])} warning(s)")

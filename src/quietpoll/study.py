@@ -11,7 +11,7 @@ from typing import Any
 from .design import DesignSpec
 from .errors import QuietpollError, StudyError
 
-SECTIONS = ("study", "instrument", "data", "design", "weighting", "collect", "report")
+SECTIONS = ("study", "instrument", "data", "design", "weighting", "collect", "quality", "report")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,277 @@
+"""`quietpoll report`: from a study folder to report.html and report.json (and report.pdf).
+
+The pipeline runs from the study folder itself: read the export for the form -> validate -> quality
+checks (flagged near-duplicates excluded before weighting when [quality] drop_flagged) -> design ->
+weighting to the [weighting] targets -> estimates (indicators overall and by domain, toplines,
+crosstabs with Rao-Scott tests, sensitive-question estimators) -> table rules (threshold, dominance,
+audited secondary suppression) -> methods statement -> HTML (self-contained) and JSON.
+
+report.json holds every number the HTML shows; a suppressed number is null with "suppressed": true.
+It carries no timestamp, so the same study and seed give the same file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from ..design import DesignSpec
+from ..errors import ReportError
+from ..instrument.exports import read_responses
+from ..instrument.form import load_instrument
+from ..instrument.typing import type_responses
+from ..quality.report import quality_report
+from ..quality.validation import validate
+from ..study import load_study
+from ..weighting.apply import apply_weighting
+from ..weighting.diagnostics import diagnostics
+from ..weighting.targets import parse_targets
+from .indicators import indicator_rows, is_binary, sensitive_pairs
+from .methods import methods_statement
+from .options import base_language, check_against, parse_options, resolve_language
+from .toplines import SKIP_REASON, column_levels, one_way, question_label, topline, two_way_table
+
+Progress = Callable[[str, int, int], None]
+TABULATED = ("select_one", "select_multiple", "integer", "decimal", "range")
+STEPS = ("reading the study", "validating answers", "quality checks", "weighting", "estimating indicators",
+         "tables and disclosure rules", "writing the report")
+
+
+@dataclass
+class ReportResult:
+    html_path: Path
+    json_path: Path
+    pdf_path: Path | None = None
+    data: dict = field(default_factory=dict)
+
+
+def _step(progress: Progress | None, k: int) -> None:
+    if progress is not None:
+        progress(STEPS[k], k, len(STEPS))
+
+
+def _load(study_dir: Path):
+    study_dir = Path(study_dir)
+    if not study_dir.exists():
+        raise ReportError(f"study folder '{study_dir}' does not exist")
+    cfg = load_study(study_dir)
+    if cfg.data_path is None:
+        raise ReportError(f"study '{study_dir}' has no data: give [data] path = \"responses.csv\" in study.toml")
+    if not cfg.data_path.exists():
+        raise ReportError(f"study folder '{study_dir}' is missing its data: '{cfg.data_path.name}' ([data] path) "
+                          "not found; put the decrypted export there or fix [data] path")
+    form = (cfg.sections.get("instrument") or {}).get("path")
+    if not form:
+        raise ReportError(f"study '{study_dir}' has no questionnaire: give [instrument] path = \"form.xlsx\"")
+    form_path = Path(form) if Path(form).is_absolute() else cfg.folder / form
+    if not form_path.exists():
+        raise ReportError(f"study folder '{study_dir}' is missing its questionnaire '{form}' ([instrument] path)")
+    return cfg, load_instrument(form_path)
+
+
+def _flagged_rows(quality: dict) -> list[int]:
+    rows = set()
+    for d in quality.get("near_duplicates", []):
+        rows.add(int(d["row"]))
+        rows.add(int(d["match_row"]))
+    return sorted(rows)
+
+
+def _quality_summary(validation: dict, quality: dict, flagged: list[int], dropped: bool) -> dict:
+    problems = validation["problems"]
+    by_rule: dict[str, int] = {}
+    by_col: dict[tuple[str, str], int] = {}
+    for p in problems:
+        by_rule[p["rule"]] = by_rule.get(p["rule"], 0) + 1
+        key = (str(p["column"]), p["rule"])
+        by_col[key] = by_col.get(key, 0) + 1
+    # interviewer / intermediary codes are collection metadata: never published, only counted
+    pairs = [{"row": int(d["row"]), "match_row": int(d["match_row"]), "share": d["share"]}
+             for d in quality.get("near_duplicates", [])]
+    return {
+        "validation": {
+            "n_rows": validation["n_rows"], "n_problems": len(problems), "by_rule": dict(sorted(by_rule.items())),
+            "by_column": [{"column": c, "rule": r, "count": n} for (c, r), n in sorted(by_col.items())],
+            "unsupported": len(validation.get("unsupported", [])),
+            "action": "listed here; answers are used as collected (none was changed)",
+        },
+        "near_duplicates": {
+            "threshold": quality.get("threshold"), "threshold_rule": quality.get("threshold_rule"),
+            "pairs": pairs, "n_flagged": len(flagged),
+            "action": (f"excluded before weighting: both interviews of each flagged pair ({len(flagged)} "
+                       "interviews), since which one is the copy cannot be told") if dropped and flagged else
+                      ("kept ([quality] drop_flagged = false)" if flagged else "none flagged"),
+        },
+        "durations": len(quality.get("durations") or []),
+        "straightlining": len(quality.get("straightlining") or []),
+        "interviewer_effects": len(quality.get("interviewer_effects") or []),
+        "interviewer_column": quality.get("interviewer"),
+        "interviewers_with_flags": len({d.get("interviewer") for d in quality.get("near_duplicates", [])
+                                        if d.get("interviewer") is not None}),
+    }
+
+
+def _weighting(cfg, design, frame: pl.DataFrame):
+    if cfg.weighting is None:
+        diag = diagnostics(frame, design.weights, design.weights)
+        return design, {"method": None, "kish_deff": diag["kish_deff"], "effective_n": diag["effective_n"],
+                        "margins": [], "warnings": [], "collapsed": []}
+    collapsed: list = []
+    weighted = apply_weighting(design, cfg.weighting, report=collapsed)
+    # margins achieved vs target for the variables whose levels were not merged (merged ones are listed)
+    merged = {c.get("variable") for c in collapsed if isinstance(c, dict)}
+    targets = {k: v for k, v in cfg.weighting.targets.items() if k not in merged}
+    margins = (parse_targets(targets, design.data, population=cfg.weighting.population)
+               if targets else None)
+    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
+    out = {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag["kish_deff"],
+           "effective_n": diag["effective_n"], "n": int(frame.height),
+           "weights": {k: diag["weights"].get(k) for k in ("min", "max", "mean", "cv") if k in diag["weights"]},
+           "margins": [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in diag["margins"]],
+           "warnings": diag["warnings"], "collapsed": collapsed}
+    return weighted, out
+
+
+def _analysis_frame(raw: pl.DataFrame, instrument, drop: list[int], columns: set[str]) -> pl.DataFrame:
+    frame = type_responses(raw, instrument)
+    # choices as text: levels are ordered by the form in the report's own tables, not by the dtype
+    enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
+    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in enums)
+    if drop:
+        keep = np.ones(frame.height, bool)
+        keep[drop] = False
+        frame = frame.filter(pl.Series(keep))
+    # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
+    return frame.with_columns(pl.col(c).cast(pl.String).alias(f"__s_{c}") for c in sorted(columns))
+
+
+def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
+                 indicators: list[str] | None = None, fmt: str = "html",
+                 progress: Progress | None = None) -> ReportResult:
+    """Run the study's pipeline and write out_dir/report.html and out_dir/report.json (and report.pdf
+    with fmt="pdf"). Bad input raises ReportError (or the StudyError etc. of the step at fault)."""
+    if fmt not in ("html", "pdf"):
+        raise ReportError(f"unknown report format '{fmt}': use html or pdf")
+    if fmt == "pdf":
+        from .pdf import find_renderer
+
+        find_renderer()          # before the work: no renderer, no report
+    _step(progress, 0)
+    cfg, instrument = _load(Path(study_dir))
+    opts = parse_options(cfg.sections, language=language, only=indicators)
+    responses = read_responses(cfg.data_path, instrument)
+    raw = responses.main
+    check_against(opts, raw, instrument.languages)
+    opts = replace(opts, language=resolve_language(opts.language, instrument.languages))
+
+    _step(progress, 1)
+    validation = validate(raw, instrument)
+    _step(progress, 2)
+    interviewer = opts.quality.get("interviewer")
+    if interviewer is not None and interviewer not in raw.columns:
+        raise ReportError(f"[quality] interviewer names column '{interviewer}', which is not in the data")
+    threshold = opts.quality.get("threshold")
+    quality = quality_report(raw, instrument, interviewer=interviewer, seed=int(opts.quality.get("seed", 0)),
+                             threshold=None if threshold is None else float(threshold))
+    flagged = _flagged_rows(quality)
+    drop_flagged = bool(opts.quality.get("drop_flagged", True))
+
+    _step(progress, 3)
+    share_vars = {i.variable for i in opts.indicators if i.kind == "proportion"}
+    share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}
+    frame = _analysis_frame(raw, instrument, flagged if drop_flagged else [], share_vars | set(opts.by))
+    design = (cfg.design or DesignSpec()).build(frame)
+    weighted, weighting = _weighting(cfg, design, frame)
+    naive = DesignSpec().build(frame)
+
+    _step(progress, 4)
+    crosstabs = {}
+    for var in sorted(share_vars):
+        for by in opts.by:
+            if by != var:
+                crosstabs[(var, by)] = two_way_table(weighted, instrument, var, by, opts, rs_design=weighted)
+    rows = indicator_rows(weighted, naive, instrument, opts, crosstabs)
+
+    _step(progress, 5)
+    toplines, skipped = [], []
+    for q in instrument.data_questions():
+        if q.repeat is not None:
+            skipped.append({"question": q.name, "reason": "questions of repeats are not tabulated"})
+        elif q.type in SKIP_REASON or q.type not in TABULATED:
+            skipped.append({"question": q.name, "reason": SKIP_REASON.get(q.type) or f"{q.type} not tabulated"})
+        elif q.name not in frame.columns:
+            skipped.append({"question": q.name, "reason": "not in the data"})
+        else:
+            toplines.append(topline(weighted, instrument, q, opts))
+    sample = _sample_sizes(weighted, instrument, opts, raw.height, len(flagged) if drop_flagged else 0)
+
+    _step(progress, 6)
+    data = {
+        "title": opts.study.get("title") or cfg.title or instrument.title,
+        "synthetic": opts.synthetic,
+        "language": base_language(opts.language),
+        "settings": {"min_cell": opts.min_cell, "max_ci_width": opts.max_ci_width, "min_n": opts.min_n,
+                     "by": list(opts.by), "level": opts.level, "dominance": list(opts.dominance),
+                     "p_percent": opts.p_percent},
+        "sample": sample,
+        "indicators": rows,
+        "sensitive": sensitive_pairs(rows),
+        "tables": [_public(t) for t in crosstabs.values()] + toplines,
+        "not_tabulated": skipped,
+        "weighting": weighting,
+        "quality": _quality_summary(validation, quality, flagged, drop_flagged),
+    }
+    data["methods"] = methods_statement(data, opts, instrument, cfg)
+    data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
+    data = _clean(data)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "report.json"
+    json_path.write_text(json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False), encoding="utf-8")
+    from .html import render_html
+
+    html_path = out_dir / "report.html"
+    html_path.write_text(render_html(data), encoding="utf-8")
+    pdf_path = None
+    if fmt == "pdf":
+        from .pdf import html_to_pdf
+
+        pdf_path = html_to_pdf(html_path, out_dir / "report.pdf")
+    return ReportResult(html_path=html_path, json_path=json_path, pdf_path=pdf_path, data=data)
+
+
+def _sample_sizes(design, instrument, opts, n_read: int, n_excluded: int) -> dict:
+    out = {"n_read": n_read, "n_excluded": n_excluded, "n_analysed": design.n, "by": {}}
+    for by in opts.by[:1]:
+        lv = column_levels(design.data, by, instrument, opts.language)
+        counts, res = one_way(lv, design.weights, opts.min_cell, opts.dominance)
+        out["by"][by] = [{"level": v, "label": lab, "n": None if res.cells[0, k] else int(counts[k]),
+                          "suppressed": bool(res.cells[0, k])}
+                         for k, (v, lab) in enumerate(zip(lv.levels, lv.labels)) if counts[k] > 0]
+    return out
+
+
+def _public(table: dict) -> dict:
+    return {k: v for k, v in table.items() if not k.startswith("_")}
+
+
+def _clean(obj):
+    """JSON values only: numpy scalars as Python numbers, NaN/inf as null."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+__all__ = ["ReportResult", "build_report", "question_label"]

@@ -1,0 +1,46 @@
+"""Indicator rows: the estimator's numbers for the weighted design, the unweighted design beside them,
+the sensitive-question pairs, and suppression consistent with the crosstab the report shows."""
+
+from __future__ import annotations
+
+import pytest
+
+from quietpoll.report.indicators import is_binary, sensitive_pairs
+
+
+def row(id_, est, domain=None, kind="proportion", direct=None, suppressed=False):
+    return {"id": id_, "label": id_, "kind": kind, "direct": direct, "domain": domain or {},
+            "domain_label": "", "estimate": None if suppressed else est, "ci_low": None if suppressed else est - .1,
+            "ci_high": None if suppressed else est + .1, "suppressed": suppressed}
+
+
+def test_sensitive_pairs():
+    rows = [row("d", 0.4), row("le", 0.55, kind="list_experiment", direct="d"),
+            row("d", 0.3, {"s": "a"}), row("le", 0.5, {"s": "a"}, kind="list_experiment", direct="d"),
+            row("d", 0.2, {"s": "b"}, suppressed=True), row("le", 0.6, {"s": "b"}, kind="list_experiment",
+                                                              direct="d")]
+    pairs = sensitive_pairs(rows)
+    assert [p["domain"] for p in pairs] == [{}, {"s": "a"}, {"s": "b"}]
+    assert pairs[0]["difference"] == pytest.approx(0.15)
+    assert pairs[2]["direct_estimate"] is None and pairs[2]["difference"] is None and pairs[2]["suppressed"]
+
+
+def test_is_binary():
+    import polars as pl
+
+    f = pl.DataFrame({"a": [0, 1, None], "b": [0, 2, 1], "c": ["0", "1", "1"]})
+    assert is_binary(f, "a") and not is_binary(f, "b") and not is_binary(f, "c")
+
+
+def test_indicator_rows_of_the_demo(built):
+    rows = built.data["indicators"]
+    le = [r for r in rows if r["id"] == "watched_sk_list"]
+    assert le[0]["kind"] == "list_experiment" and le[0]["direct"] == "watched_sk"
+    # every (indicator, by, domain) appears once; domains of a by-column are that column only
+    seen = {(r["id"], tuple(r["domain"].items())) for r in rows}
+    assert len(seen) == len(rows)
+    assert {tuple(r["domain"]) for r in rows} <= {(), *((b,) for b in built.data["settings"]["by"])}
+    # the list-experiment estimate may leave [0, 1] (never clipped); shares of a level stay inside
+    for r in rows:
+        if r["kind"] == "proportion" and r["estimate"] is not None:
+            assert 0 <= r["estimate"] <= 1

@@ -14,6 +14,7 @@ import polars as pl
 
 from .design import DesignSpec, ReplicateDesign, ReplicateSpec, TaylorDesign
 from .estimators import mean, proportion, quantile, ratio, total
+from .estimators.sensitive import LIST_METHODS
 from .estimators.table import Table
 from .errors import EstimationError
 
@@ -45,15 +46,31 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
              ratio_: Sequence[tuple[str, str]] = (), quantile_: Mapping[str, Sequence[float]] | None = None,
              by: Sequence[str] = (), level: float = 0.95, ci_method: str | None = None,
              df: str | float = "design", domain: Mapping[str, str] | None = None,
-             list_experiment: tuple[str, str] | None = None, randomized_response: Mapping | None = None) -> Table:
+             list_experiment: tuple[str, str] | None = None, randomized_response: Mapping | None = None,
+             list_method: str = "diff", control_items: int | None = None, design_effect_test: bool = False
+             ) -> Table:
     """Everything `quietpoll estimate` computes, in its row order: means, totals, proportions,
-    ratios, quantiles, each over the domains of `by`; `domain` ({column: value}) restricts the
-    results to one subpopulation (the design keeps every PSU, as a domain should)."""
+    ratios, quantiles, list experiment, randomized response, each over the domains of `by`; `domain`
+    ({column: value}) restricts the results to one subpopulation (the design keeps every PSU, as a
+    domain should).
+
+    `list_experiment` is (count column, treatment column), estimated by `list_method` "diff"
+    (difference in means) or "ml" (Imai 2011); `control_items` is J (default: the largest control
+    count). `design_effect_test` adds the Blair-Imai test per domain: the result is then a
+    `DesignEffectTable` whose JSON has a "design_effect_test" key."""
     if isinstance(design, Mapping):
         design = DesignSpec.from_mapping(design)
     des = design.build(data) if isinstance(design, DesignSpec) else design
     if not (mean_ or total_ or prop or ratio_ or quantile_ or list_experiment or randomized_response):
-        raise EstimationError("nothing to estimate: give --mean, --total, --prop, --ratio or --quantile")
+        raise EstimationError("nothing to estimate: give --mean, --total, --prop, --ratio, --quantile, "
+                              "--list-experiment or --randomized-response")
+    if list_method not in LIST_METHODS:
+        raise EstimationError(f"--list-method must be one of {', '.join(LIST_METHODS)}, got '{list_method}'")
+    if design_effect_test and not list_experiment:
+        raise EstimationError("--design-effect-test needs --list-experiment COUNT_COL --treatment TREAT_COL")
+    if control_items is not None and list_method == "diff" and not design_effect_test:
+        raise EstimationError("--control-items applies to --list-method ml and --design-effect-test; the "
+                              "difference in means does not use it")
     numeric_ci = "wald"
     if ci_method not in (None, "wald") and (mean_ or total_ or ratio_) and not (prop or quantile_):
         raise EstimationError(f"--ci-method {ci_method} applies to proportions and quantiles; means, totals "
@@ -72,7 +89,12 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
     for v, probs in (quantile_ or {}).items():
         qm = ci_method if ci_method in ("beta", "xlogit", "logit", "asin", "quantile") else "wald"
         out = out + quantile(des, v, probs, ci_method=qm, **kw)
-    if list_experiment:
+    if list_experiment and list_method == "ml":
+        from .estimators.list_ml import list_experiment_ml
+
+        out = out + list_experiment_ml(des, list_experiment[0], list_experiment[1], control_items=control_items,
+                                       **kw)
+    elif list_experiment:
         from .estimators.sensitive import list_experiment as _le
 
         out = out + _le(des, list_experiment[0], list_experiment[1], **kw)
@@ -87,6 +109,13 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
             where = ", ".join(f"{k}={v}" for k, v in sub.items())
             raise EstimationError(f"domain {where} has no cases: check the column and value")
         out = Table(rows, out.design)
+    if design_effect_test:
+        from .estimators.list_test import DesignEffectTable
+        from .estimators.list_test import design_effect_test as _det
+
+        tests = [r for r in _det(des, *list_experiment, by=kw["by"], control_items=control_items)
+                 if all(r["domain"].get(k) == str(v) for k, v in sub.items())]
+        out = DesignEffectTable(out.rows, out.design, tuple(tests))
     return out
 
 

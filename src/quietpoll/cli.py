@@ -112,6 +112,12 @@ def design_options(f):
 @click.option("--quantile", "quantiles", multiple=True, help="Quantiles COL@P[,P...].")
 @click.option("--list-experiment", "le_count", help="List experiment: the item-count column.")
 @click.option("--treatment", "le_treat", help="List experiment: the treatment (long list) indicator column.")
+@click.option("--list-method", type=click.Choice(["diff", "ml"]), default="diff", show_default=True,
+              help="List experiment estimator: difference in means, or Imai's (2011) maximum likelihood.")
+@click.option("--control-items", type=int, help="List experiment: number of control items J (default: the "
+              "largest count among control rows).")
+@click.option("--design-effect-test", is_flag=True, help="List experiment: Blair-Imai test for design effects "
+              "(floor and ceiling effects), per domain.")
 @click.option("--randomized-response", "rr_col", help="Randomized response: the observed yes/no answer column.")
 @click.option("--rr-design", type=click.Choice(["forced", "warner", "unrelated"]), help="Randomized-response design.")
 @click.option("--rr-p-truth", type=float, help="Forced response: probability of answering truthfully.")
@@ -126,14 +132,20 @@ def design_options(f):
 @click.option("--df", "df_", default="design", show_default=True, help="design | inf | a number.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
 def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
-             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, le_count, le_treat, rr_col,
-             rr_design, rr_p_truth, rr_p_yes, rr_p, rr_p_unrelated, by, domain_, level, ci_method, df_, fmt):
+             rscales, mse, replicates, seed, means, totals, props, ratios, quantiles, le_count, le_treat,
+             list_method, control_items, design_effect_test, rr_col, rr_design, rr_p_truth, rr_p_yes, rr_p,
+             rr_p_unrelated, by, domain_, level, ci_method, df_, fmt):
     """Design-based estimates with standard errors, intervals, design effects and df."""
     ratio_cols = [c for pair in _ratios(ratios) for c in pair]
     if bool(le_count) != bool(le_treat):
         raise QuietpollError("--list-experiment COUNT_COL needs --treatment TREAT_COL (and the other way round)")
     if rr_col and not rr_design:
         raise QuietpollError("--randomized-response needs --rr-design forced|warner|unrelated and its probabilities")
+    if (design_effect_test or list_method != "diff" or control_items is not None) and not le_count:
+        raise QuietpollError("--list-method, --control-items and --design-effect-test need --list-experiment "
+                             "COUNT_COL --treatment TREAT_COL")
+    if design_effect_test and fmt == "csv":
+        raise QuietpollError("--design-effect-test is printed with --format json or table, not csv")
     sensitive = [c for c in (le_count, le_treat, rr_col) if c]
     analysis = (_split(means) + _split(totals) + _split(props) + ratio_cols + list(_quantiles(quantiles))
                 + _split(by) + list(_domain(domain_)) + sensitive)
@@ -146,9 +158,27 @@ def estimate(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, re
                          list_experiment=(le_count, le_treat) if le_count else None,
                          randomized_response=None if not rr_col else {
                              "answer": rr_col, "rr_design": rr_design, "p_truth": rr_p_truth, "p_yes": rr_p_yes,
-                             "p": rr_p, "p_unrelated": rr_p_unrelated})
+                             "p": rr_p, "p_unrelated": rr_p_unrelated},
+                         list_method=list_method, control_items=control_items, design_effect_test=design_effect_test)
     fmt = fmt or _default_format()
     _emit(table, fmt)
+    if design_effect_test and fmt == "table":
+        _print_design_effect_tests(table.design_effect_test, _console())
+
+
+def _print_design_effect_tests(tests, console: Console) -> None:
+    """The Blair-Imai test per domain: every pi(y, z) with its SE, then the p-values."""
+    for res in tests:
+        dom = ", ".join(f"{k}={v}" for k, v in res["domain"].items())
+        t = RichTable(title=f"design-effect test: {res['variable']} by {res['treatment']}"
+                      + (f" ({dom})" if dom else "") + f", J = {res['control_items']}")
+        for c in ("pi(y, z)", "estimate", "se"):
+            t.add_column(c, justify="left" if c == "pi(y, z)" else "right")
+        for p in res["pi"]:
+            t.add_row(f"pi(y = {p['y']}, z = {p['z']})", _fmt(p["estimate"], 4), _fmt(p["se"], 4))
+        console.print(t)
+        console.print(f"p (z = 1) = {_fmt(res['p_value_z1'])}, p (z = 0) = {_fmt(res['p_value_z0'])}; "
+                      f"Bonferroni-corrected p = {_fmt(res['p_value'])} (small: evidence of a design effect)")
 
 
 def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
@@ -494,7 +524,8 @@ def print_table(table, console: Console, title: str | None = None) -> None:
     for r in table.rows:
         dom = ", ".join(f"{k}={v}" for k, v in r.domain.items())
         ci = f"[{_fmt(r.ci_low, 5)}, {_fmt(r.ci_high, 5)}] {r.ci_method}"
-        t.add_row(r.statistic, r.variable, _fmt(r.level), dom, _fmt(r.estimate, 6), _fmt(r.se, 4), ci,
+        stat = f"{r.statistic} ({r.method})" if getattr(r, "method", None) else r.statistic
+        t.add_row(stat, r.variable, _fmt(r.level), dom, _fmt(r.estimate, 6), _fmt(r.se, 4), ci,
                   _fmt(r.df, 4), _fmt(r.deff, 3), str(r.n), str(r.n_missing))
     console.print(t)
 

@@ -22,6 +22,7 @@ and hide that the sample says little); their intervals are Wald intervals on the
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, fields
 
 import numpy as np
 import polars as pl
@@ -32,13 +33,66 @@ from . import ci as cimod
 from .common import AnalysisVar, Request, analysis_variable, domain_rows, make_row, resolve_df
 from .domains import make_domains
 from .smooth import Smooth, _srs_var_of_share, evaluate, ratio_stat
-from .table import Table
+from .table import Estimate, Table
 
 #: string values (compared case-insensitively, stripped) that mark the treated group of a list experiment
 TREATED_VALUES = ("1", "treatment", "treated", "true")
 #: string values that mark a "yes" answer in a randomized-response column
 YES_VALUES = ("1", "yes", "y", "true")
 RR_DESIGNS = ("forced", "warner", "unrelated")
+LIST_METHODS = ("diff", "ml")
+
+
+@dataclass(frozen=True)
+class ListEstimate(Estimate):
+    """A list-experiment row: an Estimate with the estimator used ("diff" or "ml") as `method`."""
+
+    method: str = "diff"
+
+
+def list_row(method, count, label, est, v, lo, hi, req, dfv, n, n_missing) -> ListEstimate:
+    row = make_row("list_experiment", count, None, label, est, v, lo, hi, req, dfv, None, n, n_missing)
+    return ListEstimate(**{f.name: getattr(row, f.name) for f in fields(Estimate)}, method=method)
+
+
+def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: int | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Item counts and treatment of a list experiment checked for the ML estimator and the
+    design-effect test: (int counts, 0/1 treatment, missing mask, J). Counts must be whole numbers,
+    0..J for control rows and 0..J+1 for treated rows; J (the number of control items) is
+    `control_items`, or the largest control count."""
+    cnt = analysis_variable(frame, count, numeric=True)
+    t, t_missing = _binary(frame, treatment, "treatment", TREATED_VALUES)
+    missing = cnt.missing | t_missing
+    y = cnt.values
+    ok = ~missing
+    frac = ok & ((y != np.floor(y)) | (y < 0))
+    if frac.any():
+        raise ColumnError(f"list-experiment count column '{count}' must hold whole numbers 0, 1, 2, ... "
+                          f"(found {y[frac][0]:g})")
+    ctrl = ok & (t == 0)
+    if control_items is None:
+        if not ctrl.any():
+            raise EstimationError(f"list experiment: no control rows in '{treatment}' to tell the number of "
+                                  "control items; give --control-items J")
+        J = int(y[ctrl].max())
+        if J < 1:
+            raise EstimationError(f"list experiment: every control row of '{count}' is 0, so the number of "
+                                  "control items cannot be told from the data; give --control-items J")
+    else:
+        J = int(control_items)
+        if J != control_items or J < 1:
+            raise EstimationError(f"--control-items must be a whole number of at least 1, got {control_items}")
+    over = ctrl & (y > J)
+    if over.any():
+        raise ColumnError(f"list-experiment count column '{count}' has a control-row count {y[over][0]:g} above "
+                          f"the {J} control items (counts of control rows must be 0..{J})")
+    over = ok & (t == 1) & (y > J + 1)
+    if over.any():
+        hint = "" if control_items is not None else "; give --control-items J if the control rows never reach J"
+        raise ColumnError(f"list-experiment count column '{count}' has a treated-row count {y[over][0]:g} above "
+                          f"J + 1 = {J + 1} (J = {J} control items){hint}")
+    return np.where(missing, 0, y).astype(np.int64), t, missing, J
 
 
 def _binary(frame: pl.DataFrame, name: str, role: str, positive: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
@@ -100,7 +154,7 @@ def list_experiment(design, count: str, treatment: str, *, by=None, level: float
     or text with two values, the treated one being "1", "treatment", "treated" or "true" (any case).
     Rows with a missing count or treatment are excluded (counted in n_missing). A domain in which one
     group has no weight gives a row with a missing estimate. Row: statistic "list_experiment",
-    variable = the count column, level None, deff None.
+    method "diff", variable = the count column, level None, deff None.
     """
     req = Request(level, "wald", df)
     domains = make_domains(design.data, by)
@@ -122,8 +176,7 @@ def list_experiment(design, count: str, treatment: str, *, by=None, level: float
             theta, V = evaluate(design, rows, Y, DIFFERENCE)
             est, v = float(theta[0]), float(V[0, 0])
         lo, hi = cimod.wald(est, math.sqrt(v) if v >= 0 else math.nan, req.level, dfv)
-        out.append(make_row("list_experiment", count, None, domains.labels[gi], est, v, lo, hi, req, dfv,
-                            None, n, n_missing))
+        out.append(list_row("diff", count, domains.labels[gi], est, v, lo, hi, req, dfv, n, n_missing))
     return Table(tuple(out), design.describe())
 
 

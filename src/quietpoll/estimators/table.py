@@ -73,6 +73,9 @@ class Table:
                   "estimate": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
                   "level_ci": pl.Float64, "ci_method": pl.String, "df": pl.Float64, "deff": pl.Float64,
                   "n": pl.Int64, "n_missing": pl.Int64, "cv": pl.Float64, "n_eff": pl.Float64}
+        if any("method" in r for r in rows):   # list-experiment rows name their estimator
+            schema["method"] = pl.String
+            rows = [{"method": None} | r for r in rows]
         return pl.DataFrame(rows, schema=schema, orient="row")
 
 

@@ -20,14 +20,17 @@ from .cli import _split, cli
 @click.option("--indicator", "indicators", multiple=True, help="Only these indicators: ID[,ID...] (repeatable).")
 @click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
               help="pdf also prints the page to report.pdf with an installed Chromium.")
-def report(study, out, language, indicators, fmt):
+@click.option("--publish", is_flag=True,
+              help="Record the published counts in the study's release log (STUDY/releases) and warn when "
+                   "this report can be differenced against an earlier one.")
+def report(study, out, language, indicators, fmt, publish):
     """The study's report: one self-contained HTML page (charts, toplines, crosstabs, weighting, quality,
     methods; small cells suppressed) and report.json with every number it shows."""
     from .report import build_report
     from .report.build import STEPS
 
     err = Console(stderr=True)
-    kw = dict(language=language, indicators=_split(indicators) or None, fmt=fmt)
+    kw = dict(language=language, indicators=_split(indicators) or None, fmt=fmt, publish=publish)
     if not err.is_terminal:    # no live display when stderr is a file or a pipe: errors stay one line
         result = build_report(Path(study), Path(out), **kw)
     else:
@@ -42,6 +45,8 @@ def report(study, out, language, indicators, fmt):
     data = result.data
     if data.get("synthetic"):
         err.print("[bold red]SYNTHETIC DATA[/bold red]: no real respondents")
+    for w in data.get("release_warnings", []):
+        err.print(f"quietpoll: warning: {w}", markup=False, highlight=False)
     click.echo(f"wrote {result.html_path}")
     click.echo(f"wrote {result.json_path}")
     if result.pdf_path is not None:

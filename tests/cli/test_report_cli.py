@@ -81,3 +81,29 @@ def test_good_run(study, tmp_path, capsys):
     assert f"wrote {out / 'report.html'}" in printed
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert [r["id"] for r in data["indicators"] if not r["domain"]] == ["ever_watched", "watched_sk_list"]
+
+
+def test_publish_logs_counts_and_warns_when_a_later_report_can_be_differenced(study, tmp_path, capsys):
+    """--publish records every table's published counts in STUDY/releases; a later report on the same
+    study less one interview is flagged: its counts differ from the first by 1, which singles out a
+    respondent when the two reports are subtracted."""
+    folder = tmp_path / "study"
+    shutil.copytree(study, folder)
+    assert main(["report", str(folder), "--out", str(tmp_path / "r1"), "--publish"]) == 0
+    first = json.loads((tmp_path / "r1" / "report.json").read_text())
+    assert first["release_warnings"] == []
+    log = json.loads((folder / "releases" / "log.json").read_text())["releases"]
+    assert log and all(e["kind"] == "table" for e in log)
+    assert len(log) == sum(1 for t in first["tables"] if "n" in t or t.get("cols") or t.get("rows"))
+    capsys.readouterr()
+    lines = (folder / "responses.csv").read_text().splitlines(keepends=True)
+    (folder / "responses.csv").write_text("".join(lines[:1] + lines[2:]))   # one interview fewer
+    assert main(["report", str(folder), "--out", str(tmp_path / "r2"), "--publish"]) == 0
+    second = json.loads((tmp_path / "r2" / "report.json").read_text())
+    assert second["release_warnings"] and all("differ from release" in w for w in second["release_warnings"])
+    err = capsys.readouterr().err
+    assert "quietpoll: warning: table 'report topline:" in err
+    # without --publish nothing is logged
+    n_entries = len(json.loads((folder / "releases" / "log.json").read_text())["releases"])
+    assert main(["report", str(folder), "--out", str(tmp_path / "r3")]) == 0
+    assert len(json.loads((folder / "releases" / "log.json").read_text())["releases"]) == n_entries

@@ -153,9 +153,12 @@ def _analysis_frame(raw: pl.DataFrame, instrument, drop: list[int], columns: set
 
 def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
                  indicators: list[str] | None = None, fmt: str = "html",
-                 progress: Progress | None = None) -> ReportResult:
+                 progress: Progress | None = None, publish: bool = False) -> ReportResult:
     """Run the study's pipeline and write out_dir/report.html and out_dir/report.json (and report.pdf
-    with fmt="pdf"). Bad input raises ReportError (or the StudyError etc. of the step at fault)."""
+    with fmt="pdf"). With publish=True the published counts of every table are recorded in the study's
+    release log (disclosure/log.py) and differencing warnings against the last publication are in
+    report.json "release_warnings". Bad input raises ReportError (or the StudyError etc. of the step at
+    fault)."""
     if fmt not in ("html", "pdf"):
         raise ReportError(f"unknown report format '{fmt}': use html or pdf")
     if fmt == "pdf":
@@ -230,6 +233,8 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
     data["methods"] = methods_statement(data, opts, instrument, cfg)
     data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
     data = _clean(data)
+    if publish:
+        data["release_warnings"] = log_published_counts(Path(study_dir), data, opts.min_cell)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     json_path = out_dir / "report.json"
@@ -244,6 +249,31 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
 
         pdf_path = html_to_pdf(html_path, out_dir / "report.pdf")
     return ReportResult(html_path=html_path, json_path=json_path, pdf_path=pdf_path, data=data)
+
+
+def published_counts(table: dict) -> pl.DataFrame | None:
+    """The respondent counts a report table publishes (crosstab column n, topline n per level, or the
+    table's n), one row per cell with `cell` and `n` (null when suppressed); None if it publishes none."""
+    cells = [(str(c.get("level")), c.get("n")) for c in table.get("cols", []) if "n" in c]
+    cells += [(str(r.get("level")), r.get("n")) for r in table.get("rows", []) if "n" in r]
+    if "n" in table:
+        cells.append(("__all__", table.get("n")))
+    if not cells:
+        return None
+    return pl.DataFrame({"cell": [c for c, _ in cells], "n": [n for _, n in cells]},
+                        schema={"cell": pl.String, "n": pl.Float64})
+
+
+def log_published_counts(study_dir: Path, data: dict, threshold: int) -> list[str]:
+    """Record every table's published counts in the study's release log; the differencing warnings."""
+    from ..disclosure.log import log_table
+
+    warnings: list[str] = []
+    for table in data["tables"]:
+        counts = published_counts(table)
+        if counts is not None:
+            warnings += log_table(study_dir, f"report {table['id']}", counts, ["cell"], "n", max(int(threshold), 2))
+    return warnings
 
 
 def _sample_sizes(design, instrument, opts, n_read: int, n_excluded: int) -> dict:

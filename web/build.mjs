@@ -8,8 +8,10 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const out = join(here, "..", "src", "quietpoll", "collect", "static");
-const common = { bundle: true, minify: true, format: "iife", target: ["es2020"], legalComments: "eof", logLevel: "info" };
+// QUIETPOLL_WEB_OUT: another output folder (tests/collect/test_web_form.py rebuilds there and
+// compares with the committed files).
+const out = process.env.QUIETPOLL_WEB_OUT || join(here, "..", "src", "quietpoll", "collect", "static");
+const common = { bundle: true, minify: true, format: "iife", target: ["es2020"], legalComments: "eof", logLevel: process.env.QUIETPOLL_WEB_OUT ? "warning" : "info" };
 
 await build({ ...common, entryPoints: [join(here, "src", "form.js")], outfile: join(out, "form.js") });
 copyFileSync(join(here, "src", "form.css"), join(out, "form.css"));

@@ -215,17 +215,21 @@ def serve(study, store, host, port):
 
         inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
         forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
-    app = create_app(Store.open(_store_url(study, store)), forms=forms)
+    opened = Store.open(_store_url(study, store))
+    app = create_app(opened, forms=forms)
     if instruments:
+        import base64
+
+        from .collect.keys import load_public
         from .collect.web import add_form_routes, browser_unsupported
 
         for inst in instruments.values():
             problems = browser_unsupported(inst)
             if problems:
-                raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely yet ({len(problems)} "
-                                     f"question(s), e.g. {problems[0]}); its questions would be shown to "
-                                     "everyone. Use another collection tool for this form")
-        pub = json.loads((Path(study) / "keys" / "study.pub").read_text())
-        add_form_routes(app, instruments, pub["public_key"])
+                raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely ({len(problems)} "
+                                     f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
+                                     "would be shown to everyone. Change the form or use another collection tool")
+        public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
+        add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened)
     options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
     uvicorn.run(app, host=host, port=port, **options)

@@ -72,17 +72,12 @@ def test_wrong_passphrase_is_one_line(tmp_path, capsys, monkeypatch):
     assert err.count("\n") == 1 and "passphrase" in err and "Traceback" not in err
 
 
-def test_serve_refuses_a_form_the_browser_cannot_run_safely(tmp_path, capsys):
-    """The template's randomized-response and list-experiment questions hang on a device-side random
-    draw (a calculation) the browser form cannot evaluate yet: serving it would show every branch."""
+def test_serve_accepts_the_template_the_browser_can_run(tmp_path):
+    """The template's list experiment and randomized response (once(random()) calculations) run in
+    the browser form now; refusals of other forms: tests/browser/test_serve_form.py."""
     from quietpoll.collect.web import browser_unsupported
     from quietpoll.instrument.form import load_instrument
 
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0
-    problems = browser_unsupported(load_instrument(study / "form.xlsx"))
-    assert any("rr_" in p or "le_" in p for p in problems)
-    capsys.readouterr()
-    assert main(["serve", str(study)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "cannot run" in err
+    assert browser_unsupported(load_instrument(study / "form.xlsx")) == []

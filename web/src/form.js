@@ -1,60 +1,24 @@
-// quietpoll's form page: enrolment, live skip logic and checks, sealing, the encrypted outbox.
+// quietpoll's form page: enrolment, live skip logic, calculations, repeats, checks, sealing and the
+// encrypted outbox. Answers, calculations and random draws live only in this script's memory until
+// they are sealed; nothing readable is written to browser storage (no drafts) or to the page's text.
 import { seal } from "./seal.js";
-import { compile, evaluate } from "./expr.js";
+import { compile, evaluate, evaluateValue, asText, asAnswer, references, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
+import { MESSAGES } from "./messages.js";
 
 const TOKEN_KEY = "quietpoll.token";
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{1,256}$/;
-
-// 1. Enrolment: ?token=... is a credential; keep it and take it out of the URL and history at once.
-(function enrol() {
-  const params = new URLSearchParams(location.search);
-  if (!params.has("token")) return;
-  const token = params.get("token");
-  params.delete("token");
-  if (TOKEN_RE.test(token)) localStorage.setItem(TOKEN_KEY, token);
-  const rest = params.toString();
-  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-})();
-
-const MESSAGES = {
-  en: {
-    required: "This question is required.",
-    constraint: "This answer is not allowed.",
-    number: "Enter a number.",
-    integer: "Enter a whole number.",
-    fix: "Please correct the marked questions.",
-    sealing: "Encrypting…",
-    saved: "Saved encrypted on this device. Sending…",
-    sent: "Sent.",
-    pending: (n) => `${n} encrypted interview(s) waiting to be sent.`,
-    offline: (n) => `Offline: ${n} encrypted interview(s) will be sent when a connection returns.`,
-    unenrolled: (n) => `${n} encrypted interview(s) waiting: this browser is not enrolled (open the link with your token).`,
-    failed: "Could not encrypt the interview.",
-  },
-  ko: {
-    required: "필수 질문입니다.",
-    constraint: "허용되지 않는 답입니다.",
-    number: "숫자를 입력하십시오.",
-    integer: "정수를 입력하십시오.",
-    fix: "표시된 질문을 고쳐 주십시오.",
-    sealing: "암호화 중…",
-    saved: "이 기기에 암호화하여 저장했습니다. 전송 중…",
-    sent: "전송했습니다.",
-    pending: (n) => `암호화된 면접 ${n}건이 전송을 기다리고 있습니다.`,
-    offline: (n) => `오프라인: 암호화된 면접 ${n}건은 연결되면 전송됩니다.`,
-    unenrolled: (n) => `암호화된 면접 ${n}건 대기 중: 이 브라우저는 등록되지 않았습니다 (토큰 링크를 여십시오).`,
-    failed: "면접을 암호화하지 못했습니다.",
-  },
-};
+const NUMERIC = new Set(["integer", "decimal"]);
 
 const root = document.getElementById("quietpoll");
 const form = document.getElementById("qp-form");
 const statusEl = document.getElementById("qp-status");
+const enrolEl = document.getElementById("qp-enrol");
 const config = {
   formId: root.dataset.formId,
   publicKey: root.dataset.publicKey,
   api: root.dataset.api || "/api/v1/submissions",
+  enrol: root.dataset.enrol,
 };
 let lang = root.dataset.lang || "";
 
@@ -62,139 +26,350 @@ function msg() {
   const code = (document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`) || root).dataset.code || "en";
   return MESSAGES[code] || MESSAGES.en;
 }
-function say(text) {
-  statusEl.textContent = text;
+const say = (text) => (statusEl.textContent = text);
+function alertEnrol(text) {
+  enrolEl.textContent = text || "";
+  enrolEl.hidden = !text;
 }
 
+// 1. Enrolment: ?token=... is a credential. Take it out of the URL and history at once, then ask the
+//    server whether it is valid; keep it only if it is (or if the server cannot be reached yet).
+const enrolled = (async function enrol() {
+  const params = new URLSearchParams(location.search);
+  if (!params.has("token")) return;
+  const token = params.get("token");
+  params.delete("token");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  if (!TOKEN_RE.test(token)) return alertEnrol(msg().revoked);
+  let response = null;
+  try {
+    response = await fetch(config.enrol, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}` },
+      cache: "no-store",
+      credentials: "omit",
+      referrerPolicy: "no-referrer",
+    });
+  } catch (e) {
+    response = null; // offline: keep the token; the first send checks it
+  }
+  if (response && response.status === 401) {
+    root.dataset.enrolment = "refused";
+    return alertEnrol(msg().revoked);
+  }
+  localStorage.setItem(TOKEN_KEY, token);
+  root.dataset.enrolment = response && response.ok ? "enrolled" : "pending";
+  alertEnrol("");
+  say(msg().enrolled);
+})();
+
 // 2. Language switch: every label exists in each language; show one.
+function applyLanguage(scope) {
+  for (const el of scope.querySelectorAll("[data-lang]")) el.hidden = el.dataset.lang !== lang;
+}
 function setLanguage(name) {
   lang = name;
-  for (const el of root.querySelectorAll("[data-lang]")) el.hidden = el.dataset.lang !== name;
+  applyLanguage(root);
   for (const b of root.querySelectorAll("[data-set-lang]")) b.setAttribute("aria-pressed", String(b.dataset.setLang === name));
   const active = root.querySelector(`[data-set-lang="${CSS.escape(name)}"]`);
   if (active && active.dataset.code) document.documentElement.lang = active.dataset.code;
 }
 for (const b of root.querySelectorAll("[data-set-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.setLang));
 
-// 3. Questions, their expressions compiled once.
-const questions = [...form.querySelectorAll(".q")].map((el) => {
-  let groupRelevant = [];
-  try {
-    groupRelevant = JSON.parse(el.dataset.groupRelevant || "[]");
-  } catch (e) {
-    groupRelevant = [];
-  }
-  const required = el.dataset.required || "";
-  return {
-    el,
-    name: el.dataset.name,
-    type: el.dataset.type,
-    relevantText: [el.dataset.relevant, ...groupRelevant].filter(Boolean),
-    relevant: [el.dataset.relevant, ...groupRelevant].filter(Boolean).map(compile),
-    constraint: compile(el.dataset.constraint),
-    required: required === "true" ? true : required ? compile(required) : false,
-    constraintMessage: el.dataset.constraintMessage || "",
-    errorEl: el.querySelector(".err"),
-    isRelevant: true,
-  };
-});
-const byName = new Map(questions.filter((q) => q.type !== "note").map((q) => [q.name, q]));
-const NUMERIC = new Set(["integer", "decimal"]);
+// 3. The interview's state, in memory only: per question element its compiled expressions, its
+//    relevance and (for calculations and metadata) its value; once() results per calculation.
+let states = new WeakMap();
+let startedAt = new Date().toISOString();
 
-function rawValue(q) {
-  if (q.type === "note") return "";
-  if (q.type === "select_one") {
-    const c = q.el.querySelector("input:checked");
+function parseList(text) {
+  try {
+    return JSON.parse(text || "[]");
+  } catch (e) {
+    return [];
+  }
+}
+
+function state(el) {
+  let s = states.get(el);
+  if (!s) {
+    const d = el.dataset;
+    const required = d.required || "";
+    s = {
+      el,
+      name: d.name,
+      type: d.type,
+      relevant: [d.relevant, ...parseList(d.groupRelevant)].filter(Boolean).map(compile),
+      constraint: compile(d.constraint),
+      required: required === "true" ? true : required ? compile(required) : false,
+      calculate: compile(d.calculate),
+      choiceFilter: compile(d.choiceFilter),
+      constraintMessage: d.constraintMessage || "",
+      errorEl: el.querySelector(":scope > .err"),
+      isRelevant: true,
+      relevanceKnown: true,
+      text: "", // a calculation's or metadata's value, as other expressions read it
+      answer: undefined, // ... and as it is sealed
+      memo: new Map(), // once() values of this calculation
+    };
+    states.set(el, s);
+  }
+  return s;
+}
+
+const scopeOf = (el) => el.parentElement.closest(".instance") || form;
+const questionEls = () => [...form.querySelectorAll(".q")];
+
+// Scopes: the form, and each repeat instance; a name is looked up in the question's own scope,
+// then in the enclosing ones (never inside a repeat from outside it: the server refuses such forms).
+function scopeIndex(els) {
+  const index = new Map();
+  for (const el of els) {
+    const scope = scopeOf(el);
+    if (!index.has(scope)) index.set(scope, new Map());
+    const names = index.get(scope);
+    if (!names.has(el.dataset.name)) names.set(el.dataset.name, el);
+  }
+  return index;
+}
+
+function rawValue(s) {
+  const el = s.el;
+  if (s.type === "note") return "";
+  if (s.type === "select_one") {
+    const c = el.querySelector("input:checked");
     return c ? c.value : "";
   }
-  if (q.type === "select_multiple") return [...q.el.querySelectorAll("input:checked")].map((c) => c.value).join(" ");
-  const input = q.el.querySelector("input, textarea");
+  if (s.type === "select_multiple") return [...el.querySelectorAll("input:checked")].map((c) => c.value).join(" ");
+  if (el.classList.contains("calc")) return s.text;
+  const input = el.querySelector("input, textarea");
   return input ? input.value : "";
 }
 
-function context(current) {
+function randomUnit() {
+  const words = new Uint32Array(2);
+  crypto.getRandomValues(words);
+  return (words[0] * 2 ** 21 + (words[1] >>> 11)) / 2 ** 53; // 53 random bits in [0, 1)
+}
+
+function context(s, index, extra) {
   return {
     lookup(name) {
-      const q = byName.get(name);
-      if (!q) return undefined;
-      return { value: q.isRelevant ? rawValue(q) : "", numeric: NUMERIC.has(q.type) };
+      let scope = scopeOf(s.el);
+      for (;;) {
+        const el = index.get(scope) && index.get(scope).get(name);
+        if (el) {
+          const t = state(el);
+          return { type: t.type, value: t.isRelevant ? rawValue(t) : "" };
+        }
+        if (scope === form) return undefined;
+        scope = scopeOf(scope);
+      }
     },
-    current: current ? { value: rawValue(current), numeric: NUMERIC.has(current.type) } : null,
+    current: { type: s.type, value: rawValue(s) },
+    ...extra,
   };
 }
 
-// Skip logic: a question is shown unless one of its (group) relevance expressions is known to be false.
-function updateRelevance() {
-  for (const q of questions) {
-    const results = q.relevant.map((tree) => (tree ? evaluate(tree, context(null)) : null));
-    q.isRelevant = !results.includes(false);
-    q.relevanceKnown = !results.includes(null); // unsupported relevance: shown, and left unchecked
-    q.el.hidden = !q.isRelevant;
-  }
-  for (const fs of form.querySelectorAll("fieldset.group")) {
-    fs.hidden = ![...fs.querySelectorAll(".q")].some((el) => !el.hidden);
-  }
+function relevance(trees, ctx) {
+  const results = trees.map((tree) => (tree ? evaluate(tree, ctx) : null));
+  return { relevant: !results.includes(false), known: !results.includes(null) };
 }
 
-function check(q) {
-  if (!q.isRelevant || q.type === "note" || !q.relevanceKnown) return "";
+// Dependency order: a question's relevance and calculation are evaluated after every question they
+// name (a topological order of the names, form order among equals), over the page and the repeat
+// templates. The server refuses circular calculations; a circle through relevance is left to the
+// fixed-point passes below.
+const rank = (() => {
+  const deps = new Map();
+  const visit = (scope) => {
+    for (const el of scope.querySelectorAll(".q")) {
+      const d = el.dataset;
+      const names = new Set();
+      for (const text of [d.relevant, ...parseList(d.groupRelevant), d.calculate, d.choiceFilter]) {
+        if (text) references(compile(text), names);
+      }
+      if (!deps.has(d.name)) deps.set(d.name, new Set());
+      for (const n of names) if (n !== d.name) deps.get(d.name).add(n);
+    }
+    for (const t of scope.querySelectorAll("template")) visit(t.content);
+  };
+  visit(form);
+  const order = new Map();
+  const state = new Map();
+  const walk = (name) => {
+    if (state.get(name)) return; // done, or on the current path (a circle)
+    state.set(name, 1);
+    for (const dep of deps.get(name) || []) if (deps.has(dep)) walk(dep);
+    order.set(name, order.size);
+  };
+  for (const name of deps.keys()) walk(name);
+  return order;
+})();
+
+// Skip logic, calculations and choice filters: one pass in dependency order, then more passes until
+// nothing changes (a safety net; the bound ends it).
+function refresh() {
+  const inForm = questionEls();
+  const position = new Map(inForm.map((el, i) => [el, i]));
+  const els = [...inForm].sort((x, y) => (rank.get(x.dataset.name) ?? 0) - (rank.get(y.dataset.name) ?? 0) || position.get(x) - position.get(y));
+  const index = scopeIndex(els);
+  const calcs = els.filter((el) => el.classList.contains("calc")).length;
+  for (let pass = 0; pass < calcs + 3; pass++) {
+    let changed = false;
+    for (const el of els) {
+      const s = state(el);
+      const r = relevance(s.relevant, context(s, index));
+      if (r.relevant !== s.isRelevant) changed = true;
+      s.isRelevant = r.relevant;
+      s.relevanceKnown = r.known;
+      if (s.calculate) {
+        const value = s.isRelevant ? evaluateValue(s.calculate, context(s, index, { memo: s.memo, random: randomUnit })) : null;
+        const text = asText(value);
+        if (text !== s.text) changed = true;
+        s.text = text;
+        s.answer = asAnswer(value);
+      } else if (s.type === "today") {
+        const d = new Date(startedAt); // the device's calendar day, as today()
+        s.text = s.answer = [d.getFullYear(), d.getMonth() + 1, d.getDate()].map((x) => String(x).padStart(2, "0")).join("-");
+      } else if (s.type === "start") {
+        s.text = s.answer = startedAt;
+      }
+      if (s.choiceFilter) {
+        for (const label of el.querySelectorAll("[data-choice]")) {
+          const keep = evaluate(s.choiceFilter, context(s, index, { choiceName: label.dataset.choice })) !== false;
+          label.hidden = !keep;
+          const input = label.querySelector("input");
+          if (!keep && input.checked) {
+            input.checked = false;
+            changed = true;
+          }
+        }
+      }
+    }
+    if (!changed) break;
+  }
+  for (const el of els) el.hidden = el.classList.contains("calc") || !state(el).isRelevant;
+  for (const section of form.querySelectorAll("section.repeat")) {
+    const host = { el: section, type: "", name: "" };
+    const r = relevance(parseList(section.dataset.groupRelevant).map(compile), context(host, index));
+    section.hidden = !r.relevant;
+  }
+  for (const fs of form.querySelectorAll("fieldset.group")) {
+    fs.hidden = ![...fs.querySelectorAll(".q:not(.calc)")].some((el) => !el.hidden);
+  }
+  return index;
+}
+
+function check(s, index) {
+  if (!s.isRelevant || s.type === "note" || !s.relevanceKnown || s.el.classList.contains("calc")) return "";
   const m = msg();
-  const value = rawValue(q);
-  const input = q.el.querySelector("input");
+  const value = rawValue(s);
+  const input = s.el.querySelector("input");
   if (input && input.type === "number" && input.validity.badInput) return m.number;
   if (value.trim() === "") {
-    const required = q.required === true ? true : q.required ? evaluate(q.required, context(q)) : false;
+    const required = s.required === true ? true : s.required ? evaluate(s.required, context(s, index)) : false;
     return required === true ? m.required : "";
   }
-  if (q.type === "integer" && !/^[-+]?\d+$/.test(value.trim())) return m.integer;
-  if (q.type === "decimal" && !Number.isFinite(Number(value))) return m.number;
-  if (q.constraint && evaluate(q.constraint, context(q)) === false) return q.constraintMessage || m.constraint;
+  if (s.type === "integer" && !/^[-+]?\d+$/.test(value.trim())) return m.integer;
+  if (s.type === "decimal" && !Number.isFinite(Number(value))) return m.number;
+  if (s.constraint && evaluate(s.constraint, context(s, index)) === false) return s.constraintMessage || m.constraint;
   return "";
 }
 
-function show(q, error) {
-  if (!q.errorEl) return;
-  q.errorEl.textContent = error;
-  q.errorEl.hidden = !error;
-  q.el.classList.toggle("invalid", Boolean(error));
-  for (const input of q.el.querySelectorAll("input, textarea")) {
+function show(s, error) {
+  if (!s.errorEl) return;
+  s.errorEl.textContent = error;
+  s.errorEl.hidden = !error;
+  s.el.classList.toggle("invalid", Boolean(error));
+  for (const input of s.el.querySelectorAll("input, textarea")) {
     if (error) input.setAttribute("aria-invalid", "true");
     else input.removeAttribute("aria-invalid");
   }
 }
 
 function onEdit(event) {
-  updateRelevance();
+  const index = refresh();
   const el = event.target.closest(".q");
-  const q = el && questions.find((x) => x.el === el);
-  if (q) show(q, check(q));
-  for (const other of questions) if (!other.isRelevant) show(other, "");
+  if (el) show(state(el), check(state(el), index));
+  for (const other of questionEls()) if (!state(other).isRelevant) show(state(other), "");
 }
 form.addEventListener("input", onEdit);
 form.addEventListener("change", onEdit);
 
-function answers() {
+// 4. Repeats: instances are clones of the section's <template>; radio buttons get name[N] so each
+//    instance has its own radio group.
+let instanceCounter = 0;
+function addInstance(section) {
+  const template = section.querySelector(":scope > template");
+  const fragment = template.content.cloneNode(true);
+  const n = ++instanceCounter;
+  for (const input of fragment.querySelectorAll("input[type=radio]")) input.name = `${input.name}[${n}]`;
+  for (const input of fragment.querySelectorAll("input[id]")) {
+    const label = fragment.querySelector(`label[for="${CSS.escape(input.id)}"]`);
+    input.id = `${input.id}-${n}`;
+    if (label) label.htmlFor = input.id;
+  }
+  applyLanguage(fragment);
+  section.querySelector(":scope > .instances").appendChild(fragment);
+}
+form.addEventListener("click", (event) => {
+  const add = event.target.closest("[data-add]");
+  const remove = event.target.closest("[data-remove]");
+  if (add) addInstance(add.closest("section.repeat"));
+  else if (remove) remove.closest(".instance").remove();
+  else return;
+  refresh();
+});
+
+function typed(s) {
+  if (s.el.classList.contains("calc")) return s.type === "end" ? new Date().toISOString() : s.answer;
+  const value = rawValue(s);
+  if (value.trim() === "") return undefined;
+  if (s.type === "integer") return parseInt(value, 10);
+  if (s.type === "decimal") return Number(value);
+  return value;
+}
+
+// The answers of one scope (the form or a repeat instance): relevant questions by name, repeats as
+// lists of objects under the repeat's name.
+function collect(scope, index) {
   const out = {};
-  for (const q of questions) {
-    if (!q.isRelevant || q.type === "note") continue;
-    const value = rawValue(q);
-    if (value.trim() === "") continue;
-    if (q.type === "integer") out[q.name] = parseInt(value, 10);
-    else if (q.type === "decimal") out[q.name] = Number(value);
-    else out[q.name] = value;
+  for (const el of questionEls()) {
+    if (scopeOf(el) !== scope) continue;
+    const s = state(el);
+    if (!s.isRelevant || s.type === "note") continue;
+    const value = typed(s);
+    if (value !== undefined) out[s.name] = value;
+  }
+  for (const section of form.querySelectorAll("section.repeat")) {
+    if (scopeOf(section) !== scope || section.hidden) continue;
+    const list = [...section.querySelector(":scope > .instances").children].map((inst) => collect(inst, index));
+    if (list.length) out[section.dataset.repeat] = list;
   }
   return out;
 }
 
-// 4. The outbox: send what waits, delete what the server has.
+function newInterview() {
+  form.reset();
+  for (const inst of form.querySelectorAll(".instance")) inst.remove();
+  states = new WeakMap(); // forgets calculations and once() draws
+  startedAt = new Date().toISOString();
+  refresh();
+  for (const el of questionEls()) show(state(el), "");
+}
+
+// 5. The outbox: send what waits, delete what the server has.
 let flushing = false;
 async function flush() {
   if (flushing) return;
   flushing = true;
   try {
+    await enrolled;
     let waiting = await allSealed();
+    if (!waiting.length) return; // nothing to send: the status line keeps what it says
     const token = localStorage.getItem(TOKEN_KEY);
-    if (waiting.length && !token) return say(msg().unenrolled(waiting.length));
+    if (!token) return say(msg().unenrolled(waiting.length));
     for (const record of waiting) {
       let response;
       try {
@@ -210,6 +385,11 @@ async function flush() {
         break; // offline: keep everything, try again on "online" or the next page load
       }
       if (response.status === 201 || response.status === 200) await removeSealed(record.instance_id);
+      else if (response.status === 401) {
+        localStorage.removeItem(TOKEN_KEY); // revoked: the interviews stay sealed here until re-enrolment
+        alertEnrol(msg().revokedLater(waiting.length));
+        return say(msg().unenrolled(waiting.length));
+      } else if (response.status === 429) break;
     }
     waiting = await allSealed();
     if (!waiting.length) say(msg().sent);
@@ -221,12 +401,13 @@ async function flush() {
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
-  updateRelevance();
+  const index = refresh();
   let first = null;
-  for (const q of questions) {
-    const error = check(q);
-    show(q, error);
-    if (error && !first) first = q;
+  for (const el of questionEls()) {
+    const s = state(el);
+    const error = check(s, index);
+    show(s, error);
+    if (error && !first) first = s;
   }
   if (first) {
     say(msg().fix);
@@ -239,11 +420,9 @@ form.addEventListener("submit", async (event) => {
   say(msg().sealing);
   try {
     const instanceId = "uuid:" + crypto.randomUUID();
-    const ciphertext = await seal(config.publicKey, config.formId, instanceId, answers());
+    const ciphertext = await seal(config.publicKey, config.formId, instanceId, collect(form, index));
     await putSealed({ form_id: config.formId, instance_id: instanceId, ciphertext });
-    form.reset();
-    updateRelevance();
-    for (const q of questions) show(q, "");
+    newInterview();
     window.scrollTo(0, 0);
     say(msg().saved);
   } catch (e) {
@@ -257,13 +436,31 @@ form.addEventListener("submit", async (event) => {
 
 window.addEventListener("online", () => flush());
 
-if (lang) setLanguage(lang);
-updateRelevance();
-if ("serviceWorker" in navigator && root.dataset.sw) {
-  navigator.serviceWorker.register(root.dataset.sw, { scope: "/" }).catch(() => {});
+// 6. Offline: the service worker (registered with the version of this page and bundle) caches the
+//    page and bundle; data-offline="ready" once this page would load with no network.
+async function offlineReady() {
+  if (!("serviceWorker" in navigator) || !root.dataset.sw) return;
+  try {
+    await navigator.serviceWorker.register(root.dataset.sw, { scope: "/" });
+    await navigator.serviceWorker.ready;
+    for (let i = 0; i < 50; i++) {
+      if ((await caches.match(location.origin + location.pathname)) && (await caches.match("/static/form.js"))) {
+        root.dataset.offline = "ready";
+        return;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } catch (e) {
+    /* no service worker (private mode...): the form still works while online */
+  }
 }
+
+if (lang) setLanguage(lang);
+refresh();
 root.dataset.ready = "true";
+offlineReady();
 flush();
 
-// For tests and tooling: sealing needs only the public key, so exposing it reveals nothing.
-globalThis.quietpoll = { seal, compile, evaluate };
+// For tests and tooling (reveals nothing: no answers, no draws, no token): sealing needs only the
+// public key; the evaluator is pure.
+globalThis.quietpoll = { seal, compile, evaluate, evaluateValue, functions: Object.fromEntries(Object.entries(FUNCTIONS).map(([k, v]) => [k, [v[0], v[1]]])) };

@@ -5,42 +5,61 @@
 :func:`quietpoll.collect.app.create_app`:
 
 ``GET /f/{form_id}``   a mobile-first HTML page rendered from the instrument (Jinja2, autoescaped):
-                       one input per question with ``name`` = the question name, groups as
-                       fieldsets, labels in every language with a switch, and the expressions in
-                       ``data-relevant`` / ``data-constraint`` / ``data-required`` for the script.
-                       ``?token=TOKEN`` enrols the browser: the script keeps the token and removes
-                       it from the URL. No inline script or style: the configuration is in
-                       ``data-`` attributes, so the app's CSP (``script-src 'self'``) holds.
+                       one input per question with ``name`` = the question name (radio buttons
+                       inside a repeat instance: ``name[N]``, so instances do not share one radio
+                       group), groups as fieldsets, repeats as a ``<template>`` with add/remove
+                       buttons, labels in every language with a switch, and the expressions in
+                       ``data-relevant`` / ``data-constraint`` / ``data-required`` /
+                       ``data-calculate`` / ``data-choice-filter`` for the script. Calculations
+                       are empty hidden elements: their values live only in the script's memory.
+                       No inline script or style: the configuration is in ``data-`` attributes,
+                       so the app's CSP (``script-src 'self'``) holds.
+``POST /f/{form_id}/enrol``  ``Authorization: Bearer TOKEN``: 200 ``{"enrolled": true}`` when the
+                       token is valid, 401 in the API's one error shape when it is unknown or
+                       revoked. The page calls it for ``?token=TOKEN`` (after taking the token out of
+                       the URL and history) and keeps the token only when it is accepted.
 ``GET /static/...``    the built bundle (``form.js``, ``form.css``; built from ``web/`` by esbuild).
-``GET /sw.js``         the service worker, at the root so its scope covers ``/f/`` and ``/static/``.
+``GET /sw.js``         the service worker, at the root so its scope covers ``/f/`` and ``/static/``;
+                       pages register it as ``/sw.js?v=VERSION``, VERSION a hash of every served
+                       page and of the bundle, so a new form version or bundle installs a new
+                       worker whose cache replaces the old one.
 
 The page never contains an answer or a token; the browser seals the answers (HPKE, exactly as
-:mod:`quietpoll.collect.envelope`) before anything is stored or sent.
+:mod:`quietpoll.collect.envelope`) before anything is stored or sent. Repeats are sealed as a list of
+objects under the repeat's name (``{"members": [{"age": 34, ...}, ...]}``); ``pull`` writes such a
+list as one JSON text column. Calculations are sealed with the answers (numbers as JSON numbers).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import re
 from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from quietpoll.errors import CollectError
 from quietpoll.instrument.form import Instrument, Question
 
-__all__ = ["add_form_routes", "render_form", "STATIC_DIR"]
+__all__ = ["add_form_routes", "render_form", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).with_name("static")
 
-#: Question types rendered as inputs; others (calculate, metadata, media, geopoint...) are not shown.
+#: Question types rendered as inputs.
 _INPUT_TYPES = {"select_one", "select_multiple", "integer", "decimal", "text", "date"}
+#: Metadata the browser fills (inside the sealed answers only): start/end (ISO date-time, UTC), today.
+_META_FILLED = {"start", "end", "today"}
+#: Metadata the browser leaves empty on purpose: they would identify the device or the interviewer.
+_META_EMPTY = {"deviceid", "subscriberid", "simserial", "phonenumber", "username", "email", "audit"}
+#: Every type the page renders (and so fills): inputs, notes, calculations, filled metadata.
+_RENDERED = _INPUT_TYPES | _META_FILLED | {"note", "calculate"}
 _KNOWN_CODES = {"english": "en", "korean": "ko", "한국어": "ko"}
 
 _TEMPLATE = """<!doctype html>
@@ -54,14 +73,15 @@ _TEMPLATE = """<!doctype html>
 <script src="/static/form.js" defer></script>
 </head>
 <body>
-<main id="quietpoll" data-form-id="{{ instrument.form_id }}" data-public-key="{{ public_key }}"
-      data-api="/api/v1/submissions" data-sw="/sw.js" data-lang="{{ default }}">
+<main id="quietpoll" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-public-key="{{ public_key }}"
+      data-api="/api/v1/submissions" data-enrol="/f/{{ instrument.form_id }}/enrol" data-sw="/sw.js?v={{ sw_version }}" data-lang="{{ default }}">
 <header>
 <h1>{{ instrument.title }}</h1>
 {% if languages|length > 1 %}<div class="langs" role="group" aria-label="Language / 언어">
 {% for lang in languages %}<button type="button" data-set-lang="{{ lang }}" data-code="{{ code(lang) }}" aria-pressed="{{ 'true' if lang == default else 'false' }}">{{ lang_name(lang) }}</button>
 {% endfor %}</div>{% endif %}
 </header>
+<p id="qp-enrol" role="alert" hidden></p>
 {% macro text(labels, fallback='') -%}
 {%- if labels -%}{% for lang in languages %}<span data-lang="{{ lang }}" lang="{{ code(lang) }}"{% if lang != default %} hidden{% endif %}>{{ labels.get(lang) or (labels.values()|first) }}</span>{% endfor %}
 {%- else %}{{ fallback }}{% endif -%}
@@ -72,16 +92,20 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {%- if q.group_relevant %} data-group-relevant="{{ q.group_relevant|list|tojson|forceescape }}"{% endif %}
 {%- if q.constraint %} data-constraint="{{ q.constraint }}"{% endif %}
 {%- if q.constraint_message %} data-constraint-message="{{ q.constraint_message }}"{% endif %}
+{%- if q.calculation %} data-calculate="{{ q.calculation }}"{% endif %}
+{%- if q.choice_filter %} data-choice-filter="{{ q.choice_filter }}"{% endif %}
 {%- if q.required is sameas true %} data-required="true"{% elif q.required %} data-required="{{ q.required }}"{% endif %}
 {%- endset -%}
 {%- set req = q.required is sameas true -%}
 {%- if q.type == 'note' -%}
 <div class="q note" {{ attrs }}>{{ text(q.labels, q.name) }}</div>
+{%- elif q.type == 'calculate' or q.type in meta -%}
+<div class="q calc" {{ attrs }} hidden></div>
 {%- elif q.type in ('select_one', 'select_multiple') -%}
 <fieldset class="q" {{ attrs }}>
 <legend>{{ text(q.labels, q.name) }}{% if req %} <span class="req" aria-hidden="true">*</span>{% endif %}</legend>
 {% if q.hints %}<div class="hint">{{ text(q.hints) }}</div>{% endif %}
-{% for c in choices(q) %}<label class="choice"><input type="{{ 'radio' if q.type == 'select_one' else 'checkbox' }}" name="{{ q.name }}" value="{{ c.name }}"> <span>{{ text(c.labels, c.name) }}</span></label>
+{% for c in choices(q) %}<label class="choice" data-choice="{{ c.name }}"><input type="{{ 'radio' if q.type == 'select_one' else 'checkbox' }}" name="{{ q.name }}" value="{{ c.name }}"> <span>{{ text(c.labels, c.name) }}</span></label>
 {% endfor %}<p class="err" role="alert" hidden></p>
 </fieldset>
 {%- else -%}
@@ -97,7 +121,17 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {%- endif -%}
 {%- endmacro %}
 {% macro node(n) -%}
-{%- if n.group is defined -%}
+{%- if n.repeat is defined -%}
+<section class="repeat" data-repeat="{{ n.repeat }}" data-group="{{ n.group }}"{% if n.relevant %} data-group-relevant="{{ n.relevant|tojson|forceescape }}"{% endif %}>
+<h2>{{ n.label }}</h2>
+<div class="instances"></div>
+<template><fieldset class="instance" data-instance="{{ n.repeat }}"><legend>{{ n.label }}</legend>
+{% for child in n.children %}{{ node(child) }}
+{% endfor %}<button type="button" class="remove" data-remove>{{ text(button_labels.remove, 'Remove') }}</button>
+</fieldset></template>
+<button type="button" class="add" data-add>{{ text(button_labels.add, 'Add') }}</button>
+</section>
+{%- elif n.group is defined -%}
 <fieldset class="group" data-group="{{ n.group }}"><legend>{{ n.label }}</legend>
 {% for child in n.children %}{{ node(child) }}
 {% endfor %}</fieldset>
@@ -106,7 +140,7 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 <form id="qp-form" autocomplete="off" novalidate>
 {% for n in tree %}{{ node(n) }}
 {% endfor %}
-<div class="actions"><button type="submit">{{ text(submit_labels, 'Submit') }}</button>
+<div class="actions"><button type="submit">{{ text(button_labels.submit, 'Submit') }}</button>
 <p id="qp-status" role="status" aria-live="polite"></p></div>
 </form>
 </main>
@@ -130,20 +164,36 @@ def _lang_name(language: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", language) or language
 
 
-def _tree(questions: tuple[Question, ...]) -> list[dict]:
-    """Nest questions by their group path (form order kept; a group reopened later is a new fieldset)."""
+def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...]) -> list[dict]:
+    """Nest questions by their group path (form order kept; a group reopened later is a new fieldset).
+    A path element that is a repeat becomes a repeat node; its ``relevant`` is the group relevance
+    its questions share (the repeat's own and its enclosing groups')."""
     top: list[dict] = []
-    stack: list[tuple[tuple[str, ...], list[dict]]] = [((), top)]
+    stack: list[tuple[tuple[str, ...], list[dict], dict | None]] = [((), top, None)]
+    repeat_names = set(repeats)
     for q in questions:
-        if q.type not in _INPUT_TYPES and q.type != "note":
+        if q.type not in _RENDERED or (q.type == "calculate" and not q.calculation):
             continue
         while stack[-1][0] != q.group[: len(stack[-1][0])]:
             stack.pop()
         while len(stack[-1][0]) < len(q.group):
             path = q.group[: len(stack[-1][0]) + 1]
             node = {"group": "/".join(path), "label": path[-1].replace("_", " ").capitalize(), "children": []}
+            if path[-1] in repeat_names:
+                node["repeat"] = path[-1]
+                node["relevant"] = None
             stack[-1][1].append(node)
-            stack.append((path, node["children"]))
+            stack.append((path, node["children"], node))
+        for _, _, node in stack[1:]:
+            if node is not None and "repeat" in node:
+                shared = list(q.group_relevant)
+                if node["relevant"] is not None:
+                    common = node["relevant"]
+                    n = 0
+                    while n < min(len(common), len(shared)) and common[n] == shared[n]:
+                        n += 1
+                    shared = common[:n]
+                node["relevant"] = shared
         stack[-1][1].append({"question": q})
     return top
 
@@ -167,33 +217,64 @@ def _check_public_key(public_key_b64: str) -> str:
     return base64.b64encode(raw).decode("ascii")
 
 
-def render_form(instrument: Instrument, public_key_b64: str) -> str:
-    """The form page for ``instrument`` (HTML text; holds no answer and no token)."""
+def _bundle_digest() -> bytes:
+    digest = hashlib.sha256()
+    for name in ("form.js", "form.css", "sw.js"):
+        path = STATIC_DIR / name
+        digest.update(path.read_bytes() if path.is_file() else b"")
+    return digest.digest()
+
+
+def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str:
     public_key = _check_public_key(public_key_b64)
     languages = list(instrument.languages) or ["default"]
     default = instrument.default_language or languages[0]
-    submit_labels = {}
-    for lang in languages:
-        submit_labels[lang] = "제출" if _code(lang) == "ko" else "Submit"
+    words = {"submit": ("Submit", "제출"), "add": ("Add", "추가"), "remove": ("Remove", "삭제")}
+    button_labels = {
+        key: {lang: (ko if _code(lang) == "ko" else en) for lang in languages} for key, (en, ko) in words.items()
+    }
     return _environment().render(
         instrument=instrument,
         public_key=public_key,
         languages=languages,
         default=default,
-        tree=_tree(instrument.questions),
+        tree=_tree(instrument.questions, instrument.repeats),
         choices=lambda q: instrument.choices.get(q.list_name or "", ()),
         code=_code,
         lang_name=_lang_name,
-        submit_labels=submit_labels,
+        button_labels=button_labels,
+        meta=_META_FILLED,
+        sw_version=sw_version,
     )
 
 
-def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str) -> None:
-    """Add ``/f/{form_id}``, ``/static/...`` and ``/sw.js`` to ``app`` (see the module docstring).
+def _version(pages: list[str]) -> str:
+    digest = hashlib.sha256(_bundle_digest())
+    for page in pages:
+        digest.update(hashlib.sha256(page.encode("utf-8")).digest())
+    return digest.hexdigest()[:16]
 
-    Pages are rendered once, here: a broken form or key fails at start-up, not at a respondent.
+
+def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None) -> str:
+    """The form page for ``instrument`` (HTML text; holds no answer and no token). ``sw_version``
+    (default: a hash of this page and the bundle) names the service worker's cache."""
+    if sw_version is None:
+        sw_version = _version([_render(instrument, public_key_b64, "")])
+    return _render(instrument, public_key_b64, sw_version)
+
+
+def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None) -> None:
+    """Add ``/f/{form_id}``, ``/f/{form_id}/enrol`` (when ``store`` is given), ``/static/...`` and
+    ``/sw.js`` to ``app`` (see the module docstring).
+
+    Pages are rendered once, here: a broken form or key fails at start-up, not at a respondent. One
+    version (a hash of every page and of the bundle) names the service worker's cache for all pages.
     """
-    pages = {form_id: render_form(inst, public_key_b64) for form_id, inst in instruments.items()}
+    from .app import TOKEN_RE, error_response
+
+    drafts = {form_id: _render(inst, public_key_b64, "") for form_id, inst in instruments.items()}
+    version = _version([drafts[k] for k in sorted(drafts)])
+    pages = {form_id: _render(inst, public_key_b64, version) for form_id, inst in instruments.items()}
 
     async def form_page(request: Request) -> Response:
         page = pages.get(request.path_params["form_id"])
@@ -201,56 +282,180 @@ def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: 
             raise HTTPException(404)
         return HTMLResponse(page)
 
+    async def enrol(request: Request) -> Response:
+        from starlette.concurrency import run_in_threadpool
+
+        if request.path_params["form_id"] not in pages:
+            raise HTTPException(404)
+        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
+        token = token.strip()
+        alias = None
+        if store is not None and scheme.lower() == "bearer" and TOKEN_RE.fullmatch(token):
+            alias = await run_in_threadpool(store.token_alias, token)
+        if alias is None:
+            return error_response(
+                401,
+                "this enrolment link's token is unknown or revoked: ask your coordinator for a new link",
+                {"WWW-Authenticate": 'Bearer realm="quietpoll"'},
+            )
+        return JSONResponse({"enrolled": True})
+
     async def service_worker(request: Request) -> Response:
         return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript")
 
-    app.router.routes.extend(
-        [
-            Route("/f/{form_id}", form_page, methods=["GET"]),
-            Route("/sw.js", service_worker, methods=["GET"]),
-            Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-        ]
-    )
+    routes = [
+        Route("/f/{form_id}", form_page, methods=["GET"]),
+        Route("/sw.js", service_worker, methods=["GET"]),
+        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
+    ]
+    if store is not None:
+        routes.insert(1, Route("/f/{form_id}/enrol", enrol, methods=["POST"]))
+    app.router.routes.extend(routes)
 
 
 # ---- what the browser form can run -------------------------------------------------------------
 
-_BROWSER_FUNCTIONS = {"selected", "count-selected", "not", "true", "false"}
-_BROWSER_OPS = {"=", "!=", "<", "<=", ">", ">=", "and", "or"}
+#: Functions web/src/expr.js implements, with their (min, max) argument counts (max None: any);
+#: tests/browser/test_expr_crosscheck.py checks this table against the bundle's.
+BROWSER_FUNCTIONS: dict[str, tuple[int, int | None]] = {
+    "selected": (2, 2), "count-selected": (1, 1), "selected-at": (2, 2), "string-length": (1, 1),
+    "regex": (2, 2), "if": (3, 3), "coalesce": (2, 2), "concat": (0, None), "contains": (2, 2),
+    "starts-with": (2, 2), "ends-with": (2, 2), "substr": (2, 3), "string": (1, 1), "number": (1, 1),
+    "int": (1, 1), "round": (1, 2), "floor": (1, 1), "ceiling": (1, 1), "abs": (1, 1), "pow": (2, 2),
+    "min": (1, None), "max": (1, None), "boolean": (1, 1), "not": (1, 1), "true": (0, 0), "false": (0, 0),
+    "today": (0, 0), "now": (0, 0), "once": (1, 1), "random": (0, 0),
+}
+
+
+def _expressions(q: Question) -> list[tuple[str, str]]:
+    out = [("relevant", q.relevant), ("constraint", q.constraint),
+           ("required", q.required if isinstance(q.required, str) else None),
+           ("calculation", q.calculation), ("choice_filter", q.choice_filter)]
+    out += [("group relevant", g) for g in q.group_relevant]
+    return [(kind, text) for kind, text in out if text]
+
+
+def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str, Question]) -> list[str]:
+    """Why the browser cannot evaluate ``text`` (of question ``q``) exactly as the Python evaluator."""
+    from ..instrument.xpath import Binary, Call, Current, Negate, Number, Path, Ref, String, parse
+
+    where = f"{q.name} ({kind})"
+    try:
+        tree = parse(text)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a reason to refuse
+        return [f"{where}: {exc}"]
+    problems: list[str] = []
+
+    def ref(name: str) -> None:
+        target = questions.get(name)
+        if target is None:
+            problems.append(f"{where} refers to ${{{name}}}, which is no question of the form")
+        elif target.type not in _RENDERED or (target.type == "calculate" and not target.calculation):
+            problems.append(f"{where} reads ${{{name}}} (type {target.type}), which the browser form leaves empty")
+        elif target.type == "end":
+            problems.append(f"{where} reads ${{{name}}} (end), which is only known when the interview is sealed")
+        elif target.repeat is not None and target.repeat not in q.group:
+            problems.append(f"{where} reads ${{{name}}} inside the repeat '{target.repeat}' from outside it")
+
+    stack: list[tuple[object, object]] = [(tree, None)]
+    while stack:
+        n, parent = stack.pop()
+        if isinstance(n, Ref):
+            ref(n.name)
+        elif isinstance(n, Binary):
+            stack.extend(((n.left, n), (n.right, n)))
+        elif isinstance(n, Negate):
+            stack.append((n.operand, n))
+        elif isinstance(n, Call):
+            arity = BROWSER_FUNCTIONS.get(n.name)
+            if arity is None:
+                problems.append(f"{where} uses {n.name}(), which the browser form does not implement")
+                continue
+            lo, hi = arity
+            if len(n.args) < lo or (hi is not None and len(n.args) > hi):
+                problems.append(f"{where} calls {n.name}() with {len(n.args)} argument(s)")
+            if n.name == "random" and not (kind == "calculation" and isinstance(parent, Call) and parent.name == "once"):
+                problems.append(f"{where} uses random() outside once(): write once(random()) in a calculation")
+            if n.name == "regex" and len(n.args) == 2:
+                pattern = n.args[1]
+                if not isinstance(pattern, String):
+                    problems.append(f"{where} uses regex() with a pattern that is not a literal string")
+                else:
+                    try:
+                        re.compile(pattern.value)
+                    except re.error as exc:
+                        problems.append(f"{where} uses the invalid regex() pattern {pattern.value!r} ({exc})")
+            stack.extend((a, n) for a in n.args)
+        elif isinstance(n, Path):
+            simple = n.start is None and not n.absolute and not n.predicates
+            if simple and len(n.steps) == 2 and n.steps[0] == ".." and n.steps[1][:1] not in ("@", "*", "."):
+                ref(n.steps[1])
+            elif simple and kind == "choice_filter" and n.steps == ("name",):
+                pass  # the choice's name
+            else:
+                what = "a column of the choices sheet other than name" if kind == "choice_filter" else "an XPath path"
+                problems.append(f"{where} uses {what}, which the browser form does not read")
+        elif not isinstance(n, (Current, Number, String)):
+            problems.append(f"{where} uses {type(n).__name__.lower()} expressions")
+    return problems
+
+
+def _calculation_cycle(instrument: Instrument) -> list[str] | None:
+    from ..instrument.xpath import parse, references
+
+    deps: dict[str, set[str]] = {}
+    calculated = {q.name for q in instrument.questions if q.type == "calculate" and q.calculation}
+    for q in instrument.questions:
+        if q.name in calculated:
+            try:
+                deps[q.name] = references(parse(q.calculation)) & calculated
+            except Exception:  # noqa: BLE001 - reported by _check_expression
+                deps[q.name] = set()
+    state: dict[str, int] = {}
+    for start in deps:
+        if state.get(start):
+            continue
+        path = [start]
+        iters = [iter(sorted(deps[start]))]
+        state[start] = 1
+        while iters:
+            nxt = next(iters[-1], None)
+            if nxt is None:
+                state[path.pop()] = 2
+                iters.pop()
+            elif state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                iters.append(iter(sorted(deps[nxt])))
+    return None
 
 
 def browser_unsupported(instrument: Instrument) -> list[str]:
-    """Questions whose skip logic or checks the browser form cannot evaluate (calculations such as a
-    device-side random draw, arithmetic, other functions). A form with any of these must not be
-    fielded with the browser form: its questions would be shown to everyone, which can defeat a
-    list experiment or a randomized-response item."""
-    from ..instrument.xpath import Binary, Call, Current, Number, Ref, String, parse
+    """What the browser form cannot run exactly as the form says, one line each (empty: it can).
 
-    calculated = {q.name for q in instrument.questions if q.type == "calculate"}
+    Refused: question types the page has no input for (geopoint, media, time, range, ...); functions
+    web/src/expr.js does not implement (:data:`BROWSER_FUNCTIONS`) or called with the wrong number of
+    arguments; ``random()`` anywhere but ``once(random())`` in a calculation; XPath paths other than
+    ``../name`` (and ``name`` in a choice_filter); references to names that are no question, or into a
+    repeat from outside it; a regex() pattern that is not a valid literal; calculations that depend on
+    each other in a circle. A form with any of these must not be fielded with the browser form: a
+    question whose relevance cannot be evaluated would be shown to everyone, which can defeat a list
+    experiment or a randomized-response item. The metadata deviceid, subscriberid, simserial,
+    phonenumber, username, email and audit are accepted and left empty on purpose (they identify).
+    """
+    questions: dict[str, Question] = {}
+    for q in instrument.questions:
+        questions.setdefault(q.name, q)
     problems: list[str] = []
     for q in instrument.questions:
-        for kind, text in (("relevant", q.relevant), ("constraint", q.constraint),
-                           *(("group relevant", g) for g in q.group_relevant if g),
-                           ("required", q.required if isinstance(q.required, str) else None)):
-            if not text:
-                continue
-            try:
-                stack = [parse(text)]
-            except Exception as exc:  # noqa: BLE001 - any parse failure is a reason to refuse
-                problems.append(f"{q.name} ({kind}): {exc}")
-                continue
-            while stack:
-                n = stack.pop()
-                if isinstance(n, Ref) and n.name in calculated:
-                    problems.append(f"{q.name} ({kind}) depends on the calculation ${{{n.name}}}")
-                elif isinstance(n, Binary):
-                    if n.op not in _BROWSER_OPS:
-                        problems.append(f"{q.name} ({kind}) uses '{n.op}'")
-                    stack.extend((n.left, n.right))
-                elif isinstance(n, Call):
-                    if n.name not in _BROWSER_FUNCTIONS:
-                        problems.append(f"{q.name} ({kind}) uses {n.name}()")
-                    stack.extend(n.args)
-                elif not isinstance(n, (Ref, Current, Number, String)):
-                    problems.append(f"{q.name} ({kind}) uses {type(n).__name__.lower()} expressions")
+        if q.type not in _RENDERED and q.type not in _META_EMPTY:
+            problems.append(f"{q.name} (type {q.type}): the browser form has no input for this type")
+            continue
+        for kind, text in _expressions(q):
+            problems.extend(_check_expression(q, kind, text, questions))
+    cycle = _calculation_cycle(instrument)
+    if cycle:
+        problems.append("the calculations " + " -> ".join(cycle) + " depend on each other in a circle")
     return problems

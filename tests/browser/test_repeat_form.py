@@ -1,0 +1,165 @@
+# ruff: noqa: E501, F811  (fixtures imported from test_form_browser are test parameters; the markdown form and the expression table are kept one row per line)
+"""Repeats in the browser form (real Chromium): add and remove instances, skip logic and calculations
+inside an instance (reading its own answers and the form's), separate radio groups per instance,
+and the sealed answers as a list of objects under the repeat's name, which `pull` writes as one JSON
+text column. Synthetic answers only.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import polars as pl
+import pytest
+
+from quietpoll.collect.app import create_app, serving
+from quietpoll.collect.envelope import open_sealed
+from quietpoll.collect.keys import load_private, new_keys
+from quietpoll.collect.store import Store, pull
+from quietpoll.collect.web import add_form_routes, browser_unsupported
+from quietpoll.instrument.form import load_instrument
+
+from test_form_browser import CANARY, PASSPHRASE, _chromium_or_skip
+from test_form_browser import browser_context  # noqa: F401  (a fixture)
+
+FORM = "household_probe"
+FORM_MD = """
+| survey |
+|        | type              | name       | label::English (en) | label::Korean (ko) | relevant                               | constraint         | calculation                          | required |
+|        | text              | household  | Household code      | 가구 코드           |                                        |                    |                                      | yes      |
+|        | begin_repeat      | member     | Member              | 구성원              | ${household} != ''                     |                    |                                      |          |
+|        | text              | first_name | First name          | 이름                |                                        |                    |                                      | yes      |
+|        | integer           | age        | Age                 | 나이                |                                        | . >= 0 and . <= 120 |                                     |          |
+|        | select_one yes_no | works      | Works?              | 일합니까?           | ${age} >= 15 and ${household} != 'x'   |                    |                                      |          |
+|        | calculate         | adult      |                     |                     |                                        |                    | if(${age} >= 18, 'adult', 'minor')   |          |
+|        | note              | adult_note | An adult            | 성인                | ${adult} = 'adult'                     |                    |                                      |          |
+|        | end_repeat        |            |                     |                     |                                        |                    |                                      |          |
+|        | select_one yes_no | done       | Done?               | 끝?                 |                                        |                    |                                      |          |
+|        | calculate         | size_once  |                     |                     | ${size} > 5                            |                    | once(${size_x2})                     |          |
+|        | integer           | size       | Size                | 크기                |                                        |                    |                                      |          |
+|        | calculate         | size_x2    |                     |                     |                                        |                    | ${size} * 2                          |          |
+| choices |
+|         | list_name | name | label::English (en) | label::Korean (ko) |
+|         | yes_no    | yes  | Yes                 | 예                 |
+|         | yes_no    | no   | No                  | 아니요             |
+| settings |
+|          | form_id         | form_title      | default_language |
+|          | household_probe | Household probe | English (en)     |
+"""
+
+
+@pytest.fixture
+def study(tmp_path):
+    _chromium_or_skip()
+    path = tmp_path / "form.md"
+    path.write_text(FORM_MD, encoding="utf-8")
+    instrument = load_instrument(path)
+    assert instrument.repeats == ("member",) and browser_unsupported(instrument) == []
+    (tmp_path / "study").mkdir()
+    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
+    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
+    token = store.add_token("interviewer-3")
+    app = create_app(store, forms={FORM: {}})
+    add_form_routes(app, {FORM: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
+    with serving(app) as base:
+        yield {"base": base, "store": store, "token": token, "tmp": tmp_path, "profile": tmp_path / "profile",
+               "private": load_private(key_path, PASSPHRASE)}
+    store.close()
+
+
+def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
+    caplog.set_level(logging.DEBUG)
+    context, _ = browser_context
+    page = context.new_page()
+    page.goto(f"{study['base']}/f/{FORM}?token={study['token']}")
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    section = page.locator('section.repeat[data-repeat="member"]')
+    assert not section.is_visible()  # the repeat's relevance: a household code first
+    page.fill('input[name="household"]', CANARY)
+    assert section.is_visible() and section.locator(".instance").count() == 0
+
+    add = section.locator("button[data-add]")
+    add.click()
+    add.click()
+    add.click()
+    instances = section.locator(".instance")
+    assert instances.count() == 3
+    first, second, third = instances.nth(0), instances.nth(1), instances.nth(2)
+    first.locator('input[name="first_name"]').fill("Rem-oved-9")
+    second.locator('input[name="first_name"]').fill("Ok-ran")
+    second.locator('input[name="age"]').fill("40")
+    third.locator('input[name="first_name"]').fill("Su-min")
+    third.locator('input[name="age"]').fill("12")
+    # skip logic and calculations per instance, reading the instance's own age
+    assert second.locator('.q[data-name="works"]').is_visible()
+    assert not third.locator('.q[data-name="works"]').is_visible()
+    assert second.locator('.q[data-name="adult_note"]').is_visible()
+    assert not third.locator('.q[data-name="adult_note"]').is_visible()
+    third.locator('input[name="age"]').fill("130")
+    assert third.locator('.q[data-name="age"] .err').is_visible()
+    third.locator('input[name="age"]').fill("16")
+    assert third.locator('.q[data-name="works"]').is_visible() and not third.locator('.q[data-name="adult_note"]').is_visible()
+    # each instance has its own radio group
+    second.locator('input[value="yes"]').check()
+    third.locator('input[value="no"]').check()
+    assert second.locator('input[value="yes"]').is_checked() and third.locator('input[value="no"]').is_checked()
+
+    first.locator("button[data-remove]").click()
+    assert instances.count() == 2
+    page.check('input[name="done"][value="yes"]')
+    # dependency order: size_once becomes relevant in the same edit that changes size_x2, and its
+    # once() must see the new size_x2 (16), not the one left from size 3 (6)
+    page.fill('input[name="size"]', "3")
+    page.fill('input[name="size"]', "8")
+    # Korean labels reach instances added later
+    page.click('button[data-set-lang="Korean (ko)"]')
+    add.click()
+    assert instances.nth(2).get_by_text("이름").is_visible()
+    instances.nth(2).locator("button[data-remove]").click()
+
+    page.click("button[type=submit]")
+    page.wait_for_function("() => document.getElementById('qp-status').textContent === '전송했습니다.'")
+    assert section.locator(".instance").count() == 0  # the next interview starts with no instances
+
+    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
+    members = [
+        {"first_name": "Ok-ran", "age": 40, "works": "yes", "adult": "adult"},
+        {"first_name": "Su-min", "age": 16, "works": "no", "adult": "minor"},
+    ]
+    assert answers["household"] == CANARY and answers["done"] == "yes"
+    # a number for a numeric result; once(${size_x2}) reads a calculation, which XPath reads as text
+    assert (answers["size"], answers["size_x2"], answers["size_once"]) == (8, 16, "16")
+    assert answers["member"] == members
+    out = study["tmp"] / "pulled.csv"
+    assert pull(study["store"], study["private"], out) == 1
+    frame = pl.read_csv(out)
+    assert json.loads(frame["member"][0]) == members
+
+    # the canary (a household code, and a name typed in a removed instance) is nowhere but in the pull
+    context.close()
+    needles = [w.encode(enc) for w in (CANARY, "Ok-ran", "Rem-oved-9") for enc in ("utf-8", "utf-16-le")]
+    places = [study["tmp"] / "collect.db", *(f for f in study["profile"].rglob("*") if f.is_file())]
+    leaked = [str(f) for f in places if f.exists() and any(n in f.read_bytes() for n in needles)]
+    assert not leaked, leaked
+    logged = "\n".join(r.getMessage() + repr(r.args) for r in caplog.records)
+    assert caplog.records and CANARY not in logged and "Ok-ran" not in logged
+
+
+def test_required_inside_a_repeat_blocks_submit(study, browser_context):
+    context, _ = browser_context
+    page = context.new_page()
+    page.goto(f"{study['base']}/f/{FORM}")
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page.fill('input[name="household"]', "H-1")
+    page.click('section.repeat button[data-add]')
+    page.click("button[type=submit]")
+    error = page.locator('.instance .q[data-name="first_name"] .err')
+    assert error.is_visible() and "required" in error.inner_text()
+    assert page.evaluate(
+        """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
+           q.onsuccess = () => { const db = q.result; if (!db.objectStoreNames.contains('outbox')) { db.close(); return r(0); }
+           const g = db.transaction('outbox').objectStore('outbox').count();
+           g.onsuccess = () => { db.close(); r(g.result); }; }; }))"""
+    ) == 0

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from quietpoll.collect.web import BROWSER_FUNCTIONS
-from quietpoll.instrument.expressions import _Compiler, compile_expression
+from quietpoll.instrument.expressions import compile_expression
 
 from test_form_browser import FORM
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
@@ -212,20 +212,5 @@ def test_random_expressions_agree(study, browser_context):
     got = page.evaluate(BROWSER, [[list(c) for c in cases], TYPES, days])
     want = [_python(*c) for c in cases]
     diffs = [(cases[i], g, w) for i, (g, w) in enumerate(zip(got, want)) if g != w]
-    # Known quirk of the Python evaluator (instrument/functions.py, reported): text 'NaN' (the string of
-    # a NaN number) read back as a number stays NaN, which polars orders above every number, so
-    # 1 <= 'NaN' is true there; XPath (and the browser) compare NaN as false. Such cases must agree
-    # once Python reads that NaN as XPath does, and nothing else may differ.
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(_Compiler, "to_num", _xpath_to_num)
-        unexplained = [(c, g, w) for c, g, w in diffs if _python(*c) != g]
-    assert not unexplained, "\n".join(f"{c[0]!r} {c[1]}: browser {g}, python {w}" for c, g, w in unexplained[:20])
-    assert len(diffs) <= len(cases) // 20, len(diffs)
+    assert not diffs, "\n".join(f"{c[0]!r} {c[1]}: browser {g}, python {w}" for c, g, w in diffs[:20])
 
-
-_python_to_num = _Compiler.to_num
-
-
-def _xpath_to_num(self, v):
-    e = _python_to_num(self, v)
-    return pl.when(e.is_nan()).then(None).otherwise(e) if v.kind in ("str", "strref") else e

@@ -103,8 +103,9 @@ class _Compiler:
         if v.kind in ("num", "numref"):
             e = v.expr.cast(pl.Float64, strict=False)
             return pl.when(e.is_nan()).then(None).otherwise(e)
-        if v.kind in ("str", "strref"):
-            return v.expr.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
+        if v.kind in ("str", "strref"):   # the text 'NaN' is NaN too, which compares false with anything
+            e = v.expr.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
+            return pl.when(e.is_nan()).then(None).otherwise(e)
         if v.kind == "bool":
             return v.expr.cast(pl.Float64)
         if v.kind in ("date", "dateref"):

@@ -101,8 +101,8 @@ def generate(rows, outdir):
     lin = np.linspace
     # sample: region skewed to the first regions; urban depends on region, age on urban, edu on age
     region = _draw(rng, rows, _softmax(lin(0.9, -0.9, 10)))
-    urban = _draw(rng, rows, _softmax(lin(0.6, -0.6, 6)[None, :] + lin(-0.8, 0.8, 10)[:, None] * lin(-1, 1, 6)[None, :]),
-                  region)
+    urban = _draw(rng, rows,
+                  _softmax(lin(0.6, -0.6, 6)[None, :] + lin(-0.8, 0.8, 10)[:, None] * lin(-1, 1, 6)[None, :]), region)
     age = _draw(rng, rows, _softmax(lin(-0.7, 0.5, 7)[None, :] + lin(0.6, -0.6, 6)[:, None] * lin(-1, 1, 7)[None, :]),
                 urban)
     edu = _draw(rng, rows, _softmax(lin(-0.4, 0.6, 5)[None, :] + lin(-0.7, 0.7, 7)[:, None] * lin(-1, 1, 5)[None, :]),
@@ -165,6 +165,59 @@ def _maxrss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _hwm_mb():
+    """VmHWM: the process's peak RSS since it started or since the last _reset_hwm()."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def _reset_hwm():
+    """Reset VmHWM to the current RSS (Linux: write 5 to /proc/self/clear_refs); False if not possible."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
+_PEAK = {"mb": 0.0}    # the process's peak RSS since exec, kept across the VmHWM resets below
+_CPU = {"last": None}  # CPU seconds (all threads of the process) of the last measured call
+
+
+def _note_peak():
+    h = _hwm_mb()
+    if h is not None:
+        _PEAK["mb"] = max(_PEAK["mb"], h)
+    return _PEAK["mb"] or None
+
+
+def _measured_call(fn):
+    """(result, seconds, RSS before the call, peak RSS during the call or None)."""
+    _note_peak()                 # the peak so far, before the reset forgets it
+    rss0 = _rss_now_mb()
+    reset = _reset_hwm()
+    c = time.process_time()
+    t = time.perf_counter()
+    out = fn()
+    dt = time.perf_counter() - t
+    _CPU["last"] = time.process_time() - c
+    peak = _hwm_mb() if reset else None
+    _note_peak()
+    return out, dt, rss0, peak
+
+
+def load_average():
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _qp_targets(tg, with_income=False):
     t = {v: dict(levels) for v, levels in tg["margins"].items()}
     if with_income:
@@ -185,19 +238,19 @@ def _qp_op(des, tg, op, maxit, epsilon):
 def worker_quietpoll(a):
     """One operation (or the design build) in this process: first call + best of repeats."""
     import gc
-    rss_start = _maxrss_mb()
+    rss_start = _rss_now_mb()
     import numpy as np
     import polars as pl
     import quietpoll as qp
     from quietpoll.weighting import apply as _apply   # noqa: F401  (the weighting engine, imported up front)
-    rss_imports = _maxrss_mb()
+    rss_imports = _rss_now_mb()
     tg = json.loads(Path(a.targets).read_text())
     t = time.perf_counter()
     frame = pl.read_csv(a.data)
     t_read = time.perf_counter() - t
     res = {"op": a.op, "read_s": t_read, "data_bytes": frame.estimated_size(), "rss_start_mb": rss_start,
            "rss_after_imports_mb": rss_imports, "rss_after_load_mb": _rss_now_mb(),
-           "hwm_after_load_mb": _maxrss_mb(), "versions": {"quietpoll": qp.__version__,
+           "hwm_after_load_mb": _note_peak(), "versions": {"quietpoll": qp.__version__,
                                                           "polars": pl.__version__, "numpy": np.__version__}}
     if a.op == "rake_unit":       # untimed: raking from unit base weights, for the weightipy comparison
         des = qp.svydesign(frame.with_columns(pl.lit(1.0).alias("one")), weights="one")
@@ -206,28 +259,32 @@ def worker_quietpoll(a):
         res["maxrss_mb"] = _maxrss_mb()
         Path(a.result).write_text(json.dumps(res))
         return
-    runs = []
+    runs, mem, cpu = [], [], []
     for i in range(a.repeats + 1):
         gc.collect()
         if a.op == "design":
-            t = time.perf_counter()
-            out = qp.svydesign(frame, weights="w")
-            dt = time.perf_counter() - t
+            out, dt, rss0, peak = _measured_call(lambda: qp.svydesign(frame, weights="w"))
         else:
             des = qp.svydesign(frame, weights="w")
             fn = _qp_op(des, tg, a.op, a.maxit, a.epsilon)
             gc.collect()
-            t = time.perf_counter()
-            out = fn()
-            dt = time.perf_counter() - t
+            out, dt, rss0, peak = _measured_call(fn)
             if i == 0:
                 np.save(Path(a.outdir) / f"weights_quietpoll_{a.op}.npy", np.asarray(out.weights, dtype=np.float64))
             del des, fn
         runs.append(dt)
+        cpu.append(_CPU["last"])
+        mem.append({"rss_before_mb": rss0, "peak_during_mb": peak,
+                    "increment_mb": None if peak is None else peak - rss0})
         if i == 0:
             res["maxrss_after_first_mb"] = _maxrss_mb()
         del out
-    res.update(first=runs[0], runs=runs[1:], best=min(runs[1:]) if runs[1:] else runs[0], maxrss_mb=_maxrss_mb())
+    incs = [m["increment_mb"] for m in mem if m["increment_mb"] is not None]
+    res.update(first=runs[0], runs=runs[1:], best=min(runs[1:]) if runs[1:] else runs[0], maxrss_mb=_maxrss_mb(),
+               cpu_first=cpu[0], cpu_best=min(cpu[1:]) if cpu[1:] else cpu[0],
+               peak_hwm_mb=_note_peak(),
+               calls_memory=mem, op_increment_first_mb=mem[0]["increment_mb"],
+               op_increment_max_mb=max(incs) if incs else None)
     Path(a.result).write_text(json.dumps(res))
 
 
@@ -271,13 +328,13 @@ def _fname(file, line, name):
 
 def worker_weightipy(a):
     import gc
-    rss_start = _maxrss_mb()
+    rss_start = _rss_now_mb()
     import numpy as np
     import pandas as pd
     import weightipy as wp
     tg = json.loads(Path(a.targets).read_text())
     df = pd.read_csv(a.data, dtype={v: str for v in VARS})
-    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _maxrss_mb(),
+    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _hwm_mb(),
            "data_bytes": int(df.memory_usage(deep=True).sum()),
            "versions": {"weightipy": wp.__version__, "pandas": pd.__version__, "numpy": np.__version__}}
     # weightipy takes targets as percentages and always starts from unit weights (no base weights)
@@ -316,6 +373,7 @@ def worker_weightipy(a):
     rim_mod.Rake.start = ns["start"]
     run("rake", "weights_weightipy_rake.npy")
     res["maxrss_mb"] = _maxrss_mb()
+    res["peak_hwm_mb"] = _hwm_mb()
     Path(a.result).write_text(json.dumps(res))
 
 
@@ -323,7 +381,7 @@ def worker_balance(a):
     import gc
     import itertools
     import logging
-    rss_start = _maxrss_mb()
+    rss_start = _rss_now_mb()
     import numpy as np
     import pandas as pd
     import balance
@@ -331,7 +389,7 @@ def worker_balance(a):
     logging.getLogger("balance").setLevel(logging.WARNING)
     tg = json.loads(Path(a.targets).read_text())
     df = pd.read_csv(a.data, dtype={v: str for v in VARS})
-    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _maxrss_mb(),
+    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _hwm_mb(),
            "data_bytes": int(df.memory_usage(deep=True).sum()),
            "versions": {"balance": getattr(balance, "__version__", "?"), "pandas": pd.__version__,
                         "numpy": np.__version__}}
@@ -367,6 +425,7 @@ def worker_balance(a):
     res["settings"] = {"transformations": None, "max_iteration": 1000, "convergence_rate": a.balance_conv,
                        "rate_tolerance": 0.0}
     res["maxrss_mb"] = _maxrss_mb()
+    res["peak_hwm_mb"] = _hwm_mb()
     Path(a.result).write_text(json.dumps(res))
 
 
@@ -533,11 +592,13 @@ def speedups(res):
 
 def table_text(res):
     head = ("| operation | quietpoll first call | quietpoll best of "
-            f"{res['repeats']} | R survey | weightipy | balance | speed-up vs R / weightipy / balance |")
-    lines = [head, "|---|---:|---:|---:|---:|---:|---|"]
+            f"{res['repeats']} | quietpoll CPU time, first / best ³ | R survey | weightipy | balance | "
+            "speed-up vs R / weightipy / balance |")
+    lines = [head, "|---|---:|---:|---:|---:|---:|---:|---|"]
     sp = res["speedups"]
     for op, label in OPS:
-        cells = [label, fmt_s(qp_seconds(res, op)), fmt_s(qp_seconds(res, op, "best"))]
+        cells = [label, fmt_s(qp_seconds(res, op)), fmt_s(qp_seconds(res, op, "best")),
+                 f"{fmt_s(qp_seconds(res, op, 'cpu_first'))} / {fmt_s(qp_seconds(res, op, 'cpu_best'))}"]
         for tool in PEERS:
             s = peer_seconds(res, tool, op)
             if s is None:
@@ -565,27 +626,38 @@ def table_text(res):
 
 
 def memory_text(res):
-    lines = ["| tool | process | peak RSS | RSS after imports + load | data in that tool's memory | "
-             "peak / data |", "|---|---|---:|---:|---:|---:|"]
+    lines = ["| tool | process | whole-process peak RSS | RSS after imports | RSS after imports + load | "
+             "data in that tool's memory | whole-process peak / data | peak during the calls − RSS after load | "
+             "the operation's own peak increment | increment / data |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     qp = res.get("quietpoll", {})
     for op, label in OPS:
         q = qp.get(op)
-        if not q:
+        if not q or "data_bytes" not in q:
             continue
+        dm = q["data_bytes"] / 2**20
+        inc = q.get("op_increment_max_mb")
+        during = [m["peak_during_mb"] for m in q.get("calls_memory", []) if m.get("peak_during_mb")]
+        over_load = max(during) - q["rss_after_load_mb"] if during and q.get("rss_after_load_mb") else None
         lines.append(f"| quietpoll | {op} (own process) | {fmt_mb(q.get('peak_mb'))} | "
-                     f"{fmt_mb(q.get('rss_after_load_mb'))} | {fmt_mb(q['data_bytes'] / 2**20)} (polars) | "
-                     f"{q['peak_mb'] / (q['data_bytes'] / 2**20):.1f}x |")
+                     f"{fmt_mb(q.get('rss_after_imports_mb'))} | {fmt_mb(q.get('rss_after_load_mb'))} | "
+                     f"{fmt_mb(dm)} (polars) | {q['peak_mb'] / dm:.1f}x | {fmt_mb(over_load)} | "
+                     f"{fmt_mb(inc)} (first call {fmt_mb(q.get('op_increment_first_mb'))}) | "
+                     f"{'—' if inc is None else f'{inc / dm:.2f}x'} |")
     r = res.get("r", {})
     if r.get("peak_mb"):
         gcs = ", ".join(f"{k} {v.get('gc_max_mb', 0):,.0f}" for k, v in r.get("ops", {}).items())
         lines.append(f"| R survey | all operations (one process; gc max used MB: {gcs}) | {fmt_mb(r['peak_mb'])} | — | "
-                     f"{fmt_mb(r.get('data_mb'))} (data.frame) | {r['peak_mb'] / r['data_mb']:.1f}x |")
+                     f"— | {fmt_mb(r.get('data_mb'))} (data.frame) | {r['peak_mb'] / r['data_mb']:.1f}x | — | — | — |")
     for tool in ("weightipy", "balance"):
         p = res.get(tool, {})
         if p.get("peak_mb") and p.get("data_bytes"):
             dm = p["data_bytes"] / 2**20
-            lines.append(f"| {tool} | rake (one process) | {fmt_mb(p['peak_mb'])} | {fmt_mb(p.get('rss_after_load_mb'))} | "
-                         f"{fmt_mb(dm)} (pandas, deep) | {p['peak_mb'] / dm:.1f}x |")
+            inc = p["peak_mb"] - p["hwm_after_load_mb"] if p.get("hwm_after_load_mb") else None
+            lines.append(f"| {tool} | rake (one process) | {fmt_mb(p['peak_mb'])} | — | "
+                         f"{fmt_mb(p.get('rss_after_load_mb'))} | {fmt_mb(dm)} (pandas, deep) | "
+                         f"{p['peak_mb'] / dm:.1f}x | — | {fmt_mb(inc)} ² | "
+                         f"{'—' if inc is None else f'{inc / dm:.2f}x'} |")
     return "\n".join(lines)
 
 
@@ -605,7 +677,8 @@ def agreement_text(res):
     lines.append("|---|---|---:|---:|---:|")
     for k, v in res.get("margin_check", {}).items():
         tool, op = k.split(":")
-        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} | {v.get('neg', 0):,} |")
+        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} | "
+                     f"{v.get('neg', 0):,} |")
     return "\n".join(lines)
 
 
@@ -641,12 +714,17 @@ def misses(res):
                 why.append(f"{x:.1f}x vs {PEER_NAMES[tool]} (target {TARGET_SPEEDUP:.0f}x)")
         q = res.get("quietpoll", {}).get(op)
         if q and q.get("peak_mb") and q.get("data_bytes"):
-            ratio = q["peak_mb"] / (q["data_bytes"] / 2**20)
+            dm = q["data_bytes"] / 2**20
+            ratio = q["peak_mb"] / dm
+            inc = q.get("op_increment_max_mb")
+            if inc is not None and inc / dm >= TARGET_MEM_RATIO:
+                why.append(f"the operation's own peak increment {fmt_mb(inc)} = {inc / dm:.1f}x the data "
+                           f"({fmt_mb(dm)}; target < {TARGET_MEM_RATIO:.0f}x)")
             if ratio >= TARGET_MEM_RATIO:
-                extra = q["peak_mb"] - q["rss_after_load_mb"] if q.get("rss_after_load_mb") else None
-                why.append(f"peak RSS {fmt_mb(q['peak_mb'])} = {ratio:.1f}x the data "
-                           f"({fmt_mb(q['data_bytes'] / 2**20)}; target < {TARGET_MEM_RATIO:.0f}x)"
-                           + (f", of which {fmt_mb(extra)} above the loaded state" if extra is not None else ""))
+                why.append(f"whole-process peak RSS {fmt_mb(q['peak_mb'])} = {ratio:.1f}x the data (target < "
+                           f"{TARGET_MEM_RATIO:.0f}x; the interpreter and libraries alone take "
+                           f"{fmt_mb(q.get('rss_after_imports_mb'))}, the loaded frame's process "
+                           f"{fmt_mb(q.get('rss_after_load_mb'))})")
         if why:
             out.append((op, label, why))
     return out
@@ -660,6 +738,10 @@ def write_docs(res):
                         if res.get(t, {}).get("skipped")) or "- no tool was skipped"
     d = res["data"]
     notes = "\n".join(f"- {n}" for n in res.get("notes", []))
+    qrake = res.get("quietpoll", {}).get("rake", {})
+    contention = "; ".join(f"{k} {x['cores']:.2f} cores" for k, x in res.get("foreign_cpu", {}).items())
+    wv = f"pandas {v.get('weightipy_pandas', '?')}, numpy {v.get('weightipy_numpy', '?')}"
+    bv = f"pandas {v.get('balance_pandas', '?')}, numpy {v.get('balance_numpy', '?')}"
     doc = f"""# Benchmarks: weighting (raking, linear calibration)
 
 Generated by `benchmarks/bench_weighting.py` on {res['date']}; the whole run took {res['elapsed_s']:.0f} s.
@@ -673,8 +755,8 @@ These are measurements, not tests. Compare ratios within this run only. (Estimat
 - Python {v.get('python')}; quietpoll {v.get('quietpoll', '?')} (src state `{res['src_state']['start']}` at start,
   `{res['src_state']['end']}` at end), polars {v.get('polars', '?')}, numpy {v.get('numpy', '?')}
 - R {v.get('R', 'absent')}, survey {v.get('survey', 'absent')}, data.table {v.get('data.table', '?')}
-- weightipy {v.get('weightipy', 'absent')} (own venv: pandas {v.get('weightipy_pandas', '?')}, numpy {v.get('weightipy_numpy', '?')})
-- balance {v.get('balance', 'absent')} (own venv: pandas {v.get('balance_pandas', '?')}, numpy {v.get('balance_numpy', '?')})
+- weightipy {v.get('weightipy', 'absent')} (own venv: {wv})
+- balance {v.get('balance', 'absent')} (own venv: {bv})
 
 ## Data (synthetic)
 
@@ -683,7 +765,8 @@ variables region (10 levels), age (7), edu (5), urban (6), text-coded (`r1`…`r
 on region, age on urban, edu on age) and skewed so that the sample's margins differ from the population's;
 base weights `w` ~ uniform(0.5, 2); numeric `income` (log-normal, depends on edu, urban, age). Targets: one
 population margin per variable (integer counts, each margin summing to N = {N_POP:,}): the sample's weighted
-shares tilted by up to about e^±0.6, so the sample over-represents some levels of each variable (largest sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
+shares tilted by up to about e^±0.6, so the sample over-represents some levels of each variable (largest
+sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
 income total ({d['income_total']:,.0f}, 2% above the estimate implied by raking to the margins). CSV
 `{d['file']}` ({d['csv_mb']:.0f} MB); in memory as a polars frame: {fmt_mb(d['polars_mb'])}
 (`frame.estimated_size()`).
@@ -694,13 +777,22 @@ income total ({d['income_total']:,.0f}, 2% above the estimate implied by raking 
 
 Speed-ups are peer time / quietpoll's first call (the peers are timed once each, in a fresh process, so the
 first call is the like-for-like number; quietpoll's best-of-{res['repeats']} is shown beside it).
+³ CPU seconds of the whole quietpoll process (all threads: polars uses both cores) during the call
+(`time.process_time()`): less sensitive than wall time to other processes on the machine; on an idle
+2-core machine the wall time lies between half of it and all of it.
 
 How each tool was run (each in its own subprocess; loading the data is not timed):
 
 - **quietpoll**: `polars.read_csv`, `qp.svydesign(frame, weights="w")`, then `des.rake(targets, maxit={MAXIT},
   epsilon={EPSILON})`, `des.calibrate(targets, calfun="linear")`, and the same with `targets["income"] = total`.
   Each operation in a process of its own (so its peak RSS is its own), first call and then {res['repeats']} more;
-  a fresh design is built before each call (not timed).
+  a fresh design is built before each call (not timed). `import quietpoll` and its weighting package happen
+  before any clock starts, as the peers' imports do. What it does per call: one parallel polars `select`
+  codes the 4 text columns into the targets' level order (Enum physical codes, 1 byte a row); the codes are
+  combined into each row's joint cell (2 bytes a row, {d['target_cells']:,} cells); IPF, or the GREG normal
+  equations, run on the table of joint-cell sums (one bincount over the rows; the income column adds one
+  more); the weights go back to the rows with one gather. The records the standard errors need keep the
+  codes and per-cell factors; their n-long arrays are made only when a standard error is asked for.
 - **R survey** (`benchmarks/weighting_bench.R`): `data.table::fread`, factors with the targets' level order,
   `svydesign(ids=~1, weights=~w, data=d)`, `rake(des, list(~region, ~age, ~edu, ~urban), <4 population
   tables>, control=list(maxit={MAXIT}, epsilon={EPSILON}))`, `calibrate(des, ~region+age+edu+urban[+income],
@@ -717,8 +809,21 @@ How each tool was run (each in its own subprocess; loading the data is not timed
   transformations lump rare levels; the convergence rate is tightened from its default 5e-4 so that it reaches
   the same solution. The "design build" cell for balance is its `from_frame` + `set_target` time.
   balance has no linear calibration.
-- **peak memory**: `ru_maxrss` of each process (from `wait4`), interpreter, libraries and data included.
-- **contention** (CPU used by *other* processes while each phase ran): {'; '.join(f"{k} {x['cores']:.2f} cores" for k, x in res.get('foreign_cpu', {}).items()) or 'not measured'}.
+- **peak memory**, two numbers (see the table below): (1) *whole-process peak RSS*, interpreter, libraries,
+  reading the CSV and data included: the kernel's peak RSS of the worker process since it started (`VmHWM`
+  in `/proc/self/status`, read by the worker; for R, which has no such worker code, `ru_maxrss` from `wait4`,
+  which on Linux also counts the driver's own RSS at the moment it started R, {fmt_mb(res.get('driver_rss_mb'))}
+  here); (2) for quietpoll, *the
+  operation's own peak increment*: just before each timed call the worker resets the kernel's RSS
+  high-water mark (`echo 5 > /proc/self/clear_refs`), and after the call reads `VmHWM` from
+  `/proc/self/status`; the increment is that peak minus the RSS just before the call (the largest over the
+  {res['repeats'] + 1} calls; the first call's is shown too). Beside it, the peak during the calls minus the
+  RSS right after loading: that also counts the design built before each call (its weights and one-stage
+  codes: the "design" row's own increment) and what the allocator kept from earlier calls.
+  "Data in memory" is polars' `frame.estimated_size()` of the loaded frame.
+- **machine load** (`os.getloadavg()`, 1/5/15 min): at start {res.get('load', {}).get('start')}, at end
+  {res.get('load', {}).get('end')}.
+- **contention** (CPU used by *other* processes while each phase ran): {contention or 'not measured'}.
   Above ~0.15 cores the phase's timings are inflated.
 
 {skipped}
@@ -727,9 +832,14 @@ How each tool was run (each in its own subprocess; loading the data is not timed
 
 {memory_text(res)}
 
-Target: quietpoll's peak RSS under {TARGET_MEM_RATIO:.0f}x the in-memory size of the data. The interpreter with
-numpy, polars, scipy and quietpoll imported already takes {fmt_mb(res.get('quietpoll', {}).get('rake', {}).get('rss_after_imports_mb'))}
-(RSS after imports, before reading), which on its own exceeds twice this data set.
+Target: peak memory under {TARGET_MEM_RATIO:.0f}x the in-memory size of the data. Read as the whole process's
+peak RSS it cannot be met by any Python tool here: the interpreter with numpy, polars, scipy and quietpoll
+imported takes {fmt_mb(qrake.get('rss_after_imports_mb'))} before reading anything, and after `read_csv` the
+process holds {fmt_mb(qrake.get('rss_after_load_mb'))} (the frame plus what polars' reader and allocator keep). What the
+weighting code controls is the memory an operation adds on top of the loaded data: the "own peak increment" column.
+
+² weightipy and balance: whole-process peak minus the peak RSS right after loading (`VmHWM`, no reset:
+that peak includes the CSV reader's own, so the difference can understate what raking adds).
 
 ### Agreement of the weights
 
@@ -809,7 +919,9 @@ def main():
     res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info(), "repeats": a.repeats,
            "maxit": a.maxit, "epsilon": a.epsilon, "balance_conv": a.balance_conv,
            "versions": {"python": platform.python_version(), "polars": pl.__version__, "numpy": np.__version__},
-           "src_state": {"start": src_state()}, "notes": []}
+           "src_state": {"start": src_state()}, "notes": [], "load": {"start": load_average()}}
+    print(f"[load] machine load average (1, 5, 15 min) at start: {res['load']['start']}; nproc {os.cpu_count()}",
+          flush=True)
     print(f"[data] generating {a.rows:,} synthetic rows ...", flush=True)
     csv, tgt_path, codes, w, income = generate(a.rows, out)
     tg = json.loads(tgt_path.read_text())
@@ -842,12 +954,13 @@ def main():
                 print(f"[quietpoll] {op} FAILED: {tail(text)}", flush=True)
                 continue
             r = json.loads(rf.read_text())
-            r["peak_mb"] = peak
+            r["ru_maxrss_mb"] = peak    # wait4: on Linux this also counts the driver's RSS at fork
+            r["peak_mb"] = r.get("peak_hwm_mb") or peak
             qp[op] = r
             res["versions"].update({k: v for k, v in r.get("versions", {}).items()})
             if op != "rake_unit":
-                print(f"[quietpoll] {op}: first {fmt_s(r['first'])}, best {fmt_s(r['best'])}, peak {fmt_mb(peak)}",
-                      flush=True)
+                print(f"[quietpoll] {op}: first {fmt_s(r['first'])}, best {fmt_s(r['best'])}, "
+                      f"peak {fmt_mb(r['peak_mb'])}, own increment {fmt_mb(r.get('op_increment_max_mb'))}", flush=True)
         sizes = [v["data_bytes"] for v in qp.values() if isinstance(v, dict) and "data_bytes" in v]
         if sizes:
             res["data"]["polars_mb"] = sizes[0] / 2**20
@@ -863,6 +976,7 @@ def main():
         rf = out / "weighting_r.json"
         rf.unlink(missing_ok=True)
         print("[R] running ...", flush=True)
+        res["driver_rss_mb"] = _rss_now_mb()
         rc, wall, peak, text = run_proc(["Rscript", str(R_SCRIPT), str(csv), str(tgt_path), str(out),
                                          str(a.maxit), str(a.epsilon)],
                                         log=out / "weighting_r.log", timeout=420, phase="r")
@@ -896,12 +1010,13 @@ def main():
             print(f"[{tool}] FAILED: {tail(text)}", flush=True)
             continue
         r = json.loads(rf.read_text())
-        r["peak_mb"] = peak
+        r["ru_maxrss_mb"] = peak    # wait4: on Linux this also counts the driver's RSS at fork
+        r["peak_mb"] = r.get("peak_hwm_mb") or peak
         r["log_tail"] = tail(text, 3)
         res[tool] = r
         for k, v in r.get("versions", {}).items():
             res["versions"][k if k == tool else f"{tool}_{k}"] = v
-        print(f"[{tool}] rake {fmt_s(r['rake']['seconds'])}, peak {fmt_mb(peak)}", flush=True)
+        print(f"[{tool}] rake {fmt_s(r['rake']['seconds'])}, peak {fmt_mb(r['peak_mb'])}", flush=True)
 
     # checks ---------------------------------------------------------------------------------
     wq = {op: load_weights(out / f"weights_quietpoll_{op}.npy") for op in ("rake", "linear", "linear_income",
@@ -985,6 +1100,8 @@ def main():
     res["speedups"] = speedups(res)
     res["foreign_cpu"] = FOREIGN
     res["src_state"]["end"] = src_state()
+    res["load"]["end"] = load_average()
+    print(f"[load] machine load average (1, 5, 15 min) at end: {res['load']['end']}", flush=True)
     if res["src_state"]["end"] != res["src_state"]["start"]:
         res["notes"].append("quietpoll's src/ changed during the run (another session is editing it): the "
                             "quietpoll numbers may mix two versions of the code.")

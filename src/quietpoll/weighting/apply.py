@@ -119,7 +119,7 @@ def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
         res = rake_weights(codes, design.weights, [m.totals for m in margins], labels=[_labels(m) for m in margins],
                            allow_nonconvergence=spec.allow_nonconvergence, replicates=W, **_control(spec))
         w_new, W_new = res.weights, res.replicate_weights
-        record = RakingRecord(tuple(codes), tuple(res.last_sweep))
+        record = RakingRecord.from_result(codes, res)
     else:
         bounds = spec.bounds if spec.bounds is not None else (-np.inf, np.inf)
         g = grake(X, design.weights, pop, calfun=spec.method, bounds=bounds, **_control(spec))

@@ -59,7 +59,7 @@ def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
     num_cols = []
     for m in nums:
         x = frame.get_column(m.variable).cast(pl.Float64).to_numpy()
-        if np.isnan(x).any():
+        if not np.isfinite(x.sum()) and np.isnan(x).any():   # one sum, no n-long mask, when all is well
             raise WeightingError(f"weighting variable '{m.variable}' has missing values; impute or drop those "
                                  "rows before weighting")
         num_cols.append(x)
@@ -131,9 +131,9 @@ def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str 
         raise WeightingError(f"calibration: X has shape {X.shape}, weights {w.shape}, population {pop.shape}; "
                              "they do not fit together")
     eps = np.asarray(epsilon, dtype=float)
-    sample_total = X.T @ w
     if calfun == "linear" and not np.isfinite(L) and not np.isfinite(U):
-        return _regcalibrate(X, w, pop, sample_total)
+        return _regcalibrate(X, w, pop)
+    sample_total = X.T @ w
     scale = None
     with np.errstate(divide="ignore", invalid="ignore"):
         scales = pop / sample_total
@@ -189,14 +189,17 @@ def _xtwx(X: np.ndarray, w: np.ndarray, block: int = 1 << 16) -> np.ndarray:
     return T
 
 
-def _regcalibrate(X, w, pop, sample_total) -> GrakeResult:
+def _regcalibrate(X, w, pop) -> GrakeResult:
     T = _xtwx(X, w)
+    # a ModelMatrix has an intercept first, so the first row of X' W X is X' w: no second pass
+    sample_total = T[0].copy() if isinstance(X, ModelMatrix) else X.T @ w
     try:
         lam = np.linalg.solve(T, pop - sample_total)
     except np.linalg.LinAlgError:
         raise WeightingError("calibration variables are collinear in the sample (a level or combination "
                              "with no respondents?); drop or merge the redundant targets")
-    g = 1.0 + X @ lam
+    g = X @ lam
+    g += 1.0
     return GrakeResult(g, lam, 1, 0.0, True)
 
 

@@ -16,10 +16,11 @@ gets exactly as many sweeps as the full-sample weights (not raked to its own con
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from ..design.codes import combine_codes, gather, joint_sums
 from ..errors import WeightingError
 from .poststratify import cell_sums, poststratify_weights
 
@@ -32,19 +33,36 @@ class RakeResult:
     iterations: int                # sweeps run
     converged: bool
     max_change: float              # R's criterion after the last sweep (largest joint-cell change)
-    last_sweep: tuple[np.ndarray, ...] = ()   # weights after each margin's step in the last sweep
     replicate_weights: np.ndarray | None = None   # (n, R) when replicates were given
     margin_error: float = 0.0      # largest |achieved - target| over all margins' cells
-    replicate_last_sweep: tuple[np.ndarray, ...] = field(default=())
+    joint: np.ndarray | None = None              # (n,) each row's cell of the joint cross-classification
+    base_weights: np.ndarray | None = None       # (n,) weights before raking
+    factors: tuple[np.ndarray, ...] = ()         # per joint cell: weight after each margin's step of the
+    #                                              last sweep / weight before raking
+    replicate_factors: tuple[np.ndarray, ...] = ()
+    replicate_base: np.ndarray | None = None
+
+    @property
+    def last_sweep(self) -> tuple[np.ndarray, ...]:
+        """(n,) weights after each margin's step in the last sweep (made on demand: n floats each)."""
+        return tuple(to_rows(f, self.joint, self.base_weights) for f in self.factors)
+
+    @property
+    def replicate_last_sweep(self) -> tuple[np.ndarray, ...]:
+        return tuple(to_rows(f, self.joint, self.replicate_base) for f in self.replicate_factors)
 
 
-def _joint(codes: Sequence[np.ndarray]) -> np.ndarray:
-    """The cell of the joint cross-classification of all margins, as one integer code (mixed radix
-    over the margins' codes, -1 codes shifted to 0), compressed to the cells that occur."""
-    from ..design.codes import factorize
+def cell_factors(table: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Per joint cell (rows of table), the factor that turns base weights into table's: 0 for empty cells."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(base != 0, table / base, 0.0)
 
-    arrays = [np.asarray(c, dtype=np.int64) + 1 for c in codes]
-    return factorize(*arrays)[0]
+
+def to_rows(factor: np.ndarray, joint: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each row's weight times its joint cell's factor (one gather, one in-place product)."""
+    out = gather(factor, joint)
+    out *= weights
+    return out
 
 
 def _margin_name(labels, i: int) -> str:
@@ -64,23 +82,33 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
     if not margins_codes:
         raise WeightingError("raking needs at least one margin")
     w0 = np.asarray(w, dtype=float)
-    codes = [np.asarray(c, dtype=np.int64) for c in margins_codes]
     tots = [np.asarray(t, dtype=float) for t in totals]
+    codes = [np.asarray(c) for c in margins_codes]
+    R = None if replicates is None else np.asarray(replicates, dtype=float)
+    lab = (lambda i: None) if labels is None else (lambda i: labels[i])
+    for i, (c, t) in enumerate(zip(codes, tots)):
+        if c.shape[0] != w0.shape[0]:
+            raise WeightingError(f"raking: {c.shape[0]} cell codes for {w0.shape[0]} weights")
+        if c.size and int(c.max()) >= len(t):
+            raise WeightingError(f"raking: a cell code of {_margin_name(labels, i)} is {int(c.max())} but there "
+                                 f"are only {len(t)} targets")
+        if c.size and int(c.min()) < 0:
+            out = c < 0
+            has = (w0 != 0) if R is None else ((w0 != 0) | np.any(R != 0, axis=1))
+            bad = np.flatnonzero(out & has)
+            if bad.size:
+                raise WeightingError(f"row {int(bad[0]) + 1} has weight but is in no weighting cell of "
+                                     f"{_margin_name(labels, i)}; give a target for its level")
     eps = epsilon * float(np.sum(w0)) if epsilon < 1 else float(epsilon)
     # Raking only ever multiplies all rows of a cell of the joint cross-classification by the same
     # factors, so it runs on the table of joint-cell totals; rows get their cell's factor at the end.
-    joint = _joint(codes)
-    kj = int(joint.max()) + 1 if joint.size else 0
-    first = np.full(kj, len(joint), dtype=np.int64)
-    np.minimum.at(first, joint, np.arange(len(joint)))
-    cell_codes = [c[first] for c in codes]          # each joint cell's level of every margin
-    T0 = np.bincount(joint, weights=w0, minlength=kj)
-    T = T0.copy()
-    R = None if replicates is None else np.asarray(replicates, dtype=float)
-    TR0 = None if R is None else np.column_stack([np.bincount(joint, weights=R[:, r], minlength=kj)
+    joint, cell_codes = combine_codes(codes, [len(t) for t in tots])
+    kj = len(cell_codes[0])
+    T0 = joint_sums(joint, kj, w0)
+    T = T0
+    TR0 = None if R is None else np.column_stack([joint_sums(joint, kj, R[:, r])
                                                    for r in range(R.shape[1])])
-    TR = None if TR0 is None else TR0.copy()
-    lab = (lambda i: None) if labels is None else (lambda i: labels[i])
+    TR = TR0
     it = 0
     converged = False
     delta = np.inf
@@ -103,16 +131,8 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
         old = T
         it += 1
 
-    def rows(table, base, weights):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            factor = np.where(base != 0, table / base, 0.0)
-        return weights * factor[joint] if weights.ndim == 1 else weights * factor[joint]
-
-    w = rows(T, T0, w0)
-    steps = [rows(x, T0, w0) for x in steps]
-    if R is not None:
-        R = rows(TR, TR0, R)
-        rsteps = [rows(x, TR0, np.asarray(replicates, dtype=float)) for x in rsteps]
+    weights = to_rows(cell_factors(T, T0), joint, w0)
+    RW = None if R is None else to_rows(cell_factors(TR, TR0), joint, R)
     sweeps = it + 1 if converged else it
     errs = [np.abs(cell_sums(c, T, len(t)) - t) for c, t in zip(cell_codes, tots)]   # on the joint table
     worst = int(np.argmax([e.max() if e.size else 0.0 for e in errs]))
@@ -123,6 +143,7 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
             f"raking on {names} did not converge in {maxit} sweeps: the last sweep still moved a cell by "
             f"{delta:.4g} (epsilon {eps:g}) and '{_margin_name(labels, worst)}' is off its targets by up to "
             f"{margin_error:.4g}; raise maxit, merge sparse levels or check the targets are consistent")
-    return RakeResult(weights=w, iterations=sweeps, converged=converged, max_change=delta,
-                      last_sweep=tuple(steps), replicate_weights=R, margin_error=margin_error,
-                      replicate_last_sweep=tuple(rsteps))
+    return RakeResult(weights=weights, iterations=sweeps, converged=converged, max_change=delta,
+                      replicate_weights=RW, margin_error=margin_error, joint=joint, base_weights=w0,
+                      factors=tuple(cell_factors(x, T0) for x in steps),
+                      replicate_factors=tuple(cell_factors(x, TR0) for x in rsteps), replicate_base=R)

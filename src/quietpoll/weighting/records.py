@@ -17,7 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import linalg
+
+from ..design.codes import gather
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,15 +42,31 @@ class PostStratRecord:
 
 @dataclass(frozen=True, eq=False)
 class RakingRecord:
+    """Raking's record, kept small: each row's joint cell and, per joint cell, the factor of every
+    margin's step in the last sweep; the (n,) weights after each step are made only when a standard
+    error needs them."""
+
     margins: tuple[np.ndarray, ...]   # (n,) cell code per margin
-    weights: tuple[np.ndarray, ...]   # (n,) weights after that margin's step in the last sweep
+    joint: np.ndarray                 # (n,) cell of the joint cross-classification of the margins
+    factors: tuple[np.ndarray, ...]   # per joint cell: weight after that margin's step / base weight
+    base: np.ndarray                  # (n,) weights before raking
     sweeps: int = 10
+
+    @classmethod
+    def from_result(cls, codes, res) -> RakingRecord:
+        return cls(tuple(codes), res.joint, tuple(res.factors), res.base_weights)
+
+    @property
+    def weights(self) -> tuple[np.ndarray, ...]:
+        """(n,) weights after each margin's step in the last sweep."""
+        return tuple(self.base * gather(f, self.joint) for f in self.factors)
 
     def residualize(self, u: np.ndarray) -> np.ndarray:
         u = u.copy()
         counts = [np.bincount(m) for m in self.margins]
+        weights = self.weights
         for _ in range(self.sweeps):
-            for cells, psw, cnt in zip(self.margins, self.weights, counts):
+            for cells, psw, cnt in zip(self.margins, weights, counts):
                 for j in range(u.shape[1]):
                     with np.errstate(divide="ignore", invalid="ignore"):
                         x = u[:, j] / psw
@@ -65,17 +82,24 @@ class GregRecord:
 
     X: np.ndarray       # (n, p) calibration model matrix
     w0: np.ndarray      # (n,) weights before calibration
-    w: np.ndarray       # (n,) g * sqrt(w0)
+    g: np.ndarray       # (n,) g-weights: calibrated weights / w0
     _basis: list = field(default_factory=list, repr=False)
 
     @classmethod
     def from_fit(cls, X: np.ndarray, w0: np.ndarray, g: np.ndarray) -> GregRecord:
-        return cls(X=X, w0=w0, w=g * np.sqrt(w0))
+        return cls(X=X, w0=w0, g=g)
+
+    @property
+    def w(self) -> np.ndarray:
+        """(n,) g * sqrt(w0), made when a standard error needs it."""
+        return self.g * np.sqrt(self.w0)
 
     @property
     def basis(self) -> np.ndarray:
         """(n, r) orthonormal basis of the columns of X sqrt(w0), r its rank (R's qr, tol 1e-7)."""
         if not self._basis:
+            from scipy import linalg      # only standard errors need it: not loaded for weighting alone
+
             X = self.X.dense() if hasattr(self.X, "dense") else self.X
             Q, R, _ = linalg.qr(X * np.sqrt(self.w0)[:, None], mode="economic", pivoting=True)
             d = np.abs(np.diag(R))
@@ -84,8 +108,9 @@ class GregRecord:
         return self._basis[0]
 
     def residualize(self, u: np.ndarray) -> np.ndarray:
+        w = self.w
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.where(self.w[:, None] != 0, u / self.w[:, None], 0.0)
+            r = np.where(w[:, None] != 0, u / w[:, None], 0.0)
         B = self.basis
         r = r - B @ (B.T @ r)
-        return r * self.w[:, None]
+        return r * w[:, None]

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..design.codes import combine_codes, joint_sums, small_codes
 from ..errors import WeightingError
 
 __all__ = ["Margin", "parse_targets", "read_targets_csv", "margin_codes", "level_text"]
@@ -129,11 +130,12 @@ def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population
         if population <= 0:
             raise WeightingError(f"weighting population is {population}; it must be positive")
     w = None if weights is None else np.asarray(weights, dtype=float)
+    fast = _target_order_codes(targets, frame)
     margins: list[Margin] = []
     for var, spec in targets.items():
         col = _column(frame, var)
         if isinstance(spec, Mapping):
-            margins.append(_categorical(var, spec, col, population, w))
+            margins.append(_categorical(var, spec, col, population, w, fast.get(var)))
         else:
             if not col.dtype.is_numeric():
                 raise WeightingError(f"weighting variable '{var}' has a single total ({spec!r}) but is not "
@@ -151,11 +153,60 @@ def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population
     return margins
 
 
+def _target_order_codes(targets: Mapping[str, Any], frame: pl.DataFrame) -> dict[str, np.ndarray]:
+    """The common case in one parallel polars pass: each text column whose values are all target
+    levels and that has every target level, as codes into its sorted target levels (polars Enum
+    physical codes, one byte a row for up to 255 levels; an Enum column's own codes through a lookup
+    table). Other columns are left out: their margins take the general path, which also names what
+    is wrong."""
+    exprs, levels, codes = [], {}, {}
+    for var, spec in targets.items():
+        if not isinstance(spec, Mapping) or not spec or var not in frame.columns:
+            continue
+        col = frame.get_column(var)
+        if col.null_count() or not isinstance(col.dtype, (pl.String, pl.Categorical, pl.Enum)):
+            continue
+        levels[var] = sorted({str(k) for k in spec})
+        if isinstance(col.dtype, pl.Enum):
+            # already coded (e.g. typed from the form): the categories mapped to the target order
+            pos = {lev: i for i, lev in enumerate(levels[var])}
+            lut = small_codes(np.array([pos.get(c, -1) for c in col.dtype.categories.to_list()]), len(pos))
+            c = np.take(lut, col.to_physical().to_numpy())
+            if len(c) and int(c.min()) >= 0:
+                codes[var] = c
+            continue
+        e = pl.col(var) if col.dtype == pl.String else pl.col(var).cast(pl.String)
+        exprs.append(e.cast(pl.Enum(levels[var]), strict=False).to_physical().alias(var))
+    if not frame.height:
+        return {}
+    if exprs:
+        try:
+            out = frame.select(exprs)
+        except pl.exceptions.PolarsError:       # a level text polars will not take as a category
+            out = pl.DataFrame()
+        codes.update({c.name: c.to_numpy() for c in out.iter_columns() if not c.null_count()})   # null: no target
+    codes = {v: codes[v] for v in levels if v in codes}          # in the order of the targets
+    if not codes:
+        return {}
+    # which levels occur: one count of the joint cells of all these columns, then per column
+    ks = [len(levels[v]) for v in codes]
+    joint, digits = combine_codes(list(codes.values()), ks)
+    per_cell = joint_sums(joint, len(digits[0]))
+    return {v: c for (v, c), d, k in zip(codes.items(), digits, ks)
+            if np.bincount(d, weights=per_cell, minlength=k).all()}
+
+
 def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: float | None,
-                 w: np.ndarray | None) -> Margin:
+                 w: np.ndarray | None, fast: np.ndarray | None = None) -> Margin:
     given = {str(k): _as_number(var, str(k), v) for k, v in spec.items()}
     if not given:
         raise WeightingError(f"targets for '{var}' are empty; give a count for each level")
+    if fast is not None and all(x > 0 for x in given.values()):
+        # every row's value is a target level and every target level occurs: the data's levels are
+        # the targets', sorted as text (as polars sorts the data's values)
+        levels = tuple(sorted(given))
+        return Margin(var, "categorical", levels, _shares_to_counts(var, levels, given, population),
+                      codes=small_codes(fast, len(levels)))
     codes, text = _distinct_text(col)     # one pass over the column: levels in sorted order, row codes
     data_levels = list(text)
     if w is not None:
@@ -175,6 +226,13 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
         raise WeightingError(f"'{var}' level '{missing[0]}' occurs in the data but has no target (targets: "
                              f"{', '.join(given)}); add a target for it or recode it")
     levels = tuple(lev for lev in data_levels if lev in given)
+    totals = _shares_to_counts(var, levels, given, population)
+    pos = {lev: i for i, lev in enumerate(levels)}
+    lookup = small_codes(np.array([pos.get(t, -1) for t in text], dtype=np.int64), len(levels))
+    return Margin(var, "categorical", levels, totals, codes=lookup[codes] if len(codes) else lookup[:0])
+
+
+def _shares_to_counts(var: str, levels: tuple[str, ...], given: dict[str, float], population: float | None):
     totals = np.array([given[lev] for lev in levels], dtype=float)
     s = float(totals.sum())
     if abs(s - 1.0) <= SHARE_TOL:
@@ -182,9 +240,7 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
             raise WeightingError(f"targets for '{var}' are shares (they sum to 1); give the population size "
                                  "([weighting] population = N) to turn them into counts")
         totals = totals * population
-    pos = {lev: i for i, lev in enumerate(levels)}
-    lookup = np.array([pos.get(t, -1) for t in text], dtype=np.int64)
-    return Margin(var, "categorical", levels, totals, codes=lookup[codes] if len(codes) else codes)
+    return totals
 
 
 def margin_codes(frame: pl.DataFrame, margin: Margin) -> np.ndarray:
@@ -195,8 +251,8 @@ def margin_codes(frame: pl.DataFrame, margin: Margin) -> np.ndarray:
         return margin.codes
     codes, text = _distinct_text(_column(frame, margin.variable))
     pos = {lev: i for i, lev in enumerate(margin.levels)}
-    lookup = np.array([pos.get(u, -1) for u in text], dtype=np.int64)
-    return lookup[codes] if len(codes) else np.zeros(0, dtype=np.int64)
+    lookup = small_codes(np.array([pos.get(u, -1) for u in text], dtype=np.int64), len(margin.levels))
+    return lookup[codes] if len(codes) else lookup[:0]
 
 
 def read_targets_csv(path: str | Path) -> dict[str, Any]:

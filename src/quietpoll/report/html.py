@@ -83,11 +83,19 @@ def ci(lo, hi, share: bool = True) -> str:
     return f"{num(lo, share)} – {num(hi, share)}"
 
 
+def amount(x) -> str:
+    """A population count or total as people read it (24,052,231); small or fractional values (shares)
+    to 4 significant digits."""
+    if x is None:
+        return ""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.4g}"
+
+
 def _env() -> tuple[jinja2.Environment, str]:
     src = resources.files(__package__).joinpath("templates", "report.html.j2").read_text(encoding="utf-8")
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(pct=pct, num=num)
-    env.globals.update(ci=ci, num=num, pct=pct)
+    env.globals.update(ci=ci, num=num, pct=pct, amount=amount)
     return env, src
 
 

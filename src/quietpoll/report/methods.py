@@ -4,6 +4,8 @@ questionnaire. An element study.toml does not give is said to be missing, never 
 
 from __future__ import annotations
 
+import re
+
 import math
 
 from scipy import stats
@@ -35,6 +37,12 @@ def _wording(instrument, ind, language: str) -> list[dict]:
         return [{"question": a, "wording": label(a) or f"answer column '{a}'",
                  "note": f"randomized response ({ind.randomized_response['design']} design)"}]
     v = ind.variable
+    q = instrument.question(v) if v in names else None
+    calc = q.calculation if q is not None else None
+    if calc and not q.labels:     # a calculate question: show how it is derived, with the questions it reads
+        refs = dict.fromkeys(re.findall(r"\$\{([^}]+)\}", calc))
+        return [{"question": v, "wording": f"derived from other answers: {calc}"}] + [
+            {"question": r, "wording": label(r)} for r in refs if r in names and instrument.question(r).labels]
     return [{"question": v, "wording": label(v) or f"derived column '{v}' (computed from other answers)"}]
 
 

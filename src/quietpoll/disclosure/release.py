@@ -42,6 +42,7 @@ from quietpoll.errors import DisclosureError
 
 from .metadata import apply_metadata, metadata_actions, text_columns
 from .recode import Recode, apply_recodes
+from .risk import check_columns
 from .scrub import MARKER, scrub_text
 from .suppress import MAX_SHARE, MAX_SHARE_PER_QI, local_suppression, wildcard_frequencies
 
@@ -62,18 +63,6 @@ class Release:
     fingerprints: pl.Series
     fingerprint_kind: str
     value_labels: dict[str, dict]
-
-
-def _columns(frame: pl.DataFrame, names: Sequence[str] | None, what: str) -> list[str]:
-    names = [names] if isinstance(names, str) else list(names or ())
-    seen: set[str] = set()
-    for name in names:
-        if name not in frame.columns:
-            raise DisclosureError(f"{what} column {name!r} is not in the data")
-        if name in seen:
-            raise DisclosureError(f"{what} column {name!r} is listed twice")
-        seen.add(name)
-    return names
 
 
 def _fingerprints(frame: pl.DataFrame, record_id: str | None) -> tuple[pl.Series, str]:
@@ -116,19 +105,19 @@ def release(
         raise DisclosureError("release needs a polars DataFrame")
     if frame.height == 0:
         raise DisclosureError("the data have no rows")
-    qi = _columns(frame, qi, "quasi-identifier")
+    qi = check_columns(frame, qi, "quasi-identifier")
     if not qi:
         raise DisclosureError("no quasi-identifiers given: name at least one with --qi")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
         raise DisclosureError(f"k must be an integer of at least 2 (got {k!r})")
     k = int(k)
-    identifiers = _columns(frame, identifiers, "identifier")
+    identifiers = check_columns(frame, identifiers, "identifier")
     for c in identifiers:
         if c in qi:
             raise DisclosureError(f"column {c!r} is both a direct identifier (dropped) and a quasi-identifier; "
                                   "name it in one of --identifiers and --qi")
     explicit_text = free_text is not None
-    free_text = _columns(frame, free_text, "free-text")
+    free_text = check_columns(frame, free_text, "free-text")
     for c in free_text:
         if c in qi or c in identifiers:
             role = "quasi-identifier" if c in qi else "direct identifier"
@@ -139,7 +128,7 @@ def release(
         if r.column in identifiers or r.column in free_text:
             raise DisclosureError(f"column {r.column!r} is recoded but is also an identifier or free text")
     if record_id is not None:
-        _columns(frame, [record_id], "record-id")
+        check_columns(frame, [record_id], "record-id")
     fingerprints, fp_kind = _fingerprints(frame, record_id)
 
     # metadata (identifiers named by the user win over the automatic reasons)

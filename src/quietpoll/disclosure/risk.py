@@ -69,10 +69,9 @@ def individual_risk(f: np.ndarray, big_f: np.ndarray) -> np.ndarray:
     return out
 
 
-def _check_columns(frame: pl.DataFrame, names: Sequence[str], what: str) -> list[str]:
-    if isinstance(names, str):
-        names = [names]
-    names = list(names)
+def check_columns(frame: pl.DataFrame, names: Sequence[str] | str | None, what: str) -> list[str]:
+    """The named columns as a list (a single name or None allowed), each present and listed once."""
+    names = [names] if isinstance(names, str) else list(names or ())
     seen: set[str] = set()
     for name in names:
         if name not in frame.columns:
@@ -130,8 +129,8 @@ def disclosure_risk(
         qi = [qi]
     if not qi:
         raise DisclosureError("no quasi-identifiers given: name at least one with --qi")
-    qi = _check_columns(frame, qi, "quasi-identifier")
-    sensitive = _check_columns(frame, sensitive, "sensitive")
+    qi = check_columns(frame, qi, "quasi-identifier")
+    sensitive = check_columns(frame, sensitive, "sensitive")
     both = [s for s in sensitive if s in qi]
     if both:
         raise DisclosureError(f"column {both[0]!r} is both a quasi-identifier and a sensitive column")

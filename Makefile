@@ -19,6 +19,7 @@ demo: install
 test: install
 	scripts/install-test-deps.sh
 	scripts/install-browser-deps.sh
+	scripts/install-web-deps.sh
 	$(BIN)/python -m pytest
 
 bench: install

@@ -123,8 +123,102 @@ def test_committed_bundle_is_the_build_of_the_sources(tmp_path):
     webdir = Path(__file__).parents[2] / "web"
     node = shutil.which("node")
     if node is None or not (webdir / "node_modules" / "esbuild").is_dir():
-        pytest.skip("node or web/node_modules missing: cannot rebuild the bundle to compare (cd web && npm ci)")
+        message = "node or web/node_modules missing: cannot rebuild the bundle to compare (scripts/install-web-deps.sh)"
+        if os.environ.get("CI"):
+            pytest.fail(message)   # `make test` installs them; in CI a missing toolchain is a failure
+        pytest.skip(message)
     subprocess.run([node, "build.mjs"], cwd=webdir, env={**os.environ, "QUIETPOLL_WEB_OUT": str(tmp_path)},
                    check=True, capture_output=True, timeout=120)
     for name in ("form.js", "form.css", "sw.js"):
         assert (tmp_path / name).read_bytes() == (web.STATIC_DIR / name).read_bytes(), f"{name}: run npm run build"
+
+
+# -- defaults, read_only, repeat_count, choice columns (issue 5 follow-up) ------------------------------------
+
+FEATURES = """| survey |
+|  | type | name | label | default | read_only | repeat_count | choice_filter | calculation | relevant |
+|  | select_one prov | prov | Province | p1 | | | | | |
+|  | select_one city | city | City | | | | province=${prov} and pop > 3 | | |
+|  | integer | n | N | 2 | | | | | |
+|  | integer | twice | Twice | | yes | | | ${n} * 2 | |
+|  | text | ro | Fixed | fixed | yes | | | | |
+|  | select_multiple prov | both | Both | p1 p2 | ${n} > 5 | | | | |
+|  | decimal | share | Share | 0.5 | | | | | |
+|  | date | d | D | 2024-01-02 | | | | | |
+|  | begin_repeat | kids | Kids | | | ${n} | | | |
+|  | text | kname | Name | anon | | | | | |
+|  | end_repeat | | | | | | | | |
+|  | begin_repeat | pets | Pets | | | 3 | | | |
+|  | text | pname | Name | | | | | | |
+|  | end_repeat | | | | | | | | |
+| choices |
+|  | list_name | name | label | province | pop |
+|  | prov | p1 | P1 | | |
+|  | prov | p2 | P2 | | |
+|  | city | c1 | C1 | p1 | 5 |
+|  | city | c2 | C2 | p2 | 2 |
+| settings |
+|  | form_id |
+|  | features |
+"""
+
+
+def _features(tmp_path, replace: tuple[str, str] | None = None):
+    text = FEATURES if replace is None else FEATURES.replace(*replace)
+    path = tmp_path / "features.md"
+    path.write_text(text, encoding="utf-8")
+    return load_instrument(path)
+
+
+def test_defaults_read_only_counts_and_choice_columns_are_accepted_and_rendered(tmp_path):
+    inst = _features(tmp_path)
+    assert browser_unsupported(inst) == []
+    html = render_form(inst, KEY)
+    assert re.search(r'<input[^>]*name="prov" value="p1" checked>', html)
+    assert re.search(r'<input[^>]*name="n" type="number"[^>]*value="2"', html)
+    assert re.search(r'<input[^>]*name="ro"[^>]*value="fixed" readonly', html)
+    assert re.search(r'<input[^>]*name="both" value="p1" checked>', html) and re.search(r'name="both" value="p2" checked>', html)
+    assert 'data-read-only="${n} &gt; 5"' in html and 'data-calculate="${n} * 2"' in html
+    assert re.search(r'<input[^>]*name="share"[^>]*value="0.5"', html) and 'value="2024-01-02"' in html
+    assert 'data-choice-data="{&#34;pop&#34;: &#34;5&#34;, &#34;province&#34;: &#34;p1&#34;}"' in html
+    # the province list has no filter: no choice data rendered for it
+    assert 'data-choice="p1" data-choice-data' not in html
+    kids = html[html.index('data-repeat="kids"'):]
+    kids = kids[:kids.index("</section>")]
+    assert 'data-repeat-count="${n}"' in kids and "data-add" not in kids and "data-remove" not in kids
+    assert 'value="anon"' in kids
+    assert 'data-repeat-count="${pets_count}"' in html  # pyxform turns a literal count into a calculation
+    assert re.search(r'<div class="q calc" data-name="pets_count"[^>]*data-calculate="3"', html)
+
+
+@pytest.mark.parametrize(
+    ("replace", "expected"),
+    [
+        (("| integer | n | N | 2 |", "| integer | n | N | ${share} + 1 |"), "n (default '${share} + 1'): a default computed when the form first loads"),
+        (("| integer | n | N | 2 |", "| integer | n | N | two |"), "n (default 'two') is not a whole number"),
+        (("| decimal | share | Share | 0.5 |", "| decimal | share | Share | half |"), "share (default 'half') is not a number"),
+        (("| date | d | D | 2024-01-02 |", "| date | d | D | 2024-13-02 |"), "d (default '2024-13-02') is not a date written YYYY-MM-DD"),
+        (("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p9 |"), "prov (default 'p9') is not a choice of the list 'prov'"),
+        (("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p1 p2 |"), "prov (default 'p1 p2') is not a choice"),
+        (("| select_multiple prov | both | Both | p1 p2 |", "| select_multiple prov | both | Both | p1 p3 |"), "both (default 'p1 p3') is not a choice"),
+        (("| text | pname | Name | |", "| note | pname | Name | 7 |"), "pname (default '7'): a default on a note question is not filled"),
+        (("| repeat_count | choice_filter |", "| repeat_count | choice_filter |"), None),
+        (("${n} | | | |\n|  | text | kname", "sum(${n}) | | | |\n|  | text | kname"), "kids_count (calculation) uses sum()"),  # pyxform: a calculate per count expression
+        (("${n} | | | |\n|  | text | kname", "${kname} | | | |\n|  | text | kname"), "kids (repeat_count) reads ${kname} inside the repeat 'kids' from outside it"),
+        (("| yes | | | ${n} * 2 |", "| pulldata('a', 'b', 'c', 'd') | | | ${n} * 2 |"), "twice (read_only) uses pulldata()"),
+        (("province=${prov} and pop > 3", "region=${prov}"), "city (choice_filter) reads the column 'region', which the choice list 'city' does not have"),
+        (("province=${prov} and pop > 3", "label = 'C1'"), "city (choice_filter) reads the column 'label'"),
+    ],
+)
+def test_defaults_read_only_counts_and_filters_refused_with_a_reason(tmp_path, replace, expected):
+    inst = _features(tmp_path, replace)
+    problems = browser_unsupported(inst)
+    if expected is None:
+        assert problems == []
+    else:
+        assert any(expected in p for p in problems), problems
+
+
+def test_calculation_cycle_through_an_input_question_is_refused(tmp_path):
+    rows = ["integer | a | A | | | ${b} + 1 | ", "integer | b | B | | | ${a} + 1 | "]
+    assert any("depend on each other in a circle" in p for p in browser_unsupported(_form(tmp_path, rows)))

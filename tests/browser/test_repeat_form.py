@@ -1,8 +1,9 @@
 # ruff: noqa: E501, F811  (fixtures imported from test_form_browser are test parameters; the markdown form and the expression table are kept one row per line)
 """Repeats in the browser form (real Chromium): add and remove instances, skip logic and calculations
 inside an instance (reading its own answers and the form's), separate radio groups per instance,
-and the sealed answers as a list of objects under the repeat's name, which `pull` writes as one JSON
-text column. Synthetic answers only.
+and the sealed answers as a list of objects under the repeat's name, which `pull` writes as a linked
+table (OUT-member.csv with PARENT_KEY/KEY/SET-OF-member) that read_responses and validate read back.
+Synthetic answers only.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from quietpoll.collect.envelope import open_sealed
 from quietpoll.collect.keys import load_private, new_keys
 from quietpoll.collect.store import Store, pull
 from quietpoll.collect.web import add_form_routes, browser_unsupported
+from quietpoll.instrument.exports import read_responses
 from quietpoll.instrument.form import load_instrument
+from quietpoll.quality.validation import validate
 
 from test_form_browser import CANARY, PASSPHRASE, _chromium_or_skip
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
@@ -64,7 +67,7 @@ def study(tmp_path):
     add_form_routes(app, {FORM: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
     with serving(app) as base:
         yield {"base": base, "store": store, "token": token, "tmp": tmp_path, "profile": tmp_path / "profile",
-               "private": load_private(key_path, PASSPHRASE)}
+               "private": load_private(key_path, PASSPHRASE), "instrument": instrument}
     store.close()
 
 
@@ -132,10 +135,23 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     # a number for a numeric result; once(${size_x2}) reads a calculation, which XPath reads as text
     assert (answers["size"], answers["size_x2"], answers["size_once"]) == (8, 16, "16")
     assert answers["member"] == members
+    # browser -> pull -> read_responses -> validate: the repeat comes back as a linked table
     out = study["tmp"] / "pulled.csv"
     assert pull(study["store"], study["private"], out) == 1
     frame = pl.read_csv(out)
-    assert json.loads(frame["member"][0]) == members
+    assert "member" not in frame.columns and frame["KEY"].to_list() == [instance_id]
+    assert frame["SET-OF-member"].to_list() == [f"{instance_id}/member"]
+    linked = pl.read_csv(study["tmp"] / "pulled-member.csv")
+    assert linked["PARENT_KEY"].to_list() == [instance_id] * 2
+    assert linked["KEY"].to_list() == [f"{instance_id}/member[1]", f"{instance_id}/member[2]"]
+    assert linked.select("first_name", "age", "works", "adult").to_dicts() == members
+    responses = read_responses(out, study["instrument"])
+    assert set(responses.repeats) == {"member"} and responses.main["household"].to_list() == [CANARY]
+    assert responses.repeat_columns["member"] == {q: q for q in ("first_name", "age", "works", "adult")}
+    main_report = validate(responses.main, study["instrument"])
+    assert main_report["problems"] == []   # pull's instance_id is collection metadata
+    member_report = validate(responses.repeats["member"], study["instrument"], repeat="member")
+    assert member_report["n_rows"] == 2 and member_report["problems"] == []
 
     # the canary (a household code, and a name typed in a removed instance) is nowhere but in the pull
     context.close()

@@ -305,3 +305,134 @@ def test_pull_bad_extension(st, pair, tmp_path):
     st.put("f", "i", seal(pk, "f", "i", {"a": 1}), "alice")
     with pytest.raises(InputError):
         pull(st, sk, tmp_path / "out.weird")
+
+
+# -- pull: repeats as linked tables ---------------------------------------------------------------------------
+
+REPEAT_FORM = """| survey |
+|  | type | name | label | constraint |
+|  | text | household | Household | |
+|  | begin_repeat | member | Member | |
+|  | text | first_name | First name | |
+|  | integer | age | Age | . >= 0 and . <= 120 |
+|  | begin_repeat | job | Job | |
+|  | text | trade | Trade | |
+|  | end_repeat | | | |
+|  | end_repeat | | | |
+|  | select_one yn | done | Done? | |
+| choices |
+|  | list_name | name | label |
+|  | yn | yes | Yes |
+|  | yn | no | No |
+| settings |
+|  | form_id |
+|  | hh |
+"""
+
+
+def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
+    from quietpoll.instrument.exports import read_responses
+    from quietpoll.instrument.form import load_instrument
+    from quietpoll.quality.validation import validate
+
+    sk, pk = pair
+    payloads = {  # synthetic
+        "uuid:a": {"household": "H-1", "done": "yes", "member": [
+            {"first_name": "Ok-ran", "age": 40, "job": [{"trade": "baker"}, {"trade": "driver"}]},
+            {"first_name": "Su-min", "age": 130},
+        ]},
+        "uuid:b": {"household": "H-2", "done": "no"},
+        "uuid:c": {"household": "H-3", "member": [{"first_name": "Min", "age": 7}]},
+    }
+    for i, p in payloads.items():
+        st.put("hh", i, seal(pk, "hh", i, p), "alice")
+    out = tmp_path / "pulled.csv"
+    assert pull(st, sk, out) == 3
+    main = pl.read_csv(out)
+    assert main.columns == ["instance_id", "KEY", "household", "done", "SET-OF-member"]
+    assert main["KEY"].to_list() == ["uuid:a", "uuid:b", "uuid:c"]
+    assert main["SET-OF-member"].to_list() == ["uuid:a/member", None, "uuid:c/member"]
+    member = pl.read_csv(tmp_path / "pulled-member.csv")
+    assert member.columns == ["PARENT_KEY", "KEY", "first_name", "age", "SET-OF-job", "SET-OF-member"]
+    assert member.rows() == [
+        ("uuid:a", "uuid:a/member[1]", "Ok-ran", 40, "uuid:a/member[1]/job", "uuid:a/member"),
+        ("uuid:a", "uuid:a/member[2]", "Su-min", 130, None, "uuid:a/member"),
+        ("uuid:c", "uuid:c/member[1]", "Min", 7, None, "uuid:c/member"),
+    ]
+    job = pl.read_csv(tmp_path / "pulled-job.csv")
+    assert job.rows() == [
+        ("uuid:a/member[1]", "uuid:a/member[1]/job[1]", "baker", "uuid:a/member[1]/job"),
+        ("uuid:a/member[1]", "uuid:a/member[1]/job[2]", "driver", "uuid:a/member[1]/job"),
+    ]
+
+    form = tmp_path / "hh.md"
+    form.write_text(REPEAT_FORM, encoding="utf-8")
+    inst = load_instrument(form)
+    responses = read_responses(out, inst)
+    assert responses.source_format == "odk" and set(responses.repeats) == {"member", "job"}
+    assert responses.repeat_columns["member"] == {"first_name": "first_name", "age": "age"}
+    # pull's own instance_id column is collection metadata, not an unknown column
+    assert responses.unknown == ()
+    # linked back: each member's PARENT_KEY is a submission's KEY, each job's a member's KEY
+    members = responses.repeats["member"]
+    assert set(members["PARENT_KEY"]) <= set(responses.main["KEY"])
+    assert set(responses.repeats["job"]["PARENT_KEY"]) <= set(members["KEY"])
+    main_problems = validate(responses.main, inst)["problems"]
+    assert main_problems == []
+    report = validate(members, inst, repeat="member")
+    assert [(p["row"], p["column"], p["rule"]) for p in report["problems"]] == [(1, "age", "constraint")]
+    assert validate(responses.repeats["job"], inst, repeat="job")["problems"] == []
+
+
+def test_pull_without_repeats_has_no_key_column_nor_side_files(st, pair, tmp_path):
+    sk, pk = pair
+    st.put("f", "uuid:1", seal(pk, "f", "uuid:1", {"a": 1, "tags": ["x", "y"], "empty": []}), "alice")
+    out = tmp_path / "out.csv"
+    assert pull(st, sk, out) == 1
+    assert pl.read_csv(out).columns == ["instance_id", "a", "tags", "empty"]
+    assert sorted(p.name for p in tmp_path.glob("out*")) == ["out.csv"]
+
+
+def test_pull_repeats_beside_a_parquet_file(st, pair, tmp_path):
+    sk, pk = pair
+    st.put("f", "uuid:1", seal(pk, "f", "uuid:1", {"a": 1, "rep": [{"b": 2}, {"b": 3}]}), "alice")
+    out = tmp_path / "out.parquet"
+    assert pull(st, sk, out) == 1
+    assert pl.read_parquet(tmp_path / "out-rep.parquet")["KEY"].to_list() == ["uuid:1/rep[1]", "uuid:1/rep[2]"]
+
+
+def test_pulled_parquet_reads_back_with_its_linked_repeats(st, pair, tmp_path):
+    from quietpoll.instrument.exports import read_responses
+    from quietpoll.instrument.form import load_instrument
+
+    sk, pk = pair
+    st.put("hh", "uuid:a", seal(pk, "hh", "uuid:a", {"household": "H-1", "done": "yes", "member": [
+        {"first_name": "Ok-ran", "age": 40}, {"first_name": "Min", "age": 7}]}), "alice")   # synthetic
+    out = tmp_path / "pulled.parquet"
+    assert pull(st, sk, out) == 1
+    form = tmp_path / "hh.md"
+    form.write_text(REPEAT_FORM, encoding="utf-8")
+    responses = read_responses(out, load_instrument(form))
+    assert set(responses.repeats) == {"member"} and responses.unknown == ()
+    assert responses.repeats["member"]["first_name"].to_list() == ["Ok-ran", "Min"]
+
+
+def test_pull_list_of_objects_under_a_name_that_cannot_name_a_file_stays_json(st, pair, tmp_path):
+    sk, pk = pair
+    st.put("f", "uuid:1", seal(pk, "f", "uuid:1", {"../evil": [{"b": 2}]}), "alice")
+    out = tmp_path / "out.csv"
+    assert pull(st, sk, out) == 1
+    assert pl.read_csv(out)["../evil"].to_list() == ['[{"b":2}]']
+    assert not [p for p in tmp_path.rglob("*") if p.name.startswith("out-") or "evil" in p.name]
+    assert not (tmp_path.parent / "evil.csv").exists() and not (tmp_path.parent / "out-..").exists()
+
+
+@pytest.mark.parametrize("payload", [{"KEY": "x", "rep": [{"b": 1}]}, {"rep": [{"PARENT_KEY": "x"}]},
+                                     {"rep": [{"SET-OF-rep": "x"}]}])
+def test_pull_refuses_fields_named_like_link_columns(st, pair, tmp_path, payload):
+    sk, pk = pair
+    st.put("f", "uuid:1", seal(pk, "f", "uuid:1", payload), "alice")
+    out = tmp_path / "out.csv"
+    with pytest.raises(CollectError, match="linked repeat tables use for their keys"):
+        pull(st, sk, out)
+    assert not out.exists()

@@ -53,7 +53,7 @@ def test_the_template_is_accepted():
         (["text | a | A | | regex(., ${b}) | | ", "text | b | B | | | | "], "regex() with a pattern that is not a literal"),
         (["text | a | A | | regex(., '(') | | "], "invalid regex() pattern"),
         (["text | a | A | /data/b = 'x' | | | ", "text | b | B | | | | "], "an XPath path"),
-        (["text | a | A | | | | ", "select_one yn | o | O | | | | ${a} = filter"], "a column of the choices sheet other than name"),
+        (["text | a | A | | | | ", "select_one yn | o | O | | | | ${a} = filter"], "o (choice_filter) reads the column 'filter', which the choice list 'yn' does not have"),
         (["text | a | A | | | | ", "begin_repeat | r | R | | | | ", "integer | age | Age | | | | ", "end_repeat | | | | | | ",
           "integer | n | N | ${age} > 3 | | | "], "reads ${age} inside the repeat 'r' from outside it"),
         (["calculate | x | | | | ${y} + 1 | ", "calculate | y | | | | ${x} + 1 | "], "depend on each other in a circle"),

@@ -305,3 +305,54 @@ def test_template_is_regenerated_identically(tmp_path):
     out = mod.build(tmp_path / "fm.xlsx")
     a, b = load_instrument(out), load_instrument(TEMPLATE)
     assert a.questions == b.questions and a.choices == b.choices
+
+
+FEATURES_MD = """| survey |
+|  | type | name | label | default | read_only | repeat_count | choice_filter | calculation |
+|  | select_one prov | prov | Province | p1 | | | | |
+|  | select_one city | city | City | | | | province=${prov} | |
+|  | integer | n | N | 2 | | | | |
+|  | text | ro | Fixed | fixed | yes | | | |
+|  | integer | dyn | Dyn | ${n} + 1 | ${n} > 1 | | | |
+|  | date | d | D | 2024-01-02 | | | | |
+|  | begin_repeat | kids | Kids | | | ${n} | | |
+|  | text | kname | Name | anon | | | | |
+|  | end_repeat | | | | | | | |
+|  | begin_repeat | pets | Pets | | | 3 | | |
+|  | text | pname | Name | | | | | |
+|  | end_repeat | | | | | | | |
+| choices |
+|  | list_name | name | label | province | pop |
+|  | prov | p1 | P1 | | |
+|  | city | c1 | C1 | p1 | 5 |
+|  | city | c2 | C2 | p2 | |
+| settings |
+|  | form_id |
+|  | features |
+"""
+
+
+def test_defaults_read_only_repeat_counts_and_choice_columns_are_kept(tmp_path):
+    path = tmp_path / "features.md"
+    path.write_text(FEATURES_MD, encoding="utf-8")
+    inst = load_instrument(path)
+    q = {x.name: x for x in inst.questions}
+    assert (q["prov"].default, q["n"].default, q["d"].default, q["kname"].default) == ("p1", "2", "2024-01-02", "anon")
+    assert not any(q[n].default_dynamic for n in ("prov", "n", "d", "kname"))  # a date's '-' is no subtraction
+    assert q["dyn"].default == "${n} + 1" and q["dyn"].default_dynamic
+    assert q["city"].default is None and q["city"].read_only is False
+    assert q["ro"].read_only is True and q["dyn"].read_only == "${n} > 1"
+    # a literal count becomes pyxform's calculate <repeat>_count, which the count refers to
+    assert inst.repeat_counts == {"kids": "${n}", "pets": "${pets_count}"}
+    assert q["pets_count"].calculation == "3" and q["pets_count"].type == "calculate"
+    assert [(c.name, dict(c.data)) for c in inst.choices["city"]] == [("c1", {"province": "p1", "pop": "5"}),
+                                                                     ("c2", {"province": "p2"})]
+    assert [dict(c.data) for c in inst.choices["prov"]] == [{}]
+    assert q["city"].choice_filter == "province=${prov}"
+
+
+def test_forms_without_the_new_columns_keep_empty_values(tmp_path):
+    inst = load_instrument(TEMPLATE)
+    assert inst.repeat_counts == {}
+    assert all(q.default is None and not q.default_dynamic for q in inst.questions)
+    assert all(q.read_only is False for q in inst.questions if q.type not in ("calculate",))

@@ -419,9 +419,12 @@ function evalNode(n, ctx) {
           !n.steps[1].startsWith("@") && n.steps[1] !== "*") {
         return refValue(ctx.lookup(n.steps[1]), n.steps[1]);
       }
-      if (!n.start && !n.absolute && !n.preds.length && n.steps.length === 1 && n.steps[0] === "name" &&
-          ctx.choiceName !== undefined) {
-        return { k: "strref", v: ctx.choiceName }; // a choice's name, in a choice_filter
+      if (!n.start && !n.absolute && !n.preds.length && n.steps.length === 1 && ctx.choiceName !== undefined) {
+        // in a choice_filter: the choice's name, or another column of its row of the choices sheet
+        if (n.steps[0] === "name") return { k: "strref", v: ctx.choiceName };
+        const data = ctx.choiceData || {};
+        if (Object.prototype.hasOwnProperty.call(data, n.steps[0])) return { k: "strref", v: String(data[n.steps[0]]) };
+        throw new Unsupported(`the choice list has no column ${n.steps[0]}`);
       }
       throw new Unsupported("XPath location paths are not supported");
   }
@@ -493,7 +496,8 @@ function check(n) {
   if (n.k === "path") {
     const simple = !n.start && !n.absolute && !n.preds.length;
     const sibling = simple && n.steps.length === 2 && n.steps[0] === ".." && !/^[@*.]/.test(n.steps[1]);
-    if (!sibling && !(simple && n.steps.length === 1 && n.steps[0] === "name")) {
+    const column = simple && n.steps.length === 1 && !/^[@*.]/.test(n.steps[0]) && n.steps[0] !== "..";
+    if (!sibling && !column) {
       throw new Unsupported("XPath location paths are not supported");
     }
   }

@@ -2,13 +2,14 @@
 // encrypted outbox. Answers, calculations and random draws live only in this script's memory until
 // they are sealed; nothing readable is written to browser storage (no drafts) or to the page's text.
 import { seal } from "./seal.js";
-import { compile, evaluate, evaluateValue, asText, asAnswer, references, FUNCTIONS } from "./expr.js";
+import { compile, evaluate, evaluateValue, asText, asAnswer, references, toNum, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
 import { MESSAGES } from "./messages.js";
 
 const TOKEN_KEY = "quietpoll.token";
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{1,256}$/;
 const NUMERIC = new Set(["integer", "decimal"]);
+const MAX_INSTANCES = 500; // a repeat_count above this shows an error and blocks submitting
 
 const root = document.getElementById("quietpoll");
 const form = document.getElementById("qp-form");
@@ -102,6 +103,7 @@ function state(el) {
       relevant: [d.relevant, ...parseList(d.groupRelevant)].filter(Boolean).map(compile),
       constraint: compile(d.constraint),
       required: required === "true" ? true : required ? compile(required) : false,
+      readOnly: d.readOnly === "true" ? true : d.readOnly ? compile(d.readOnly) : false,
       calculate: compile(d.calculate),
       choiceFilter: compile(d.choiceFilter),
       constraintMessage: d.constraintMessage || "",
@@ -111,6 +113,7 @@ function state(el) {
       text: "", // a calculation's or metadata's value, as other expressions read it
       answer: undefined, // ... and as it is sealed
       memo: new Map(), // once() values of this calculation
+      calcText: undefined, // an input question's last calculated value (written into its input)
     };
     states.set(el, s);
   }
@@ -186,7 +189,7 @@ const rank = (() => {
     for (const el of scope.querySelectorAll(".q")) {
       const d = el.dataset;
       const names = new Set();
-      for (const text of [d.relevant, ...parseList(d.groupRelevant), d.calculate, d.choiceFilter]) {
+      for (const text of [d.relevant, ...parseList(d.groupRelevant), d.calculate, d.choiceFilter, d.readOnly]) {
         if (text) references(compile(text), names);
       }
       if (!deps.has(d.name)) deps.set(d.name, new Set());
@@ -207,14 +210,83 @@ const rank = (() => {
   return order;
 })();
 
-// Skip logic, calculations and choice filters: one pass in dependency order, then more passes until
-// nothing changes (a safety net; the bound ends it).
+// An input question's value set by the script (a calculation on a question that has an input).
+function setInput(s, text) {
+  if (s.type === "select_one" || s.type === "select_multiple") {
+    const picked = new Set(String(text).split(/\s+/).filter(Boolean));
+    for (const input of s.el.querySelectorAll("input")) input.checked = picked.has(input.value);
+    return;
+  }
+  const input = s.el.querySelector("input, textarea");
+  if (input) input.value = text;
+}
+
+// read_only: shown, never editable (radio buttons and check boxes disabled, other inputs read-only).
+function setReadOnly(s, readOnly) {
+  for (const input of s.el.querySelectorAll("input, textarea")) {
+    if (input.type === "radio" || input.type === "checkbox") input.disabled = readOnly;
+    else input.readOnly = readOnly;
+  }
+  s.el.classList.toggle("read-only", readOnly);
+}
+
+function choiceData(label) {
+  if (!label.dataset.choiceData) return {};
+  try {
+    return JSON.parse(label.dataset.choiceData);
+  } catch (e) {
+    return {};
+  }
+}
+
+// repeat_count: a counted repeat (no add/remove buttons) holds exactly as many instances as its
+// expression says, evaluated in the repeat's enclosing scope (empty or not a number: none). Returns
+// whether any instance was added or removed.
+function applyCounts(index) {
+  let changed = false;
+  for (const section of form.querySelectorAll("section.repeat[data-repeat-count]")) {
+    if (section.hidden) continue; // not relevant: its instances are not sealed, keep them as they are
+    const host = { el: section, type: "", name: "" };
+    const value = evaluateValue(compile(section.dataset.repeatCount), context(host, index));
+    const n = value === null ? NaN : toNum(value);
+    const want = Number.isFinite(n) ? Math.max(0, Math.min(MAX_INSTANCES, Math.trunc(n))) : 0;
+    const over = Number.isFinite(n) && Math.trunc(n) > MAX_INSTANCES;
+    const err = section.querySelector(":scope > .err");
+    if (over) section.dataset.countOver = "true";
+    else delete section.dataset.countOver;
+    if (err) {
+      err.textContent = over ? msg().tooMany(MAX_INSTANCES) : "";
+      err.hidden = !over;
+    }
+    const list = section.querySelector(":scope > .instances");
+    while (list.children.length < want) {
+      addInstance(section);
+      changed = true;
+    }
+    while (list.children.length > want) {
+      list.lastElementChild.remove();
+      changed = true;
+    }
+  }
+  return changed;
+}
+
+// Skip logic, calculations, choice filters and repeat counts; instances added or removed by a count
+// are themselves refreshed (nested counts: a few rounds at most).
 function refresh() {
+  let index = refreshOnce();
+  for (let round = 0; round < 20 && applyCounts(index); round++) index = refreshOnce();
+  return index;
+}
+
+// One pass in dependency order, then more passes until nothing changes (a safety net; the bound
+// ends it).
+function refreshOnce() {
   const inForm = questionEls();
   const position = new Map(inForm.map((el, i) => [el, i]));
   const els = [...inForm].sort((x, y) => (rank.get(x.dataset.name) ?? 0) - (rank.get(y.dataset.name) ?? 0) || position.get(x) - position.get(y));
   const index = scopeIndex(els);
-  const calcs = els.filter((el) => el.classList.contains("calc")).length;
+  const calcs = els.filter((el) => el.dataset.calculate).length;
   for (let pass = 0; pass < calcs + 3; pass++) {
     let changed = false;
     for (const el of els) {
@@ -223,7 +295,18 @@ function refresh() {
       if (r.relevant !== s.isRelevant) changed = true;
       s.isRelevant = r.relevant;
       s.relevanceKnown = r.known;
-      if (s.calculate) {
+      if (s.calculate && !el.classList.contains("calc")) {
+        // a calculation on a question with an input: written into the input when its result changes
+        // (an editable question keeps what the interviewer typed until then, as ODK Collect)
+        if (s.isRelevant) {
+          const text = asText(evaluateValue(s.calculate, context(s, index, { memo: s.memo, random: randomUnit })));
+          if (text !== s.calcText) {
+            s.calcText = text;
+            setInput(s, text);
+            changed = true;
+          }
+        }
+      } else if (s.calculate) {
         const value = s.isRelevant ? evaluateValue(s.calculate, context(s, index, { memo: s.memo, random: randomUnit })) : null;
         const text = asText(value);
         if (text !== s.text) changed = true;
@@ -237,7 +320,8 @@ function refresh() {
       }
       if (s.choiceFilter) {
         for (const label of el.querySelectorAll("[data-choice]")) {
-          const keep = evaluate(s.choiceFilter, context(s, index, { choiceName: label.dataset.choice })) !== false;
+          const extra = { choiceName: label.dataset.choice, choiceData: choiceData(label) };
+          const keep = evaluate(s.choiceFilter, context(s, index, extra)) !== false;
           label.hidden = !keep;
           const input = label.querySelector("input");
           if (!keep && input.checked) {
@@ -248,6 +332,11 @@ function refresh() {
       }
     }
     if (!changed) break;
+  }
+  for (const el of els) {
+    const s = state(el);
+    if (s.readOnly === true) setReadOnly(s, true);
+    else if (s.readOnly) setReadOnly(s, evaluate(s.readOnly, context(s, index)) === true);
   }
   for (const el of els) el.hidden = el.classList.contains("calc") || !state(el).isRelevant;
   for (const section of form.querySelectorAll("section.repeat")) {
@@ -409,6 +498,8 @@ form.addEventListener("submit", async (event) => {
     show(s, error);
     if (error && !first) first = s;
   }
+  const over = [...form.querySelectorAll("section.repeat[data-count-over]")].find((section) => !section.hidden);
+  if (over && !first) first = { el: over };
   if (first) {
     say(msg().fix);
     const input = first.el.querySelector("input, textarea");

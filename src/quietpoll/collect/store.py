@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import secrets
 import sqlite3
 import threading
@@ -323,10 +324,67 @@ def _column(values: list) -> pl.Series | list:
     return pl.Series([text(v) for v in values], dtype=pl.String)
 
 
+#: A repeat's name as XLSForm allows it (an XML name): only such names become a linked table's file.
+_REPEAT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
+
+
+def _is_repeat(name: str, value: object) -> bool:
+    """A field sealed as a repeat: a non-empty list of objects under a name that can name a file."""
+    return (
+        isinstance(value, list)
+        and bool(value)
+        and all(isinstance(item, dict) for item in value)
+        and bool(_REPEAT_NAME.match(name))
+    )
+
+
+def _split_repeats(record: dict, key: str, tables: dict[str, list[dict]]) -> dict:
+    """``record`` without its repeats, which go (recursively) to ``tables[repeat]`` as rows linked the
+    way ODK Briefcase / Central write them: each instance's ``KEY`` is ``<parent KEY>/<repeat>[i]``
+    (from 1), its ``PARENT_KEY`` the parent's ``KEY``, and ``SET-OF-<repeat>`` = ``<parent KEY>/<repeat>``
+    on the instance and on its parent row."""
+    row: dict = {}
+    for name, value in record.items():
+        if not _is_repeat(name, value):
+            row[name] = value
+            continue
+        set_of = f"{key}/{name}"
+        row[f"SET-OF-{name}"] = set_of
+        for i, item in enumerate(value, start=1):
+            child_key = f"{set_of}[{i}]"
+            _check_link_names(item, name, child_key)
+            child = _split_repeats(item, child_key, tables)
+            child.update({"PARENT_KEY": key, "KEY": child_key, f"SET-OF-{name}": set_of})
+            tables.setdefault(name, []).append(child)
+    return row
+
+
+_LINK_COLUMNS = frozenset({"KEY", "PARENT_KEY"})
+
+
+def _check_link_names(fields: dict, repeat: str | None, key: str) -> None:
+    """A field named like a linking column would be overwritten: refuse rather than lose it."""
+    clash = sorted(k for k in fields if k in _LINK_COLUMNS or k.startswith("SET-OF-"))
+    if clash:
+        where = f"an instance of the repeat {repeat!r} ({key})" if repeat else f"submission {key!r}"
+        raise CollectError(
+            f"{where} has a field named {clash[0]!r}, which the linked repeat tables use for their keys; "
+            "rename that question in the form; nothing was written"
+        )
+
+
 def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int:
     """Decrypt every stored submission (of ``form_id``, or all) into ``out_path`` (by extension, via
     :func:`quietpoll.io.write_data`): one row per submission, ``instance_id`` first, then the answer
     fields in order of first appearance. Returns the number of rows.
+
+    Repeats (sealed by the browser as a list of objects under the repeat's name) are written as linked
+    tables, as :mod:`quietpoll.collect.odk` (``import-odk``) writes them: each repeat to its own file
+    ``<OUT stem>-<repeat><OUT suffix>`` beside ``out_path``, one row per instance with ``PARENT_KEY``,
+    ``KEY`` (``uuid:.../member[2]``) and ``SET-OF-<repeat>``; nested repeats link to their parent
+    instance's ``KEY``. When any submission has a repeat, the main table also gets ``KEY`` (= the
+    instance id) and the ``SET-OF-<repeat>`` columns, so
+    :func:`quietpoll.instrument.exports.read_responses` reads a CSV pull back with its repeats linked.
 
     Everything is decrypted before anything is written; a submission that fails -> CollectError naming
     its instance id only.
@@ -342,7 +400,23 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
                 f"submission {instance_id!r} (form {f_id!r}) cannot be decrypted with this key; nothing was written"
             ) from None
         records.append({"instance_id": instance_id} | {k: v for k, v in payload.items() if k != "instance_id"})
-    write_data(records_frame(records, first=("instance_id",)), out_path)
+    tables: dict[str, list[dict]] = {}
+    rows = [_split_repeats(r, r["instance_id"], tables) for r in records]
+    if tables:
+        for r in records:
+            _check_link_names(r, None, r["instance_id"])
+    out = Path(out_path)
+    if tables:
+        for row in rows:
+            row["KEY"] = row["instance_id"]
+        frames = {name: records_frame(items, first=("PARENT_KEY", "KEY")) for name, items in tables.items()}
+        main = records_frame(rows, first=("instance_id", "KEY"))
+    else:
+        frames = {}
+        main = records_frame(rows, first=("instance_id",))
+    write_data(main, out)
+    for name, frame in frames.items():
+        write_data(frame, out.with_name(f"{out.stem}-{name}{out.suffix}"))
     return len(records)
 
 
@@ -355,6 +429,32 @@ def records_frame(records: list[dict], first: tuple[str, ...] = ()) -> pl.DataFr
         for name in record:
             columns.setdefault(name, None)
     return pl.DataFrame({name: _column([r.get(name) for r in records]) for name in columns})
+
+
+class _Put:
+    """A submission waiting for a group commit (see :meth:`Store._commit_group`)."""
+
+    __slots__ = ("args", "status", "error", "done")
+
+    def __init__(self, args: tuple) -> None:
+        self.args, self.status, self.error, self.done = args, "", None, False
+
+
+def _insert(db: sqlite3.Connection, args: tuple) -> str:
+    """Insert one submission ``(instance_id, form_id, ciphertext, token_alias, hour)``: "stored", or
+    "duplicate" / "conflict" against the row already stored under that instance id."""
+    instance_id, form_id, ciphertext = args[0], args[1], args[2]
+    cur = db.execute(
+        "INSERT OR IGNORE INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        args,
+    )
+    if cur.rowcount == 1:
+        return "stored"
+    row = db.execute("SELECT form_id, ciphertext FROM submissions WHERE instance_id = ?", (instance_id,)).fetchone()
+    if row is not None and row[0] == form_id and hmac.compare_digest(row[1], ciphertext):
+        return "duplicate"
+    return "conflict"
 
 
 def _alias_if_valid(row, digest: bytes) -> str | None:

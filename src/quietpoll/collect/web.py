@@ -26,8 +26,19 @@
 
 The page never contains an answer or a token; the browser seals the answers (HPKE, exactly as
 :mod:`quietpoll.collect.envelope`) before anything is stored or sent. Repeats are sealed as a list of
-objects under the repeat's name (``{"members": [{"age": 34, ...}, ...]}``); ``pull`` writes such a
-list as one JSON text column. Calculations are sealed with the answers (numbers as JSON numbers).
+objects under the repeat's name (``{"members": [{"age": 34, ...}, ...]}``); ``pull`` writes each
+repeat as a linked table (``OUT-members.csv`` with ``PARENT_KEY`` / ``KEY`` / ``SET-OF-members``, as
+``import-odk``). Calculations are sealed with the answers (numbers as JSON numbers).
+
+Also from the form: a question's static ``default`` is the input's initial value (``value`` /
+``checked``, so a new interview and each new repeat instance start from it); ``read_only`` questions
+are shown but cannot be edited (``readonly``, or ``disabled`` for radio buttons and check boxes; an
+expression in ``data-read-only`` is evaluated live); a ``calculation`` on a question with an input is
+written into the input whenever its result changes; a repeat with a ``repeat_count``
+(``data-repeat-count``) has no add/remove buttons and holds exactly that many instances (more than 500:
+an error on the repeat blocks submitting);
+a ``choice_filter`` may read any column of the choices sheet (``province=${prov}``): each choice's
+other columns are in ``data-choice-data`` (JSON) when its question has a filter.
 """
 
 from __future__ import annotations
@@ -95,7 +106,10 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {%- if q.calculation %} data-calculate="{{ q.calculation }}"{% endif %}
 {%- if q.choice_filter %} data-choice-filter="{{ q.choice_filter }}"{% endif %}
 {%- if q.required is sameas true %} data-required="true"{% elif q.required %} data-required="{{ q.required }}"{% endif %}
+{%- if q.read_only is sameas true %} data-read-only="true"{% elif q.read_only %} data-read-only="{{ q.read_only }}"{% endif %}
 {%- endset -%}
+{%- set ro = q.read_only is sameas true -%}
+{%- set dflt = (q.default or '') if not q.default_dynamic else '' -%}
 {%- set req = q.required is sameas true -%}
 {%- if q.type == 'note' -%}
 <div class="q note" {{ attrs }}>{{ text(q.labels, q.name) }}</div>
@@ -105,31 +119,31 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 <fieldset class="q" {{ attrs }}>
 <legend>{{ text(q.labels, q.name) }}{% if req %} <span class="req" aria-hidden="true">*</span>{% endif %}</legend>
 {% if q.hints %}<div class="hint">{{ text(q.hints) }}</div>{% endif %}
-{% for c in choices(q) %}<label class="choice" data-choice="{{ c.name }}"><input type="{{ 'radio' if q.type == 'select_one' else 'checkbox' }}" name="{{ q.name }}" value="{{ c.name }}"> <span>{{ text(c.labels, c.name) }}</span></label>
+{% set picked = dflt.split() %}{% for c in choices(q) %}<label class="choice" data-choice="{{ c.name }}"{% if c.data and q.choice_filter %} data-choice-data="{{ c.data|tojson|forceescape }}"{% endif %}><input type="{{ 'radio' if q.type == 'select_one' else 'checkbox' }}" name="{{ q.name }}" value="{{ c.name }}"{% if c.name in picked %} checked{% endif %}{% if ro %} disabled{% endif %}> <span>{{ text(c.labels, c.name) }}</span></label>
 {% endfor %}<p class="err" role="alert" hidden></p>
 </fieldset>
 {%- else -%}
 <div class="q" {{ attrs }}>
 <label class="label" for="q-{{ q.path }}">{{ text(q.labels, q.name) }}{% if req %} <span class="req" aria-hidden="true">*</span>{% endif %}</label>
 {% if q.hints %}<div class="hint">{{ text(q.hints) }}</div>{% endif %}
-{% if q.type == 'integer' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="1" inputmode="numeric" autocomplete="off"{% if req %} aria-required="true"{% endif %}>
-{% elif q.type == 'decimal' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="any" inputmode="decimal" autocomplete="off"{% if req %} aria-required="true"{% endif %}>
-{% elif q.type == 'date' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="date" autocomplete="off"{% if req %} aria-required="true"{% endif %}>
-{% else %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="text" autocomplete="off" autocapitalize="off" spellcheck="false"{% if req %} aria-required="true"{% endif %}>
+{% if q.type == 'integer' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="1" inputmode="numeric" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
+{% elif q.type == 'decimal' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="any" inputmode="decimal" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
+{% elif q.type == 'date' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="date" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
+{% else %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="text" autocomplete="off" autocapitalize="off" spellcheck="false"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
 {% endif %}<p class="err" role="alert" hidden></p>
 </div>
 {%- endif -%}
 {%- endmacro %}
 {% macro node(n) -%}
 {%- if n.repeat is defined -%}
-<section class="repeat" data-repeat="{{ n.repeat }}" data-group="{{ n.group }}"{% if n.relevant %} data-group-relevant="{{ n.relevant|tojson|forceescape }}"{% endif %}>
+<section class="repeat" data-repeat="{{ n.repeat }}" data-group="{{ n.group }}"{% if n.relevant %} data-group-relevant="{{ n.relevant|tojson|forceescape }}"{% endif %}{% if n.count %} data-repeat-count="{{ n.count }}"{% endif %}>
 <h2>{{ n.label }}</h2>
 <div class="instances"></div>
 <template><fieldset class="instance" data-instance="{{ n.repeat }}"><legend>{{ n.label }}</legend>
 {% for child in n.children %}{{ node(child) }}
-{% endfor %}<button type="button" class="remove" data-remove>{{ text(button_labels.remove, 'Remove') }}</button>
-</fieldset></template>
-<button type="button" class="add" data-add>{{ text(button_labels.add, 'Add') }}</button>
+{% endfor %}{% if not n.count %}<button type="button" class="remove" data-remove>{{ text(button_labels.remove, 'Remove') }}</button>
+{% endif %}</fieldset></template>
+{% if not n.count %}<button type="button" class="add" data-add>{{ text(button_labels.add, 'Add') }}</button>{% else %}<p class="err" role="alert" hidden></p>{% endif %}
 </section>
 {%- elif n.group is defined -%}
 <fieldset class="group" data-group="{{ n.group }}"><legend>{{ n.label }}</legend>
@@ -164,7 +178,7 @@ def _lang_name(language: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", language) or language
 
 
-def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...]) -> list[dict]:
+def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Mapping[str, str] | None = None) -> list[dict]:
     """Nest questions by their group path (form order kept; a group reopened later is a new fieldset).
     A path element that is a repeat becomes a repeat node; its ``relevant`` is the group relevance
     its questions share (the repeat's own and its enclosing groups')."""
@@ -182,6 +196,7 @@ def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...]) -> list[dic
             if path[-1] in repeat_names:
                 node["repeat"] = path[-1]
                 node["relevant"] = None
+                node["count"] = (counts or {}).get(path[-1])
             stack[-1][1].append(node)
             stack.append((path, node["children"], node))
         for _, _, node in stack[1:]:
@@ -238,7 +253,7 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str
         public_key=public_key,
         languages=languages,
         default=default,
-        tree=_tree(instrument.questions, instrument.repeats),
+        tree=_tree(instrument.questions, instrument.repeats, instrument.repeat_counts),
         choices=lambda q: instrument.choices.get(q.list_name or "", ()),
         code=_code,
         lang_name=_lang_name,
@@ -330,13 +345,16 @@ BROWSER_FUNCTIONS: dict[str, tuple[int, int | None]] = {
 def _expressions(q: Question) -> list[tuple[str, str]]:
     out = [("relevant", q.relevant), ("constraint", q.constraint),
            ("required", q.required if isinstance(q.required, str) else None),
-           ("calculation", q.calculation), ("choice_filter", q.choice_filter)]
+           ("calculation", q.calculation), ("choice_filter", q.choice_filter),
+           ("read_only", q.read_only if isinstance(q.read_only, str) else None)]
     out += [("group relevant", g) for g in q.group_relevant]
     return [(kind, text) for kind, text in out if text]
 
 
-def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str, Question]) -> list[str]:
-    """Why the browser cannot evaluate ``text`` (of question ``q``) exactly as the Python evaluator."""
+def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str, Question],
+                      choice_columns: frozenset[str] = frozenset()) -> list[str]:
+    """Why the browser cannot evaluate ``text`` (of question ``q``) exactly as the Python evaluator.
+    ``choice_columns``: the columns of ``q``'s choice list a choice_filter may read besides ``name``."""
     from ..instrument.xpath import Binary, Call, Current, Negate, Number, Path, Ref, String, parse
 
     where = f"{q.name} ({kind})"
@@ -390,8 +408,15 @@ def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str,
             simple = n.start is None and not n.absolute and not n.predicates
             if simple and len(n.steps) == 2 and n.steps[0] == ".." and n.steps[1][:1] not in ("@", "*", "."):
                 ref(n.steps[1])
-            elif simple and kind == "choice_filter" and n.steps == ("name",):
+            elif simple and kind == "choice_filter" and len(n.steps) == 1 and n.steps[0] == "name":
                 pass  # the choice's name
+            elif simple and kind == "choice_filter" and len(n.steps) == 1 and n.steps[0] in choice_columns:
+                pass  # a column of the choices sheet (e.g. province=${prov})
+            elif simple and kind == "choice_filter" and len(n.steps) == 1 and n.steps[0][:1] not in ("@", "*", "."):
+                problems.append(
+                    f"{where} reads the column {n.steps[0]!r}, which the choice list {q.list_name!r} does not have "
+                    "(add the column to the choices sheet, or write ${...} for a question)"
+                )
             else:
                 what = "a column of the choices sheet other than name" if kind == "choice_filter" else "an XPath path"
                 problems.append(f"{where} uses {what}, which the browser form does not read")
@@ -400,11 +425,60 @@ def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str,
     return problems
 
 
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def _default_problems(q: Question, instrument: Instrument) -> list[str]:
+    """Why the browser cannot prefill ``q`` with its default exactly as the form says."""
+    import datetime as _dt
+
+    if not q.default:
+        return []
+    where = f"{q.name} (default {q.default!r})"
+    if q.default_dynamic:
+        return [f"{where}: a default computed when the form first loads is not run by the browser form; "
+                "write a calculation instead"]
+    if q.type not in _INPUT_TYPES:
+        return [f"{where}: a default on a {q.type} question is not filled by the browser form"]
+    if q.type in ("select_one", "select_multiple"):
+        names = {c.name for c in instrument.choices.get(q.list_name or "", ())}
+        picked = q.default.split()
+        unknown = [p for p in picked if p not in names]
+        if unknown or (q.type == "select_one" and len(picked) != 1):
+            return [f"{where} is not a choice of the list {q.list_name!r}"]
+    elif q.type == "integer" and not re.fullmatch(r"[-+]?\d+", q.default):
+        return [f"{where} is not a whole number"]
+    elif q.type == "decimal":
+        try:
+            float(q.default)
+        except ValueError:
+            return [f"{where} is not a number"]
+    elif q.type == "date":
+        try:
+            ok = bool(_DATE_RE.match(q.default)) and _dt.date.fromisoformat(q.default) is not None
+        except ValueError:
+            ok = False
+        if not ok:
+            return [f"{where} is not a date written YYYY-MM-DD"]
+    return []
+
+
+def _repeat_count_problems(instrument: Instrument, repeat: str, count: str,
+                           questions: Mapping[str, Question]) -> list[str]:
+    """Why the browser cannot fix the number of instances of ``repeat`` by its repeat_count."""
+    inside = [q for q in instrument.questions if q.repeat == repeat or repeat in q.group]
+    if not inside:
+        return []
+    group = inside[0].group[: inside[0].group.index(repeat)] if repeat in inside[0].group else ()
+    host = Question(name=repeat, type="repeat", group=group)
+    return _check_expression(host, "repeat_count", count, questions)
+
+
 def _calculation_cycle(instrument: Instrument) -> list[str] | None:
     from ..instrument.xpath import parse, references
 
     deps: dict[str, set[str]] = {}
-    calculated = {q.name for q in instrument.questions if q.type == "calculate" and q.calculation}
+    calculated = {q.name for q in instrument.questions if q.calculation}
     for q in instrument.questions:
         if q.name in calculated:
             try:
@@ -438,9 +512,14 @@ def browser_unsupported(instrument: Instrument) -> list[str]:
     Refused: question types the page has no input for (geopoint, media, time, range, ...); functions
     web/src/expr.js does not implement (:data:`BROWSER_FUNCTIONS`) or called with the wrong number of
     arguments; ``random()`` anywhere but ``once(random())`` in a calculation; XPath paths other than
-    ``../name`` (and ``name`` in a choice_filter); references to names that are no question, or into a
+    ``../name`` (and, in a choice_filter, ``name`` or another column of the choices sheet); references to names that are no question, or into a
     repeat from outside it; a regex() pattern that is not a valid literal; calculations that depend on
-    each other in a circle. A form with any of these must not be fielded with the browser form: a
+    each other in a circle; a choice_filter reading a column its choice list does not have; a
+    ``default`` computed at first load (an expression: write a calculation), a default on a question
+    with no input, or one that is not a choice of the list / a whole number / a number / a
+    YYYY-MM-DD date as the type needs; a ``read_only`` or ``repeat_count`` expression with any of the
+    problems above (a repeat_count may not read the repeat's own questions). A form with any of these
+    must not be fielded with the browser form: a
     question whose relevance cannot be evaluated would be shown to everyone, which can defeat a list
     experiment or a randomized-response item. The metadata deviceid, subscriberid, simserial,
     phonenumber, username, email and audit are accepted and left empty on purpose (they identify).
@@ -453,8 +532,14 @@ def browser_unsupported(instrument: Instrument) -> list[str]:
         if q.type not in _RENDERED and q.type not in _META_EMPTY:
             problems.append(f"{q.name} (type {q.type}): the browser form has no input for this type")
             continue
+        columns: frozenset[str] = frozenset()
+        if q.choice_filter:
+            columns = frozenset(k for c in instrument.choices.get(q.list_name or "", ()) for k in c.data)
         for kind, text in _expressions(q):
-            problems.extend(_check_expression(q, kind, text, questions))
+            problems.extend(_check_expression(q, kind, text, questions, columns))
+        problems.extend(_default_problems(q, instrument))
+    for repeat, count in instrument.repeat_counts.items():
+        problems.extend(_repeat_count_problems(instrument, repeat, count, questions))
     cycle = _calculation_cycle(instrument)
     if cycle:
         problems.append("the calculations " + " -> ".join(cycle) + " depend on each other in a circle")

@@ -14,7 +14,7 @@ a question of the :class:`~quietpoll.instrument.form.Instrument`:
 * **ODK Central / Briefcase (``"odk"``)** - CSV with ``-`` as the group separator
   (``group-question``), meta ``KEY``, ``PARENT_KEY``, ``SubmissionDate``, ``SET-OF-*``,
   ``meta-instanceID``...; geopoints split into ``q-Latitude``, ``-Longitude``, ``-Altitude``,
-  ``-Accuracy``. Repeat files ``<stem>-<repeat>.csv`` beside the main file are read into
+  ``-Accuracy``. Repeat files ``<stem>-<repeat>.csv`` (or the main file's own suffix) beside the main file are read into
   ``repeats[repeat]`` (linked by ``KEY`` / ``PARENT_KEY``).
 * **plain** - question names as headers.
 
@@ -71,6 +71,7 @@ _ODK_META = {
     "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "DeviceID", "Edits",
     "FormVersion", "meta-instanceID", "meta-instanceName", "meta-deprecatedID", "meta-audit",
 }
+_QUIETPOLL_META = {"instance_id"}   # written by `quietpoll pull` and `import-odk`
 _ODK_GEO = {"Latitude": "latitude", "Longitude": "longitude", "Altitude": "altitude", "Accuracy": "precision"}
 _KOBO_GEO = re.compile(r"^_(?P<q>.+)_(?P<part>latitude|longitude|altitude|precision)$")
 _RANK = re.compile(r"^_\d+(st|nd|rd|th)_choice$")
@@ -84,6 +85,7 @@ def is_meta(column: str) -> bool:
     return (
         column in _KOBO_META
         or column in _ODK_META
+        or column in _QUIETPOLL_META
         or column.startswith("_submission_")
         or column.startswith("SET-OF-")
         or column.startswith("meta/")
@@ -341,9 +343,9 @@ def read_responses(
                 extra.append((name, read_data(p, sheet=name).frame))
             except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
                 continue
-    elif fmt == "odk" and dataset.format == "csv":
-        stem = p.stem
-        for sibling in sorted(p.parent.glob(f"{stem}-*.csv")):
+    elif fmt == "odk" and dataset.format in ("csv", "tsv", "parquet", "sav", "dta"):
+        stem = p.stem   # ODK's layout, and what `pull` / `import-odk` write: <stem>-<repeat>.<same suffix>
+        for sibling in sorted(p.parent.glob(f"{stem}-*{p.suffix}")):
             extra.append((sibling.stem[len(stem) + 1:], read_data(sibling).frame))
     for name, rframe in extra:
         rfmt = detect_format(rframe.columns) if fmt == "plain" else fmt

@@ -11,6 +11,13 @@ repeats disappear into ``group`` (enclosing names, outermost first), ``group_rel
 pyxform's type names are normalised to the XLSForm spelling (``select one`` -> ``select_one``,
 ``select all that apply`` -> ``select_multiple``, ``gps`` -> ``geopoint``, ``int`` -> ``integer``,
 ``dateTime`` -> ``datetime``, ``string`` -> ``text``).
+
+Also kept: each question's ``default`` (as written; ``default_dynamic`` when pyxform reads it as an
+expression evaluated at the first load), ``read_only`` (True, or an expression), each repeat's
+``repeat_count`` (``Instrument.repeat_counts``: repeat name -> its ``jr:count`` expression; pyxform
+turns a literal count into a calculate question ``<repeat>_count`` and refers to it), and every
+column of the choices sheet other than ``name``, labels and media (``Choice.data``, e.g. a
+``province`` column a ``choice_filter`` reads).
 """
 
 from __future__ import annotations
@@ -46,14 +53,18 @@ _NO_COLUMN = frozenset({"note", "entity"})
 
 _TRUE = frozenset({"yes", "true", "true()", "t", "y", "1"})
 _FALSE = frozenset({"no", "false", "false()", "f", "n", "0", ""})
+# Keys of a pyxform choice that are not columns of the choices sheet kept in Choice.data.
+_CHOICE_OWN = frozenset({"name", "label", "media", "image", "audio", "video", "big-image"})
 
 
 @dataclass(frozen=True)
 class Choice:
-    """One choice of a choice list: its name (the stored value) and its label per language."""
+    """One choice of a choice list: its name (the stored value), its label per language and its other
+    columns of the choices sheet (``data``: column -> text, e.g. ``{"province": "p1"}``)."""
 
     name: str
     labels: Mapping[str, str]
+    data: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -75,6 +86,9 @@ class Question:
     group: tuple[str, ...] = ()
     group_relevant: tuple[str, ...] = ()
     repeat: str | None = None
+    default: str | None = None
+    default_dynamic: bool = False
+    read_only: bool | str = False
 
     @property
     def path(self) -> str:
@@ -96,6 +110,7 @@ class Instrument:
     repeats: tuple[str, ...]
     source: str
     warnings: tuple[str, ...] = ()
+    repeat_counts: Mapping[str, str] = field(default_factory=dict)
 
     def question(self, name: str) -> Question:
         """The question called ``name`` (the first one, if a name repeats in different groups)."""
@@ -152,6 +167,15 @@ def _opt(value: Any) -> str | None:
     return text or None
 
 
+def _default_is_dynamic(default: str | None, pyxform_type: str) -> bool:
+    """Whether pyxform reads ``default`` as an expression (evaluated when the form first loads)."""
+    if not default:
+        return False
+    from pyxform.utils import default_is_dynamic
+
+    return bool(default_is_dynamic(default, pyxform_type))
+
+
 def _constraint_message(bind: Mapping[str, Any]) -> str | None:
     msg = bind.get("jr:constraintMsg")
     if isinstance(msg, Mapping):
@@ -166,13 +190,19 @@ class _Flattener:
         self.repeats: list[str] = []
         self.languages: list[str] = []
         self.extra_choices: dict[str, tuple[Choice, ...]] = {}
+        self.repeat_counts: dict[str, str] = {}
 
     def choices(self, items: Any) -> tuple[Choice, ...]:
         out = []
         for c in items or ():
             if not isinstance(c, Mapping) or "name" not in c:
                 continue
-            out.append(Choice(name=str(c["name"]), labels=_texts(c.get("label"), self.languages)))
+            data = {
+                str(k): str(v)
+                for k, v in c.items()
+                if k not in _CHOICE_OWN and v is not None and not isinstance(v, (Mapping, list))
+            }
+            out.append(Choice(name=str(c["name"]), labels=_texts(c.get("label"), self.languages), data=data))
         return tuple(out)
 
     def walk(
@@ -197,6 +227,9 @@ class _Flattener:
                 if ctype == "repeat":
                     self.repeats.append(name)
                     inner_repeat = name
+                    count = _opt((child.get("control") or {}).get("jr:count"))
+                    if count:
+                        self.repeat_counts[name] = count
                 self.walk(child.get("children"), inner_group, inner_rel, inner_repeat, loop_label)
                 continue
             if ctype == "loop":
@@ -218,6 +251,7 @@ class _Flattener:
             if list_name and child.get("choices"):
                 self.extra_choices.setdefault(list_name, self.choices(child.get("choices")))
             control = child.get("control") or {}
+            default = _opt(child.get("default"))
             self.questions.append(
                 Question(
                     name=name,
@@ -235,6 +269,9 @@ class _Flattener:
                     group=group,
                     group_relevant=group_relevant,
                     repeat=repeat,
+                    default=default,
+                    default_dynamic=_default_is_dynamic(default, ctype),
+                    read_only=_required(bind.get("readonly")),
                 )
             )
 
@@ -312,4 +349,5 @@ def load_instrument(path: str | Path) -> Instrument:
         repeats=tuple(flat.repeats),
         source=str(p),
         warnings=tuple(w for w in conversion_warnings if w),
+        repeat_counts=dict(flat.repeat_counts),
     )

@@ -15,6 +15,8 @@ No IP address, user agent, request header, plaintext answer or token text is eve
 SQLite runs in WAL mode with ``synchronous=FULL`` (a submission acknowledged by :meth:`Store.put` is
 on disk), ``secure_delete=ON``, and a busy timeout so that several server processes can share the file.
 One connection per :class:`Store`, shared by threads under a lock (safe for a threaded web server).
+Submissions that arrive while a commit is being written share the next transaction (group commit: one
+fsync for all of them); each :meth:`Store.put_status` still returns only after the commit holding its row.
 The database file is created with mode 0600.
 
 ``postgresql://user:pass@host:port/db`` opens the same store on PostgreSQL instead (see
@@ -98,6 +100,8 @@ class Store:
         self._db = connection
         self._lock = threading.Lock()
         self.path = path
+        self._pending: list[_Put] = []  # submissions waiting for the next group commit
+        self._pending_lock = threading.Lock()
 
     # ---------------------------------------------------------------------------------------------
     @classmethod
@@ -179,22 +183,51 @@ class Store:
         _check_id(instance_id, "instance_id")
         _check_alias(token_alias)
         check_ciphertext(ciphertext)
-        hour = hour_now()
+        item = _Put((instance_id, form_id, ciphertext, token_alias, hour_now()))
+        with self._pending_lock:
+            self._pending.append(item)
         with self._lock:
-            db = self._conn()
-            cur = db.execute(
-                "INSERT OR IGNORE INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (instance_id, form_id, ciphertext, token_alias, hour),
-            )
-            if cur.rowcount == 1:
-                return "stored"
-            row = db.execute(
-                "SELECT form_id, ciphertext FROM submissions WHERE instance_id = ?", (instance_id,)
-            ).fetchone()
-        if row is not None and row[0] == form_id and hmac.compare_digest(row[1], ciphertext):
-            return "duplicate"
-        return "conflict"
+            if not item.done:  # no earlier commit took it: commit everything waiting, this one included
+                db = self._conn()
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                self._commit_group(db, batch)
+        if item.error is not None:
+            raise item.error
+        return item.status
+
+    def _commit_group(self, db: sqlite3.Connection, batch: list[_Put]) -> None:
+        """Group commit: the submissions that arrived while the previous commit was on its way to disk
+        go into one transaction (one fsync under ``synchronous=FULL``). Each caller returns only after
+        the commit that holds its row; if that transaction fails, each is retried alone, so one bad
+        submission never costs another its answer. Called with ``self._lock`` held."""
+        try:
+            if len(batch) > 1:
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    statuses = [_insert(db, item.args) for item in batch]
+                    db.execute("COMMIT")
+                except BaseException as exc:  # never leave the transaction open for the next caller
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    if not isinstance(exc, sqlite3.Error):
+                        raise
+                else:
+                    for item, status in zip(batch, statuses):
+                        item.status, item.done = status, True
+                    return
+            for item in batch:  # alone, each in its own (autocommit) transaction
+                try:
+                    item.status = _insert(db, item.args)
+                except sqlite3.Error as exc:
+                    if db.in_transaction:
+                        db.execute("ROLLBACK")
+                    item.error = exc
+                item.done = True
+        finally:
+            for item in batch:  # never leave a caller without an answer
+                if not item.done:
+                    item.error, item.done = CollectError("the store was interrupted; send the submission again"), True
 
     def put(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> bool:
         """True if stored; False if that instance_id was already stored (the first one is kept)."""

@@ -46,6 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "benchmarks_collect.md"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from benchlib import machine_info  # noqa: E402
 PASSPHRASE = "synthetic benchmark passphrase"
 TICK = os.sysconf("SC_CLK_TCK")
 TARGET_RATE, TARGET_P99_MS = 500.0, 100.0
@@ -100,19 +101,6 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-def machine_info() -> dict:
-    info = {"platform": platform.platform(), "nproc": os.cpu_count()}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["mem_gib"] = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return info
 
 
 def versions(pg_bindir: Path | None) -> dict:

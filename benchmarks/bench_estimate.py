@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import run_measured  # noqa: E402
+from benchlib import func_name as _fname, machine_info, run_measured  # noqa: E402
+from benchlib import profile_text as _profile_text, src_state as _src_state  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -167,16 +168,6 @@ def worker_profile(path, keys, out, top=14):
     Path(out).write_text(json.dumps(res))
 
 
-def _fname(file, line, name):
-    if file == "~":
-        return name
-    f = file
-    i = f.find("quietpoll/")
-    if i >= 0:
-        f = f[i:]
-    else:
-        f = Path(f).name
-    return f"{f}:{line}({name})"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -247,40 +238,8 @@ def ensure_svy_venv(outdir, log):
     return py
 
 
-def src_state():
-    """HEAD and a digest of src/ (tracked and untracked changes), to see whether src moved during a run."""
-    try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True,
-                              text=True).stdout.strip()
-        diff = subprocess.run(["git", "-C", str(REPO), "diff", "HEAD", "--", "src"], capture_output=True,
-                              text=True).stdout
-        import hashlib
-        return f"{head[:12]}+{hashlib.sha1(diff.encode()).hexdigest()[:8]}"
-    except OSError:
-        return "?"
 
 
-def machine_info():
-    info = {"nproc": os.cpu_count(), "platform": platform.platform(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["mem_gib"] = round(int(line.split()[1]) / 1024 ** 2, 1)
-    except OSError:
-        pass
-    try:
-        info["nproc"] = int(subprocess.run(["nproc"], capture_output=True, text=True).stdout)
-    except (OSError, ValueError):
-        pass
-    return info
 
 
 def versions(svy_py):
@@ -399,7 +358,8 @@ def table_text(rows, res):
     w = res.get("whole_process", {})
     wq, wr = w.get("quietpoll", {}), w.get("r", {})
     lines.append(f"| **whole process**: CLI `quietpoll estimate` vs `Rscript whole_process.R` (read CSV, design, mean) "
-                 f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — | {fmt_ratio(wq.get('best'), wr.get('best'))} | — |")
+                 f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — "
+                 f"| {fmt_ratio(wq.get('best'), wr.get('best'))} | — |")
     lines.append(f"| whole process, peak memory | {fmt_mb(wq.get('peak_rss_mb'))} | {fmt_mb(wr.get('peak_rss_mb'))} "
                  f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — |")
     return "\n".join(lines)
@@ -414,23 +374,6 @@ def peer_only_text(res):
     return "\n".join(lines)
 
 
-def profile_text(prof):
-    out = []
-    for key, p in prof.items():
-        label = dict(OPS).get(key, key)
-        out.append(f"#### {label} (`{key}`), profiled total {fmt_s(p['total'])}\n")
-        out.append("| function (self time) | calls | self | share | called mostly from |")
-        out.append("|---|---:|---:|---:|---|")
-        for r in p["top_tottime"][:8]:
-            share = r["tottime"] / p["total"] if p["total"] else 0
-            caller = r["callers"][0][0] if r["callers"] else ""
-            out.append(f"| `{r['func']}` | {r['ncalls']} | {fmt_s(r['tottime'])} | {share:.0%} | `{caller}` |")
-        out.append("")
-        out.append("quietpoll functions by cumulative time: " + "; ".join(
-            f"`{r['func']}` {fmt_s(r['cumtime'])} ({r['cumtime'] / p['total']:.0%})"
-            for r in p["top_quietpoll_cumtime"][:6] if p["total"]))
-        out.append("")
-    return "\n".join(out)
 
 
 def write_docs(res, rows, miss):
@@ -511,7 +454,7 @@ memory below svy's. Operations that miss at least one target in this run:
 
 ### Profiles (cProfile, one call after a warm-up, in a separate process)
 
-{profile_text(res.get('profiles', {})) or '_no profiles (nothing missed, or profiling skipped)_'}
+{_profile_text(res.get('profiles', {}), fmt_s, dict(OPS)) or '_no profiles (nothing missed, or profiling skipped)_'}
 """
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(doc)
@@ -565,7 +508,7 @@ def main():
     log(f"data: {path} ({source})")
 
     # 1. quietpoll in-process timings, in a subprocess of its own
-    src_before = src_state()
+    src_before = _src_state(REPO)
     log("quietpoll operations ...", "quietpoll")
     rj = out / "quietpoll_worker.json"
     rc, wall, rss, text = run_proc([sys.executable, __file__, "--worker", "time", "--file", str(path),
@@ -661,14 +604,14 @@ def main():
             f"{k} ({v['cores']:.2f} cores on average)" for k, v in busy.items())
             + ". Those timings are inflated by the contention; rerun on a quiet machine before quoting "
             "absolute numbers.")
-    src_after = src_state()
+    src_after = _src_state(REPO)
     res["src_state"] = {"start": src_before, "end": src_after}
     if src_before != src_after:
         res["notes"].append("src/ changed while this run was in progress (someone else's edit): the "
                             "quietpoll timings, the profiles and the versions may describe different code.")
     res["versions"] = versions(svy_py)
     res["rows"] = rows
-    res["misses"] = [{"key": k, "label": l, "why": w} for k, l, w in miss]
+    res["misses"] = [{"key": k, "label": label, "why": w} for k, label, w in miss]
     res["elapsed_s"] = time.perf_counter() - t_start
     (out / "results.json").write_text(json.dumps(res, indent=2, default=str))
     print()

@@ -35,7 +35,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from benchlib import run_measured  # noqa: E402
+from benchlib import func_name as _fname, machine_info, run_measured  # noqa: E402
+from benchlib import profile_text as _profile_text, src_state as _src_state  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -318,12 +319,6 @@ def worker_profile(a, top=14):
     Path(a.result).write_text(json.dumps(res))
 
 
-def _fname(file, line, name):
-    if file == "~":
-        return name
-    i = file.find("quietpoll/")
-    f = file[i:] if i >= 0 else Path(file).name
-    return f"{f}:{line}({name})"
 
 
 def worker_weightipy(a):
@@ -468,37 +463,8 @@ def ensure_venv(name, outdir):
     return py, None
 
 
-def machine_info():
-    info = {"platform": platform.platform(), "nproc": os.cpu_count(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                info["cpu"] = line.split(":", 1)[1].strip()
-                break
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal"):
-                info["mem_gib"] = round(int(line.split()[1]) / 2**20, 1)
-    except OSError:
-        pass
-    return info
 
 
-def src_state():
-    """HEAD + a digest of uncommitted changes under src/ (the engine is being written while we run)."""
-    import hashlib
-    try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True).stdout.strip()
-        diff = subprocess.run(["git", "diff", "HEAD", "--", "src"], cwd=REPO, capture_output=True).stdout
-        h = hashlib.sha1(diff)
-        for p in sorted((REPO / "src").rglob("*.py")):
-            if subprocess.run(["git", "ls-files", "--error-unmatch", str(p)], cwd=REPO,
-                              capture_output=True).returncode:
-                h.update(p.read_bytes())
-        return f"{head}+{h.hexdigest()[:10]}"
-    except OSError:
-        return "?"
 
 
 def quietpoll_importable():
@@ -547,6 +513,9 @@ def load_weights(path):
 
 # ----------------------------------------------------------------------------------------------
 # report
+
+PROFILE_NOTE = " (cProfile; overhead inflates Python-heavy code)"
+
 
 def fmt_s(s):
     if s is None:
@@ -682,25 +651,6 @@ def agreement_text(res):
     return "\n".join(lines)
 
 
-def profile_text(profiles):
-    out = []
-    for op, p in profiles.items():
-        if "error" in p:
-            out.append(f"#### {op}: profiling failed\n\n`{p['error']}`\n")
-            continue
-        out.append(f"#### {op}, profiled total {fmt_s(p['total'])} (cProfile; overhead inflates Python-heavy code)\n")
-        out.append("| function (self time) | calls | self | share | called mostly from |")
-        out.append("|---|---:|---:|---:|---|")
-        for r in p["top_tottime"][:10]:
-            share = r["tottime"] / p["total"] if p["total"] else 0
-            caller = r["callers"][0][0] if r["callers"] else ""
-            out.append(f"| `{r['func']}` | {r['ncalls']} | {fmt_s(r['tottime'])} | {share:.0%} | `{caller}` |")
-        out.append("")
-        out.append("quietpoll functions by cumulative time: " + "; ".join(
-            f"`{r['func']}` {fmt_s(r['cumtime'])} ({r['cumtime'] / p['total']:.0%})"
-            for r in p["top_quietpoll_cumtime"][:8] if p["total"]))
-        out.append("")
-    return "\n".join(out)
 
 
 def misses(res):
@@ -856,7 +806,7 @@ Targets: at least {TARGET_SPEEDUP:.0f}x faster than each peer on each operation 
 
 ### Profiles (cProfile, one call after a warm-up, in a separate process)
 
-{profile_text(res.get('profiles', {})) or '_no profiles_'}
+{_profile_text(res.get('profiles', {}), fmt_s, top=10, top_quietpoll=8, note=PROFILE_NOTE) or '_no profiles_'}
 """
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(doc)
@@ -919,7 +869,7 @@ def main():
     res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info(), "repeats": a.repeats,
            "maxit": a.maxit, "epsilon": a.epsilon, "balance_conv": a.balance_conv,
            "versions": {"python": platform.python_version(), "polars": pl.__version__, "numpy": np.__version__},
-           "src_state": {"start": src_state()}, "notes": [], "load": {"start": load_average()}}
+           "src_state": {"start": _src_state(REPO)}, "notes": [], "load": {"start": load_average()}}
     print(f"[load] machine load average (1, 5, 15 min) at start: {res['load']['start']}; nproc {os.cpu_count()}",
           flush=True)
     print(f"[data] generating {a.rows:,} synthetic rows ...", flush=True)
@@ -1099,7 +1049,7 @@ def main():
 
     res["speedups"] = speedups(res)
     res["foreign_cpu"] = FOREIGN
-    res["src_state"]["end"] = src_state()
+    res["src_state"]["end"] = _src_state(REPO)
     res["load"]["end"] = load_average()
     print(f"[load] machine load average (1, 5, 15 min) at end: {res['load']['end']}", flush=True)
     if res["src_state"]["end"] != res["src_state"]["start"]:

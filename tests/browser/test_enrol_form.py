@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 
+from formserver import open_form
 from test_form_browser import FORM, STORAGE_DUMP
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 from test_form_browser import study  # noqa: F401  (a fixture)
@@ -17,10 +18,7 @@ TOKEN_JS = "localStorage.getItem('quietpoll.token')"
 
 
 def _open(context, base, query=""):
-    page = context.new_page()
-    page.goto(f"{base}/f/{FORM}{query}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
-    return page
+    return open_form(context, base, FORM, query)
 
 
 def test_valid_token_enrols_and_leaves_the_url(study, browser_context):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import re
 import time
 from pathlib import Path
@@ -19,26 +18,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from quietpoll.collect.app import serving, CONTENT_SECURITY_POLICY, create_app
+from quietpoll.collect.app import CONTENT_SECURITY_POLICY
 from quietpoll.collect.envelope import open_sealed
-from quietpoll.collect.keys import load_private, new_keys
-from quietpoll.collect.store import Store
-from quietpoll.collect.web import add_form_routes, render_form
+from quietpoll.collect.web import render_form
 from quietpoll.instrument.form import load_instrument
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from formserver import CHROMIUM, CHROMIUM_ARGS, open_form, serve_form
+
 FORM = "media_probe"
-PASSPHRASE = "correct horse battery staple"
 CANARY = "CANARY-서울-7731-zq"
 VECTORS = json.loads((Path(__file__).parents[1] / "collect" / "vectors.json").read_text(encoding="utf-8"))
 TEMPLATE = Path(__file__).parents[2] / "src" / "quietpoll" / "instrument" / "templates" / "foreign-media.xlsx"
@@ -67,45 +54,11 @@ FORM_MD = """
 """
 
 
-def _chromium_or_skip() -> None:
-    if Path(CHROMIUM).exists():
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            message = "playwright is not installed: pip install -e '.[test]'"
-        else:
-            return
-    else:
-        message = f"{CHROMIUM} is missing: run scripts/install-browser-deps.sh as root"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"browser tests cannot run: {message}")
-    pytest.skip(message)
-
-
 @pytest.fixture
 def study(tmp_path):
-    _chromium_or_skip()
-    form_path = tmp_path / "form.md"
-    form_path.write_text(FORM_MD, encoding="utf-8")
-    instrument = load_instrument(form_path)
-    assert instrument.form_id == FORM
-    (tmp_path / "study").mkdir()
-    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
-    public_b64 = json.loads(pub_path.read_text())["public_key"]
-    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
-    token = store.add_token("interviewer-1")
-    app = create_app(store, forms={FORM: {}})
-    add_form_routes(app, {FORM: instrument}, public_b64, store=store)
-    with serving(app) as base:
-        yield {
-            "base": base,
-            "store": store,
-            "token": token,
-            "private": load_private(key_path, PASSPHRASE),
-            "db": tmp_path / "collect.db",
-            "profile": tmp_path / "profile",
-        }
-    store.close()
+    with serve_form(tmp_path, FORM_MD, FORM, "interviewer-1") as served:
+        assert served["instrument"].form_id == FORM
+        yield served
 
 
 @pytest.fixture
@@ -149,9 +102,7 @@ def test_fill_skip_logic_offline_submit_and_decrypt(study, browser_context, capl
     caplog.set_level(logging.DEBUG)  # every record of the server (uvicorn, starlette, quietpoll) is kept
     context, requests = browser_context
     base, token = study["base"], study["token"]
-    page = context.new_page()
-    page.goto(f"{base}/f/{FORM}?token={token}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, base, FORM, f"?token={token}")
     page.wait_for_selector('#quietpoll[data-enrolment="enrolled"]', state="attached")
     page.wait_for_selector('#quietpoll[data-offline="ready"]', state="attached")
 
@@ -262,9 +213,7 @@ def test_js_sealed_submissions_open_in_python(study, browser_context):
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
     context, requests = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM)
     private = X25519PrivateKey.from_private_bytes(bytes.fromhex(VECTORS["private_key_hex"]))
     cases = [(v["form_id"], v["instance_id"], v["payload"]) for v in VECTORS["vectors"]]
     cases += [

@@ -15,6 +15,7 @@ import pytest
 from quietpoll.collect.web import BROWSER_FUNCTIONS
 from quietpoll.instrument.expressions import compile_expression
 
+from formserver import open_form
 from test_form_browser import FORM
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 from test_form_browser import study  # noqa: F401  (a fixture)
@@ -117,10 +118,7 @@ BROWSER = """([cases, types, today]) => cases.map(([text, answers, current]) => 
 
 def _page(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
-    return page
+    return open_form(context, study["base"], FORM)
 
 
 def test_browser_and_python_evaluators_agree(study, browser_context):

@@ -9,21 +9,15 @@ pulled into linked tables. Synthetic answers only.
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 import pytest
 
-from quietpoll.collect.app import create_app, serving
 from quietpoll.collect.envelope import open_sealed
-from quietpoll.collect.keys import load_private, new_keys
-from quietpoll.collect.store import Store, pull
-from quietpoll.collect.web import add_form_routes, browser_unsupported
+from quietpoll.collect.store import pull
 from quietpoll.instrument.exports import read_responses
-from quietpoll.instrument.form import load_instrument
 from quietpoll.quality.validation import validate
 
-from test_form_browser import PASSPHRASE, _chromium_or_skip
+from formserver import OUTBOX_COUNT, open_form, serve_form
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 
 FORM = "features_probe"
@@ -63,21 +57,8 @@ FORM_MD = """
 
 @pytest.fixture
 def study(tmp_path):
-    _chromium_or_skip()
-    path = tmp_path / "form.md"
-    path.write_text(FORM_MD, encoding="utf-8")
-    instrument = load_instrument(path)
-    assert browser_unsupported(instrument) == []
-    (tmp_path / "study").mkdir()
-    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
-    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
-    token = store.add_token("interviewer-5")
-    app = create_app(store, forms={FORM: {}})
-    add_form_routes(app, {FORM: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
-    with serving(app) as base:
-        yield {"base": base, "store": store, "token": token, "tmp": tmp_path, "profile": tmp_path / "profile",
-               "private": load_private(key_path, PASSPHRASE), "instrument": instrument}
-    store.close()
+    with serve_form(tmp_path, FORM_MD, FORM, "interviewer-5") as served:
+        yield served
 
 
 def _visible_cities(page) -> list[str]:
@@ -86,9 +67,7 @@ def _visible_cities(page) -> list[str]:
 
 def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}?token={study['token']}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
 
     # defaults prefilled
     assert page.is_checked('input[name="prov"][value="p1"]')
@@ -168,9 +147,7 @@ def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
 
 def test_a_count_above_what_the_page_holds_blocks_submit(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM)
     slots = page.locator('section.repeat[data-repeat="slots"]')
     assert slots.locator(".instance").count() == 0  # ${share} = 0.5: no instance
     page.fill('input[name="share"]', "501")
@@ -178,28 +155,16 @@ def test_a_count_above_what_the_page_holds_blocks_submit(study, browser_context)
     assert error.is_visible() and "500" in error.inner_text() and slots.locator(".instance").count() == 500
     page.click("button[type=submit]")
     assert page.locator("#qp-status").inner_text() == "Please correct the marked questions."
-    assert page.evaluate(
-        """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
-           q.onsuccess = () => { const db = q.result; if (!db.objectStoreNames.contains('outbox')) { db.close(); return r(0); }
-           const g = db.transaction('outbox').objectStore('outbox').count();
-           g.onsuccess = () => { db.close(); r(g.result); }; }; }))"""
-    ) == 0
+    assert page.evaluate(OUTBOX_COUNT) == 0
     page.fill('input[name="share"]', "2.9")
     assert not error.is_visible() and slots.locator(".instance").count() == 2
 
 
 def test_a_count_above_the_constraint_still_blocks_submit(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM)
     page.fill('input[name="n"]', "13")
     assert page.locator('section.repeat[data-repeat="kids"] .instance').count() == 13
     page.click("button[type=submit]")
     assert page.locator('.q[data-name="n"] .err').is_visible()
-    assert page.evaluate(
-        """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
-           q.onsuccess = () => { const db = q.result; if (!db.objectStoreNames.contains('outbox')) { db.close(); return r(0); }
-           const g = db.transaction('outbox').objectStore('outbox').count();
-           g.onsuccess = () => { db.close(); r(g.result); }; }; }))"""
-    ) == 0
+    assert page.evaluate(OUTBOX_COUNT) == 0

@@ -15,7 +15,8 @@ from quietpoll.collect.store import Store
 from quietpoll.collect.web import add_form_routes
 from quietpoll.instrument.form import load_instrument
 
-from test_form_browser import FORM, FORM_MD, PASSPHRASE, _chromium_or_skip, browser_context  # noqa: F401
+from formserver import PASSPHRASE, chromium_or_skip
+from test_form_browser import FORM, FORM_MD, browser_context  # noqa: F401
 
 OLD_LABEL, NEW_LABEL = "Do you agree to take part?", "Do you agree to take part in version 2?"
 CACHE_KEYS = "async () => await caches.keys()"
@@ -33,7 +34,7 @@ class _Switch:
 
 @pytest.fixture
 def study(tmp_path):
-    _chromium_or_skip()
+    chromium_or_skip()
     (tmp_path / "study").mkdir()
     pub_path, _ = new_keys(tmp_path / "study", PASSPHRASE)
     public = json.loads(pub_path.read_text())["public_key"]

@@ -8,22 +8,18 @@ Synthetic answers only.
 
 from __future__ import annotations
 
-import json
 import logging
 
 import polars as pl
 import pytest
 
-from quietpoll.collect.app import create_app, serving
 from quietpoll.collect.envelope import open_sealed
-from quietpoll.collect.keys import load_private, new_keys
-from quietpoll.collect.store import Store, pull
-from quietpoll.collect.web import add_form_routes, browser_unsupported
+from quietpoll.collect.store import pull
 from quietpoll.instrument.exports import read_responses
-from quietpoll.instrument.form import load_instrument
 from quietpoll.quality.validation import validate
 
-from test_form_browser import CANARY, PASSPHRASE, _chromium_or_skip
+from formserver import OUTBOX_COUNT, open_form, serve_form
+from test_form_browser import CANARY
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 
 FORM = "household_probe"
@@ -54,29 +50,15 @@ FORM_MD = """
 
 @pytest.fixture
 def study(tmp_path):
-    _chromium_or_skip()
-    path = tmp_path / "form.md"
-    path.write_text(FORM_MD, encoding="utf-8")
-    instrument = load_instrument(path)
-    assert instrument.repeats == ("member",) and browser_unsupported(instrument) == []
-    (tmp_path / "study").mkdir()
-    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
-    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
-    token = store.add_token("interviewer-3")
-    app = create_app(store, forms={FORM: {}})
-    add_form_routes(app, {FORM: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
-    with serving(app) as base:
-        yield {"base": base, "store": store, "token": token, "tmp": tmp_path, "profile": tmp_path / "profile",
-               "private": load_private(key_path, PASSPHRASE), "instrument": instrument}
-    store.close()
+    with serve_form(tmp_path, FORM_MD, FORM, "interviewer-3") as served:
+        assert served["instrument"].repeats == ("member",)
+        yield served
 
 
 def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     caplog.set_level(logging.DEBUG)
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}?token={study['token']}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
     section = page.locator('section.repeat[data-repeat="member"]')
     assert not section.is_visible()  # the repeat's relevance: a household code first
     page.fill('input[name="household"]', CANARY)
@@ -165,17 +147,10 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
 
 def test_required_inside_a_repeat_blocks_submit(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    page = open_form(context, study["base"], FORM)
     page.fill('input[name="household"]', "H-1")
     page.click('section.repeat button[data-add]')
     page.click("button[type=submit]")
     error = page.locator('.instance .q[data-name="first_name"] .err')
     assert error.is_visible() and "required" in error.inner_text()
-    assert page.evaluate(
-        """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
-           q.onsuccess = () => { const db = q.result; if (!db.objectStoreNames.contains('outbox')) { db.close(); return r(0); }
-           const g = db.transaction('outbox').objectStore('outbox').count();
-           g.onsuccess = () => { db.close(); r(g.result); }; }; }))"""
-    ) == 0
+    assert page.evaluate(OUTBOX_COUNT) == 0

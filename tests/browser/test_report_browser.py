@@ -13,7 +13,7 @@ import pytest
 
 from quietpoll.report.html import ci, num
 
-from test_form_browser import CHROMIUM, CHROMIUM_ARGS, _chromium_or_skip
+from formserver import CHROMIUM, CHROMIUM_ARGS, chromium_or_skip
 
 
 def decode_png(data: bytes) -> np.ndarray:
@@ -61,7 +61,7 @@ def decode_png(data: bytes) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
-    _chromium_or_skip()
+    chromium_or_skip()
     from quietpoll.demo_study import make_study
     from quietpoll.report import build_report
 

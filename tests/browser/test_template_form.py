@@ -15,14 +15,11 @@ import time
 import polars as pl
 import pytest
 
-from quietpoll.collect.app import create_app, serving
 from quietpoll.collect.envelope import open_sealed
-from quietpoll.collect.keys import load_private, new_keys
-from quietpoll.collect.store import Store, pull
-from quietpoll.collect.web import add_form_routes, browser_unsupported
-from quietpoll.instrument.form import load_instrument
+from quietpoll.collect.store import pull
 
-from test_form_browser import PASSPHRASE, STORAGE_DUMP, TEMPLATE, _chromium_or_skip
+from formserver import open_form, serve_form
+from test_form_browser import STORAGE_DUMP, TEMPLATE
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 
 FORM = "foreign_media"
@@ -41,21 +38,9 @@ HIGH_DRAW = (0xFFFFFFFF * 2**21 + (0xFFFFFFFF >> 11)) / 2**53
 
 @pytest.fixture
 def study(tmp_path):
-    _chromium_or_skip()
-    instrument = load_instrument(TEMPLATE)
-    assert instrument.form_id == FORM and browser_unsupported(instrument) == []
-    (tmp_path / "study").mkdir()
-    pub_path, key_path = new_keys(tmp_path / "study", PASSPHRASE)
-    store = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
-    token = store.add_token("interviewer-7")
-    app = create_app(store, forms={FORM: {}})
-    add_form_routes(app, {FORM: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
-    with serving(app) as base:
-        yield {
-            "base": base, "store": store, "token": token, "db": tmp_path / "collect.db", "tmp": tmp_path,
-            "private": load_private(key_path, PASSPHRASE), "profile": tmp_path / "profile",
-        }
-    store.close()
+    with serve_form(tmp_path, TEMPLATE, FORM, "interviewer-7") as served:
+        assert served["instrument"].form_id == FORM
+        yield served
 
 
 def _visible(page, name: str) -> bool:
@@ -64,10 +49,7 @@ def _visible(page, name: str) -> bool:
 
 def _open(context, study, word: int):
     context.add_init_script(FORCE_DRAW % word)
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}?token={study['token']}")
-    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
-    return page
+    return open_form(context, study["base"], FORM, f"?token={study['token']}")
 
 
 def _fill_common(page):

@@ -502,7 +502,9 @@ def _emit(table, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(table.to_json_obj(), allow_nan=False))
     elif fmt == "csv":
-        click.echo(table.to_polars().write_csv(), nl=False)
+        from .safe_output import neutralize_formulas
+
+        click.echo(neutralize_formulas(table.to_polars()).write_csv(), nl=False)
     else:
         print_table(table, _console())
 

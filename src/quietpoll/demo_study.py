@@ -40,6 +40,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from quietpoll.safe_output import neutralize_formulas
+
 __all__ = ["make_study", "INDICATORS", "PROVINCES", "PROVINCE_GROUPS", "CENSUS", "N_POP"]
 
 N_POP = 200_000
@@ -449,7 +451,7 @@ def make_study(directory: Path, seed: int = 20261122) -> Path:
     col["_synthetic"] = np.full(len(idx), "SYNTHETIC", dtype=object)
     frame = pl.DataFrame({k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64,
                                        strict=False) for k, v in col.items()})
-    frame.write_csv(directory / "responses.csv")
+    neutralize_formulas(frame).write_csv(directory / "responses.csv")  # SYNTHETIC, but one rule for every CSV
     write_form(directory / "form.xlsx")
     (directory / "study.toml").write_text(study_toml(seed), encoding="utf-8")
     (directory / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")

@@ -362,6 +362,7 @@ def write_data(
     value_labels: Mapping[str, Mapping[object, str]] | None = None,
     *,
     variable_labels: Mapping[str, str] | None = None,
+    overwrite: bool = True,
 ) -> None:
     """Write a frame to ``path``, choosing the writer by its extension (case-insensitive).
 
@@ -373,6 +374,12 @@ def write_data(
     CSV is written so that :func:`read_data` reads it back: nulls as empty fields, text quoted (so an
     empty string stays an empty string). A text value that is exactly ``NA`` reads back as null under
     the default ``na_values``.
+
+    The data may be decrypted answers, so the file is created with mode 0600 (a temporary file beside
+    ``path`` that replaces it atomically: a symlink at ``path`` is replaced, never followed; a failed
+    write leaves ``path`` untouched); ``overwrite=False`` refuses an existing ``path`` (InputError).
+    CSV, TSV and XLSX cells are made formula-inert by :func:`quietpoll.safe_output.neutralize_formulas`
+    (text beginning with ``= + - @``, tab or CR gets a leading ``'``); XLSX strings are never formulas.
     """
     if not isinstance(frame, pl.DataFrame):
         raise TypeError(f"write_data expects a polars DataFrame, got {type(frame).__name__}")
@@ -393,20 +400,27 @@ def write_data(
             if column not in frame.columns:
                 raise ColumnError(f"{target}: {kind} given for unknown column {column!r}")
 
+    from quietpoll.safe_output import neutralize_formulas, private_output, xlsx_workbook
+
     try:
-        if fmt in ("csv", "tsv"):
-            frame.write_csv(
-                p,
-                separator="\t" if fmt == "tsv" else ",",
-                quote_style="non_numeric",
-                null_value="",
-            )
-        elif fmt == "parquet":
-            frame.write_parquet(p)
-        elif fmt == "xlsx":
-            frame.write_excel(p, autofit=False)
-        else:
-            _write_readstat(frame, p, fmt, value_labels, variable_labels)
+        with private_output(p, overwrite=overwrite) as tmp:
+            if fmt in ("csv", "tsv"):
+                neutralize_formulas(frame).write_csv(
+                    tmp,
+                    separator="\t" if fmt == "tsv" else ",",
+                    quote_style="non_numeric",
+                    null_value="",
+                )
+            elif fmt == "parquet":
+                frame.write_parquet(tmp)
+            elif fmt == "xlsx":
+                with xlsx_workbook(tmp) as wb:
+                    neutralize_formulas(frame).write_excel(wb, autofit=False)
+            else:
+                _write_readstat(frame, tmp, fmt, value_labels, variable_labels, shown=p)
+    except FileExistsError:
+        raise InputError(f"{target}: already exists; refusing to overwrite it (remove it or choose another "
+                         "name)") from None
     except (InputError, ColumnError):
         raise
     except Exception as exc:  # noqa: BLE001
@@ -420,21 +434,24 @@ def _write_readstat(
     fmt: str,
     value_labels: Mapping[str, Mapping[object, str]] | None,
     variable_labels: Mapping[str, str] | None,
+    shown: Path | None = None,
 ) -> None:
     import pyreadstat
+
+    shown = shown or p
 
     labels = {str(c): dict(v) for c, v in (value_labels or {}).items() if v}
     for column, codes in labels.items():
         dtype = frame.schema[column]
         if fmt == "dta" and not dtype.is_numeric():
             raise ColumnError(
-                f"{p}: Stata value labels need a numeric column; {column!r} is {dtype}"
+                f"{shown}: Stata value labels need a numeric column; {column!r} is {dtype}"
             )
         if dtype.is_numeric():
             for code in codes:
                 if isinstance(code, bool) or not isinstance(code, (int, float)):
                     raise ColumnError(
-                        f"{p}: value labels for numeric column {column!r} must have numeric codes"
+                        f"{shown}: value labels for numeric column {column!r} must have numeric codes"
                     )
     column_labels = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
     if fmt == "dta":

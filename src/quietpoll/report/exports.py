@@ -48,6 +48,7 @@ from pathlib import Path
 import polars as pl
 
 from ..errors import ReportError, StudyError
+from ..safe_output import neutralize_formulas, private_dir, private_output, xlsx_workbook
 from ..study import load_study
 
 __all__ = ["FORMATS", "LabelledData", "labelled_responses", "export_study", "ExportResult", "legal_names"]
@@ -271,7 +272,8 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
     data = labelled_responses(study_dir, language=language, weighted=weighted)
     if out is None:
         folder = Path(study_dir) / "exports"
-        folder.mkdir(exist_ok=True)
+        if not folder.exists():
+            private_dir(folder)
         out = folder / f"responses{'-SYNTHETIC' if data.synthetic else ''}.{fmt}"
     out = Path(out)
     if not out.parent.is_dir():
@@ -279,18 +281,21 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
     sidecar = None
     if fmt in ("sav", "dta"):
         try:
-            _write_readstat(data, out, fmt)
+            with private_output(out) as tmp:
+                _write_readstat(data, tmp, fmt)
         except Exception as exc:  # noqa: BLE001 - readstat's own errors, e.g. a label it cannot store
-            out.unlink(missing_ok=True)
             raise ReportError(f"cannot write '{out}' as {fmt}: {str(exc).splitlines()[0] if str(exc) else exc!r}") \
                 from None
     elif fmt == "parquet":
-        _write_parquet(data, out)
+        with private_output(out) as tmp:
+            _write_parquet(data, tmp)
     elif fmt == "xlsx":
-        _write_xlsx(data, out)
+        with private_output(out) as tmp:
+            _write_xlsx(data, tmp)
     else:
         sidecar = out.with_name(f"{out.stem}_codebook.csv")
-        data.frame.write_csv(out, quote_style="non_numeric", null_value="")
+        with private_output(out) as tmp:
+            neutralize_formulas(data.frame).write_csv(tmp, quote_style="non_numeric", null_value="")
         variables, values = _codebook_rows(data)
         by_name: dict[str, list[dict]] = {}
         for v in values:
@@ -302,8 +307,10 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
             rows += [{"variable": var["name"], "label": None, "type": None, "value": v["value"],
                       "code": None if v["code"] is None else str(v["code"]), "value_label": v["label"]}
                      for v in by_name.get(var["name"], [])]
-        pl.DataFrame(rows, schema={k: pl.String for k in ("variable", "label", "type", "value", "code",
-                                                          "value_label")}).write_csv(sidecar)
+        codebook = pl.DataFrame(rows, schema={k: pl.String for k in ("variable", "label", "type", "value", "code",
+                                                                     "value_label")})
+        with private_output(sidecar) as tmp:
+            neutralize_formulas(codebook).write_csv(tmp)
     return ExportResult(out, data.frame.height, data.frame.width, sidecar)
 
 
@@ -360,15 +367,16 @@ def _write_parquet(data: LabelledData, out: Path) -> None:
 
 
 def _write_xlsx(data: LabelledData, out: Path) -> None:
-    import xlsxwriter
-
     variables, values = _codebook_rows(data)
     about = [_file_label(data), f"labels: {data.language or 'default'}", *data.notes]
-    with xlsxwriter.Workbook(str(out)) as wb:
-        data.frame.write_excel(wb, worksheet="data", autofit=False)
-        pl.DataFrame(variables, schema={k: pl.String for k in ("name", "exported_name", "label", "type",
-                                                               "question")}).write_excel(wb, worksheet="variables")
-        pl.DataFrame([{**v, "code": None if v["code"] is None else str(v["code"])} for v in values],
-                     schema={k: pl.String for k in ("name", "value", "code", "label")}).write_excel(
-            wb, worksheet="value_labels")
-        pl.DataFrame({"about": about}).write_excel(wb, worksheet="about")
+    sheets = {
+        "data": data.frame,
+        "variables": pl.DataFrame(variables, schema={k: pl.String for k in ("name", "exported_name", "label", "type",
+                                                                            "question")}),
+        "value_labels": pl.DataFrame([{**v, "code": None if v["code"] is None else str(v["code"])} for v in values],
+                                     schema={k: pl.String for k in ("name", "value", "code", "label")}),
+        "about": pl.DataFrame({"about": about}),
+    }
+    with xlsx_workbook(out) as wb:
+        for name, frame in sheets.items():
+            neutralize_formulas(frame).write_excel(wb, worksheet=name, autofit=False)

@@ -170,8 +170,9 @@ def pull(study, key_path, out, store):
 def import_odk(source, key_path, form_path, out, study, media_dir):
     """Decrypt ODK encrypted-form submissions (Briefcase storage or Central download, folder or zip) with
     the ODK private key into a responses file. A passphrase-protected key reads its passphrase from
-    QUIETPOLL_ODK_PASSPHRASE or a prompt."""
-    from .collect.odk import import_odk as _import, key_needs_passphrase, load_odk_key
+    QUIETPOLL_ODK_PASSPHRASE or a prompt. Never overwrites a file; writes files 0600. ODK's signature
+    only detects accidental damage: anybody with the form's public key can make one."""
+    from .collect.odk import SIGNATURE_NOTE, import_odk as _import, key_needs_passphrase, load_odk_key
     from .instrument.form import load_instrument
 
     if form_path is None:
@@ -193,6 +194,7 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
     if result.media_files:
         extra.append(f"{result.media_files} media file(s) in {result.media_dir}")
     click.echo(f"wrote {result.submissions} submission(s) to {out}" + (f" ({'; '.join(extra)})" if extra else ""))
+    click.echo(f"note: {SIGNATURE_NOTE}")
 
 
 @cli.command()

@@ -145,3 +145,14 @@ def test_missing_source(setup, tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("QUIETPOLL_ODK_PASSPHRASE", PASS)
     assert main(_args(setup, source=tmp_path / "nowhere")) == 2
     _one_line_error(capsys, "nowhere", "not found")
+
+
+def test_output_says_the_signature_is_integrity_only_and_never_overwrites(setup, capsys, monkeypatch):
+    monkeypatch.setenv("QUIETPOLL_ODK_PASSPHRASE", PASS)
+    assert main(_args(setup)) == 0
+    out = capsys.readouterr().out
+    assert "does not show who made a submission" in out
+    first = setup["out"].read_bytes()
+    assert main(_args(setup)) == 2
+    _one_line_error(capsys, "already exists", str(setup["out"]))
+    assert setup["out"].read_bytes() == first

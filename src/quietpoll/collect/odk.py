@@ -17,11 +17,18 @@ submission decryption), followed exactly:
   "AES/CFB/PKCS5Padding"), media first in manifest order, the XML last; the IV of the i-th file
   (i = 0, 1, ...) is the MD5 of ``instanceID`` (UTF-8) followed by the AES key, with byte ``i % 16``
   incremented by one for every file up to and including the i-th (cumulatively);
-* the signature is the MD5 of the lines ``form id``, ``version`` (only when present), the
+* the "signature" is the MD5 of the lines ``form id``, ``version`` (only when present), the
   ``base64EncryptedKey`` text, ``instanceID``, then ``name::md5hex`` of each decrypted file in
   encryption order (``name`` without ``.enc``), each line ending in ``\\n``; that MD5 is RSA-OAEP
-  encrypted with the form's public key. It is checked for every submission (constant-time
-  comparison); a submission without one is refused, since anybody can strip it.
+  encrypted with the form's *public* key.
+
+**The ODK signature proves nothing about who made a submission.** It is encrypted with the public
+key, which every device that has the form holds, so anybody can make a valid "signature" for any
+content they like. It is an *integrity* check against accidental damage (a truncated download, files
+of two submissions mixed up), not authenticity: a forged or altered submission made with the public key
+passes it. It is checked for every submission (constant-time comparison) and a submission without one
+is refused as damaged; who may submit is decided by the ODK server's accounts, which this command
+cannot see. :data:`SIGNATURE_NOTE` says so in the command's output.
 
 Sources (a folder or a ``.zip`` of it):
 
@@ -36,6 +43,15 @@ Sources (a folder or a ``.zip`` of it):
 Any other ``.xml`` whose root carries an ``id`` attribute is an unencrypted submission and is refused;
 XForm definitions (root ``html``) and other files are ignored; an ``.enc`` file no manifest names is
 refused (its manifest is missing).
+
+Names taken from submissions are checked before use: an instance id must be letters, digits and
+``: . _ -`` (starting with a letter or digit, no ``..``); a media file name must be one plain name (no
+``/``, ``\\``, NUL, control or format characters, not starting with ``.`` or ``-``). Every output path is
+resolved and must lie inside its output folder; folders and files are opened relative to the folder's
+descriptor with ``O_NOFOLLOW`` and created with ``O_EXCL`` (a symbolic link planted in the output folder
+is refused, never followed), so nothing is written outside the folder and no existing file is ever
+overwritten: an existing output file -> CollectError naming it, before anything is written. Files are
+created mode 0600 and folders 0700 (the answers are decrypted).
 
 Output: one row per submission (ordered by instance id): ``instance_id`` first, then every field of the
 submission XML in document order, groups flattened as ODK Briefcase / Central name CSV columns
@@ -89,6 +105,12 @@ _OAEP = asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algo
 _MAX_MEMBER = 512 * 1024 * 1024  # bytes of one file in a zip source
 _MAX_XML = 64 * 1024 * 1024  # bytes of one manifest or submission XML
 _SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
+_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,199}")
+
+#: What the ODK "signature" check means; printed by ``quietpoll import-odk``.
+SIGNATURE_NOTE = ("ODK's submission signature is made with the form's public key, which anybody with the form "
+                  "has: it was checked against accidental damage, but it does not show who made a submission "
+                  "or that nobody changed it on purpose")
 
 
 # -------------------------------------------------------------------------------------------------
@@ -232,10 +254,27 @@ def _text(elem: ET.Element | None) -> str | None:
     return value or None
 
 
+def _plain_name(name: str) -> bool:
+    """One ordinary file name: no separators, NUL, control or format characters (bidi overrides), not
+    hidden (``.``, ``..``, ``.x``), not an option (``-x``), at most 200 characters."""
+    import unicodedata
+
+    return (0 < len(name) <= 200 and _SAFE_NAME.match(name) is not None and not name.startswith((".", "-"))
+            and not any(unicodedata.category(ch).startswith("C") for ch in name))
+
+
 def _check_file_name(name: str | None, where: str, what: str) -> str:
-    if not name or not _SAFE_NAME.match(name) or name in (".", "..") or not name.endswith(".enc"):
-        raise CollectError(f"{where}: the manifest names {what} {name!r}; expected a plain file name ending in .enc")
+    if not name or not name.endswith(".enc") or not _plain_name(name) or not _plain_name(name[: -len(".enc")]):
+        raise CollectError(f"{where}: the manifest names {what} {name!r}; expected a plain file name ending in .enc "
+                           "(no folders, '..', control characters or leading '.' or '-')")
     return name
+
+
+def _check_instance_id(instance_id: str, where: str) -> str:
+    if not _INSTANCE_ID.fullmatch(instance_id) or ".." in instance_id:
+        raise CollectError(f"{where}: instance id {instance_id!r} is not an ODK instance id (expected 'uuid:...': "
+                           "letters, digits, ':', '.', '_', '-', at most 200); refusing the submission")
+    return instance_id
 
 
 def _manifest(root: ET.Element, where: str) -> EncryptedSubmission:
@@ -247,6 +286,7 @@ def _manifest(root: ET.Element, where: str) -> EncryptedSubmission:
     instance_id = instance_id or root.get("instanceID")
     if not instance_id:
         raise CollectError(f"{where}: the manifest has no meta/instanceID")
+    _check_instance_id(instance_id, where)
     key = _text(_child(root, "base64EncryptedKey"))
     if not key:
         raise CollectError(f"{where}: submission {instance_id!r} has no base64EncryptedKey in its manifest")
@@ -394,7 +434,7 @@ def decrypt_submission(private_key: RSAPrivateKey, sub: EncryptedSubmission,
     if sub.signature is None:
         raise CollectError(
             f"submission {sub.instance_id!r} has no base64EncryptedElementSignature, so it cannot be checked for "
-            "tampering; refusing it"
+            "damage; refusing it"
         )
     wrapped = _b64(sub.encrypted_key, "base64EncryptedKey", sub)
     try:
@@ -418,8 +458,8 @@ def decrypt_submission(private_key: RSAPrivateKey, sub: EncryptedSubmission,
     actual = hashlib.md5(_signature_source(sub, plain)).digest()
     if not hmac.compare_digest(expected, actual):
         raise CollectError(
-            f"submission {sub.instance_id!r} ({sub.where}): the signature does not match its files; it was "
-            "tampered with or its files were swapped. Nothing was written"
+            f"submission {sub.instance_id!r} ({sub.where}): the signature does not match its files; they are "
+            "damaged or were swapped (the ODK signature detects accidents, not forgery). Nothing was written"
         )
     media = {name[: -len(".enc")]: plain[name] for name in sub.media}
     return plain[sub.xml_file], media
@@ -504,6 +544,85 @@ def _safe_dir(instance_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)
 
 
+def _checked_part(name: str) -> str:
+    if not _plain_name(name) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise CollectError(f"repeat name {name!r} cannot be part of a file name; rename the repeat in the form")
+    return name
+
+
+def _media_plan(folder: Path, media: list[tuple[str, str, bytes]]) -> list[tuple[str, str, bytes]]:
+    """(sub-folder, file name, bytes) for each media file, after checking that every path resolves inside
+    ``folder``, that neither ``folder`` nor a sub-folder is a symbolic link and that no file exists."""
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise CollectError(f"{folder}: the media folder is a symbolic link or not a folder; give a real folder "
+                           "(--media). Nothing was written")
+    real = folder.resolve()
+    plan, seen = [], set()
+    for instance_id, name, data in media:
+        sub = _safe_dir(_check_instance_id(instance_id, "media"))
+        if not _plain_name(name) or not _plain_name(sub):
+            raise CollectError(f"submission {instance_id!r}: media file name {name!r} is not a plain file name")
+        place = folder / sub
+        if place.is_symlink() or (place.exists() and not place.is_dir()):
+            raise CollectError(f"{place} is a symbolic link or not a folder; import-odk never writes through a "
+                               "link. Nothing was written")
+        target = place / name
+        if os.path.lexists(target):
+            raise CollectError(f"{target} already exists; import-odk never overwrites a file: remove it or give "
+                               "another --media folder. Nothing was written")
+        if not (real / sub / name).resolve().is_relative_to(real):
+            raise CollectError(f"{target} is outside the media folder {folder}; nothing was written")
+        if (sub, name) in seen:
+            raise CollectError(f"two media files of submission {instance_id!r} would both be written to {target}; "
+                               "nothing was written")
+        seen.add((sub, name))
+        plan.append((sub, name, data))
+    return plan
+
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+
+
+def _open_dir(name: str | Path, where: Path, dir_fd: int | None = None) -> int:
+    try:
+        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
+    except (NotADirectoryError, OSError) as exc:
+        raise CollectError(f"{where}: cannot open the folder without following a link ({exc.strerror}); "
+                           "import-odk never writes through a symbolic link") from None
+
+
+def _write_media(folder: Path, plan: list[tuple[str, str, bytes]]) -> None:
+    """Write each planned media file as a new file (mode 0600, O_EXCL | O_NOFOLLOW) in its sub-folder
+    (mode 0700), every path opened relative to the folder's descriptor: nothing outside ``folder``."""
+    from quietpoll.safe_output import private_dir
+
+    if not folder.exists():
+        private_dir(folder)
+    root = _open_dir(folder, folder)
+    try:
+        subs: dict[str, int] = {}
+        try:
+            for sub, name, data in plan:
+                if sub not in subs:
+                    try:
+                        os.mkdir(sub, 0o700, dir_fd=root)
+                    except FileExistsError:
+                        pass
+                    subs[sub] = _open_dir(sub, folder / sub, dir_fd=root)
+                try:
+                    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=subs[sub])
+                except FileExistsError:
+                    raise CollectError(f"{folder / sub / name} already exists; import-odk never overwrites a "
+                                       "file") from None
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+        finally:
+            for fd in subs.values():
+                os.close(fd)
+    finally:
+        os.close(root)
+
+
 def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instrument: Instrument,
                out_path: str | os.PathLike[str], media_dir: str | os.PathLike[str] | None = None) -> ImportResult:
     """Decrypt every encrypted submission of ``source`` (Briefcase storage or Central download, folder or
@@ -512,7 +631,9 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
     ``<OUT stem>-media`` beside ``out_path``, made only when there are media files).
 
     Every submission is decrypted and checked (signature, form id, instance id) before anything is
-    written; a failure -> CollectError naming the submission.
+    written; a failure -> CollectError naming the submission. An output file that already exists, a
+    symbolic link in the media folder or a name that would leave it -> CollectError naming it, before
+    anything is written; files are created 0600 (see the module docstring).
     """
     from quietpoll.collect.store import records_frame
     from quietpoll.io import write_data
@@ -551,25 +672,21 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
         media.extend((sub.instance_id, name, data) for name, data in files.items())
 
     out = Path(out_path)
-    written = [out]
-    write_data(records_frame(records, first=("instance_id",)), out)
-    for name, rows in tables.items():
-        target = out.with_name(f"{out.stem}-{name}{out.suffix}")
-        write_data(records_frame(rows), target)
-        written.append(target)
-    folder: Path | None = None
-    if media:
-        folder = Path(media_dir) if media_dir is not None else out.with_name(f"{out.stem}-media")
-        for instance_id, name, data in media:
-            target_dir = folder / _safe_dir(instance_id)
-            target_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-            target = target_dir / name
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+    targets = [out] + [out.with_name(f"{out.stem}-{_checked_part(name)}{out.suffix}") for name in tables]
+    folder = (Path(media_dir) if media_dir is not None else out.with_name(f"{out.stem}-media")) if media else None
+    plan = _media_plan(folder, media) if folder is not None else []
+    for target in targets:
+        if os.path.lexists(target):
+            raise CollectError(f"{target} already exists; import-odk never overwrites a file: remove it or give "
+                               "another --out. Nothing was written")
+    write_data(records_frame(records, first=("instance_id",)), out, overwrite=False)
+    for name, target in zip(tables, targets[1:]):
+        write_data(records_frame(tables[name]), target, overwrite=False)
+    if folder is not None:
+        _write_media(folder, plan)
     return ImportResult(
         submissions=len(records),
-        files=tuple(written),
+        files=tuple(targets),
         repeats={name: len(rows) for name, rows in tables.items()},
         media_files=len(media),
         media_dir=folder,

@@ -59,23 +59,71 @@ def keys_new(study):
 @click.argument("study", type=click.Path())
 @click.option("--threshold", "-t", type=int, required=True, help="Shares needed to rebuild the key.")
 @click.option("--shares", "-n", type=int, required=True, help="Shares to make.")
-def keys_split(study, threshold, shares):
+@click.option("--out-dir", type=click.Path(file_okay=False),
+              help="Write each share to a file (mode 0600) in this new folder (0700) instead of printing them.")
+def keys_split(study, threshold, shares, out_dir):
     """Split the private key into n shares, any t of which rebuild it (Shamir)."""
-    from .collect.keys import split_key
+    from .collect.keys import split_key, write_shares
 
-    for share in split_key(Path(study) / "keys" / "study.key", _passphrase("passphrase"), threshold, shares):
+    parts = split_key(Path(study) / "keys" / "study.key", _passphrase("passphrase"), threshold, shares)
+    if out_dir:
+        for path in write_shares(parts, out_dir):
+            click.echo(f"wrote {path}")
+        return
+    for share in parts:
         click.echo(share)
+
+
+_ARGV_SHARE = ("--share is refused: a share given on the command line is readable by every user of the machine "
+               "in the process list (/proc/PID/cmdline, ps) and stays in the shell history. Give --share-file PATH "
+               "(repeat it; '-' is standard input), pipe the shares on standard input (one a line), or run in a "
+               "terminal to be asked for each without echo")
+
+
+def _read_shares(share_files: tuple[str, ...]) -> list[str]:
+    """Key shares from files (``-``: standard input), else piped standard input, else hidden prompts."""
+    from .collect.keys import read_share_lines, share_threshold
+
+    if share_files:
+        shares: list[str] = []
+        for name in share_files:
+            if name == "-":
+                shares += read_share_lines(sys.stdin.read())
+                continue
+            path = Path(name)
+            if not path.is_file():
+                raise QuietpollError(f"--share-file {name}: file not found")
+            shares += read_share_lines(path.read_text(encoding="utf-8", errors="replace"))
+        return shares
+    if not sys.stdin.isatty():
+        shares = read_share_lines(sys.stdin.read())
+        if not shares:
+            raise QuietpollError("no key shares: give --share-file PATH, pipe them on standard input or run in a "
+                                 "terminal to be asked")
+        return shares
+    first = click.prompt("share 1", hide_input=True).strip()
+    shares = [first]
+    for n in range(2, share_threshold(first) + 1):
+        shares.append(click.prompt(f"share {n}", hide_input=True).strip())
+    return shares
 
 
 @keys.command("join")
 @click.argument("study", type=click.Path())
-@click.option("--share", "shares", multiple=True, required=True, help="A share (repeat for each).")
-def keys_join(study, shares):
-    """Rebuild STUDY/keys/study.key from t shares, under a new passphrase."""
+@click.option("--share-file", "share_files", multiple=True, type=click.Path(dir_okay=False),
+              help="A file with one share (or several, one a line); repeat for each. '-' reads standard input. "
+                   "Without it: shares piped on standard input, else asked for in a terminal (hidden).")
+@click.option("--share", "argv_shares", multiple=True, hidden=True)
+def keys_join(study, share_files, argv_shares):
+    """Rebuild STUDY/keys/study.key from t shares, under a new passphrase. Shares are never taken from the
+    command line (the process list and shell history would keep them)."""
     from .collect.keys import join_key
 
+    if argv_shares:
+        raise QuietpollError(_ARGV_SHARE)
+    shares = _read_shares(share_files)
     out = Path(study) / "keys" / "study.key"
-    join_key(list(shares), out, _passphrase("new passphrase for the private key", confirm=True))
+    join_key(shares, out, _passphrase("new passphrase for the private key", confirm=True))
     click.echo(f"wrote {out}")
 
 

@@ -29,7 +29,10 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     shares = capsys.readouterr().out.split()
     assert len(shares) == 3
     (study / "keys" / "study.key").rename(study / "keys" / "old.key")
-    assert main(["keys", "join", str(study), "--share", shares[0], "--share", shares[2]]) == 0
+    (tmp_path / "s1").write_text(shares[0] + "\n")
+    (tmp_path / "s3").write_text("# custodian 3\n" + shares[2] + "\n")
+    assert main(["keys", "join", str(study), "--share-file", str(tmp_path / "s1"),
+                 "--share-file", str(tmp_path / "s3")]) == 0
     capsys.readouterr()
 
     assert main(["tokens", "add", str(study), "--name", "field-07"]) == 0
@@ -81,3 +84,94 @@ def test_serve_accepts_the_template_the_browser_can_run(tmp_path):
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0
     assert browser_unsupported(load_instrument(study / "form.xlsx")) == []
+
+
+def _split_study(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
+    study = tmp_path / "study"
+    study.mkdir()
+    assert main(["keys", "new", str(study)]) == 0
+    capsys.readouterr()
+    assert main(["keys", "split", str(study), "-t", "2", "-n", "3"]) == 0
+    shares = capsys.readouterr().out.split()
+    (study / "keys" / "study.key").rename(study / "keys" / "old.key")
+    return study, shares
+
+
+def test_keys_join_refuses_shares_on_the_command_line(tmp_path, capsys, monkeypatch):
+    study, shares = _split_study(tmp_path, capsys, monkeypatch)
+    assert main(["keys", "join", str(study), "--share", shares[0], "--share", shares[1]]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--share-file" in err and "process list" in err
+    assert shares[0] not in err and not (study / "keys" / "study.key").exists()
+
+
+def test_keys_join_reads_shares_from_stdin(tmp_path, capsys, monkeypatch):
+    import io
+    import sys
+
+    study, shares = _split_study(tmp_path, capsys, monkeypatch)
+    monkeypatch.setattr(sys, "stdin", io.StringIO(f"{shares[1]}\n\n{shares[2]}\n"))
+    assert main(["keys", "join", str(study)]) == 0
+    assert (study / "keys" / "study.key").exists()
+    (study / "keys" / "study.key").unlink()
+    monkeypatch.setattr(sys, "stdin", io.StringIO(shares[0] + "\n"))   # '-' among the files
+    (tmp_path / "s2").write_text(shares[1])
+    assert main(["keys", "join", str(study), "--share-file", "-", "--share-file", str(tmp_path / "s2")]) == 0
+    from quietpoll.collect.keys import load_private
+
+    assert load_private(study / "keys" / "study.key", PASS) is not None
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    (study / "keys" / "study.key").unlink()
+    capsys.readouterr()
+    assert main(["keys", "join", str(study)]) == 2
+    assert "no key shares" in capsys.readouterr().err
+
+
+def test_keys_join_prompts_without_echo(tmp_path, capsys, monkeypatch):
+    import sys
+
+    import click
+
+    study, shares = _split_study(tmp_path, capsys, monkeypatch)
+    asked = []
+
+    def prompt(text, hide_input=False, **kw):
+        asked.append((text, hide_input))
+        return {"share 1": shares[2], "share 2": shares[0]}[text]
+
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
+    monkeypatch.setattr(click, "prompt", prompt)
+    assert main(["keys", "join", str(study)]) == 0
+    assert asked == [("share 1", True), ("share 2", True)]   # the threshold (2) is read from the first share
+    assert (study / "keys" / "study.key").exists()
+
+
+def test_share_and_key_files_are_private(tmp_path, capsys, monkeypatch):
+    import os
+    import stat
+
+    monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
+    study = tmp_path / "study"
+    study.mkdir()
+    old = os.umask(0o022)
+    try:
+        assert main(["keys", "new", str(study)]) == 0
+        assert main(["keys", "split", str(study), "-t", "2", "-n", "3", "--out-dir", str(tmp_path / "shares")]) == 0
+    finally:
+        os.umask(old)
+    out = capsys.readouterr().out
+    assert "qp1-" not in out                                    # the shares went to files, not the terminal
+    files = sorted((tmp_path / "shares").iterdir())
+    assert [f.name for f in files] == ["share-1.txt", "share-2.txt", "share-3.txt"]
+    assert stat.S_IMODE((tmp_path / "shares").stat().st_mode) == 0o700
+    assert stat.S_IMODE((study / "keys").stat().st_mode) == 0o700
+    for f in [*files, study / "keys" / "study.key"]:
+        assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+    (study / "keys" / "study.key").rename(study / "keys" / "old.key")
+    assert main(["keys", "join", str(study), "--share-file", str(files[0]), "--share-file", str(files[2])]) == 0
+    assert stat.S_IMODE((study / "keys" / "study.key").stat().st_mode) == 0o600
+    # a second split into the same folder is refused, nothing overwritten
+    before = files[0].read_text()
+    assert main(["keys", "split", str(study), "-t", "2", "-n", "3", "--out-dir", str(tmp_path / "shares")]) == 2
+    assert files[0].read_text() == before

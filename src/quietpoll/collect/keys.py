@@ -77,6 +77,9 @@ __all__ = [
     "key_id",
     "split_key",
     "join_key",
+    "share_threshold",
+    "read_share_lines",
+    "write_shares",
     "PublicKey",
     "PrivateKey",
 ]
@@ -413,3 +416,32 @@ def join_key(shares: list[str], out_path: str | os.PathLike[str], new_passphrase
         raise CollectError(f"{out} already exists; refusing to overwrite a key file")
     _write_exclusive(out, _encrypted_key_doc(private_key, new_passphrase), 0o600)
     return out
+
+
+def share_threshold(text: str) -> int:
+    """How many shares rebuild the key that the share ``text`` belongs to (checked like :func:`join_key`)."""
+    return _parse_share(text, 1)[1]
+
+
+def read_share_lines(text: str) -> list[str]:
+    """The shares in ``text``: one a line; blank lines and lines starting with ``#`` are ignored."""
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def write_shares(shares: list[str], folder: str | os.PathLike[str]) -> list[Path]:
+    """Write each share to ``folder/share-<index>.txt`` (a new folder, mode 0700; files 0600, created so,
+    never overwritten) for the custodians to take away; returns the paths."""
+    out = Path(folder)
+    try:
+        os.mkdir(out, 0o700)
+    except FileExistsError:
+        raise CollectError(f"{out} already exists; give a new folder for the shares (none was written)") from None
+    except FileNotFoundError:
+        raise CollectError(f"{out.parent}: folder not found") from None
+    paths = []
+    for share in shares:
+        index = _parse_share(share, len(paths) + 1)[2]
+        path = out / f"share-{index}.txt"
+        _write_exclusive(path, (share + "\n").encode("ascii"), 0o600)
+        paths.append(path)
+    return paths

@@ -281,5 +281,8 @@ def serve(study, store, host, port):
                                      "would be shown to everyone. Change the form or use another collection tool")
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
         add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened)
-    options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
+    from .collect.http import raise_nofile_limit
+
+    # hardened (collect/http.py) and never "trace": it logs client addresses
+    options = uvicorn_options(raise_nofile_limit()) | {"log_level": "warning"}
     uvicorn.run(app, host=host, port=port, **options)

@@ -127,15 +127,22 @@ TOKEN_RE = re.compile(r"[A-Za-z0-9._~+/=-]{1,256}")
 SUBMISSION_KEYS = frozenset({"form_id", "instance_id", "ciphertext"})
 
 
-def uvicorn_options() -> dict[str, Any]:
-    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` that keep addresses out of logs.
+def uvicorn_options(nofile: int | None = None) -> dict[str, Any]:
+    """Keyword arguments for ``uvicorn.run`` / ``uvicorn.Config`` that keep addresses out of logs and
+    harden the server.
 
     ``access_log=False`` (the access log writes the client address), ``proxy_headers=False`` (never
     take an address from X-Forwarded-For), ``server_header=False`` (no software banner),
     ``log_level="info"``: uvicorn's "trace" level logs ``HOST:PORT - HTTP connection made`` and the
-    whole ASGI scope with the client address, so a front end must never offer trace logging.
+    whole ASGI scope with the client address, so a front end must never offer trace logging. Plus
+    :func:`quietpoll.collect.http.hardening_options` (bounded concurrency and backlog, head timeout and
+    size limit, no WebSocket); ``nofile`` is the open-files limit from
+    :func:`quietpoll.collect.http.raise_nofile_limit`.
     """
-    return {"access_log": False, "proxy_headers": False, "server_header": False, "log_level": "info"}
+    from quietpoll.collect.http import hardening_options
+
+    return {"access_log": False, "proxy_headers": False, "server_header": False, "log_level": "info",
+            **hardening_options(nofile)}
 
 
 class ApiError(Exception):
@@ -216,7 +223,20 @@ class PrivacyMiddleware:
             await response(scope, receive, send_secure)
 
 
+#: Digits of the longest JSON integer parsed (a submission has no numbers at all; Python refuses to
+#: convert more than 4,300 digits, which used to surface as a 500).
+MAX_INT_DIGITS = 20
+
+
 def _parse_json(body: bytes) -> Any:
+    """The JSON document in ``body``; every malformed body (bad UTF-8, bad JSON, duplicate keys, NaN,
+    an over-long integer, nesting too deep for the parser) -> ApiError 400, never echoing the body."""
+
+    def bounded_int(text: str) -> int:
+        if len(text.lstrip("-")) > MAX_INT_DIGITS:
+            raise ApiError(400, f"the JSON body contains a number longer than {MAX_INT_DIGITS} digits")
+        return int(text)
+
     def no_duplicates(pairs):
         keys = [k for k, _ in pairs]
         if len(set(keys)) != len(keys):
@@ -231,11 +251,13 @@ def _parse_json(body: bytes) -> Any:
     except UnicodeDecodeError:
         raise ApiError(400, "the body is not UTF-8 text") from None
     try:
-        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant)
+        return json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constant, parse_int=bounded_int)
     except json.JSONDecodeError as exc:  # position only: the message never echoes the body
         raise ApiError(400, f"the body is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
     except RecursionError:
         raise ApiError(400, "the JSON body is nested too deeply") from None
+    except (ValueError, OverflowError, MemoryError):  # any other refusal of the parser: still the client's body
+        raise ApiError(400, "the body is not valid JSON") from None
 
 
 def _validate_submission(doc: Any) -> tuple[str, str, str]:
@@ -383,19 +405,24 @@ __all__ = [
 
 
 @contextlib.contextmanager
-def serving(app, *, timeout: float = 10.0):
-    """Run ``app`` with uvicorn (uvicorn_options()) on 127.0.0.1 and a free port in a background
-    thread; yields the base URL and stops the server within ``timeout`` seconds (tests, local runs)."""
+def serving(app, *, timeout: float = 10.0, **options):
+    """Run ``app`` with uvicorn (uvicorn_options(), as ``quietpoll serve`` does, updated by ``options``)
+    on 127.0.0.1 and a free port in a background thread; yields the base URL and stops the server within
+    ``timeout`` seconds (tests, local runs)."""
     import socket
 
     import uvicorn
+
+    from quietpoll.collect.http import raise_nofile_limit
+
+    config = uvicorn_options(raise_nofile_limit()) | options
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     # log_config=None: uvicorn keeps the process's logging setup; uvicorn_options() sets its levels
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **uvicorn_options()))
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, lifespan="off", **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     try:

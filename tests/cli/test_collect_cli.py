@@ -175,3 +175,29 @@ def test_share_and_key_files_are_private(tmp_path, capsys, monkeypatch):
     before = files[0].read_text()
     assert main(["keys", "split", str(study), "-t", "2", "-n", "3", "--out-dir", str(tmp_path / "shares")]) == 2
     assert files[0].read_text() == before
+
+
+def test_no_command_takes_a_secret_on_the_command_line():
+    """Shares, passphrases, passwords and tokens are read from files, stdin, the environment or prompts."""
+    import click
+
+    from quietpoll.cli import cli
+
+    def walk(cmd, path=()):
+        if isinstance(cmd, click.Group):
+            for name, sub in cmd.commands.items():
+                yield from walk(sub, (*path, name))
+        else:
+            yield path, cmd
+
+    secret = ("share", "passphrase", "password", "secret", "token", "pin")
+    offending = []
+    for path, cmd in walk(cli):
+        for p in cmd.params:
+            if isinstance(p, click.Option) and any(w in o.lower() for o in p.opts for w in secret):
+                if p.opts == ["--share"] and p.hidden:   # refused with an explanation (test above)
+                    continue
+                if set(p.opts) & {"--share-file", "--max-share", "--shares"}:   # a path, a weight share, a count
+                    continue
+                offending.append((" ".join(path), p.opts))
+    assert offending == []

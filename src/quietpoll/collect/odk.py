@@ -71,7 +71,6 @@ import binascii
 import hashlib
 import hmac
 import os
-import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -85,6 +84,7 @@ from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.hazmat.decrepit.ciphers.modes import CFB  # ODK's mode; "decrepit" in pyca since 47
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
+from quietpoll.collect.odk_files import check_instance_id as _check_instance_id, plain_name as _plain_name
 from quietpoll.errors import CollectError, InputError
 
 if TYPE_CHECKING:
@@ -104,8 +104,6 @@ __all__ = [
 _OAEP = asym_padding.OAEP(mgf=asym_padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 _MAX_MEMBER = 512 * 1024 * 1024  # bytes of one file in a zip source
 _MAX_XML = 64 * 1024 * 1024  # bytes of one manifest or submission XML
-_SAFE_NAME = re.compile(r"^[^/\\\x00]+$")
-_INSTANCE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9:._-]{0,199}")
 
 #: What the ODK "signature" check means; printed by ``quietpoll import-odk``.
 SIGNATURE_NOTE = ("ODK's submission signature is made with the form's public key, which anybody with the form "
@@ -254,27 +252,11 @@ def _text(elem: ET.Element | None) -> str | None:
     return value or None
 
 
-def _plain_name(name: str) -> bool:
-    """One ordinary file name: no separators, NUL, control or format characters (bidi overrides), not
-    hidden (``.``, ``..``, ``.x``), not an option (``-x``), at most 200 characters."""
-    import unicodedata
-
-    return (0 < len(name) <= 200 and _SAFE_NAME.match(name) is not None and not name.startswith((".", "-"))
-            and not any(unicodedata.category(ch).startswith("C") for ch in name))
-
-
 def _check_file_name(name: str | None, where: str, what: str) -> str:
     if not name or not name.endswith(".enc") or not _plain_name(name) or not _plain_name(name[: -len(".enc")]):
         raise CollectError(f"{where}: the manifest names {what} {name!r}; expected a plain file name ending in .enc "
                            "(no folders, '..', control characters or leading '.' or '-')")
     return name
-
-
-def _check_instance_id(instance_id: str, where: str) -> str:
-    if not _INSTANCE_ID.fullmatch(instance_id) or ".." in instance_id:
-        raise CollectError(f"{where}: instance id {instance_id!r} is not an ODK instance id (expected 'uuid:...': "
-                           "letters, digits, ':', '.', '_', '-', at most 200); refusing the submission")
-    return instance_id
 
 
 def _manifest(root: ET.Element, where: str) -> EncryptedSubmission:
@@ -540,89 +522,6 @@ class ImportResult:
     media_dir: Path | None
 
 
-def _safe_dir(instance_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]", "_", instance_id)
-
-
-def _checked_part(name: str) -> str:
-    if not _plain_name(name) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise CollectError(f"repeat name {name!r} cannot be part of a file name; rename the repeat in the form")
-    return name
-
-
-def _media_plan(folder: Path, media: list[tuple[str, str, bytes]]) -> list[tuple[str, str, bytes]]:
-    """(sub-folder, file name, bytes) for each media file, after checking that every path resolves inside
-    ``folder``, that neither ``folder`` nor a sub-folder is a symbolic link and that no file exists."""
-    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-        raise CollectError(f"{folder}: the media folder is a symbolic link or not a folder; give a real folder "
-                           "(--media). Nothing was written")
-    real = folder.resolve()
-    plan, seen = [], set()
-    for instance_id, name, data in media:
-        sub = _safe_dir(_check_instance_id(instance_id, "media"))
-        if not _plain_name(name) or not _plain_name(sub):
-            raise CollectError(f"submission {instance_id!r}: media file name {name!r} is not a plain file name")
-        place = folder / sub
-        if place.is_symlink() or (place.exists() and not place.is_dir()):
-            raise CollectError(f"{place} is a symbolic link or not a folder; import-odk never writes through a "
-                               "link. Nothing was written")
-        target = place / name
-        if os.path.lexists(target):
-            raise CollectError(f"{target} already exists; import-odk never overwrites a file: remove it or give "
-                               "another --media folder. Nothing was written")
-        if not (real / sub / name).resolve().is_relative_to(real):
-            raise CollectError(f"{target} is outside the media folder {folder}; nothing was written")
-        if (sub, name) in seen:
-            raise CollectError(f"two media files of submission {instance_id!r} would both be written to {target}; "
-                               "nothing was written")
-        seen.add((sub, name))
-        plan.append((sub, name, data))
-    return plan
-
-
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-
-
-def _open_dir(name: str | Path, where: Path, dir_fd: int | None = None) -> int:
-    try:
-        return os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=dir_fd)
-    except (NotADirectoryError, OSError) as exc:
-        raise CollectError(f"{where}: cannot open the folder without following a link ({exc.strerror}); "
-                           "import-odk never writes through a symbolic link") from None
-
-
-def _write_media(folder: Path, plan: list[tuple[str, str, bytes]]) -> None:
-    """Write each planned media file as a new file (mode 0600, O_EXCL | O_NOFOLLOW) in its sub-folder
-    (mode 0700), every path opened relative to the folder's descriptor: nothing outside ``folder``."""
-    from quietpoll.safe_output import private_dir
-
-    if not folder.exists():
-        private_dir(folder)
-    root = _open_dir(folder, folder)
-    try:
-        subs: dict[str, int] = {}
-        try:
-            for sub, name, data in plan:
-                if sub not in subs:
-                    try:
-                        os.mkdir(sub, 0o700, dir_fd=root)
-                    except FileExistsError:
-                        pass
-                    subs[sub] = _open_dir(sub, folder / sub, dir_fd=root)
-                try:
-                    fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW, 0o600, dir_fd=subs[sub])
-                except FileExistsError:
-                    raise CollectError(f"{folder / sub / name} already exists; import-odk never overwrites a "
-                                       "file") from None
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-        finally:
-            for fd in subs.values():
-                os.close(fd)
-    finally:
-        os.close(root)
-
-
 def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instrument: Instrument,
                out_path: str | os.PathLike[str], media_dir: str | os.PathLike[str] | None = None) -> ImportResult:
     """Decrypt every encrypted submission of ``source`` (Briefcase storage or Central download, folder or
@@ -635,6 +534,7 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
     symbolic link in the media folder or a name that would leave it -> CollectError naming it, before
     anything is written; files are created 0600 (see the module docstring).
     """
+    from quietpoll.collect.odk_files import checked_part, media_plan, write_media
     from quietpoll.collect.store import records_frame
     from quietpoll.io import write_data
 
@@ -672,9 +572,9 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
         media.extend((sub.instance_id, name, data) for name, data in files.items())
 
     out = Path(out_path)
-    targets = [out] + [out.with_name(f"{out.stem}-{_checked_part(name)}{out.suffix}") for name in tables]
+    targets = [out] + [out.with_name(f"{out.stem}-{checked_part(name)}{out.suffix}") for name in tables]
     folder = (Path(media_dir) if media_dir is not None else out.with_name(f"{out.stem}-media")) if media else None
-    plan = _media_plan(folder, media) if folder is not None else []
+    plan = media_plan(folder, media) if folder is not None else []
     for target in targets:
         if os.path.lexists(target):
             raise CollectError(f"{target} already exists; import-odk never overwrites a file: remove it or give "
@@ -683,7 +583,7 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
     for name, target in zip(tables, targets[1:]):
         write_data(records_frame(tables[name]), target, overwrite=False)
     if folder is not None:
-        _write_media(folder, plan)
+        write_media(folder, plan)
     return ImportResult(
         submissions=len(records),
         files=tuple(targets),

@@ -197,10 +197,16 @@ def test_release_is_inert(tmp_path, ext):
     assert set(opinions) == {"'" + v for v in LIVE}
 
 
-def test_cli_csv_tables_are_inert():
-    """The CSV tables the CLI prints (estimate, crosstab) go through the same function."""
-    import inspect
+def test_cli_csv_tables_are_inert(tmp_path, capsys):
+    """The CSV tables the CLI prints (estimate, crosstab, ...) go through the same rule: an answer level
+    such as '=HYPERLINK(...)' is a row label of a proportion."""
+    from quietpoll.cli import main
 
-    from quietpoll import cli
-
-    assert "neutralize_formulas(table.to_polars())" in inspect.getsource(cli._emit)
+    data = tmp_path / "d.csv"
+    pl.DataFrame({"answer": [LIVE[0], LIVE[3], "no", "-9"] * 10, "w": [1.0, 2.0, 1.5, 1.0] * 10}).write_csv(data)
+    assert main(["estimate", str(data), "--weights", "w", "--prop", "answer", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    rows = list(csv.reader(out.splitlines()))
+    _assert_inert_cells([c for row in rows for c in row])
+    levels = [r[rows[0].index("level")] for r in rows[1:]]
+    assert "'" + LIVE[0] in levels and "'" + LIVE[3] in levels and "-9" in levels

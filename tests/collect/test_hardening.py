@@ -215,6 +215,34 @@ def test_a_head_that_never_completes_is_cut(server):
             assert b"HTTP/1.1 408" in data
 
 
+def test_a_stalled_body_is_cut_and_a_slow_but_steady_one_is_not(server):
+    class Quick(HardenedHttpToolsProtocol):
+        body_timeout = 0.5
+
+    iid = "uuid:00000000-0000-4000-8000-0000000051e0"
+    doc = {"form_id": FORM, "instance_id": iid, "ciphertext": seal(KEY.public_key(), FORM, iid, {"q": "z"})}
+    body = json.dumps(doc).encode()
+    head = (f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server['token']}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    with serving(create_app(server["store"], forms={FORM: {}}, rate_limit=None), http=Quick) as base:
+        host, port = base.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(head + body[:10])
+            t0 = time.monotonic()
+            s.settimeout(5)
+            try:
+                rest = s.recv(4096)
+            except ConnectionResetError:
+                rest = b""
+            assert time.monotonic() - t0 < 3 and not rest.startswith(b"HTTP/1.1 2")
+        with socket.create_connection((host, int(port)), timeout=5) as s:   # 0.3 s between pieces: fine
+            s.sendall(head)
+            for i in range(0, len(body), len(body) // 4 + 1):
+                time.sleep(0.3)
+                s.sendall(body[i:i + len(body) // 4 + 1])
+            assert _read_status(s, time.monotonic() + 5).startswith(b"HTTP/1.1 201")
+
+
 def test_slow_heads_are_evicted_before_requests_are_refused(server):
     class Small(HardenedHttpToolsProtocol):
         evict_at = 40

@@ -26,6 +26,9 @@ header cost 71 s of CPU, quadratic), while a client holding a partial head open 
 * **head timeout**: a request's head must be complete within :data:`HEADER_TIMEOUT` seconds of the
   connection (or of the first byte of the next request on a keep-alive connection); else ``408`` (or a
   silent close when nothing was sent) and the connection is closed (slowloris);
+* **body stall**: once the head is in, a request body that stops arriving for :data:`BODY_TIMEOUT`
+  seconds (while the server is ready to read it) gets its connection closed, so a client trickling a
+  body cannot hold a slot for ever (nginx's ``client_body_timeout``);
 * **eviction**: when the process holds :data:`EVICT_AT` connections, each new connection closes the
   oldest connection that is still waiting for its head, so slow or idle connections cannot take every
   slot and requests that arrive whole are still answered.
@@ -54,6 +57,8 @@ __all__ = [
 
 #: Seconds a client has to send a complete request head (request line and headers).
 HEADER_TIMEOUT = 10.0
+#: Seconds a request body may stall (no byte while the server is ready to read) before the connection is closed.
+BODY_TIMEOUT = 10.0
 #: Largest request head in bytes (request line + headers); nginx's default allows 1 KiB + 4 x 8 KiB.
 MAX_HEADER_BYTES = 16 * 1024
 #: Connections per server process; a request beyond that gets 503.
@@ -87,6 +92,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
     ``h11_max_incomplete_event_size`` when set."""
 
     header_timeout: float = HEADER_TIMEOUT
+    body_timeout: float = BODY_TIMEOUT
     max_header_bytes: int = MAX_HEADER_BYTES
     evict_at: int = EVICT_AT
     linger: float = LINGER
@@ -101,6 +107,8 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0        # bytes of the current head so far
         self._head_tail = b""       # last bytes seen, to find a blank line split across reads
         self._head_timer = None
+        self._in_body = False       # head complete, body still arriving
+        self._body_timer = None
         self._refused = False
         # connections waiting for their head, oldest first; shared by the server's connections
         if not hasattr(server_state, "quietpoll_waiting"):
@@ -121,11 +129,13 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc) -> None:
         self._stop_head_timer()
+        self._stop_body_timer()
         self._waiting.pop(self, None)
         super().connection_lost(exc)
 
     def _drop(self) -> None:
         self._stop_head_timer()
+        self._stop_body_timer()
         self._waiting.pop(self, None)
         self.connections.discard(self)
         if not self.transport.is_closing():
@@ -153,6 +163,20 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             else:
                 self._drop()
 
+    def _stop_body_timer(self) -> None:
+        if self._body_timer is not None:
+            self._body_timer.cancel()
+            self._body_timer = None
+
+    def _body_stalled(self) -> None:
+        self._body_timer = None
+        if not self._in_body or self.transport.is_closing():
+            return
+        if self.flow.read_paused:  # the app has not taken what arrived yet: not the client's stall
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_stalled)
+            return
+        self._drop()
+
     def _refuse(self, status: int, reason: str, code: str, message: str) -> None:
         """Answer ``status`` and close: shut the writing side, drop what still arrives for ``linger`` s."""
         self._refused = True
@@ -179,15 +203,20 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             if end < 0:
                 self._head_tail = (self._head_tail + data)[-3:]
         super().data_received(data)
+        if self._in_body and not self.transport.is_closing():  # (re)start the stall clock
+            self._stop_body_timer()
+            self._body_timer = self.loop.call_later(self.body_timeout, self._body_stalled)
 
     def on_headers_complete(self) -> None:
-        self._in_head = False
+        self._in_head, self._in_body = False, True
         self._stop_head_timer()
         self._waiting.pop(self, None)
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
+        self._in_body = False
+        self._stop_body_timer()
         # the next request's head is counted from its first byte (data_received starts its timer)
         self._in_head, self._head_bytes, self._head_tail = True, 0, b""
 

@@ -110,6 +110,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._in_body = False       # head complete, body still arriving
         self._body_timer = None
         self._refused = False
+        self._heads_done = 0        # request heads completed on this connection
         # connections waiting for their head, oldest first; shared by the server's connections
         if not hasattr(server_state, "quietpoll_waiting"):
             server_state.quietpoll_waiting = {}
@@ -202,13 +203,25 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
                 return
             if end < 0:
                 self._head_tail = (self._head_tail + data)[-3:]
-        super().data_received(data)
+            heads = self._heads_done
+            super().data_received(data)
+            if end >= 0 and self._heads_done == heads and self._in_head and not self.transport.is_closing():
+                # a blank line that did not end the head (empty lines before a request line): count it all
+                self._head_bytes += len(data) - size
+                self._head_tail = (self._head_tail + data)[-3:]
+                if self._head_bytes > self.max_header_bytes:
+                    self._refuse(431, "Request Header Fields Too Large", "too_large",
+                                 f"the request head is larger than {self.max_header_bytes} bytes")
+                    return
+        else:
+            super().data_received(data)
         if self._in_body and not self.transport.is_closing():  # (re)start the stall clock
             self._stop_body_timer()
             self._body_timer = self.loop.call_later(self.body_timeout, self._body_stalled)
 
     def on_headers_complete(self) -> None:
         self._in_head, self._in_body = False, True
+        self._heads_done += 1
         self._stop_head_timer()
         self._waiting.pop(self, None)
         super().on_headers_complete()

@@ -152,12 +152,25 @@ def pull(study, key_path, out, store):
 
     key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
                        _passphrase("passphrase"))
+    device_only = _device_only_fields(study)
     s = Store.open(_store_url(study, store))
     try:
-        n = _pull(s, key, out)
+        n = _pull(s, key, out, device_only=device_only)
     finally:
         s.close()
     click.echo(f"wrote {n} submission(s) to {out}")
+
+
+def _device_only_fields(study) -> dict[str, frozenset[str]]:
+    """form id -> the study form's device-only fields (pull drops them if an older client sealed them)."""
+    cfg = load_study(study) if (Path(study) / "study.toml").exists() else None
+    path = cfg.sections.get("instrument", {}).get("path") if cfg else None
+    if not path:
+        return {}
+    from .instrument.form import load_instrument
+
+    inst = load_instrument(cfg.folder / path)
+    return {inst.form_id: inst.device_only}
 
 
 @cli.command("import-odk")
@@ -213,8 +226,11 @@ def serve(study, store, host, port):
     if cfg.sections.get("instrument", {}).get("path"):
         from .instrument.form import load_instrument
 
+        from .collect.sizing import envelope_size
+
         inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
-        forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
+        forms = {inst.form_id: {"title": inst.title, "envelope_size": envelope_size(inst)}}
+        instruments = {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
     app = create_app(opened, forms=forms)
     if instruments:

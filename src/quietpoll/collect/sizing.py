@@ -173,7 +173,7 @@ def max_payload_bytes(instrument: Instrument, text_max_bytes: int = TEXT_MAX_BYT
     if isinstance(text_max_bytes, bool) or not isinstance(text_max_bytes, int) or text_max_bytes < 1:
         raise CollectError(f"text_max_bytes must be a positive whole number of bytes, got {text_max_bytes!r}")
     bounds = _Bounds(instrument, text_max_bytes)
-    counts = _repeat_counts(instrument.repeat_counts)
+    counts = _repeat_counts(instrument)
     # fields per scope: the form (None) and each repeat; a name counts once per scope (the page keeps one)
     scopes: dict[str | None, dict[str, int]] = {None: {}}
     for r in instrument.repeats:
@@ -198,11 +198,17 @@ def max_payload_bytes(instrument: Instrument, text_max_bytes: int = TEXT_MAX_BYT
     return scope_bytes(None)
 
 
-def _repeat_counts(counts: Mapping[str, str]) -> dict[str, int]:
+def _repeat_counts(instrument: Instrument) -> dict[str, int]:
+    """Each repeat's largest instance count when its repeat_count is a literal (pyxform writes a literal
+    as a calculate ``<repeat>_count`` holding it, referred to as ``${<repeat>_count}``)."""
+    calcs = {q.name: q.calculation for q in instrument.questions if q.type == "calculate" and q.calculation}
     out: dict[str, int] = {}
-    for name, text in counts.items():
+    for name, text in instrument.repeat_counts.items():
+        text = str(text).strip()
+        if text.startswith("${") and text.endswith("}") and text[2:-1] in calcs:
+            text = str(calcs[text[2:-1]]).strip()
         try:
-            n = float(str(text).strip())
+            n = float(text)
         except ValueError:
             continue  # an expression: the browser's limit applies
         if math.isfinite(n):

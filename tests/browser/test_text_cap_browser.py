@@ -1,0 +1,75 @@
+# ruff: noqa: F811  (fixtures imported from test_form_browser are test parameters)
+"""The text cap of uniform envelopes in a real Chromium: a text answer longer than the form's cap (in
+bytes, Korean takes 3 per character) is refused on its question instead of being sealed into a bigger
+envelope; at the cap it is sealed to the form's one size; a device-only draw is never sealed. All
+answers are synthetic."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from quietpoll.collect.envelope import open_sealed
+from quietpoll.collect.sizing import TEXT_MAX_BYTES, envelope_size
+
+from formserver import open_form, serve_form
+from test_form_browser import browser_context  # noqa: F401  (a fixture)
+
+FORM = "capped"
+FORM_MD = """| survey |
+|  | type | name | label | calculation | relevant | bind::quietpoll:device-only |
+|  | calculate | spin | | once(random()) | | yes |
+|  | note | private | Say yes | | ${spin} < 2 | yes |
+|  | select_one yn | answer | Answer | | | |
+|  | text | story | Tell us | | | |
+|  | calculate | arm | | if(${spin} < 0.5, 1, 0) | | |
+| choices |
+|  | list_name | name | label |
+|  | yn | yes | Yes |
+|  | yn | no | No |
+| settings |
+|  | form_id | namespaces |
+|  | capped | quietpoll="urn:quietpoll:xforms" |
+"""
+
+
+@pytest.fixture
+def study(tmp_path):
+    with serve_form(tmp_path, FORM_MD, FORM, "interviewer-3") as served:
+        yield served
+
+
+def _wait_stored(store, n: int):
+    deadline = time.monotonic() + 15
+    while store.count() < n:
+        assert time.monotonic() < deadline, "the interview did not reach the server"
+        time.sleep(0.05)
+
+
+def test_over_the_cap_is_refused_at_the_cap_is_sealed_to_the_form_size(study, browser_context):
+    context, _ = browser_context
+    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
+    assert page.locator('.q[data-name="private"]').is_visible()
+    page.check('input[name="answer"][value="yes"]')
+    assert not page.locator('.q[data-name="private"]').is_visible()  # the private note is spent
+    over = "가" * (TEXT_MAX_BYTES // 3 + 1)  # fewer characters than maxlength, more bytes than the cap
+    page.fill('input[name="story"]', over)
+    assert page.input_value('input[name="story"]') == over
+    page.click("button[type=submit]")
+    error = page.locator('.q[data-name="story"] .err')
+    assert error.is_visible() and f"at most {TEXT_MAX_BYTES} bytes" in error.inner_text()
+    time.sleep(0.3)
+    assert study["store"].count() == 0
+
+    at_cap = "가" * (TEXT_MAX_BYTES // 3)
+    page.fill('input[name="story"]', at_cap)
+    assert not error.is_visible()
+    page.click("button[type=submit]")
+    _wait_stored(study["store"], 1)
+    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
+    assert answers["story"] == at_cap and answers["answer"] == "yes" and answers["arm"] in (0, 1)
+    assert "spin" not in answers and "private" not in answers
+    size = envelope_size(study["instrument"])
+    assert len(ciphertext) == ((1 + 32 + size + 16) * 4 + 2) // 3

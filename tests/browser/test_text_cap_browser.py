@@ -73,3 +73,31 @@ def test_over_the_cap_is_refused_at_the_cap_is_sealed_to_the_form_size(study, br
     assert "spin" not in answers and "private" not in answers
     size = envelope_size(study["instrument"])
     assert len(ciphertext) == ((1 + 32 + size + 16) * 4 + 2) // 3
+
+
+REPEAT_MD = """| survey |
+|  | type | name | label |
+|  | begin_repeat | members | Members |
+|  | text | who | Who |
+|  | end_repeat | | |
+| settings |
+|  | form_id |
+|  | rep |
+"""
+
+
+def test_an_added_repeat_stops_at_the_limit_the_envelope_size_assumes(tmp_path, browser_context):
+    """A repeat without repeat_count holds at most MAX_REPEAT_INSTANCES instances (the envelope size
+    counts that many): one more click is refused with a message."""
+    from quietpoll.collect.sizing import MAX_REPEAT_INSTANCES
+
+    (tmp_path / "rep").mkdir()
+    with serve_form(tmp_path / "rep", REPEAT_MD, "rep", "interviewer-4") as served:
+        context, _ = browser_context
+        page = open_form(context, served["base"], "rep", f"?token={served['token']}")
+        added = page.evaluate("""(n) => { const b = document.querySelector('[data-add]');
+            for (let i = 0; i < n; i++) b.click();
+            return document.querySelectorAll('section.repeat > .instances > .instance').length; }""",
+                              MAX_REPEAT_INSTANCES + 3)
+        assert added == MAX_REPEAT_INSTANCES
+        assert str(MAX_REPEAT_INSTANCES) in page.locator("#qp-status").inner_text()

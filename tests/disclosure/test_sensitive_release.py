@@ -216,3 +216,13 @@ def test_release_cli_on_a_template_study_with_draws(tmp_path, capsys):
     assert le["ceiling_rows"] > 0 and le["floor_rows"] > 0
     assert set(le["columns_coded"]) >= {"le_count", "le_count_treat"}
     assert report["sensitive"]["randomized_response"][0]["answer"] == "rr_answer"
+
+
+def test_a_study_design_absent_from_the_file_is_skipped_a_flagged_one_is_an_error():
+    frame, _ = synthetic()
+    sections = {"report": {"indicators": [{"id": "x", "list_experiment": {"count": "gone", "treatment": "arm"}},
+                                          {"id": "y", "randomized_response": {"answer": "gone_too"}}]}}
+    rel = release(frame.drop("coin_toss"), qi=["sex"], k=2, sensitive=designs_from(sections=sections))
+    assert rel.report["sensitive"]["list_experiments"] == [] and rel.report["sensitive"]["randomized_response"] == []
+    with pytest.raises(DisclosureError, match="'gone' is not in the data"):
+        release(frame, qi=["sex"], k=2, sensitive=designs_from(list_experiment=["gone"], treatment="arm"))

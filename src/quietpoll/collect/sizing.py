@@ -17,13 +17,16 @@ compact JSON in UTF-8, with every field at its longest:
 * ``text``: the form's text cap, ``text_max_bytes`` (default :data:`TEXT_MAX_BYTES`): the most bytes
   a text answer may take **as a JSON string body** (UTF-8, escapes counted, quotes not). The browser
   enforces the same cap (``data-text-max`` on the page): it refuses, with a message on the question, an
-  answer longer than that instead of sealing a bigger envelope; a text-valued calculation longer than
-  the cap blocks sealing too;
+  answer longer than that instead of sealing a bigger envelope;
 * text-valued calculations: bounded from their expression (``concat`` adds up its parts, ``if`` and
   ``coalesce`` take the longest branch, a ``${ref}`` the referenced field's bound, a literal its
   length), and never more than the text cap;
 * repeats: every instance at its longest, times the largest count: a literal ``repeat_count``, else
   :data:`MAX_REPEAT_INSTANCES` (the browser form allows no more instances of any repeat).
+
+Whatever the answers, the browser seals to exactly this size or not at all: an interview whose answers
+would not fit (only possible when a text-valued calculation outgrows its bound) is refused with a
+message, never sealed larger.
 
 The size is a property of the form, computed the same way by ``serve`` (the server may refuse an
 envelope of another size for that form) and by the page (``data-envelope-size``).

@@ -29,8 +29,9 @@ file undo that:
   ``coding="none"`` switches the coding off; only an explicit choice does.
 
 Designs come from the study (``[[report.indicators]]`` with ``list_experiment = {count, treatment}``
-or ``randomized_response = {answer, ...}``; an optional ``control_items`` in ``list_experiment``) and
-from flags (:class:`SensitiveDesigns`); J is ``control_items`` when given, else the largest control
+or ``randomized_response = {answer, ...}``; an optional ``control_items`` in ``list_experiment``; a
+design whose count or answer column is not in the file at hand is skipped) and from flags
+(:class:`SensitiveDesigns`); J is ``control_items`` when given, else the largest control
 count (:func:`quietpoll.estimators.sensitive.list_counts`, which also checks the counts: whole
 numbers, control rows 0..J, treated rows 0..J + 1).
 """
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -265,7 +266,9 @@ def _srs_estimate(frame: pl.DataFrame, count: str, treatment: str) -> dict[str, 
 def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> dict[str, Any]:
     """What in ``frame`` decodes a sensitive answer (for ``disclosure``): the draw columns, and per list
     experiment J and the treated rows at the ceiling (J + 1) and the floor (0), with their row indices
-    (the first :data:`MAX_ROWS_LISTED`)."""
+    (the first :data:`MAX_ROWS_LISTED`). A design the study declares whose count (or answer) column
+    is not in this file is skipped: it has nothing here to decode; one named by a flag must be there."""
+    designs = _present(frame, designs)
     for c in designs.randomized:
         if c not in frame.columns:
             raise DisclosureError(f"randomized-response column {c!r} is not in the data")
@@ -289,6 +292,14 @@ def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> dict[str, Any]:
     }
 
 
+def _present(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveDesigns:
+    def keep(column: str) -> bool:
+        return column in frame.columns or designs.sources.get(column) != "study"
+
+    return replace(designs, lists=tuple(le for le in designs.lists if keep(le.count)),
+                   randomized=tuple(c for c in designs.randomized if keep(c)))
+
+
 def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-bottom",
             protected: Iterable[str] = (), ignore: Iterable[str] = ()) -> tuple[pl.DataFrame, dict[str, Any]]:
     """``frame`` with every draw (and function of one) dropped and, unless ``coding="none"``, the
@@ -298,6 +309,7 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
     ``ignore``: columns another step drops anyway (direct identifiers)."""
     if coding not in CODINGS:
         raise DisclosureError(f"sensitive coding must be one of {', '.join(CODINGS)}, got {coding!r}")
+    designs = _present(frame, designs)
     found = assess(frame, designs)
     protected, ignore = set(protected), set(ignore)
     found["draw_columns"] = [d for d in found["draw_columns"] if d["column"] not in ignore]

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
 
 from quietpoll.errors import CollectError
 from quietpoll.instrument.form import Instrument, Question

@@ -101,3 +101,33 @@ def test_an_added_repeat_stops_at_the_limit_the_envelope_size_assumes(tmp_path, 
                               MAX_REPEAT_INSTANCES + 3)
         assert added == MAX_REPEAT_INSTANCES
         assert str(MAX_REPEAT_INSTANCES) in page.locator("#qp-status").inner_text()
+
+
+OUTGROW_MD = """| survey |
+|  | type | name | label | calculation |
+|  | text | t | T | |
+|  | calculate | eight | | concat(${t}, ${t}, ${t}, ${t}, ${t}, ${t}, ${t}, ${t}) |
+| settings |
+|  | form_id |
+|  | grow |
+"""
+
+
+def test_answers_that_outgrow_the_envelope_are_refused_never_sealed_larger(tmp_path, browser_context):
+    """A text-valued calculation can outgrow its bound (eight copies of a capped answer): the page says
+    the interview is too large and seals nothing; a shorter answer seals to the form's size."""
+    (tmp_path / "grow").mkdir()
+    with serve_form(tmp_path / "grow", OUTGROW_MD, "grow", "interviewer-5") as served:
+        context, _ = browser_context
+        page = open_form(context, served["base"], "grow", f"?token={served['token']}")
+        page.fill('input[name="t"]', "x" * TEXT_MAX_BYTES)
+        page.click("button[type=submit]")
+        page.wait_for_function("() => document.getElementById('qp-status').textContent.includes('larger than the form')")
+        time.sleep(0.3)
+        assert served["store"].count() == 0
+        page.fill('input[name="t"]', "short")
+        page.click("button[type=submit]")
+        _wait_stored(served["store"], 1)
+        (_, _, ciphertext), = [r[:3] for r in served["store"].ciphertexts()]
+        size = envelope_size(served["instrument"])
+        assert len(ciphertext) == ((1 + 32 + size + 16) * 4 + 2) // 3

@@ -14,7 +14,8 @@ compact JSON in UTF-8, with every field at its longest:
   JavaScript number as JSON (``-1.2345678901234567e-308``);
 * ``date``: 12 characters (a six-digit year); ``start`` / ``end``: an ISO date-time with
   milliseconds; ``today``: ``YYYY-MM-DD``;
-* ``text``: the form's text cap, ``text_max_bytes`` (default :data:`TEXT_MAX_BYTES`): the most bytes
+* ``text``: the form's text cap, ``text_max_bytes`` (default :data:`TEXT_MAX_BYTES`; ``quietpoll serve``
+  reads it from the study file, ``[collect] text_max_bytes = 500``): the most bytes
   a text answer may take **as a JSON string body** (UTF-8, escapes counted, quotes not). The browser
   enforces the same cap (``data-text-max`` on the page): it refuses, with a message on the question, an
   answer longer than that instead of sealing a bigger envelope;

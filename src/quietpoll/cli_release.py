@@ -146,7 +146,7 @@ def _est(e: dict) -> str:
 
 
 def _print_sensitive(console, sens: dict) -> None:
-    for d in sens.get("draws_dropped", []):
+    for d in sens.get("dropped", []):
         console.print(f"sensitive: dropped {d['column']}: {d['reason']}")
     for le in sens.get("list_experiments", []):
         console.print(f"list experiment {le['count']} (J = {le['control_items']}, {le['treated_rows']} treated): "

@@ -31,6 +31,7 @@ FORM_MD = """| survey |
 |  | integer | le_count_control | How many of 4? | | ${le_treat} = 0 | . <= 4 | |
 |  | integer | le_count_treat | How many of 5? | | ${le_treat} = 1 | . <= 5 | |
 |  | calculate | le_count | | coalesce(${le_count_control}, ${le_count_treat}) | | | |
+|  | calculate | le_all | | if(${le_count} > 4, 1, 0) | | | |
 |  | calculate | rr_spin | | once(random()) | | | yes |
 |  | calculate | rr_forced | | if(${rr_spin} < 1 div 6, 'yes', if(${rr_spin} < 2 div 6, 'no', 'truth')) | | | |
 |  | note | rr_say | Private instruction | | ${rr_spin} < 2 div 6 | | yes |
@@ -73,6 +74,7 @@ def synthetic(n: int = 400, seed: int = 3) -> tuple[pl.DataFrame, dict[str, np.n
         "le_count_control": pl.Series(np.where(treat == 0, count, -1)).replace(-1, None),
         "le_count_treat": pl.Series(np.where(treat == 1, count, -1)).replace(-1, None),
         "le_count": count,
+        "le_all": (count > J).astype(int),  # a careless calculation of the count: 1 only at the ceiling
         "rr_spin": spin.round(6),
         "rr_forced": forced.tolist(),
         "rr_answer": answer.tolist(),
@@ -91,6 +93,8 @@ def decodes(released: pl.DataFrame, truth: dict[str, np.ndarray], treatment: str
         else truth["treat"] == 1
     spin = truth["spin"]
     order = np.argsort(spin)
+    ceiling = treated & (truth["count"] == J + 1)
+    floor = treated & (truth["count"] == 0)
     for c in released.columns:
         s = released.get_column(c)
         num = s.cast(pl.Float64, strict=False) if s.dtype != pl.String else s.cast(pl.Float64, strict=False)
@@ -103,6 +107,13 @@ def decodes(released: pl.DataFrame, truth: dict[str, np.ndarray], treatment: str
             hit = given & ((v == 0) | (v == J + 1))
             if hit.any():
                 found.append(f"{c}: {int(hit.sum())} treated row(s) at 0 or {J + 1}")
+        # a column whose values at the ceiling (or floor) rows are never taken by the other treated rows
+        text = s.cast(pl.String).fill_null("<missing>").to_numpy()
+        if c != treatment and 2 <= len(set(text.tolist())) <= n // 4:
+            for name, rows in (("ceiling", ceiling), ("floor", floor)):
+                others = set(text[treated & ~rows].tolist())
+                if rows.any() and not set(text[rows].tolist()) & others:
+                    found.append(f"{c}: separates the {name} rows")
         # a draw-like column: fractions in [0, 1]
         if finite.sum() > 10 and v[finite].min() >= 0 and v[finite].max() <= 1 and np.any(v[finite] != np.round(v[finite])):
             found.append(f"{c}: looks like a draw")
@@ -128,7 +139,8 @@ def test_the_decoder_finds_every_leak_in_the_raw_file(form):
     frame, truth = synthetic()
     found = " | ".join(decodes(frame, truth))
     for leak in ("le_count:", "le_count_treat:", "rr_spin: looks like a draw", "coin_toss: looks like a draw",
-                 "le_draw: looks like a draw", "rr_forced: a step function", "rr_why (presence): a step function"):
+                 "le_draw: looks like a draw", "rr_forced: a step function", "rr_why (presence): a step function",
+                 "le_all: separates the ceiling rows"):
         assert leak in found, leak
 
 
@@ -142,7 +154,7 @@ def test_release_publishes_nothing_that_decodes(form, tmp_path):
     rel = release(frame, qi=["sex", "province"], k=2, instrument=form, sensitive=designs)
     assert decodes(rel.frame, truth) == []
     dropped = {d["column"] for d in rel.report["dropped"]}
-    assert {"le_draw", "rr_spin", "rr_forced", "rr_why", "coin_toss"} <= dropped
+    assert {"le_draw", "rr_spin", "rr_forced", "rr_why", "coin_toss", "le_all"} <= dropped
     for kept in ("le_treat", "le_count", "le_count_treat", "rr_answer"):
         assert kept in rel.frame.columns
     sens = rel.report["sensitive"]
@@ -210,7 +222,7 @@ def test_release_cli_on_a_template_study_with_draws(tmp_path, capsys):
     released = pl.read_csv(out, infer_schema_length=10000)
     truth = {"treat": frame["le_treat"].to_numpy(), "spin": spin, "count": frame["le_count"].to_numpy()}
     assert decodes(released, truth) == []
-    assert {"rr_spin", "le_draw"} <= {d["column"] for d in report["sensitive"]["draws_dropped"]}
+    assert {"rr_spin", "le_draw"} <= {d["column"] for d in report["sensitive"]["dropped"]}
     le = report["sensitive"]["list_experiments"][0]
     assert le["count"] == "le_count" and le["control_items"] == 4
     assert le["ceiling_rows"] > 0 and le["floor_rows"] > 0

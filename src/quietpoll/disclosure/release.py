@@ -147,7 +147,7 @@ def release(
     if designs.instrument is None and instrument is not None:
         designs = replace(designs, instrument=instrument)
     frame, sensitive_report = protect(frame, designs, sensitive_coding, protected=qi, ignore=identifiers)
-    drawn = {d["column"] for d in sensitive_report["draws_dropped"]}
+    drawn = {d["column"] for d in sensitive_report["dropped"]}
     for c in [*(free_text or ()), *(r.column for r in recodes)]:
         if c in drawn:
             raise DisclosureError(f"column {c!r} is a randomization draw (or computed from one), which release "
@@ -167,7 +167,7 @@ def release(
     out = frame.drop(identifiers)
     out, dropped, coarsened = apply_metadata(out, actions, timestamps)
     dropped = ([{"column": c, "reason": "direct identifier"} for c in identifiers]
-               + [{"column": d["column"], "reason": d["reason"]} for d in sensitive_report["draws_dropped"]] + dropped)
+               + [{"column": d["column"], "reason": d["reason"]} for d in sensitive_report["dropped"]] + dropped)
     for c in free_text:
         if c not in out.columns:
             raise DisclosureError(f"free-text column {c!r} is collection metadata that release drops; "

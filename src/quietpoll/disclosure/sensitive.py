@@ -26,7 +26,9 @@ file undo that:
   its SE (simple random sampling, unweighted) on the full and on the released file. The treatment
   column (the arm) is kept, and the draw that assigned it (a draw the treatment's calculation reads)
   is dropped like every draw, but fields computed from the arm are not "functions of a draw".
-  ``coding="none"`` switches the coding off; only an explicit choice does.
+  ``coding="none"`` switches the coding off; only an explicit choice does. A column the form computes
+  from the count (``if(${le_count} > 4, ...)``) would give the ceiling away and cannot be coded like a
+  count: it is dropped (unless the coding is off).
 
 Designs come from the study (``[[report.indicators]]`` with ``list_experiment = {count, treatment}``
 or ``randomized_response = {answer, ...}``; an optional ``control_items`` in ``list_experiment``; a
@@ -223,15 +225,19 @@ def _upstream(name: str, calc: Mapping[str, set[str]]) -> set[str]:
 
 
 # ---- list experiments ----------------------------------------------------------------------------
-def _count_columns(frame: pl.DataFrame, le: ListExperiment, instrument) -> list[str]:
+def _count_columns(frame: pl.DataFrame, le: ListExperiment, instrument) -> tuple[list[str], list[str]]:
+    """(the columns holding the count: the count, ``also``, and with a form the numeric fields the
+    count is computed from, e.g. ``le_count_treat``; the columns the form computes from the count)."""
     cols = [le.count, *le.also]
+    derived: set[str] = set()
     if instrument is not None:
         calc, _ = _form_graph(instrument)
         types = {q.name: q.type for q in instrument.questions}
         linked = {n for n in _upstream(le.count, calc) if types.get(n) in ("integer", "decimal", "calculate")}
-        linked |= {n for n, deps in calc.items() if le.count in deps}
         cols += sorted(linked - {le.treatment} - set(cols))
-    return [c for c in dict.fromkeys(cols) if c in frame.columns]
+        derived = _closure({le.count}, calc, stop=set()) - set(cols) - {le.treatment}
+    present = [c for c in dict.fromkeys(cols) if c in frame.columns]
+    return present, sorted(c for c in derived if c in frame.columns)
 
 
 def _checked(frame: pl.DataFrame, le: ListExperiment):
@@ -280,7 +286,8 @@ def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> dict[str, Any]:
         floor = treated & (y == 0)
         rows = np.flatnonzero(ceiling | floor)
         lists.append({"count": le.count, "treatment": le.treatment, "control_items": J,
-                      "count_columns": _count_columns(frame, le, designs.instrument),
+                      "count_columns": _count_columns(frame, le, designs.instrument)[0],
+                      "computed_from_count": _count_columns(frame, le, designs.instrument)[1],
                       "treated_rows": int(treated.sum()), "ceiling_rows": int(ceiling.sum()),
                       "floor_rows": int(floor.sum()), "rows": [int(i) for i in rows[:MAX_ROWS_LISTED]]})
     draws = draw_columns(frame, designs)
@@ -326,6 +333,15 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
     if clash:
         raise DisclosureError(f"quasi-identifier {clash[0]!r} is a randomization draw (or computed from one), which "
                               "release drops; take it out of --qi")
+    for le in found["list_experiments"]:  # a function of the count cannot be coded like it: dropped
+        for c in le["computed_from_count"]:
+            if c not in drop and c not in ignore and coding != "none":
+                if c in protected:
+                    raise DisclosureError(f"quasi-identifier {c!r} is computed from the list-experiment count "
+                                          f"{le['count']!r}, which release drops; take it out of --qi")
+                drop.append(c)
+                found["draw_columns"].append({"column": c, "reason": f"computed from the list-experiment count "
+                                                                     f"{le['count']!r} (decodes its ceiling)"})
     out = frame.drop(drop)
     lists = []
     for le, seen in zip(designs.lists, found["list_experiments"]):
@@ -354,7 +370,7 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
         lists.append(entry)
     report = {
         "coding": coding,
-        "draws_dropped": found["draw_columns"],
+        "dropped": found["draw_columns"],
         "list_experiments": lists,
         "randomized_response": [
             {"answer": c, "note": "published as answered; the draws are dropped, and the estimator needs only "

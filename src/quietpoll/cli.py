@@ -21,6 +21,7 @@ from .errors import QuietpollError
 from .estimators.ci import CI_METHODS
 from .io import read_data, write_data
 from .study import load_study
+from .cli_sensitive import sensitive_options
 
 FORMATS = ("table", "json", "csv")
 
@@ -400,23 +401,45 @@ def codebook(form, fmt, out):
 @click.option("--sensitive", multiple=True, help="Sensitive columns COL[,COL...] (for l-diversity).")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity.")
 @click.option("--weights", help="Weight column (individual risk uses the estimated population frequencies).")
-@click.option("--instrument", "form", type=click.Path(), help="The XLSForm, to propose quasi-identifiers.")
+@click.option("--instrument", "form", type=click.Path(), help="The XLSForm, to propose quasi-identifiers "
+              "(and find its device-only draws and what is computed from them).")
+@click.option("--study", type=click.Path(), help="Study folder: its [[report.indicators]] name the list "
+              "experiments and randomized-response items; its form is the default --instrument.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
-def disclosure(data, qi, sensitive, k, weights, form, fmt):
+@sensitive_options
+def disclosure(data, qi, sensitive, k, weights, form, study, fmt, le_count, le_treat, control_items, rr_cols,
+               draws):
     """Re-identification risk of a data file: k-anonymity, records below k, l-diversity, individual
-    risk, expected re-identifications."""
+    risk, expected re-identifications; and what decodes a sensitive answer: randomization draws (and
+    columns computed from them) and list-experiment ceiling (J+1) and floor (0) rows of the treated arm."""
+    from .cli_sensitive import designs_from_cli
     from .disclosure.risk import disclosure_risk, propose_qi
+    from .disclosure.sensitive import assess
+
+    if study and not Path(study).exists():
+        raise QuietpollError(f"--study {study!r} does not exist")
+    if study and not form:
+        folder = Path(study).parent if Path(study).is_file() else Path(study)
+        ipath = load_study(folder).sections.get("instrument", {}).get("path") if (folder / "study.toml").exists() \
+            else None
+        if ipath and (folder / ipath).exists():
+            form = str(folder / ipath)
+    instrument = None
+    if form:
+        from .instrument.form import load_instrument
+
+        instrument = load_instrument(form)
+    designs = designs_from_cli(le_count, le_treat, control_items, rr_cols, draws, study=study, instrument=instrument)
 
     qis = _split(qi)
     if not qis:
         if not form:
             raise QuietpollError("give --qi COLS, or --instrument FORM to propose them from the form")
-        from .instrument.form import load_instrument
-
-        qis = propose_qi(load_instrument(form))
+        qis = propose_qi(instrument)
     frame = read_data(data).frame
     qis = [c for c in qis if c in frame.columns] if not _split(qi) else qis
     result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights)
+    result["sensitive_designs"] = assess(frame, designs)
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=float))
@@ -428,6 +451,14 @@ def disclosure(data, qi, sensitive, k, weights, form, fmt):
                   f"{_fmt(result['expected_reidentifications'])}")
     for col, l_div in result.get("l_diversity", {}).items():
         console.print(f"l-diversity of {col}: {l_div}")
+    sd = result["sensitive_designs"]
+    for d in sd["draw_columns"]:
+        console.print(f"[bold]decodes answers[/bold]: {d['column']} ({d['reason']}): release drops it")
+    for le in sd["list_experiments"]:
+        flag = "[bold]decodes answers[/bold]: " if le["ceiling_rows"] or le["floor_rows"] else ""
+        console.print(f"{flag}list experiment {le['count']} (J = {le['control_items']}): {le['ceiling_rows']} "
+                      f"treated row(s) at the ceiling {le['control_items'] + 1} (said yes) and {le['floor_rows']} "
+                      f"at the floor 0 (said no) of {le['treated_rows']} treated; release codes them")
 
 
 @cli.command()

@@ -200,12 +200,25 @@ def pull(study, key_path, out, store):
 
     key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
                        _passphrase("passphrase"))
+    device_only = _device_only_fields(study)
     s = Store.open(_store_url(study, store))
     try:
-        n = _pull(s, key, out)
+        n = _pull(s, key, out, device_only=device_only)
     finally:
         s.close()
     click.echo(f"wrote {n} submission(s) to {out}")
+
+
+def _device_only_fields(study) -> dict[str, frozenset[str]]:
+    """form id -> the study form's device-only fields (pull drops them if an older client sealed them)."""
+    cfg = load_study(study) if (Path(study) / "study.toml").exists() else None
+    path = cfg.sections.get("instrument", {}).get("path") if cfg else None
+    if not path:
+        return {}
+    from .instrument.form import load_instrument
+
+    inst = load_instrument(cfg.folder / path)
+    return {inst.form_id: inst.device_only}
 
 
 @cli.command("import-odk")
@@ -252,7 +265,9 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 @click.option("--port", default=8765, show_default=True, type=int)
 def serve(study, store, host, port):
     """Run the collection server (submission API) for the study. No IP addresses or user agents are
-    logged: uvicorn's access log is off and client addresses are removed before any handler runs."""
+    logged: uvicorn's access log is off and client addresses are removed before any handler runs.
+    Every submission of the form has one envelope size; a text answer may take at most the study's
+    [collect] text_max_bytes (default 500) bytes."""
     import uvicorn
 
     from .collect.app import create_app, uvicorn_options
@@ -263,8 +278,12 @@ def serve(study, store, host, port):
     if cfg.sections.get("instrument", {}).get("path"):
         from .instrument.form import load_instrument
 
+        from .collect.sizing import TEXT_MAX_BYTES, envelope_size
+
+        text_max = (cfg.sections.get("collect") or {}).get("text_max_bytes", TEXT_MAX_BYTES)
         inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
-        forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
+        forms = {inst.form_id: {"title": inst.title, "envelope_size": envelope_size(inst, text_max)}}
+        instruments = {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
     app = create_app(opened, forms=forms)
     if instruments:
@@ -280,7 +299,8 @@ def serve(study, store, host, port):
                                      f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
                                      "would be shown to everyone. Change the form or use another collection tool")
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
-        add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened)
+        add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened,
+                        text_max_bytes=text_max)
     from .collect.http import raise_nofile_limit
 
     # hardened (collect/http.py) and never "trace": it logs client addresses

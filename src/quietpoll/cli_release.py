@@ -10,6 +10,7 @@ import click
 from rich.table import Table as RichTable
 
 from .cli import _console, _default_format, _split, cli
+from .cli_sensitive import designs_from_cli, sensitive_options
 from .errors import DisclosureError
 
 
@@ -47,11 +48,18 @@ def _study_folder(study: str) -> Path:
 @click.option("--record-id", help="Column identifying a record across releases (default: the instance id).")
 @click.option("--report", "report_path", type=click.Path(), help="Also write the release report (JSON) here.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Report output (table on a terminal).")
+@sensitive_options
+@click.option("--sensitive-coding", type=click.Choice(["top-bottom", "none"]), default="top-bottom",
+              show_default=True, help="List-experiment ceiling (J+1) and floor (0) rows of the treated arm: "
+              "top/bottom-coded to J and 1 so that none decodes the sensitive item; 'none' publishes them as "
+              "they are (they reveal the answer).")
 def release(data, qi, k, identifiers, out, study, form, free_text, names_file, recodes, year_bands, top_codes,
-            timestamps, max_suppressed, max_suppressed_per_qi, importance, record_id, report_path, fmt):
+            timestamps, max_suppressed, max_suppressed_per_qi, importance, record_id, report_path, fmt,
+            le_count, le_treat, control_items, rr_cols, draws, sensitive_coding):
     """Write a disclosure-controlled copy of DATA: identifiers dropped, metadata stripped, free text
-    scrubbed, recodes, local suppression to k-anonymity; a report of every change. Exit 3 when k
-    cannot be reached without destroying the file."""
+    scrubbed, recodes, local suppression to k-anonymity; randomization draws dropped and list-experiment
+    ceilings and floors coded (designs from the study's indicators or the flags); a report of every
+    change. Exit 3 when k cannot be reached without destroying the file."""
     from .disclosure.recode import parse_recode
     from .disclosure.release import publish
     from .disclosure.release import release as _release
@@ -81,11 +89,13 @@ def release(data, qi, k, identifiers, out, study, form, free_text, names_file, r
         from .instrument.form import load_instrument
 
         instrument = load_instrument(form)
+    designs = designs_from_cli(le_count, le_treat, control_items, rr_cols, draws, study=study, instrument=instrument)
     dataset = read_data(data)
     rel = _release(dataset.frame, qi=_split(qi), k=k, identifiers=_split(identifiers), instrument=instrument,
                    free_text=_split(free_text) if free_text else None, names=names, recodes=specs,
                    timestamps=timestamps, max_suppressed=max_suppressed, max_suppressed_per_qi=max_suppressed_per_qi,
-                   importance=_split(importance) or None, record_id=record_id, value_labels=dataset.value_labels)
+                   importance=_split(importance) or None, record_id=record_id, value_labels=dataset.value_labels,
+                   sensitive=designs, sensitive_coding=sensitive_coding)
     report = publish(rel, out, study=study)
     report["input"]["file"] = str(data)
     text = json.dumps(report, allow_nan=False, ensure_ascii=False, indent=None)
@@ -124,5 +134,25 @@ def _print_report(report: dict) -> None:
         t.add_row("suppressed", c, f"{n} value(s)")
     console.print(t)
     console.print(f"suppressed {s['cells']} QI value(s) ({s['share']:.2%}) in {s['records_touched']} record(s)")
+    _print_sensitive(console, report.get("sensitive") or {})
     if report.get("log"):
         console.print(f"logged as release {report['log']['id']} in {report['log']['path']}")
+
+
+def _est(e: dict) -> str:
+    if e.get("estimate") is None:
+        return "n/a"
+    return f"{e['estimate']:.4f} (SE {e['se']:.4f})" if e.get("se") is not None else f"{e['estimate']:.4f}"
+
+
+def _print_sensitive(console, sens: dict) -> None:
+    for d in sens.get("dropped", []):
+        console.print(f"sensitive: dropped {d['column']}: {d['reason']}")
+    for le in sens.get("list_experiments", []):
+        console.print(f"list experiment {le['count']} (J = {le['control_items']}, {le['treated_rows']} treated): "
+                      f"{le['ceiling_rows']} ceiling and {le['floor_rows']} floor row(s); {le['coding']}"
+                      + (f" in {', '.join(le['columns_coded'])}" if le["columns_coded"] else ""))
+        console.print(f"  estimate on the full file {_est(le['estimate_full'])}, on the released file "
+                      f"{_est(le['estimate_released'])} ({sens.get('estimates', '')})")
+    for rr in sens.get("randomized_response", []):
+        console.print(f"randomized response {rr['answer']}: {rr['note']}")

@@ -74,7 +74,7 @@ def write_form(path: Path) -> Path:
             wc.write_string(i, j, v)
     wset = wb.add_worksheet("settings")
     settings = [("form_title", f"{tpl.TITLE_EN} (SYNTHETIC demo)"), ("form_id", f"{tpl.FORM_ID}_demo"),
-                ("version", f"{tpl.VERSION}-demo"), ("default_language", "English")]
+                ("version", f"{tpl.VERSION}-demo"), ("default_language", "English"), ("namespaces", tpl.NAMESPACES)]
     for j, (k, v) in enumerate(settings):
         wset.write_string(0, j, k)
         wset.write_string(1, j, v)

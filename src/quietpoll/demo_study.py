@@ -367,14 +367,13 @@ def _answers(rng, pop, idx, cohort):
     treat = (draw < 0.5).astype(int)
     control = ((rng.random((n, 4)) < np.array([0.7, 0.75, 0.5, 0.4])[None, :]).sum(axis=1))
     count = control + treat * b["sk"]
-    col["le_draw"] = draw.round(6).astype(object)
     col["le_treat"] = treat.astype(object)
     col["le_count_control"] = np.where(treat == 0, count, None).astype(object)
     col["le_count_treat"] = np.where(treat == 1, count, None).astype(object)
     col["le_count"] = count.astype(object)
     # H2. forced response: 1/6 forced yes, 1/6 forced no, 2/3 the truth
     spin = U()
-    col["rr_spin"] = spin.round(6).astype(object)
+    # the draws le_draw and rr_spin are device-only in the form: never collected, so not in the data
     col["rr_answer"] = np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no",
                                 np.where(b["knows_punished"], "yes", "no"))).astype(object)
     # H3. about the interview

@@ -89,9 +89,22 @@ def _fill_common(page):
     page.uncheck('input[name="origins"][value="china"]')  # the chosen origin is filtered out and cleared
     assert page.locator('input[name="origin_most"]:checked').count() == 0
     page.check('input[name="origin_most"][value="south_korea"]')
-    page.check('input[name="rr_answer"][value="yes"]')
     page.check('input[name="mode"][value="intermediary"]')
     page.check('input[name="paid"][value="no"]')
+
+
+def _answer_rr_and_instruction_goes(page, answer: str):
+    """Answering the randomized-response item hides the private instruction for good: changing the
+    answer (revisiting the question) does not bring it back."""
+    other = "no" if answer == "yes" else "yes"
+    page.check(f'input[name="rr_answer"][value="{answer}"]')
+    for name in ("rr_say_yes", "rr_say_no", "rr_say_truth"):
+        assert not _visible(page, name), name
+    page.check(f'input[name="rr_answer"][value="{other}"]')
+    page.check(f'input[name="rr_answer"][value="{answer}"]')
+    for name in ("rr_say_yes", "rr_say_no", "rr_say_truth"):
+        assert not _visible(page, name), name
+    assert _visible(page, "rr_answer") and _visible(page, "rr_handover")
 
 
 def _assert_draw_not_in_page(page, draw_text: str | None):
@@ -130,6 +143,7 @@ def test_template_treatment_arm_offline_reload_and_pull(study, browser_context):
     # the hidden draw is 0: the treatment list (5 items) is shown, the control list is not
     assert _visible(page, "le_count_treat") and not _visible(page, "le_count_control")
     assert _visible(page, "rr_say_yes") and not _visible(page, "rr_say_no") and not _visible(page, "rr_say_truth")
+    _answer_rr_and_instruction_goes(page, "yes")
     page.fill('input[name="le_count_treat"]', "6")
     assert page.locator('.q[data-name="le_count_treat"] .err').inner_text() == "Enter a number from 0 to 5."
     page.fill('input[name="le_count_treat"]', "3")
@@ -157,12 +171,14 @@ def test_template_treatment_arm_offline_reload_and_pull(study, browser_context):
         "consent": "yes", "status": "left", "year_left": 2019, "province": "north_hamgyong", "sex": "female",
         "age_band": "a30_39", "settlement": "city", "months_third": 14, "devices_owned": "tv usb",
         "ever_watched": "yes", "origins": "south_korea", "origin_most": "south_korea",
-        "le_draw": 0, "le_treat": 1, "le_count_treat": 3, "le_count": 3, "rr_spin": 0, "rr_answer": "yes",
+        "le_treat": 1, "le_count_treat": 3, "le_count": 3, "rr_answer": "yes",
         "mode": "intermediary", "paid": "no",
     }
     assert {k: row[k] for k in expected} == expected
     for absent in ("le_count_control", "radio_tuning", "instanceID", "deviceid"):
         assert row.get(absent) is None
+    for draw in ("le_draw", "rr_spin", "rr_say_yes", "rr_say_no", "rr_say_truth"):  # device-only: never sealed
+        assert draw not in row
     start, end = (dt.datetime.fromisoformat(row[k].replace("Z", "+00:00")) for k in ("start", "end"))
     assert start <= end and abs((dt.date.fromisoformat(row["today"]) - start.date()).days) <= 1
     assert all(u.startswith(study["base"] + "/") for u in requests)
@@ -174,15 +190,63 @@ def test_template_control_arm_and_the_draw_stays_hidden(study, browser_context):
     _fill_common(page)
     assert _visible(page, "le_count_control") and not _visible(page, "le_count_treat")
     assert _visible(page, "rr_say_truth") and not _visible(page, "rr_say_yes")
+    _answer_rr_and_instruction_goes(page, "no")
     page.fill('input[name="le_count_control"]', "2")
     _assert_draw_not_in_page(page, repr(HIGH_DRAW)[:8])
     page.click("button[type=submit]")
     _wait_stored(study["store"], 1)
     (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
     answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
-    assert answers["le_draw"] == HIGH_DRAW and answers["rr_spin"] == HIGH_DRAW
+    assert not {"le_draw", "rr_spin"} & answers.keys()  # the draws never leave the device
+    assert repr(HIGH_DRAW)[:8] not in json.dumps(answers)
+    assert answers["rr_answer"] == "no"
     assert answers["le_treat"] == 0 and answers["le_count_control"] == 2 and answers["le_count"] == 2
     assert "le_count_treat" not in answers
     # a new interview draws again (the forced draw is the same, so the arm is too) and starts empty
     assert page.input_value('input[name="le_count_control"]') == ""
     assert not _visible(page, "le_count_control")  # consent is empty again: the group is hidden
+
+
+def test_very_different_interviews_seal_to_the_same_length(study, browser_context):
+    """Uniform envelopes: "never watched" (the shortest path) and "watched, every device, every origin,
+    genre, source and penalty" (the longest) are stored as ciphertexts of one length: the form's."""
+    from quietpoll.collect.sizing import envelope_size
+
+    context, _ = browser_context
+    page = _open(context, study, LOW)
+    page.check('input[name="consent"][value="yes"]')
+    page.check('input[name="status"][value="inside"]')
+    for name, value in [("province", "pyongyang"), ("sex", "male"), ("age_band", "a20_29"), ("settlement", "village")]:
+        page.check(f'input[name="{name}"][value="{value}"]')
+    page.check('input[name="ever_watched"][value="no"]')
+    page.fill('input[name="le_count_treat"]', "0")
+    page.check('input[name="rr_answer"][value="no"]')
+    page.check('input[name="mode"][value="phone"]')
+    page.check('input[name="paid"][value="no"]')
+    page.click("button[type=submit]")
+    _wait_stored(study["store"], 1)
+
+    _fill_common(page)
+    page.check('input[name="rr_answer"][value="yes"]')
+    devices = [c.name for c in study["instrument"].choices["device"] if c.name != "none"]
+    for name in devices:
+        page.check(f'input[name="devices_owned"][value="{name}"]')
+        page.check(f'input[name="devices_used"][value="{name}"]')
+    for question, list_name in [("origins", "origin"), ("genres", "genre"), ("how_obtained", "source")]:
+        for c in study["instrument"].choices[list_name]:
+            page.check(f'input[name="{question}"][value="{c.name}"]')
+    page.check('input[name="knew_penalties"][value="yes"]')
+    for c in study["instrument"].choices["penalty"]:
+        page.check(f'input[name="penalties_known"][value="{c.name}"]')
+    page.check('input[name="home_inspected"][value="several"]')
+    page.check('input[name="confiscated"][value="refuse"]')
+    page.check('input[name="bribe"][value="refuse"]')
+    page.fill('input[name="le_count_treat"]', "5")
+    page.click("button[type=submit]")
+    _wait_stored(study["store"], 2)
+
+    rows = list(study["store"].ciphertexts())
+    answers = [open_sealed(study["private"], f, i, c) for f, i, c in (r[:3] for r in rows)]
+    assert sorted(len(a) for a in answers)[0] < 20 < sorted(len(a) for a in answers)[1]  # really different
+    size = envelope_size(study["instrument"])
+    assert {len(r[2]) for r in rows} == {((1 + 32 + size + 16) * 4 + 2) // 3}

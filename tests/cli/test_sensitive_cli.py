@@ -1,5 +1,6 @@
-"""`quietpoll estimate --list-experiment ... --treatment ...` and `--randomized-response ...`: rows with
-statistic list_experiment / randomized_response in the estimate JSON (synthetic data)."""
+"""`disclosure` and `release` with the sensitive-design flags (--list-experiment COUNT --treatment T
+--control-items J --randomized-response COL --draw COL --sensitive-coding): ceiling and floor rows and
+draws flagged and handled; bad input is one line on stderr and exit status 2. SYNTHETIC data."""
 
 from __future__ import annotations
 
@@ -11,136 +12,110 @@ import pytest
 
 from quietpoll.cli import main
 
+J = 3
+
 
 @pytest.fixture
 def data(tmp_path):
-    rng = np.random.default_rng(4)   # SYNTHETIC: 3 control items, the sensitive one held by 40%
-    n = 600
+    rng = np.random.default_rng(21)  # SYNTHETIC respondents
+    n = 200
     treat = rng.integers(0, 2, n)
-    count = rng.binomial(3, 0.5, n) + treat * (rng.random(n) < 0.4)
-    truth = rng.random(n) < 0.3
+    count = rng.integers(0, J + 1, n) + treat * rng.integers(0, 2, n)
+    count[:4] = [J + 1, 0, J + 1, 0]
+    treat[:4] = 1
     spin = rng.random(n)
-    answer = np.where(spin < 1 / 6, 1, np.where(spin < 2 / 6, 0, truth.astype(int)))
     path = tmp_path / "d.csv"
-    pl.DataFrame({"count": count, "treat": treat, "rr": answer, "w": np.ones(n),
-                  "region": rng.choice(["n", "s"], n)}).write_csv(path)
-    return str(path)
+    pl.DataFrame({
+        "sex": rng.choice(["male", "female"], n).tolist(),
+        "province": rng.choice(["a", "b"], n).tolist(),
+        "arm": treat,
+        "items": count,
+        "items_text": [f"n{c}" for c in count],
+        "spin": spin,
+        "answer": np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", rng.choice(["yes", "no"], n))).tolist(),
+    }).write_csv(path)
+    return tmp_path, str(path)
 
 
-def test_list_experiment_and_randomized_response(data, capsys):
-    code = main(["estimate", data, "--weights", "w", "--list-experiment", "count", "--treatment", "treat",
-                 "--randomized-response", "rr", "--rr-design", "forced", "--rr-p-truth", str(4 / 6),
-                 "--rr-p-yes", str(1 / 6), "--by", "region", "--format", "json"])
-    assert code == 0
-    rows = json.loads(capsys.readouterr().out)["estimates"]
-    le = [r for r in rows if r["statistic"] == "list_experiment"]
-    rr = [r for r in rows if r["statistic"] == "randomized_response"]
-    assert len(le) == 2 and len(rr) == 2 and {r["domain"]["region"] for r in le} == {"n", "s"}
-    for r in le:
-        assert r["variable"] == "count" and r["level"] is None and 0.0 < r["estimate"] < 0.9 and r["se"] > 0
-    for r in rr:
-        assert abs(r["estimate"] - 0.3) < 0.2 and r["ci_low"] < r["estimate"] < r["ci_high"]
+def _ceilings(frame: pl.DataFrame) -> int:
+    treated = frame.filter(pl.col("arm") == 1)
+    return treated.filter((pl.col("items") == J + 1) | (pl.col("items") == 0)).height
 
 
-def test_bad_sensitive_options(data, capsys):
-    assert main(["estimate", data, "--list-experiment", "count"]) == 2
-    assert "--treatment" in capsys.readouterr().err
-    assert main(["estimate", data, "--randomized-response", "rr", "--rr-design", "warner", "--rr-p", "0.5"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "0.5" in err
+def test_disclosure_flags_ceiling_floor_rows_and_draws(data, capsys):
+    tmp, path = data
+    assert main(["disclosure", path, "--qi", "sex,province", "--list-experiment", "items", "--treatment", "arm",
+                 "--randomized-response", "answer", "--draw", "spin", "--format", "json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    sd = result["sensitive_designs"]
+    le = sd["list_experiments"][0]
+    frame = pl.read_csv(path)
+    assert le["control_items"] == J and le["ceiling_rows"] + le["floor_rows"] == _ceilings(frame)
+    assert {0, 1, 2, 3} <= set(le["rows"])
+    assert sd["draw_columns"][0]["column"] == "spin" and sd["decodable"] is True
+    assert main(["disclosure", path, "--qi", "sex,province", "--list-experiment", "items", "--treatment", "arm",
+                 "--format", "table"]) == 0
+    text = capsys.readouterr().out
+    assert "decodes answers" in text and "ceiling" in text and "spin" in text  # draw-like by name and values
 
 
-def test_design_probabilities_outside_0_1_are_refused(data, capsys):
-    for args in (["--rr-design", "forced", "--rr-p-truth", "1", "--rr-p-yes", "0"],
-                 ["--rr-design", "warner", "--rr-p", "1.2"],
-                 ["--rr-design", "unrelated", "--rr-p", "0", "--rr-p-unrelated", "0.5"]):
-        assert main(["estimate", data, "--randomized-response", "rr", *args]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "must be in (0, 1)" in err, err
-
-
-def one_line_error(capsys, *needles):
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.startswith("quietpoll: error: ") and "Traceback" not in err, err
-    for n in needles:
-        assert n in err, err
-    return err
-
-
-def test_ml_list_method_and_design_effect_test_json(data, capsys):
-    code = main(["estimate", data, "--weights", "w", "--list-experiment", "count", "--treatment", "treat",
-                 "--list-method", "ml", "--control-items", "3", "--design-effect-test", "--by", "region",
-                 "--format", "json"])
-    assert code == 0
-    out = json.loads(capsys.readouterr().out)
-    rows = out["estimates"]
-    assert [r["statistic"] for r in rows] == ["list_experiment"] * 2
-    assert all(r["method"] == "ml" and 0 < r["estimate"] < 1 and r["se"] > 0 for r in rows)
-    tests = out["design_effect_test"]
-    assert [t["domain"] for t in tests] == [{"region": "n"}, {"region": "s"}]
-    for t in tests:
-        assert len(t["pi"]) == 8 and all(p["se"] >= 0 for p in t["pi"]) and 0 <= t["p_value"] <= 1
-    # the default method is the difference in means, and no test key unless asked
-    assert main(["estimate", data, "--weights", "w", "--list-experiment", "count", "--treatment", "treat",
+def test_release_codes_ceilings_and_drops_draws(data, capsys):
+    tmp, path = data
+    out = tmp / "public.csv"
+    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
+                 "items", "--treatment", "arm", "--randomized-response", "answer", "--draw", "spin",
                  "--format", "json"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["estimates"][0]["method"] == "diff" and "design_effect_test" not in out
+    report = json.loads(capsys.readouterr().out)
+    released = pl.read_csv(out)
+    assert "spin" not in released.columns and _ceilings(released) == 0
+    le = report["sensitive"]["list_experiments"][0]
+    assert le["ceiling_rows"] >= 2 and le["floor_rows"] >= 2 and le["columns_coded"] == ["items"]
+    assert le["estimate_full"]["estimate"] != le["estimate_released"]["estimate"]
+    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
+                 "items", "--treatment", "arm", "--format", "table"]) == 0
+    text = capsys.readouterr().out
+    assert "ceiling" in text and "estimate on the full file" in text
 
 
-def test_ml_with_replicate_design_and_readable_table(data, capsys):
-    code = main(["estimate", data, "--weights", "w", "--rep-type", "bootstrap", "--replicates", "20", "--seed", "3",
-                 "--list-experiment", "count", "--treatment", "treat", "--list-method", "ml",
-                 "--design-effect-test", "--format", "table"])
-    assert code == 0
-    out = capsys.readouterr().out
-    assert "list_experiment (ml)" in out and "design-effect test: count by treat" in out
-    assert "pi(y = 0, z = 1)" in out and "Bonferroni-corrected p" in out
+def test_release_coding_none_only_when_asked(data, capsys):
+    tmp, path = data
+    out = tmp / "public.csv"
+    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
+                 "items", "--treatment", "arm", "--sensitive-coding", "none", "--format", "json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert _ceilings(pl.read_csv(out)) > 0 and report["sensitive"]["coding"] == "none"
 
 
-def test_csv_rows_name_the_list_estimator(data, capsys):
-    assert main(["estimate", data, "--weights", "w", "--list-experiment", "count", "--treatment", "treat",
-                 "--list-method", "ml", "--format", "csv"]) == 0
-    out = pl.read_csv(__import__("io").StringIO(capsys.readouterr().out))
-    assert out["statistic"].to_list() == ["list_experiment"] and out["method"].to_list() == ["ml"]
+@pytest.mark.parametrize("command", ["disclosure", "release"])
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--list-experiment", "nope", "--treatment", "arm"], "'nope' is not in the data"),
+        (["--list-experiment", "items", "--treatment", "nope"], "'nope' is not in the data"),
+        (["--list-experiment", "items_text", "--treatment", "arm"], "'items_text' is not numeric"),
+        (["--list-experiment", "items", "--treatment", "arm", "--control-items", "2"], "above the 2 control items"),
+        (["--list-experiment", "items", "--treatment", "arm", "--control-items", "0"], "at least 1"),
+        (["--list-experiment", "items"], "go together"),
+        (["--treatment", "arm"], "go together"),
+        (["--randomized-response", "nope"], "'nope' is not in the data"),
+        (["--draw", "nope"], "'nope' is not in the data"),
+        (["--list-experiment", "items", "--treatment", "sex"], "treatment"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(data, capsys, command, flags, expected):
+    tmp, path = data
+    args = [command, path, "--qi", "sex,province", *flags]
+    if command == "release":
+        args += ["--out", str(tmp / "public.csv")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert expected in err and "\n" not in err and "Traceback" not in err
+    assert not (tmp / "public.csv").exists()
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["--design-effect-test"], ["--list-experiment"]),
-    (["--list-method", "ml"], ["--list-experiment"]),
-    (["--list-experiment", "count", "--treatment", "treat", "--design-effect-test", "--format", "csv"], ["csv"]),
-    (["--list-experiment", "count", "--treatment", "treat", "--list-method", "ml", "--control-items", "2"],
-     ["count", "above"]),
-    (["--list-experiment", "half", "--treatment", "treat", "--list-method", "ml"], ["half", "whole numbers"]),
-    (["--list-experiment", "count", "--treatment", "region", "--list-method", "ml"], ["region", "treated group"]),
-    (["--list-experiment", "count", "--treatment", "t2", "--design-effect-test"], ["t2", "0 and 1"]),
-    (["--list-experiment", "count", "--treatment", "treat", "--list-method", "ml", "--by", "arm"],
-     ["no treated rows", "arm=n"]),
-    (["--list-experiment", "count", "--treatment", "treat", "--list-method", "mle"], ["--list-method"]),
-])
-def test_bad_list_options(data, tmp_path, capsys, args, needles):
-    frame = pl.read_csv(data).with_columns((pl.col("count") / 2).alias("half"), (pl.col("treat") * 2).alias("t2"),
-                                           pl.when(pl.col("treat") == 1).then(pl.lit("x"))
-                                           .otherwise(pl.col("region")).alias("arm"))
-    path = tmp_path / "more.csv"
-    frame.write_csv(path)
-    assert main(["estimate", str(path), *args]) == 2
-    one_line_error(capsys, *needles)
-
-
-@pytest.mark.parametrize("args,needle", [
-    (["--rr-design", "forced", "--rr-p-truth", "0", "--rr-p-yes", "0.2"], "p_truth must be in (0, 1)"),
-    (["--rr-design", "forced", "--rr-p-truth", "-0.1", "--rr-p-yes", "0.2"], "p_truth must be in (0, 1)"),
-    (["--rr-design", "forced", "--rr-p-truth", "0.7", "--rr-p-yes", "1"], "p_yes must be in [0, 1)"),
-    (["--rr-design", "forced", "--rr-p-truth", "0.7", "--rr-p-yes", "0.4"], "at most 1"),
-    (["--rr-design", "warner", "--rr-p", "0.5"], "unidentifiable"),
-    (["--rr-design", "warner", "--rr-p", "0"], "p must be in (0, 1)"),
-    (["--rr-design", "warner", "--rr-p", "1"], "p must be in (0, 1)"),
-    (["--rr-design", "unrelated", "--rr-p", "0", "--rr-p-unrelated", "0.5"], "p must be in (0, 1)"),
-    (["--rr-design", "unrelated", "--rr-p", "1.5", "--rr-p-unrelated", "0.5"], "p must be in (0, 1)"),
-    (["--rr-design", "unrelated", "--rr-p", "0.6", "--rr-p-unrelated", "1.5"], "p_unrelated must be in [0, 1]"),
-    (["--rr-design", "unrelated", "--rr-p", "0.6"], "p_unrelated is required"),
-    (["--rr-design", "warner", "--rr-p", "0.7", "--rr-p-yes", "0.1"], "does not apply"),
-])
-def test_unidentifiable_or_out_of_range_rr_designs(data, capsys, args, needle):
-    assert main(["estimate", data, "--randomized-response", "rr", *args]) == 2
-    one_line_error(capsys, needle)
+def test_inconsistent_treated_counts_are_refused(tmp_path, capsys):
+    path = tmp_path / "bad.csv"
+    pl.DataFrame({"sex": ["a"] * 6, "arm": [0, 0, 1, 1, 1, 1], "items": [2, 3, 1, 6, 2, 3]}).write_csv(path)
+    assert main(["disclosure", str(path), "--qi", "sex", "--list-experiment", "items", "--treatment", "arm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "above J + 1 = 4" in err and "\n" not in err

@@ -356,3 +356,86 @@ def test_forms_without_the_new_columns_keep_empty_values(tmp_path):
     assert inst.repeat_counts == {}
     assert all(q.default is None and not q.default_dynamic for q in inst.questions)
     assert all(q.read_only is False for q in inst.questions if q.type not in ("calculate",))
+
+
+# ---- device-only fields (bind::quietpoll:device-only) ------------------------------------------
+_DEVICE_FORM = """| survey |
+|  | type | name | label | calculation | relevant | bind::quietpoll:device-only |
+|  | calculate | spin | | once(random()) | | {mark} |
+|  | note | say_yes | Answer YES | | ${{spin}} < 0.5 | yes |
+|  | select_one yn | answer | Do you? | | | |
+|  | calculate | arm | | if(${{spin}} < 0.5, 1, 0) | | no |
+| choices |
+|  | list_name | name | label |
+|  | yn | yes | Yes |
+|  | yn | no | No |
+| settings |
+|  | form_id | {ns_header} |
+|  | dev | {ns_value} |
+"""
+
+
+def _device_form(tmp_path, mark="yes", namespaces='quietpoll="urn:quietpoll:xforms"'):
+    path = tmp_path / "dev.md"
+    text = _DEVICE_FORM.format(mark=mark, ns_header="namespaces" if namespaces else "version",
+                               ns_value=namespaces or "1")
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_device_only_fields_are_read_from_the_custom_bind_column(tmp_path):
+    inst = load_instrument(_device_form(tmp_path))
+    assert inst.device_only == frozenset({"spin", "say_yes"})
+    assert inst.question("spin").device_only and not inst.question("arm").device_only
+    assert not inst.question("answer").device_only
+
+
+def test_device_only_reaches_the_xform_bind(tmp_path):
+    from pyxform.xls2xform import convert
+
+    xform = convert(str(_device_form(tmp_path))).xform
+    assert 'xmlns:quietpoll="urn:quietpoll:xforms"' in xform
+    assert 'quietpoll:device-only="yes"' in xform
+
+
+@pytest.mark.parametrize(
+    ("mark", "namespaces", "expected"),
+    [
+        ("yes", None, "does not declare the prefix"),
+        ("maybe", 'quietpoll="urn:quietpoll:xforms"', "must be yes or no"),
+    ],
+)
+def test_device_only_bad_marks_are_one_line_errors(tmp_path, mark, namespaces, expected):
+    with pytest.raises(InstrumentError, match=expected) as info:
+        load_instrument(_device_form(tmp_path, mark, namespaces))
+    assert "\n" not in str(info.value) and "dev.md" in str(info.value)
+
+
+def test_device_only_on_a_group_is_refused(tmp_path):
+    path = tmp_path / "g.md"
+    path.write_text("""| survey |
+|  | type | name | label | bind::quietpoll:device-only |
+|  | begin_group | g | G | yes |
+|  | text | t | T | |
+|  | end_group | | | |
+| settings |
+|  | form_id | namespaces |
+|  | g | quietpoll="urn:quietpoll:xforms" |
+""", encoding="utf-8")
+    with pytest.raises(InstrumentError, match="marks fields, not a group"):
+        load_instrument(path)
+
+
+def test_template_marks_its_draws_device_only():
+    inst = load_instrument(TEMPLATE)
+    assert {"rr_spin", "le_draw", "rr_say_yes", "rr_say_no", "rr_say_truth"} == inst.device_only
+    # the list experiment's arm and every answer the estimators read stay sealed
+    for kept in ("le_treat", "le_count", "rr_answer"):
+        assert kept not in inst.device_only
+    # every question whose relevance or calculation reads the randomized-response draw is device-only
+    from quietpoll.instrument.xpath import parse, references
+
+    for q in inst.questions:
+        texts = [t for t in (q.relevant, q.calculation) if t]
+        if any("rr_spin" in references(parse(t)) for t in texts):
+            assert q.device_only, q.name

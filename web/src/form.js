@@ -1,6 +1,7 @@
 // quietpoll's form page: enrolment, live skip logic, calculations, repeats, checks, sealing and the
 // encrypted outbox. Answers, calculations and random draws live only in this script's memory until
 // they are sealed; nothing readable is written to browser storage (no drafts) or to the page's text.
+// Device-only fields (data-device-only: randomization draws) are evaluated here but never sealed.
 import { seal } from "./seal.js";
 import { compile, evaluate, evaluateValue, asText, asAnswer, references, toNum, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
@@ -20,7 +21,14 @@ const config = {
   publicKey: root.dataset.publicKey,
   api: root.dataset.api || "/api/v1/submissions",
   enrol: root.dataset.enrol,
+  // uniform envelopes: every submission of this form is padded to exactly this size (a bucket), and a
+  // text answer may take at most textMax bytes as JSON (quietpoll.collect.sizing)
+  envelopeSize: Number(root.dataset.envelopeSize) || undefined,
+  textMax: Number(root.dataset.textMax) || Infinity,
 };
+const utf8 = new TextEncoder();
+// bytes of a text as a JSON string body (UTF-8, escapes counted, no quotes): what the text cap limits
+const jsonBytes = (text) => utf8.encode(JSON.stringify(text)).length - 2;
 let lang = root.dataset.lang || "";
 
 function msg() {
@@ -338,7 +346,8 @@ function refreshOnce() {
     if (s.readOnly === true) setReadOnly(s, true);
     else if (s.readOnly) setReadOnly(s, evaluate(s.readOnly, context(s, index)) === true);
   }
-  for (const el of els) el.hidden = el.classList.contains("calc") || !state(el).isRelevant;
+  spendPrivateNotes(inForm);
+  for (const el of els) el.hidden = el.classList.contains("calc") || !state(el).isRelevant || state(el).spent === true;
   for (const section of form.querySelectorAll("section.repeat")) {
     const host = { el: section, type: "", name: "" };
     const r = relevance(parseList(section.dataset.groupRelevant).map(compile), context(host, index));
@@ -348,6 +357,19 @@ function refreshOnce() {
     fs.hidden = ![...fs.querySelectorAll(".q:not(.calc)")].some((el) => !el.hidden);
   }
   return index;
+}
+
+// A device-only note is a private instruction (randomized response): once the first question after it
+// that is not device-only has an answer, it is hidden for the rest of the interview (it does not come
+// back when that answer is changed or the page scrolled back), so the device can go back to the
+// interviewer with nothing private on screen. newInterview() forgets it with the other states.
+function spendPrivateNotes(inForm) {
+  for (let i = 0; i < inForm.length; i++) {
+    const s = state(inForm[i]);
+    if (s.type !== "note" || s.el.dataset.deviceOnly !== "true" || s.spent) continue;
+    const next = inForm.slice(i + 1).find((el) => el.dataset.type !== "note" && !el.classList.contains("calc") && el.dataset.deviceOnly !== "true");
+    if (next && rawValue(state(next)) !== "") s.spent = true;
+  }
 }
 
 function check(s, index) {
@@ -361,6 +383,7 @@ function check(s, index) {
     return required === true ? m.required : "";
   }
   if (s.type === "integer" && !/^[-+]?\d+$/.test(value.trim())) return m.integer;
+  if (s.type === "text" && jsonBytes(value) > config.textMax) return m.tooLong(config.textMax);
   if (s.type === "decimal" && !Number.isFinite(Number(value))) return m.number;
   if (s.constraint && evaluate(s.constraint, context(s, index)) === false) return s.constraintMessage || m.constraint;
   return "";
@@ -405,7 +428,11 @@ function addInstance(section) {
 form.addEventListener("click", (event) => {
   const add = event.target.closest("[data-add]");
   const remove = event.target.closest("[data-remove]");
-  if (add) addInstance(add.closest("section.repeat"));
+  if (add) {
+    const section = add.closest("section.repeat");
+    if (section.querySelector(":scope > .instances").children.length >= MAX_INSTANCES) return say(msg().tooMany(MAX_INSTANCES));
+    addInstance(section);
+  }
   else if (remove) remove.closest(".instance").remove();
   else return;
   refresh();
@@ -427,7 +454,7 @@ function collect(scope, index) {
   for (const el of questionEls()) {
     if (scopeOf(el) !== scope) continue;
     const s = state(el);
-    if (!s.isRelevant || s.type === "note") continue;
+    if (!s.isRelevant || s.type === "note" || el.dataset.deviceOnly === "true") continue; // device-only: never sealed
     const value = typed(s);
     if (value !== undefined) out[s.name] = value;
   }
@@ -511,7 +538,12 @@ form.addEventListener("submit", async (event) => {
   say(msg().sealing);
   try {
     const instanceId = "uuid:" + crypto.randomUUID();
-    const ciphertext = await seal(config.publicKey, config.formId, instanceId, collect(form, index));
+    const answers = collect(form, index);
+    if (config.envelopeSize && utf8.encode(JSON.stringify(answers)).length + 4 > config.envelopeSize) {
+      say(msg().tooLarge); // never a larger envelope: its size would tell the branch taken
+      return;
+    }
+    const ciphertext = await seal(config.publicKey, config.formId, instanceId, answers, config.envelopeSize);
     await putSealed({ form_id: config.formId, instance_id: instanceId, ciphertext });
     newInterview();
     window.scrollTo(0, 0);

@@ -1,5 +1,6 @@
 // Sealing one interview exactly as src/quietpoll/collect/envelope.py (wire format v1):
-// HPKE base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305, padded to a bucket,
+// HPKE base mode, DHKEM(X25519, HKDF-SHA256) / HKDF-SHA256 / ChaCha20-Poly1305, padded to a bucket (the
+// form's envelope size when the page gives one, so every submission of a form has one length),
 // info = "quietpoll submission v1" || 0x00 || SHA-256(uint16 len F || F || uint16 len I || I), aad empty,
 // wire = 0x01 || enc || ct, sent as base64url without '='.
 import { CipherSuite, HkdfSha256 } from "@hpke/core";
@@ -11,9 +12,16 @@ export const VERSION = 0x01;
 const encoder = new TextEncoder();
 const LABEL = encoder.encode("quietpoll submission v1");
 
-export function pad(plaintext) {
+// size: the form's envelope size (a bucket; quietpoll.collect.sizing): every submission of the form is
+// padded to exactly it, and a payload that does not fit is refused, never sealed larger. Without it:
+// the smallest bucket that holds the payload.
+export function pad(plaintext, size) {
   const need = plaintext.length + 4;
-  for (const bucket of BUCKETS) {
+  if (size !== undefined) {
+    if (!BUCKETS.includes(size)) throw new Error(`the envelope size must be a bucket, got ${size}`);
+    if (need > size) throw new Error(`the interview is too large for this form's envelope: ${plaintext.length} bytes of answers`);
+  }
+  for (const bucket of size !== undefined ? [size] : BUCKETS) {
     if (need <= bucket) {
       const out = new Uint8Array(bucket); // zero-filled
       new DataView(out.buffer).setUint32(0, plaintext.length, false);
@@ -79,13 +87,13 @@ const suite = new CipherSuite({
 });
 
 /** Seal `payload` (a plain object) for the study's public key (standard base64 of 32 raw bytes). */
-export async function seal(publicKeyB64, formId, instanceId, payload) {
+export async function seal(publicKeyB64, formId, instanceId, payload, size) {
   if (!payload || typeof payload !== "object" || Array.isArray(payload)) throw new Error("payload must be an object");
   checkJson(payload);
   const raw = b64decode(publicKeyB64);
   if (raw.length !== 32) throw new Error("the study public key must be 32 bytes");
   const info = await infoFor(formId, instanceId);
-  const padded = pad(encoder.encode(JSON.stringify(payload)));
+  const padded = pad(encoder.encode(JSON.stringify(payload)), size);
   try {
     const recipientPublicKey = await suite.kem.deserializePublicKey(raw.buffer);
     const sender = await suite.createSenderContext({ recipientPublicKey, info: info.buffer });

@@ -299,7 +299,9 @@ def create_app(
 ) -> Starlette:
     """The collection server for ``store`` (a :class:`quietpoll.collect.store.Store`).
 
-    ``forms``: when given, only these form ids are accepted (others 404). ``max_body``: the largest
+    ``forms``: when given, only these form ids are accepted (others 404); a form's ``"envelope_size"``
+    (:func:`quietpoll.collect.sizing.envelope_size`) makes every envelope of another padded size for that
+    form a 400. ``max_body``: the largest
     request body in bytes (413 beyond). ``rate_limit``: ``(n, seconds)`` per token alias, a token
     bucket with bursts of ``n``; ``None`` disables it. Run it with ``uvicorn.run(app, host=...,
     port=..., **uvicorn_options())``.
@@ -307,6 +309,7 @@ def create_app(
     if max_body < 1:
         raise ValueError("max_body must be positive")
     known_forms = None if forms is None else frozenset(forms)
+    sizes = {f: int(v["envelope_size"]) for f, v in (forms or {}).items() if (v or {}).get("envelope_size")}
     limiter = None if rate_limit is None else TokenBucket(int(rate_limit[0]), float(rate_limit[1]))
 
     if hasattr(store, "put_status"):  # "stored" | "duplicate" | "conflict"
@@ -363,6 +366,12 @@ def create_app(
             form_id, instance_id, ciphertext = _validate_submission(_parse_json(body))
             if known_forms is not None and form_id not in known_forms:
                 raise ApiError(404, "unknown form_id")
+            size = sizes.get(form_id)
+            if size is not None:  # uniform envelopes: one length per form, anything else refused
+                try:
+                    check_ciphertext(ciphertext, size)
+                except CollectError as exc:
+                    raise ApiError(400, f"not a sealed submission of this form: {exc}") from None
             try:
                 status = await run_in_threadpool(put, form_id, instance_id, ciphertext, alias)
             except CollectError as exc:  # the store's own checks of ids and ciphertext

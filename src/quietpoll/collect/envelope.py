@@ -12,6 +12,16 @@ Wire format, version 1 (a browser implementation, e.g. @hpke/core, must produce 
    262144, 1048576) with ``B >= L + 4``; larger -> refused. The padded plaintext is
    ``uint32_be(L) || P || 0x00 * (B - 4 - L)``, exactly ``B`` bytes. On opening, ``B`` must be a
    bucket size, ``L <= B - 4`` and every padding byte must be zero.
+
+   **Uniform envelopes (one size per form).** A sender that knows the form's envelope size ``S``
+   (:func:`quietpoll.collect.sizing.envelope_size`: the smallest bucket holding the form's largest
+   possible payload; the page carries it as ``data-envelope-size``) pads **every** submission of that
+   form to exactly ``B = S``, even when a smaller bucket would hold it, and refuses (never grows) a
+   payload that does not fit: an interview's length then tells nothing of the branch it took.
+   ``S`` is always one of ``BUCKETS``, so the wire format is unchanged (still version 1, and every
+   envelope sealed before this change still opens); the server may refuse, for a form whose size it
+   knows, an envelope of any other length. Without a size (``size=None``) the smallest bucket is
+   used, as before.
 4. **Binding the ids.** ``F``, ``I`` = UTF-8 of form_id and instance_id (each 1..256 bytes).
    ``ids = uint16_be(len(F)) || F || uint16_be(len(I)) || I``.
    ``info = b"quietpoll submission v1" || 0x00 || SHA-256(ids)`` (23 + 1 + 32 = 56 bytes).
@@ -68,6 +78,7 @@ __all__ = [
     "open_sealed",
     "check_ciphertext",
     "sealed_sizes",
+    "drop_fields",
 ]
 
 BUCKETS = (1024, 4096, 16384, 65536, 262144, 1048576)
@@ -88,10 +99,24 @@ _SIZES = sealed_sizes()
 _MAX_TEXT = math.ceil(max(_SIZES) * 4 / 3) + 4
 
 
-def pad(plaintext: bytes) -> bytes:
-    """``uint32_be(len) || plaintext || zeros`` up to the smallest bucket that holds it."""
+def _check_size(size: object) -> int:
+    if isinstance(size, bool) or not isinstance(size, int) or size not in BUCKETS:
+        raise CollectError(f"the envelope size must be one of {', '.join(map(str, BUCKETS))}, got {size!r}")
+    return size
+
+
+def pad(plaintext: bytes, size: int | None = None) -> bytes:
+    """``uint32_be(len) || plaintext || zeros`` up to exactly ``size`` (the form's envelope size, a
+    bucket) or, without it, up to the smallest bucket that holds it. A payload that does not fit ->
+    CollectError (never a larger envelope)."""
     data = bytes(plaintext)
     need = len(data) + 4
+    if size is not None:
+        size = _check_size(size)
+        if need > size:
+            raise CollectError(f"the submission is too large for this form's envelope: {len(data)} bytes of "
+                               f"answers, at most {size - 4}")
+        return struct.pack(">I", len(data)) + data + bytes(size - need)
     for bucket in BUCKETS:
         if need <= bucket:
             return struct.pack(">I", len(data)) + data + bytes(bucket - need)
@@ -158,16 +183,21 @@ def _decode(ciphertext: object) -> bytes:
 _B64URL_RE = re.compile("[A-Za-z0-9_-]+")  # the base64url alphabet, ASCII only; checked in C
 
 
-def check_ciphertext(ciphertext: str) -> None:
-    """Check the shape of a sealed submission without a key (base64url, version, a bucket size).
+def check_ciphertext(ciphertext: str, size: int | None = None) -> None:
+    """Check the shape of a sealed submission without a key (base64url, version, a bucket size; with
+    ``size``, the form's envelope size, exactly that padded size).
 
     For the server, which cannot open submissions: it rejects garbage early. CollectError if bad.
     """
-    _decode(ciphertext)
+    wire = _decode(ciphertext)
+    if size is not None and len(wire) != 1 + _ENC_LEN + _check_size(size) + _TAG_LEN:
+        raise CollectError(f"ciphertext has {len(wire)} bytes; every submission of this form has "
+                           f"{1 + _ENC_LEN + size + _TAG_LEN}")
 
 
-def seal(public_key: X25519PublicKey, form_id: str, instance_id: str, payload: dict) -> str:
-    """Encrypt ``payload`` (a JSON object) for the study key, bound to form_id and instance_id."""
+def seal(public_key: X25519PublicKey, form_id: str, instance_id: str, payload: dict, size: int | None = None) -> str:
+    """Encrypt ``payload`` (a JSON object) for the study key, bound to form_id and instance_id, padded
+    to ``size`` (the form's envelope size) when given, else to the smallest bucket."""
     if not isinstance(public_key, X25519PublicKey):
         raise CollectError("seal needs the study's X25519 public key (quietpoll.collect.keys.load_public)")
     if not isinstance(payload, dict) or not all(isinstance(k, str) for k in payload):
@@ -177,7 +207,7 @@ def seal(public_key: X25519PublicKey, form_id: str, instance_id: str, payload: d
         text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise CollectError(f"the payload cannot be written as JSON: {exc}") from None
-    sealed = _SUITE.encrypt(pad(text.encode("utf-8")), public_key, info=info)
+    sealed = _SUITE.encrypt(pad(text.encode("utf-8"), size), public_key, info=info)
     return _b64url(bytes([VERSION]) + sealed)
 
 
@@ -201,3 +231,20 @@ def open_sealed(private_key: X25519PrivateKey, form_id: str, instance_id: str, c
     if not isinstance(payload, dict):
         raise CollectError(f"submission {instance_id!r} opened but is not a JSON object")
     return payload
+
+
+def drop_fields(payload: dict, names) -> dict:
+    """``payload`` without the fields called any of ``names`` (device-only fields an older client
+    sealed), at every level: in repeats (lists of objects) too."""
+    names = frozenset(names)
+    if not names:
+        return payload
+
+    def clean(value):
+        if isinstance(value, dict):
+            return {k: clean(v) for k, v in value.items() if k not in names}
+        if isinstance(value, list):
+            return [clean(v) for v in value]
+        return value
+
+    return clean(payload)

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import polars as pl
 
-from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext, open_sealed
+from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext, drop_fields, open_sealed
 from quietpoll.errors import CollectError
 
 __all__ = ["Store", "pull", "hour_now", "records_frame"]
@@ -406,7 +406,7 @@ def _check_link_names(fields: dict, repeat: str | None, key: str) -> None:
         )
 
 
-def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int:
+def pull(store: Store, private_key, out_path, form_id: str | None = None, device_only=None) -> int:
     """Decrypt every stored submission (of ``form_id``, or all) into ``out_path`` (by extension, via
     :func:`quietpoll.io.write_data`): one row per submission, ``instance_id`` first, then the answer
     fields in order of first appearance. Returns the number of rows.
@@ -419,6 +419,9 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
     instance id) and the ``SET-OF-<repeat>`` columns, so
     :func:`quietpoll.instrument.exports.read_responses` reads a CSV pull back with its repeats linked.
 
+    ``device_only`` (form id -> field names, :attr:`Instrument.device_only`): those fields are dropped
+    if an older client sealed them (randomization draws are never written).
+
     Everything is decrypted before anything is written; a submission that fails -> CollectError naming
     its instance id only.
     """
@@ -428,6 +431,7 @@ def pull(store: Store, private_key, out_path, form_id: str | None = None) -> int
     for f_id, instance_id, ciphertext in store.ciphertexts(form_id):
         try:
             payload = open_sealed(private_key, f_id, instance_id, ciphertext)
+            payload = drop_fields(payload, (device_only or {}).get(f_id, ()))
         except CollectError:
             raise CollectError(
                 f"submission {instance_id!r} (form {f_id!r}) cannot be decrypted with this key; nothing was written"

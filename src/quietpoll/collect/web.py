@@ -28,7 +28,15 @@ The page never contains an answer or a token; the browser seals the answers (HPK
 :mod:`quietpoll.collect.envelope`) before anything is stored or sent. Repeats are sealed as a list of
 objects under the repeat's name (``{"members": [{"age": 34, ...}, ...]}``); ``pull`` writes each
 repeat as a linked table (``OUT-members.csv`` with ``PARENT_KEY`` / ``KEY`` / ``SET-OF-members``, as
-``import-odk``). Calculations are sealed with the answers (numbers as JSON numbers).
+``import-odk``). Calculations are sealed with the answers (numbers as JSON numbers), except device-only ones.
+
+Uniform envelopes and device-only fields: the page carries the form's envelope size
+(``data-envelope-size``, :func:`quietpoll.collect.sizing.envelope_size`) and text cap
+(``data-text-max``; text inputs also get ``maxlength``); the script pads every submission of the form to
+exactly that size and refuses a text answer over the cap. A field marked ``bind::quietpoll:device-only``
+carries ``data-device-only="true"``: the script evaluates it but never seals it. A device-only note (a
+private instruction) is hidden for good, for the rest of the interview, once the first question after
+it that is not device-only has an answer.
 
 Also from the form: a question's static ``default`` is the input's initial value (``value`` /
 ``checked``, so a new interview and each new repeat instance start from it); ``read_only`` questions
@@ -59,6 +67,8 @@ from starlette.staticfiles import StaticFiles
 from quietpoll.errors import CollectError
 from quietpoll.instrument.form import Instrument, Question
 
+from .sizing import TEXT_MAX_BYTES, envelope_size
+
 __all__ = ["add_form_routes", "render_form", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -85,7 +95,8 @@ _TEMPLATE = """<!doctype html>
 </head>
 <body>
 <main id="quietpoll" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-public-key="{{ public_key }}"
-      data-api="/api/v1/submissions" data-enrol="/f/{{ instrument.form_id }}/enrol" data-sw="/sw.js?v={{ sw_version }}" data-lang="{{ default }}">
+      data-api="/api/v1/submissions" data-enrol="/f/{{ instrument.form_id }}/enrol" data-sw="/sw.js?v={{ sw_version }}" data-lang="{{ default }}"
+      data-envelope-size="{{ envelope_size }}" data-text-max="{{ text_max }}">
 <header>
 <h1>{{ instrument.title }}</h1>
 {% if languages|length > 1 %}<div class="langs" role="group" aria-label="Language / 언어">
@@ -107,6 +118,7 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {%- if q.choice_filter %} data-choice-filter="{{ q.choice_filter }}"{% endif %}
 {%- if q.required is sameas true %} data-required="true"{% elif q.required %} data-required="{{ q.required }}"{% endif %}
 {%- if q.read_only is sameas true %} data-read-only="true"{% elif q.read_only %} data-read-only="{{ q.read_only }}"{% endif %}
+{%- if q.device_only %} data-device-only="true"{% endif %}
 {%- endset -%}
 {%- set ro = q.read_only is sameas true -%}
 {%- set dflt = (q.default or '') if not q.default_dynamic else '' -%}
@@ -129,7 +141,7 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {% if q.type == 'integer' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="1" inputmode="numeric" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
 {% elif q.type == 'decimal' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="number" step="any" inputmode="decimal" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
 {% elif q.type == 'date' %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="date" autocomplete="off"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
-{% else %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="text" autocomplete="off" autocapitalize="off" spellcheck="false"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
+{% else %}<input id="q-{{ q.path }}" name="{{ q.name }}" type="text" maxlength="{{ text_max }}" autocomplete="off" autocapitalize="off" spellcheck="false"{% if dflt %} value="{{ dflt }}"{% endif %}{% if ro %} readonly{% endif %}{% if req %} aria-required="true"{% endif %}>
 {% endif %}<p class="err" role="alert" hidden></p>
 </div>
 {%- endif -%}
@@ -240,7 +252,7 @@ def _bundle_digest() -> bytes:
     return digest.digest()
 
 
-def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str:
+def _render(instrument: Instrument, public_key_b64: str, sw_version: str, text_max: int = TEXT_MAX_BYTES) -> str:
     public_key = _check_public_key(public_key_b64)
     languages = list(instrument.languages) or ["default"]
     default = instrument.default_language or languages[0]
@@ -260,6 +272,8 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str
         button_labels=button_labels,
         meta=_META_FILLED,
         sw_version=sw_version,
+        envelope_size=envelope_size(instrument, text_max),
+        text_max=text_max,
     )
 
 
@@ -270,26 +284,31 @@ def _version(pages: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None) -> str:
+def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None,
+                text_max_bytes: int = TEXT_MAX_BYTES) -> str:
     """The form page for ``instrument`` (HTML text; holds no answer and no token). ``sw_version``
-    (default: a hash of this page and the bundle) names the service worker's cache."""
+    (default: a hash of this page and the bundle) names the service worker's cache; ``text_max_bytes``
+    is the form's text cap (:mod:`quietpoll.collect.sizing`)."""
     if sw_version is None:
-        sw_version = _version([_render(instrument, public_key_b64, "")])
-    return _render(instrument, public_key_b64, sw_version)
+        sw_version = _version([_render(instrument, public_key_b64, "", text_max_bytes)])
+    return _render(instrument, public_key_b64, sw_version, text_max_bytes)
 
 
-def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None) -> None:
+def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None, *,
+                    text_max_bytes: int = TEXT_MAX_BYTES) -> None:
     """Add ``/f/{form_id}``, ``/f/{form_id}/enrol`` (when ``store`` is given), ``/static/...`` and
-    ``/sw.js`` to ``app`` (see the module docstring).
+    ``/sw.js`` to ``app`` (see the module docstring). ``text_max_bytes``: the text cap of every form
+    (it sets the forms' envelope sizes; give ``create_app`` the same sizes, see
+    :func:`quietpoll.collect.sizing.envelope_size`).
 
     Pages are rendered once, here: a broken form or key fails at start-up, not at a respondent. One
     version (a hash of every page and of the bundle) names the service worker's cache for all pages.
     """
     from .app import TOKEN_RE, error_response
 
-    drafts = {form_id: _render(inst, public_key_b64, "") for form_id, inst in instruments.items()}
+    drafts = {form_id: _render(inst, public_key_b64, "", text_max_bytes) for form_id, inst in instruments.items()}
     version = _version([drafts[k] for k in sorted(drafts)])
-    pages = {form_id: _render(inst, public_key_b64, version) for form_id, inst in instruments.items()}
+    pages = {form_id: _render(inst, public_key_b64, version, text_max_bytes) for form_id, inst in instruments.items()}
 
     async def form_page(request: Request) -> Response:
         page = pages.get(request.path_params["form_id"])

@@ -4,6 +4,11 @@ Steps, in order (each in its own module):
 
 1. checks - unknown columns, k < 2, a column in two roles (identifier and QI, QI and free text, ...)
    -> :class:`~quietpoll.errors.DisclosureError`;
+1b. sensitive designs (:mod:`.sensitive`): every randomization draw and every column computed from
+   one dropped, and the list experiments' ceiling and floor rows top- and bottom-coded in the treated
+   rows (unless ``sensitive_coding="none"``), so nothing published decodes a list-experiment or
+   randomized-response answer; the report's ``sensitive`` section says what was done and what it
+   costs the estimates;
 2. direct identifiers (``identifiers``) dropped;
 3. collection metadata dropped or timestamps coarsened to month/quarter (:mod:`.metadata`: from the
    form's metadata question types when a form is given, else from the export tools' names);
@@ -31,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +49,7 @@ from .metadata import apply_metadata, metadata_actions, text_columns
 from .recode import Recode, apply_recodes
 from .risk import check_columns
 from .scrub import MARKER, scrub_text
+from .sensitive import SensitiveDesigns, protect
 from .suppress import MAX_SHARE, MAX_SHARE_PER_QI, local_suppression, wildcard_frequencies
 
 __all__ = ["Release", "release", "publish", "MAX_SHARE", "MAX_SHARE_PER_QI"]
@@ -97,9 +103,13 @@ def release(
     record_id: str | None = None,
     value_labels: Mapping[str, Mapping] | None = None,
     marker: str = MARKER,
+    sensitive: SensitiveDesigns | None = None,
+    sensitive_coding: str = "top-bottom",
 ) -> Release:
     """Prepare a release of ``frame`` (see the module docstring for the steps). ``free_text=None``
-    picks the default free-text columns; ``()`` scrubs none. Raises DisclosureError for bad input and
+    picks the default free-text columns; ``()`` scrubs none. ``sensitive``: the list experiments,
+    randomized-response items and draws (:func:`.sensitive.designs_from`; default: none named, but the
+    form's device-only fields and draw-like columns are still dropped). Raises DisclosureError for bad input and
     ReleaseRefused when k-anonymity would cost more suppression than allowed."""
     if not isinstance(frame, pl.DataFrame):
         raise DisclosureError("release needs a polars DataFrame")
@@ -130,6 +140,20 @@ def release(
     if record_id is not None:
         check_columns(frame, [record_id], "record-id")
     fingerprints, fp_kind = _fingerprints(frame, record_id)
+    n_in, m_in = frame.height, frame.width
+
+    # sensitive designs: draws (and what is computed from them) dropped, ceilings and floors coded
+    designs = sensitive if sensitive is not None else SensitiveDesigns()
+    if designs.instrument is None and instrument is not None:
+        designs = replace(designs, instrument=instrument)
+    frame, sensitive_report = protect(frame, designs, sensitive_coding, protected=qi, ignore=identifiers)
+    drawn = {d["column"] for d in sensitive_report["dropped"]}
+    for c in [*(free_text or ()), *(r.column for r in recodes)]:
+        if c in drawn:
+            raise DisclosureError(f"column {c!r} is a randomization draw (or computed from one), which release "
+                                  "drops; do not name it for scrubbing or recoding")
+    if record_id in drawn:
+        raise DisclosureError(f"record-id column {record_id!r} is a randomization draw, which release drops")
 
     # metadata (identifiers named by the user win over the automatic reasons)
     actions = [a for a in metadata_actions(frame.columns, instrument) if a.column not in identifiers]
@@ -139,11 +163,11 @@ def release(
                                   "take it out of --qi")
         if a.action == "drop" and any(r.column == a.column for r in recodes):
             raise DisclosureError(f"column {a.column!r} is recoded but release drops it ({a.reason})")
-    n_in, m_in = frame.height, frame.width
     k_before = int(wildcard_frequencies(frame, qi).min())
     out = frame.drop(identifiers)
     out, dropped, coarsened = apply_metadata(out, actions, timestamps)
-    dropped = [{"column": c, "reason": "direct identifier"} for c in identifiers] + dropped
+    dropped = ([{"column": c, "reason": "direct identifier"} for c in identifiers]
+               + [{"column": d["column"], "reason": d["reason"]} for d in sensitive_report["dropped"]] + dropped)
     for c in free_text:
         if c not in out.columns:
             raise DisclosureError(f"free-text column {c!r} is collection metadata that release drops; "
@@ -191,6 +215,7 @@ def release(
             "max_suppressed_per_qi": max_suppressed_per_qi,
             "method": "greedy local suppression (heuristic, see quietpoll.disclosure.suppress)",
         },
+        "sensitive": sensitive_report,
         "warnings": [],
     }
     return Release(out, report, fingerprints, fp_kind, labels)

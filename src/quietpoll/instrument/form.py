@@ -18,10 +18,27 @@ expression evaluated at the first load), ``read_only`` (True, or an expression),
 turns a literal count into a calculate question ``<repeat>_count`` and refers to it), and every
 column of the choices sheet other than ``name``, labels and media (``Choice.data``, e.g. a
 ``province`` column a ``choice_filter`` reads).
+
+Device-only fields
+    A field that must live only on the interviewing device and never be sealed, stored or published
+    (a randomization draw such as ``once(random())`` of a randomized-response item, and anything
+    computed from it) is marked in the survey sheet with pyxform's custom bind column
+    ``bind::quietpoll:device-only`` set to ``yes`` (``true``, ``1``). pyxform copies the column onto
+    the field's ``<bind>`` as the attribute ``quietpoll:device-only="yes"``, so the form must declare
+    the prefix in the settings sheet: ``namespaces`` = ``quietpoll="urn:quietpoll:xforms"`` (any URI);
+    without it the XForm would not be well-formed XML and loading fails with an InstrumentError.
+    ``Question.device_only`` and ``Instrument.device_only`` (the names) carry the mark. The browser
+    form evaluates such fields (relevance, other calculations and notes can read them) but never puts
+    them in the sealed answers; ``pull`` and ``release`` drop any that still reach them (from an older
+    client, or a file from another tool). Other tools (ODK Collect) ignore the attribute and submit the
+    field: collect sensitive designs with quietpoll's browser form only. A field that the estimators
+    need (a list experiment's arm, e.g. ``le_treat``) is not device-only: the estimators need only the
+    design's probabilities and the assignment, never the randomized-response draw.
 """
 
 from __future__ import annotations
 
+import re
 import warnings as _warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -30,7 +47,7 @@ from typing import Any
 
 from quietpoll.errors import InstrumentError
 
-__all__ = ["Choice", "Question", "Instrument", "load_instrument", "SUPPORTED_SUFFIXES"]
+__all__ = ["Choice", "Question", "Instrument", "load_instrument", "SUPPORTED_SUFFIXES", "DEVICE_ONLY_ATTR"]
 
 SUPPORTED_SUFFIXES = (".xlsx", ".xlsm", ".xls", ".csv", ".md")
 
@@ -50,6 +67,10 @@ _TYPE_NAMES = {
 
 # Types that never yield a column of answers.
 _NO_COLUMN = frozenset({"note", "entity"})
+
+#: The bind attribute (``bind::quietpoll:device-only`` column) marking a field that is never sealed.
+DEVICE_ONLY_ATTR = "quietpoll:device-only"
+_NAMESPACE_RE = re.compile(r"""(?:^|\s)quietpoll\s*=\s*["'][^"']+["']""")
 
 _TRUE = frozenset({"yes", "true", "true()", "t", "y", "1"})
 _FALSE = frozenset({"no", "false", "false()", "f", "n", "0", ""})
@@ -89,6 +110,7 @@ class Question:
     default: str | None = None
     default_dynamic: bool = False
     read_only: bool | str = False
+    device_only: bool = False
 
     @property
     def path(self) -> str:
@@ -122,6 +144,11 @@ class Instrument:
     def data_questions(self) -> tuple[Question, ...]:
         """Every question that yields a column of data (everything but notes)."""
         return tuple(q for q in self.questions if q.type not in _NO_COLUMN)
+
+    @property
+    def device_only(self) -> frozenset[str]:
+        """Names of the fields marked ``bind::quietpoll:device-only`` (never sealed, pulled or released)."""
+        return frozenset(q.name for q in self.questions if q.device_only)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -184,6 +211,17 @@ def _constraint_message(bind: Mapping[str, Any]) -> str | None:
     return _opt(msg)
 
 
+def _device_only(value: Any, name: str) -> bool:
+    if value is None:
+        return False
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise InstrumentError(f"{name}: bind::{DEVICE_ONLY_ATTR} must be yes or no, got {value!r}")
+
+
 class _Flattener:
     def __init__(self) -> None:
         self.questions: list[Question] = []
@@ -221,6 +259,9 @@ class _Flattener:
             bind = child.get("bind") or {}
             relevant = _opt(bind.get("relevant"))
             if ctype in ("group", "repeat"):
+                if _device_only(bind.get(DEVICE_ONLY_ATTR), name):
+                    raise InstrumentError(f"{name}: bind::{DEVICE_ONLY_ATTR} marks fields, not a {ctype}; "
+                                          "mark each field inside it")
                 inner_group = (*group, name)
                 inner_rel = (*group_relevant, relevant) if relevant else group_relevant
                 inner_repeat = repeat
@@ -272,6 +313,7 @@ class _Flattener:
                     default=default,
                     default_dynamic=_default_is_dynamic(default, ctype),
                     read_only=_required(bind.get("readonly")),
+                    device_only=_device_only(bind.get(DEVICE_ONLY_ATTR), name),
                 )
             )
 
@@ -318,7 +360,16 @@ def load_instrument(path: str | Path) -> Instrument:
         ) from exc
 
     flat = _Flattener()
-    flat.walk(form.get("children"), (), (), None)
+    try:
+        flat.walk(form.get("children"), (), (), None)
+    except InstrumentError as exc:
+        raise InstrumentError(f"{label}: {exc}") from None
+    marked = [q.name for q in flat.questions if q.device_only]
+    if marked and not _NAMESPACE_RE.search(str(form.get("namespaces") or "")):
+        raise InstrumentError(
+            f"{label}: {marked[0]} is marked bind::{DEVICE_ONLY_ATTR} but the settings sheet does not declare the "
+            'prefix: add a namespaces column with quietpoll="urn:quietpoll:xforms"'
+        )
     choices: dict[str, tuple[Choice, ...]] = {}
     for list_name, items in (form.get("choices") or {}).items():
         choices[str(list_name)] = flat.choices(items)

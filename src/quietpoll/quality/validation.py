@@ -13,7 +13,8 @@ rule                      problem
 ``relevance``             answered although the question (or an enclosing group) is not relevant
 ``required``              required (``true`` or an expression that is true), relevant, unanswered
 ``unknown_column``        a column the form does not know (``row`` is null)
-``missing_column``        a question of the form absent from the data (``row`` is null)
+``missing_column``        a question of the form absent from the data (``row`` is null); device-only
+                          fields (``bind::quietpoll:device-only``) are never collected, never missing
 ========================  ========================================================================
 
 Expressions are compiled once per question with
@@ -193,8 +194,8 @@ class _Checker:
         for q in self.instrument.data_questions():
             if q.name in present or q.name in reported:
                 continue
-            if q.group[:1] == ("meta",) or q.repeat != self.repeat:
-                continue
+            if q.group[:1] == ("meta",) or q.repeat != self.repeat or q.device_only:
+                continue  # device-only fields (randomization draws) are never collected
             reported.add(q.name)
             self.problems.append({
                 "row": None, "column": q.name, "rule": "missing_column", "value": None,

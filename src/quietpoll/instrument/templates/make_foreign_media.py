@@ -16,6 +16,13 @@ Sensitive-question designs:
   with probability 1/6 the respondent is told privately to answer "yes", 1/6 "no", and 2/3 to
   answer truthfully "Do you know someone punished for foreign media?". The interviewer does not see
   the instruction. P(yes) = 1/6 + (2/3) * pi, so pi = (P(yes) - 1/6) / (2/3).
+
+Device-only fields (``bind::quietpoll:device-only`` = yes, see :mod:`quietpoll.instrument.form`): the
+draws ``rr_spin`` and ``le_draw`` and the private instructions computed from ``rr_spin`` live only on the
+device and are never sealed: with the draw, a "yes" given under "answer truthfully" would be decoded.
+The list-experiment arm ``le_treat`` is sealed (the estimator needs the assignment; it reveals no
+answer). The estimators need only the design's probabilities above. Once ``rr_answer`` is answered, the
+browser form hides the private instruction for good (the device goes back to the interviewer).
 """
 
 from __future__ import annotations
@@ -52,7 +59,12 @@ SURVEY_COLUMNS = [
     "calculation",
     "appearance",
     "choice_filter",
+    "bind::quietpoll:device-only",
 ]
+
+#: The settings sheet's namespaces: declares the prefix of the bind::quietpoll:device-only column.
+NAMESPACES = 'quietpoll="urn:quietpoll:xforms"'
+DEVICE_ONLY = {"bind::quietpoll:device-only": "yes"}
 
 
 def q(qtype, name, en="", ko="", **kw):
@@ -351,7 +363,7 @@ SURVEY = [
     end("group"),
     # ---- H. Sensitive-question designs and quality
     begin("group", "list_exp", "H1. How many", "H1. 몇 개", relevant="${consent} = 'yes'"),
-    q("calculate", "le_draw", calculation="once(random())"),
+    q("calculate", "le_draw", calculation="once(random())", **DEVICE_ONLY),
     q("calculate", "le_treat", calculation="if(${le_draw} < 0.5, 1, 0)"),
     q(
         "note",
@@ -388,7 +400,7 @@ SURVEY = [
     q("calculate", "le_count", calculation="coalesce(${le_count_control}, ${le_count_treat})"),
     end("group"),
     begin("group", "rand_resp", "H2. Private instruction", "H2. 비공개 지시", relevant="${consent} = 'yes'"),
-    q("calculate", "rr_spin", calculation="once(random())"),
+    q("calculate", "rr_spin", calculation="once(random())", **DEVICE_ONLY),
     q(
         "note",
         "rr_handover",
@@ -401,6 +413,7 @@ SURVEY = [
         "Private instruction: whatever the truth, answer YES to the next question.",
         "비공개 지시: 사실과 관계없이 다음 질문에 '예'라고 답하십시오.",
         relevant=f"${{rr_spin}} < {RR_FORCED_YES}",
+        **DEVICE_ONLY,
     ),
     q(
         "note",
@@ -408,6 +421,7 @@ SURVEY = [
         "Private instruction: whatever the truth, answer NO to the next question.",
         "비공개 지시: 사실과 관계없이 다음 질문에 '아니요'라고 답하십시오.",
         relevant=f"${{rr_spin}} >= {RR_FORCED_YES} and ${{rr_spin}} < {RR_FORCED_NO}",
+        **DEVICE_ONLY,
     ),
     q(
         "note",
@@ -415,6 +429,7 @@ SURVEY = [
         "Private instruction: answer the next question truthfully.",
         "비공개 지시: 다음 질문에 사실대로 답하십시오.",
         relevant=f"${{rr_spin}} >= {RR_FORCED_NO}",
+        **DEVICE_ONLY,
     ),
     q(
         "select_one yes_no",
@@ -577,6 +592,7 @@ ABOUT = [
     "This form embeds no figures: it contains questions only, no statistics or facts.",
     "No names or identifiers are asked. Collect with encryption (see README-field-team.md).",
     "List experiment: le_treat is drawn on the device (once(random())); le_count is the answer.",
+    "Device-only (never sealed, column bind::quietpoll:device-only): le_draw, rr_spin and the private instructions.",
     "Randomized response (forced response): P(forced yes) = 1/6, P(forced no) = 1/6, truth = 2/3.",
 ]
 
@@ -609,7 +625,8 @@ def build(path: Path = OUTPUT) -> Path:
             wc.write_string(i, j, value)
 
     wset = wb.add_worksheet("settings")
-    settings = [("form_title", TITLE_EN), ("form_id", FORM_ID), ("version", VERSION), ("default_language", "English")]
+    settings = [("form_title", TITLE_EN), ("form_id", FORM_ID), ("version", VERSION), ("default_language", "English"),
+                ("namespaces", NAMESPACES)]
     for j, (key, value) in enumerate(settings):
         wset.write_string(0, j, key, bold)
         wset.write_string(1, j, value)

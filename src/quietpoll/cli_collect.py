@@ -124,7 +124,7 @@ def store_group() -> None:
 @click.option("--store", "url", required=True, help="sqlite:///path/collect.db")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def store_list(url, fmt):
-    """List stored submissions: instance id, form id, received hour. Never their content."""
+    """List stored submissions: instance id, form id, received hour, token alias. Never their content."""
     from .collect.store import Store
 
     s = Store.open(url)
@@ -137,7 +137,39 @@ def store_list(url, fmt):
         click.echo(json.dumps(rows))
     else:
         for r in rows:
-            click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}")
+            click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}")
+
+
+@store_group.command("quarantine")
+@click.argument("study", type=click.Path(), required=False)
+@click.option("--store", "url", help="Store URL (default: the study's).")
+@click.option("--release", "release", multiple=True, metavar="ID",
+              help="Move the quarantined submission ID back to the submissions (repeat for each).")
+@click.option("--purge", "purge", multiple=True, metavar="ID", help="Delete the quarantined submission ID for good.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def store_quarantine(study, url, release, purge, fmt):
+    """List the submissions set aside (undecryptable, replayed, malformed or conflicting): id, received
+    hour, form, token alias, reason; release or purge them by id. Never their content."""
+    from .collect.store import Store
+
+    s = Store.open(_store_url(study, url))
+    try:
+        for qid in release:
+            s.release(qid)
+            click.echo(f"released {qid}", err=True)
+        for qid in purge:
+            s.purge(qid)
+            click.echo(f"purged {qid}", err=True)
+        rows = s.quarantined()
+    finally:
+        s.close()
+    fmt = fmt or _default_format()
+    if fmt == "json":
+        click.echo(json.dumps(rows))
+    else:
+        for r in rows:
+            click.echo(f"{r['id']}  {r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}  "
+                       f"{r['reason']}")
 
 
 @cli.command()
@@ -145,19 +177,34 @@ def store_list(url, fmt):
 @click.option("--key", "key_path", type=click.Path(), help="The private key (default STUDY/keys/study.key).")
 @click.option("--out", required=True, type=click.Path(), help="Responses file to write (.csv, .parquet, ...).")
 @click.option("--store", help="Store URL (default: the study's).")
-def pull(study, key_path, out, store):
-    """Decrypt every stored submission into a responses file, on the key holder's machine."""
-    from .collect.keys import load_private
-    from .collect.store import Store, pull as _pull
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object {rows, out, files, quarantined: {count, aliases, rows}}.")
+def pull(study, key_path, out, store, fmt):
+    """Decrypt every stored submission into a responses file, on the key holder's machine. Submissions
+    that cannot be used (junk, replayed, malformed) are set aside, never stopping the pull: their count and
+    token aliases are reported on stderr (see `quietpoll store quarantine`). The interviewer is written as
+    a pseudonym (column _interviewer), never as the alias."""
+    from .collect.keys import load_private, load_public
+    from .collect.store import Store, pull_all
 
     key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
                        _passphrase("passphrase"))
+    pub_path = Path(study) / "keys" / "study.pub"
+    public = load_public(pub_path) if pub_path.is_file() else None
     s = Store.open(_store_url(study, store))
     try:
-        n = _pull(s, key, out)
+        result = pull_all(s, key, out, public_key=public)
     finally:
         s.close()
-    click.echo(f"wrote {n} submission(s) to {out}")
+    if result.quarantined:
+        click.echo(f"set aside {len(result.quarantined)} submission(s) that could not be used, sent with "
+                   f"token(s) {', '.join(result.aliases)}: see quietpoll store quarantine", err=True)
+    if fmt == "json":
+        click.echo(json.dumps({"rows": result.rows, "out": str(out), "files": [str(f) for f in result.files],
+                               "quarantined": {"count": len(result.quarantined), "aliases": result.aliases,
+                                               "rows": result.quarantined}}))
+    else:
+        click.echo(f"wrote {result.rows} submission(s) to {out}")
 
 
 @cli.command("import-odk")

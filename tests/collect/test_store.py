@@ -13,7 +13,8 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from quietpoll.collect import store as store_mod
 from quietpoll.collect.envelope import seal
-from quietpoll.collect.store import Store, pull
+from quietpoll.collect.setaside import pseudonymizer
+from quietpoll.collect.store import Store, pull, pull_all
 from quietpoll.errors import CollectError, InputError
 
 CANARY = "canary-quietpoll-8d1f3a"
@@ -133,7 +134,8 @@ def test_list_and_filter(st, pair):
         st.put(f, i, seal(pk, f, i, {"x": i}), "alice")
     assert [r["instance_id"] for r in st.list()] == ["a", "b", "c"]
     assert [r["instance_id"] for r in st.list("f1")] == ["b", "c"]
-    assert set(st.list()[0]) == {"instance_id", "form_id", "received_at"}
+    assert set(st.list()[0]) == {"instance_id", "form_id", "received_at", "token_alias"}
+    assert st.list()[0]["token_alias"] == "alice"
     assert [t[1] for t in st.ciphertexts("f2")] == ["a"]
     assert list(st.ciphertexts("nothing")) == []
 
@@ -256,9 +258,12 @@ def test_pull_csv_and_parquet(st, pair, tmp_path):
     out = tmp_path / "responses.parquet"
     assert pull(st, sk, out, form_id="fm") == 3
     frame = pl.read_parquet(out)
+    alias_pseudonym = pseudonymizer(sk)("alice")
+    assert alias_pseudonym.startswith("iv-") and "alice" not in alias_pseudonym
     expected = pl.DataFrame(
         {
             "instance_id": ["uuid:a", "uuid:b", "uuid:c"],
+            "_interviewer": [alias_pseudonym] * 3,
             "age": [29, 41, None],
             "region": ["남포", "Seoul", "x"],
             "consent": [True, None, None],
@@ -267,6 +272,7 @@ def test_pull_csv_and_parquet(st, pair, tmp_path):
         },
         schema={
             "instance_id": pl.String,
+            "_interviewer": pl.String,
             "age": pl.Int64,
             "region": pl.String,
             "consent": pl.Boolean,
@@ -349,7 +355,7 @@ def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
     out = tmp_path / "pulled.csv"
     assert pull(st, sk, out) == 3
     main = pl.read_csv(out)
-    assert main.columns == ["instance_id", "KEY", "household", "done", "SET-OF-member"]
+    assert main.columns == ["instance_id", "KEY", "_interviewer", "household", "done", "SET-OF-member"]
     assert main["KEY"].to_list() == ["uuid:a", "uuid:b", "uuid:c"]
     assert main["SET-OF-member"].to_list() == ["uuid:a/member", None, "uuid:c/member"]
     member = pl.read_csv(tmp_path / "pulled-member.csv")
@@ -389,7 +395,7 @@ def test_pull_without_repeats_has_no_key_column_nor_side_files(st, pair, tmp_pat
     st.put("f", "uuid:1", seal(pk, "f", "uuid:1", {"a": 1, "tags": ["x", "y"], "empty": []}), "alice")
     out = tmp_path / "out.csv"
     assert pull(st, sk, out) == 1
-    assert pl.read_csv(out).columns == ["instance_id", "a", "tags", "empty"]
+    assert pl.read_csv(out).columns == ["instance_id", "_interviewer", "a", "tags", "empty"]
     assert sorted(p.name for p in tmp_path.glob("out*")) == ["out.csv"]
 
 
@@ -429,10 +435,13 @@ def test_pull_list_of_objects_under_a_name_that_cannot_name_a_file_stays_json(st
 
 @pytest.mark.parametrize("payload", [{"KEY": "x", "rep": [{"b": 1}]}, {"rep": [{"PARENT_KEY": "x"}]},
                                      {"rep": [{"SET-OF-rep": "x"}]}])
-def test_pull_refuses_fields_named_like_link_columns(st, pair, tmp_path, payload):
+def test_pull_sets_aside_fields_named_like_link_columns(st, pair, tmp_path, payload):
     sk, pk = pair
     st.put("f", "uuid:1", seal(pk, "f", "uuid:1", payload), "alice")
+    st.put("f", "uuid:2", seal(pk, "f", "uuid:2", {"b": 3, "rep": [{"c": 4}]}), "bob")
     out = tmp_path / "out.csv"
-    with pytest.raises(CollectError, match="linked repeat tables use for their keys"):
-        pull(st, sk, out)
-    assert not out.exists()
+    result = pull_all(st, sk, out)
+    assert result.rows == 1 and pl.read_csv(out)["instance_id"].to_list() == ["uuid:2"]
+    assert [(q["instance_id"], q["token_alias"], q["reason"]) for q in result.quarantined] == [
+        ("uuid:1", "alice", "malformed")]
+    assert [r["instance_id"] for r in st.list()] == ["uuid:2"]

@@ -247,12 +247,61 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 @click.option("--store", help="Store URL (default: STUDY/collect.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-def serve(study, store, host, port):
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port, each with its own store connection; rate limits are "
+                   "held in the store, so they act as one (so do servers on several machines on one PostgreSQL).")
+@click.option("--rate-limit", "rate_limit", default="60/60", show_default=True, metavar="N/SECONDS",
+              help="Submissions per interviewer token per window of SECONDS, counted in the store.")
+def serve(study, store, host, port, workers, rate_limit):
     """Run the collection server (submission API) for the study. No IP addresses or user agents are
     logged: uvicorn's access log is off and client addresses are removed before any handler runs."""
     import uvicorn
 
-    from .collect.app import create_app, uvicorn_options
+    from .collect.app import uvicorn_options
+
+    limit = _rate_limit(rate_limit)
+    options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
+    if workers == 1:
+        app = _serve_app(study, store, limit)
+        try:
+            uvicorn.run(app, host=host, port=port, **options)
+        finally:
+            app.state.store.close()  # settles the store (the WAL, arrival order)
+        return
+    _serve_app(study, store, limit).state.store.close()  # check the study, form and key here, once, clearly
+    os.environ[_SERVE_ENV] = json.dumps({"study": str(Path(study).resolve()), "store": store, "rate_limit": limit})
+    uvicorn.run("quietpoll.cli_collect:serve_factory", factory=True, workers=workers, host=host, port=port,
+                **options)
+
+
+_SERVE_ENV = "QUIETPOLL_SERVE"
+
+
+def serve_factory():
+    """The app of one `serve --workers N` process (uvicorn calls it in each worker): the study, store and
+    rate limit come from the parent through the environment, never the command line."""
+    import atexit
+
+    cfg = json.loads(os.environ[_SERVE_ENV])
+    app = _serve_app(cfg["study"], cfg["store"], tuple(cfg["rate_limit"]))
+    atexit.register(app.state.store.close)  # a worker that stops settles its store (the WAL, arrival order)
+    return app
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    n, sep, seconds = text.partition("/")
+    try:
+        limit = (int(n), float(seconds)) if sep else None
+    except ValueError:
+        limit = None
+    if limit is None or limit[0] < 1 or not 0 < limit[1] < 10**7:
+        raise QuietpollError(f"--rate-limit must be N/SECONDS with N >= 1 and SECONDS > 0, got {text!r}")
+    return limit
+
+
+def _serve_app(study, store, rate_limit):
+    """The collection app for the study on its own store connection (``app.state.store``)."""
+    from .collect.app import create_app
     from .collect.store import Store
 
     cfg = load_study(study)
@@ -263,7 +312,8 @@ def serve(study, store, host, port):
         inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
         forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
-    app = create_app(opened, forms=forms)
+    app = create_app(opened, forms=forms, rate_limit=rate_limit)
+    app.state.store = opened
     if instruments:
         import base64
 
@@ -273,10 +323,10 @@ def serve(study, store, host, port):
         for inst in instruments.values():
             problems = browser_unsupported(inst)
             if problems:
+                opened.close()
                 raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely ({len(problems)} "
                                      f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
                                      "would be shown to everyone. Change the form or use another collection tool")
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
         add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened)
-    options = uvicorn_options() | {"log_level": "warning"}   # never "trace": it logs client addresses
-    uvicorn.run(app, host=host, port=port, **options)
+    return app

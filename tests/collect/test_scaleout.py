@@ -186,3 +186,34 @@ def test_bad_rate_limit_and_workers_flags(tmp_path, capsys):
                   ["--workers", "0"]):
         assert main(["serve", str(tmp_path), *flags]) == 2
         assert "rate-limit" in capsys.readouterr().err or flags[0] == "--workers"
+
+
+def test_rate_counters_cannot_be_tied_to_an_alias(tmp_path):
+    """The store keeps SHA-256 of each token; the rate counter is keyed by a hash of the token itself
+    under another label, so someone holding the database cannot match counters to aliases."""
+    import hashlib
+    import sqlite3
+
+    from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+    from starlette.testclient import TestClient
+
+    from quietpoll.collect.app import create_app, rate_key
+
+    db = tmp_path / "collect.db"
+    st = Store.open(f"sqlite:///{db}")
+    token = st.add_token("field-07")
+    pk = X25519PrivateKey.generate().public_key()
+    client = TestClient(create_app(st, rate_limit=(5, 60.0)))
+    for i in range(3):
+        r = client.post("/api/v1/submissions", json={"form_id": FORM, "instance_id": f"uuid:{i}",
+                                                     "ciphertext": seal(pk, FORM, f"uuid:{i}", {"a": i})},
+                        headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 201
+    raw = sqlite3.connect(db)
+    rows = raw.execute("SELECT key, hits FROM rate").fetchall()
+    hashes = {bytes(h) for (h,) in raw.execute("SELECT token_hash FROM tokens")}
+    raw.close()
+    st.close()
+    assert rows == [(rate_key(token), 3)]
+    assert rate_key(token) not in hashes and hashlib.sha256(token.encode()).digest() in hashes
+    assert rate_key(token) != hashlib.sha256(hashlib.sha256(token.encode()).digest()).digest()

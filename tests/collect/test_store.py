@@ -1,4 +1,7 @@
-"""The collection store (SQLite) and pull."""
+"""The collection store and pull. Every test taking ``st`` runs on both backends behind
+:class:`quietpoll.collect.backend.StoreBackend`: SQLite and a real PostgreSQL (tests/collect/pgserver.py);
+``sq`` is the SQLite store alone (its file, WAL and pragmas). PostgreSQL's own tests:
+tests/collect/test_store_pg.py."""
 
 from __future__ import annotations
 
@@ -11,7 +14,10 @@ import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from pgserver import pg_server  # noqa: F401  (the session fixture)
+
 from quietpoll.collect import store as store_mod
+from quietpoll.collect.backend import StoreBackend, open_store
 from quietpoll.collect.envelope import seal
 from quietpoll.collect.setaside import pseudonymizer
 from quietpoll.collect.store import Store, pull, pull_all
@@ -32,8 +38,22 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def st(db_path):
+def sq(db_path):
     s = Store.open(f"sqlite:///{db_path}")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def st(request, db_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{db_path}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(url))
+    s = open_store(url)
+    assert isinstance(s, StoreBackend)
     yield s
     s.close()
 
@@ -51,11 +71,11 @@ def _all_bytes(path) -> bytes:
 # -- opening -------------------------------------------------------------------------------------------
 
 
-def test_open_modes(st, db_path):
+def test_open_modes(sq, db_path):
     db = sqlite3.connect(db_path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
-    assert st._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert sq._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
 
 
@@ -222,15 +242,15 @@ def test_bad_alias(st, alias):
         st.add_token(alias)
 
 
-def test_db_never_holds_tokens_or_plaintext(st, db_path, pair):
+def test_db_never_holds_tokens_or_plaintext(sq, db_path, pair):
     sk, pk = pair
-    tokens = [st.add_token(f"iv{n}") for n in range(5)]
+    tokens = [sq.add_token(f"iv{n}") for n in range(5)]
     for n in range(5):
         payload = {"secret": f"{CANARY}-{n}", "비밀": "한국어 정답"}
-        st.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
-    st.revoke_token("iv1")
+        sq.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
+    sq.revoke_token("iv1")
     raw = _all_bytes(db_path)
-    st.close()
+    sq.close()
     raw += _all_bytes(db_path)
     assert raw  # something was written
     for tok in tokens:

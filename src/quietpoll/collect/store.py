@@ -48,6 +48,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+from quietpoll.collect.backend import StoreBackend, open_store
 from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext
 from quietpoll.collect.setaside import quarantine_id
 from quietpoll.errors import CollectError
@@ -117,8 +118,9 @@ def _check_alias(alias: object) -> str:
     return alias
 
 
-class Store:
-    """Sealed submissions and token hashes in SQLite. Open with :meth:`Store.open`."""
+class Store(StoreBackend):
+    """Sealed submissions and token hashes in SQLite. Open with :meth:`Store.open` or
+    :func:`quietpoll.collect.backend.open_store`."""
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._db = connection
@@ -134,21 +136,12 @@ class Store:
 
     # ---------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str) -> Store:
-        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
-        ``postgresql://user:pass@host:port/db``; creates the tables."""
-        if not isinstance(url, str):
-            raise CollectError("the store must be given as a URL such as sqlite:///collect.db")
-        lowered = url.lower()
-        if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
-            from quietpoll.collect.store_pg import PgStore
-
-            return PgStore.open(url)
-        if not lowered.startswith("sqlite:///"):
-            scheme = url.split(":", 1)[0] if ":" in url else url
-            raise CollectError(
-                f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db or postgresql://USER:PASS@HOST:PORT/DB"
-            )
+    def open(cls, url: str) -> StoreBackend:
+        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; creates the tables. Any other
+        URL (``postgresql://user:pass@host:port/db``) is opened by
+        :func:`quietpoll.collect.backend.open_store` with its own backend."""
+        if not isinstance(url, str) or not url.lower().startswith("sqlite:///"):
+            return open_store(url)
         path = url[len("sqlite:///") :]
         if not path:
             raise CollectError("the sqlite store URL has no file path: sqlite:///PATH/collect.db")
@@ -221,12 +214,6 @@ class Store:
         self._dirty = bool(busy)
         return not busy
 
-    def __enter__(self) -> Store:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
             raise CollectError("the store is closed")
@@ -293,10 +280,6 @@ class Store:
                 if not item.done:
                     item.error, item.done = CollectError("the store was interrupted; send the submission again"), True
 
-    def put(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> bool:
-        """True if stored; False if that instance_id was already stored (the first one is kept)."""
-        return self.put_status(form_id, instance_id, ciphertext, token_alias) == "stored"
-
     def list(self, form_id: str | None = None) -> list[dict]:
         """``[{"instance_id", "form_id", "received_at", "token_alias"}]`` ordered by instance id."""
         sql = "SELECT instance_id, form_id, received_at, token_alias FROM submissions"
@@ -316,13 +299,9 @@ class Store:
         with self._lock:
             return int(self._conn().execute(sql, args).fetchone()[0])
 
-    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
-        """Yield ``(form_id, instance_id, ciphertext)`` ordered by instance id, in pages (the lock is
-        never held while the caller works)."""
-        return (row[:3] for row in self.sealed(form_id))
-
     def sealed(self, form_id: str | None = None) -> Iterator[tuple[str, str, str, str]]:
-        """Yield ``(form_id, instance_id, ciphertext, token_alias)`` ordered by instance id, in pages."""
+        """Yield ``(form_id, instance_id, ciphertext, token_alias)`` ordered by instance id, in pages (the
+        lock is never held while the caller works)."""
         last = ""
         while True:
             if form_id is None:
@@ -412,8 +391,9 @@ class Store:
     def take_rate(self, key: bytes, n: int, period: float, now: float | None = None) -> float:
         """Count one request for ``key`` in the current fixed window of ``period`` seconds (wall clock,
         so every process on the store shares the windows); 0.0 when it is within ``n``, else the seconds
-        until the next window. One atomic upsert; the counters are written without fsync (losing them
-        in a crash only resets them) and rows of past windows are deleted. ``key`` should be a hash of
+        until the next window. One atomic upsert; the counters are written without an fsync of their own
+        (``synchronous=NORMAL`` on their connection: a crash can only reset them) and rows of past
+        windows are deleted. ``key`` should be a hash of
         the token itself (not of its stored hash), so the counters cannot be tied to an alias."""
         now = time.time() if now is None else now
         win = int(now // period)
@@ -431,7 +411,7 @@ class Store:
                 return self._conn()
             db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
             db.execute("PRAGMA busy_timeout = 30000")
-            db.execute("PRAGMA synchronous = OFF")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per commit, never inconsistent
             db.execute("PRAGMA secure_delete = ON")
             self._rate_db = db
         return self._rate_db

@@ -1,8 +1,8 @@
 """The collection store on PostgreSQL (``postgresql://user:pass@host:port/db``), via psycopg 3.
 
-Same API and semantics as the SQLite :class:`quietpoll.collect.store.Store` (open it with
-``Store.open(url)``, which dispatches here), for a team running several server processes or machines
-against one database:
+The :class:`quietpoll.collect.backend.StoreBackend` interface with the semantics of the SQLite
+:class:`quietpoll.collect.store.Store` (open it with ``open_store(url)`` or ``Store.open(url)``, which
+dispatch here), for a team running several server processes or machines against one database:
 
 * ``submissions(instance_id PRIMARY KEY, form_id, ciphertext, token_alias, received_at)`` and
   ``tokens(alias PRIMARY KEY, token_hash UNIQUE, revoked, created_at)``, the times rounded down to the
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -47,6 +48,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from quietpoll.collect import store as _store
+from quietpoll.collect.backend import StoreBackend
 from quietpoll.collect.envelope import check_ciphertext
 from quietpoll.collect.setaside import quarantine_id
 from quietpoll.errors import CollectError
@@ -54,6 +56,7 @@ from quietpoll.errors import CollectError
 __all__ = ["PgStore", "is_postgres_url"]
 
 T = TypeVar("T")
+_log = logging.getLogger("quietpoll.collect")
 
 SCHEMA_VERSION = "quietpoll-store-1"
 # pg_advisory_xact_lock key: the first 8 bytes of SHA-256("quietpoll-store"), as a signed bigint
@@ -140,8 +143,9 @@ def _psycopg():
     return psycopg
 
 
-class PgStore(_store.Store):
-    """Sealed submissions and token hashes in PostgreSQL. Open with ``Store.open("postgresql://...")``."""
+class PgStore(StoreBackend):
+    """Sealed submissions and token hashes in PostgreSQL. Open with ``open_store("postgresql://...")``
+    (or ``Store.open``, which dispatches here)."""
 
     def __init__(self, conninfo: str, shown: str, password: str | None, max_connections: int = 8) -> None:
         self._conninfo = conninfo
@@ -151,12 +155,11 @@ class PgStore(_store.Store):
         self._idle: list[Any] = []
         self._slots = threading.BoundedSemaphore(max_connections)
         self._closed = False
-        self._db = None  # no single connection; kept for code that looks for it
         self._hour = _store.hour_now()
         self._rate_swept = -1
 
     @classmethod
-    def open(cls, url: str) -> PgStore:  # type: ignore[override]
+    def open(cls, url: str) -> PgStore:
         conninfo, shown, password = _conninfo(url)
         store = cls(conninfo, shown, password)
         psycopg = _psycopg()
@@ -258,9 +261,6 @@ class PgStore(_store.Store):
         for conn in idle:
             conn.close()
 
-    def _conn(self):  # pragma: no cover - the SQLite accessor; not used here
-        raise CollectError("the PostgreSQL store has no single connection")
-
     # ---------------------------------------------------------------------------------------------
     # submissions
 
@@ -274,7 +274,10 @@ class PgStore(_store.Store):
         hour = _store.hour_now()
         if hour != self._hour:  # a new hour: rewrite the closed ones so that they keep no arrival order
             self._hour = hour
-            self.settle()
+            try:
+                self.settle()
+            except Exception as exc:  # never costs a submission; the next hour's settle covers this one
+                _log.warning("could not settle the store's closed hours: %s", type(exc).__name__)
 
         def work(conn):
             cur = conn.execute(
@@ -429,24 +432,25 @@ class PgStore(_store.Store):
     # rate limits, shared by every server process on the database
 
     def take_rate(self, key: bytes, n: int, period: float, now: float | None = None) -> float:
-        """As :meth:`quietpoll.collect.store.Store.take_rate`: one atomic upsert (its commit does not
-        wait for the WAL flush: ``synchronous_commit`` off for that transaction only)."""
+        """As :meth:`quietpoll.collect.store.Store.take_rate`: one atomic upsert, one round trip (its
+        commit does not wait for the WAL flush: ``synchronous_commit`` off for that statement only)."""
         now = time.time() if now is None else now
         win = int(now // period)
         sweep = win != self._rate_swept
         self._rate_swept = win
 
         def work(conn):
-            with conn.transaction():
-                conn.execute("SET LOCAL synchronous_commit TO OFF")
-                hits = conn.execute(
-                    "INSERT INTO rate(key, win, hits) VALUES (%s, %s, 1) ON CONFLICT (key) DO UPDATE SET"
-                    " hits = CASE WHEN rate.win = excluded.win THEN rate.hits + 1 ELSE 1 END, win = excluded.win"
-                    " RETURNING hits",
-                    (bytes(key), win),
-                ).fetchone()[0]
-                if sweep:
-                    conn.execute("DELETE FROM rate WHERE win < %s", (win,))
+            # one statement, one round trip: set_config(..., true) lasts until this statement's own commit
+            hits = conn.execute(
+                "INSERT INTO rate(key, win, hits) SELECT %s, %s, 1"
+                " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " hits = CASE WHEN rate.win = excluded.win THEN rate.hits + 1 ELSE 1 END, win = excluded.win"
+                " RETURNING hits",
+                (bytes(key), win),
+            ).fetchone()[0]
+            if sweep:
+                conn.execute("DELETE FROM rate WHERE win < %s", (win,))
             return hits
 
         hits = self._run(work, retry=False)

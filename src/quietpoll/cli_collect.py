@@ -197,12 +197,14 @@ def pull(study, key_path, out, store, fmt):
     finally:
         s.close()
     if result.quarantined:
+        where = ("see quietpoll store quarantine" if result.moved else
+                 "the store could not be written (a read-only copy?), so they stay among the submissions")
         click.echo(f"set aside {len(result.quarantined)} submission(s) that could not be used, sent with "
-                   f"token(s) {', '.join(result.aliases)}: see quietpoll store quarantine", err=True)
+                   f"token(s) {', '.join(result.aliases)}: {where}", err=True)
     if fmt == "json":
         click.echo(json.dumps({"rows": result.rows, "out": str(out), "files": [str(f) for f in result.files],
                                "quarantined": {"count": len(result.quarantined), "aliases": result.aliases,
-                                               "rows": result.quarantined}}))
+                                               "moved": result.moved, "rows": result.quarantined}}))
     else:
         click.echo(f"wrote {result.rows} submission(s) to {out}")
 

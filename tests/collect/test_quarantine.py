@@ -186,3 +186,23 @@ def test_rate_counters_shared_between_stores(url):
     finally:
         a.close()
         b.close()
+
+
+def test_a_store_that_cannot_be_written_still_gets_every_good_row(st, pair, tmp_path, monkeypatch):
+    """A read-only copy of the store: the good rows are written, the bad ones listed with their alias
+    and left where they are."""
+    import sqlite3
+
+    sk, pk = pair
+    fill(st, pk)
+
+    def read_only(rows):
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(st, "set_aside", read_only)
+    result = pull_all(st, sk, tmp_path / "out.csv")
+    assert result.rows == 3 and not result.moved
+    assert sorted((q["instance_id"], q["token_alias"], q["reason"]) for q in result.quarantined) == [
+        ("uuid:junk", "thief-09", "undecryptable"), ("uuid:replay", "thief-09", "replayed"),
+        ("uuid:swapped", "thief-10", "replayed")]
+    assert st.count() == 6  # nothing moved

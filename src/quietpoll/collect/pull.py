@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from quietpoll.collect.envelope import open_sealed
-from quietpoll.collect.setaside import PSEUDONYM_COLUMN, PullResult, pseudonymizer
+from quietpoll.collect.setaside import PSEUDONYM_COLUMN, PullResult, pseudonymizer, quarantine_id
 from quietpoll.errors import CollectError
 
 if TYPE_CHECKING:
@@ -127,7 +127,8 @@ def pull_all(store: Store, private_key, out_path, form_id: str | None = None, pu
 
     A submission that cannot be used never stops the pull: it is set aside (moved to the store's
     quarantine, reasons in :mod:`quietpoll.collect.setaside`) after every good row has been written, and
-    listed in the result. Everything is decrypted before anything is written or set aside. When no
+    listed in the result (``moved`` False when the store could not be written, e.g. a read-only copy:
+    the rows are then listed but left among the submissions). Everything is decrypted before anything is written or set aside. When no
     submission opens at all, the key may be the wrong one: with ``public_key`` (the study's) the key is
     checked against it and the rows are set aside only if it matches; without it, CollectError (naming
     an instance id only) and nothing is written or set aside.
@@ -198,10 +199,20 @@ def pull_all(store: Store, private_key, out_path, form_id: str | None = None, pu
         files.append(out.with_name(f"{out.stem}-{name}{out.suffix}"))
         write_data(frame, files[-1])
     quarantined: list[dict] = []
+    moved = True
     if aside:
-        ids = set(store.set_aside(aside))
-        quarantined = [q for q in store.quarantined() if q["id"] in ids]
-    return PullResult(rows=len(rows), files=files, quarantined=quarantined)
+        try:
+            ids = set(store.set_aside(aside))
+            quarantined = [q for q in store.quarantined() if q["id"] in ids]
+        except Exception as exc:  # a read-only copy of the store: report them, leave them where they are
+            if isinstance(exc, CollectError) and "closed" in str(exc):
+                raise
+            moved = False
+            aliases = {s[1]: s[3] for _, s in opened} | {s[1]: s[3] for s in failed}
+            quarantined = [{"id": quarantine_id(f, i, c), "instance_id": i, "form_id": f,
+                            "token_alias": aliases[i], "received_at": None, "reason": reason}
+                           for f, i, c, reason in aside]
+    return PullResult(rows=len(rows), files=files, quarantined=quarantined, moved=moved)
 
 
 def _raw_public(public_key) -> bytes:

@@ -81,11 +81,12 @@ def pseudonymizer(private_key):
 class PullResult:
     """What :func:`quietpoll.collect.store.pull_all` did: ``rows`` written, ``files`` written, and the
     rows set aside by this pull (``[{"id", "instance_id", "form_id", "token_alias", "received_at",
-    "reason"}]``)."""
+    "reason"}]``; ``received_at`` None when they could not be moved)."""
 
     rows: int
     files: list = field(default_factory=list)
     quarantined: list[dict] = field(default_factory=list)
+    moved: bool = True  # False: the store could not be written, the rows were listed but left in place
 
     @property
     def aliases(self) -> list[str]:

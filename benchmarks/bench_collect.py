@@ -405,7 +405,7 @@ Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency unde
   Column "servers": one such process; **2 processes** (two `serve` processes on two ports sharing the
   store, client process *c* sending to server *c* mod 2, as two machines behind a proxy would); or one
   process with **`--workers 2`** (uvicorn's worker processes sharing one port, each with its own store
-  connection). {', '.join(sorted(cfg.get('topologies_note', ['SQLite: one process only'])))}.
+  connection). Layouts run: {'; '.join(cfg.get('topologies_note', ['SQLite: one process']))}.
   SQLite: `sqlite:///STUDY/collect.db` (WAL, `synchronous=FULL`). PostgreSQL: a throwaway cluster from
   Debian's packages on 127.0.0.1 (started as tests/collect/pgserver.py does; `fsync=on`,
   `synchronous_commit=on`, defaults otherwise).
@@ -491,9 +491,9 @@ def main(argv: list[str] | None = None) -> int:
                             "paced_rate": args.paced_rate,
                             "rate_limit": "60 requests per 60 s",
                             "pg_servers": args.pg_servers.split(","),
-                            "topologies_note": ["SQLite: one process only",
-                                                "PostgreSQL: " + ", ".join(TOPOLOGIES[t][0] for t in
-                                                                           args.pg_servers.split(","))]}}
+                            "topologies_note": ["SQLite: one process",
+                                                "PostgreSQL: " + " / ".join(TOPOLOGIES[t][0] for t in
+                                                                            args.pg_servers.split(","))]}}
     try:
         study, form_id, public, names = make_study(work)
         rng = random.Random(20261122)

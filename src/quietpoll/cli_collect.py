@@ -282,12 +282,8 @@ _SERVE_ENV = "QUIETPOLL_SERVE"
 def serve_factory():
     """The app of one `serve --workers N` process (uvicorn calls it in each worker): the study, store and
     rate limit come from the parent through the environment, never the command line."""
-    import atexit
-
     cfg = json.loads(os.environ[_SERVE_ENV])
-    app = _serve_app(cfg["study"], cfg["store"], tuple(cfg["rate_limit"]))
-    atexit.register(app.state.store.close)  # a worker that stops settles its store (the WAL, arrival order)
-    return app
+    return _serve_app(cfg["study"], cfg["store"], tuple(cfg["rate_limit"]))
 
 
 def _rate_limit(text: str) -> tuple[int, float]:
@@ -302,7 +298,10 @@ def _rate_limit(text: str) -> tuple[int, float]:
 
 
 def _serve_app(study, store, rate_limit):
-    """The collection app for the study on its own store connection (``app.state.store``)."""
+    """The collection app for the study on its own store connection (``app.state.store``, closed when
+    the server shuts down)."""
+    import contextlib
+
     from .collect.app import create_app
     from .collect.store import Store
 
@@ -316,6 +315,13 @@ def _serve_app(study, store, rate_limit):
     opened = Store.open(_store_url(study, store))
     app = create_app(opened, forms=forms, rate_limit=rate_limit)
     app.state.store = opened
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        opened.close()  # a server that stops settles its store (the WAL, arrival order)
+
+    app.router.lifespan_context = lifespan
     if instruments:
         import base64
 

@@ -8,14 +8,16 @@ packages started like the test fixture tests/collect/pgserver.py):
 
 1. a study folder made by `quietpoll init` (the foreign-media XLSForm), `quietpoll keys new`, and
    `--tokens` interviewer tokens added to the store (the server's default per-token rate limit, 60 per
-   60 s with bursts of 60, is left as users get it: every token sends at most `--n / --tokens`);
+   60 s window counted in the store, is left as users get it: every token sends at most `--n / --tokens`);
 2. `--n` SYNTHETIC answer sets sealed with HPKE (`quietpoll.collect.envelope.seal`) **before** timing:
    sealing is the browser's work, not the server's; the JSON bodies are encoded before timing too;
 3. `quietpoll serve STUDY --store URL --host 127.0.0.1 --port P` started as a subprocess (the console
    script, as users run it), and `--clients` load-generator processes (benchmarks/collect_client.py), each
    an asyncio loop with `--concurrency` keep-alive connections: closed loop (a connection sends its next
    submission when the previous one is answered), then paced at `--paced-rate` (open loop), each run on a
-   fresh store. Each token belongs to one client process (one phone);
+   fresh store. Each token belongs to one client process (one phone). With PostgreSQL this is repeated
+   for each server layout of `--pg-servers`: one `serve` process, two `serve` processes on two ports
+   sharing the database (client process c sends to server c mod 2), one `serve --workers 2`;
 4. timed: from the start signal to the last answer; every request's latency (send to response);
    CPU seconds of the server (the uvicorn process; with PostgreSQL plus the database's processes) and of
    the client processes, and of the whole machine (what other processes used meanwhile is reported);
@@ -173,14 +175,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(study: Path, url: str, log: Path, profile: Path | None = None) -> tuple[subprocess.Popen, str]:
+def start_server(study: Path, url: str, log: Path, profile: Path | None = None,
+                 extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     prefix = [] if profile is None else [sys.executable, "-m", "cProfile", "-o", str(profile)]
     cmd = [*prefix, str(Path(sys.executable).parent / "quietpoll"), "serve", str(study), "--store", url,
-           "--host", "127.0.0.1", "--port", str(port)]
+           "--host", "127.0.0.1", "--port", str(port), *extra]
     proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
@@ -207,9 +210,15 @@ def stop_server(proc: subprocess.Popen) -> None:
             proc.wait(timeout=30)
 
 
+#: server layouts: label -> (number of `serve` processes, extra flags of each)
+TOPOLOGIES = {"1": ("1 process", 1, ()), "2": ("2 processes", 2, ()),
+              "workers2": ("1 process, --workers 2", 1, ("--workers", "2"))}
+
+
 def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple[str, str]], args,
-              work: Path, pg_root: int | None, rate: float = 0.0) -> dict:
-    """One timed run against a fresh store: closed loop (rate 0) or paced at `rate` submissions/s."""
+              work: Path, pg_root: int | None, rate: float = 0.0, topology: str = "1") -> dict:
+    """One timed run against a fresh store: closed loop (rate 0) or paced at `rate` submissions/s, with the
+    server layout `topology` (TOPOLOGIES: client process c sends to server c % servers)."""
     from benchlib import busy_cpu_seconds
 
     from quietpoll.collect.store import Store
@@ -222,12 +231,17 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
         t = i % args.tokens
         shards[t % args.clients].append((tokens[t], iid, ct))
     profile = None if args.profile_server is None else args.profile_server.with_suffix(f".{kind}.prof")
-    proc, base = start_server(study, url, work / f"server-{kind}.log", profile)
+    label, n_servers, extra = TOPOLOGIES[topology]
+    procs, bases = [], []
     clients = []
     try:
+        for k in range(n_servers):
+            proc, base = start_server(study, url, work / f"server-{kind}-{k}.log", profile, extra)
+            procs.append(proc)
+            bases.append(base)
         for c, items in enumerate(shards):
             shard = work / f"shard-{kind}-{c}.json"
-            shard.write_text(json.dumps({"base": base, "form_id": form_id, "items": items,
+            shard.write_text(json.dumps({"base": bases[c % n_servers], "form_id": form_id, "items": items,
                                          "rate": rate / args.clients}))
             p = subprocess.Popen([sys.executable, str(Path(__file__).with_name("collect_client.py")), str(shard),
                                   str(work / f"result-{kind}-{c}.json"), str(args.concurrency), args.client_lib],
@@ -236,7 +250,7 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
         for p in clients:
             if p.stdout.readline().strip() != "ready":
                 raise RuntimeError("a load-generator process did not start")
-        srv0, pg0, busy0 = tree_cpu(proc.pid), tree_cpu(pg_root), busy_cpu_seconds()
+        srv0, pg0, busy0 = _servers_cpu(procs), tree_cpu(pg_root), busy_cpu_seconds()
         wall0 = time.monotonic()
         for p in clients:
             p.stdin.write("go\n")
@@ -244,13 +258,14 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
         for p in clients:
             p.wait(timeout=3600)
         wall = time.monotonic() - wall0
-        srv1, pg1, busy1 = tree_cpu(proc.pid), tree_cpu(pg_root), busy_cpu_seconds()
-        server_rss = _rss_mb(proc.pid)
+        srv1, pg1, busy1 = _servers_cpu(procs), tree_cpu(pg_root), busy_cpu_seconds()
+        server_rss = _rss_mb(procs[0].pid)
     finally:
         for p in clients:
             if p.poll() is None:
                 p.kill()
-        stop_server(proc)
+        for proc in procs:
+            stop_server(proc)
     results = [json.loads((work / f"result-{kind}-{c}.json").read_text()) for c in range(args.clients)]
     lat = sorted(x for r in results for x in r["latencies"])
     statuses: dict[str, int] = {}
@@ -267,7 +282,7 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
     client_cpu = sum(r["cpu_s"] for r in results)
     machine = (busy1 - busy0) if busy0 is not None and busy1 is not None else None
     return {
-        "store": kind, "mode": f"paced {rate:.0f}/s" if rate else "closed loop", "n": len(sealed),
+        "store": kind, "servers": label, "mode": f"paced {rate:.0f}/s" if rate else "closed loop", "n": len(sealed),
         "tokens": args.tokens, "clients": args.clients,
         "concurrency_per_client": args.concurrency,
         "seconds": span, "rate": len(sealed) / span,
@@ -281,6 +296,14 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
         "rows_after": rows, "distinct_after": distinct,
         "ids_match": distinct == len(expected),
     }
+
+
+def _servers_cpu(procs: list[subprocess.Popen]) -> dict[int, float]:
+    """CPU seconds of every server process tree (uvicorn's workers are children of `serve --workers`)."""
+    out: dict[int, float] = {}
+    for proc in procs:
+        out |= tree_cpu(proc.pid)
+    return out
 
 
 def _rss_mb(pid: int) -> float | None:
@@ -312,15 +335,15 @@ def verdict(r: dict) -> str:
 
 
 def results_table(res: dict) -> str:
-    lines = ["| store | load | submissions | throughput | p50 | p95 | p99 | max | statuses | rows after "
+    lines = ["| store | servers | load | submissions | throughput | p50 | p95 | p99 | max | statuses | rows after "
              "| CPU server | CPU database | CPU clients | CPU others | targets |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
     for r in res["runs"]:
         lat, cpu = r["latency_ms"], r["cpu_s"]
         st = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
         others = "?" if cpu["others"] is None else f"{cpu['others']:.1f} s"
         db = f"{cpu['database']:.1f} s" if r["store"] == "postgresql" else "—"
-        lines.append(f"| {r['store']} | {r['mode']} | {r['n']:,} | **{r['rate']:,.0f}/s** ({r['seconds']:.1f} s) "
+        lines.append(f"| {r['store']} | {r.get('servers', '1 process')} | {r['mode']} | {r['n']:,} | **{r['rate']:,.0f}/s** ({r['seconds']:.1f} s) "
                      f"| {fmt_ms(lat['p50'])} | {fmt_ms(lat['p95'])} | **{fmt_ms(lat['p99'])}** | {fmt_ms(lat['max'])} "
                      f"| {st} | {r['rows_after']:,} | {cpu['server']:.1f} s | {db} | {cpu['clients']:.1f} s "
                      f"| {others} | {verdict(r)} |")
@@ -345,6 +368,9 @@ def write_docs(res: dict) -> None:
         "the server, would have been measured."
         if cfg["client_lib"] == "raw" else "The client is `httpx.AsyncClient` with a connection pool "
         "(`--client-lib httpx`).", width=110, initial_indent="  ", subsequent_indent="  ")
+    short_note = "" if cfg["n"] >= 20_000 else (
+        f"\n**This run used `--n {cfg['n']}`**, fewer than the 20,000 submissions of the target, to keep the run "
+        "(now with the two-process and `--workers` layouts on PostgreSQL) short on a shared machine.\n")
     doc = f"""# Benchmark: the collection server (`quietpoll serve`)
 
 Generated by `benchmarks/bench_collect.py` on {res['date']}; the whole run took {res['elapsed_s']:.0f} s.
@@ -352,7 +378,7 @@ These are measurements, not tests. Back to [benchmarks.md](benchmarks.md).
 
 Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency under {TARGET_P99_MS:.0f} ms, on 2 cores,
 {cfg['n']:,} submissions from concurrent clients on loopback, with the SQLite and the PostgreSQL store.
-
+{short_note}
 ## Machine and versions
 
 - CPU: {m.get('cpu', '?')}; nproc {m.get('nproc')}; memory {m.get('mem_gib')} GiB; {m.get('platform')}
@@ -374,14 +400,17 @@ Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency unde
   {res['seal_s']:.1f} s here), each ciphertext {ct_chars} characters of base64url (the smallest
   padding bucket that holds one interview). The JSON bodies are encoded before timing too.
 - The server is the real `quietpoll serve STUDY --store URL --host 127.0.0.1 --port P` process, started from
-  the console script as users run it (one process; uvicorn picks httptools and uvloop, which quietpoll
-  depends on); the form routes, the form-id check, token checks, body limits and the per-token rate limit
-  are all live.
+  the console script as users run it (uvicorn picks httptools and uvloop, which quietpoll depends on); the
+  form routes, the form-id check, token checks, body limits and the per-token rate limit are all live.
+  Column "servers": one such process; **2 processes** (two `serve` processes on two ports sharing the
+  store, client process *c* sending to server *c* mod 2, as two machines behind a proxy would); or one
+  process with **`--workers 2`** (uvicorn's worker processes sharing one port, each with its own store
+  connection). Layouts run: {'; '.join(cfg.get('topologies_note', ['SQLite: one process']))}.
   SQLite: `sqlite:///STUDY/collect.db` (WAL, `synchronous=FULL`). PostgreSQL: a throwaway cluster from
   Debian's packages on 127.0.0.1 (started as tests/collect/pgserver.py does; `fsync=on`,
   `synchronous_commit=on`, defaults otherwise).
-- **Rate limits as configured**: the server's default, unchanged: {cfg['rate_limit']} per token alias per
-  server process (token bucket, bursts of 60). The load comes from **{cfg['tokens']} interviewer tokens**
+- **Rate limits as configured**: the server's default, unchanged: {cfg['rate_limit']} per token, counted
+  in the store (a fixed window; one atomic upsert per request, shared by every server process). The load comes from **{cfg['tokens']} interviewer tokens**
   (`tokens add`, aliases `bench-0000`...), each sending at most {per_token} submissions — within one burst,
   as a field team of {cfg['tokens']} phones flushing their offline outboxes at once would. No request was
   exempted from any check.
@@ -414,7 +443,7 @@ Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency unde
 .venv/bin/python benchmarks/bench_collect.py --stores sqlite --n 2000 --no-docs   # trial run
 ```
 
-Options: `--n`, `--tokens`, `--clients`, `--concurrency`, `--client-lib raw|httpx`,
+Options: `--n`, `--tokens`, `--clients`, `--concurrency`, `--client-lib raw|httpx`, `--pg-servers 1,2,workers2`,
 `--paced-rate R` (0: closed loop only), `--stores sqlite,postgresql`, `--out DIR` (results JSON), `--no-docs`,
 `--profile-server FILE` (the server under cProfile; its timings are then not representative).
 """
@@ -431,6 +460,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--stores", default="sqlite,postgresql")
+    ap.add_argument("--pg-servers", default="1,2,workers2",
+                    help="PostgreSQL server layouts, of " + ", ".join(TOPOLOGIES) + " (SQLite: 1)")
     ap.add_argument("--paced-rate", type=float, default=600.0,
                     help="after the closed-loop run, a run paced at this many submissions/s (0: none)")
     ap.add_argument("--client-lib", choices=["raw", "httpx"], default="raw",
@@ -458,7 +489,11 @@ def main(argv: list[str] | None = None) -> int:
                  "config": {"n": args.n, "tokens": args.tokens, "clients": args.clients,
                             "concurrency": args.concurrency, "client_lib": args.client_lib,
                             "paced_rate": args.paced_rate,
-                            "rate_limit": "60 requests per 60 s"}}
+                            "rate_limit": "60 requests per 60 s",
+                            "pg_servers": args.pg_servers.split(","),
+                            "topologies_note": ["SQLite: one process",
+                                                "PostgreSQL: " + " / ".join(TOPOLOGIES[t][0] for t in
+                                                                            args.pg_servers.split(","))]}}
     try:
         study, form_id, public, names = make_study(work)
         rng = random.Random(20261122)
@@ -483,7 +518,10 @@ def main(argv: list[str] | None = None) -> int:
                 if cluster is not None:
                     server = cluster.start()
                     postmaster = int((cluster.datadir / "postmaster.pid").read_text().split()[0])
-                for rate in rates:  # each run on a fresh, empty store
+                layouts = ["1"] if cluster is None else args.pg_servers.split(",")
+                for topology, rate in [(t, r) for t in layouts for r in rates]:  # each run on a fresh store
+                    if topology not in TOPOLOGIES:
+                        ap.error(f"unknown server layout {topology!r}: one of {', '.join(TOPOLOGIES)}")
                     if cluster is None:
                         db = study / "collect.db"
                         for suffix in ("", "-wal", "-shm"):
@@ -491,10 +529,10 @@ def main(argv: list[str] | None = None) -> int:
                         r = run_store(kind, f"sqlite:///{db}", study, form_id, sealed, args, work, None, rate)
                     else:
                         r = run_store(kind, server.create_database(), study, form_id, sealed, args, work,
-                                      postmaster, rate)
+                                      postmaster, rate, topology)
                     res["runs"].append(r)
                     lat = r["latency_ms"]
-                    print(f"{kind}, {r['mode']}: {r['rate']:.0f}/s, p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
+                    print(f"{kind}, {r['servers']}, {r['mode']}: {r['rate']:.0f}/s, p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
                           f"max {lat['max']:.1f} ms, statuses {r['statuses']}, rows {r['rows_after']}, "
                           f"CPU server {r['cpu_s']['server']:.1f} s db {r['cpu_s']['database']:.1f} s "
                           f"clients {r['cpu_s']['clients']:.1f} s others {r['cpu_s']['others']}", flush=True)

@@ -172,7 +172,7 @@ def store_group() -> None:
 @click.option("--store", "url", required=True, help="sqlite:///path/collect.db")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def store_list(url, fmt):
-    """List stored submissions: instance id, form id, received hour. Never their content."""
+    """List stored submissions: instance id, form id, received hour, token alias. Never their content."""
     from .collect.store import Store
 
     s = Store.open(url)
@@ -185,7 +185,39 @@ def store_list(url, fmt):
         click.echo(json.dumps(rows))
     else:
         for r in rows:
-            click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}")
+            click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}")
+
+
+@store_group.command("quarantine")
+@click.argument("study", type=click.Path(), required=False)
+@click.option("--store", "url", help="Store URL (default: the study's).")
+@click.option("--release", "release", multiple=True, metavar="ID",
+              help="Move the quarantined submission ID back to the submissions (repeat for each).")
+@click.option("--purge", "purge", multiple=True, metavar="ID", help="Delete the quarantined submission ID for good.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def store_quarantine(study, url, release, purge, fmt):
+    """List the submissions set aside (undecryptable, replayed, malformed or conflicting): id, received
+    hour, form, token alias, reason; release or purge them by id. Never their content."""
+    from .collect.store import Store
+
+    s = Store.open(_store_url(study, url))
+    try:
+        for qid in release:
+            s.release(qid)
+            click.echo(f"released {qid}", err=True)
+        for qid in purge:
+            s.purge(qid)
+            click.echo(f"purged {qid}", err=True)
+        rows = s.quarantined()
+    finally:
+        s.close()
+    fmt = fmt or _default_format()
+    if fmt == "json":
+        click.echo(json.dumps(rows))
+    else:
+        for r in rows:
+            click.echo(f"{r['id']}  {r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}  "
+                       f"{r['reason']}")
 
 
 @cli.command()
@@ -193,20 +225,37 @@ def store_list(url, fmt):
 @click.option("--key", "key_path", type=click.Path(), help="The private key (default STUDY/keys/study.key).")
 @click.option("--out", required=True, type=click.Path(), help="Responses file to write (.csv, .parquet, ...).")
 @click.option("--store", help="Store URL (default: the study's).")
-def pull(study, key_path, out, store):
-    """Decrypt every stored submission into a responses file, on the key holder's machine."""
-    from .collect.keys import load_private
-    from .collect.store import Store, pull as _pull
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one object {rows, out, files, quarantined: {count, aliases, rows}}.")
+def pull(study, key_path, out, store, fmt):
+    """Decrypt every stored submission into a responses file, on the key holder's machine. Submissions
+    that cannot be used (junk, replayed, malformed) are set aside, never stopping the pull: their count and
+    token aliases are reported on stderr (see `quietpoll store quarantine`). The interviewer is written as
+    a pseudonym (column _interviewer), never as the alias."""
+    from .collect.keys import load_private, load_public
+    from .collect.store import Store, pull_all
 
     key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
                        _passphrase("passphrase"))
     device_only = _device_only_fields(study)
+    pub_path = Path(study) / "keys" / "study.pub"
+    public = load_public(pub_path) if pub_path.is_file() else None
     s = Store.open(_store_url(study, store))
     try:
-        n = _pull(s, key, out, device_only=device_only)
+        result = pull_all(s, key, out, public_key=public, device_only=device_only)
     finally:
         s.close()
-    click.echo(f"wrote {n} submission(s) to {out}")
+    if result.quarantined:
+        where = ("see quietpoll store quarantine" if result.moved else
+                 "the store could not be written (a read-only copy?), so they stay among the submissions")
+        click.echo(f"set aside {len(result.quarantined)} submission(s) that could not be used, sent with "
+                   f"token(s) {', '.join(result.aliases)}: {where}", err=True)
+    if fmt == "json":
+        click.echo(json.dumps({"rows": result.rows, "out": str(out), "files": [str(f) for f in result.files],
+                               "quarantined": {"count": len(result.quarantined), "aliases": result.aliases,
+                                               "moved": result.moved, "rows": result.quarantined}}))
+    else:
+        click.echo(f"wrote {result.rows} submission(s) to {out}")
 
 
 def _device_only_fields(study) -> dict[str, frozenset[str]]:
@@ -263,14 +312,65 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 @click.option("--store", help="Store URL (default: STUDY/collect.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-def serve(study, store, host, port):
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port, each with its own store connection; rate limits are "
+                   "held in the store, so they act as one (so do servers on several machines on one PostgreSQL).")
+@click.option("--rate-limit", "rate_limit", default="60/60", show_default=True, metavar="N/SECONDS",
+              help="Submissions per interviewer token per window of SECONDS, counted in the store.")
+def serve(study, store, host, port, workers, rate_limit):
     """Run the collection server (submission API) for the study. No IP addresses or user agents are
     logged: uvicorn's access log is off and client addresses are removed before any handler runs.
     Every submission of the form has one envelope size; a text answer may take at most the study's
     [collect] text_max_bytes (default 500) bytes."""
     import uvicorn
 
-    from .collect.app import create_app, uvicorn_options
+    from .collect.app import uvicorn_options
+
+    from .collect.http import raise_nofile_limit
+
+    limit = _rate_limit(rate_limit)
+    # hardened (collect/http.py) and never "trace": it logs client addresses
+    options = uvicorn_options(raise_nofile_limit()) | {"log_level": "warning"}
+    if workers == 1:
+        app = _serve_app(study, store, limit)
+        try:
+            uvicorn.run(app, host=host, port=port, **options)
+        finally:
+            app.state.store.close()  # settles the store (the WAL, arrival order)
+        return
+    _serve_app(study, store, limit).state.store.close()  # check the study, form and key here, once, clearly
+    os.environ[_SERVE_ENV] = json.dumps({"study": str(Path(study).resolve()), "store": store, "rate_limit": limit})
+    uvicorn.run("quietpoll.cli_collect:serve_factory", factory=True, workers=workers, host=host, port=port,
+                **options)
+
+
+_SERVE_ENV = "QUIETPOLL_SERVE"
+
+
+def serve_factory():
+    """The app of one `serve --workers N` process (uvicorn calls it in each worker): the study, store and
+    rate limit come from the parent through the environment, never the command line."""
+    cfg = json.loads(os.environ[_SERVE_ENV])
+    return _serve_app(cfg["study"], cfg["store"], tuple(cfg["rate_limit"]))
+
+
+def _rate_limit(text: str) -> tuple[int, float]:
+    n, sep, seconds = text.partition("/")
+    try:
+        limit = (int(n), float(seconds)) if sep else None
+    except ValueError:
+        limit = None
+    if limit is None or limit[0] < 1 or not 0 < limit[1] < 10**7:
+        raise QuietpollError(f"--rate-limit must be N/SECONDS with N >= 1 and SECONDS > 0, got {text!r}")
+    return limit
+
+
+def _serve_app(study, store, rate_limit):
+    """The collection app for the study on its own store connection (``app.state.store``, closed when
+    the server shuts down)."""
+    import contextlib
+
+    from .collect.app import create_app
     from .collect.store import Store
 
     cfg = load_study(study)
@@ -285,7 +385,15 @@ def serve(study, store, host, port):
         forms = {inst.form_id: {"title": inst.title, "envelope_size": envelope_size(inst, text_max)}}
         instruments = {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
-    app = create_app(opened, forms=forms)
+    app = create_app(opened, forms=forms, rate_limit=rate_limit)
+    app.state.store = opened
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app):
+        yield
+        opened.close()  # a server that stops settles its store (the WAL, arrival order)
+
+    app.router.lifespan_context = lifespan
     if instruments:
         import base64
 
@@ -295,14 +403,11 @@ def serve(study, store, host, port):
         for inst in instruments.values():
             problems = browser_unsupported(inst)
             if problems:
+                opened.close()
                 raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely ({len(problems)} "
                                      f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
                                      "would be shown to everyone. Change the form or use another collection tool")
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
         add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened,
                         text_max_bytes=text_max)
-    from .collect.http import raise_nofile_limit
-
-    # hardened (collect/http.py) and never "trace": it logs client addresses
-    options = uvicorn_options(raise_nofile_limit()) | {"log_level": "warning"}
-    uvicorn.run(app, host=host, port=port, **options)
+    return app

@@ -48,7 +48,8 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     url = "sqlite:///" + str(study / "collect.db")
     assert main(["store", "list", "--store", url, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows == [{"instance_id": "uuid:1", "form_id": "foreign_media", "received_at": rows[0]["received_at"]}]
+    assert rows == [{"instance_id": "uuid:1", "form_id": "foreign_media", "received_at": rows[0]["received_at"],
+                     "token_alias": "field-07"}]
     assert rows[0]["received_at"].endswith(":00:00Z")
 
     out = tmp_path / "responses.csv"

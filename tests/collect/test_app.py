@@ -382,7 +382,7 @@ def test_429_per_token_with_retry_after(store, token):
     r = client.post(URL, json=body("uuid:r3"), headers=auth(token))
     assert_error(r, 429, "rate_limited")
     retry = int(r.headers["retry-after"])
-    assert 1 <= retry <= 30
+    assert 1 <= retry <= 60  # the rest of the fixed 60 s window
     # another interviewer's token has its own bucket
     assert client.post(URL, json=body("uuid:r4"), headers=auth(other)).status_code == 201
     assert sorted(row["instance_id"] for row in store.list()) == ["uuid:r1", "uuid:r2", "uuid:r4"]

@@ -1,4 +1,7 @@
-"""The collection store (SQLite) and pull."""
+"""The collection store and pull. Every test taking ``st`` runs on both backends behind
+:class:`quietpoll.collect.backend.StoreBackend`: SQLite and a real PostgreSQL (tests/collect/pgserver.py);
+``sq`` is the SQLite store alone (its file, WAL and pragmas). PostgreSQL's own tests:
+tests/collect/test_store_pg.py."""
 
 from __future__ import annotations
 
@@ -11,9 +14,13 @@ import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from pgserver import pg_server  # noqa: F401  (the session fixture)
+
 from quietpoll.collect import store as store_mod
+from quietpoll.collect.backend import StoreBackend, open_store
 from quietpoll.collect.envelope import seal
-from quietpoll.collect.store import Store, pull
+from quietpoll.collect.setaside import pseudonymizer
+from quietpoll.collect.store import Store, pull, pull_all
 from quietpoll.errors import CollectError, InputError
 
 CANARY = "canary-quietpoll-8d1f3a"
@@ -31,8 +38,22 @@ def db_path(tmp_path):
 
 
 @pytest.fixture
-def st(db_path):
+def sq(db_path):
     s = Store.open(f"sqlite:///{db_path}")
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def st(request, db_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{db_path}"
+    else:
+        server = request.getfixturevalue("pg_server")
+        url = server.create_database()
+        request.addfinalizer(lambda: server.drop_database(url))
+    s = open_store(url)
+    assert isinstance(s, StoreBackend)
     yield s
     s.close()
 
@@ -50,11 +71,11 @@ def _all_bytes(path) -> bytes:
 # -- opening -------------------------------------------------------------------------------------------
 
 
-def test_open_modes(st, db_path):
+def test_open_modes(sq, db_path):
     db = sqlite3.connect(db_path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     db.close()
-    assert st._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert sq._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert stat.S_IMODE(db_path.stat().st_mode) == 0o600
 
 
@@ -133,7 +154,8 @@ def test_list_and_filter(st, pair):
         st.put(f, i, seal(pk, f, i, {"x": i}), "alice")
     assert [r["instance_id"] for r in st.list()] == ["a", "b", "c"]
     assert [r["instance_id"] for r in st.list("f1")] == ["b", "c"]
-    assert set(st.list()[0]) == {"instance_id", "form_id", "received_at"}
+    assert set(st.list()[0]) == {"instance_id", "form_id", "received_at", "token_alias"}
+    assert st.list()[0]["token_alias"] == "alice"
     assert [t[1] for t in st.ciphertexts("f2")] == ["a"]
     assert list(st.ciphertexts("nothing")) == []
 
@@ -220,15 +242,15 @@ def test_bad_alias(st, alias):
         st.add_token(alias)
 
 
-def test_db_never_holds_tokens_or_plaintext(st, db_path, pair):
+def test_db_never_holds_tokens_or_plaintext(sq, db_path, pair):
     sk, pk = pair
-    tokens = [st.add_token(f"iv{n}") for n in range(5)]
+    tokens = [sq.add_token(f"iv{n}") for n in range(5)]
     for n in range(5):
         payload = {"secret": f"{CANARY}-{n}", "비밀": "한국어 정답"}
-        st.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
-    st.revoke_token("iv1")
+        sq.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
+    sq.revoke_token("iv1")
     raw = _all_bytes(db_path)
-    st.close()
+    sq.close()
     raw += _all_bytes(db_path)
     assert raw  # something was written
     for tok in tokens:
@@ -256,9 +278,12 @@ def test_pull_csv_and_parquet(st, pair, tmp_path):
     out = tmp_path / "responses.parquet"
     assert pull(st, sk, out, form_id="fm") == 3
     frame = pl.read_parquet(out)
+    alias_pseudonym = pseudonymizer(sk)("alice")
+    assert alias_pseudonym.startswith("iv-") and "alice" not in alias_pseudonym
     expected = pl.DataFrame(
         {
             "instance_id": ["uuid:a", "uuid:b", "uuid:c"],
+            "_interviewer": [alias_pseudonym] * 3,
             "age": [29, 41, None],
             "region": ["남포", "Seoul", "x"],
             "consent": [True, None, None],
@@ -267,6 +292,7 @@ def test_pull_csv_and_parquet(st, pair, tmp_path):
         },
         schema={
             "instance_id": pl.String,
+            "_interviewer": pl.String,
             "age": pl.Int64,
             "region": pl.String,
             "consent": pl.Boolean,
@@ -349,7 +375,7 @@ def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
     out = tmp_path / "pulled.csv"
     assert pull(st, sk, out) == 3
     main = pl.read_csv(out)
-    assert main.columns == ["instance_id", "KEY", "household", "done", "SET-OF-member"]
+    assert main.columns == ["instance_id", "KEY", "_interviewer", "household", "done", "SET-OF-member"]
     assert main["KEY"].to_list() == ["uuid:a", "uuid:b", "uuid:c"]
     assert main["SET-OF-member"].to_list() == ["uuid:a/member", None, "uuid:c/member"]
     member = pl.read_csv(tmp_path / "pulled-member.csv")
@@ -389,7 +415,7 @@ def test_pull_without_repeats_has_no_key_column_nor_side_files(st, pair, tmp_pat
     st.put("f", "uuid:1", seal(pk, "f", "uuid:1", {"a": 1, "tags": ["x", "y"], "empty": []}), "alice")
     out = tmp_path / "out.csv"
     assert pull(st, sk, out) == 1
-    assert pl.read_csv(out).columns == ["instance_id", "a", "tags", "empty"]
+    assert pl.read_csv(out).columns == ["instance_id", "_interviewer", "a", "tags", "empty"]
     assert sorted(p.name for p in tmp_path.glob("out*")) == ["out.csv"]
 
 
@@ -429,10 +455,13 @@ def test_pull_list_of_objects_under_a_name_that_cannot_name_a_file_stays_json(st
 
 @pytest.mark.parametrize("payload", [{"KEY": "x", "rep": [{"b": 1}]}, {"rep": [{"PARENT_KEY": "x"}]},
                                      {"rep": [{"SET-OF-rep": "x"}]}])
-def test_pull_refuses_fields_named_like_link_columns(st, pair, tmp_path, payload):
+def test_pull_sets_aside_fields_named_like_link_columns(st, pair, tmp_path, payload):
     sk, pk = pair
     st.put("f", "uuid:1", seal(pk, "f", "uuid:1", payload), "alice")
+    st.put("f", "uuid:2", seal(pk, "f", "uuid:2", {"b": 3, "rep": [{"c": 4}]}), "bob")
     out = tmp_path / "out.csv"
-    with pytest.raises(CollectError, match="linked repeat tables use for their keys"):
-        pull(st, sk, out)
-    assert not out.exists()
+    result = pull_all(st, sk, out)
+    assert result.rows == 1 and pl.read_csv(out)["instance_id"].to_list() == ["uuid:2"]
+    assert [(q["instance_id"], q["token_alias"], q["reason"]) for q in result.quarantined] == [
+        ("uuid:1", "alice", "malformed")]
+    assert [r["instance_id"] for r in st.list()] == ["uuid:2"]

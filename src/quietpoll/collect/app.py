@@ -28,8 +28,12 @@ Respondents' safety, enforced here and not left to the deployment:
   microphone, and same-origin opener/resource policies; no CORS headers are ever sent;
 * the body is limited before it is read: a too large ``Content-Length`` is refused at once and the
   streamed body is counted chunk by chunk and abandoned as soon as it passes ``max_body``;
-* each interviewer token (by its alias) has its own token bucket: ``rate_limit=(n, seconds)`` allows
-  bursts of ``n`` and ``n`` requests per ``seconds`` on average, per server process.
+* each interviewer token has its own rate limit, ``rate_limit=(n, seconds)``. With a store that holds
+  the counters (``store.take_rate``: both quietpoll stores), at most ``n`` requests per fixed window of
+  ``seconds``, counted in the store, so every server process on that store (``serve --workers N``, or
+  servers on several machines on one PostgreSQL) enforces one limit per token; the counter is keyed by a
+  hash of the token itself, never by its alias. Other stores: a token bucket per alias and process
+  (bursts of ``n``, ``n`` per ``seconds`` on average).
 
 The store is called through Starlette's thread pool, so its methods must be safe to call from
 several threads.
@@ -38,6 +42,7 @@ several threads.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import math
@@ -158,6 +163,12 @@ class ApiError(Exception):
 def error_response(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     code = ERROR_CODES.get(status, "bad_request" if 400 <= status < 500 else "internal")
     return JSONResponse({"error": {"code": code, "message": message}}, status_code=status, headers=headers)
+
+
+def rate_key(token: str) -> bytes:
+    """The key of a token's rate counter in the store: SHA-256 over a label and the token itself. The
+    store keeps SHA-256 of the bare token, so without the token a counter cannot be tied to an alias."""
+    return hashlib.sha256(b"quietpoll rate v1\x00" + token.encode("utf-8")).digest()
 
 
 class TokenBucket:
@@ -311,6 +322,14 @@ def create_app(
     known_forms = None if forms is None else frozenset(forms)
     sizes = {f: int(v["envelope_size"]) for f, v in (forms or {}).items() if (v or {}).get("envelope_size")}
     limiter = None if rate_limit is None else TokenBucket(int(rate_limit[0]), float(rate_limit[1]))
+    shared_limit = limiter is not None and hasattr(store, "take_rate")
+
+    async def rate_wait(request: Request, alias: str) -> float:
+        """Seconds until this token may submit again (0.0: now)."""
+        if shared_limit:
+            n, period = int(rate_limit[0]), float(rate_limit[1])
+            return await run_in_threadpool(store.take_rate, request.state.rate_key, n, period)
+        return limiter.take(alias)
 
     if hasattr(store, "put_status"):  # "stored" | "duplicate" | "conflict"
         put = store.put_status
@@ -331,6 +350,7 @@ def create_app(
         alias = await run_in_threadpool(store.token_alias, token)
         if alias is None:
             raise ApiError(401, "the interviewer token is unknown or revoked", challenge)
+        request.state.rate_key = rate_key(token)
         return alias
 
     async def read_body(request: Request) -> bytes:
@@ -356,7 +376,7 @@ def create_app(
         try:
             alias = await authenticate(request)
             if limiter is not None:
-                wait = limiter.take(alias)
+                wait = await rate_wait(request, alias)
                 if wait > 0:
                     retry = max(1, math.ceil(wait))
                     raise ApiError(

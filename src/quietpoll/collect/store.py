@@ -9,6 +9,12 @@ What is stored, and nothing else:
   so no arrival counter or arrival order is kept inside an hour.
 * ``tokens(alias PRIMARY KEY, token_hash UNIQUE, revoked, created_at)`` — SHA-256 of each token, never
   the token; ``created_at`` rounded to the hour.
+* ``quarantine(id PRIMARY KEY, instance_id, form_id, ciphertext, token_alias, received_at, reason)`` —
+  submissions set aside (see :mod:`quietpoll.collect.setaside`): by ``pull`` when they cannot be used,
+  by :meth:`Store.put_status` when a different envelope arrives under a stored instance id.
+* ``rate(key PRIMARY KEY, win, hits)`` — per-token request counters of the current fixed window,
+  shared by every server process (:meth:`Store.take_rate`); keyed by a hash of the token itself, which
+  the store never holds, so a counter cannot be tied to an alias; past windows are deleted.
 
 No IP address, user agent, request header, plaintext answer or token text is ever written.
 
@@ -19,6 +25,12 @@ Submissions that arrive while a commit is being written share the next transacti
 fsync for all of them); each :meth:`Store.put_status` still returns only after the commit holding its row.
 The database file is created with mode 0600.
 
+Arrival order: WAL frames and freshly allocated pages follow the order of the writes. When the hour of
+a submission differs from the last one, and when a store that was written to is closed, the store is
+settled (:meth:`Store.settle`): the WAL is checkpointed and truncated to 0 bytes and the file rebuilt
+by ``VACUUM`` in key order. Until then, the rows of the current hour are in the WAL and the file in
+arrival order (a running server seized mid-hour shows the order within that hour).
+
 ``postgresql://user:pass@host:port/db`` opens the same store on PostgreSQL instead (see
 :mod:`quietpoll.collect.store_pg`), for several server processes or machines sharing one database.
 """
@@ -27,22 +39,21 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import os
-import re
 import secrets
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import polars as pl
-
-from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext, drop_fields, open_sealed
+from quietpoll.collect.backend import StoreBackend, open_store
+from quietpoll.collect.envelope import MAX_ID_BYTES, check_ciphertext
+from quietpoll.collect.setaside import quarantine_id
 from quietpoll.errors import CollectError
 
-__all__ = ["Store", "pull", "hour_now", "records_frame"]
+__all__ = ["Store", "pull", "pull_all", "hour_now", "records_frame"]
 
 MAX_ALIAS = 64
 _PAGE = 256
@@ -61,6 +72,20 @@ CREATE TABLE IF NOT EXISTS tokens (
     token_hash BLOB NOT NULL UNIQUE,
     revoked    INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS quarantine (
+    id          TEXT NOT NULL PRIMARY KEY,
+    instance_id TEXT NOT NULL,
+    form_id     TEXT NOT NULL,
+    ciphertext  TEXT NOT NULL,
+    token_alias TEXT NOT NULL,
+    received_at TEXT NOT NULL,
+    reason      TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rate (
+    key  BLOB NOT NULL PRIMARY KEY,
+    win  INTEGER NOT NULL,
+    hits INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT NOT NULL PRIMARY KEY,
@@ -93,8 +118,9 @@ def _check_alias(alias: object) -> str:
     return alias
 
 
-class Store:
-    """Sealed submissions and token hashes in SQLite. Open with :meth:`Store.open`."""
+class Store(StoreBackend):
+    """Sealed submissions and token hashes in SQLite. Open with :meth:`Store.open` or
+    :func:`quietpoll.collect.backend.open_store`."""
 
     def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self._db = connection
@@ -102,24 +128,20 @@ class Store:
         self.path = path
         self._pending: list[_Put] = []  # submissions waiting for the next group commit
         self._pending_lock = threading.Lock()
+        self._hour = hour_now()  # the hour of the last write; when it changes, the store is settled
+        self._dirty = False  # written since it was last settled
+        self._rate_db: sqlite3.Connection | None = None  # rate-limit counters: a connection without fsync
+        self._rate_lock = threading.Lock()
+        self._rate_swept = -1
 
     # ---------------------------------------------------------------------------------------------
     @classmethod
-    def open(cls, url: str) -> Store:
-        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db`` or
-        ``postgresql://user:pass@host:port/db``; creates the tables."""
-        if not isinstance(url, str):
-            raise CollectError("the store must be given as a URL such as sqlite:///collect.db")
-        lowered = url.lower()
-        if lowered.startswith(("postgresql://", "postgres://", "postgresql+")):
-            from quietpoll.collect.store_pg import PgStore
-
-            return PgStore.open(url)
-        if not lowered.startswith("sqlite:///"):
-            scheme = url.split(":", 1)[0] if ":" in url else url
-            raise CollectError(
-                f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db or postgresql://USER:PASS@HOST:PORT/DB"
-            )
+    def open(cls, url: str) -> StoreBackend:
+        """``sqlite:///relative/path.db``, ``sqlite:////absolute/path.db``; creates the tables. Any other
+        URL (``postgresql://user:pass@host:port/db``) is opened by
+        :func:`quietpoll.collect.backend.open_store` with its own backend."""
+        if not isinstance(url, str) or not url.lower().startswith("sqlite:///"):
+            return open_store(url)
         path = url[len("sqlite:///") :]
         if not path:
             raise CollectError("the sqlite store URL has no file path: sqlite:///PATH/collect.db")
@@ -156,16 +178,41 @@ class Store:
         return cls(db, path)
 
     def close(self) -> None:
+        """Settle the store (see :meth:`settle`) if this process wrote to it, then close it."""
+        with self._rate_lock:
+            if self._rate_db is not None:
+                self._rate_db.close()
+                self._rate_db = None
         with self._lock:
             if self._db is not None:
+                if self._dirty:
+                    self._settle(self._db)
                 self._db.close()
                 self._db = None  # type: ignore[assignment]
 
-    def __enter__(self) -> Store:
-        return self
+    def settle(self) -> bool:
+        """Erase the arrival order of the stored rows (the store keeps the hour of each row, nothing
+        finer): checkpoint the WAL into the database file and truncate it to 0 bytes, then rebuild the
+        file with ``VACUUM``, which writes every table in key order (random instance ids), so neither
+        the WAL nor the order of the pages or of the cells within them keeps the order of arrival
+        (``secure_delete`` overwrites what is freed). Runs by itself when the hour of a submission
+        differs from the previous one and when a store that was written to is closed. True when done;
+        False when another process kept the database busy (it settles when it closes or the hour
+        changes)."""
+        with self._lock:
+            return self._settle(self._conn())
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _settle(self, db: sqlite3.Connection) -> bool:
+        if self.path == ":memory:":
+            return True
+        try:
+            busy = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            db.execute("VACUUM")
+            busy = busy or db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+        except sqlite3.OperationalError:  # another process holds the database
+            return False
+        self._dirty = bool(busy)
+        return not busy
 
     def _conn(self) -> sqlite3.Connection:
         if self._db is None:
@@ -189,6 +236,10 @@ class Store:
         with self._lock:
             if not item.done:  # no earlier commit took it: commit everything waiting, this one included
                 db = self._conn()
+                if item.args[4] != self._hour:  # a new hour: erase the order the last one left behind
+                    self._settle(db)
+                    self._hour = item.args[4]
+                self._dirty = True
                 with self._pending_lock:
                     batch, self._pending = self._pending, []
                 self._commit_group(db, batch)
@@ -229,13 +280,9 @@ class Store:
                 if not item.done:
                     item.error, item.done = CollectError("the store was interrupted; send the submission again"), True
 
-    def put(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> bool:
-        """True if stored; False if that instance_id was already stored (the first one is kept)."""
-        return self.put_status(form_id, instance_id, ciphertext, token_alias) == "stored"
-
     def list(self, form_id: str | None = None) -> list[dict]:
-        """``[{"instance_id", "form_id", "received_at"}]`` ordered by instance id."""
-        sql = "SELECT instance_id, form_id, received_at FROM submissions"
+        """``[{"instance_id", "form_id", "received_at", "token_alias"}]`` ordered by instance id."""
+        sql = "SELECT instance_id, form_id, received_at, token_alias FROM submissions"
         args: tuple = ()
         if form_id is not None:
             sql += " WHERE form_id = ?"
@@ -243,7 +290,7 @@ class Store:
         sql += " ORDER BY instance_id"
         with self._lock:
             rows = self._conn().execute(sql, args).fetchall()
-        return [{"instance_id": i, "form_id": f, "received_at": r} for i, f, r in rows]
+        return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
         sql, args = "SELECT count(*) FROM submissions", ()
@@ -252,20 +299,20 @@ class Store:
         with self._lock:
             return int(self._conn().execute(sql, args).fetchone()[0])
 
-    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
-        """Yield ``(form_id, instance_id, ciphertext)`` ordered by instance id, in pages (the lock is
-        never held while the caller works)."""
+    def sealed(self, form_id: str | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """Yield ``(form_id, instance_id, ciphertext, token_alias)`` ordered by instance id, in pages (the
+        lock is never held while the caller works)."""
         last = ""
         while True:
             if form_id is None:
                 sql = (
-                    "SELECT form_id, instance_id, ciphertext FROM submissions WHERE instance_id > ?"
+                    "SELECT form_id, instance_id, ciphertext, token_alias FROM submissions WHERE instance_id > ?"
                     " ORDER BY instance_id LIMIT ?"
                 )
                 args: tuple = (last, _PAGE)
             else:
                 sql = (
-                    "SELECT form_id, instance_id, ciphertext FROM submissions"
+                    "SELECT form_id, instance_id, ciphertext, token_alias FROM submissions"
                     " WHERE form_id = ? AND instance_id > ? ORDER BY instance_id LIMIT ?"
                 )
                 args = (form_id, last, _PAGE)
@@ -275,6 +322,99 @@ class Store:
             if len(rows) < _PAGE:
                 return
             last = rows[-1][1]
+
+    # ---------------------------------------------------------------------------------------------
+    # quarantine (see quietpoll.collect.setaside)
+
+    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+        """Move stored submissions ``(form_id, instance_id, ciphertext, reason)`` to the quarantine, in
+        one transaction; returns their quarantine ids. A row no longer stored as given is skipped."""
+        ids = [quarantine_id(f, i, c) for f, i, c, _ in rows]
+        with self._lock:
+            db = self._conn()
+            self._dirty = True
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for qid, (f, i, c, reason) in zip(ids, rows):
+                    db.execute(_SET_ASIDE, (qid, reason, i, f, c))
+                    db.execute("DELETE FROM submissions WHERE instance_id = ? AND form_id = ? AND ciphertext = ?",
+                               (i, f, c))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return ids
+
+    def quarantined(self) -> list[dict]:
+        """``[{"id", "instance_id", "form_id", "token_alias", "received_at", "reason"}]`` by id."""
+        with self._lock:
+            rows = self._conn().execute(
+                "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
+            ).fetchall()
+        return [dict(zip(_QUARANTINE_KEYS, r)) for r in rows]
+
+    def release(self, qid: str) -> str:
+        """Move quarantined row ``qid`` back to the submissions; returns its instance id."""
+        with self._lock:
+            db = self._conn()
+            self._dirty = True
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute("SELECT instance_id FROM quarantine WHERE id = ?", (qid,)).fetchone()
+                if row is None:
+                    raise CollectError(f"no quarantined submission with id {qid!r}")
+                cur = db.execute(_RELEASE, (qid,))
+                if cur.rowcount != 1:
+                    raise CollectError(
+                        f"instance id {row[0]!r} is stored already: purge one of the two before releasing {qid!r}"
+                    )
+                db.execute("DELETE FROM quarantine WHERE id = ?", (qid,))
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+        return row[0]
+
+    def purge(self, qid: str) -> None:
+        """Delete quarantined row ``qid`` for good (``secure_delete`` overwrites it)."""
+        with self._lock:
+            self._dirty = True
+            cur = self._conn().execute("DELETE FROM quarantine WHERE id = ?", (qid,))
+        if cur.rowcount != 1:
+            raise CollectError(f"no quarantined submission with id {qid!r}")
+
+    # ---------------------------------------------------------------------------------------------
+    # rate limits, shared by every server process on the store
+
+    def take_rate(self, key: bytes, n: int, period: float, now: float | None = None) -> float:
+        """Count one request for ``key`` in the current fixed window of ``period`` seconds (wall clock,
+        so every process on the store shares the windows); 0.0 when it is within ``n``, else the seconds
+        until the next window. One atomic upsert; the counters are written without an fsync of their own
+        (``synchronous=NORMAL`` on their connection: a crash can only reset them) and rows of past
+        windows are deleted. ``key`` should be a hash of
+        the token itself (not of its stored hash), so the counters cannot be tied to an alias."""
+        now = time.time() if now is None else now
+        win = int(now // period)
+        with self._rate_lock:
+            db = self._rate_conn()
+            hits = db.execute(_TAKE_RATE, (bytes(key), win)).fetchone()[0]
+            if win != self._rate_swept:
+                db.execute("DELETE FROM rate WHERE win < ?", (win,))
+                self._rate_swept = win
+        return 0.0 if hits <= n else max((win + 1) * period - now, 0.001)
+
+    def _rate_conn(self) -> sqlite3.Connection:
+        if self._rate_db is None:
+            if self.path == ":memory:":
+                return self._conn()
+            db = sqlite3.connect(self.path, timeout=30.0, check_same_thread=False, isolation_level=None)
+            db.execute("PRAGMA busy_timeout = 30000")
+            db.execute("PRAGMA synchronous = NORMAL")  # WAL: no fsync per commit, never inconsistent
+            db.execute("PRAGMA secure_delete = ON")
+            self._rate_db = db
+        return self._rate_db
 
     # ---------------------------------------------------------------------------------------------
     # tokens
@@ -322,150 +462,20 @@ class Store:
         return [{"alias": a, "revoked": bool(r), "created_at": c} for a, r, c in rows]
 
 
-# -------------------------------------------------------------------------------------------------
-# pull
-
-
-def _column(values: list) -> pl.Series | list:
-    """Keep a column's type when all its values agree; otherwise text (lists space-joined, as ODK)."""
-    present = [v for v in values if v is not None]
-    kinds = {type(v) for v in present}
-    if not present:
-        return pl.Series(values, dtype=pl.String)
-    if kinds == {bool}:
-        return pl.Series(values, dtype=pl.Boolean)
-    if kinds == {int}:
-        try:
-            return pl.Series(values, dtype=pl.Int64)
-        except (OverflowError, pl.exceptions.PolarsError):
-            pass
-    if kinds <= {int, float} and kinds:
-        try:
-            return pl.Series([None if v is None else float(v) for v in values], dtype=pl.Float64)
-        except OverflowError:
-            pass
-
-    def text(v: object) -> str | None:
-        if v is None:
-            return None
-        if isinstance(v, str):
-            return v
-        if isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
-            return " ".join(str(x) for x in v)
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
-
-    return pl.Series([text(v) for v in values], dtype=pl.String)
-
-
-#: A repeat's name as XLSForm allows it (an XML name): only such names become a linked table's file.
-_REPEAT_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,127}$")
-
-
-def _is_repeat(name: str, value: object) -> bool:
-    """A field sealed as a repeat: a non-empty list of objects under a name that can name a file."""
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, dict) for item in value)
-        and bool(_REPEAT_NAME.match(name))
-    )
-
-
-def _split_repeats(record: dict, key: str, tables: dict[str, list[dict]]) -> dict:
-    """``record`` without its repeats, which go (recursively) to ``tables[repeat]`` as rows linked the
-    way ODK Briefcase / Central write them: each instance's ``KEY`` is ``<parent KEY>/<repeat>[i]``
-    (from 1), its ``PARENT_KEY`` the parent's ``KEY``, and ``SET-OF-<repeat>`` = ``<parent KEY>/<repeat>``
-    on the instance and on its parent row."""
-    row: dict = {}
-    for name, value in record.items():
-        if not _is_repeat(name, value):
-            row[name] = value
-            continue
-        set_of = f"{key}/{name}"
-        row[f"SET-OF-{name}"] = set_of
-        for i, item in enumerate(value, start=1):
-            child_key = f"{set_of}[{i}]"
-            _check_link_names(item, name, child_key)
-            child = _split_repeats(item, child_key, tables)
-            child.update({"PARENT_KEY": key, "KEY": child_key, f"SET-OF-{name}": set_of})
-            tables.setdefault(name, []).append(child)
-    return row
-
-
-_LINK_COLUMNS = frozenset({"KEY", "PARENT_KEY"})
-
-
-def _check_link_names(fields: dict, repeat: str | None, key: str) -> None:
-    """A field named like a linking column would be overwritten: refuse rather than lose it."""
-    clash = sorted(k for k in fields if k in _LINK_COLUMNS or k.startswith("SET-OF-"))
-    if clash:
-        where = f"an instance of the repeat {repeat!r} ({key})" if repeat else f"submission {key!r}"
-        raise CollectError(
-            f"{where} has a field named {clash[0]!r}, which the linked repeat tables use for their keys; "
-            "rename that question in the form; nothing was written"
-        )
-
-
-def pull(store: Store, private_key, out_path, form_id: str | None = None, device_only=None) -> int:
-    """Decrypt every stored submission (of ``form_id``, or all) into ``out_path`` (by extension, via
-    :func:`quietpoll.io.write_data`): one row per submission, ``instance_id`` first, then the answer
-    fields in order of first appearance. Returns the number of rows.
-
-    Repeats (sealed by the browser as a list of objects under the repeat's name) are written as linked
-    tables, as :mod:`quietpoll.collect.odk` (``import-odk``) writes them: each repeat to its own file
-    ``<OUT stem>-<repeat><OUT suffix>`` beside ``out_path``, one row per instance with ``PARENT_KEY``,
-    ``KEY`` (``uuid:.../member[2]``) and ``SET-OF-<repeat>``; nested repeats link to their parent
-    instance's ``KEY``. When any submission has a repeat, the main table also gets ``KEY`` (= the
-    instance id) and the ``SET-OF-<repeat>`` columns, so
-    :func:`quietpoll.instrument.exports.read_responses` reads a CSV pull back with its repeats linked.
-
-    ``device_only`` (form id -> field names, :attr:`Instrument.device_only`): those fields are dropped
-    if an older client sealed them (randomization draws are never written).
-
-    Everything is decrypted before anything is written; a submission that fails -> CollectError naming
-    its instance id only.
-    """
-    from quietpoll.io import write_data
-
-    records: list[dict] = []
-    for f_id, instance_id, ciphertext in store.ciphertexts(form_id):
-        try:
-            payload = open_sealed(private_key, f_id, instance_id, ciphertext)
-            payload = drop_fields(payload, (device_only or {}).get(f_id, ()))
-        except CollectError:
-            raise CollectError(
-                f"submission {instance_id!r} (form {f_id!r}) cannot be decrypted with this key; nothing was written"
-            ) from None
-        records.append({"instance_id": instance_id} | {k: v for k, v in payload.items() if k != "instance_id"})
-    tables: dict[str, list[dict]] = {}
-    rows = [_split_repeats(r, r["instance_id"], tables) for r in records]
-    if tables:
-        for r in records:
-            _check_link_names(r, None, r["instance_id"])
-    out = Path(out_path)
-    if tables:
-        for row in rows:
-            row["KEY"] = row["instance_id"]
-        frames = {name: records_frame(items, first=("PARENT_KEY", "KEY")) for name, items in tables.items()}
-        main = records_frame(rows, first=("instance_id", "KEY"))
-    else:
-        frames = {}
-        main = records_frame(rows, first=("instance_id",))
-    write_data(main, out)
-    for name, frame in frames.items():
-        write_data(frame, out.with_name(f"{out.stem}-{name}{out.suffix}"))
-    return len(records)
-
-
-def records_frame(records: list[dict], first: tuple[str, ...] = ()) -> pl.DataFrame:
-    """One row per record (a dict of field -> value): the ``first`` columns, then every other field in
-    order of first appearance, each typed by :func:`_column`. Shared by :func:`pull` and
-    :mod:`quietpoll.collect.odk` (``quietpoll import-odk``)."""
-    columns: dict[str, None] = dict.fromkeys(first)
-    for record in records:
-        for name in record:
-            columns.setdefault(name, None)
-    return pl.DataFrame({name: _column([r.get(name) for r in records]) for name in columns})
+_QUARANTINE_KEYS = ("id", "instance_id", "form_id", "token_alias", "received_at", "reason")
+_SET_ASIDE = (
+    "INSERT OR IGNORE INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
+    " SELECT ?, instance_id, form_id, ciphertext, token_alias, received_at, ? FROM submissions"
+    " WHERE instance_id = ? AND form_id = ? AND ciphertext = ?"
+)
+_RELEASE = (
+    "INSERT OR IGNORE INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+    " SELECT instance_id, form_id, ciphertext, token_alias, received_at FROM quarantine WHERE id = ?"
+)
+_TAKE_RATE = (
+    "INSERT INTO rate(key, win, hits) VALUES (?, ?, 1) ON CONFLICT(key) DO UPDATE SET"
+    " hits = CASE WHEN rate.win = excluded.win THEN rate.hits + 1 ELSE 1 END, win = excluded.win RETURNING hits"
+)
 
 
 class _Put:
@@ -491,6 +501,11 @@ def _insert(db: sqlite3.Connection, args: tuple) -> str:
     row = db.execute("SELECT form_id, ciphertext FROM submissions WHERE instance_id = ?", (instance_id,)).fetchone()
     if row is not None and row[0] == form_id and hmac.compare_digest(row[1], ciphertext):
         return "duplicate"
+    db.execute(  # set aside, never lost: the lead decides (quietpoll store quarantine)
+        "INSERT OR IGNORE INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
+        " VALUES (?, ?, ?, ?, ?, ?, 'conflict')",
+        (quarantine_id(form_id, instance_id, ciphertext), *args[:5]),
+    )
     return "conflict"
 
 
@@ -503,3 +518,7 @@ def _alias_if_valid(row, digest: bytes) -> str | None:
     if not hmac.compare_digest(bytes(stored), digest) or revoked:
         return None
     return alias
+
+
+# pull and records_frame live in quietpoll.collect.pull; kept importable from here
+from quietpoll.collect.pull import pull, pull_all, records_frame  # noqa: E402

@@ -1,8 +1,8 @@
 """The collection store on PostgreSQL (``postgresql://user:pass@host:port/db``), via psycopg 3.
 
-Same API and semantics as the SQLite :class:`quietpoll.collect.store.Store` (open it with
-``Store.open(url)``, which dispatches here), for a team running several server processes or machines
-against one database:
+The :class:`quietpoll.collect.backend.StoreBackend` interface with the semantics of the SQLite
+:class:`quietpoll.collect.store.Store` (open it with ``open_store(url)`` or ``Store.open(url)``, which
+dispatch here), for a team running several server processes or machines against one database:
 
 * ``submissions(instance_id PRIMARY KEY, form_id, ciphertext, token_alias, received_at)`` and
   ``tokens(alias PRIMARY KEY, token_hash UNIQUE, revoked, created_at)``, the times rounded down to the
@@ -19,31 +19,49 @@ against one database:
 * A small pool of connections (``autocommit``), shared by threads; a connection found broken (the
   server restarted) is replaced and an idempotent call is retried once.
 
-Unlike SQLite's ``WITHOUT ROWID`` table, PostgreSQL's heap keeps rows roughly in insertion order on
-disk; the arrival order within an hour is therefore visible to someone with the raw data files.
+* ``quarantine`` and ``rate`` tables as in the SQLite store: rows set aside, and the per-token request
+  counters of the current window that every server process shares (one atomic upsert per request).
+
+Arrival order. PostgreSQL keeps it in several places: each row's ``xmin`` (the id of the transaction
+that inserted it, increasing with time) and its place in the heap (``ctid``: rows are appended in
+arrival order), for the live rows; the dead copies of rows that were deleted or rewritten, until their
+space is reused; and the write-ahead log (``pg_wal``), whose segments hold every insert in order until
+they are recycled and overwritten. What this store does: when a process sees a new hour it
+settles the closed hours (:meth:`PgStore.settle`), deleting and re-inserting their rows in instance-id order in
+one transaction (so they share one ``xmin`` and lie in the heap in key order) and running ``VACUUM`` on
+the table. What it cannot do: erase the rows of the current hour's order (live), the bytes of dead
+tuples before their space is reused, or ``pg_wal``. A server seized at rest with PostgreSQL therefore
+may still show arrival order within an hour; run it on an encrypted disk, without WAL archiving, and
+prefer the SQLite store where that matters (docs/deploy.md).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 from quietpoll.collect import store as _store
+from quietpoll.collect.backend import StoreBackend
 from quietpoll.collect.envelope import check_ciphertext
+from quietpoll.collect.setaside import quarantine_id
 from quietpoll.errors import CollectError
 
 __all__ = ["PgStore", "is_postgres_url"]
 
 T = TypeVar("T")
+_log = logging.getLogger("quietpoll.collect")
 
 SCHEMA_VERSION = "quietpoll-store-1"
 # pg_advisory_xact_lock key: the first 8 bytes of SHA-256("quietpoll-store"), as a signed bigint
 _LOCK_KEY = int.from_bytes(hashlib.sha256(b"quietpoll-store").digest()[:8], "big", signed=True)
+_SETTLE_KEY = int.from_bytes(hashlib.sha256(b"quietpoll-store settle").digest()[:8], "big", signed=True)
 _CONNECT_TIMEOUT = 10  # seconds
 _POOL_WAIT = 60.0  # seconds a caller waits for a free connection
 
@@ -62,11 +80,36 @@ _SCHEMA = (
         revoked    BOOLEAN NOT NULL DEFAULT FALSE,
         created_at TEXT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS quarantine (
+        id          TEXT COLLATE "C" NOT NULL PRIMARY KEY,
+        instance_id TEXT COLLATE "C" NOT NULL,
+        form_id     TEXT COLLATE "C" NOT NULL,
+        ciphertext  TEXT NOT NULL,
+        token_alias TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        reason      TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS rate (
+        key  BYTEA NOT NULL PRIMARY KEY,
+        win  BIGINT NOT NULL,
+        hits BIGINT NOT NULL
+    )""",
     """CREATE TABLE IF NOT EXISTS meta (
         key   TEXT NOT NULL PRIMARY KEY,
         value TEXT NOT NULL
     )""",
 )
+
+
+def _hour_before(hour: str) -> str:
+    """The ISO hour (``...T14:00:00Z``) one hour before ``hour``."""
+    from datetime import datetime, timedelta
+
+    try:
+        then = datetime.strptime(hour, "%Y-%m-%dT%H:00:00Z") - timedelta(hours=1)
+    except ValueError:
+        return ""
+    return then.strftime("%Y-%m-%dT%H:00:00Z")
 
 
 def is_postgres_url(url: str) -> bool:
@@ -100,8 +143,9 @@ def _psycopg():
     return psycopg
 
 
-class PgStore(_store.Store):
-    """Sealed submissions and token hashes in PostgreSQL. Open with ``Store.open("postgresql://...")``."""
+class PgStore(StoreBackend):
+    """Sealed submissions and token hashes in PostgreSQL. Open with ``open_store("postgresql://...")``
+    (or ``Store.open``, which dispatches here)."""
 
     def __init__(self, conninfo: str, shown: str, password: str | None, max_connections: int = 8) -> None:
         self._conninfo = conninfo
@@ -111,10 +155,11 @@ class PgStore(_store.Store):
         self._idle: list[Any] = []
         self._slots = threading.BoundedSemaphore(max_connections)
         self._closed = False
-        self._db = None  # no single connection; kept for code that looks for it
+        self._hour = _store.hour_now()
+        self._rate_swept = -1
 
     @classmethod
-    def open(cls, url: str) -> PgStore:  # type: ignore[override]
+    def open(cls, url: str) -> PgStore:
         conninfo, shown, password = _conninfo(url)
         store = cls(conninfo, shown, password)
         psycopg = _psycopg()
@@ -216,9 +261,6 @@ class PgStore(_store.Store):
         for conn in idle:
             conn.close()
 
-    def _conn(self):  # pragma: no cover - the SQLite accessor; not used here
-        raise CollectError("the PostgreSQL store has no single connection")
-
     # ---------------------------------------------------------------------------------------------
     # submissions
 
@@ -230,6 +272,12 @@ class PgStore(_store.Store):
         _store._check_alias(token_alias)
         check_ciphertext(ciphertext)
         hour = _store.hour_now()
+        if hour != self._hour:  # a new hour: rewrite the closed ones so that they keep no arrival order
+            self._hour = hour
+            try:
+                self.settle()
+            except Exception as exc:  # never costs a submission; the next hour's settle covers this one
+                _log.warning("could not settle the store's closed hours: %s", type(exc).__name__)
 
         def work(conn):
             cur = conn.execute(
@@ -248,15 +296,55 @@ class PgStore(_store.Store):
             return "stored"
         if row[0] == form_id and hmac.compare_digest(row[1].encode("utf-8"), ciphertext.encode("utf-8")):
             return "duplicate"
+        qid = quarantine_id(form_id, instance_id, ciphertext)
+        self._run(lambda c: c.execute(  # set aside, never lost: the lead decides (quietpoll store quarantine)
+            "INSERT INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
+            " VALUES (%s, %s, %s, %s, %s, %s, 'conflict') ON CONFLICT (id) DO NOTHING",
+            (qid, instance_id, form_id, ciphertext, token_alias, hour),
+        ))
         return "conflict"
 
+    def settle(self) -> bool:
+        """Rewrite the rows of the closed hours not yet rewritten (and the hour before, for stragglers)
+        in one transaction: deleted and inserted again in instance-id order, so they share one ``xmin``
+        and lie in the heap in key order; then ``VACUUM`` the table so the dead copies' space is reused.
+        One process does it (advisory lock); ``meta.settled_before`` remembers how far it got. What
+        PostgreSQL still keeps is listed in this module's docstring."""
+        hour = _store.hour_now()
+
+        def work(conn):
+            with conn.transaction():
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SETTLE_KEY,))
+                row = conn.execute("SELECT value FROM meta WHERE key = 'settled_before'").fetchone()
+                since = _hour_before(row[0]) if row else ""
+                if row and row[0] >= hour:
+                    return False
+                conn.execute(
+                    "WITH moved AS (DELETE FROM submissions WHERE received_at >= %s AND received_at < %s"
+                    " RETURNING instance_id, form_id, ciphertext, token_alias, received_at)"
+                    " INSERT INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+                    " SELECT * FROM moved ORDER BY instance_id",
+                    (since, hour),
+                )
+                conn.execute(
+                    "INSERT INTO meta(key, value) VALUES ('settled_before', %s)"
+                    " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    (hour,),
+                )
+            return True
+
+        if not self._run(work, retry=False):
+            return True
+        self._run(lambda c: c.execute("VACUUM submissions"), retry=False)
+        return True
+
     def list(self, form_id: str | None = None) -> list[dict]:
-        sql = "SELECT instance_id, form_id, received_at FROM submissions"
+        sql = "SELECT instance_id, form_id, received_at, token_alias FROM submissions"
         args: tuple = ()
         if form_id is not None:
             sql, args = sql + " WHERE form_id = %s", (form_id,)
         rows = self._run(lambda c: c.execute(sql + " ORDER BY instance_id", args).fetchall())
-        return [{"instance_id": i, "form_id": f, "received_at": r} for i, f, r in rows]
+        return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
         sql, args = "SELECT count(*) FROM submissions", ()
@@ -264,19 +352,19 @@ class PgStore(_store.Store):
             sql, args = sql + " WHERE form_id = %s", (form_id,)
         return int(self._run(lambda c: c.execute(sql, args).fetchone()[0]))
 
-    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
+    def sealed(self, form_id: str | None = None) -> Iterator[tuple[str, str, str, str]]:
         last = ""
         while True:
             page = _store._PAGE
             if form_id is None:
                 sql = (
-                    "SELECT form_id, instance_id, ciphertext FROM submissions WHERE instance_id > %s"
+                    "SELECT form_id, instance_id, ciphertext, token_alias FROM submissions WHERE instance_id > %s"
                     " ORDER BY instance_id LIMIT %s"
                 )
                 args: tuple = (last, page)
             else:
                 sql = (
-                    "SELECT form_id, instance_id, ciphertext FROM submissions"
+                    "SELECT form_id, instance_id, ciphertext, token_alias FROM submissions"
                     " WHERE form_id = %s AND instance_id > %s ORDER BY instance_id LIMIT %s"
                 )
                 args = (form_id, last, page)
@@ -285,6 +373,88 @@ class PgStore(_store.Store):
             if len(rows) < page:
                 return
             last = rows[-1][1]
+
+    # ---------------------------------------------------------------------------------------------
+    # quarantine (see quietpoll.collect.setaside)
+
+    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+        ids = [quarantine_id(f, i, c) for f, i, c, _ in rows]
+
+        def work(conn):
+            with conn.transaction():
+                for qid, (f, i, c, reason) in zip(ids, rows):
+                    conn.execute(
+                        "INSERT INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
+                        " SELECT %s, instance_id, form_id, ciphertext, token_alias, received_at, %s FROM submissions"
+                        " WHERE instance_id = %s AND form_id = %s AND ciphertext = %s ON CONFLICT (id) DO NOTHING",
+                        (qid, reason, i, f, c),
+                    )
+                    conn.execute(
+                        "DELETE FROM submissions WHERE instance_id = %s AND form_id = %s AND ciphertext = %s", (i, f, c)
+                    )
+
+        self._run(work, retry=False)
+        return ids
+
+    def quarantined(self) -> list[dict]:
+        rows = self._run(lambda c: c.execute(
+            "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
+        ).fetchall())
+        return [dict(zip(_store._QUARANTINE_KEYS, r)) for r in rows]
+
+    def release(self, qid: str) -> str:
+        def work(conn):
+            with conn.transaction():
+                row = conn.execute("SELECT instance_id FROM quarantine WHERE id = %s FOR UPDATE", (qid,)).fetchone()
+                if row is None:
+                    raise CollectError(f"no quarantined submission with id {qid!r}")
+                cur = conn.execute(
+                    "INSERT INTO submissions(instance_id, form_id, ciphertext, token_alias, received_at)"
+                    " SELECT instance_id, form_id, ciphertext, token_alias, received_at FROM quarantine WHERE id = %s"
+                    " ON CONFLICT (instance_id) DO NOTHING",
+                    (qid,),
+                )
+                if cur.rowcount != 1:
+                    raise CollectError(
+                        f"instance id {row[0]!r} is stored already: purge one of the two before releasing {qid!r}"
+                    )
+                conn.execute("DELETE FROM quarantine WHERE id = %s", (qid,))
+                return row[0]
+
+        return self._run(work, retry=False)
+
+    def purge(self, qid: str) -> None:
+        rowcount = self._run(lambda c: c.execute("DELETE FROM quarantine WHERE id = %s", (qid,)).rowcount)
+        if rowcount != 1:
+            raise CollectError(f"no quarantined submission with id {qid!r}")
+
+    # ---------------------------------------------------------------------------------------------
+    # rate limits, shared by every server process on the database
+
+    def take_rate(self, key: bytes, n: int, period: float, now: float | None = None) -> float:
+        """As :meth:`quietpoll.collect.store.Store.take_rate`: one atomic upsert, one round trip (its
+        commit does not wait for the WAL flush: ``synchronous_commit`` off for that statement only)."""
+        now = time.time() if now is None else now
+        win = int(now // period)
+        sweep = win != self._rate_swept
+        self._rate_swept = win
+
+        def work(conn):
+            # one statement, one round trip: set_config(..., true) lasts until this statement's own commit
+            hits = conn.execute(
+                "INSERT INTO rate(key, win, hits) SELECT %s, %s, 1"
+                " FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_flush"
+                " ON CONFLICT (key) DO UPDATE SET"
+                " hits = CASE WHEN rate.win = excluded.win THEN rate.hits + 1 ELSE 1 END, win = excluded.win"
+                " RETURNING hits",
+                (bytes(key), win),
+            ).fetchone()[0]
+            if sweep:
+                conn.execute("DELETE FROM rate WHERE win < %s", (win,))
+            return hits
+
+        hits = self._run(work, retry=False)
+        return 0.0 if hits <= n else max((win + 1) * period - now, 0.001)
 
     # ---------------------------------------------------------------------------------------------
     # tokens

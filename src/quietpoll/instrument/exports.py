@@ -71,7 +71,7 @@ _ODK_META = {
     "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "DeviceID", "Edits",
     "FormVersion", "meta-instanceID", "meta-instanceName", "meta-deprecatedID", "meta-audit",
 }
-_QUIETPOLL_META = {"instance_id"}   # written by `quietpoll pull` and `import-odk`
+_QUIETPOLL_META = {"instance_id", "_interviewer"}   # written by `quietpoll pull` (and `import-odk`)
 _ODK_GEO = {"Latitude": "latitude", "Longitude": "longitude", "Altitude": "altitude", "Accuracy": "precision"}
 _KOBO_GEO = re.compile(r"^_(?P<q>.+)_(?P<part>latitude|longitude|altitude|precision)$")
 _RANK = re.compile(r"^_\d+(st|nd|rd|th)_choice$")

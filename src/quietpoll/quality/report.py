@@ -12,7 +12,8 @@ from .interviewers import durations, interviewer_effects, item_nonresponse, stra
 
 NOT_ANSWERS = {"note", "calculate", "start", "end", "today", "deviceid", "username", "subscriberid", "simserial",
                "phonenumber", "audit", "begin_group", "end_group", "begin_repeat", "end_repeat"}
-INTERVIEWER_COLUMNS = ("interviewer", "intermediary", "enumerator", "_submitted_by", "username", "deviceid")
+#: interviewer columns used by default, first found; "_interviewer" is the pseudonym `quietpoll pull` writes
+INTERVIEWER_COLUMNS = ("_interviewer", "interviewer", "intermediary", "enumerator", "_submitted_by", "username", "deviceid")
 K_R_THRESHOLD = 0.85   # Kuriakose & Robbins' fixed cut-off: never flag below it
 
 

@@ -1,0 +1,132 @@
+"""One interface for every collection store backend: :class:`StoreBackend`, opened by :func:`open_store`.
+
+Backends: SQLite (:class:`quietpoll.collect.store.Store`, ``sqlite:///PATH``) and PostgreSQL
+(:class:`quietpoll.collect.store_pg.PgStore`, ``postgresql://...``). The server (:mod:`.app`), ``pull``
+(:mod:`.pull`) and the CLI use only the methods declared here; a new backend implements the abstract
+ones and registers its URL schemes in :data:`BACKENDS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+
+from quietpoll.errors import CollectError
+
+__all__ = ["StoreBackend", "open_store", "BACKENDS"]
+
+#: URL scheme prefixes (lower case) -> "module:class" of the backend that opens them.
+BACKENDS: dict[tuple[str, ...], str] = {
+    ("sqlite:///",): "quietpoll.collect.store:Store",
+    ("postgresql://", "postgres://", "postgresql+"): "quietpoll.collect.store_pg:PgStore",
+}
+
+
+def open_store(url: str) -> StoreBackend:
+    """Open (creating its tables if needed) the store at ``url``: ``sqlite:///relative/path.db``,
+    ``sqlite:////absolute/path.db`` or ``postgresql://user:pass@host:port/db``."""
+    if not isinstance(url, str):
+        raise CollectError("the store must be given as a URL such as sqlite:///collect.db")
+    lowered = url.lower()
+    for prefixes, target in BACKENDS.items():
+        if lowered.startswith(prefixes):
+            module, _, name = target.partition(":")
+            return getattr(importlib.import_module(module), name).open(url)
+    scheme = url.split(":", 1)[0] if ":" in url else url
+    raise CollectError(
+        f"unsupported store {scheme!r}: use sqlite:///PATH/collect.db or postgresql://USER:PASS@HOST:PORT/DB"
+    )
+
+
+class StoreBackend(ABC):
+    """Sealed submissions, token hashes, the quarantine and the rate counters of one study.
+
+    Every method is safe to call from several threads. Times are stored rounded down to the hour.
+    """
+
+    path: str  # for messages (a PostgreSQL URL with its password hidden)
+
+    @classmethod
+    @abstractmethod
+    def open(cls, url: str) -> StoreBackend:
+        """Open the store at ``url`` (this backend's scheme), creating its tables."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections (and settle what this backend settles on close)."""
+
+    def __enter__(self) -> StoreBackend:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # submissions -------------------------------------------------------------------------------
+    @abstractmethod
+    def put_status(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> str:
+        """Store a sealed submission: "stored", "duplicate" (same id and ciphertext) or "conflict"
+        (same id, other content: the first is kept, the second quarantined)."""
+
+    def put(self, form_id: str, instance_id: str, ciphertext: str, token_alias: str) -> bool:
+        """True if stored; False if that instance id was already stored (the first one is kept)."""
+        return self.put_status(form_id, instance_id, ciphertext, token_alias) == "stored"
+
+    @abstractmethod
+    def list(self, form_id: str | None = None) -> list[dict]:
+        """``[{"instance_id", "form_id", "received_at", "token_alias"}]`` ordered by instance id."""
+
+    @abstractmethod
+    def count(self, form_id: str | None = None) -> int:
+        """The number of stored submissions (of ``form_id``)."""
+
+    @abstractmethod
+    def sealed(self, form_id: str | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """Yield ``(form_id, instance_id, ciphertext, token_alias)`` ordered by instance id, in pages."""
+
+    def ciphertexts(self, form_id: str | None = None) -> Iterator[tuple[str, str, str]]:
+        """Yield ``(form_id, instance_id, ciphertext)`` ordered by instance id."""
+        return (row[:3] for row in self.sealed(form_id))
+
+    @abstractmethod
+    def settle(self) -> bool:
+        """Erase what the backend can of the arrival order within an hour (see each backend)."""
+
+    # quarantine ---------------------------------------------------------------------------------
+    @abstractmethod
+    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+        """Move stored ``(form_id, instance_id, ciphertext, reason)`` rows to the quarantine; their ids."""
+
+    @abstractmethod
+    def quarantined(self) -> list[dict]:
+        """``[{"id", "instance_id", "form_id", "token_alias", "received_at", "reason"}]`` by id."""
+
+    @abstractmethod
+    def release(self, qid: str) -> str:
+        """Move quarantined row ``qid`` back to the submissions; its instance id."""
+
+    @abstractmethod
+    def purge(self, qid: str) -> None:
+        """Delete quarantined row ``qid`` for good."""
+
+    # rate limits --------------------------------------------------------------------------------
+    @abstractmethod
+    def take_rate(self, key: bytes, n: int, period: float, now: float | None = None) -> float:
+        """Count a request for ``key`` in the current window; 0.0 if within ``n``, else seconds to wait."""
+
+    # tokens -------------------------------------------------------------------------------------
+    @abstractmethod
+    def add_token(self, alias: str) -> str:
+        """A new token for ``alias`` (shown once; only its SHA-256 is stored)."""
+
+    @abstractmethod
+    def revoke_token(self, alias: str) -> None:
+        """Revoke ``alias``'s token."""
+
+    @abstractmethod
+    def token_alias(self, token: str) -> str | None:
+        """The alias of a valid, unrevoked token, else None."""
+
+    @abstractmethod
+    def tokens(self) -> list[dict]:
+        """``[{"alias", "revoked", "created_at"}]`` ordered by alias."""

@@ -1,69 +1,227 @@
-// quietpoll's form page: enrolment, live skip logic, calculations, repeats, checks, sealing and the
-// encrypted outbox. Answers, calculations and random draws live only in this script's memory until
-// they are sealed; nothing readable is written to browser storage (no drafts) or to the page's text.
+// quietpoll's form page: enrolment with a PIN, key pinning, live skip logic, calculations, repeats,
+// checks, encrypted drafts, sealing, the encrypted outbox and the quick wipe. Answers, calculations
+// and random draws live in this script's memory and, while an interview is in progress, in a draft
+// encrypted under the PIN key (vault.js); nothing readable is written to browser storage or a URL.
 import { seal } from "./seal.js";
 import { compile, evaluate, evaluateValue, asText, asAnswer, references, toNum, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
 import { MESSAGES } from "./messages.js";
+import * as vault from "./vault.js";
+import { dropDb } from "./db.js";
 
-const TOKEN_KEY = "quietpoll.token";
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{1,256}$/;
+const CODE_RE = /^[A-Za-z0-9_-]{22}$/;
 const NUMERIC = new Set(["integer", "decimal"]);
 const MAX_INSTANCES = 500; // a repeat_count above this shows an error and blocks submitting
 
 const root = document.getElementById("quietpoll");
-const form = document.getElementById("qp-form");
 const statusEl = document.getElementById("qp-status");
 const enrolEl = document.getElementById("qp-enrol");
+const deviceEl = document.getElementById("qp-device");
+const body = document.getElementById("qp-body");
 const config = {
   formId: root.dataset.formId,
   publicKey: root.dataset.publicKey,
+  bundle: root.dataset.bundle || "",
   api: root.dataset.api || "/api/v1/submissions",
   enrol: root.dataset.enrol,
+  questionnaire: root.dataset.questionnaire,
 };
-let lang = root.dataset.lang || "";
+let form = null; // the questionnaire's <form>, once unlocked and loaded
+let lang = "";
+// the unlocked session: the PIN key (non-extractable) and the lock's content; null when locked
+let session = null;
 
 function msg() {
-  const code = (document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`) || root).dataset.code || "en";
-  return MESSAGES[code] || MESSAGES.en;
+  const code = (lang && document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`)) || document.getElementById("qp-questionnaire") || root;
+  return MESSAGES[code.dataset.code || "en"] || MESSAGES.en;
 }
 const say = (text) => (statusEl.textContent = text);
 function alertEnrol(text) {
   enrolEl.textContent = text || "";
   enrolEl.hidden = !text;
 }
+function setEnrolment(state, text) {
+  root.dataset.enrolment = state;
+  deviceEl.textContent = text;
+}
 
-// 1. Enrolment: ?token=... is a credential. Take it out of the URL and history at once, then ask the
-//    server whether it is valid; keep it only if it is (or if the server cannot be reached yet).
-const enrolled = (async function enrol() {
-  const params = new URLSearchParams(location.search);
-  if (!params.has("token")) return;
-  const token = params.get("token");
-  params.delete("token");
-  const rest = params.toString();
-  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-  if (!TOKEN_RE.test(token)) return alertEnrol(msg().revoked);
-  let response = null;
+// 1. Enrolment and unlocking. The enrolment path carries a one-time code in its fragment (#e=CODE),
+//    never the token: the code is taken out of the URL at once and exchanged (POST, no-store, no
+//    referrer) for the token, which is kept only inside the vault's "lock" record, encrypted under a
+//    key from the PIN the interviewer chooses, with the study key and the bundle digest it pins.
+function takeCode() {
+  const match = /^#e=([A-Za-z0-9_-]+)$/.exec(location.hash);
+  if (!location.hash) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return match ? match[1] : "";
+}
+
+async function fingerprint(publicKeyB64) {
+  const raw = Uint8Array.from(atob(publicKeyB64), (c) => c.charCodeAt(0));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
+  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("").replace(/(.{4})(?!$)/g, "$1-");
+}
+
+const pinsMatch = () => session && session.lock.publicKey === config.publicKey && session.lock.bundle === config.bundle;
+
+function askPin(mode, onPin) {
+  const pinForm = document.getElementById("qp-pin");
+  const input = pinForm.querySelector("input[name=pin]");
+  const error = document.getElementById("qp-pin-error");
+  document.getElementById("qp-pin-label").textContent = mode === "choose" ? msg().choosePin(vault.MIN_PIN) : msg().enterPin;
+  pinForm.hidden = false;
+  input.focus();
+  const fail = (text) => {
+    error.textContent = text;
+    error.hidden = !text;
+  };
+  pinForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const pin = input.value;
+    if (pin.length < vault.MIN_PIN) return fail(msg().pinShort(vault.MIN_PIN));
+    const button = pinForm.querySelector("button[type=submit]");
+    button.disabled = true;
+    fail("");
+    say(msg().unlocking);
+    try {
+      const problem = await onPin(pin);
+      if (problem) {
+        say("");
+        return fail(problem);
+      }
+      input.value = "";
+      pinForm.remove(); // the page keeps no PIN field once unlocked
+      await unlocked();
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+async function enrolWith(code, pin) {
+  let response;
   try {
     response = await fetch(config.enrol, {
       method: "POST",
-      headers: { Authorization: `Bearer ${token}` },
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ code }),
       cache: "no-store",
       credentials: "omit",
       referrerPolicy: "no-referrer",
     });
   } catch (e) {
-    response = null; // offline: keep the token; the first send checks it
+    return msg().unreachable;
   }
-  if (response && response.status === 401) {
-    root.dataset.enrolment = "refused";
-    return alertEnrol(msg().revoked);
+  if (!response.ok) {
+    setEnrolment("refused", msg().notEnrolled);
+    alertEnrol(msg().revoked);
+    return msg().revoked;
   }
-  localStorage.setItem(TOKEN_KEY, token);
-  root.dataset.enrolment = response && response.ok ? "enrolled" : "pending";
+  const { token } = await response.json();
+  if (!TOKEN_RE.test(token || "")) return msg().revoked;
+  const salt = vault.newSalt();
+  const key = await vault.deriveKey(pin, salt);
+  const lock = { token, publicKey: config.publicKey, fingerprint: await fingerprint(config.publicKey), bundle: config.bundle, formId: config.formId };
+  await vault.clear(); // a previous enrolment's records were under another key
+  await vault.putSealedRecord(key, "lock", lock, { salt, iterations: vault.ITERATIONS });
+  session = { key, lock };
   alertEnrol("");
   say(msg().enrolled);
-})();
+  return "";
+}
+
+async function unlockWith(record, pin) {
+  const key = await vault.deriveKey(pin, record.salt, record.iterations);
+  try {
+    session = { key, lock: await vault.open(key, "lock", record) };
+  } catch (e) {
+    return msg().wrongPin;
+  }
+  say("");
+  return "";
+}
+
+async function saveLock() {
+  const record = await vault.get("lock");
+  await vault.putSealedRecord(session.key, "lock", session.lock, { salt: record.salt, iterations: record.iterations });
+}
+
+async function boot() {
+  const code = takeCode();
+  const record = await vault.get("lock");
+  if (code !== null && !CODE_RE.test(code)) {
+    setEnrolment(record ? "locked" : "refused", record ? msg().locked : msg().notEnrolled);
+    alertEnrol(msg().revoked);
+    if (!record) return;
+  } else if (code) {
+    setEnrolment("enrolling", msg().enrolling);
+    return askPin("choose", (pin) => enrolWith(code, pin));
+  }
+  if (record) {
+    setEnrolment("locked", msg().locked);
+    return askPin("unlock", (pin) => unlockWith(record, pin));
+  }
+  setEnrolment("none", msg().notEnrolled);
+}
+
+// After the PIN: refuse a changed study key or bundle (a seized or altered server), else load the
+// questionnaire (from the server with the token, or the encrypted copy when offline) and the draft.
+async function unlocked() {
+  if (!pinsMatch()) {
+    setEnrolment("mismatch", msg().notEnrolled);
+    alertEnrol(msg().keyChanged);
+    say(msg().keyChanged);
+    return;
+  }
+  setEnrolment("enrolled", session.lock.token ? msg().enrolledKey(session.lock.fingerprint) : msg().revokedShort);
+  const name = `questionnaire:${config.formId}`;
+  let doc = null;
+  if (session.lock.token) {
+    try {
+      const response = await fetch(config.questionnaire, {
+        headers: { Authorization: `Bearer ${session.lock.token}` },
+        cache: "no-store",
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+      });
+      if (response.ok) {
+        doc = await response.json();
+        await vault.putSealedRecord(session.key, name, doc);
+      } else if (response.status === 401) await revoked();
+    } catch (e) {
+      doc = null; // offline: the encrypted copy below
+    }
+  }
+  if (!doc) {
+    try {
+      doc = await vault.getOpened(session.key, name);
+    } catch (e) {
+      doc = null;
+    }
+  }
+  if (!doc) return say(msg().noQuestionnaire);
+  body.innerHTML = doc.html;
+  startForm();
+  let draft;
+  try {
+    draft = await vault.getOpened(session.key, draftName());
+  } catch (e) {
+    draft = undefined;
+  }
+  if (draft) restoreDraft(draft);
+  refresh();
+  if (draft) say(msg().resumed);
+  root.dataset.ready = "true";
+  offlineReady();
+  flush();
+}
+
+async function revoked() {
+  session.lock.token = null; // revoked: the interviews stay sealed here until re-enrolment
+  await saveLock();
+  setEnrolment("enrolled", msg().revokedShort);
+}
 
 // 2. Language switch: every label exists in each language; show one.
 function applyLanguage(scope) {
@@ -76,7 +234,6 @@ function setLanguage(name) {
   const active = root.querySelector(`[data-set-lang="${CSS.escape(name)}"]`);
   if (active && active.dataset.code) document.documentElement.lang = active.dataset.code;
 }
-for (const b of root.querySelectorAll("[data-set-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.setLang));
 
 // 3. The interview's state, in memory only: per question element its compiled expressions, its
 //    relevance and (for calculations and metadata) its value; once() results per calculation.
@@ -183,7 +340,8 @@ function relevance(trees, ctx) {
 // name (a topological order of the names, form order among equals), over the page and the repeat
 // templates. The server refuses circular calculations; a circle through relevance is left to the
 // fixed-point passes below.
-const rank = (() => {
+let rank = new Map();
+function computeRank() {
   const deps = new Map();
   const visit = (scope) => {
     for (const el of scope.querySelectorAll(".q")) {
@@ -208,7 +366,7 @@ const rank = (() => {
   };
   for (const name of deps.keys()) walk(name);
   return order;
-})();
+}
 
 // An input question's value set by the script (a calculation on a question that has an input).
 function setInput(s, text) {
@@ -382,9 +540,8 @@ function onEdit(event) {
   const el = event.target.closest(".q");
   if (el) show(state(el), check(state(el), index));
   for (const other of questionEls()) if (!state(other).isRelevant) show(state(other), "");
+  scheduleDraft();
 }
-form.addEventListener("input", onEdit);
-form.addEventListener("change", onEdit);
 
 // 4. Repeats: instances are clones of the section's <template>; radio buttons get name[N] so each
 //    instance has its own radio group.
@@ -402,14 +559,15 @@ function addInstance(section) {
   applyLanguage(fragment);
   section.querySelector(":scope > .instances").appendChild(fragment);
 }
-form.addEventListener("click", (event) => {
+function onClick(event) {
   const add = event.target.closest("[data-add]");
   const remove = event.target.closest("[data-remove]");
   if (add) addInstance(add.closest("section.repeat"));
   else if (remove) remove.closest(".instance").remove();
   else return;
   refresh();
-});
+  scheduleDraft();
+}
 
 function typed(s) {
   if (s.el.classList.contains("calc")) return s.type === "end" ? new Date().toISOString() : s.answer;
@@ -454,11 +612,10 @@ async function flush() {
   if (flushing) return;
   flushing = true;
   try {
-    await enrolled;
     let waiting = await allSealed();
     if (!waiting.length) return; // nothing to send: the status line keeps what it says
-    const token = localStorage.getItem(TOKEN_KEY);
-    if (!token) return say(msg().unenrolled(waiting.length));
+    const token = session && session.lock.token;
+    if (!token) return say(session ? msg().unenrolled(waiting.length) : msg().waitingLocked(waiting.length));
     for (const record of waiting) {
       let response;
       try {
@@ -475,7 +632,7 @@ async function flush() {
       }
       if (response.status === 201 || response.status === 200) await removeSealed(record.instance_id);
       else if (response.status === 401) {
-        localStorage.removeItem(TOKEN_KEY); // revoked: the interviews stay sealed here until re-enrolment
+        await revoked();
         alertEnrol(msg().revokedLater(waiting.length));
         return say(msg().unenrolled(waiting.length));
       } else if (response.status === 429) break;
@@ -488,8 +645,12 @@ async function flush() {
   }
 }
 
-form.addEventListener("submit", async (event) => {
+async function onSubmit(event) {
   event.preventDefault();
+  if (!pinsMatch()) {
+    alertEnrol(msg().keyChanged); // never seal to a key this device did not pin
+    return say(msg().keyChanged);
+  }
   const index = refresh();
   let first = null;
   for (const el of questionEls()) {
@@ -511,8 +672,9 @@ form.addEventListener("submit", async (event) => {
   say(msg().sealing);
   try {
     const instanceId = "uuid:" + crypto.randomUUID();
-    const ciphertext = await seal(config.publicKey, config.formId, instanceId, collect(form, index));
+    const ciphertext = await seal(session.lock.publicKey, config.formId, instanceId, collect(form, index));
     await putSealed({ form_id: config.formId, instance_id: instanceId, ciphertext });
+    await dropDraft();
     newInterview();
     window.scrollTo(0, 0);
     say(msg().saved);
@@ -523,7 +685,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
   await flush();
-});
+}
 
 window.addEventListener("online", () => flush());
 
@@ -546,11 +708,138 @@ async function offlineReady() {
   }
 }
 
-if (lang) setLanguage(lang);
-refresh();
-root.dataset.ready = "true";
-offlineReady();
-flush();
+// 7. Drafts: the interview in progress (every input, the repeats' sizes, once() draws, the start
+//    time) encrypted under the PIN key, written shortly after each change, read back after the PIN,
+//    removed when the interview is sealed. Writes and removals run one after another.
+let draftTimer = null;
+let draftChain = Promise.resolve();
+let draftSaves = 0;
+const draftName = () => `draft:${config.formId}`;
+
+function onceNodes(tree, out = []) {
+  if (!tree || typeof tree !== "object") return out;
+  if (tree.k === "call" && tree.fn === "once") out.push(tree);
+  for (const key of ["a", "b", "start"]) if (tree[key]) onceNodes(tree[key], out);
+  for (const list of [tree.args, tree.preds]) if (list) for (const x of list) onceNodes(x, out);
+  return out;
+}
+
+function snapshot() {
+  return {
+    v: 1,
+    startedAt,
+    counts: [...form.querySelectorAll("section.repeat")].map((sec) => sec.querySelector(":scope > .instances").children.length),
+    values: [...form.querySelectorAll("input, textarea")].map((i) => (i.type === "radio" || i.type === "checkbox" ? i.checked : i.value)),
+    calcs: [...form.querySelectorAll(".q[data-calculate]")].map((el) => {
+      const s = states.get(el);
+      if (!s) return null;
+      return { memo: onceNodes(s.calculate).map((n) => (s.memo.has(n) ? s.memo.get(n) : null)), text: s.calcText ?? null };
+    }),
+  };
+}
+
+function restoreDraft(d) {
+  if (!d || d.v !== 1) return;
+  startedAt = d.startedAt || startedAt;
+  for (let i = 0; i < d.counts.length; i++) {
+    const section = form.querySelectorAll("section.repeat")[i];
+    if (!section) break;
+    const list = section.querySelector(":scope > .instances");
+    while (list.children.length < Math.min(d.counts[i], MAX_INSTANCES)) addInstance(section);
+  }
+  const inputs = [...form.querySelectorAll("input, textarea")];
+  if (inputs.length === d.values.length) {
+    inputs.forEach((input, i) => {
+      if (input.type === "radio" || input.type === "checkbox") input.checked = Boolean(d.values[i]);
+      else input.value = String(d.values[i]);
+    });
+  }
+  const calcs = [...form.querySelectorAll(".q[data-calculate]")];
+  if (calcs.length !== d.calcs.length) return;
+  calcs.forEach((el, i) => {
+    const saved = d.calcs[i];
+    if (!saved) return;
+    const s = state(el);
+    const nodes = onceNodes(s.calculate);
+    saved.memo.forEach((value, j) => {
+      if (value && nodes[j]) s.memo.set(nodes[j], value);
+    });
+    if (saved.text !== null) s.calcText = saved.text;
+  });
+}
+
+function scheduleDraft() {
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(saveDraft, 250);
+}
+
+function saveDraft() {
+  clearTimeout(draftTimer);
+  if (!session || !form) return draftChain;
+  const key = session.key;
+  const value = snapshot();
+  draftChain = draftChain
+    .then(() => vault.putSealedRecord(key, draftName(), value))
+    .then(() => (root.dataset.draftSaves = String(++draftSaves)))
+    .catch(() => say(msg().draftFailed));
+  return draftChain;
+}
+
+function dropDraft() {
+  clearTimeout(draftTimer);
+  draftChain = draftChain.then(() => vault.remove(draftName())).catch(() => {});
+  return draftChain;
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden" && draftTimer) saveDraft();
+});
+
+// 8. The questionnaire, once loaded: wire it up.
+function startForm() {
+  form = document.getElementById("qp-form");
+  const q = document.getElementById("qp-questionnaire");
+  lang = (q && q.dataset.defaultLang) || "";
+  for (const b of root.querySelectorAll("[data-set-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.setLang));
+  rank = computeRank();
+  form.addEventListener("input", onEdit);
+  form.addEventListener("change", onEdit);
+  form.addEventListener("click", onClick);
+  form.addEventListener("submit", onSubmit);
+  if (lang) setLanguage(lang);
+}
+
+// 9. Quick wipe: the token, keys, drafts, the encrypted questionnaire, caches, any local storage,
+//    the service worker and (when the box is ticked) the unsent interviews.
+async function wipe() {
+  const everything = Boolean(root.querySelector("[data-wipe-outbox]:checked"));
+  clearTimeout(draftTimer);
+  session = null;
+  form = null;
+  body.textContent = "";
+  const pinForm = document.getElementById("qp-pin");
+  if (pinForm) pinForm.remove();
+  try {
+    localStorage.clear();
+    sessionStorage.clear();
+  } catch (e) {
+    /* storage disabled */
+  }
+  await draftChain;
+  if (everything) await dropDb();
+  else await vault.clear();
+  if ("caches" in self) for (const k of await caches.keys()) await caches.delete(k);
+  if ("serviceWorker" in navigator) for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+  alertEnrol("");
+  setEnrolment("none", msg().notEnrolled);
+  say(everything ? msg().wipedAll : msg().wiped);
+  root.dataset.wiped = everything ? "all" : "keys";
+}
+for (const b of root.querySelectorAll('[data-action="wipe"]')) b.addEventListener("click", () => wipe());
+const wipeLabel = document.getElementById("qp-wipe-outbox-label");
+if (wipeLabel) wipeLabel.textContent = msg().wipeOutbox;
+for (const b of root.querySelectorAll('[data-action="wipe"]')) b.textContent = msg().wipe;
+
+boot().then(() => flush());
 
 // For tests and tooling (reveals nothing: no answers, no draws, no token): sealing needs only the
 // public key; the evaluator is pure.

@@ -296,7 +296,7 @@ def create_app(
 
     async def authenticate(request: Request) -> str:
         header = request.headers.get("authorization")
-        challenge = {"WWW-Authenticate": 'Bearer realm="quietpoll"'}
+        challenge = {"WWW-Authenticate": "Bearer"}  # no realm: it would name the product
         if not header:
             raise ApiError(401, "an interviewer token is required (Authorization: Bearer TOKEN)", challenge)
         scheme, _, token = header.partition(" ")

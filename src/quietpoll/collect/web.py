@@ -73,26 +73,13 @@ _META_EMPTY = {"deviceid", "subscriberid", "simserial", "phonenumber", "username
 _RENDERED = _INPUT_TYPES | _META_FILLED | {"note", "calculate"}
 _KNOWN_CODES = {"english": "en", "korean": "ko", "한국어": "ko"}
 
-_TEMPLATE = """<!doctype html>
-<html lang="{{ code(default) or 'en' }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{ instrument.title }}</title>
-<link rel="stylesheet" href="/static/form.css">
-<script src="/static/form.js" defer></script>
-</head>
-<body>
-<main id="quietpoll" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-public-key="{{ public_key }}"
-      data-api="/api/v1/submissions" data-enrol="/f/{{ instrument.form_id }}/enrol" data-sw="/sw.js?v={{ sw_version }}" data-lang="{{ default }}">
+_TEMPLATE = """<div id="qp-questionnaire" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-default-lang="{{ default }}" data-code="{{ code(default) or 'en' }}">
 <header>
 <h1>{{ instrument.title }}</h1>
 {% if languages|length > 1 %}<div class="langs" role="group" aria-label="Language / 언어">
 {% for lang in languages %}<button type="button" data-set-lang="{{ lang }}" data-code="{{ code(lang) }}" aria-pressed="{{ 'true' if lang == default else 'false' }}">{{ lang_name(lang) }}</button>
 {% endfor %}</div>{% endif %}
 </header>
-<p id="qp-enrol" role="alert" hidden></p>
 {% macro text(labels, fallback='') -%}
 {%- if labels -%}{% for lang in languages %}<span data-lang="{{ lang }}" lang="{{ code(lang) }}"{% if lang != default %} hidden{% endif %}>{{ labels.get(lang) or (labels.values()|first) }}</span>{% endfor %}
 {%- else %}{{ fallback }}{% endif -%}
@@ -155,11 +142,9 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {% for n in tree %}{{ node(n) }}
 {% endfor %}
 <div class="actions"><button type="submit">{{ text(button_labels.submit, 'Submit') }}</button>
-<p id="qp-status" role="status" aria-live="polite"></p></div>
+</div>
 </form>
-</main>
-</body>
-</html>
+</div>
 """
 
 
@@ -240,8 +225,8 @@ def _bundle_digest() -> bytes:
     return digest.digest()
 
 
-def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str:
-    public_key = _check_public_key(public_key_b64)
+def _render(instrument: Instrument) -> str:
+    """The questionnaire (header and form): served only to enrolled browsers (bearer token)."""
     languages = list(instrument.languages) or ["default"]
     default = instrument.default_language or languages[0]
     words = {"submit": ("Submit", "제출"), "add": ("Add", "추가"), "remove": ("Remove", "삭제")}
@@ -250,7 +235,6 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str
     }
     return _environment().render(
         instrument=instrument,
-        public_key=public_key,
         languages=languages,
         default=default,
         tree=_tree(instrument.questions, instrument.repeats, instrument.repeat_counts),
@@ -259,7 +243,6 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str) -> str
         lang_name=_lang_name,
         button_labels=button_labels,
         meta=_META_FILLED,
-        sw_version=sw_version,
     )
 
 
@@ -270,62 +253,47 @@ def _version(pages: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None) -> str:
-    """The form page for ``instrument`` (HTML text; holds no answer and no token). ``sw_version``
-    (default: a hash of this page and the bundle) names the service worker's cache."""
+def bundle_digest_hex() -> str:
+    """SHA-256 (hex) of the served bundle (form.js, form.css, sw.js): what an enrolled browser pins."""
+    return hashlib.sha256(_bundle_digest()).hexdigest()
+
+
+def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None, disguise=None) -> str:
+    """The whole page as an enrolled browser shows it once unlocked: the neutral shell of
+    :mod:`quietpoll.collect.shell` with the questionnaire inside (HTML text; holds no answer and no
+    token). The server never sends this page: it sends the shell, and the questionnaire only to a
+    bearer token. ``sw_version`` (default: a hash of the page and the bundle) names the service
+    worker's cache."""
+    from .shell import render_shell
+
+    public_key = _check_public_key(public_key_b64)
+    fragment = _render(instrument)
     if sw_version is None:
-        sw_version = _version([_render(instrument, public_key_b64, "")])
-    return _render(instrument, public_key_b64, sw_version)
+        sw_version = _version([fragment])
+    return render_shell(instrument.form_id, public_key, bundle_digest_hex(), sw_version, disguise,
+                        _code(instrument.default_language or (list(instrument.languages) or [""])[0]), fragment)
 
 
-def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None) -> None:
-    """Add ``/f/{form_id}``, ``/f/{form_id}/enrol`` (when ``store`` is given), ``/static/...`` and
-    ``/sw.js`` to ``app`` (see the module docstring).
+def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None,
+                    disguise=None) -> None:
+    """Add the browser form's routes to ``app`` (see :mod:`quietpoll.collect.shell`): the neutral
+    shell ``/f/{form_id}``, ``/f/{form_id}/enrol``, ``/f/{form_id}/questionnaire`` (both need
+    ``store``), ``/manifest.webmanifest``, ``/icon``, ``/static/...`` and ``/sw.js``.
 
     Pages are rendered once, here: a broken form or key fails at start-up, not at a respondent. One
-    version (a hash of every page and of the bundle) names the service worker's cache for all pages.
+    version (a hash of every questionnaire and of the bundle) names the service worker's cache.
+    ``disguise``: a :class:`quietpoll.collect.shell.Disguise` (default: neutral title, name, icon).
     """
-    from .app import TOKEN_RE, error_response
+    from .shell import shell_routes
 
-    drafts = {form_id: _render(inst, public_key_b64, "") for form_id, inst in instruments.items()}
-    version = _version([drafts[k] for k in sorted(drafts)])
-    pages = {form_id: _render(inst, public_key_b64, version) for form_id, inst in instruments.items()}
-
-    async def form_page(request: Request) -> Response:
-        page = pages.get(request.path_params["form_id"])
-        if page is None:
-            raise HTTPException(404)
-        return HTMLResponse(page)
-
-    async def enrol(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
-        if request.path_params["form_id"] not in pages:
-            raise HTTPException(404)
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-        token = token.strip()
-        alias = None
-        if store is not None and scheme.lower() == "bearer" and TOKEN_RE.fullmatch(token):
-            alias = await run_in_threadpool(store.token_alias, token)
-        if alias is None:
-            return error_response(
-                401,
-                "this enrolment link's token is unknown or revoked: ask your coordinator for a new link",
-                {"WWW-Authenticate": 'Bearer realm="quietpoll"'},
-            )
-        return JSONResponse({"enrolled": True})
-
-    async def service_worker(request: Request) -> Response:
-        return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript")
-
-    routes = [
-        Route("/f/{form_id}", form_page, methods=["GET"]),
-        Route("/sw.js", service_worker, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
-    if store is not None:
-        routes.insert(1, Route("/f/{form_id}/enrol", enrol, methods=["POST"]))
-    app.router.routes.extend(routes)
+    public_key = _check_public_key(public_key_b64)
+    fragments = {form_id: _render(inst) for form_id, inst in instruments.items()}
+    version = _version([fragments[k] for k in sorted(fragments)])
+    codes = {form_id: _code(inst.default_language or (list(inst.languages) or [""])[0])
+             for form_id, inst in instruments.items()}
+    app.router.routes.extend(
+        shell_routes(fragments, codes, public_key, bundle_digest_hex(), version, store, disguise, STATIC_DIR)
+    )
 
 
 # ---- what the browser form can run -------------------------------------------------------------

@@ -58,7 +58,7 @@ def study(tmp_path):
 def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     caplog.set_level(logging.DEBUG)
     context, _ = browser_context
-    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
+    page = open_form(context, study["base"], FORM)
     section = page.locator('section.repeat[data-repeat="member"]')
     assert not section.is_visible()  # the repeat's relevance: a household code first
     page.fill('input[name="household"]', CANARY)

@@ -118,7 +118,7 @@ _SHELL = """<!doctype html>
       data-api="/api/v1/submissions" data-enrol="/f/{{ form_id }}/enrol" data-questionnaire="/f/{{ form_id }}/questionnaire" data-sw="/sw.js?v={{ sw_version }}">
 <p id="qp-enrol" role="alert" hidden></p>
 <p id="qp-device" role="status"></p>
-<form id="qp-pin" autocomplete="off" hidden>
+<form id="qp-pin" autocomplete="off" novalidate hidden>
 <label for="qp-pin-input" id="qp-pin-label">PIN</label>
 <input id="qp-pin-input" name="pin" type="password" autocomplete="off" autocapitalize="off" spellcheck="false" minlength="8" maxlength="128">
 <button type="submit">OK</button>

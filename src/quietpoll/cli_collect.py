@@ -97,8 +97,10 @@ def tokens_add(study, alias, store, form_id, ttl, fmt):
     Open the enrolment path on the server (https://HOST/f/FORM#e=CODE) in the interviewer's browser:
     the page exchanges the code, dead after its first use or --ttl seconds, for the token and keeps it
     only encrypted under a PIN. The token itself never appears in a URL."""
+    from .collect.enrolment import CODE_TTL, check_ttl
     from .collect.store import Store
 
+    check_ttl(CODE_TTL if ttl is None else ttl)  # before anything is stored
     if form_id is None:
         form_id = _study_form_id(study)
     s = Store.open(_store_url(study, store))

@@ -34,15 +34,20 @@ PASS = "profile grep passphrase"
 CANARY = "CANARY-평양-5309-qx"
 FORM = "foreign_media"
 READY = '#quietpoll[data-ready="true"]'
-# the page's own draft, opened with the PIN as the page does: the once() draws by calculation name
+# the page's own draft, opened with the PIN and the device secret as the page does (PBKDF2, then HKDF):
+# the once() draws by calculation name
 DRAWS = """async (pin) => {
   const db = await new Promise((res, rej) => { const q = indexedDB.open('quietpoll'); q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error); });
   const get = (name) => new Promise((res) => { const g = db.transaction('vault').objectStore('vault').get(name); g.onsuccess = () => res(g.result); });
   const lock = await get('lock'); const draft = await get('draft:foreign_media'); db.close();
   if (!draft) return null;
-  const base = await crypto.subtle.importKey('raw', new TextEncoder().encode(pin), 'PBKDF2', false, ['deriveKey']);
-  const key = await crypto.subtle.deriveKey({name: 'PBKDF2', hash: 'SHA-256', salt: lock.salt, iterations: lock.iterations},
-    base, {name: 'AES-GCM', length: 256}, false, ['decrypt']);
+  const secret = new Uint8Array(await (await (await caches.open('k')).match('/.well-known/k')).arrayBuffer());
+  const base = await crypto.subtle.importKey('raw', new TextEncoder().encode(pin), 'PBKDF2', false, ['deriveBits']);
+  const bits = new Uint8Array(await crypto.subtle.deriveBits({name: 'PBKDF2', hash: 'SHA-256', salt: lock.salt, iterations: lock.iterations}, base, 256));
+  const ikm = new Uint8Array([...bits, ...secret]);
+  const hkdf = await crypto.subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
+  const key = await crypto.subtle.deriveKey({name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('quietpoll vault v1')},
+    hkdf, {name: 'AES-GCM', length: 256}, false, ['decrypt']);
   const plain = await crypto.subtle.decrypt({name: 'AES-GCM', iv: draft.iv, additionalData: new TextEncoder().encode('draft:foreign_media')}, key, draft.ct);
   const d = JSON.parse(new TextDecoder().decode(plain));
   const names = [...document.querySelectorAll('#qp-form .q[data-calculate]')].map(e => e.dataset.name);

@@ -121,7 +121,7 @@ async function enrolWith(code, pin) {
   const { token } = await response.json();
   if (!TOKEN_RE.test(token || "")) return msg().revoked;
   const salt = vault.newSalt();
-  const key = await vault.deriveKey(pin, salt);
+  const key = await vault.deriveKey(pin, salt, vault.ITERATIONS, await vault.deviceSecret(true));
   const lock = { token, publicKey: config.publicKey, fingerprint: await fingerprint(config.publicKey), bundle: config.bundle, formId: config.formId };
   await vault.clear(); // a previous enrolment's records were under another key
   await vault.putSealedRecord(key, "lock", lock, { salt, iterations: vault.ITERATIONS });
@@ -132,7 +132,12 @@ async function enrolWith(code, pin) {
 }
 
 async function unlockWith(record, pin) {
-  const key = await vault.deriveKey(pin, record.salt, record.iterations);
+  const secret = await vault.deviceSecret(false);
+  if (!secret) {
+    setEnrolment("none", msg().notEnrolled); // the device secret is gone (wiped or cleared): enrol again
+    return msg().notEnrolled;
+  }
+  const key = await vault.deriveKey(pin, record.salt, record.iterations, secret);
   try {
     session = { key, lock: await vault.open(key, "lock", record) };
   } catch (e) {
@@ -827,7 +832,13 @@ async function wipe() {
   await draftChain;
   if (everything) await dropDb();
   else await vault.clear();
-  if ("caches" in self) for (const k of await caches.keys()) await caches.delete(k);
+  if ("caches" in self) {
+    for (const name of await caches.keys()) {
+      const cache = await caches.open(name);
+      for (const request of await cache.keys()) await cache.delete(request); // entry files go at once
+      await caches.delete(name);
+    }
+  }
   if ("serviceWorker" in navigator) for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
   alertEnrol("");
   setEnrolment("none", msg().notEnrolled);

@@ -8,7 +8,7 @@ Routes
     ``POST /api/v1/submissions``  Bearer token; JSON ``{"form_id", "instance_id", "ciphertext"}``;
                                   201 ``{"stored": true, "instance_id"}``, 200 ``{"stored": false,
                                   "instance_id"}`` when that instance id is already stored.
-    ``GET  /api/v1/health``       ``{"ok": true}``.
+    ``GET  /api/v1/health``       ``{"ok": true}`` (no product name, version or key: not a fingerprint).
     anything else                 404 (405 for a known path with another method).
 
 Every error is ``{"error": {"code": ..., "message": ...}}`` with code one of ``bad_request`` (400),

@@ -1,28 +1,23 @@
 # ruff: noqa: E501  (the HTML template and the markdown form are kept one element / one row per line)
 """The offline web form: server-rendered XLSForm pages, the browser bundle and the service worker.
 
-``add_form_routes(app, instruments, public_key_b64)`` adds to an app from
-:func:`quietpoll.collect.app.create_app`:
+``add_form_routes(app, instruments, public_key_b64, store=..., disguise=...)`` adds to an app from
+:func:`quietpoll.collect.app.create_app` the routes of :mod:`quietpoll.collect.shell`: the neutral
+shell ``/f/{form_id}`` (PIN, enrolment state, quick wipe; no questionnaire), the one-time enrolment
+exchange ``/f/{form_id}/enrol``, the questionnaire ``/f/{form_id}/questionnaire`` (bearer token
+only), the disguise's manifest and icon, the bundle under ``/static/`` and the service worker
+``/sw.js`` (registered as ``/sw.js?v=VERSION``, VERSION a hash of every questionnaire and of the
+bundle, so a new form version or bundle installs a new worker whose cache replaces the old one).
 
-``GET /f/{form_id}``   a mobile-first HTML page rendered from the instrument (Jinja2, autoescaped):
-                       one input per question with ``name`` = the question name (radio buttons
-                       inside a repeat instance: ``name[N]``, so instances do not share one radio
-                       group), groups as fieldsets, repeats as a ``<template>`` with add/remove
-                       buttons, labels in every language with a switch, and the expressions in
-                       ``data-relevant`` / ``data-constraint`` / ``data-required`` /
-                       ``data-calculate`` / ``data-choice-filter`` for the script. Calculations
-                       are empty hidden elements: their values live only in the script's memory.
-                       No inline script or style: the configuration is in ``data-`` attributes,
-                       so the app's CSP (``script-src 'self'``) holds.
-``POST /f/{form_id}/enrol``  ``Authorization: Bearer TOKEN``: 200 ``{"enrolled": true}`` when the
-                       token is valid, 401 in the API's one error shape when it is unknown or
-                       revoked. The page calls it for ``?token=TOKEN`` (after taking the token out of
-                       the URL and history) and keeps the token only when it is accepted.
-``GET /static/...``    the built bundle (``form.js``, ``form.css``; built from ``web/`` by esbuild).
-``GET /sw.js``         the service worker, at the root so its scope covers ``/f/`` and ``/static/``;
-                       pages register it as ``/sw.js?v=VERSION``, VERSION a hash of every served
-                       page and of the bundle, so a new form version or bundle installs a new
-                       worker whose cache replaces the old one.
+The questionnaire rendered here (Jinja2, autoescaped) has one input per question with ``name`` = the
+question name (radio buttons inside a repeat instance: ``name[N]``, so instances do not share one
+radio group), groups as fieldsets, repeats as a ``<template>`` with add/remove buttons, labels in
+every language with a switch, and the expressions in ``data-relevant`` / ``data-constraint`` /
+``data-required`` / ``data-calculate`` / ``data-choice-filter`` for the script. Calculations are
+empty hidden elements: their values live only in the script's memory (and in the draft encrypted
+under the PIN key). No inline script or style: the configuration is in ``data-`` attributes, so the
+app's CSP (``script-src 'self'``) holds. :func:`render_form` gives the whole page as an unlocked
+browser shows it (shell and questionnaire), for tests and tools.
 
 The page never contains an answer or a token; the browser seals the answers (HPKE, exactly as
 :mod:`quietpoll.collect.envelope`) before anything is stored or sent. Repeats are sealed as a list of
@@ -50,16 +45,10 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-
 from quietpoll.errors import CollectError
 from quietpoll.instrument.form import Instrument, Question
 
-__all__ = ["add_form_routes", "render_form", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
+__all__ = ["add_form_routes", "render_form", "bundle_digest_hex", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).with_name("static")
 

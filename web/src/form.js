@@ -1,174 +1,20 @@
-// quietpoll's form page: enrolment with a PIN, key pinning, live skip logic, calculations, repeats,
-// checks, encrypted drafts, sealing, the encrypted outbox and the quick wipe. Answers, calculations
+// quietpoll's form page: after enrolment or the PIN (session.js), the questionnaire with live skip
+// logic, calculations, repeats, checks, encrypted drafts (drafts.js), sealing to the pinned key, the
+// encrypted outbox and the quick wipe. Answers, calculations
 // and random draws live in this script's memory and, while an interview is in progress, in a draft
 // encrypted under the PIN key (vault.js); nothing readable is written to browser storage or a URL.
 import { seal } from "./seal.js";
 import { compile, evaluate, evaluateValue, asText, asAnswer, references, toNum, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
-import { MESSAGES } from "./messages.js";
 import * as vault from "./vault.js";
-import { dropDb } from "./db.js";
+import { root, body, config, msg, say, alertEnrol, setEnrolment, setMessageLanguage } from "./page.js";
+import { session, pinsMatch, boot, revoked, wipeStorage } from "./session.js";
+import { snapshot, restore } from "./drafts.js";
 
-const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{1,256}$/;
-const CODE_RE = /^[A-Za-z0-9_-]{22}$/;
 const NUMERIC = new Set(["integer", "decimal"]);
 const MAX_INSTANCES = 500; // a repeat_count above this shows an error and blocks submitting
-
-const root = document.getElementById("quietpoll");
-const statusEl = document.getElementById("qp-status");
-const enrolEl = document.getElementById("qp-enrol");
-const deviceEl = document.getElementById("qp-device");
-const body = document.getElementById("qp-body");
-const config = {
-  formId: root.dataset.formId,
-  publicKey: root.dataset.publicKey,
-  bundle: root.dataset.bundle || "",
-  api: root.dataset.api || "/api/v1/submissions",
-  enrol: root.dataset.enrol,
-  questionnaire: root.dataset.questionnaire,
-};
 let form = null; // the questionnaire's <form>, once unlocked and loaded
 let lang = "";
-// the unlocked session: the PIN key (non-extractable) and the lock's content; null when locked
-let session = null;
-
-function msg() {
-  const code = (lang && document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`)) || document.getElementById("qp-questionnaire") || root;
-  return MESSAGES[code.dataset.code || "en"] || MESSAGES.en;
-}
-const say = (text) => (statusEl.textContent = text);
-function alertEnrol(text) {
-  enrolEl.textContent = text || "";
-  enrolEl.hidden = !text;
-}
-function setEnrolment(state, text) {
-  root.dataset.enrolment = state;
-  deviceEl.textContent = text;
-}
-
-// 1. Enrolment and unlocking. The enrolment path carries a one-time code in its fragment (#e=CODE),
-//    never the token: the code is taken out of the URL at once and exchanged (POST, no-store, no
-//    referrer) for the token, which is kept only inside the vault's "lock" record, encrypted under a
-//    key from the PIN the interviewer chooses, with the study key and the bundle digest it pins.
-function takeCode() {
-  const match = /^#e=([A-Za-z0-9_-]+)$/.exec(location.hash);
-  if (!location.hash) return null;
-  history.replaceState(null, "", location.pathname + location.search);
-  return match ? match[1] : "";
-}
-
-async function fingerprint(publicKeyB64) {
-  const raw = Uint8Array.from(atob(publicKeyB64), (c) => c.charCodeAt(0));
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", raw));
-  return [...digest.slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("").replace(/(.{4})(?!$)/g, "$1-");
-}
-
-const pinsMatch = () => session && session.lock.publicKey === config.publicKey && session.lock.bundle === config.bundle;
-
-function askPin(mode, onPin) {
-  const pinForm = document.getElementById("qp-pin");
-  const input = pinForm.querySelector("input[name=pin]");
-  const error = document.getElementById("qp-pin-error");
-  document.getElementById("qp-pin-label").textContent = mode === "choose" ? msg().choosePin(vault.MIN_PIN) : msg().enterPin;
-  pinForm.hidden = false;
-  input.focus();
-  const fail = (text) => {
-    error.textContent = text;
-    error.hidden = !text;
-  };
-  pinForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const pin = input.value;
-    if (pin.length < vault.MIN_PIN) return fail(msg().pinShort(vault.MIN_PIN));
-    const button = pinForm.querySelector("button[type=submit]");
-    button.disabled = true;
-    fail("");
-    say(msg().unlocking);
-    try {
-      const problem = await onPin(pin);
-      if (problem) {
-        say("");
-        return fail(problem);
-      }
-      input.value = "";
-      pinForm.remove(); // the page keeps no PIN field once unlocked
-      await unlocked();
-    } finally {
-      button.disabled = false;
-    }
-  });
-}
-
-async function enrolWith(code, pin) {
-  let response;
-  try {
-    response = await fetch(config.enrol, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ code }),
-      cache: "no-store",
-      credentials: "omit",
-      referrerPolicy: "no-referrer",
-    });
-  } catch (e) {
-    return msg().unreachable;
-  }
-  if (!response.ok) {
-    setEnrolment("refused", msg().notEnrolled);
-    alertEnrol(msg().revoked);
-    return msg().revoked;
-  }
-  const { token } = await response.json();
-  if (!TOKEN_RE.test(token || "")) return msg().revoked;
-  const salt = vault.newSalt();
-  const key = await vault.deriveKey(pin, salt, vault.ITERATIONS, await vault.deviceSecret(true));
-  const lock = { token, publicKey: config.publicKey, fingerprint: await fingerprint(config.publicKey), bundle: config.bundle, formId: config.formId };
-  await vault.clear(); // a previous enrolment's records were under another key
-  await vault.putSealedRecord(key, "lock", lock, { salt, iterations: vault.ITERATIONS });
-  session = { key, lock };
-  alertEnrol("");
-  say(msg().enrolled);
-  return "";
-}
-
-async function unlockWith(record, pin) {
-  const secret = await vault.deviceSecret(false);
-  if (!secret) {
-    setEnrolment("none", msg().notEnrolled); // the device secret is gone (wiped or cleared): enrol again
-    return msg().notEnrolled;
-  }
-  const key = await vault.deriveKey(pin, record.salt, record.iterations, secret);
-  try {
-    session = { key, lock: await vault.open(key, "lock", record) };
-  } catch (e) {
-    return msg().wrongPin;
-  }
-  say("");
-  return "";
-}
-
-async function saveLock() {
-  const record = await vault.get("lock");
-  await vault.putSealedRecord(session.key, "lock", session.lock, { salt: record.salt, iterations: record.iterations });
-}
-
-async function boot() {
-  const code = takeCode();
-  const record = await vault.get("lock");
-  if (code !== null && !CODE_RE.test(code)) {
-    setEnrolment(record ? "locked" : "refused", record ? msg().locked : msg().notEnrolled);
-    alertEnrol(msg().revoked);
-    if (!record) return;
-  } else if (code) {
-    setEnrolment("enrolling", msg().enrolling);
-    return askPin("choose", (pin) => enrolWith(code, pin));
-  }
-  if (record) {
-    setEnrolment("locked", msg().locked);
-    return askPin("unlock", (pin) => unlockWith(record, pin));
-  }
-  setEnrolment("none", msg().notEnrolled);
-}
 
 // After the PIN: refuse a changed study key or bundle (a seized or altered server), else load the
 // questionnaire (from the server with the token, or the encrypted copy when offline) and the draft.
@@ -214,18 +60,12 @@ async function unlocked() {
   } catch (e) {
     draft = undefined;
   }
-  if (draft) restoreDraft(draft);
+  if (draft) startedAt = restore(form, draft, { state, addInstance, maxInstances: MAX_INSTANCES }) || startedAt;
   refresh();
   if (draft) say(msg().resumed);
   root.dataset.ready = "true";
   offlineReady();
   flush();
-}
-
-async function revoked() {
-  session.lock.token = null; // revoked: the interviews stay sealed here until re-enrolment
-  await saveLock();
-  setEnrolment("enrolled", msg().revokedShort);
 }
 
 // 2. Language switch: every label exists in each language; show one.
@@ -234,6 +74,7 @@ function applyLanguage(scope) {
 }
 function setLanguage(name) {
   lang = name;
+  setMessageLanguage(name);
   applyLanguage(root);
   for (const b of root.querySelectorAll("[data-set-lang]")) b.setAttribute("aria-pressed", String(b.dataset.setLang === name));
   const active = root.querySelector(`[data-set-lang="${CSS.escape(name)}"]`);
@@ -721,58 +562,6 @@ let draftChain = Promise.resolve();
 let draftSaves = 0;
 const draftName = () => `draft:${config.formId}`;
 
-function onceNodes(tree, out = []) {
-  if (!tree || typeof tree !== "object") return out;
-  if (tree.k === "call" && tree.fn === "once") out.push(tree);
-  for (const key of ["a", "b", "start"]) if (tree[key]) onceNodes(tree[key], out);
-  for (const list of [tree.args, tree.preds]) if (list) for (const x of list) onceNodes(x, out);
-  return out;
-}
-
-function snapshot() {
-  return {
-    v: 1,
-    startedAt,
-    counts: [...form.querySelectorAll("section.repeat")].map((sec) => sec.querySelector(":scope > .instances").children.length),
-    values: [...form.querySelectorAll("input, textarea")].map((i) => (i.type === "radio" || i.type === "checkbox" ? i.checked : i.value)),
-    calcs: [...form.querySelectorAll(".q[data-calculate]")].map((el) => {
-      const s = states.get(el);
-      if (!s) return null;
-      return { memo: onceNodes(s.calculate).map((n) => (s.memo.has(n) ? s.memo.get(n) : null)), text: s.calcText ?? null };
-    }),
-  };
-}
-
-function restoreDraft(d) {
-  if (!d || d.v !== 1) return;
-  startedAt = d.startedAt || startedAt;
-  for (let i = 0; i < d.counts.length; i++) {
-    const section = form.querySelectorAll("section.repeat")[i];
-    if (!section) break;
-    const list = section.querySelector(":scope > .instances");
-    while (list.children.length < Math.min(d.counts[i], MAX_INSTANCES)) addInstance(section);
-  }
-  const inputs = [...form.querySelectorAll("input, textarea")];
-  if (inputs.length === d.values.length) {
-    inputs.forEach((input, i) => {
-      if (input.type === "radio" || input.type === "checkbox") input.checked = Boolean(d.values[i]);
-      else input.value = String(d.values[i]);
-    });
-  }
-  const calcs = [...form.querySelectorAll(".q[data-calculate]")];
-  if (calcs.length !== d.calcs.length) return;
-  calcs.forEach((el, i) => {
-    const saved = d.calcs[i];
-    if (!saved) return;
-    const s = state(el);
-    const nodes = onceNodes(s.calculate);
-    saved.memo.forEach((value, j) => {
-      if (value && nodes[j]) s.memo.set(nodes[j], value);
-    });
-    if (saved.text !== null) s.calcText = saved.text;
-  });
-}
-
 function scheduleDraft() {
   clearTimeout(draftTimer);
   draftTimer = setTimeout(saveDraft, 250);
@@ -782,7 +571,7 @@ function saveDraft() {
   clearTimeout(draftTimer);
   if (!session || !form) return draftChain;
   const key = session.key;
-  const value = snapshot();
+  const value = snapshot(form, states, startedAt);
   draftChain = draftChain
     .then(() => vault.putSealedRecord(key, draftName(), value))
     .then(() => (root.dataset.draftSaves = String(++draftSaves)))
@@ -818,28 +607,12 @@ function startForm() {
 async function wipe() {
   const everything = Boolean(root.querySelector("[data-wipe-outbox]:checked"));
   clearTimeout(draftTimer);
-  session = null;
   form = null;
   body.textContent = "";
   const pinForm = document.getElementById("qp-pin");
   if (pinForm) pinForm.remove();
-  try {
-    localStorage.clear();
-    sessionStorage.clear();
-  } catch (e) {
-    /* storage disabled */
-  }
   await draftChain;
-  if (everything) await dropDb();
-  else await vault.clear();
-  if ("caches" in self) {
-    for (const name of await caches.keys()) {
-      const cache = await caches.open(name);
-      for (const request of await cache.keys()) await cache.delete(request); // entry files go at once
-      await caches.delete(name);
-    }
-  }
-  if ("serviceWorker" in navigator) for (const r of await navigator.serviceWorker.getRegistrations()) await r.unregister();
+  await wipeStorage(everything);
   alertEnrol("");
   setEnrolment("none", msg().notEnrolled);
   say(everything ? msg().wipedAll : msg().wiped);
@@ -850,7 +623,7 @@ const wipeLabel = document.getElementById("qp-wipe-outbox-label");
 if (wipeLabel) wipeLabel.textContent = msg().wipeOutbox;
 for (const b of root.querySelectorAll('[data-action="wipe"]')) b.textContent = msg().wipe;
 
-boot().then(() => flush());
+boot(unlocked).then(() => flush());
 
 // For tests and tooling (reveals nothing: no answers, no draws, no token): sealing needs only the
 // public key; the evaluator is pure.

@@ -88,6 +88,8 @@ async function enrolWith(code, pin) {
   await vault.clear(); // a previous enrolment's records were under another key
   await vault.putSealedRecord(key, "lock", lock, { salt, iterations: vault.ITERATIONS });
   session = { key, lock };
+  // ask the browser not to evict this origin's storage (unsent interviews) under storage pressure
+  if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
   alertEnrol("");
   say(msg().enrolled);
   return "";

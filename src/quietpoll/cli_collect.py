@@ -136,15 +136,43 @@ def tokens() -> None:
 @click.argument("study", type=click.Path())
 @click.option("--name", "alias", required=True, help="A pseudonymous alias (never a real name).")
 @click.option("--store", help="Store URL (default: the study's).")
-def tokens_add(study, alias, store):
-    """Print a new token for ALIAS (shown once; only its hash is kept)."""
+@click.option("--form", "form_id", help="The form whose page the enrolment path opens (default: the study's form).")
+@click.option("--ttl", type=float, default=None, help="Seconds the one-time enrolment code lives (default 86400).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def tokens_add(study, alias, store, form_id, ttl, fmt):
+    """Make a token for ALIAS and a one-time enrolment path (shown once; only hashes are kept).
+
+    Open the enrolment path on the server (https://HOST/f/FORM#e=CODE) in the interviewer's browser:
+    the page exchanges the code, dead after its first use or --ttl seconds, for the token and keeps it
+    only encrypted under a PIN. The token itself never appears in a URL."""
+    from .collect.enrolment import CODE_TTL, check_ttl
     from .collect.store import Store
 
+    check_ttl(CODE_TTL if ttl is None else ttl)  # before anything is stored
+    if form_id is None:
+        form_id = _study_form_id(study)
     s = Store.open(_store_url(study, store))
     try:
-        click.echo(s.add_token(alias))
+        token = s.add_token(alias)
+        code = s.add_enrol_code(token, ttl)
     finally:
         s.close()
+    path = f"/f/{form_id}#e={code}"
+    if fmt == "json":
+        click.echo(json.dumps({"alias": alias, "token": token, "enrol_path": path}))
+    else:
+        click.echo(f"enrolment path (open once on the server, then set a PIN): {path}")
+        click.echo(token)
+
+
+def _study_form_id(study: str) -> str:
+    cfg = load_study(study)
+    path = cfg.sections.get("instrument", {}).get("path")
+    if not path:
+        raise QuietpollError("no form for the enrolment path: give --form FORM_ID or [instrument] path in study.toml")
+    from .instrument.form import load_instrument
+
+    return load_instrument(cfg.folder / path).form_id
 
 
 @tokens.command("revoke")
@@ -408,6 +436,9 @@ def _serve_app(study, store, rate_limit):
                                      f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
                                      "would be shown to everyone. Change the form or use another collection tool")
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
+        from .collect.shell import load_disguise
+
+        disguise = load_disguise(cfg.sections.get("collect", {}).get("disguise"), cfg.folder)
         add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened,
-                        text_max_bytes=text_max)
+                        disguise=disguise, text_max_bytes=text_max)
     return app

@@ -1,6 +1,8 @@
 """Shared set-up of the browser-form tests: Chromium present (or skip), one form served by the real
 app (create_app + add_form_routes, a SQLite store, a token, the study key pair) with uvicorn on
-loopback, and a page opened on it once the form is ready. Not a test module (no test_ prefix)."""
+loopback, and a page opened on it once the form is ready: open_form enrols the browser with a
+one-time code (/f/FORM#e=CODE) and the PIN, or unlocks it with the PIN, as an interviewer would.
+Not a test module (no test_ prefix)."""
 
 from __future__ import annotations
 
@@ -29,6 +31,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 PASSPHRASE = "correct horse battery staple"
+PIN = "pin-4821-test"
+ENROLMENT = "#quietpoll[data-enrolment]"
+# base URL -> (store, token) of each served study, so open_form can make enrolment codes
+_SERVED: dict[str, tuple] = {}
 READY = '#quietpoll[data-ready="true"]'
 # how many sealed interviews wait in the page's IndexedDB outbox (0 before the outbox exists)
 OUTBOX_COUNT = """async () => (await new Promise(r => { const q = indexedDB.open('quietpoll');
@@ -72,18 +78,55 @@ def serve_form(tmp_path: Path, form: str | Path, form_id: str, interviewer: str)
         app = create_app(store, forms={form_id: {}})
         add_form_routes(app, {form_id: instrument}, json.loads(pub_path.read_text())["public_key"], store=store)
         with serving(app) as base:
+            _SERVED[base] = (store, token)
             yield {
                 "base": base, "store": store, "token": token, "tmp": tmp_path, "db": tmp_path / "collect.db",
                 "profile": tmp_path / "profile", "private": load_private(key_path, PASSPHRASE),
-                "instrument": instrument,
+                "instrument": instrument, "pin": PIN,
             }
     finally:
+        _SERVED.clear()
         store.close()
 
 
+def register(base: str, store, token: str) -> None:
+    """Let open_form enrol browsers on a server that a test started itself (not with serve_form)."""
+    _SERVED[base] = (store, token)
+
+
+def enter_pin(page, pin: str = PIN) -> None:
+    """Type the PIN into the page's PIN field and press its OK button."""
+    page.fill("input[name=pin]", pin)
+    page.click("#qp-pin button[type=submit]")
+
+
+def enrol_page(context, base: str, form_id: str, code: str | None = None, pin: str = PIN):
+    """A new page that enrols the browser: /f/FORM#e=CODE (a fresh code for the served study's token
+    when `code` is None), then the PIN. Returns the page once the enrolment has an outcome."""
+    if code is None:
+        store, token = _SERVED[base]
+        code = store.add_enrol_code(token)
+    page = context.new_page()
+    page.goto(f"{base}/f/{form_id}#e={code}")
+    page.wait_for_selector('#quietpoll[data-enrolment="enrolling"]', state="attached")
+    enter_pin(page, pin)
+    page.wait_for_selector(
+        '#quietpoll[data-ready="true"], #quietpoll[data-enrolment="refused"], #quietpoll[data-enrolment="mismatch"]',
+        state="attached",
+    )
+    return page
+
+
 def open_form(context, base: str, form_id: str, query: str = ""):
-    """A new page on /f/FORM (with `query`, e.g. "?token=..."), once the form is ready."""
+    """A new page on /f/FORM (with `query`, e.g. "?lang=x"), once the form is ready: an enrolled
+    browser is unlocked with the PIN, another one is enrolled first (a one-time code and the PIN)."""
     page = context.new_page()
     page.goto(f"{base}/f/{form_id}{query}")
+    page.wait_for_selector(ENROLMENT, state="attached")
+    if page.get_attribute("#quietpoll", "data-enrolment") in ("none", "refused"):
+        page.close()
+        page = enrol_page(context, base, form_id)
+    else:
+        enter_pin(page)
     page.wait_for_selector(READY, state="attached")
     return page

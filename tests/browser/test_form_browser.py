@@ -23,7 +23,7 @@ from quietpoll.collect.envelope import open_sealed
 from quietpoll.collect.web import render_form
 from quietpoll.instrument.form import load_instrument
 
-from formserver import CHROMIUM, CHROMIUM_ARGS, open_form, serve_form
+from formserver import CHROMIUM, CHROMIUM_ARGS, enter_pin, open_form, serve_form
 
 FORM = "media_probe"
 CANARY = "CANARY-서울-7731-zq"
@@ -102,13 +102,13 @@ def test_fill_skip_logic_offline_submit_and_decrypt(study, browser_context, capl
     caplog.set_level(logging.DEBUG)  # every record of the server (uvicorn, starlette, quietpoll) is kept
     context, requests = browser_context
     base, token = study["base"], study["token"]
-    page = open_form(context, base, FORM, f"?token={token}")
+    page = open_form(context, base, FORM)  # enrolled with a one-time code and the PIN
     page.wait_for_selector('#quietpoll[data-enrolment="enrolled"]', state="attached")
     page.wait_for_selector('#quietpoll[data-offline="ready"]', state="attached")
 
-    # enrolment: the token is kept as a credential and is gone from the URL
-    assert "token" not in page.url
-    assert page.evaluate("localStorage.getItem('quietpoll.token')") == token
+    # enrolment: the token is in no URL and in no readable storage
+    assert token not in page.url and "#" not in page.url
+    assert page.evaluate("JSON.stringify(Object.entries(localStorage))") == "[]"
 
     # language switch
     assert page.get_by_text("Do you agree to take part?").is_visible()
@@ -163,6 +163,7 @@ def test_fill_skip_logic_offline_submit_and_decrypt(study, browser_context, capl
 
     # the page reloads with no network (service worker cache) and still holds only the sealed record
     page.reload()
+    enter_pin(page)  # offline: the questionnaire comes from its copy encrypted under the PIN key
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     assert page.get_by_text("Do you agree to take part?").is_visible()
     assert page.evaluate(STORAGE_DUMP)["outbox"] == dump["outbox"]
@@ -237,9 +238,9 @@ def test_js_sealed_submissions_open_in_python(study, browser_context):
 def test_pages_keep_the_csp_and_have_no_inline_script(study):
     base = study["base"]
     with httpx.Client(base_url=base) as client:
-        page = client.get(f"/f/{FORM}?token={study['token']}")
+        page = client.get(f"/f/{FORM}")
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
-        assert study["token"] not in page.text
+        assert "Do you agree" not in page.text  # the shell: no questionnaire without a token
         assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)
         assert not re.search(r"\son[a-z]+=", page.text) and "style=" not in page.text
         for path in ("/static/form.js", "/static/form.css", "/sw.js"):

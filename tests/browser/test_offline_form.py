@@ -15,11 +15,12 @@ from quietpoll.collect.store import Store
 from quietpoll.collect.web import add_form_routes
 from quietpoll.instrument.form import load_instrument
 
-from formserver import PASSPHRASE, chromium_or_skip
+from formserver import PASSPHRASE, chromium_or_skip, enter_pin, open_form, register
 from test_form_browser import FORM, FORM_MD, browser_context  # noqa: F401
 
 OLD_LABEL, NEW_LABEL = "Do you agree to take part?", "Do you agree to take part in version 2?"
-CACHE_KEYS = "async () => await caches.keys()"
+# the service worker's caches (the page also keeps its device secret in a cache of its own, "k")
+CACHE_KEYS = "async () => (await caches.keys()).filter(k => k.startsWith('quietpoll-'))"
 
 
 class _Switch:
@@ -47,7 +48,9 @@ def study(tmp_path):
         add_form_routes(app, {FORM: load_instrument(path)}, public, store=store)
         apps.append(app)
     switch = _Switch(apps[0])
+    token = store.add_token("interviewer-1")
     with serving(switch) as base:
+        register(base, store, token)
         yield {"base": base, "switch": switch, "apps": apps, "profile": tmp_path / "profile"}
     store.close()
 
@@ -58,8 +61,7 @@ def _version(page) -> str:
 
 def test_new_form_version_replaces_the_offline_cache(study, browser_context):
     context, _ = browser_context
-    page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}")
+    page = open_form(context, study["base"], FORM)
     page.wait_for_selector('#quietpoll[data-offline="ready"]', state="attached")
     old = _version(page)
     keys = page.evaluate(CACHE_KEYS)
@@ -67,16 +69,18 @@ def test_new_form_version_replaces_the_offline_cache(study, browser_context):
 
     study["switch"].app = study["apps"][1]  # the server now serves the form's next version
     page.reload()  # online: the page comes from the network (network first), with the new worker URL
+    enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     new = _version(page)
     assert new != old and page.get_by_text(NEW_LABEL).is_visible()
     page.wait_for_function(
-        "async (v) => { const k = await caches.keys(); return k.length === 1 && k[0].endsWith('-' + v)"
+        "async (v) => { const k = (await caches.keys()).filter(n => n.startsWith('quietpoll-')); return k.length === 1 && k[0].endsWith('-' + v)"
         " && !!(await caches.match(location.origin + location.pathname)); }", arg=new
     )
 
     context.set_offline(True)
     page.reload()
+    enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     assert page.get_by_text(NEW_LABEL).is_visible() and not page.get_by_text(OLD_LABEL).is_visible()
     assert _version(page) == new

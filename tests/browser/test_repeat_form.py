@@ -9,6 +9,7 @@ Synthetic answers only.
 from __future__ import annotations
 
 import logging
+import time
 
 import polars as pl
 import pytest
@@ -18,7 +19,7 @@ from quietpoll.collect.store import pull
 from quietpoll.instrument.exports import read_responses
 from quietpoll.quality.validation import validate
 
-from formserver import OUTBOX_COUNT, open_form, serve_form
+from formserver import OUTBOX_COUNT, enter_pin, open_form, serve_form
 from test_form_browser import CANARY
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 
@@ -58,7 +59,7 @@ def study(tmp_path):
 def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     caplog.set_level(logging.DEBUG)
     context, _ = browser_context
-    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
+    page = open_form(context, study["base"], FORM)
     section = page.locator('section.repeat[data-repeat="member"]')
     assert not section.is_visible()  # the repeat's relevance: a household code first
     page.fill('input[name="household"]', CANARY)
@@ -97,6 +98,18 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     # once() must see the new size_x2 (16), not the one left from size 3 (6)
     page.fill('input[name="size"]', "3")
     page.fill('input[name="size"]', "8")
+    # a reload keeps the interview in progress (a draft encrypted under the PIN key): after the PIN
+    # the repeat's instances, their answers and radio groups are back
+    time.sleep(0.6)  # the draft is written 250 ms after the last edit
+    page.wait_for_selector("#quietpoll[data-draft-saves]", state="attached")
+    page.reload()
+    enter_pin(page)
+    page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
+    assert page.locator("#qp-status").inner_text() == "The interview in progress was restored."
+    assert instances.count() == 2 and page.input_value('input[name="household"]') == CANARY
+    assert [instances.nth(i).locator('input[name="first_name"]').input_value() for i in range(2)] == ["Ok-ran", "Su-min"]
+    assert instances.nth(0).locator('input[value="yes"]').is_checked() and instances.nth(1).locator('input[value="no"]').is_checked()
+    assert page.input_value('input[name="size"]') == "8" and page.is_checked('input[name="done"][value="yes"]')
     # Korean labels reach instances added later
     page.click('button[data-set-lang="Korean (ko)"]')
     add.click()

@@ -3,6 +3,7 @@ refuses, in one line with exit status 2, a form the browser cannot run and a stu
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -39,12 +40,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_accepts_the_template(tmp_path, monkeypatch):
+def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
+    """`quietpoll serve` on the template with a disguise: the shell is neutral (title, manifest, icon,
+    no question text, no product name in any header or error body); the questionnaire goes only to a
+    token; the enrolment path of `tokens add --format json` gives the token once."""
     monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0
     assert main(["keys", "new", str(study)]) == 0
+    (study / "weather.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>')
+    with (study / "study.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[collect.disguise]\ntitle = "Weather today"\nname = "Weather"\nicon = "weather.svg"\n')
+    capsys.readouterr()
+    assert main(["tokens", "add", str(study), "--name", "field-01", "--format", "json"]) == 0
+    added = json.loads(capsys.readouterr().out)
     port = _free_port()
+    base = f"http://127.0.0.1:{port}"
     cli = Path(sys.executable).with_name("quietpoll")
     proc = subprocess.Popen([str(cli), "serve", str(study), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
@@ -55,15 +66,42 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "quietpoll serve did not answer"
             try:
-                page = httpx.get(f"http://127.0.0.1:{port}/f/foreign_media", timeout=2)
+                page = httpx.get(f"{base}/f/foreign_media", timeout=2)
             except httpx.TransportError:
                 time.sleep(0.2)
         assert page.status_code == 200
-        assert 'data-name="le_draw" data-type="calculate"' in page.text
-        assert 'data-calculate="once(random())"' in page.text
-        assert 'name="le_count_treat"' in page.text and 'name="le_count_control"' in page.text
-        enrol = httpx.post(f"http://127.0.0.1:{port}/f/foreign_media/enrol", headers={"Authorization": "Bearer x"})
+        assert "<title>Weather today</title>" in page.text
+        # the shell: no questionnaire, no form title, no question text
+        for text in ("Access to foreign information", "le_draw", "data-calculate", "le_count_treat", "foreign media"):
+            assert text not in page.text, text
+        manifest = httpx.get(f"{base}/manifest.webmanifest").json()
+        assert manifest["name"] == "Weather" and manifest["short_name"] == "Weather"
+        icon = httpx.get(f"{base}/icon")
+        assert icon.content == (study / "weather.svg").read_bytes() and icon.headers["content-type"].startswith("image/svg")
+        # the questionnaire only with a token
+        assert httpx.get(f"{base}/f/foreign_media/questionnaire").status_code == 401
+        q = httpx.get(f"{base}/f/foreign_media/questionnaire", headers={"Authorization": f"Bearer {added['token']}"})
+        html = q.json()["html"]
+        assert 'data-name="le_draw" data-type="calculate"' in html
+        assert 'data-calculate="once(random())"' in html
+        assert 'name="le_count_treat"' in html and 'name="le_count_control"' in html
+        assert q.headers["cache-control"] == "no-store"
+        # the enrolment path's code gives the token once
+        path, _, fragment = added["enrol_path"].partition("#e=")
+        assert path == "/f/foreign_media" and "?" not in added["enrol_path"]
+        assert httpx.post(f"{base}/f/foreign_media/enrol", json={"code": fragment}).json() == {"token": added["token"]}
+        again = httpx.post(f"{base}/f/foreign_media/enrol", json={"code": fragment})
+        assert again.status_code == 401 and added["token"] not in again.text
+        enrol = httpx.post(f"{base}/f/foreign_media/enrol", headers={"Authorization": "Bearer x"})
         assert enrol.status_code == 401
+        # no product name in any header or error body
+        responses = [page, icon, q, again, enrol, httpx.get(f"{base}/nothing/here"),
+                     httpx.get(f"{base}/api/v1/health"), httpx.post(f"{base}/api/v1/submissions", json={}),
+                     httpx.get(f"{base}/f/foreign_media/questionnaire")]
+        for r in responses:
+            shown = " ".join(f"{k}: {v}" for k, v in r.headers.items()).lower() + (r.text.lower() if r.status_code >= 400 else "")
+            assert "quietpoll" not in shown and "uvicorn" not in shown and "starlette" not in shown, (r.url, shown)
+        assert "quietpoll" not in json.dumps(manifest).lower() and "quietpoll" not in page.text.split("<body>")[0].lower()
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)

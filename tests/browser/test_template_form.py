@@ -18,7 +18,7 @@ import pytest
 from quietpoll.collect.envelope import open_sealed
 from quietpoll.collect.store import pull
 
-from formserver import open_form, serve_form
+from formserver import enter_pin, open_form, serve_form
 from test_form_browser import STORAGE_DUMP, TEMPLATE
 from test_form_browser import browser_context  # noqa: F401  (a fixture)
 
@@ -49,7 +49,7 @@ def _visible(page, name: str) -> bool:
 
 def _open(context, study, word: int):
     context.add_init_script(FORCE_DRAW % word)
-    return open_form(context, study["base"], FORM, f"?token={study['token']}")
+    return open_form(context, study["base"], FORM)
 
 
 def _fill_common(page):
@@ -154,6 +154,7 @@ def test_template_treatment_arm_offline_reload_and_pull(study, browser_context):
     page.click("button[type=submit]")
     page.wait_for_function("() => document.getElementById('qp-status').textContent.startsWith('Offline')")
     page.reload()
+    enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     assert page.get_by_text("Do you agree to take part?").is_visible()
     dump = page.evaluate(STORAGE_DUMP)

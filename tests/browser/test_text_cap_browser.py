@@ -49,7 +49,7 @@ def _wait_stored(store, n: int):
 
 def test_over_the_cap_is_refused_at_the_cap_is_sealed_to_the_form_size(study, browser_context):
     context, _ = browser_context
-    page = open_form(context, study["base"], FORM, f"?token={study['token']}")
+    page = open_form(context, study["base"], FORM)
     assert page.locator('.q[data-name="private"]').is_visible()
     page.check('input[name="answer"][value="yes"]')
     assert not page.locator('.q[data-name="private"]').is_visible()  # the private note is spent
@@ -94,7 +94,7 @@ def test_an_added_repeat_stops_at_the_limit_the_envelope_size_assumes(tmp_path, 
     (tmp_path / "rep").mkdir()
     with serve_form(tmp_path / "rep", REPEAT_MD, "rep", "interviewer-4") as served:
         context, _ = browser_context
-        page = open_form(context, served["base"], "rep", f"?token={served['token']}")
+        page = open_form(context, served["base"], "rep")
         added = page.evaluate("""(n) => { const b = document.querySelector('[data-add]');
             for (let i = 0; i < n; i++) b.click();
             return document.querySelectorAll('section.repeat > .instances > .instance').length; }""",
@@ -119,7 +119,7 @@ def test_answers_that_outgrow_the_envelope_are_refused_never_sealed_larger(tmp_p
     (tmp_path / "grow").mkdir()
     with serve_form(tmp_path / "grow", OUTGROW_MD, "grow", "interviewer-5") as served:
         context, _ = browser_context
-        page = open_form(context, served["base"], "grow", f"?token={served['token']}")
+        page = open_form(context, served["base"], "grow")
         page.fill('input[name="t"]', "x" * TEXT_MAX_BYTES)
         page.click("button[type=submit]")
         page.wait_for_function("() => document.getElementById('qp-status').textContent.includes('larger than the form')")

@@ -36,7 +36,7 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     capsys.readouterr()
 
     assert main(["tokens", "add", str(study), "--name", "field-07"]) == 0
-    token = capsys.readouterr().out.strip()
+    token = capsys.readouterr().out.strip().splitlines()[-1]  # the plain output ends with the token
     store = Store.open("sqlite:///" + str(study / "collect.db"))
     client = TestClient(create_app(store))
     ct = seal(load_public(study / "keys" / "study.pub"), "foreign_media", "uuid:1", {"sex": "female", "age": 34})
@@ -61,6 +61,41 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     store = Store.open(url)
     assert store.token_alias(token) is None
     store.close()
+
+
+def test_tokens_add_json_gives_alias_token_and_enrolment_path(tmp_path, capsys):
+    study = tmp_path / "study"
+    assert main(["init", str(study)]) == 0
+    capsys.readouterr()
+    assert main(["tokens", "add", str(study), "--name", "field-08", "--format", "json"]) == 0
+    added = json.loads(capsys.readouterr().out)
+    assert list(added) == ["alias", "token", "enrol_path"] and added["alias"] == "field-08"
+    path, _, code = added["enrol_path"].partition("#e=")
+    assert path == "/f/foreign_media" and len(code) == 22 and "?" not in added["enrol_path"]
+    assert added["token"] not in added["enrol_path"]
+    store = Store.open("sqlite:///" + str(study / "collect.db"))
+    try:
+        assert store.token_alias(added["token"]) == "field-08"
+        raw = (study / "collect.db").read_bytes() + (study / "collect.db-wal").read_bytes()
+        assert code.encode() not in raw and added["token"].encode() not in raw  # only hashes and a wrapped token
+        assert store.redeem_enrol_code(code) == added["token"]
+        assert store.redeem_enrol_code(code) is None  # one use
+    finally:
+        store.close()
+    # the plain output names the enrolment path and ends with the token
+    assert main(["tokens", "add", str(study), "--name", "field-09", "--form", "other_form"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert "/f/other_form#e=" in lines[0] and len(lines[-1]) == 43
+    # bad input: one line, exit 2
+    assert main(["tokens", "add", str(study), "--name", "field-10", "--ttl", "5"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "ttl" in err
+    store = Store.open("sqlite:///" + str(study / "collect.db"))
+    assert [t["alias"] for t in store.tokens()] == ["field-08", "field-09"]  # nothing stored for field-10
+    store.close()
+    (study / "study.toml").write_text("[study]\ntitle = 'x'\n", encoding="utf-8")
+    assert main(["tokens", "add", str(study), "--name", "field-11"]) == 2
+    assert "--form" in capsys.readouterr().err
 
 
 def test_wrong_passphrase_is_one_line(tmp_path, capsys, monkeypatch):

@@ -65,9 +65,13 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
                 time.sleep(0.2)
         inst = load_instrument(study / "form.xlsx")
         size = envelope_size(inst, 64)
-        assert 'data-text-max="64"' in page.text and f'data-envelope-size="{size}"' in page.text
-        public = load_public(study / "keys" / "study.pub")
+        # the open shell says nothing of the form; the questionnaire (to a bearer token) carries both
+        assert "data-text-max" not in page.text and "data-envelope-size" not in page.text
         headers = {"Authorization": f"Bearer {token}"}
+        html = httpx.get(f"http://127.0.0.1:{port}/f/foreign_media/questionnaire", headers=headers,
+                         timeout=5).json()["html"]
+        assert 'data-text-max="64"' in html and f'data-envelope-size="{size}"' in html
+        public = load_public(study / "keys" / "study.pub")
         other = 1024 if size != 1024 else 4096
         for instance_id, pad_to, status in (("uuid:a", size, 201), ("uuid:b", other, 400)):
             ct = seal(public, inst.form_id, instance_id, {"consent": "no"}, size=pad_to)

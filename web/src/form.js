@@ -1,77 +1,77 @@
-// quietpoll's form page: enrolment, live skip logic, calculations, repeats, checks, sealing and the
-// encrypted outbox. Answers, calculations and random draws live only in this script's memory until
-// they are sealed; nothing readable is written to browser storage (no drafts) or to the page's text.
+// quietpoll's form page: after enrolment or the PIN (session.js), the questionnaire with live skip
+// logic, calculations, repeats, checks, encrypted drafts (drafts.js), sealing to the pinned key, the
+// encrypted outbox and the quick wipe. Answers, calculations
+// and random draws live in this script's memory and, while an interview is in progress, in a draft
+// encrypted under the PIN key (vault.js); nothing readable is written to browser storage or a URL.
 // Device-only fields (data-device-only: randomization draws) are evaluated here but never sealed.
 import { seal } from "./seal.js";
 import { compile, evaluate, evaluateValue, asText, asAnswer, references, toNum, FUNCTIONS } from "./expr.js";
 import { putSealed, removeSealed, allSealed } from "./outbox.js";
-import { MESSAGES } from "./messages.js";
+import * as vault from "./vault.js";
+import { root, body, config, msg, say, alertEnrol, setEnrolment, setMessageLanguage } from "./page.js";
+import { session, pinsMatch, boot, revoked, wipeStorage } from "./session.js";
+import { snapshot, restore } from "./drafts.js";
 
-const TOKEN_KEY = "quietpoll.token";
-const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{1,256}$/;
 const NUMERIC = new Set(["integer", "decimal"]);
 const MAX_INSTANCES = 500; // a repeat_count above this shows an error and blocks submitting
+let form = null; // the questionnaire's <form>, once unlocked and loaded
+let lang = "";
 
-const root = document.getElementById("quietpoll");
-const form = document.getElementById("qp-form");
-const statusEl = document.getElementById("qp-status");
-const enrolEl = document.getElementById("qp-enrol");
-const config = {
-  formId: root.dataset.formId,
-  publicKey: root.dataset.publicKey,
-  api: root.dataset.api || "/api/v1/submissions",
-  enrol: root.dataset.enrol,
-  // uniform envelopes: every submission of this form is padded to exactly this size (a bucket), and a
-  // text answer may take at most textMax bytes as JSON (quietpoll.collect.sizing)
-  envelopeSize: Number(root.dataset.envelopeSize) || undefined,
-  textMax: Number(root.dataset.textMax) || Infinity,
-};
 const utf8 = new TextEncoder();
 // bytes of a text as a JSON string body (UTF-8, escapes counted, no quotes): what the text cap limits
 const jsonBytes = (text) => utf8.encode(JSON.stringify(text)).length - 2;
-let lang = root.dataset.lang || "";
 
-function msg() {
-  const code = (document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`) || root).dataset.code || "en";
-  return MESSAGES[code] || MESSAGES.en;
-}
-const say = (text) => (statusEl.textContent = text);
-function alertEnrol(text) {
-  enrolEl.textContent = text || "";
-  enrolEl.hidden = !text;
-}
-
-// 1. Enrolment: ?token=... is a credential. Take it out of the URL and history at once, then ask the
-//    server whether it is valid; keep it only if it is (or if the server cannot be reached yet).
-const enrolled = (async function enrol() {
-  const params = new URLSearchParams(location.search);
-  if (!params.has("token")) return;
-  const token = params.get("token");
-  params.delete("token");
-  const rest = params.toString();
-  history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-  if (!TOKEN_RE.test(token)) return alertEnrol(msg().revoked);
-  let response = null;
+// After the PIN: refuse a changed study key or bundle (a seized or altered server), else load the
+// questionnaire (from the server with the token, or the encrypted copy when offline) and the draft.
+async function unlocked() {
+  if (!pinsMatch()) {
+    setEnrolment("mismatch", msg().notEnrolled);
+    alertEnrol(msg().keyChanged);
+    say(msg().keyChanged);
+    return;
+  }
+  setEnrolment("enrolled", session.lock.token ? msg().enrolledKey(session.lock.fingerprint) : msg().revokedShort);
+  const name = `questionnaire:${config.formId}`;
+  let doc = null;
+  if (session.lock.token) {
+    try {
+      const response = await fetch(config.questionnaire, {
+        headers: { Authorization: `Bearer ${session.lock.token}` },
+        cache: "no-store",
+        credentials: "omit",
+        referrerPolicy: "no-referrer",
+      });
+      if (response.ok) {
+        doc = await response.json();
+        await vault.putSealedRecord(session.key, name, doc);
+      } else if (response.status === 401) await revoked();
+    } catch (e) {
+      doc = null; // offline: the encrypted copy below
+    }
+  }
+  if (!doc) {
+    try {
+      doc = await vault.getOpened(session.key, name);
+    } catch (e) {
+      doc = null;
+    }
+  }
+  if (!doc) return say(msg().noQuestionnaire);
+  body.innerHTML = doc.html;
+  startForm();
+  let draft;
   try {
-    response = await fetch(config.enrol, {
-      method: "POST",
-      headers: { Authorization: `Bearer ${token}` },
-      cache: "no-store",
-      credentials: "omit",
-      referrerPolicy: "no-referrer",
-    });
+    draft = await vault.getOpened(session.key, draftName());
   } catch (e) {
-    response = null; // offline: keep the token; the first send checks it
+    draft = undefined;
   }
-  if (response && response.status === 401) {
-    root.dataset.enrolment = "refused";
-    return alertEnrol(msg().revoked);
-  }
-  localStorage.setItem(TOKEN_KEY, token);
-  root.dataset.enrolment = response && response.ok ? "enrolled" : "pending";
-  alertEnrol("");
-  say(msg().enrolled);
-})();
+  if (draft) startedAt = restore(form, draft, { state, addInstance, maxInstances: MAX_INSTANCES }) || startedAt;
+  refresh();
+  if (draft) say(msg().resumed);
+  root.dataset.ready = "true";
+  offlineReady();
+  flush();
+}
 
 // 2. Language switch: every label exists in each language; show one.
 function applyLanguage(scope) {
@@ -79,12 +79,12 @@ function applyLanguage(scope) {
 }
 function setLanguage(name) {
   lang = name;
+  setMessageLanguage(name);
   applyLanguage(root);
   for (const b of root.querySelectorAll("[data-set-lang]")) b.setAttribute("aria-pressed", String(b.dataset.setLang === name));
   const active = root.querySelector(`[data-set-lang="${CSS.escape(name)}"]`);
   if (active && active.dataset.code) document.documentElement.lang = active.dataset.code;
 }
-for (const b of root.querySelectorAll("[data-set-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.setLang));
 
 // 3. The interview's state, in memory only: per question element its compiled expressions, its
 //    relevance and (for calculations and metadata) its value; once() results per calculation.
@@ -191,7 +191,8 @@ function relevance(trees, ctx) {
 // name (a topological order of the names, form order among equals), over the page and the repeat
 // templates. The server refuses circular calculations; a circle through relevance is left to the
 // fixed-point passes below.
-const rank = (() => {
+let rank = new Map();
+function computeRank() {
   const deps = new Map();
   const visit = (scope) => {
     for (const el of scope.querySelectorAll(".q")) {
@@ -216,7 +217,7 @@ const rank = (() => {
   };
   for (const name of deps.keys()) walk(name);
   return order;
-})();
+}
 
 // An input question's value set by the script (a calculation on a question that has an input).
 function setInput(s, text) {
@@ -405,9 +406,8 @@ function onEdit(event) {
   const el = event.target.closest(".q");
   if (el) show(state(el), check(state(el), index));
   for (const other of questionEls()) if (!state(other).isRelevant) show(state(other), "");
+  scheduleDraft();
 }
-form.addEventListener("input", onEdit);
-form.addEventListener("change", onEdit);
 
 // 4. Repeats: instances are clones of the section's <template>; radio buttons get name[N] so each
 //    instance has its own radio group.
@@ -425,7 +425,7 @@ function addInstance(section) {
   applyLanguage(fragment);
   section.querySelector(":scope > .instances").appendChild(fragment);
 }
-form.addEventListener("click", (event) => {
+function onClick(event) {
   const add = event.target.closest("[data-add]");
   const remove = event.target.closest("[data-remove]");
   if (add) {
@@ -436,7 +436,8 @@ form.addEventListener("click", (event) => {
   else if (remove) remove.closest(".instance").remove();
   else return;
   refresh();
-});
+  scheduleDraft();
+}
 
 function typed(s) {
   if (s.el.classList.contains("calc")) return s.type === "end" ? new Date().toISOString() : s.answer;
@@ -481,11 +482,10 @@ async function flush() {
   if (flushing) return;
   flushing = true;
   try {
-    await enrolled;
     let waiting = await allSealed();
     if (!waiting.length) return; // nothing to send: the status line keeps what it says
-    const token = localStorage.getItem(TOKEN_KEY);
-    if (!token) return say(msg().unenrolled(waiting.length));
+    const token = session && session.lock.token;
+    if (!token) return say(session ? msg().unenrolled(waiting.length) : msg().waitingLocked(waiting.length));
     for (const record of waiting) {
       let response;
       try {
@@ -502,7 +502,7 @@ async function flush() {
       }
       if (response.status === 201 || response.status === 200) await removeSealed(record.instance_id);
       else if (response.status === 401) {
-        localStorage.removeItem(TOKEN_KEY); // revoked: the interviews stay sealed here until re-enrolment
+        await revoked();
         alertEnrol(msg().revokedLater(waiting.length));
         return say(msg().unenrolled(waiting.length));
       } else if (response.status === 429) break;
@@ -515,8 +515,12 @@ async function flush() {
   }
 }
 
-form.addEventListener("submit", async (event) => {
+async function onSubmit(event) {
   event.preventDefault();
+  if (!pinsMatch()) {
+    alertEnrol(msg().keyChanged); // never seal to a key this device did not pin
+    return say(msg().keyChanged);
+  }
   const index = refresh();
   let first = null;
   for (const el of questionEls()) {
@@ -543,8 +547,9 @@ form.addEventListener("submit", async (event) => {
       say(msg().tooLarge); // never a larger envelope: its size would tell the branch taken
       return;
     }
-    const ciphertext = await seal(config.publicKey, config.formId, instanceId, answers, config.envelopeSize);
+    const ciphertext = await seal(session.lock.publicKey, config.formId, instanceId, answers, config.envelopeSize);
     await putSealed({ form_id: config.formId, instance_id: instanceId, ciphertext });
+    await dropDraft();
     newInterview();
     window.scrollTo(0, 0);
     say(msg().saved);
@@ -555,7 +560,7 @@ form.addEventListener("submit", async (event) => {
     button.disabled = false;
   }
   await flush();
-});
+}
 
 window.addEventListener("online", () => flush());
 
@@ -578,11 +583,80 @@ async function offlineReady() {
   }
 }
 
-if (lang) setLanguage(lang);
-refresh();
-root.dataset.ready = "true";
-offlineReady();
-flush();
+// 7. Drafts: the interview in progress (every input, the repeats' sizes, once() draws, the start
+//    time) encrypted under the PIN key, written shortly after each change, read back after the PIN,
+//    removed when the interview is sealed. Writes and removals run one after another.
+let draftTimer = null;
+let draftChain = Promise.resolve();
+let draftSaves = 0;
+const draftName = () => `draft:${config.formId}`;
+
+function scheduleDraft() {
+  clearTimeout(draftTimer);
+  draftTimer = setTimeout(saveDraft, 250);
+}
+
+function saveDraft() {
+  clearTimeout(draftTimer);
+  if (!session || !form) return draftChain;
+  const key = session.key;
+  const value = snapshot(form, states, startedAt);
+  draftChain = draftChain
+    .then(() => vault.putSealedRecord(key, draftName(), value))
+    .then(() => (root.dataset.draftSaves = String(++draftSaves)))
+    .catch(() => say(msg().draftFailed));
+  return draftChain;
+}
+
+function dropDraft() {
+  clearTimeout(draftTimer);
+  draftChain = draftChain.then(() => vault.remove(draftName())).catch(() => {});
+  return draftChain;
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "hidden" && draftTimer) saveDraft();
+});
+
+// 8. The questionnaire, once loaded: wire it up.
+function startForm() {
+  form = document.getElementById("qp-form");
+  const q = document.getElementById("qp-questionnaire");
+  lang = (q && q.dataset.defaultLang) || "";
+  // uniform envelopes: every submission of this form is padded to exactly this size (a bucket), and a
+  // text answer may take at most textMax bytes as JSON (quietpoll.collect.sizing)
+  config.envelopeSize = Number(q && q.dataset.envelopeSize) || undefined;
+  config.textMax = Number(q && q.dataset.textMax) || Infinity;
+  for (const b of root.querySelectorAll("[data-set-lang]")) b.addEventListener("click", () => setLanguage(b.dataset.setLang));
+  rank = computeRank();
+  form.addEventListener("input", onEdit);
+  form.addEventListener("change", onEdit);
+  form.addEventListener("click", onClick);
+  form.addEventListener("submit", onSubmit);
+  if (lang) setLanguage(lang);
+}
+
+// 9. Quick wipe: the token, keys, drafts, the encrypted questionnaire, caches, any local storage,
+//    the service worker and (when the box is ticked) the unsent interviews.
+async function wipe() {
+  const everything = Boolean(root.querySelector("[data-wipe-outbox]:checked"));
+  clearTimeout(draftTimer);
+  form = null;
+  body.textContent = "";
+  const pinForm = document.getElementById("qp-pin");
+  if (pinForm) pinForm.remove();
+  await draftChain;
+  await wipeStorage(everything);
+  alertEnrol("");
+  setEnrolment("none", msg().notEnrolled);
+  say(everything ? msg().wipedAll : msg().wiped);
+  root.dataset.wiped = everything ? "all" : "keys";
+}
+for (const b of root.querySelectorAll('[data-action="wipe"]')) b.addEventListener("click", () => wipe());
+const wipeLabel = document.getElementById("qp-wipe-outbox-label");
+if (wipeLabel) wipeLabel.textContent = msg().wipeOutbox;
+for (const b of root.querySelectorAll('[data-action="wipe"]')) b.textContent = msg().wipe;
+
+boot(unlocked).then(() => flush());
 
 // For tests and tooling (reveals nothing: no answers, no draws, no token): sealing needs only the
 // public key; the evaluator is pure.

@@ -3,14 +3,16 @@
 // installs it and its cache "quietpoll-BUILD-VERSION" replaces the old ones on activation.
 // Form pages (/f/...): network first, the cached copy when offline, so an online load always gets
 // the current page (and with it the current worker). Assets (/static/...): cache first. API
-// requests are never cached (network only, untouched). Cache keys never carry a query string, so an
-// enrolment URL's token is never stored in the cache.
+// requests, the questionnaire (/f/FORM/questionnaire, kept by the page only encrypted under its PIN
+// key) and the enrolment exchange are never cached (network only, untouched). Cache keys never carry a
+// query string or fragment. The cached shell holds no question text.
 /* global BUILD_ID */
 const VERSION = new URL(self.location.href).searchParams.get("v") || "0";
 const CACHE = `quietpoll-${BUILD_ID}-${VERSION}`;
 const ASSETS = ["/static/form.js", "/static/form.css"];
 
 const keyOf = (url) => url.origin + url.pathname;
+const PAGE = /^\/f\/[^/]+$/; // a form's shell page, nothing under it
 
 async function install() {
   const cache = await caches.open(CACHE);
@@ -19,7 +21,7 @@ async function install() {
   const pages = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
   for (const client of pages) {
     const url = new URL(client.url);
-    if (url.origin !== self.location.origin || !url.pathname.startsWith("/f/")) continue;
+    if (url.origin !== self.location.origin || !PAGE.test(url.pathname)) continue;
     const response = await fetch(new Request(url.pathname, { cache: "reload", credentials: "omit" }));
     if (response.ok) await cache.put(keyOf(url), response);
   }
@@ -66,5 +68,5 @@ self.addEventListener("fetch", (event) => {
   const url = new URL(request.url);
   if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
   if (url.pathname.startsWith("/static/")) event.respondWith(cacheFirst(request, keyOf(url)));
-  else if (url.pathname.startsWith("/f/")) event.respondWith(networkFirst(request, keyOf(url)));
+  else if (PAGE.test(url.pathname) && !request.headers.has("authorization")) event.respondWith(networkFirst(request, keyOf(url)));
 });

@@ -8,7 +8,7 @@ Routes
     ``POST /api/v1/submissions``  Bearer token; JSON ``{"form_id", "instance_id", "ciphertext"}``;
                                   201 ``{"stored": true, "instance_id"}``, 200 ``{"stored": false,
                                   "instance_id"}`` when that instance id is already stored.
-    ``GET  /api/v1/health``       ``{"ok": true}``.
+    ``GET  /api/v1/health``       ``{"ok": true}`` (no product name, version or key: not a fingerprint).
     anything else                 404 (405 for a known path with another method).
 
 Every error is ``{"error": {"code": ..., "message": ...}}`` with code one of ``bad_request`` (400),
@@ -340,7 +340,7 @@ def create_app(
 
     async def authenticate(request: Request) -> str:
         header = request.headers.get("authorization")
-        challenge = {"WWW-Authenticate": 'Bearer realm="quietpoll"'}
+        challenge = {"WWW-Authenticate": "Bearer"}  # no realm: it would name the product
         if not header:
             raise ApiError(401, "an interviewer token is required (Authorization: Bearer TOKEN)", challenge)
         scheme, _, token = header.partition(" ")

@@ -461,6 +461,56 @@ class Store(StoreBackend):
             rows = self._conn().execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall()
         return [{"alias": a, "revoked": bool(r), "created_at": c} for a, r, c in rows]
 
+    # ---------------------------------------------------------------------------------------------
+    # enrolment codes (see quietpoll.collect.enrolment): only a hash of each code, the token wrapped
+    # under the code, and the expiry; a code is deleted when it is read
+
+    _ENROL_TABLE = (
+        "CREATE TABLE IF NOT EXISTS enrol_codes (code_id BLOB NOT NULL PRIMARY KEY,"
+        " wrapped BLOB NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID"
+    )
+
+    def add_enrol_code(self, token: str, ttl: float | None = None) -> str:
+        """A one-time enrolment code for ``token`` (valid, unrevoked), dead after its first use or
+        ``ttl`` seconds (default :data:`~quietpoll.collect.enrolment.CODE_TTL`)."""
+        import time
+
+        from quietpoll.collect import enrolment as en
+
+        expires = en.expiry(en.CODE_TTL if ttl is None else ttl)
+        if self.token_alias(token) is None:
+            raise CollectError("the token is unknown or revoked: no enrolment code for it")
+        code = en.new_code()
+        with self._lock:
+            db = self._conn()
+            db.execute(self._ENROL_TABLE)
+            db.execute("DELETE FROM enrol_codes WHERE expires_at < ?", (int(time.time()),))
+            db.execute(
+                "INSERT INTO enrol_codes(code_id, wrapped, expires_at) VALUES (?, ?, ?)",
+                (en.code_id(code), en.wrap_token(code, token), expires),
+            )
+        return code
+
+    def redeem_enrol_code(self, code: str) -> str | None:
+        """The token of ``code`` if the code is known, unexpired and its token still valid, else None.
+        The code is deleted by this call whatever the outcome (one use)."""
+        import time
+
+        from quietpoll.collect import enrolment as en
+
+        if not en.valid_code(code):
+            return None
+        with self._lock:
+            db = self._conn()
+            db.execute(self._ENROL_TABLE)
+            row = db.execute(
+                "DELETE FROM enrol_codes WHERE code_id = ? RETURNING wrapped, expires_at", (en.code_id(code),)
+            ).fetchone()
+        if row is None or int(row[1]) < time.time():
+            return None
+        token = en.unwrap_token(code, row[0])
+        return token if token is not None and self.token_alias(token) is not None else None
+
 
 _QUARANTINE_KEYS = ("id", "instance_id", "form_id", "token_alias", "received_at", "reason")
 _SET_ASIDE = (

@@ -499,3 +499,61 @@ class PgStore(StoreBackend):
     def tokens(self) -> list[dict]:
         rows = self._run(lambda c: c.execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall())
         return [{"alias": a, "revoked": bool(r), "created_at": t} for a, r, t in rows]
+
+    # ---------------------------------------------------------------------------------------------
+    # enrolment codes (as the SQLite store: hashes of codes, tokens wrapped under them, expiry)
+
+    _PG_ENROL_TABLE = (
+        "CREATE TABLE IF NOT EXISTS enrol_codes (code_id BYTEA NOT NULL PRIMARY KEY,"
+        " wrapped BYTEA NOT NULL, expires_at BIGINT NOT NULL)"
+    )
+
+    def _enrol_table(self, conn) -> None:
+        if getattr(self, "_enrol_ready", False):
+            return
+        with conn.transaction():  # concurrent CREATE ... IF NOT EXISTS can collide: serialise it
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+            conn.execute(self._PG_ENROL_TABLE)
+        self._enrol_ready = True
+
+    def add_enrol_code(self, token: str, ttl: float | None = None) -> str:
+        import time
+
+        from quietpoll.collect import enrolment as en
+
+        expires = en.expiry(en.CODE_TTL if ttl is None else ttl)
+        if self.token_alias(token) is None:
+            raise CollectError("the token is unknown or revoked: no enrolment code for it")
+        code = en.new_code()
+        now = int(time.time())
+
+        def work(conn):
+            self._enrol_table(conn)
+            conn.execute("DELETE FROM enrol_codes WHERE expires_at < %s", (now,))
+            conn.execute(
+                "INSERT INTO enrol_codes(code_id, wrapped, expires_at) VALUES (%s, %s, %s)",
+                (en.code_id(code), en.wrap_token(code, token), expires),
+            )
+
+        self._run(work, retry=False)
+        return code
+
+    def redeem_enrol_code(self, code: str) -> str | None:
+        import time
+
+        from quietpoll.collect import enrolment as en
+
+        if not en.valid_code(code):
+            return None
+
+        def work(conn):
+            self._enrol_table(conn)
+            return conn.execute(
+                "DELETE FROM enrol_codes WHERE code_id = %s RETURNING wrapped, expires_at", (en.code_id(code),)
+            ).fetchone()
+
+        row = self._run(work, retry=False)
+        if row is None or int(row[1]) < time.time():
+            return None
+        token = en.unwrap_token(code, row[0])
+        return token if token is not None and self.token_alias(token) is not None else None

@@ -1,28 +1,23 @@
 # ruff: noqa: E501  (the HTML template and the markdown form are kept one element / one row per line)
 """The offline web form: server-rendered XLSForm pages, the browser bundle and the service worker.
 
-``add_form_routes(app, instruments, public_key_b64)`` adds to an app from
-:func:`quietpoll.collect.app.create_app`:
+``add_form_routes(app, instruments, public_key_b64, store=..., disguise=...)`` adds to an app from
+:func:`quietpoll.collect.app.create_app` the routes of :mod:`quietpoll.collect.shell`: the neutral
+shell ``/f/{form_id}`` (PIN, enrolment state, quick wipe; no questionnaire), the one-time enrolment
+exchange ``/f/{form_id}/enrol``, the questionnaire ``/f/{form_id}/questionnaire`` (bearer token
+only), the disguise's manifest and icon, the bundle under ``/static/`` and the service worker
+``/sw.js`` (registered as ``/sw.js?v=VERSION``, VERSION a hash of every questionnaire and of the
+bundle, so a new form version or bundle installs a new worker whose cache replaces the old one).
 
-``GET /f/{form_id}``   a mobile-first HTML page rendered from the instrument (Jinja2, autoescaped):
-                       one input per question with ``name`` = the question name (radio buttons
-                       inside a repeat instance: ``name[N]``, so instances do not share one radio
-                       group), groups as fieldsets, repeats as a ``<template>`` with add/remove
-                       buttons, labels in every language with a switch, and the expressions in
-                       ``data-relevant`` / ``data-constraint`` / ``data-required`` /
-                       ``data-calculate`` / ``data-choice-filter`` for the script. Calculations
-                       are empty hidden elements: their values live only in the script's memory.
-                       No inline script or style: the configuration is in ``data-`` attributes,
-                       so the app's CSP (``script-src 'self'``) holds.
-``POST /f/{form_id}/enrol``  ``Authorization: Bearer TOKEN``: 200 ``{"enrolled": true}`` when the
-                       token is valid, 401 in the API's one error shape when it is unknown or
-                       revoked. The page calls it for ``?token=TOKEN`` (after taking the token out of
-                       the URL and history) and keeps the token only when it is accepted.
-``GET /static/...``    the built bundle (``form.js``, ``form.css``; built from ``web/`` by esbuild).
-``GET /sw.js``         the service worker, at the root so its scope covers ``/f/`` and ``/static/``;
-                       pages register it as ``/sw.js?v=VERSION``, VERSION a hash of every served
-                       page and of the bundle, so a new form version or bundle installs a new
-                       worker whose cache replaces the old one.
+The questionnaire rendered here (Jinja2, autoescaped) has one input per question with ``name`` = the
+question name (radio buttons inside a repeat instance: ``name[N]``, so instances do not share one
+radio group), groups as fieldsets, repeats as a ``<template>`` with add/remove buttons, labels in
+every language with a switch, and the expressions in ``data-relevant`` / ``data-constraint`` /
+``data-required`` / ``data-calculate`` / ``data-choice-filter`` for the script. Calculations are
+empty hidden elements: their values live only in the script's memory (and in the draft encrypted
+under the PIN key). No inline script or style: the configuration is in ``data-`` attributes, so the
+app's CSP (``script-src 'self'``) holds. :func:`render_form` gives the whole page as an unlocked
+browser shows it (shell and questionnaire), for tests and tools.
 
 The page never contains an answer or a token; the browser seals the answers (HPKE, exactly as
 :mod:`quietpoll.collect.envelope`) before anything is stored or sent. Repeats are sealed as a list of
@@ -58,18 +53,12 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from starlette.routing import Mount, Route
-from starlette.staticfiles import StaticFiles
-
 from quietpoll.errors import CollectError
 from quietpoll.instrument.form import Instrument, Question
 
 from .sizing import TEXT_MAX_BYTES, envelope_size
 
-__all__ = ["add_form_routes", "render_form", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
+__all__ = ["add_form_routes", "render_form", "bundle_digest_hex", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -83,27 +72,14 @@ _META_EMPTY = {"deviceid", "subscriberid", "simserial", "phonenumber", "username
 _RENDERED = _INPUT_TYPES | _META_FILLED | {"note", "calculate"}
 _KNOWN_CODES = {"english": "en", "korean": "ko", "한국어": "ko"}
 
-_TEMPLATE = """<!doctype html>
-<html lang="{{ code(default) or 'en' }}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>{{ instrument.title }}</title>
-<link rel="stylesheet" href="/static/form.css">
-<script src="/static/form.js" defer></script>
-</head>
-<body>
-<main id="quietpoll" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-public-key="{{ public_key }}"
-      data-api="/api/v1/submissions" data-enrol="/f/{{ instrument.form_id }}/enrol" data-sw="/sw.js?v={{ sw_version }}" data-lang="{{ default }}"
-      data-envelope-size="{{ envelope_size }}" data-text-max="{{ text_max }}">
+_TEMPLATE = """<div id="qp-questionnaire" data-form-id="{{ instrument.form_id }}" data-form-version="{{ instrument.version or '' }}" data-default-lang="{{ default }}" data-code="{{ code(default) or 'en' }}"
+     data-envelope-size="{{ envelope_size }}" data-text-max="{{ text_max }}">
 <header>
 <h1>{{ instrument.title }}</h1>
 {% if languages|length > 1 %}<div class="langs" role="group" aria-label="Language / 언어">
 {% for lang in languages %}<button type="button" data-set-lang="{{ lang }}" data-code="{{ code(lang) }}" aria-pressed="{{ 'true' if lang == default else 'false' }}">{{ lang_name(lang) }}</button>
 {% endfor %}</div>{% endif %}
 </header>
-<p id="qp-enrol" role="alert" hidden></p>
 {% macro text(labels, fallback='') -%}
 {%- if labels -%}{% for lang in languages %}<span data-lang="{{ lang }}" lang="{{ code(lang) }}"{% if lang != default %} hidden{% endif %}>{{ labels.get(lang) or (labels.values()|first) }}</span>{% endfor %}
 {%- else %}{{ fallback }}{% endif -%}
@@ -167,11 +143,9 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {% for n in tree %}{{ node(n) }}
 {% endfor %}
 <div class="actions"><button type="submit">{{ text(button_labels.submit, 'Submit') }}</button>
-<p id="qp-status" role="status" aria-live="polite"></p></div>
+</div>
 </form>
-</main>
-</body>
-</html>
+</div>
 """
 
 
@@ -252,8 +226,9 @@ def _bundle_digest() -> bytes:
     return digest.digest()
 
 
-def _render(instrument: Instrument, public_key_b64: str, sw_version: str, text_max: int = TEXT_MAX_BYTES) -> str:
-    public_key = _check_public_key(public_key_b64)
+def _render(instrument: Instrument, text_max: int = TEXT_MAX_BYTES) -> str:
+    """The questionnaire (header and form): served only to enrolled browsers (bearer token). It carries
+    the form's envelope size and text cap (:mod:`quietpoll.collect.sizing`)."""
     languages = list(instrument.languages) or ["default"]
     default = instrument.default_language or languages[0]
     words = {"submit": ("Submit", "제출"), "add": ("Add", "추가"), "remove": ("Remove", "삭제")}
@@ -262,7 +237,6 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str, text_m
     }
     return _environment().render(
         instrument=instrument,
-        public_key=public_key,
         languages=languages,
         default=default,
         tree=_tree(instrument.questions, instrument.repeats, instrument.repeat_counts),
@@ -271,7 +245,6 @@ def _render(instrument: Instrument, public_key_b64: str, sw_version: str, text_m
         lang_name=_lang_name,
         button_labels=button_labels,
         meta=_META_FILLED,
-        sw_version=sw_version,
         envelope_size=envelope_size(instrument, text_max),
         text_max=text_max,
     )
@@ -284,67 +257,50 @@ def _version(pages: list[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None,
+def bundle_digest_hex() -> str:
+    """SHA-256 (hex) of the served bundle (form.js, form.css, sw.js): what an enrolled browser pins."""
+    return hashlib.sha256(_bundle_digest()).hexdigest()
+
+
+def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None, disguise=None,
                 text_max_bytes: int = TEXT_MAX_BYTES) -> str:
-    """The form page for ``instrument`` (HTML text; holds no answer and no token). ``sw_version``
-    (default: a hash of this page and the bundle) names the service worker's cache; ``text_max_bytes``
-    is the form's text cap (:mod:`quietpoll.collect.sizing`)."""
+    """The whole page as an enrolled browser shows it once unlocked: the neutral shell of
+    :mod:`quietpoll.collect.shell` with the questionnaire inside (HTML text; holds no answer and no
+    token). The server never sends this page: it sends the shell, and the questionnaire only to a
+    bearer token. ``sw_version`` (default: a hash of the page and the bundle) names the service
+    worker's cache; ``text_max_bytes`` is the form's text cap (:mod:`quietpoll.collect.sizing`)."""
+    from .shell import render_shell
+
+    public_key = _check_public_key(public_key_b64)
+    fragment = _render(instrument, text_max_bytes)
     if sw_version is None:
-        sw_version = _version([_render(instrument, public_key_b64, "", text_max_bytes)])
-    return _render(instrument, public_key_b64, sw_version, text_max_bytes)
+        sw_version = _version([fragment])
+    return render_shell(instrument.form_id, public_key, bundle_digest_hex(), sw_version, disguise,
+                        _code(instrument.default_language or (list(instrument.languages) or [""])[0]), fragment)
 
 
-def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None, *,
-                    text_max_bytes: int = TEXT_MAX_BYTES) -> None:
-    """Add ``/f/{form_id}``, ``/f/{form_id}/enrol`` (when ``store`` is given), ``/static/...`` and
-    ``/sw.js`` to ``app`` (see the module docstring). ``text_max_bytes``: the text cap of every form
-    (it sets the forms' envelope sizes; give ``create_app`` the same sizes, see
+def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None,
+                    disguise=None, *, text_max_bytes: int = TEXT_MAX_BYTES) -> None:
+    """Add the browser form's routes to ``app`` (see :mod:`quietpoll.collect.shell`): the neutral
+    shell ``/f/{form_id}``, ``/f/{form_id}/enrol``, ``/f/{form_id}/questionnaire`` (both need
+    ``store``), ``/manifest.webmanifest``, ``/icon``, ``/static/...`` and ``/sw.js``. ``text_max_bytes``: the text
+    cap of every form (it sets the forms' envelope sizes; give ``create_app`` the same sizes, see
     :func:`quietpoll.collect.sizing.envelope_size`).
 
     Pages are rendered once, here: a broken form or key fails at start-up, not at a respondent. One
-    version (a hash of every page and of the bundle) names the service worker's cache for all pages.
+    version (a hash of every questionnaire and of the bundle) names the service worker's cache.
+    ``disguise``: a :class:`quietpoll.collect.shell.Disguise` (default: neutral title, name, icon).
     """
-    from .app import TOKEN_RE, error_response
+    from .shell import shell_routes
 
-    drafts = {form_id: _render(inst, public_key_b64, "", text_max_bytes) for form_id, inst in instruments.items()}
-    version = _version([drafts[k] for k in sorted(drafts)])
-    pages = {form_id: _render(inst, public_key_b64, version, text_max_bytes) for form_id, inst in instruments.items()}
-
-    async def form_page(request: Request) -> Response:
-        page = pages.get(request.path_params["form_id"])
-        if page is None:
-            raise HTTPException(404)
-        return HTMLResponse(page)
-
-    async def enrol(request: Request) -> Response:
-        from starlette.concurrency import run_in_threadpool
-
-        if request.path_params["form_id"] not in pages:
-            raise HTTPException(404)
-        scheme, _, token = (request.headers.get("authorization") or "").partition(" ")
-        token = token.strip()
-        alias = None
-        if store is not None and scheme.lower() == "bearer" and TOKEN_RE.fullmatch(token):
-            alias = await run_in_threadpool(store.token_alias, token)
-        if alias is None:
-            return error_response(
-                401,
-                "this enrolment link's token is unknown or revoked: ask your coordinator for a new link",
-                {"WWW-Authenticate": 'Bearer realm="quietpoll"'},
-            )
-        return JSONResponse({"enrolled": True})
-
-    async def service_worker(request: Request) -> Response:
-        return FileResponse(STATIC_DIR / "sw.js", media_type="text/javascript")
-
-    routes = [
-        Route("/f/{form_id}", form_page, methods=["GET"]),
-        Route("/sw.js", service_worker, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
-    ]
-    if store is not None:
-        routes.insert(1, Route("/f/{form_id}/enrol", enrol, methods=["POST"]))
-    app.router.routes.extend(routes)
+    public_key = _check_public_key(public_key_b64)
+    fragments = {form_id: _render(inst, text_max_bytes) for form_id, inst in instruments.items()}
+    version = _version([fragments[k] for k in sorted(fragments)])
+    codes = {form_id: _code(inst.default_language or (list(inst.languages) or [""])[0])
+             for form_id, inst in instruments.items()}
+    app.router.routes.extend(
+        shell_routes(fragments, codes, public_key, bundle_digest_hex(), version, store, disguise, STATIC_DIR)
+    )
 
 
 # ---- what the browser form can run -------------------------------------------------------------

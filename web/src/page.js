@@ -1,0 +1,33 @@
+// The page's shell: its elements, its settings (data- attributes of #quietpoll) and its messages.
+import { MESSAGES } from "./messages.js";
+
+export const root = document.getElementById("quietpoll");
+export const body = document.getElementById("qp-body");
+const statusEl = document.getElementById("qp-status");
+const enrolEl = document.getElementById("qp-enrol");
+const deviceEl = document.getElementById("qp-device");
+export const config = {
+  formId: root.dataset.formId,
+  publicKey: root.dataset.publicKey,
+  bundle: root.dataset.bundle || "",
+  api: root.dataset.api || "/api/v1/submissions",
+  enrol: root.dataset.enrol,
+  questionnaire: root.dataset.questionnaire,
+};
+
+let lang = "";
+export const setMessageLanguage = (name) => (lang = name);
+
+export function msg() {
+  const code = (lang && document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`)) || document.getElementById("qp-questionnaire") || root;
+  return MESSAGES[code.dataset.code || "en"] || MESSAGES.en;
+}
+export const say = (text) => (statusEl.textContent = text);
+export function alertEnrol(text) {
+  enrolEl.textContent = text || "";
+  enrolEl.hidden = !text;
+}
+export function setEnrolment(state, text) {
+  root.dataset.enrolment = state;
+  deviceEl.textContent = text;
+}

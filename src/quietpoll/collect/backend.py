@@ -130,3 +130,14 @@ class StoreBackend(ABC):
     @abstractmethod
     def tokens(self) -> list[dict]:
         """``[{"alias", "revoked", "created_at"}]`` ordered by alias."""
+
+    # enrolment codes ----------------------------------------------------------------------------
+    @abstractmethod
+    def add_enrol_code(self, token: str, ttl: float | None = None) -> str:
+        """A one-time enrolment code for ``token`` (valid, unrevoked), dead after its first use or
+        ``ttl`` seconds; the store keeps only a hash of the code and the token wrapped under it."""
+
+    @abstractmethod
+    def redeem_enrol_code(self, code: str) -> str | None:
+        """The token of ``code`` if the code is known, unexpired and its token still valid, else None;
+        the code is deleted by this call whatever the outcome (one use)."""

@@ -31,7 +31,7 @@ def _store_url(study: str | None, store: str | None) -> str:
         return store
     if study:
         cfg = load_study(study)
-        url = cfg.sections.get("collect", {}).get("store")
+        url = cfg.collect.store
         if url:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
                 return "sqlite:///" + str(cfg.folder / url[len("sqlite:///"):])
@@ -176,10 +176,9 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 
     if form_path is None:
         cfg = load_study(study) if study else None
-        path = cfg.sections.get("instrument", {}).get("path") if cfg else None
-        if not path:
+        form_path = cfg.instrument.path if cfg else None
+        if not form_path:
             raise QuietpollError("no form: give --form FORM.xlsx (or --study STUDY with [instrument] path)")
-        form_path = cfg.folder / path
     passphrase = None
     if key_needs_passphrase(key_path):
         passphrase = os.environ.get("QUIETPOLL_ODK_PASSPHRASE")
@@ -210,10 +209,10 @@ def serve(study, store, host, port):
 
     cfg = load_study(study)
     forms, instruments = None, {}
-    if cfg.sections.get("instrument", {}).get("path"):
+    if cfg.instrument.path:
         from .instrument.form import load_instrument
 
-        inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
+        inst = load_instrument(cfg.instrument.path)
         forms, instruments = {inst.form_id: {"title": inst.title}}, {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
     app = create_app(opened, forms=forms)

@@ -10,7 +10,6 @@ import warnings
 from pathlib import Path
 
 import click
-import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
 

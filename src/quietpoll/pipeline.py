@@ -71,8 +71,8 @@ class PreparedStudy:
     frame: pl.DataFrame
     design: Any
     weighted: Any
+    kept: np.ndarray = field(repr=False)       # True for each row of `raw` in the analysis
     collapsed: tuple[dict, ...] = ()           # weighting cells merged for [weighting] min_cell
-    kept: np.ndarray = field(default_factory=lambda: np.ones(0, bool), repr=False)
 
     @property
     def excluded_rows(self) -> tuple[int, ...]:

@@ -15,6 +15,7 @@ from rich.table import Table as RichTable
 
 from . import api
 from .design import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
+from .cli_errors import QuietpollGroup, render_error
 from .errors import QuietpollError
 from .estimators.ci import CI_METHODS
 from .io import read_data, write_data
@@ -66,47 +67,7 @@ def _domain(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-# The core names parameters (QuietpollError.param, "{rho}" in its message); the CLI writes each as its flag.
-# A parameter is its flag with "_" as "-" (rho -> --rho, lonely_psu -> --lonely-psu) except these:
-FLAGS = {"mean_": "--mean", "total_": "--total", "ratio_": "--ratio", "quantile_": "--quantile",
-         "indicators": "--indicator", "fmt": "--format"}
-
-
-def flag(param: str) -> str:
-    """The command-line flag of a core parameter name."""
-    return FLAGS.get(param) or "--" + param.rstrip("_").replace("_", "-")
-
-
-class _Command(click.Command):
-    """A command that notes its own flags on a quietpoll error, so that the error names a parameter as
-    this command's flag when it has one, and as the parameter (the study.toml key) when it has not."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except QuietpollError as e:
-            e.cli_flags = frozenset(o for p in self.params for o in getattr(p, "opts", ()))
-            raise
-
-
-class _Group(click.Group):
-    command_class = _Command
-    group_class = type        # subgroups (keys, tokens, store) are _Groups with _Commands too
-
-
-def render_error(e: QuietpollError) -> str:
-    """The error's message with every parameter written as the running command's flag (as the parameter
-    name when the command has no such flag, e.g. a study.toml key reached from `report`)."""
-    own = getattr(e, "cli_flags", None)
-
-    def name(param: str) -> str:
-        f = flag(param)
-        return f if own is None or f in own else param
-
-    return e.render(name)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=QuietpollGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quietpoll")
 def cli() -> None:
     """quietpoll: surveys of closed societies, from questionnaire to published numbers."""

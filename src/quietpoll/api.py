@@ -62,19 +62,24 @@ def estimate(data: pl.DataFrame, design: DesignSpec | Mapping | TaylorDesign | R
         design = DesignSpec.from_mapping(design)
     des = design.build(data) if isinstance(design, DesignSpec) else design
     if not (mean_ or total_ or prop or ratio_ or quantile_ or list_experiment or randomized_response):
-        raise EstimationError("nothing to estimate: give --mean, --total, --prop, --ratio, --quantile, "
-                              "--list-experiment or --randomized-response")
+        raise EstimationError("nothing to estimate: give {mean_}, {total_}, {prop}, {ratio_}, {quantile_}, "
+                              "{list_experiment} or {randomized_response}",
+                              also=("mean_", "total_", "prop", "ratio_", "quantile_", "list_experiment",
+                                    "randomized_response"))
     if list_method not in LIST_METHODS:
-        raise EstimationError(f"--list-method must be one of {', '.join(LIST_METHODS)}, got '{list_method}'")
+        raise EstimationError(f"{{list_method}} must be one of {', '.join(LIST_METHODS)}, got '{list_method}'",
+                              param="list_method")
     if design_effect_test and not list_experiment:
-        raise EstimationError("--design-effect-test needs --list-experiment COUNT_COL --treatment TREAT_COL")
+        raise EstimationError("{design_effect_test} needs a list experiment ({list_experiment}: its item-count "
+                              "and treatment columns)", param="design_effect_test", also=("list_experiment",))
     if control_items is not None and list_method == "diff" and not design_effect_test:
-        raise EstimationError("--control-items applies to --list-method ml and --design-effect-test; the "
-                              "difference in means does not use it")
+        raise EstimationError("{control_items} applies to {list_method} ml and {design_effect_test}; the "
+                              "difference in means does not use it", param="control_items",
+                              also=("list_method", "design_effect_test"))
     numeric_ci = "wald"
     if ci_method not in (None, "wald") and (mean_ or total_ or ratio_) and not (prop or quantile_):
-        raise EstimationError(f"--ci-method {ci_method} applies to proportions and quantiles; means, totals "
-                              "and ratios have wald intervals")
+        raise EstimationError(f"{{ci_method}} {ci_method} applies to proportions and quantiles; means, totals "
+                              "and ratios have wald intervals", param="ci_method")
     out = Table((), des.describe())
     sub = dict(domain or {})
     kw = dict(by=list(sub) + [b for b in by if b not in sub], level=level, df=df)

@@ -3,7 +3,6 @@ quietpoll's errors become one line on stderr and exit status 2 here, and only he
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import math
 import sys
@@ -11,12 +10,12 @@ import warnings
 from pathlib import Path
 
 import click
-import polars as pl
 from rich.console import Console
 from rich.table import Table as RichTable
 
 from . import api
 from .design import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
+from .cli_errors import QuietpollGroup, render_error
 from .errors import QuietpollError
 from .estimators.ci import CI_METHODS
 from .io import read_data, write_data
@@ -69,7 +68,7 @@ def _domain(values: tuple[str, ...]) -> dict[str, str]:
     return out
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=QuietpollGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quietpoll")
 def cli() -> None:
     """quietpoll: surveys of closed societies, from questionnaire to published numbers."""
@@ -185,11 +184,30 @@ def _print_design_effect_tests(tests, console: Console) -> None:
 def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
                  scale, rscales, mse, replicates, seed, analysis=(), weighting=True):
     """The data and the design from DATA, --study and the design flags (flags override the file).
-    Only the columns the design and the `analysis` columns need are loaded."""
+    With --study the study pipeline prepares them (quietpoll.pipeline.prepare_study: with a form, the
+    responses are validated and checked and flagged interviews excluded as [quality] says, exactly as
+    report, export and weight have them). Without a form only the columns the design and the
+    `analysis` columns need are loaded."""
     cfg = load_study(study) if study else None
     path = Path(data) if data else (cfg.data_path if cfg else None)
     if path is None:
         raise QuietpollError("no data: give a DATA file or --study with a [data] path")
+    spec, build = _design_spec(cfg, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type,
+                               rho, scale, rscales, mse, replicates, seed)
+    from .pipeline import prepare_study, read_design_data
+
+    if cfg is not None:
+        prepared = prepare_study(cfg, data=data, design=spec, build_design=build, weighting=weighting,
+                                 columns=list(analysis))
+        return prepared.frame, prepared.weighted   # weighted in the same run, so the SEs reflect it
+    frame = read_design_data(path, spec, analysis)
+    return frame, build(frame)
+
+
+def _design_spec(cfg, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
+                 rscales, mse, replicates, seed):
+    """The study's [design] with the flags over it, and how to build the design from a frame (with
+    replicate weights built from the Taylor design when --rep-type comes without --repweights)."""
     spec = cfg.design if cfg and cfg.design else DesignSpec()
     rep = spec.replicates
     build_from = None
@@ -208,22 +226,14 @@ def _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu
         weights=weights or spec.weights, probs=probs or spec.probs, strata=strata or spec.strata,
         ids=tuple(_split(ids)) or spec.ids, fpc=tuple(_split(fpc)) or spec.fpc,
         nest=nest if nest is not None else spec.nest, lonely_psu=lonely_psu or spec.lonely_psu, replicates=rep)
-    wanted = set(spec.columns()) | set(analysis)
-    if cfg is not None and cfg.weighting is not None:
-        wanted |= set(cfg.weighting.targets)
-    globs = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
-    globs = [g.strip() for item in globs for g in item.split(",") if g.strip()]
 
-    def keep(columns: list[str]) -> list[str]:
-        return [c for c in columns if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
+    def build(frame):
+        design = spec.build(frame)
+        if build_from:   # as.svrepdesign
+            design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
+        return design
 
-    frame = read_data(path, columns=keep).frame
-    design = spec.build(frame)
-    if build_from:
-        design = api.as_svrepdesign(design, build_from, replicates=replicates, seed=seed, rho=rho, mse=bool(mse))
-    if weighting and cfg is not None and cfg.weighting is not None:
-        design = design.weight(cfg.weighting)   # weighted in the same run, so the SEs reflect it
-    return frame, design
+    return spec, build
 
 
 @cli.command()
@@ -270,34 +280,40 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Diagnostics output.")
 def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho, scale,
            rscales, mse, replicates, seed, out, weight_column, max_share, fmt):
-    """Weight the sample to the study's [weighting] targets; write the data with the final weights."""
-    from .weighting.apply import apply_weighting
+    """Weight the sample to the study's [weighting] targets; write the data with the final weights.
+    With a form in the study, interviews excluded by the quality checks ([quality]) get no weight."""
+    from .pipeline import prepare_study
     from .weighting.diagnostics import diagnostics
     from .weighting.targets import parse_targets
 
     cfg = load_study(study) if study else None
     if cfg is None or cfg.weighting is None:
         raise QuietpollError("weight needs --study with a [weighting] section (method and targets)")
-    _, design = _load_design(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights,
-                             rep_type, rho, scale, rscales, mse, replicates, seed, weighting=False)
-    full = read_data(Path(data) if data else cfg.data_path).frame
-    collapsed: list = []
-    weighted = apply_weighting(design, cfg.weighting, report=collapsed)
+    spec, build = _design_spec(cfg, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type,
+                               rho, scale, rscales, mse, replicates, seed)
+    prepared = prepare_study(cfg, data=data, design=spec, build_design=build)
+    design, weighted, collapsed = prepared.design, prepared.weighted, list(prepared.collapsed)
+    full = read_data(prepared.data_path).frame
+    if full.height != prepared.n_read:    # pragma: no cover - read_responses keeps every row of the file
+        raise QuietpollError(f"'{prepared.data_path}' has {full.height} rows but {prepared.n_read} were read")
     margins = (parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
                if cfg.weighting.targets and not collapsed else None)
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share)
     diag["collapsed"] = collapsed
-    result = full.with_columns(pl.Series(weight_column, weighted.weights))
+    diag["excluded"] = [e.to_dict() for e in prepared.exclusions]
+    result = full.with_columns(prepared.final_weights(weight_column))
     if weighted.kind == "replicate" and design.rep_columns:   # the recalibrated replicates replace the old
         W = weighted.repweights.rows(slice(None))
-        result = result.with_columns([pl.Series(c, W[:, j]) for j, c in enumerate(design.rep_columns)])
+        result = result.with_columns([prepared.by_row(W[:, j], c) for j, c in enumerate(design.rep_columns)])
     write_data(result, out)
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(diag, allow_nan=False, default=float))
         return
     console = _console()
-    console.print(f"wrote {out}: {len(result)} rows, weight column '{weight_column}'")
+    console.print(f"wrote {out}: {len(result)} rows, weight column '{weight_column}'"
+                  + (f" (empty for {len(prepared.exclusions)} interview(s) excluded by the quality checks)"
+                     if prepared.exclusions else ""))
     console.print(f"Kish design effect {_fmt(diag['kish_deff'])}, effective n {_fmt(diag['effective_n'])}")
     t = RichTable(title="margins: target vs achieved")
     for c in ("variable", "level", "target", "achieved"):
@@ -420,10 +436,9 @@ def disclosure(data, qi, sensitive, k, weights, form, study, fmt, le_count, le_t
         raise QuietpollError(f"--study {study!r} does not exist")
     if study and not form:
         folder = Path(study).parent if Path(study).is_file() else Path(study)
-        ipath = load_study(folder).sections.get("instrument", {}).get("path") if (folder / "study.toml").exists() \
-            else None
-        if ipath and (folder / ipath).exists():
-            form = str(folder / ipath)
+        ipath = load_study(folder).instrument.path if (folder / "study.toml").exists() else None
+        if ipath and ipath.exists():
+            form = str(ipath)
     instrument = None
     if form:
         from .instrument.form import load_instrument
@@ -569,7 +584,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cli.main(args=argv, prog_name="quietpoll", standalone_mode=False)
     except QuietpollError as e:
-        click.echo(f"quietpoll: error: {e}", err=True)
+        click.echo(f"quietpoll: error: {render_error(e)}", err=True)
         return e.exit_code
     except click.exceptions.Abort:
         click.echo("quietpoll: aborted", err=True)

@@ -31,7 +31,7 @@ def _store_url(study: str | None, store: str | None) -> str:
         return store
     if study:
         cfg = load_study(study)
-        url = cfg.sections.get("collect", {}).get("store")
+        url = cfg.collect.store
         if url:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
                 return "sqlite:///" + str(cfg.folder / url[len("sqlite:///"):])
@@ -167,12 +167,11 @@ def tokens_add(study, alias, store, form_id, ttl, fmt):
 
 def _study_form_id(study: str) -> str:
     cfg = load_study(study)
-    path = cfg.sections.get("instrument", {}).get("path")
-    if not path:
+    if not cfg.instrument.path:
         raise QuietpollError("no form for the enrolment path: give --form FORM_ID or [instrument] path in study.toml")
     from .instrument.form import load_instrument
 
-    return load_instrument(cfg.folder / path).form_id
+    return load_instrument(cfg.instrument.path).form_id
 
 
 @tokens.command("revoke")
@@ -289,12 +288,11 @@ def pull(study, key_path, out, store, fmt):
 def _device_only_fields(study) -> dict[str, frozenset[str]]:
     """form id -> the study form's device-only fields (pull drops them if an older client sealed them)."""
     cfg = load_study(study) if (Path(study) / "study.toml").exists() else None
-    path = cfg.sections.get("instrument", {}).get("path") if cfg else None
-    if not path:
+    if cfg is None or not cfg.instrument.path:
         return {}
     from .instrument.form import load_instrument
 
-    inst = load_instrument(cfg.folder / path)
+    inst = load_instrument(cfg.instrument.path)
     return {inst.form_id: inst.device_only}
 
 
@@ -315,10 +313,9 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 
     if form_path is None:
         cfg = load_study(study) if study else None
-        path = cfg.sections.get("instrument", {}).get("path") if cfg else None
-        if not path:
+        form_path = cfg.instrument.path if cfg else None
+        if not form_path:
             raise QuietpollError("no form: give --form FORM.xlsx (or --study STUDY with [instrument] path)")
-        form_path = cfg.folder / path
     passphrase = None
     if key_needs_passphrase(key_path):
         passphrase = os.environ.get("QUIETPOLL_ODK_PASSPHRASE")
@@ -403,13 +400,13 @@ def _serve_app(study, store, rate_limit):
 
     cfg = load_study(study)
     forms, instruments = None, {}
-    if cfg.sections.get("instrument", {}).get("path"):
+    if cfg.instrument.path:
         from .instrument.form import load_instrument
 
         from .collect.sizing import TEXT_MAX_BYTES, envelope_size
 
-        text_max = (cfg.sections.get("collect") or {}).get("text_max_bytes", TEXT_MAX_BYTES)
-        inst = load_instrument(cfg.folder / cfg.sections["instrument"]["path"])
+        text_max = cfg.collect.text_max_bytes or TEXT_MAX_BYTES
+        inst = load_instrument(cfg.instrument.path)
         forms = {inst.form_id: {"title": inst.title, "envelope_size": envelope_size(inst, text_max)}}
         instruments = {inst.form_id: inst}
     opened = Store.open(_store_url(study, store))
@@ -438,7 +435,7 @@ def _serve_app(study, store, rate_limit):
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
         from .collect.shell import load_disguise
 
-        disguise = load_disguise(cfg.sections.get("collect", {}).get("disguise"), cfg.folder)
+        disguise = load_disguise(cfg.collect.disguise, cfg.folder)
         add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened,
                         disguise=disguise, text_max_bytes=text_max)
     return app

@@ -81,9 +81,9 @@ def release(data, qi, k, identifiers, out, study, form, free_text, names_file, r
         if not form and (study / "study.toml").exists():
             from .study import load_study
 
-            ipath = load_study(study).sections.get("instrument", {}).get("path")
-            if ipath and (study / ipath).exists():
-                form = str(study / ipath)  # the study's form finds metadata and free-text columns
+            ipath = load_study(study).instrument.path
+            if ipath and ipath.exists():
+                form = str(ipath)  # the study's form finds metadata and free-text columns
     instrument = None
     if form:
         from .instrument.form import load_instrument

@@ -6,9 +6,11 @@ disclosure rules -> OUT/report.html, OUT/report.json) and :func:`summarize` sets
 estimates beside the truth (``truth.json``) and the naive estimates, with the re-identification risk of
 the microdata (what the CLI prints, also OUT/demo-summary.json).
 
-:func:`run_pipeline` runs the same steps independently of the report module (validate -> quality ->
-weight -> estimate -> disclosure risk) and returns the same summary; the tests use it to check the
-honest result and that the report agrees with it.
+Both take the study to its prepared state with the one study pipeline
+(:func:`quietpoll.pipeline.prepare_study`: validate -> quality -> exclusions -> weight).
+:func:`run_pipeline` then estimates independently of the report module (estimate -> disclosure risk)
+and returns the same summary; the tests use it to check the honest result and that the report agrees
+with it.
 
 For every ``[[report.indicators]]`` the summary gives the naive estimate (unweighted, with the
 simple-random-sampling SE), the weighted design-based estimate with its 95% interval and, when the
@@ -17,8 +19,9 @@ folder has ``truth.json``, the true value and:
 * ``covered``: the weighted 95% interval contains the true value;
 * ``naive_miss``: the naive estimate is more than 2 naive SEs from the true value.
 
-Interviews flagged as near-duplicates are dropped (every row of a flagged pair: which one is the
-original cannot be known) before both estimates when ``[quality] drop_flagged`` is true.
+Interviews flagged as near-duplicates (at the ``[quality]`` threshold, else the simulated one) are
+dropped (every row of a flagged pair: which one is the original cannot be known) before both estimates
+when ``[quality] drop_flagged`` is true.
 """
 
 from __future__ import annotations
@@ -33,7 +36,6 @@ import polars as pl
 
 from .design import DesignSpec
 from .errors import ReportError, StudyError
-from .study import load_study
 
 __all__ = ["run_pipeline", "summarize", "run_demo", "run_public_demo", "DemoResult", "DEFAULT_OUT"]
 
@@ -50,21 +52,6 @@ class DemoResult:
     summary: dict
     html_path: Path | None = None
     json_path: Path | None = None
-
-
-def _load(study_dir: Path):
-    from .instrument.exports import read_responses
-    from .instrument.form import load_instrument
-
-    cfg = load_study(study_dir)
-    inst = cfg.sections.get("instrument", {}).get("path")
-    if not inst:
-        raise StudyError(f"{study_dir}/study.toml has no [instrument] path")
-    if cfg.data_path is None or not cfg.data_path.exists():
-        raise ReportError(f"study folder '{study_dir}' has no data file ({cfg.data_path or 'no [data] path'}); "
-                          "put the responses there or fix [data] path in study.toml")
-    form = load_instrument(cfg.folder / inst)
-    return cfg, form, read_responses(cfg.data_path, form)
 
 
 def _indicator_rows(frame: pl.DataFrame, design, ind: dict) -> dict:
@@ -100,52 +87,37 @@ def _naive(frame: pl.DataFrame, ind: dict) -> dict:
 
 
 def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None = None) -> dict:
-    """validate -> quality -> weight -> estimate -> disclosure risk on a study folder (see module doc)."""
+    """The prepared study (quietpoll.pipeline: validate -> quality -> weight) -> estimate -> disclosure risk
+    on a study folder, independently of the report module (see module doc)."""
     from .disclosure.risk import disclosure_risk, propose_qi
-    from .quality.report import quality_report
-    from .quality.validation import validate
+    from .pipeline import prepare_study
     from .weighting.diagnostics import diagnostics
 
     step = progress or (lambda s: None)
     study_dir = Path(study_dir)
-    step("reading the study")
-    cfg, form, responses = _load(study_dir)
-    raw = responses.main
-    step("validating answers against the form")
-    checks = validate(raw, form)
-    step("checking for copied interviews")
-    qcfg = cfg.sections.get("quality", {})
-    qual = quality_report(raw, form, interviewer=qcfg.get("interviewer"), seed=int(qcfg.get("seed", 0)))
-    flagged = sorted({d["row"] for d in qual["near_duplicates"]} | {d["match_row"] for d in qual["near_duplicates"]})
-    frame = raw.with_row_index("__row__")
-    if qcfg.get("drop_flagged", True) and flagged:
-        frame = frame.filter(~pl.col("__row__").is_in(flagged))
-    frame = frame.drop("__row__")
-    step("weighting to the population margins")
-    spec = cfg.design or DesignSpec()
-    design = spec.build(frame)
-    weighted = design.weight(cfg.weighting) if cfg.weighting is not None else design
-    diag = diagnostics(frame, design.weights, weighted.weights)
+    prepared = prepare_study(study_dir, progress=step)
+    cfg, frame, weighted = prepared.config, prepared.frame, prepared.weighted
+    diag = diagnostics(frame, prepared.design.weights, weighted.weights)
     step("estimating the indicators")
-    truth_path = study_dir / "truth.json"
-    truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.exists() else {}
+    truth = _truth(study_dir)
     rows = []
-    for ind in cfg.sections.get("report", {}).get("indicators", []):
+    for ind in _indicators(cfg):
         row = {"id": ind["id"], "label": ind.get("label", ind["id"]), **_indicator_rows(frame, weighted, ind),
                **_naive(frame, ind)}
         _judge(row, truth.get(ind["id"]))
         rows.append(row)
     step("measuring re-identification risk")
-    qi = [c for c in propose_qi(form) if c in frame.columns]
+    qi = [c for c in propose_qi(prepared.instrument) if c in frame.columns]
     risk = disclosure_risk(frame, qi, weights=np.asarray(weighted.weights, float)) if qi else None
     return {
-        "synthetic": bool(cfg.sections.get("study", {}).get("synthetic", False)),
-        "n_interviews": raw.height,
+        "synthetic": cfg.study.synthetic,
+        "n_interviews": prepared.n_read,
         "n_analysed": frame.height,
-        "validation_problems": len(checks["problems"]),
-        "problems": checks["problems"],
-        "flagged_rows": flagged,
-        "near_duplicates": qual["near_duplicates"],
+        "validation_problems": len(prepared.validation["problems"]),
+        "problems": prepared.validation["problems"],
+        "flagged_rows": list(prepared.flagged),
+        "excluded_rows": list(prepared.excluded_rows),
+        "near_duplicates": prepared.quality["near_duplicates"],
         "weighting": {"kish_deff": diag.get("kish_deff"), "effective_n": diag.get("effective_n")},
         "indicators": rows,
         "disclosure": None if risk is None else {k: risk[k] for k in ("qi", "k", "k_anonymity", "records_below_k",
@@ -153,31 +125,40 @@ def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None =
     }
 
 
-def summarize(study_dir: str | Path, report: dict) -> dict:
+def _indicators(cfg) -> list[dict]:
+    """The study's [[report.indicators]] as the plain tables the estimate calls take."""
+    out = []
+    for ind in cfg.report.indicators:
+        d = {"id": ind.id, "label": ind.label, "variable": ind.variable, "level": ind.level}
+        if ind.list_experiment:
+            d["list_experiment"] = dict(ind.list_experiment)
+        if ind.randomized_response:
+            d["randomized_response"] = dict(ind.randomized_response)
+        out.append(d)
+    return out
+
+
+def _truth(study_dir: Path) -> dict:
+    truth_path = study_dir / "truth.json"
+    return json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.exists() else {}
+
+
+def summarize(study_dir: str | Path, report: dict, prepared=None) -> dict:
     """The demo's one-screen summary from the report's numbers (report.json): its weighted overall estimate
-    of every indicator beside the truth and the naive estimate (computed here on the same interviews: the
-    near-duplicates are found again at the report's threshold, without re-running its null simulation)."""
+    of every indicator beside the truth and the naive estimate, computed here on the same interviews
+    (`prepared`: the study as the report prepared it, ReportResult.prepared; prepared again by the
+    one pipeline when not given)."""
     from .disclosure.risk import disclosure_risk, propose_qi
-    from .quality.report import quality_report
+    from .pipeline import prepare_study
 
     study_dir = Path(study_dir)
-    cfg, form, responses = _load(study_dir)
-    raw = responses.main
-    qcfg = cfg.sections.get("quality", {})
-    nd = report.get("quality", {}).get("near_duplicates", {})
-    flagged: list[int] = []
-    if nd.get("n_flagged"):
-        found = quality_report(raw, form, interviewer=qcfg.get("interviewer"), threshold=nd["threshold"])
-        flagged = sorted({d["row"] for d in found["near_duplicates"]} | {d["match_row"]
-                                                                          for d in found["near_duplicates"]})
-    frame = raw
-    if flagged and qcfg.get("drop_flagged", True):
-        frame = raw.with_row_index("__row__").filter(~pl.col("__row__").is_in(flagged)).drop("__row__")
-    truth_path = study_dir / "truth.json"
-    truth = json.loads(truth_path.read_text(encoding="utf-8")) if truth_path.exists() else {}
+    if prepared is None:
+        prepared = prepare_study(study_dir)
+    frame = prepared.frame
+    truth = _truth(study_dir)
     overall = {r["id"]: r for r in report.get("indicators", []) if not r.get("domain")}
     rows = []
-    for ind in cfg.sections.get("report", {}).get("indicators", []):
+    for ind in _indicators(prepared.config):
         r = overall.get(ind["id"])
         if r is None:
             continue
@@ -186,15 +167,16 @@ def summarize(study_dir: str | Path, report: dict) -> dict:
                **_naive(frame, ind)}
         _judge(row, truth.get(ind["id"]))
         rows.append(row)
-    qi = [c for c in propose_qi(form) if c in frame.columns]
+    qi = [c for c in propose_qi(prepared.instrument) if c in frame.columns]
     risk = disclosure_risk(frame, qi) if qi else None
     w = report.get("weighting", {})
     return {
         "synthetic": bool(report.get("synthetic")),
-        "n_interviews": raw.height,
+        "n_interviews": prepared.n_read,
         "n_analysed": frame.height,
         "validation_problems": report.get("quality", {}).get("validation", {}).get("n_problems"),
-        "flagged_rows": flagged,
+        "flagged_rows": list(prepared.flagged),
+        "excluded_rows": list(prepared.excluded_rows),
         "weighting": {"kish_deff": w.get("kish_deff"), "effective_n": w.get("effective_n"),
                       "collapsed": w.get("collapsed", [])},
         "indicators": rows,
@@ -223,12 +205,12 @@ def run_demo(out_dir: str | Path, *, seed: int = 20261122, progress: Callable[[s
     out = Path(out_dir)
     study = out / "study"
     if study.exists() and any(study.iterdir()) and not (study / "README-SYNTHETIC.md").exists():
-        raise StudyError(f"'{study}' exists and is not a demo study; give --out a new or demo folder")
+        raise StudyError(f"'{study}' exists and is not a demo study; give {{out}} a new or demo folder", param="out")
     step("generating the SYNTHETIC study")
     make_study(study, seed=seed)
     rep = build_report(study, out, progress=lambda name, k, n: step(f"{name} ({k + 1}/{n})"))
     step("comparing with the truth")
-    summary = summarize(study, rep.data)
+    summary = summarize(study, rep.data, rep.prepared)
     (out / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=float, allow_nan=False) + "\n",
                                            encoding="utf-8")
     return DemoResult(out_dir=out, study_dir=study, summary=summary, html_path=Path(rep.html_path),

@@ -3,15 +3,52 @@
 Every error a user can cause is raised as a subclass of :class:`QuietpollError` with a message that
 names the column or option at fault and what to do. The front ends (the CLI, later the web app) turn
 these into one line and exit status 2 in exactly one place each; nothing else catches them.
+
+The core never speaks in one front end's terms. An error about a parameter carries its name
+(``param="rho"``, the Python argument and study.toml key) and writes it in the message as a
+placeholder, ``{rho}``; other parameters the message mentions are listed in ``also``::
+
+    raise DesignError("{rho} must be in [0, 1), got 2", param="rho")
+    raise EstimationError("{design_effect_test} needs {list_experiment}",
+                          param="design_effect_test", also=("list_experiment",))
+
+``str(error)`` names the parameters as they are (``rho must be in [0, 1), got 2``: what a Python or
+study.toml user writes); a front end calls :meth:`QuietpollError.render` with its own names (the CLI:
+``--rho must be in [0, 1), got 2``). Only the listed names are replaced, so a message may hold any
+other braces or user text.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Callable, Sequence
+
 
 class QuietpollError(Exception):
-    """Base class: a problem with the user's input, study or data, explained in one line."""
+    """Base class: a problem with the user's input, study or data, explained in one line.
+
+    ``param`` names the parameter at fault (or None); ``also`` other parameters the message names.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *args: object, param: str | None = None,
+                 also: Sequence[str] = ()) -> None:
+        self.template = str(message)
+        self.param = param
+        self.params: tuple[str, ...] = tuple(dict.fromkeys(([param] if param else []) + list(also)))
+        super().__init__(self.render(), *args)
+
+    def render(self, name: Callable[[str], str] | None = None) -> str:
+        """The message with each parameter placeholder written as ``name(param)`` (default: the
+        parameter's own name)."""
+        text = self.template
+        for p in self.params:
+            text = text.replace("{" + p + "}", name(p) if name is not None else p)
+        return text
+
+    def __str__(self) -> str:
+        return self.render()
 
 
 class InputError(QuietpollError):
@@ -72,6 +109,16 @@ class ReportError(QuietpollError):
     """A report or export cannot be built as asked (missing data, unknown indicator, unknown format)."""
 
 
+class StudyWarning(UserWarning):
+    """study.toml has something quietpoll does not use (an unknown key of a descriptive section): it is
+    ignored, and named in the warning."""
+
+
+def warn_study(message: str) -> None:
+    """Issue a StudyWarning (the CLI prints it as one `quietpoll: warning:` line)."""
+    warnings.warn(message, StudyWarning, stacklevel=3)
+
+
 __all__ = [
     "DisclosureError",
     "ReleaseRefused",
@@ -88,4 +135,5 @@ __all__ = [
     "InstrumentError",
     "UnsupportedExpression",
     "CollectError",
+    "StudyWarning",
 ]

@@ -11,7 +11,7 @@ import pyreadstat
 import pytest
 
 from quietpoll.demo_study import make_study
-from quietpoll.errors import ReportError
+from quietpoll.errors import ReportError, StudyError
 from quietpoll.report.exports import FORMATS, export_study, labelled_responses, legal_names
 
 PROVINCE_Q = "In which province did you last live in North Korea?"
@@ -133,17 +133,20 @@ def test_legal_names():
 
 
 def test_unknown_format_and_language(study):
-    with pytest.raises(ReportError, match="--to 'spss'.*xlsx"):
+    """The Python API names its parameters (the CLI writes them as --to, --language: tests/cli)."""
+    with pytest.raises(ReportError, match="^to 'spss'.*xlsx") as e:
         export_study(study, "spss")
-    with pytest.raises(ReportError, match="--language 'French'"):
+    assert e.value.param == "to"
+    with pytest.raises(ReportError, match="^language 'French'") as e:
         export_study(study, "csv", language="French")
+    assert e.value.param == "language"
     assert "parquet" in FORMATS
 
 
 def test_study_missing_its_data(tmp_path):
     s = make_study(tmp_path / "s")
     (s / "responses.csv").unlink()
-    with pytest.raises(ReportError, match="missing its data"):
+    with pytest.raises(StudyError, match="missing its data"):
         export_study(s, "csv")
 
 

@@ -148,7 +148,8 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
         raise DesignError("a replicate design needs at least two replicate weight columns")
     rscales = None if rs.rscales is None else np.asarray(rs.rscales, float)
     if rscales is not None and len(rscales) not in (1, R):
-        raise DesignError(f"--rscales has {len(rscales)} values; give one, or one per replicate ({R})")
+        raise DesignError(f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})",
+                          param="rscales")
     scale = rs.scale
     if t == "BRR":
         scale = 1.0 / R
@@ -160,7 +161,8 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
         scale = (R - 1) / R if scale is None else scale
     elif t == "JKn":
         if rscales is None:
-            raise DesignError("JKn replicate weights need --rscales ((n_h - 1) / n_h for each replicate)")
+            raise DesignError("JKn replicate weights need {rscales} ((n_h - 1) / n_h for each replicate)",
+                              param="rscales")
     elif t in ("SDR", "ACS"):
         scale, rscales = 4.0 / R, np.ones(R)
     if scale is None:

@@ -36,9 +36,9 @@ class ReplicateSpec:
             raise DesignError(f"replicate type '{self.type}' is not one of {', '.join(REP_TYPES)}")
         object.__setattr__(self, "type", t)
         if t == "Fay" and self.rho is None:
-            raise DesignError("replicate type Fay needs --rho (the Fay coefficient, 0 <= rho < 1)")
+            raise DesignError("replicate type Fay needs {rho} (the Fay coefficient, 0 <= rho < 1)", param="rho")
         if self.rho is not None and not (0 <= float(self.rho) < 1):
-            raise DesignError(f"--rho must be in [0, 1), got {self.rho}")
+            raise DesignError(f"{{rho}} must be in [0, 1), got {self.rho}", param="rho")
 
     def resolve_columns(self, frame: pl.DataFrame) -> list[str]:
         if isinstance(self.columns, str):
@@ -72,7 +72,8 @@ class DesignSpec:
         object.__setattr__(self, "ids", _as_tuple(self.ids))
         object.__setattr__(self, "fpc", _as_tuple(self.fpc))
         if self.lonely_psu not in LONELY_PSU:
-            raise DesignError(f"--lonely-psu must be one of {', '.join(LONELY_PSU)}, got '{self.lonely_psu}'")
+            raise DesignError(f"{{lonely_psu}} must be one of {', '.join(LONELY_PSU)}, got '{self.lonely_psu}'",
+                              param="lonely_psu")
         if self.weights and self.probs:
             raise DesignError("give either weights or probabilities (probs), not both")
         if self.replicates is not None and (self.strata or self.ids or self.fpc):

@@ -226,7 +226,8 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
         h = int(np.flatnonzero(lonely_h)[0])
         label = _label(st.labels[h])
         raise LonelyPSUError(f"stratum {label} has only one PSU at stage {stage_no}; choose a lonely-PSU "
-                             "policy (--lonely-psu remove|adjust|average|certainty) or merge strata")
+                             "policy ({lonely_psu} remove|adjust|average|certainty) or merge strata",
+                             param="lonely_psu")
     us = st.unit_stratum
     sums = np.zeros((st.n_strata, q))
     for j in range(q):
@@ -266,7 +267,7 @@ def _check_nested(u_codes, s_codes, n_u):
     first[u_codes] = s_codes
     if (first[u_codes] != s_codes).any():
         raise DesignError("clusters are not nested in strata at the first stage (the same PSU id appears "
-                          "in several strata); use --nest if PSU ids are only unique within strata")
+                          "in several strata); use {nest} if PSU ids are only unique within strata", param="nest")
 
 
 def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):

@@ -1,8 +1,9 @@
 """`quietpoll report`: from a study folder to report.html and report.json (and report.pdf).
 
-The pipeline runs from the study folder itself: read the export for the form -> validate -> quality
-checks (flagged near-duplicates excluded before weighting when [quality] drop_flagged) -> design ->
-weighting to the [weighting] targets -> estimates (indicators overall and by domain, toplines,
+The study is prepared by the one study pipeline (quietpoll.pipeline.prepare_study, shared with
+estimate, weight, export and demo): read the export for the form -> validate -> quality checks (flagged
+near-duplicates excluded before weighting when [quality] drop_flagged, at the [quality] threshold) ->
+design -> weighting to the [weighting] targets; then here: estimates (indicators overall and by domain, toplines,
 crosstabs with Rao-Scott tests, sensitive-question estimators) -> table rules (threshold, dominance,
 audited secondary suppression) -> methods statement -> HTML (self-contained) and JSON.
 
@@ -23,24 +24,19 @@ import polars as pl
 
 from ..design import DesignSpec
 from ..errors import ReportError
-from ..instrument.exports import read_responses
-from ..instrument.form import load_instrument
-from ..instrument.typing import type_responses
-from ..quality.report import quality_report
-from ..quality.validation import validate
+from ..pipeline import STEPS as PIPELINE_STEPS
+from ..pipeline import PreparedStudy, prepare_study, read_study
 from ..study import load_study
-from ..weighting.apply import apply_weighting
 from ..weighting.diagnostics import diagnostics
 from ..weighting.targets import parse_targets
 from .indicators import indicator_rows, is_binary, sensitive_pairs
 from .methods import methods_statement
-from .options import base_language, check_against, parse_options, resolve_language
+from .options import base_language, check_against, resolve_language, select
 from .toplines import SKIP_REASON, column_levels, one_way, question_label, topline, two_way_table
 
 Progress = Callable[[str, int, int], None]
 TABULATED = ("select_one", "select_multiple", "integer", "decimal", "range")
-STEPS = ("reading the study", "validating answers", "quality checks", "weighting", "estimating indicators",
-         "tables and disclosure rules", "writing the report")
+STEPS = PIPELINE_STEPS + ("estimating indicators", "tables and disclosure rules", "writing the report")
 
 
 @dataclass
@@ -49,38 +45,12 @@ class ReportResult:
     json_path: Path
     pdf_path: Path | None = None
     data: dict = field(default_factory=dict)
+    prepared: PreparedStudy | None = field(default=None, repr=False)   # the study as the report used it
 
 
 def _step(progress: Progress | None, k: int) -> None:
     if progress is not None:
         progress(STEPS[k], k, len(STEPS))
-
-
-def _load(study_dir: Path):
-    study_dir = Path(study_dir)
-    if not study_dir.exists():
-        raise ReportError(f"study folder '{study_dir}' does not exist")
-    cfg = load_study(study_dir)
-    if cfg.data_path is None:
-        raise ReportError(f"study '{study_dir}' has no data: give [data] path = \"responses.csv\" in study.toml")
-    if not cfg.data_path.exists():
-        raise ReportError(f"study folder '{study_dir}' is missing its data: '{cfg.data_path.name}' ([data] path) "
-                          "not found; put the decrypted export there or fix [data] path")
-    form = (cfg.sections.get("instrument") or {}).get("path")
-    if not form:
-        raise ReportError(f"study '{study_dir}' has no questionnaire: give [instrument] path = \"form.xlsx\"")
-    form_path = Path(form) if Path(form).is_absolute() else cfg.folder / form
-    if not form_path.exists():
-        raise ReportError(f"study folder '{study_dir}' is missing its questionnaire '{form}' ([instrument] path)")
-    return cfg, load_instrument(form_path)
-
-
-def _flagged_rows(quality: dict) -> list[int]:
-    rows = set()
-    for d in quality.get("near_duplicates", []):
-        rows.add(int(d["row"]))
-        rows.add(int(d["match_row"]))
-    return sorted(rows)
 
 
 def _quality_summary(validation: dict, quality: dict, flagged: list[int], dropped: bool) -> dict:
@@ -117,38 +87,24 @@ def _quality_summary(validation: dict, quality: dict, flagged: list[int], droppe
     }
 
 
-def _weighting(cfg, design, frame: pl.DataFrame):
+def _weighting(prepared: PreparedStudy):
+    cfg, design, weighted, frame = prepared.config, prepared.design, prepared.weighted, prepared.frame
     if cfg.weighting is None:
         diag = diagnostics(frame, design.weights, design.weights)
-        return design, {"method": None, "kish_deff": diag["kish_deff"], "effective_n": diag["effective_n"],
-                        "margins": [], "warnings": [], "collapsed": []}
-    collapsed: list = []
-    weighted = apply_weighting(design, cfg.weighting, report=collapsed)
+        return {"method": None, "kish_deff": diag["kish_deff"], "effective_n": diag["effective_n"],
+                "margins": [], "warnings": [], "collapsed": []}
+    collapsed = list(prepared.collapsed)
     # margins achieved vs target for the variables whose levels were not merged (merged ones are listed)
     merged = {c.get("variable") for c in collapsed if isinstance(c, dict)}
     targets = {k: v for k, v in cfg.weighting.targets.items() if k not in merged}
     margins = (parse_targets(targets, design.data, population=cfg.weighting.population)
                if targets else None)
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
-    out = {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag["kish_deff"],
-           "effective_n": diag["effective_n"], "n": int(frame.height),
-           "weights": {k: diag["weights"].get(k) for k in ("min", "max", "mean", "cv") if k in diag["weights"]},
-           "margins": [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in diag["margins"]],
-           "warnings": diag["warnings"], "collapsed": collapsed}
-    return weighted, out
-
-
-def _analysis_frame(raw: pl.DataFrame, instrument, drop: list[int], columns: set[str]) -> pl.DataFrame:
-    frame = type_responses(raw, instrument)
-    # choices as text: levels are ordered by the form in the report's own tables, not by the dtype
-    enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
-    frame = frame.with_columns(pl.col(c).cast(pl.String) for c in enums)
-    if drop:
-        keep = np.ones(frame.height, bool)
-        keep[drop] = False
-        frame = frame.filter(pl.Series(keep))
-    # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
-    return frame.with_columns(pl.col(c).cast(pl.String).alias(f"__s_{c}") for c in sorted(columns))
+    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag["kish_deff"],
+            "effective_n": diag["effective_n"], "n": int(frame.height),
+            "weights": {k: diag["weights"].get(k) for k in ("min", "max", "mean", "cv") if k in diag["weights"]},
+            "margins": [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in diag["margins"]],
+            "warnings": diag["warnings"], "collapsed": collapsed}
 
 
 def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
@@ -166,31 +122,25 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
 
         find_renderer()          # before the work: no renderer, no report
     _step(progress, 0)
-    cfg, instrument = _load(Path(study_dir))
-    opts = parse_options(cfg.sections, language=language, only=indicators)
-    responses = read_responses(cfg.data_path, instrument)
+    study_dir = Path(study_dir)
+    if not study_dir.exists():
+        raise ReportError(f"study folder '{study_dir}' does not exist")
+    cfg = load_study(study_dir)
+    opts = select(cfg.report, language=language, only=indicators)
+    instrument, responses = read_study(cfg)
     raw = responses.main
     check_against(opts, raw, instrument.languages)
     opts = replace(opts, language=resolve_language(opts.language, instrument.languages))
-
-    _step(progress, 1)
-    validation = validate(raw, instrument)
-    _step(progress, 2)
-    interviewer = opts.quality.get("interviewer")
-    if interviewer is not None and interviewer not in raw.columns:
-        raise ReportError(f"[quality] interviewer names column '{interviewer}', which is not in the data")
-    threshold = opts.quality.get("threshold")
-    quality = quality_report(raw, instrument, interviewer=interviewer, seed=int(opts.quality.get("seed", 0)),
-                             threshold=None if threshold is None else float(threshold))
-    flagged = _flagged_rows(quality)
-    drop_flagged = bool(opts.quality.get("drop_flagged", True))
-
-    _step(progress, 3)
     share_vars = {i.variable for i in opts.indicators if i.kind == "proportion"}
     share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}
-    frame = _analysis_frame(raw, instrument, flagged if drop_flagged else [], share_vars | set(opts.by))
-    design = (cfg.design or DesignSpec()).build(frame)
-    weighted, weighting = _weighting(cfg, design, frame)
+    # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
+    copies = {f"__s_{c}": pl.col(c).cast(pl.String) for c in sorted(share_vars | set(opts.by))}
+    prepared = prepare_study(cfg, instrument=instrument, responses=responses, derived=copies,
+                             progress=lambda name: name != STEPS[0] and _step(progress, STEPS.index(name)))
+    validation, quality, flagged = prepared.validation, prepared.quality, list(prepared.flagged)
+    drop_flagged = cfg.quality.drop_flagged
+    frame, weighted = prepared.frame, prepared.weighted
+    weighting = _weighting(prepared)
     naive = DesignSpec().build(frame)
 
     _step(progress, 4)
@@ -212,11 +162,11 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
             skipped.append({"question": q.name, "reason": "not in the data"})
         else:
             toplines.append(topline(weighted, instrument, q, opts))
-    sample = _sample_sizes(weighted, instrument, opts, raw.height, len(flagged) if drop_flagged else 0)
+    sample = _sample_sizes(weighted, instrument, opts, raw.height, len(prepared.exclusions))
 
     _step(progress, 6)
     data = {
-        "title": opts.study.get("title") or cfg.title or instrument.title,
+        "title": cfg.title or instrument.title,
         "synthetic": opts.synthetic,
         "language": base_language(opts.language),
         "settings": {"min_cell": opts.min_cell, "max_ci_width": opts.max_ci_width, "min_n": opts.min_n,
@@ -248,7 +198,7 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         from .pdf import html_to_pdf
 
         pdf_path = html_to_pdf(html_path, out_dir / "report.pdf")
-    return ReportResult(html_path=html_path, json_path=json_path, pdf_path=pdf_path, data=data)
+    return ReportResult(html_path=html_path, json_path=json_path, pdf_path=pdf_path, data=data, prepared=prepared)
 
 
 def published_counts(table: dict) -> pl.DataFrame | None:

@@ -18,8 +18,9 @@ calculate, text, ...   as read
 Variable labels are the question labels in the chosen language (``--language``, else the study's
 ``[report] language``, else the form's default); an indicator's label is "question: choice". Columns
 the form does not know (meta, derived) are exported as read, unlabelled. With ``weighted`` the weight
-the study's ``[weighting]`` gives each interview is added as ``final_weight`` (empty for interviews
-excluded as near-duplicates when ``[quality] drop_flagged`` is true, as the report does).
+the study's ``[weighting]`` gives each interview is added as ``final_weight``, from the one study
+pipeline (:func:`quietpoll.pipeline.prepare_study`, as ``report`` and ``weight`` have it): empty for
+interviews excluded as near-duplicates when ``[quality] drop_flagged`` is true.
 
 Where the labels go, format by format:
 
@@ -35,7 +36,8 @@ Where the labels go, format by format:
   holds ``quietpoll.codebook`` (JSON) and ``quietpoll.synthetic``.
 
 Only the main table is exported (repeat tables of a form with repeats are not). Errors
-(:class:`~quietpoll.errors.ReportError`): unknown format or language, a study without its data.
+(:class:`~quietpoll.errors.ReportError`): unknown format or language; a study without its form or
+data is a :class:`~quietpoll.errors.StudyError`.
 """
 
 from __future__ import annotations
@@ -85,26 +87,13 @@ class ExportResult:
     sidecar: Path | None = None
 
 
-def _study(study_dir):
-    cfg = load_study(study_dir)
-    inst = cfg.sections.get("instrument", {}).get("path")
-    if not inst:
-        raise StudyError(f"{cfg.folder / 'study.toml'} has no [instrument] path: name the form (XLSForm) there")
-    if cfg.data_path is None:
-        raise ReportError(f"study '{cfg.folder}' has no [data] path in study.toml: name the responses file there")
-    if not cfg.data_path.exists():
-        raise ReportError(f"study '{cfg.folder}' is missing its data: '{cfg.data_path}' does not exist "
-                          "(pull or copy the responses there, or fix [data] path)")
-    return cfg, cfg.folder / inst
-
-
 def _language(form, cfg, language: str | None) -> str | None:
-    wanted = language or cfg.sections.get("report", {}).get("language")
+    wanted = language or (cfg.report.language if cfg.report.language_set else None)
     if wanted is None:
         return form.default_language
     if form.languages and wanted not in form.languages:
-        raise ReportError(f"--language '{wanted}' is not a label language of the form; "
-                          f"available: {', '.join(form.languages)}")
+        raise ReportError(f"{{language}} '{wanted}' is not a label language of the form; "
+                          f"available: {', '.join(form.languages)}", param="language")
     return wanted
 
 
@@ -116,14 +105,14 @@ def _text(labels, language, default) -> str:
 def labelled_responses(study_dir: str | Path, *, language: str | None = None, weighted: bool = False
                        ) -> LabelledData:
     """The study's responses typed and labelled from its form (see the module docstring)."""
-    from ..instrument.exports import read_responses
-    from ..instrument.form import load_instrument
     from ..instrument.typing import choice_names, labels as choice_labels, parse_column
+    from ..pipeline import prepare_study, read_study
 
-    cfg, form_path = _study(study_dir)
-    form = load_instrument(form_path)
+    cfg = load_study(study_dir)
+    form, responses = read_study(cfg)
     lang = _language(form, cfg, language)
-    responses = read_responses(cfg.data_path, form)
+    # the weights (and the interviews excluded) are the study pipeline's, as report and weight have them
+    prepared = prepare_study(cfg, instrument=form, responses=responses) if weighted else None
     raw = responses.main
     off, on = SELECTED.get(lang or "", SELECTED["English"])
     cols: list[pl.Series] = []
@@ -183,35 +172,12 @@ def labelled_responses(study_dir: str | Path, *, language: str | None = None, we
             cols.append(raw.get_column(c))
             types[c] = "meta" if c in responses.meta else "column"
     frame = pl.DataFrame(cols)
-    if weighted:
-        frame = frame.with_columns(pl.Series("final_weight", _final_weights(cfg, form, raw)))
+    if prepared is not None:
+        frame = frame.with_columns(prepared.final_weights("final_weight"))
         var_labels["final_weight"] = "Final weight ([weighting] of study.toml); empty: excluded near-duplicate"
         types["final_weight"] = "weight"
-    study = cfg.sections.get("study", {})
     return LabelledData(frame, var_labels, val_labels, codes, types, questions, lang,
-                        bool(study.get("synthetic", False)), str(study.get("title", "")), notes)
-
-
-def _final_weights(cfg, form, raw: pl.DataFrame):
-    """Each interview's weight under the study's design and [weighting]; null for dropped near-duplicates."""
-    import numpy as np
-
-    from ..design import DesignSpec
-    from ..quality.report import quality_report
-
-    qcfg = cfg.sections.get("quality", {})
-    keep = np.ones(raw.height, bool)
-    if qcfg.get("drop_flagged", True):
-        q = quality_report(raw, form, interviewer=qcfg.get("interviewer"), seed=int(qcfg.get("seed", 0)))
-        for d in q["near_duplicates"]:
-            keep[[d["row"], d["match_row"]]] = False
-    frame = raw.filter(pl.Series(keep))
-    design = (cfg.design or DesignSpec()).build(frame)
-    if cfg.weighting is not None:
-        design = design.weight(cfg.weighting)
-    out = np.full(raw.height, np.nan)
-    out[keep] = np.asarray(design.weights, float)
-    return pl.Series("final_weight", out).fill_nan(None)
+                        cfg.study.synthetic, cfg.study.title or "", notes)
 
 
 def legal_names(columns: list[str], fmt: str) -> dict[str, str]:
@@ -268,7 +234,7 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
     (default: STUDY/exports/responses[-SYNTHETIC].<format>)."""
     fmt = str(to).lower().lstrip(".")
     if fmt not in FORMATS:
-        raise ReportError(f"--to '{to}' is not an export format; choose one of {', '.join(FORMATS)}")
+        raise ReportError(f"{{to}} '{to}' is not an export format; choose one of {', '.join(FORMATS)}", param="to")
     data = labelled_responses(study_dir, language=language, weighted=weighted)
     if out is None:
         folder = Path(study_dir) / "exports"
@@ -277,7 +243,7 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
         out = folder / f"responses{'-SYNTHETIC' if data.synthetic else ''}.{fmt}"
     out = Path(out)
     if not out.parent.is_dir():
-        raise ReportError(f"--out '{out}': folder '{out.parent}' does not exist")
+        raise ReportError(f"{{out}} '{out}': folder '{out.parent}' does not exist", param="out")
     sidecar = None
     if fmt in ("sav", "dta"):
         try:

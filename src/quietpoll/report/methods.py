@@ -67,11 +67,11 @@ def methods_statement(data: dict, opts, instrument, cfg) -> dict:
     else:
         weighting = "none (no [weighting] section): estimates describe the sample only"
     elements = [
-        {"element": "Sponsor and who conducted the survey", "value": st.get("sponsor") or MISSING},
-        {"element": "Population", "value": st.get("population") or MISSING},
-        {"element": "Who was sampled and how", "value": st.get("sampling") or MISSING},
-        {"element": "Dates of data collection", "value": st.get("fieldwork") or MISSING},
-        {"element": "Mode of data collection", "value": st.get("mode") or MISSING},
+        {"element": "Sponsor and who conducted the survey", "value": st.sponsor or MISSING},
+        {"element": "Population", "value": st.population or MISSING},
+        {"element": "Who was sampled and how", "value": st.sampling or MISSING},
+        {"element": "Dates of data collection", "value": st.fieldwork or MISSING},
+        {"element": "Mode of data collection", "value": st.mode or MISSING},
         {"element": "Sample size", "value": (f"{n} interviews analysed ({sample['n_read']} collected, "
                                              f"{sample['n_excluded']} excluded by the quality checks)"
                                              + (f"; {by_sizes}" if by_sizes else ""))},

@@ -26,8 +26,9 @@ def find_renderer() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise ReportError("--format pdf needs a PDF renderer and none is installed: install Chromium "
-                      "(e.g. apt-get install chromium) or use --format html and print the page from a browser")
+    raise ReportError("{fmt} pdf needs a PDF renderer and none is installed: install Chromium "
+                      "(e.g. apt-get install chromium) or use {fmt} html and print the page from a browser",
+                      param="fmt")
 
 
 def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:

@@ -98,6 +98,14 @@ def glm(design, formula: str, family: str | Family = "gaussian", *, subset=None,
     """Fit `formula` on `design` (R's svyglm(formula, design, family = ...)). `subset` restricts the
     fit to a domain: a boolean array over the design's rows, a polars expression, or the text of a
     subset expression (subset.py); the design keeps every row and PSU."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _glm(design, formula, family, subset, level)
+
+
+def _glm(design, formula, family, subset, level) -> GLMResult:
+    """Fit `formula` on `design` (R's svyglm(formula, design, family = ...)). `subset` restricts the
+    fit to a domain: a boolean array over the design's rows, a polars expression, or the text of a
+    subset expression (subset.py); the design keeps every row and PSU."""
     fam = get_family(family)
     if not 0 < float(level) < 1:
         raise EstimationError(f"level must be between 0 and 1 (e.g. 0.95), got {level}")

@@ -61,6 +61,11 @@ def _wls(Xw: np.ndarray, zw: np.ndarray, tol: float = QR_TOL):
 
 def fit_one(X, y, prior, family: Family, start=None, *, warn: bool = True) -> IRLSFit:
     """R's glm.fit(X, y, weights = prior, start = start, family = family)."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        return _fit_one(X, y, prior, family, start, warn)
+
+
+def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
     n, p = X.shape
     if start is None:
         eta = family.linkfun(family.mustart(y, prior))

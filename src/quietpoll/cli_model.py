@@ -1,0 +1,69 @@
+"""The `model` command of the `quietpoll` CLI (R's svyglm + summary + confint). Translation and
+formatting only: the work is in quietpoll.estimators.glm."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import click
+from rich.table import Table as RichTable
+
+from .cli import _console, _default_format, _fmt, _load_design, cli, design_options
+
+_NAME = re.compile(r"`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)")
+
+
+def _names(*texts: str | None) -> list[str]:
+    """Every name in a formula or subset expression: the columns to load (others are not loaded)."""
+    out: list[str] = []
+    for t in texts:
+        for m in _NAME.finditer(t or ""):
+            out.append(m.group(1) or m.group(2))
+    return out
+
+
+@cli.command()
+@click.argument("data", required=False, type=click.Path())
+@click.argument("formula")
+@design_options
+@click.option("--family", default="gaussian", show_default=True,
+              help="gaussian, binomial, quasibinomial, poisson, quasipoisson or Gamma (R's default links).")
+@click.option("--subset", "subset", help="Fit in a subpopulation (R's subset(design, ...)), e.g. "
+              "\"region == 'north' & age >= 18\": comparisons ==, !=, <, <=, >, >=, 'in [a, b]', "
+              "is.na(col), combined with &, |, ! and parentheses. No PSU is dropped.")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
+              help="Output (table on a terminal, else json).")
+def model(data, formula, family, subset, level, fmt, **design):
+    """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
+    coefficients with design-based SEs, t, residual df, p and intervals."""
+    from .estimators.glm import glm
+
+    _, des = _load_design(data, **design, analysis=_names(formula, subset))
+    res = glm(des, formula, family, subset=subset, level=level)
+    out = res.to_dict()
+    fmt = fmt or _default_format()
+    if fmt == "json":
+        click.echo(json.dumps(out, allow_nan=False))
+        return
+    if fmt == "csv":
+        import polars as pl
+
+        rows = [{k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
+                for r in out["coefficients"]]
+        click.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
+        return
+    m = out["model"]
+    t = RichTable(title=f"{m['formula']}  ({m['family']}, link {m['link']}; n = {m['n']}, residual df = "
+                  f"{_fmt(m['df_residual'])}, dispersion {_fmt(m['dispersion'])})")
+    pct = f"{100 * level:g}%"
+    for c in ("term", "estimate", "se", "t", "p", f"{pct} low", f"{pct} high"):
+        t.add_column(c, justify="left" if c == "term" else "right")
+    for r in out["coefficients"]:
+        if r["aliased"]:
+            t.add_row(r["term"], "NA (aliased)", "", "", "", "", "")
+            continue
+        t.add_row(r["term"], _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["statistic"], 3), _fmt(r["p"], 3),
+                  _fmt(r["ci_low"]), _fmt(r["ci_high"]))
+    _console().print(t)

@@ -67,3 +67,30 @@ def model(data, formula, family, subset, level, fmt, **design):
         t.add_row(r["term"], _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["statistic"], 3), _fmt(r["p"], 3),
                   _fmt(r["ci_low"]), _fmt(r["ci_high"]))
     _console().print(t)
+
+
+@cli.command()
+@click.argument("data", required=False, type=click.Path())
+@click.option("--var", required=True, help="The numeric variable Y.")
+@click.option("--group", required=True, help="The two-level group column G.")
+@design_options
+@click.option("--subset", "subset", help="Test in a subpopulation (same language as `model --subset`).")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal, else json).")
+def ttest(data, var, group, subset, level, fmt, **design):
+    """Design-based t-test of the difference in means of Y between the two groups of G (R's
+    svyttest(Y ~ G)): second level minus first, with the design's residual df."""
+    from .estimators.ttest import ttest as _ttest
+
+    _, des = _load_design(data, **design, analysis=[var, group, *_names(subset)])
+    res = _ttest(des, var, group, subset=subset, level=level)
+    fmt = fmt or _default_format()
+    if fmt == "json":
+        keys = ("estimate", "se", "statistic", "df", "p", "ci_low", "ci_high", "level", "variable", "group",
+                "contrast_level", "n", "design")
+        click.echo(json.dumps({k: res[k] for k in keys}, allow_nan=False))
+        return
+    _console().print(f"design-based t-test of {var} by {group} ({res['contrast_level']} minus the first level): "
+                     f"difference {_fmt(res['estimate'])} (se {_fmt(res['se'])}), t = {_fmt(res['statistic'], 3)}, "
+                     f"df = {_fmt(res['df'])}, p = {_fmt(res['p'], 3)}, {100 * level:g}% CI "
+                     f"{_fmt(res['ci_low'])} to {_fmt(res['ci_high'])}")

@@ -101,3 +101,25 @@ def test_model_perfect_separation_warns_as_r(capsys):
     assert code == 0 and err == ""
     assert all(issubclass(w.category, UserWarning) for w in rec)   # no numpy noise (overflow) besides
     json.loads(out)
+
+
+def test_ttest_json_contract_matches_r(capsys):
+    g = {c["id"]: c for c in json.loads((REF / "golden" / "glm.json").read_text())["ttests"]}["strat-awards"]
+    code, out, err = run(capsys, "ttest", DATA, "--var", "api00", "--group", "awards", *STRAT, "--format", "json")
+    assert code == 0, err
+    res = json.loads(out)
+    assert {"estimate", "se", "statistic", "df", "p", "ci_low", "ci_high"} <= set(res)
+    for k in ("estimate", "se", "statistic", "p", "ci_low", "ci_high"):
+        assert res[k] == pytest.approx(g[k], rel=1e-6)
+    assert res["df"] == g["df"]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--var", "api00", "--group", "stype"], "two levels"),
+    (["--var", "nosuch", "--group", "awards"], "nosuch"),
+    (["--var", "api00", "--group", "awards", "--subset", "awards == 'Yes'"], "(it has 1)"),
+])
+def test_ttest_bad_input_one_line_exit_2(capsys, args, words):
+    code, out, err = run(capsys, "ttest", DATA, *args, *STRAT)
+    assert code == 2
+    assert err.count("\n") == 1 and words in err, err

@@ -168,7 +168,26 @@ run_case("clus2-subset-binomial", "clus2", "hi700 ~ ell + meals", "binomial", "m
 run_case("fay-subset", "fay", "api00 ~ ell + meals", "gaussian", "stype != \"M\"")
 run_case("jk1-subset", "jk1", "hi700 ~ ell + meals", "quasibinomial", "stype == \"E\"")
 
-write(toJSON(list(survey_version = unbox(as.character(packageVersion("survey"))), cases = cases),
+# ---- svyttest(Y ~ G): difference in means between two groups (gaussian svyglm's slope) -------
+ttests <- list()
+run_ttest <- function(id, dname, var, group) {
+  d <- designs[[dname]]
+  des <- weighted(d, build(d))
+  tt <- svyttest(as.formula(paste(var, "~", group)), des)
+  ttests[[length(ttests) + 1]] <<- list(id = unbox(id), data = unbox(d$data), design = d$spec, var = unbox(var),
+    group = unbox(group), estimate = unbox(unname(tt$estimate)), statistic = unbox(unname(tt$statistic)),
+    df = unbox(unname(tt$parameter)), p = unbox(unname(tt$p.value)),
+    se = unbox(unname(tt$estimate / tt$statistic)), ci_low = unbox(tt$conf.int[1]), ci_high = unbox(tt$conf.int[2]))
+}
+run_ttest("strat-awards", "strat", "api00", "awards")
+run_ttest("clus1-schwide", "clus1", "api00", "sch.wide")
+run_ttest("clus2-hi700", "clus2", "ell", "hi700")
+run_ttest("jkn-awards", "jkn", "api00", "awards")
+run_ttest("boot-awards", "boot", "meals", "awards")
+run_ttest("clus1_cal-awards", "clus1_cal", "api00", "awards")
+
+write(toJSON(list(survey_version = unbox(as.character(packageVersion("survey"))), cases = cases,
+                  ttests = ttests),
              digits = NA, null = "null", na = "null", auto_unbox = FALSE, pretty = FALSE),
       "tests/reference/golden/glm.json")
 cat("wrote", length(cases), "cases\n")

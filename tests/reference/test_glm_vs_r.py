@@ -112,3 +112,23 @@ def test_golden_covers_every_family_and_replicate_type():
     assert types == {"JK1", "JKn", "BRR", "Fay", "bootstrap"}
     assert any(c.get("weighting") for c in CASES) and any(c.get("subset") for c in CASES)
     assert any(e is None for c in CASES for e in c["estimate"])      # an aliased term
+
+
+TTESTS = GOLDEN["ttests"]
+
+
+@pytest.mark.parametrize("case", TTESTS, ids=[c["id"] for c in TTESTS])
+def test_ttest_matches_r(case):
+    from quietpoll.estimators.ttest import ttest
+
+    d = dict(case["design"])
+    d.pop("kind")
+    des = DesignSpec.from_mapping(d).build(frame(case["data"]))
+    if case["id"].startswith("clus1_cal"):
+        w = next(c for c in CASES if c["id"].startswith("clus1_cal"))["weighting"]
+        des = des.weight(WeightingSpec(method=w["method"], targets=w["targets"], population=w["population"]))
+    res = ttest(des, case["var"], case["group"])
+    for k in ("estimate", "se", "statistic", "ci_low", "ci_high"):
+        assert close(res[k], case[k]), k
+    assert res["df"] == case["df"]
+    assert close(res["p"], case["p"], rtol=1e-6)

@@ -37,19 +37,30 @@ class ModelFrame:
 
 
 def _factor(x):
+    """R's factor(): levels sorted (numbers numerically), labelled as R prints them; vectorized."""
     import pandas as pd
 
     s = pd.Series(x)
-    vals = s.dropna()
-    if vals.dtype.kind in "fiub":
-        lv = np.unique(vals.to_numpy())
-        labels = {v: _num_label(v) for v in lv.tolist()}
-        out = s.map(lambda v: labels.get(v) if v == v else None)
-        cats = [labels[v] for v in lv.tolist()]
+    index = s.index
+    miss = s.isna().to_numpy()
+    vals = s.to_numpy()
+    if s.dtype.kind in "fiub":
+        lv, codes = np.unique(np.where(miss, 0, vals).astype(float) if miss.any() else vals, return_inverse=True)
+        if miss.any():
+            lv = np.unique(vals[~miss].astype(float))
+            codes = np.searchsorted(lv, np.where(miss, lv[0] if len(lv) else 0, vals).astype(float))
+        cats = [_num_label(v) for v in lv.tolist()]
     else:
-        out = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
-        cats = sorted(set(out.dropna().tolist()))
-    return pd.Series(pd.Categorical(out, categories=cats), index=s.index)
+        text = np.where(miss, "", vals.astype(str))
+        lv, codes = np.unique(text, return_inverse=True)
+        cats = lv.tolist()
+        if miss.any() and "" in cats and not (text[~miss] == "").any():
+            keep = np.arange(len(cats)) != cats.index("")
+            remap = np.cumsum(keep) - 1
+            codes = remap[codes]
+            cats = [c for c, k in zip(cats, keep) if k]
+    codes = np.where(miss, -1, codes).astype(np.int64)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=index)
 
 
 def _relevel(x, ref):

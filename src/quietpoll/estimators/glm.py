@@ -178,9 +178,12 @@ def _linearized_vcov(design, mf: ModelFrame, rows, fit: IRLSFit, fam: Family) ->
     ok = ~fit.aliased
     Rk = fit.R
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
-    working = (mf.y - fit.mu) / fam.mu_eta(fit.eta)
-    estfun = mf.X[:, ok] * (working * fit.working_weights)[:, None]
-    return design.variance(rows, estfun @ Ainv)
+    e = (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
+    X = mf.X if ok.all() else mf.X[:, ok]
+    # (X_i e_i) A^-1 = e_i (X_i A^-1): one n x k product, then a row scaling in place
+    scores = X @ Ainv
+    scores *= e[:, None]
+    return design.variance(rows, scores)
 
 
 def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub_rows):
@@ -188,23 +191,27 @@ def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub
     ok = ~fit.aliased
     X = mf.X[:, ok]
     beta0 = fit.coef[ok]
-    # a well-conditioned basis: X R0^-1 with R0 from the full fit's weighted QR
-    R0 = fit.R
-    Xt = np.linalg.solve(R0.T, X.T).T
-    start = R0 @ beta0
+    # a well-conditioned basis: X M with M = R0^-1 from the full fit's weighted QR
+    M = np.linalg.inv(fit.R)
+    Xt = X @ M
+    start = np.linalg.solve(M, beta0)
     R = design.n_replicates
     if fam.name == "gaussian":
-        # the identity link converges at the weighted least-squares solution: one pass of replicate
-        # totals of the cross-products (the design's own engine)
+        # the identity link converges at the weighted least-squares solution: replicate totals of the
+        # cross-products through the design's own engine, a few columns at a time (bounded memory)
         k = Xt.shape[1]
-        pairs = np.array([(a, b) for a in range(k) for b in range(a, k)])
-        P = np.column_stack([Xt[:, pairs[:, 0]] * Xt[:, pairs[:, 1]], Xt * mf.y[:, None]])
-        T = design.replicate_totals(rows, P)               # (R, pairs + k)
+        pairs = [(a, b) for a in range(k) for b in range(a, k)]
         G = np.zeros((R, k, k))
-        G[:, pairs[:, 0], pairs[:, 1]] = T[:, :len(pairs)]
-        G[:, pairs[:, 1], pairs[:, 0]] = T[:, :len(pairs)]
-        h = T[:, len(pairs):]
-        good = np.linalg.matrix_rank(G) == k if R <= 4096 else np.ones(R, bool)
+        for s in range(0, len(pairs), 8):
+            chunk = pairs[s:s + 8]
+            P = np.empty((len(rows), len(chunk)))
+            for j, (a, b) in enumerate(chunk):
+                np.multiply(Xt[:, a], Xt[:, b], out=P[:, j])
+            T = design.replicate_totals(rows, P)
+            for j, (a, b) in enumerate(chunk):
+                G[:, a, b] = G[:, b, a] = T[:, j]
+        h = design.replicate_totals(rows, Xt * mf.y[:, None])
+        good = np.linalg.matrix_rank(G) == k
         bt = np.full((R, k), np.nan)
         bt[good] = np.linalg.solve(G[good], h[good][:, :, None])[:, :, 0]
     else:
@@ -218,6 +225,6 @@ def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub
             import warnings
 
             warnings.warn(f"the GLM fit did not converge under {int((~conv).sum())} replicate(s)", stacklevel=3)
-    betas = np.linalg.solve(R0, bt.T).T
+    betas = bt @ M.T
     V = design.rep_variance(betas, beta0)
     return V, betas

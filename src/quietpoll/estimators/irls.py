@@ -36,17 +36,21 @@ class IRLSFit:
     boundary: bool
 
 
-def _wls(Xw: np.ndarray, zw: np.ndarray, tol: float = QR_TOL):
-    """Least squares with R's limited pivoting: coefficients (0 where aliased), aliased mask, R."""
-    p = Xw.shape[1]
-    norms = np.sqrt(np.einsum("ij,ij->j", Xw, Xw))
+def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
+    """Least squares of z on X with row weights w (sqrt of the working weights), with R's limited
+    pivoting: coefficients (0 where aliased), aliased mask, R factor of the kept columns."""
+    n, p = X.shape
+    A = np.empty((n, p + 1), order="F")        # LAPACK's layout: no copy inside qr
+    np.multiply(X, w[:, None], out=A[:, :p])
+    np.multiply(z, w, out=A[:, p])
+    norms = np.sqrt(np.einsum("ij,ij->j", A[:, :p], A[:, :p]))
     keep = np.ones(p, bool)
     while True:
         cols = np.flatnonzero(keep)
-        Rfull = np.linalg.qr(np.column_stack([Xw[:, cols], zw]), mode="r")
+        B = A if len(cols) == p else np.asfortranarray(A[:, np.append(cols, p)])
+        Rfull = np.linalg.qr(B, mode="r")
         diag = np.abs(np.diag(Rfull)[: len(cols)])
-        small = diag < tol * np.where(norms[cols] > 0, norms[cols], 1.0)
-        small |= norms[cols] == 0
+        small = (diag < tol * np.where(norms[cols] > 0, norms[cols], 1.0)) | (norms[cols] == 0)
         if not small.any():
             break
         keep[cols[np.flatnonzero(small)[0]]] = False
@@ -55,7 +59,7 @@ def _wls(Xw: np.ndarray, zw: np.ndarray, tol: float = QR_TOL):
     k = len(cols)
     coef = np.zeros(p)
     if k:
-        coef[cols] = np.linalg.solve(Rfull[:k, :k], Rfull[:k, k]) if k else []
+        coef[cols] = np.linalg.solve(Rfull[:k, :k], Rfull[:k, k])
     return coef, ~keep, Rfull[:k, :k]
 
 
@@ -81,15 +85,29 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
     boundary = conv = False
     coef = np.zeros(p) if coefold is None else coefold
     it = 0
+    identity = family.link == "identity" and family.name == "gaussian"
+    last = None
     for it in range(1, MAXIT + 1):
         mu_eta = family.mu_eta(eta)
         good = (prior > 0) & (mu_eta != 0)
         if not good.any():
             break
         var = family.variance(mu)
-        z = eta[good] + (y - mu)[good] / mu_eta[good]
-        w = np.sqrt(prior[good] * mu_eta[good] ** 2 / var[good])
-        new, aliased, Rk = _wls(X[good] * w[:, None], z * w)
+        if good.all():
+            z = eta + (y - mu) / mu_eta
+            w = np.sqrt(prior * mu_eta ** 2 / var)
+            Xg = X
+        else:
+            z = eta[good] + (y - mu)[good] / mu_eta[good]
+            w = np.sqrt(prior[good] * mu_eta[good] ** 2 / var[good])
+            Xg = X[good]
+        if identity and last is not None:
+            # gaussian with the identity link: every iteration solves the same weighted least-squares
+            # problem (z = y, same weights); R's second pass differs from its first only by rounding
+            new, aliased, Rk = last
+        else:
+            new, aliased, Rk = _wls(Xg, w, z)
+            last = (new, aliased, Rk)
         if not np.isfinite(new).all():
             warnings.warn(f"non-finite coefficients at iteration {it}", stacklevel=3)
             break

@@ -186,8 +186,33 @@ run_ttest("jkn-awards", "jkn", "api00", "awards")
 run_ttest("boot-awards", "boot", "meals", "awards")
 run_ttest("clus1_cal-awards", "clus1_cal", "api00", "awards")
 
+# ---- predict.svyglm (six rows with every level of stype as new data; rows 0-based in JSON) and regTermTest (Wald F and Chisq) ------------
+infer <- list()
+run_infer <- function(id, dname, f, fam, term) {
+  d <- designs[[dname]]
+  des <- weighted(d, build(d))
+  m <- withCallingHandlers(do.call(svyglm, list(as.formula(f), des, family = fams[[fam]])),
+                           warning = function(w) invokeRestart("muffleWarning"))
+  dat <- read_data(d$data)
+  rows <- c(1, 2, which(dat$stype == "H")[1:2], which(dat$stype == "M")[1:2])   # every level of stype
+  nd <- dat[rows, ]
+  pl <- predict(m, newdata = nd, type = "link")
+  pr <- predict(m, newdata = nd, type = "response")
+  tf <- regTermTest(m, as.formula(paste("~", term)))
+  tc <- regTermTest(m, as.formula(paste("~", term)), df = Inf)
+  infer[[length(infer) + 1]] <<- list(id = unbox(id), rows = rows - 1, case = unbox(paste(dname, fam, sep = "-")), term = unbox(term),
+    link = list(estimate = num(pl), se = num(sqrt(attr(pl, "var")))), response = list(estimate = num(pr), se = num(sqrt(attr(pr, "var")))),
+    F = list(statistic = unbox(as.numeric(tf$Ftest)), df = unbox(tf$df), ddf = unbox(tf$ddf), p = unbox(as.numeric(tf$p))),
+    Chisq = list(statistic = unbox(as.numeric(tc$chisq)), df = unbox(tc$df), p = unbox(as.numeric(tc$p))))
+}
+for (dname in c("strat", "clus1", "clus1_cal", "jkn", "boot")) {
+  run_infer(paste(dname, "binomial-stype", sep = "-"), dname, models$binomial, "binomial", "stype")
+  run_infer(paste(dname, "poisson-ell", sep = "-"), dname, models$poisson, "poisson", "ell")
+  run_infer(paste(dname, "gaussian-stype", sep = "-"), dname, models$gaussian, "gaussian", "stype")
+}
+
 write(toJSON(list(survey_version = unbox(as.character(packageVersion("survey"))), cases = cases,
-                  ttests = ttests),
+                  ttests = ttests, infer = infer),
              digits = NA, null = "null", na = "null", auto_unbox = FALSE, pretty = FALSE),
       "tests/reference/golden/glm.json")
 cat("wrote", length(cases), "cases\n")

@@ -132,3 +132,28 @@ def test_ttest_matches_r(case):
         assert close(res[k], case[k]), k
     assert res["df"] == case["df"]
     assert close(res["p"], case["p"], rtol=1e-6)
+
+
+INFER = GOLDEN["infer"]
+
+
+@pytest.mark.parametrize("case", INFER, ids=[c["id"] for c in INFER])
+def test_predict_and_reg_term_test_match_r(case):
+    base = next(c for c in CASES if c["id"] == case["case"])
+    res = fit(base)
+    new = frame(base["data"])[case["rows"]]
+    for scale in ("link", "response"):
+        p = res.predict(new, type=scale)
+        np.testing.assert_allclose(p["estimate"], case[scale]["estimate"], rtol=RTOL)
+        np.testing.assert_allclose(p["se"], case[scale]["se"], rtol=RTOL)
+    f = res.reg_term_test(case["term"])
+    assert close(f["statistic"], case["F"]["statistic"]) and f["df"] == case["F"]["df"]
+    assert f["ddf"] == case["F"]["ddf"] and close(f["p"], case["F"]["p"], rtol=1e-6)
+    c = res.reg_term_test("~" + case["term"], method="Chisq")
+    assert close(c["statistic"], case["Chisq"]["statistic"]) and close(c["p"], case["Chisq"]["p"], rtol=1e-6)
+
+
+def test_reg_term_test_unknown_term():
+    res = fit(next(c for c in CASES if c["id"] == "strat-gaussian"))
+    with pytest.raises(qp.QuietpollError, match="not a term"):
+        res.reg_term_test("awards")

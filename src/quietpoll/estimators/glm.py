@@ -79,6 +79,18 @@ class GLMResult:
                           "converged": bool(self.fit.converged)},
                 "coefficients": self.coefficients()}
 
+    def predict(self, newdata=None, type: str = "link") -> dict:
+        """Predictions with SEs (R's predict.svyglm); see glm_infer.predict."""
+        from .glm_infer import predict
+
+        return predict(self, newdata, type)
+
+    def reg_term_test(self, terms, method: str = "F") -> dict:
+        """Wald test that `terms` are zero (R's regTermTest); see glm_infer.reg_term_test."""
+        from .glm_infer import reg_term_test
+
+        return reg_term_test(self, terms, method)
+
     def vcov_full(self) -> np.ndarray:
         """(p, p) covariance with NaN rows and columns for aliased terms (R's vcov has none of them)."""
         p = len(self.names)

@@ -36,6 +36,17 @@ class IRLSFit:
     boundary: bool
 
 
+def _qr_r(B: np.ndarray) -> np.ndarray:
+    """The R factor of a Fortran-ordered matrix by LAPACK's dgeqrf, in place (no copies)."""
+    from scipy.linalg import lapack
+
+    qr, _, _, info = lapack.dgeqrf(B, overwrite_a=1)
+    if info != 0:
+        raise EstimationError(f"the least-squares step failed (LAPACK dgeqrf info {info})")
+    m = min(B.shape)
+    return np.triu(qr[:m, :])
+
+
 def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     """Least squares of z on X with row weights w (sqrt of the working weights), with R's limited
     pivoting: coefficients (0 where aliased), aliased mask, R factor of the kept columns."""
@@ -47,8 +58,8 @@ def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     keep = np.ones(p, bool)
     while True:
         cols = np.flatnonzero(keep)
-        B = A if len(cols) == p else np.asfortranarray(A[:, np.append(cols, p)])
-        Rfull = np.linalg.qr(B, mode="r")
+        B = A.copy(order="F") if len(cols) == p else np.asfortranarray(A[:, np.append(cols, p)])
+        Rfull = _qr_r(B)
         diag = np.abs(np.diag(Rfull)[: len(cols)])
         small = (diag < tol * np.where(norms[cols] > 0, norms[cols], 1.0)) | (norms[cols] == 0)
         if not small.any():
@@ -160,69 +171,67 @@ def _warnings(family, mu, conv, boundary):
 
 def fit_many(Xt: np.ndarray, y: np.ndarray, weights_block: Callable[[slice], np.ndarray], K: int,
              family: Family, start: np.ndarray, *, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
-    """K glm.fit runs warm-started at `start` (in the basis of Xt, (m, k), non-aliased columns), the
-    prior weights of problem j being column j of weights_block(rows) (each normalised to sum 1 by the
-    caller's convention as R does: pass them already scaled). Returns coefficients (K, k) and a
-    converged flag (K,). Memory: one row block of (rows x K) at a time."""
-    m, k = Xt.shape
-    pairs = np.array([(a, b) for a in range(k) for b in range(a, k)])
+    """K glm.fit runs warm-started at `start` (in the basis of Xt, (m, k), the non-aliased columns),
+    the prior weights of problem j being column j of weights_block(rows) (already scaled as R scales
+    them). One pass over the rows per iteration gives the deviance at the current coefficients and the
+    next least-squares system. Returns coefficients (K, k) and a converged flag (K,). Memory: one row
+    block of (rows x K) at a time."""
+    k = Xt.shape[1]
     coef = np.tile(np.asarray(start, float), (K, 1))
-    coefold = coef.copy()
-    active = np.ones(K, bool)
     conv = np.zeros(K, bool)
-    devold = _deviance(Xt, y, weights_block, coef, family, block)
+    idx = np.arange(K)
+    devold, G, h = _pass(Xt, y, weights_block, coef, idx, family, block)
+    if not np.isfinite(devold).all():
+        raise EstimationError("a replicate fit has no valid start at the full-sample coefficients")
     for _ in range(MAXIT):
-        idx = np.flatnonzero(active)
         if not len(idx):
             break
-        G = np.zeros((len(pairs), len(idx)))
-        h = np.zeros((k, len(idx)))
-        for s in range(0, m, block):
-            sl = slice(s, min(m, s + block))
-            Xb = Xt[sl]
-            Wb = weights_block(sl)[:, idx]
-            eta = Xb @ coef[idx].T
-            mu = family.linkinv(eta)
-            mu_eta = family.mu_eta(eta)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ww = np.where(Wb > 0, Wb * mu_eta ** 2 / family.variance(mu), 0.0)
-                z = np.where(Wb > 0, eta + (y[sl, None] - mu) / mu_eta, 0.0)
-            P = Xb[:, pairs[:, 0]] * Xb[:, pairs[:, 1]]
-            G += P.T @ ww
-            h += Xb.T @ (ww * z)
-        Gm = np.zeros((len(idx), k, k))
-        Gm[:, pairs[:, 0], pairs[:, 1]] = G.T
-        Gm[:, pairs[:, 1], pairs[:, 0]] = G.T
-        new = np.linalg.solve(Gm, h.T[:, :, None])[:, :, 0]
-        dev = _deviance(Xt, y, weights_block, new, family, block, idx)
+        new = np.linalg.solve(G, h[:, :, None])[:, :, 0]
+        dev, G2, h2 = _pass(Xt, y, weights_block, new, idx, family, block)
         bad = ~np.isfinite(dev)
-        if bad.any():     # step halving towards the previous coefficients, as glm.fit
-            for _ in range(MAXIT):
-                new[bad] = (new[bad] + coefold[idx[bad]]) / 2
-                dev[bad] = _deviance(Xt, y, weights_block, new[bad], family, block, idx[bad])
-                bad = ~np.isfinite(dev)
-                if not bad.any():
-                    break
+        for _ in range(MAXIT):          # step halving towards the previous coefficients, as glm.fit
+            if not bad.any():
+                break
+            new[bad] = (new[bad] + coef[idx[bad]]) / 2
+            dev[bad], G2[bad], h2[bad] = _pass(Xt, y, weights_block, new[bad], idx[bad], family, block)
+            bad = ~np.isfinite(dev)
         coef[idx] = new
         done = np.abs(dev - devold[idx]) / (np.abs(dev) + 0.1) < EPSILON
         conv[idx[done]] = True
-        active[idx[done]] = False
         devold[idx] = dev
-        coefold[idx] = new
+        keep = ~done
+        idx, G, h = idx[keep], G2[keep], h2[keep]
     return coef, conv
 
 
-def _deviance(Xt, y, weights_block, coef, family, block, idx=None):
-    K = coef.shape[0]
+def _pass(Xt, y, weights_block, coef, idx, family, block):
+    """Deviance (K,) at coef (K, k) for the problems idx, and the weighted least-squares system
+    (K, k, k), (K, k) of the next IRLS step; an invalid mu or eta gives an infinite deviance."""
+    m, k = Xt.shape
+    K = len(idx)
+    a, b = np.triu_indices(k)
     dev = np.zeros(K)
-    for s in range(0, Xt.shape[0], block):
-        sl = slice(s, min(Xt.shape[0], s + block))
-        Wb = weights_block(sl)
-        if idx is not None:
-            Wb = Wb[:, idx]
-        mu = family.linkinv(Xt[sl] @ coef.T)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            dev += family.dev_resids(y[sl, None], mu, Wb).sum(axis=0)
-        if not (family.validmu(mu) and family.valideta(Xt[sl] @ coef.T)):
-            dev[:] = np.where(np.isfinite(dev), np.inf, dev)   # invalid: halve (glm.fit's second loop)
-    return dev
+    Gp = np.zeros((len(a), K))
+    h = np.zeros((k, K))
+    valid = np.ones(K, bool)
+    for s in range(0, m, block):
+        sl = slice(s, min(m, s + block))
+        Xb = Xt[sl]
+        Wb = weights_block(sl)[:, idx]
+        eta = Xb @ coef.T
+        mu = family.linkinv(eta)
+        if not (family.validmu(mu) and family.valideta(eta)):
+            valid &= np.array([family.validmu(mu[:, j]) and family.valideta(eta[:, j]) for j in range(K)])
+        mu_eta = family.mu_eta(eta)
+        dev += family.dev_resids(y[sl, None], mu, Wb).sum(axis=0)
+        pos = Wb > 0
+        ww = np.where(pos, Wb * mu_eta ** 2 / family.variance(mu), 0.0)
+        z = np.where(pos, eta + (y[sl, None] - mu) / mu_eta, 0.0)
+        P = Xb[:, a] * Xb[:, b]
+        Gp += P.T @ ww
+        h += Xb.T @ (ww * z)
+    G = np.zeros((K, k, k))
+    G[:, a, b] = Gp.T
+    G[:, b, a] = Gp.T
+    dev[~valid] = np.inf
+    return dev, G, h.T

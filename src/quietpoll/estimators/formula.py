@@ -204,7 +204,7 @@ def _r_factor(part: str) -> str:
 def _balanced(s: str) -> bool:
     depth = 0
     for ch in s:
-        depth += ch in "([" 
+        depth += ch in "(["
         depth -= ch in ")]"
         if depth < 0:
             return False

@@ -176,7 +176,6 @@ def fit_many(Xt: np.ndarray, y: np.ndarray, weights_block: Callable[[slice], np.
     them). One pass over the rows per iteration gives the deviance at the current coefficients and the
     next least-squares system. Returns coefficients (K, k) and a converged flag (K,). Memory: one row
     block of (rows x K) at a time."""
-    k = Xt.shape[1]
     coef = np.tile(np.asarray(start, float), (K, 1))
     conv = np.zeros(K, bool)
     idx = np.arange(K)

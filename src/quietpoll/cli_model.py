@@ -25,7 +25,7 @@ def _names(*texts: str | None) -> list[str]:
 
 @cli.command()
 @click.argument("data", required=False, type=click.Path())
-@click.argument("formula")
+@click.argument("formula", required=False)
 @design_options
 @click.option("--family", default="gaussian", show_default=True,
               help="gaussian, binomial, quasibinomial, poisson, quasipoisson or Gamma (R's default links).")
@@ -38,8 +38,14 @@ def _names(*texts: str | None) -> list[str]:
 def model(data, formula, family, subset, level, fmt, **design):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
+    from .errors import QuietpollError
     from .estimators.glm import glm
 
+    if formula is None:   # `quietpoll model --study DIR FORMULA`: the one argument is the formula
+        if data is None or "~" not in data:
+            raise QuietpollError("model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone "
+                                 "with --study)")
+        data, formula = None, data
     _, des = _load_design(data, **design, analysis=_names(formula, subset))
     res = glm(des, formula, family, subset=subset, level=level)
     out = res.to_dict()

@@ -123,3 +123,14 @@ def test_ttest_bad_input_one_line_exit_2(capsys, args, words):
     code, out, err = run(capsys, "ttest", DATA, *args, *STRAT)
     assert code == 2
     assert err.count("\n") == 1 and words in err, err
+
+
+def test_model_with_study_takes_formula_alone(capsys, tmp_path):
+    (tmp_path / "study.toml").write_text(f'[data]\npath = "{DATA}"\n\n[design]\nstrata = "stype"\n'
+                                         'weights = "pw"\nfpc = "fpc"\n')
+    code, out, err = run(capsys, "model", "--study", tmp_path, "api00 ~ ell + meals + stype", "--format", "json")
+    assert code == 0, err
+    assert [c["se"] for c in json.loads(out)["coefficients"]] == pytest.approx(GOLDEN["strat-gaussian"]["se"],
+                                                                               rel=1e-9)
+    code, out, err = run(capsys, "model", "--study", tmp_path, "--format", "json")
+    assert code == 2 and "FORMULA" in err

@@ -172,17 +172,20 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     pdf = sub[idx].to_pandas()
     try:
         mm = model_matrix(text, pdf, context={"factor": _factor, "relevel": _relevel}, na_action="ignore",
-                          output="numpy")
+                          output="pandas")
     except (FormulaicError, ValueError, TypeError, KeyError, NameError) as e:
         raise EstimationError(f"cannot build the model matrix of '{formula}': {e}") from None
     rhs = mm.rhs
     names = tuple(r_name(c) for c in rhs.model_spec.column_names)
-    lhs_mat = np.asarray(mm.lhs, float)
-    if lhs_mat.ndim == 2 and lhs_mat.shape[1] != 1:
+    if mm.lhs.shape[1] != 1:
         raise EstimationError(f"the response of '{formula}' must be one numeric column (it gives "
-                              f"{lhs_mat.shape[1]} columns: a text column? code it 0/1)")
-    y = lhs_mat.reshape(-1)
-    return ModelFrame(formula, lhs, y, np.ascontiguousarray(np.asarray(rhs, float)), names, use, rhs.model_spec)
+                              f"{mm.lhs.shape[1]} columns: a text column? code it 0/1)")
+    y = np.asarray(mm.lhs.iloc[:, 0].to_numpy(), float)
+    # column by column into LAPACK's (Fortran) layout: no strided stacking of a tall matrix
+    X = np.empty(rhs.shape, order="F")
+    for j in range(rhs.shape[1]):
+        X[:, j] = rhs.iloc[:, j].to_numpy(dtype=float)
+    return ModelFrame(formula, lhs, y, X, names, use, rhs.model_spec)
 
 
 def r_name(column: str) -> str:

@@ -192,10 +192,11 @@ def _linearized_vcov(design, mf: ModelFrame, rows, fit: IRLSFit, fam: Family) ->
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
     e = (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
     X = mf.X if ok.all() else mf.X[:, ok]
-    # (X_i e_i) A^-1 = e_i (X_i A^-1): one n x k product, then a row scaling in place
-    scores = X @ Ainv
-    scores *= e[:, None]
-    return design.variance(rows, scores)
+    # (X_i e_i) A^-1 = e_i (X_i A^-1): one k x n product on X's Fortran layout, scaled in place; its
+    # transpose hands the variance engine contiguous columns
+    S = Ainv.T @ X.T
+    S *= e[None, :]
+    return design.variance(rows, S.T)
 
 
 def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub_rows):
@@ -205,7 +206,7 @@ def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub
     beta0 = fit.coef[ok]
     # a well-conditioned basis: X M with M = R0^-1 from the full fit's weighted QR
     M = np.linalg.inv(fit.R)
-    Xt = X @ M
+    Xt = (M.T @ X.T).T                  # Fortran layout: contiguous columns for the replicate totals
     start = np.linalg.solve(M, beta0)
     R = design.n_replicates
     if fam.name == "gaussian":
@@ -216,13 +217,13 @@ def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub
         G = np.zeros((R, k, k))
         for s in range(0, len(pairs), 8):
             chunk = pairs[s:s + 8]
-            P = np.empty((len(rows), len(chunk)))
+            P = np.empty((len(rows), len(chunk)), order="F")
             for j, (a, b) in enumerate(chunk):
                 np.multiply(Xt[:, a], Xt[:, b], out=P[:, j])
             T = design.replicate_totals(rows, P)
             for j, (a, b) in enumerate(chunk):
                 G[:, a, b] = G[:, b, a] = T[:, j]
-        h = design.replicate_totals(rows, Xt * mf.y[:, None])
+        h = design.replicate_totals(rows, np.asfortranarray(Xt * mf.y[:, None]))
         good = np.linalg.matrix_rank(G) == k
         bt = np.full((R, k), np.nan)
         bt[good] = np.linalg.solve(G[good], h[good][:, :, None])[:, :, 0]

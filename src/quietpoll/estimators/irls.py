@@ -51,15 +51,16 @@ def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     """Least squares of z on X with row weights w (sqrt of the working weights), with R's limited
     pivoting: coefficients (0 where aliased), aliased mask, R factor of the kept columns."""
     n, p = X.shape
-    A = np.empty((n, p + 1), order="F")        # LAPACK's layout: no copy inside qr
-    np.multiply(X, w[:, None], out=A[:, :p])
-    np.multiply(z, w, out=A[:, p])
-    norms = np.sqrt(np.einsum("ij,ij->j", A[:, :p], A[:, :p]))
+    norms = None
     keep = np.ones(p, bool)
     while True:
         cols = np.flatnonzero(keep)
-        B = A.copy(order="F") if len(cols) == p else np.asfortranarray(A[:, np.append(cols, p)])
-        Rfull = _qr_r(B)
+        A = np.empty((n, len(cols) + 1), order="F")     # LAPACK's layout, overwritten by the QR
+        np.multiply(X if len(cols) == p else X[:, cols], w[:, None], out=A[:, :len(cols)])
+        np.multiply(z, w, out=A[:, len(cols)])
+        if norms is None:
+            norms = np.sqrt(np.einsum("ij,ij->j", A[:, :p], A[:, :p]))
+        Rfull = _qr_r(A)
         diag = np.abs(np.diag(Rfull)[: len(cols)])
         small = (diag < tol * np.where(norms[cols] > 0, norms[cols], 1.0)) | (norms[cols] == 0)
         if not small.any():

@@ -134,3 +134,9 @@ def test_model_with_study_takes_formula_alone(capsys, tmp_path):
                                                                                rel=1e-9)
     code, out, err = run(capsys, "model", "--study", tmp_path, "--format", "json")
     assert code == 2 and "FORMULA" in err
+
+
+def test_model_formula_cannot_run_code(capsys, tmp_path):
+    marker = tmp_path / "ran"
+    code, out, err = run(capsys, "model", DATA, f'api00 ~ I(open("{marker}", "w"))', *STRAT)
+    assert code == 2 and "open" in err and not marker.exists()

@@ -137,3 +137,24 @@ def test_separation_warns_not_fails(strat):
         res = qp.glm(strat, "hi700 ~ api00", family="binomial")
     assert any("numerically 0 or 1" in str(w.message) for w in rec)
     assert res.coef[1] > 0
+
+
+@pytest.mark.parametrize("formula, words", [
+    ('api00 ~ I(__import__("os").getpid())', "calls '__import__'"),
+    ("api00 ~ I(ell.__class__)", "'__'"),
+    ("api00 ~ I((1).__class__)", "'__'"),
+    ('api00 ~ {getattr(ell, "real")}', "calls 'getattr'"),
+    ('api00 ~ I("a".join("b"))', "calls '.join'"),
+    ('api00 ~ I([open][0]("/etc/passwd"))', "open"),
+    ("api00 ~ I(x=open)", "open"),
+])
+def test_formula_runs_no_arbitrary_python(strat, formula, words):
+    """formulaic evaluates a formula's terms as Python: only listed functions and data columns may
+    appear, so a formula from a study file or a script cannot run code."""
+    with pytest.raises(qp.QuietpollError, match=words.replace("(", r"\(").replace(".", r"\.")):
+        qp.glm(strat, formula)
+
+
+def test_allowed_functions(strat):
+    res = qp.glm(strat, "api00 ~ log(enroll) + sqrt(meals) + np.log1p(ell)")
+    assert res.names == ("(Intercept)", "log(enroll)", "sqrt(meals)", "np.log1p(ell)")

@@ -82,6 +82,10 @@ def _num_label(v) -> str:
     return str(v)
 
 
+CONTEXT = {"factor": _factor, "relevel": _relevel, "sqrt": np.sqrt, "abs": np.abs, "log2": np.log2,
+           "log10": np.log10, "log1p": np.log1p}
+
+
 def _python_syntax(formula: str) -> str:
     """R's `^` inside a call is Python's `**`; at formula level it stays (interaction power)."""
     out, stack = [], []
@@ -102,6 +106,11 @@ def _python_syntax(formula: str) -> str:
 
 _IDENT = re.compile(r"""("[^"]*"|'[^']*')|`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)(\s*\()?(\s*=(?!=))?""")
 _KNOWN = {"TRUE", "FALSE", "True", "False", "pi", "T", "F"}
+# the only functions a formula may call: formulaic evaluates a formula's terms as Python, so anything
+# else (__import__, getattr, open, methods of objects) is refused before it runs
+ALLOWED_CALLS = ("factor", "relevel", "C", "Treatment", "I", "poly", "log", "log2", "log10", "log1p", "exp",
+                 "sqrt", "abs", "center", "scale", "np.log", "np.log2", "np.log10", "np.log1p", "np.exp",
+                 "np.sqrt", "np.abs")
 
 
 def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
@@ -116,10 +125,17 @@ def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
         if quoted is not None:
             out.append(quoted)
             continue
+        if bq is not None and "__" in bq and bq not in have:
+            raise EstimationError(f"the formula uses '{bq}': names with '__' are not allowed in a formula")
         if bq is not None:
             (used if bq in have else unknown).append(bq)
             out.append(m.group(0))
             continue
+        if call and name not in ALLOWED_CALLS:
+            raise EstimationError(f"the formula calls '{name}', which a formula may not call (allowed: "
+                                  f"{', '.join(ALLOWED_CALLS)})")
+        if "__" in name:
+            raise EstimationError(f"the formula uses '{name}': names with '__' are not allowed in a formula")
         if call or kw or name in _KNOWN or name[0].isdigit() or (name[0] == "." and name[1:2].isdigit()):
             out.append(m.group(0))
             continue
@@ -171,8 +187,7 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
                               "nothing to fit")
     pdf = sub[idx].to_pandas()
     try:
-        mm = model_matrix(text, pdf, context={"factor": _factor, "relevel": _relevel}, na_action="ignore",
-                          output="pandas")
+        mm = model_matrix(text, pdf, context=CONTEXT, na_action="ignore", output="pandas")
     except (FormulaicError, ValueError, TypeError, KeyError, NameError) as e:
         raise EstimationError(f"cannot build the model matrix of '{formula}': {e}") from None
     rhs = mm.rhs

@@ -9,7 +9,7 @@ import polars as pl
 from scipy import stats
 
 from ..errors import EstimationError
-from .formula import _factor, _relevel, _split_top, r_deparse
+from .formula import CONTEXT, _split_top, r_deparse
 
 
 def predict(res, newdata: pl.DataFrame | None = None, type: str = "link") -> dict:
@@ -36,7 +36,7 @@ def _new_matrix(res, newdata: pl.DataFrame) -> np.ndarray:
     from formulaic.errors import FormulaicError
 
     try:
-        mm = res.frame.spec.get_model_matrix(newdata.to_pandas(), context={"factor": _factor, "relevel": _relevel},
+        mm = res.frame.spec.get_model_matrix(newdata.to_pandas(), context=CONTEXT,
                                              output="numpy")
     except (FormulaicError, ValueError, KeyError, NameError, TypeError) as e:
         raise EstimationError(f"cannot build the model matrix of the new data: {e}") from None

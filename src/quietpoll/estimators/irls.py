@@ -223,13 +223,21 @@ def _pass(Xt, y, weights_block, coef, idx, family, block):
         if not (family.validmu(mu) and family.valideta(eta)):
             valid &= np.array([family.validmu(mu[:, j]) and family.valideta(eta[:, j]) for j in range(K)])
         mu_eta = family.mu_eta(eta)
+        var = family.variance(mu)
         dev += family.dev_resids(y[sl, None], mu, Wb).sum(axis=0)
-        pos = Wb > 0
-        ww = np.where(pos, Wb * mu_eta ** 2 / family.variance(mu), 0.0)
-        z = np.where(pos, eta + (y[sl, None] - mu) / mu_eta, 0.0)
+        # working weights W mu_eta^2 / V and W mu_eta (y - mu) / V + ww eta (= ww z), in place;
+        # rows without weight give 0 (their V is finite and positive on a valid mu)
+        ww = np.multiply(mu_eta, mu_eta)
+        ww /= var
+        ww *= Wb
+        wz = y[sl, None] - mu          # a new array: var may be mu itself (poisson)
+        wz *= mu_eta
+        wz /= var
+        wz *= Wb
+        wz += eta * ww
         P = Xb[:, a] * Xb[:, b]
         Gp += P.T @ ww
-        h += Xb.T @ (ww * z)
+        h += Xb.T @ wz
     G = np.zeros((K, k, k))
     G[:, a, b] = Gp.T
     G[:, b, a] = Gp.T

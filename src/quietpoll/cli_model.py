@@ -33,9 +33,13 @@ def _names(*texts: str | None) -> list[str]:
               "\"region == 'north' & age >= 18\": comparisons ==, !=, <, <=, >, >=, 'in [a, b]', "
               "is.na(col), combined with &, |, ! and parentheses. No PSU is dropped.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option("--test", "tests", multiple=True, help="Wald test that these terms are zero, as R's regTermTest: "
+              "TERM[+TERM...] as R names them (e.g. stype, factor(dom), ell:meals); repeatable. JSON key 'tests'.")
+@click.option("--test-method", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
+              help="F on the residual df, or chi-square.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
               help="Output (table on a terminal, else json).")
-def model(data, formula, family, subset, level, fmt, **design):
+def model(data, formula, family, subset, level, tests, test_method, fmt, **design):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
     from .errors import QuietpollError
@@ -49,11 +53,15 @@ def model(data, formula, family, subset, level, fmt, **design):
     _, des = _load_design(data, **design, analysis=_names(formula, subset))
     res = glm(des, formula, family, subset=subset, level=level)
     out = res.to_dict()
+    if tests:
+        out["tests"] = [res.reg_term_test(t, test_method) for t in tests]
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(out, allow_nan=False))
         return
     if fmt == "csv":
+        if tests:
+            raise QuietpollError("--test is printed with --format json or table, not csv")
         import polars as pl
 
         rows = [{k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
@@ -72,7 +80,12 @@ def model(data, formula, family, subset, level, fmt, **design):
             continue
         t.add_row(r["term"], _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["statistic"], 3), _fmt(r["p"], 3),
                   _fmt(r["ci_low"]), _fmt(r["ci_high"]))
-    _console().print(t)
+    console = _console()
+    console.print(t)
+    for r in out.get("tests", []):
+        ddf = f", {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
+        console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
+                      f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}")
 
 
 @cli.command()

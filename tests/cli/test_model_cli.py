@@ -140,3 +140,15 @@ def test_model_formula_cannot_run_code(capsys, tmp_path):
     marker = tmp_path / "ran"
     code, out, err = run(capsys, "model", DATA, f'api00 ~ I(open("{marker}", "w"))', *STRAT)
     assert code == 2 and "open" in err and not marker.exists()
+
+
+def test_model_wald_test_of_a_term(capsys):
+    g = {c["id"]: c for c in json.loads((REF / "golden" / "glm.json").read_text())["infer"]}["strat-gaussian-stype"]
+    code, out, err = run(capsys, "model", DATA, "api00 ~ ell + meals + stype", *STRAT, "--test", "stype",
+                         "--format", "json")
+    assert code == 0, err
+    t = json.loads(out)["tests"][0]
+    assert t["terms"] == ["stype"] and t["df"] == g["F"]["df"] and t["ddf"] == g["F"]["ddf"]
+    assert t["statistic"] == pytest.approx(g["F"]["statistic"], rel=1e-9)
+    code, out, err = run(capsys, "model", DATA, "api00 ~ ell + meals + stype", *STRAT, "--test", "awards")
+    assert code == 2 and "not a term" in err

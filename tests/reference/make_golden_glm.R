@@ -164,6 +164,7 @@ for (i in seq_along(extra)) {
   }
 }
 run_case("clus1_cal-subset", "clus1_cal", "api00 ~ ell + meals", "gaussian", "stype != \"H\"")
+run_case("clus1_cal-missing", "clus1_cal", "api00 ~ ell + avg.ed", "gaussian")   # avg.ed has missing values
 run_case("clus2-subset-binomial", "clus2", "hi700 ~ ell + meals", "binomial", "meals > 10")
 run_case("fay-subset", "fay", "api00 ~ ell + meals", "gaussian", "stype != \"M\"")
 run_case("jk1-subset", "jk1", "hi700 ~ ell + meals", "quasibinomial", "stype == \"E\"")

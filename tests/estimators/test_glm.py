@@ -158,3 +158,10 @@ def test_formula_runs_no_arbitrary_python(strat, formula, words):
 def test_allowed_functions(strat):
     res = qp.glm(strat, "api00 ~ log(enroll) + sqrt(meals) + np.log1p(ell)")
     assert res.names == ("(Intercept)", "log(enroll)", "sqrt(meals)", "np.log1p(ell)")
+
+
+def test_a_column_named_like_a_constant_is_a_column(strat):
+    d = strat.data.with_columns(pl.col("ell").alias("T"))
+    des = qp.svydesign(d, strata="stype", weights="pw", fpc="fpc")
+    res = qp.glm(des, "api00 ~ T")
+    np.testing.assert_allclose(res.coef, qp.glm(strat, "api00 ~ ell").coef, rtol=1e-12)

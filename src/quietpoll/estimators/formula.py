@@ -8,6 +8,11 @@ Treatment(reference = "b"))` works too. Names are R's deparsed expressions (spac
 operators and after commas, `=` with spaces, double quotes), so `relevel(g, ref='b')a` becomes
 R's `relevel(g, ref = "b")a`.
 
+Known divergences from R: a logical predictor (`I(x > 5)`, a Boolean column) enters as its 0/1 values
+under the name `I(x > 5)` (R: `I(x > 5)TRUE`, the same column); an interaction of factors without their
+main effects (`y ~ a:b`) is coded full-rank by formulaic where R keeps a redundant column and reports
+it as NA.
+
 Rows with a missing value in any variable of the formula are left out of the fit (the caller keeps
 them in the design as rows outside the domain, as R's svyglm does through its subset of the design).
 """
@@ -136,6 +141,10 @@ def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
                                   f"{', '.join(ALLOWED_CALLS)})")
         if "__" in name:
             raise EstimationError(f"the formula uses '{name}': names with '__' are not allowed in a formula")
+        if name in have and not call and not kw:     # a column wins over a constant of the same name
+            used.append(name)
+            out.append((f"`{name}`" if not name.isidentifier() else name) + (m.group(5) or ""))
+            continue
         if call or kw or name in _KNOWN or name[0].isdigit() or (name[0] == "." and name[1:2].isdigit()):
             out.append(m.group(0))
             continue

@@ -53,6 +53,8 @@ OPS = [
     ("rep_mean", "replicate mean"),
     ("rep_mean_fresh", "replicate mean, first call on a fresh design"),
     ("rep_mean_by_dom", "replicate mean over 10 domains"),
+    ("glm", "glm y ~ b + factor(dom) (Taylor)"),
+    ("rep_glm", "glm y ~ b + factor(dom) (80 bootstrap replicates)"),
 ]
 
 # peer output labels -> operation keys (the labels are those printed by ../shared/anchors/*)
@@ -62,22 +64,22 @@ R_MAP = [
     (r"^svymean\(~y\+b\)$", "peer:mean of y and b"),
     (r"^svyby\(~y,~dom,svymean\)$", "mean_by_dom"),
     (r"^svyciprop\(~b\)$", "prop_logit"),          # svyciprop's default method is "logit"
-    (r"^svyglm\(", "peer:glm y~b+factor(dom)"),
+    (r"^svyglm\(", "glm"),
     (r"^svrepdesign ", "rep_build"),
     (r"^rep svymean\(~y\)$", "rep_mean"),
     (r"^rep svyby\(~y,~dom,svymean\)$", "rep_mean_by_dom"),
-    (r"^rep svyglm\(", "peer:replicate glm y~b+factor(dom)"),
+    (r"^rep svyglm\(", "rep_glm"),
 ]
 SVY_MAP = [
     (r"^Sample strata\+psu$", "build"),
     (r"^mean\(y\)$", "mean"),
     (r"^mean\(y\) by dom$", "mean_by_dom"),
     (r"^prop\(b\)$", "prop_logit"),                 # svy's default proportion interval
-    (r"^glm y~b\+dom$", "peer:glm y~b+factor(dom)"),
+    (r"^glm y~b\+dom$", "glm"),
     (r"^Sample replicate ", "rep_build"),
     (r"^rep mean\(y\)$", "rep_mean"),
     (r"^rep mean\(y\) by dom$", "rep_mean_by_dom"),
-    (r"^rep glm y~b\+dom$", "peer:replicate glm y~b+factor(dom)"),
+    (r"^rep glm y~b\+dom$", "rep_glm"),
 ]
 
 
@@ -107,6 +109,8 @@ def _qp_ops(frame):
         "rep_mean": (None, lambda: qp.mean(rep, "y")),
         "rep_mean_fresh": (rep_build, lambda r: qp.mean(r, "y")),
         "rep_mean_by_dom": (None, lambda: qp.mean(rep, "y", by="dom")),
+        "glm": (None, lambda: qp.glm(des, "y ~ b + factor(dom)")),
+        "rep_glm": (None, lambda: qp.glm(rep, "y ~ b + factor(dom)")),
     }
 
 

@@ -140,3 +140,13 @@ def as_svrepdesign(design: TaylorDesign, type: str = "JKn", *, replicates: int =
                                        ("JK1", "JKn", "BRR", "Fay", "bootstrap") else "other",
                                        scale=reps.scale, rscales=reps.rscales, mse=mse, rho=reps.rho,
                                        spec=design.spec)
+
+
+def glm(design, formula: str, family: str = "gaussian", *, subset=None, level: float = 0.95):
+    """A design-based GLM, as R's svyglm(formula, design, family): `family` gaussian, binomial,
+    quasibinomial, poisson, quasipoisson or Gamma (R's default links); `subset` a boolean array, a
+    polars expression or a subset expression (R's subset(design, ...)): rows outside stay in the
+    design. Returns a GLMResult (coefficients(), vcov, to_dict())."""
+    from .estimators.glm import glm as _glm
+
+    return _glm(design, formula, family, subset=subset, level=level)

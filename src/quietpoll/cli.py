@@ -601,6 +601,7 @@ from . import cli_collect  # noqa: E402,F401  (registers keys, tokens, store, pu
 from . import cli_release  # noqa: E402,F401  (registers release)
 from . import cli_report  # noqa: E402,F401  (registers report)
 from . import cli_export  # noqa: E402,F401  (registers export)
+from . import cli_model  # noqa: E402,F401  (registers model)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -222,3 +222,15 @@ def test_defaults_read_only_counts_and_filters_refused_with_a_reason(tmp_path, r
 def test_calculation_cycle_through_an_input_question_is_refused(tmp_path):
     rows = ["integer | a | A | | | ${b} + 1 | ", "integer | b | B | | | ${a} + 1 | "]
     assert any("depend on each other in a circle" in p for p in browser_unsupported(_form(tmp_path, rows)))
+
+
+def test_group_labels_are_shown_in_every_language():
+    """A group's own label (both languages), not its name, heads its fieldset."""
+    from quietpoll.collect.web import render_form
+    from quietpoll.instrument.form import load_instrument
+
+    inst = load_instrument(TEMPLATE)
+    assert inst.group_labels["profile"] == {"English": "A. About you", "Korean": "A. 응답자 정보"}
+    page = render_form(inst, KEY)
+    assert '<legend><span data-lang="English" lang="en">A. About you</span><span data-lang="Korean" lang="ko" hidden>A. 응답자 정보</span></legend>' in page
+    assert "<legend>Profile</legend>" not in page

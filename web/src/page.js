@@ -18,9 +18,17 @@ export const config = {
 let lang = "";
 export const setMessageLanguage = (name) => (lang = name);
 
+// Before a questionnaire language is chosen (the PIN, enrolment and wipe texts of the shell), the
+// browser's own language when quietpoll has messages in it: a Korean phone gets a Korean shell even
+// when the form's default language is English.
+const BROWSER_CODE = (navigator.languages || [navigator.language || ""])
+  .map((l) => String(l).slice(0, 2).toLowerCase())
+  .find((c) => MESSAGES[c]);
+
 export function msg() {
-  const code = (lang && document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`)) || document.getElementById("qp-questionnaire") || root;
-  return MESSAGES[code.dataset.code || "en"] || MESSAGES.en;
+  const chosen = lang && document.querySelector(`[data-set-lang="${CSS.escape(lang)}"]`);
+  const code = chosen ? chosen.dataset.code : BROWSER_CODE || root.dataset.code;
+  return MESSAGES[code || "en"] || MESSAGES.en;
 }
 export const say = (text) => (statusEl.textContent = text);
 export function alertEnrol(text) {

@@ -125,16 +125,16 @@ data-name="{{ q.name }}" data-type="{{ q.type }}"{% if q.relevant %} data-releva
 {% macro node(n) -%}
 {%- if n.repeat is defined -%}
 <section class="repeat" data-repeat="{{ n.repeat }}" data-group="{{ n.group }}"{% if n.relevant %} data-group-relevant="{{ n.relevant|tojson|forceescape }}"{% endif %}{% if n.count %} data-repeat-count="{{ n.count }}"{% endif %}>
-<h2>{{ n.label }}</h2>
+<h2>{{ text(n.labels, n.label) }}</h2>
 <div class="instances"></div>
-<template><fieldset class="instance" data-instance="{{ n.repeat }}"><legend>{{ n.label }}</legend>
+<template><fieldset class="instance" data-instance="{{ n.repeat }}"><legend>{{ text(n.labels, n.label) }}</legend>
 {% for child in n.children %}{{ node(child) }}
 {% endfor %}{% if not n.count %}<button type="button" class="remove" data-remove>{{ text(button_labels.remove, 'Remove') }}</button>
 {% endif %}</fieldset></template>
 {% if not n.count %}<button type="button" class="add" data-add>{{ text(button_labels.add, 'Add') }}</button>{% else %}<p class="err" role="alert" hidden></p>{% endif %}
 </section>
 {%- elif n.group is defined -%}
-<fieldset class="group" data-group="{{ n.group }}"><legend>{{ n.label }}</legend>
+<fieldset class="group" data-group="{{ n.group }}"><legend>{{ text(n.labels, n.label) }}</legend>
 {% for child in n.children %}{{ node(child) }}
 {% endfor %}</fieldset>
 {%- else -%}{{ question(n.question) }}{%- endif -%}
@@ -164,7 +164,8 @@ def _lang_name(language: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", language) or language
 
 
-def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Mapping[str, str] | None = None) -> list[dict]:
+def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Mapping[str, str] | None = None,
+          labels: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
     """Nest questions by their group path (form order kept; a group reopened later is a new fieldset).
     A path element that is a repeat becomes a repeat node; its ``relevant`` is the group relevance
     its questions share (the repeat's own and its enclosing groups')."""
@@ -178,7 +179,8 @@ def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Map
             stack.pop()
         while len(stack[-1][0]) < len(q.group):
             path = q.group[: len(stack[-1][0]) + 1]
-            node = {"group": "/".join(path), "label": path[-1].replace("_", " ").capitalize(), "children": []}
+            node = {"group": "/".join(path), "labels": (labels or {}).get("/".join(path)) or {},
+                    "label": path[-1].replace("_", " ").capitalize(), "children": []}
             if path[-1] in repeat_names:
                 node["repeat"] = path[-1]
                 node["relevant"] = None
@@ -239,7 +241,7 @@ def _render(instrument: Instrument, text_max: int = TEXT_MAX_BYTES) -> str:
         instrument=instrument,
         languages=languages,
         default=default,
-        tree=_tree(instrument.questions, instrument.repeats, instrument.repeat_counts),
+        tree=_tree(instrument.questions, instrument.repeats, instrument.repeat_counts, instrument.group_labels),
         choices=lambda q: instrument.choices.get(q.list_name or "", ()),
         code=_code,
         lang_name=_lang_name,

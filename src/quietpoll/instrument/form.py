@@ -43,6 +43,7 @@ import warnings as _warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from quietpoll.errors import InstrumentError
@@ -133,6 +134,8 @@ class Instrument:
     source: str
     warnings: tuple[str, ...] = ()
     repeat_counts: Mapping[str, str] = field(default_factory=dict)
+    #: a group's or repeat's path ("a/b") -> its label by language (groups without a label absent)
+    group_labels: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     def question(self, name: str) -> Question:
         """The question called ``name`` (the first one, if a name repeats in different groups)."""
@@ -229,6 +232,7 @@ class _Flattener:
         self.languages: list[str] = []
         self.extra_choices: dict[str, tuple[Choice, ...]] = {}
         self.repeat_counts: dict[str, str] = {}
+        self.group_labels: dict[str, dict[str, str]] = {}
 
     def choices(self, items: Any) -> tuple[Choice, ...]:
         out = []
@@ -265,6 +269,9 @@ class _Flattener:
                 inner_group = (*group, name)
                 inner_rel = (*group_relevant, relevant) if relevant else group_relevant
                 inner_repeat = repeat
+                group_label = _texts(child.get("label"), self.languages)
+                if group_label:
+                    self.group_labels["/".join(inner_group)] = group_label
                 if ctype == "repeat":
                     self.repeats.append(name)
                     inner_repeat = name
@@ -401,4 +408,5 @@ def load_instrument(path: str | Path) -> Instrument:
         source=str(p),
         warnings=tuple(w for w in conversion_warnings if w),
         repeat_counts=dict(flat.repeat_counts),
+        group_labels={k: MappingProxyType(v) for k, v in flat.group_labels.items()},
     )

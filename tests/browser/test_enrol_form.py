@@ -196,3 +196,24 @@ def test_enrol_endpoint(study):
         store.revoke_token("interviewer-1")
         assert client.post(url, headers={"Authorization": f"Bearer {study['token']}"}).status_code == 401
         assert client.post(url, json={"code": revoked_code}).status_code == 401  # its token was revoked since
+
+
+def test_a_korean_phone_gets_a_korean_shell(study):
+    """Before any questionnaire language is chosen, the PIN and enrolment texts follow the phone's
+    language (the template's default language is English)."""
+    from playwright.sync_api import sync_playwright
+
+    from formserver import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            str(study["tmp"] / "profile-ko"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            locale="ko-KR")
+        try:
+            page = context.new_page()
+            page.goto(f"{study['base']}/f/{FORM}")
+            page.wait_for_selector('#quietpoll[data-enrolment="none"]', state="attached")
+            assert page.locator("#qp-device").inner_text().startswith("이 브라우저는 등록되지 않았습니다")
+            assert page.locator('[data-action="wipe"]').inner_text() == "지우기"
+        finally:
+            context.close()

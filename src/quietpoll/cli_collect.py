@@ -142,10 +142,12 @@ def tokens() -> None:
 def tokens_add(study, alias, store, form_id, ttl, fmt):
     """Make a token for ALIAS and a one-time enrolment path (shown once; only hashes are kept).
 
-    Open the enrolment path on the server (https://HOST/f/FORM#e=CODE) in the interviewer's browser:
+    Open the enrolment path on the server (https://HOST/f/ROUTE#e=CODE; ROUTE is an opaque id of the
+    form that says nothing of the study) in the interviewer's browser:
     the page exchanges the code, dead after its first use or --ttl seconds, for the token and keeps it
     only encrypted under a PIN. The token itself never appears in a URL."""
     from .collect.enrolment import CODE_TTL, check_ttl
+    from .collect.shell import form_path
     from .collect.store import Store
 
     check_ttl(CODE_TTL if ttl is None else ttl)  # before anything is stored
@@ -155,9 +157,9 @@ def tokens_add(study, alias, store, form_id, ttl, fmt):
     try:
         token = s.add_token(alias)
         code = s.add_enrol_code(token, ttl)
+        path = f"{form_path(s, form_id)}#e={code}"
     finally:
         s.close()
-    path = f"/f/{form_id}#e={code}"
     if fmt == "json":
         click.echo(json.dumps({"alias": alias, "token": token, "enrol_path": path}))
     else:

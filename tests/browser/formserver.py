@@ -1,7 +1,7 @@
 """Shared set-up of the browser-form tests: Chromium present (or skip), one form served by the real
 app (create_app + add_form_routes, a SQLite store, a token, the study key pair) with uvicorn on
 loopback, and a page opened on it once the form is ready: open_form enrols the browser with a
-one-time code (/f/FORM#e=CODE) and the PIN, or unlocks it with the PIN, as an interviewer would.
+one-time code (/f/ROUTE#e=CODE, ROUTE the form's opaque route id) and the PIN, or unlocks it with the PIN, as an interviewer would.
 Not a test module (no test_ prefix)."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import pytest
 
 from quietpoll.collect.app import create_app, serving
 from quietpoll.collect.keys import load_private, new_keys
+from quietpoll.collect.shell import form_path
 from quietpoll.collect.store import Store
 from quietpoll.collect.web import add_form_routes, browser_unsupported
 from quietpoll.instrument.form import load_instrument
@@ -81,6 +82,7 @@ def serve_form(tmp_path: Path, form: str | Path, form_id: str, interviewer: str)
             _SERVED[base] = (store, token)
             yield {
                 "base": base, "store": store, "token": token, "tmp": tmp_path, "db": tmp_path / "collect.db",
+                "path": form_path(store, form_id),  # /f/ROUTE: the form's page (never /f/FORM_ID)
                 "profile": tmp_path / "profile", "private": load_private(key_path, PASSPHRASE),
                 "instrument": instrument, "pin": PIN,
             }
@@ -94,6 +96,11 @@ def register(base: str, store, token: str) -> None:
     _SERVED[base] = (store, token)
 
 
+def page_path(base: str, form_id: str) -> str:
+    """``/f/ROUTE`` of ``form_id`` on a server started with serve_form or registered."""
+    return form_path(_SERVED[base][0], form_id)
+
+
 def enter_pin(page, pin: str = PIN) -> None:
     """Type the PIN into the page's PIN field and press its OK button."""
     page.fill("input[name=pin]", pin)
@@ -101,13 +108,13 @@ def enter_pin(page, pin: str = PIN) -> None:
 
 
 def enrol_page(context, base: str, form_id: str, code: str | None = None, pin: str = PIN):
-    """A new page that enrols the browser: /f/FORM#e=CODE (a fresh code for the served study's token
+    """A new page that enrols the browser: /f/ROUTE#e=CODE (a fresh code for the served study's token
     when `code` is None), then the PIN. Returns the page once the enrolment has an outcome."""
     if code is None:
         store, token = _SERVED[base]
         code = store.add_enrol_code(token)
     page = context.new_page()
-    page.goto(f"{base}/f/{form_id}#e={code}")
+    page.goto(f"{base}{form_path(_SERVED[base][0], form_id)}#e={code}")
     page.wait_for_selector('#quietpoll[data-enrolment="enrolling"]', state="attached")
     enter_pin(page, pin)
     page.wait_for_selector(
@@ -118,10 +125,10 @@ def enrol_page(context, base: str, form_id: str, code: str | None = None, pin: s
 
 
 def open_form(context, base: str, form_id: str, query: str = ""):
-    """A new page on /f/FORM (with `query`, e.g. "?lang=x"), once the form is ready: an enrolled
+    """A new page on /f/ROUTE (with `query`, e.g. "?lang=x"), once the form is ready: an enrolled
     browser is unlocked with the PIN, another one is enrolled first (a one-time code and the PIN)."""
     page = context.new_page()
-    page.goto(f"{base}/f/{form_id}{query}")
+    page.goto(f"{base}{form_path(_SERVED[base][0], form_id)}{query}")
     page.wait_for_selector(ENROLMENT, state="attached")
     if page.get_attribute("#quietpoll", "data-enrolment") in ("none", "refused"):
         page.close()

@@ -48,7 +48,8 @@ def test_enrolment_path_enrols_with_a_pin_and_keeps_the_token_wrapped(study, bro
     assert "enrolled" in page.locator("#qp-device").inner_text()  # shown before an interview starts
     assert page.locator("input[name=pin]").count() == 0  # no PIN field once unlocked
     vault = page.evaluate(VAULT)
-    assert set(vault) == {"lock", f"questionnaire:{FORM}"}
+    route = study["path"].removeprefix("/f/")  # storage names carry the route id, never the form id
+    assert set(vault) == {"lock", f"questionnaire:{route}"}
     assert vault["lock"] == {"salt": "bytes:16", "iterations": 600000, "iv": "bytes:12", "ct": vault["lock"]["ct"]}
     assert vault["lock"]["ct"].startswith("bytes:")
     dump = page.evaluate(STORAGE_DUMP)
@@ -58,14 +59,14 @@ def test_enrolment_path_enrols_with_a_pin_and_keeps_the_token_wrapped(study, bro
     # the same code is dead: opening the enrolment path again is refused
     page.close()
     page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}#e={code}")
+    page.goto(f"{study['base']}{study['path']}#e={code}")
     page.wait_for_selector('#quietpoll[data-enrolment="enrolling"]', state="attached")
     enter_pin(page)
     page.wait_for_selector('#quietpoll[data-enrolment="refused"]', state="attached")
     alert = page.locator("#qp-enrol")
     assert alert.is_visible() and "new link" in alert.inner_text()
     # the earlier enrolment is untouched: the next load asks for its PIN and opens
-    page.goto(f"{study['base']}/f/{FORM}")
+    page.goto(f"{study['base']}{study['path']}")
     page.wait_for_selector('#quietpoll[data-enrolment="locked"]', state="attached")
     enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
@@ -78,7 +79,7 @@ def test_unknown_expired_and_malformed_codes_are_refused(study, browser_context)
     store._conn().execute("UPDATE enrol_codes SET expires_at = 0")  # as if a day had passed
     for code in (expired, "A" * 22, "not-a-code"):
         page = context.new_page()
-        page.goto(f"{study['base']}/f/{FORM}#e={code}")
+        page.goto(f"{study['base']}{study['path']}#e={code}")
         if code == "not-a-code":  # malformed: refused without asking the server
             page.wait_for_selector('#quietpoll[data-enrolment="refused"]', state="attached")
         else:
@@ -94,7 +95,7 @@ def test_unknown_expired_and_malformed_codes_are_refused(study, browser_context)
 def test_short_pin_is_refused_and_a_wrong_pin_opens_nothing(study, browser_context):
     context, _ = browser_context
     page = context.new_page()
-    page.goto(f"{study['base']}/f/{FORM}#e={study['store'].add_enrol_code(study['token'])}")
+    page.goto(f"{study['base']}{study['path']}#e={study['store'].add_enrol_code(study['token'])}")
     page.wait_for_selector('#quietpoll[data-enrolment="enrolling"]', state="attached")
     enter_pin(page, "1234567")
     error = page.locator("#qp-pin-error")
@@ -102,7 +103,7 @@ def test_short_pin_is_refused_and_a_wrong_pin_opens_nothing(study, browser_conte
     assert "at least 8" in error.inner_text() and page.evaluate(VAULT) in (None, {})
     enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
-    page.goto(f"{study['base']}/f/{FORM}")
+    page.goto(f"{study['base']}{study['path']}")
     page.wait_for_selector('#quietpoll[data-enrolment="locked"]', state="attached")
     enter_pin(page, PIN + "x")
     error = page.locator("#qp-pin-error")
@@ -140,7 +141,8 @@ def test_quick_wipe_removes_token_keys_drafts_and_caches(study, browser_context)
     page.check('input[name="consent"][value="yes"]')
     page.fill('input[name="remark"]', CANARY)
     page.wait_for_selector("#quietpoll[data-draft-saves]", state="attached")
-    assert set(page.evaluate(VAULT)) == {"lock", f"questionnaire:{FORM}", f"draft:{FORM}"}
+    route = study["path"].removeprefix("/f/")
+    assert set(page.evaluate(VAULT)) == {"lock", f"questionnaire:{route}", f"draft:{route}"}
     before = page.evaluate(EVERYTHING)
     assert before["caches"] and before["workers"] == 1
     secret = bytes(page.evaluate(SECRET))
@@ -154,7 +156,7 @@ def test_quick_wipe_removes_token_keys_drafts_and_caches(study, browser_context)
     assert page.locator(".q").count() == 0 and page.evaluate(STATE) == "none"
 
     context.set_offline(False)
-    page.goto(f"{study['base']}/f/{FORM}")  # nothing left to unlock
+    page.goto(f"{study['base']}{study['path']}")  # nothing left to unlock
     page.wait_for_selector('#quietpoll[data-enrolment="none"]', state="attached")
     assert page.locator("input[name=pin]").is_hidden()
     page.check("[data-wipe-outbox]")
@@ -171,7 +173,7 @@ def test_quick_wipe_removes_token_keys_drafts_and_caches(study, browser_context)
 
 
 def test_enrol_endpoint(study):
-    url = f"{study['base']}/f/{FORM}/enrol"
+    url = f"{study['base']}{study['path']}/enrol"
     store = study["store"]
     with httpx.Client() as client:
         ok = client.post(url, headers={"Authorization": f"Bearer {study['token']}"})
@@ -211,7 +213,7 @@ def test_a_korean_phone_gets_a_korean_shell(study):
             locale="ko-KR")
         try:
             page = context.new_page()
-            page.goto(f"{study['base']}/f/{FORM}")
+            page.goto(f"{study['base']}{study['path']}")
             page.wait_for_selector('#quietpoll[data-enrolment="none"]', state="attached")
             assert page.locator("#qp-device").inner_text().startswith("이 브라우저는 등록되지 않았습니다")
             assert page.locator('[data-action="wipe"]').inner_text() == "지우기"

@@ -154,7 +154,9 @@ def test_fill_skip_logic_offline_submit_and_decrypt(study, browser_context, capl
     assert len(dump["outbox"]) == 1
     record = dump["outbox"][0]
     assert set(record) == {"form_id", "instance_id", "ciphertext"}
-    assert record["form_id"] == FORM and re.fullmatch(r"uuid:[0-9a-f-]{36}", record["instance_id"])
+    # the outbox names the form by its route id (the server maps it back), never by the form id
+    assert record["form_id"] == study["path"].removeprefix("/f/") and FORM not in json.dumps(dump)
+    assert re.fullmatch(r"uuid:[0-9a-f-]{36}", record["instance_id"])
     text = json.dumps(dump, ensure_ascii=False)
     for secret in (CANARY, "2024-05-17", "radio"):
         assert secret not in text
@@ -238,7 +240,7 @@ def test_js_sealed_submissions_open_in_python(study, browser_context):
 def test_pages_keep_the_csp_and_have_no_inline_script(study):
     base = study["base"]
     with httpx.Client(base_url=base) as client:
-        page = client.get(f"/f/{FORM}")
+        page = client.get(study["path"])
         assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
         assert "Do you agree" not in page.text  # the shell: no questionnaire without a token
         assert not re.search(r"<script(?![^>]*\bsrc=)", page.text)
@@ -251,6 +253,9 @@ def test_pages_keep_the_csp_and_have_no_inline_script(study):
         assert page.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         missing = client.get("/f/no_such_form")
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        # the form id itself is no path: a phone's History never names the study's subject
+        assert FORM not in study["path"] and client.get(f"/f/{FORM}").status_code == 404
+        assert FORM not in page.text  # nor does the shell (it names the route id only)
 
 
 def test_foreign_media_template_renders_every_question():

@@ -22,7 +22,7 @@ from quietpoll.collect.keys import load_private
 from quietpoll.collect.store import Store
 from quietpoll.instrument.form import load_instrument
 
-from formserver import CHROMIUM, CHROMIUM_ARGS, OUTBOX_COUNT, chromium_or_skip, enrol_page, enter_pin, register
+from formserver import CHROMIUM, CHROMIUM_ARGS, OUTBOX_COUNT, chromium_or_skip, enrol_page, enter_pin, page_path, register
 from test_form_browser import FORM, FORM_MD
 
 PASS = "pinning passphrase"
@@ -91,7 +91,7 @@ def context(servers):
 
 
 def _unlock(page, base):
-    page.goto(f"{base}/f/{FORM}")
+    page.goto(base + page_path(base, FORM))
     page.wait_for_selector('#quietpoll[data-enrolment="locked"]', state="attached")
     enter_pin(page)
     page.wait_for_selector('#quietpoll[data-ready="true"], #quietpoll[data-enrolment="mismatch"]', state="attached")

@@ -39,7 +39,7 @@ READY = '#quietpoll[data-ready="true"]'
 DRAWS = """async (pin) => {
   const db = await new Promise((res, rej) => { const q = indexedDB.open('quietpoll'); q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error); });
   const get = (name) => new Promise((res) => { const g = db.transaction('vault').objectStore('vault').get(name); g.onsuccess = () => res(g.result); });
-  const lock = await get('lock'); const draft = await get('draft:foreign_media'); db.close();
+  const lock = await get('lock'); const name = 'draft:' + document.getElementById('quietpoll').dataset.formId; const draft = await get(name); db.close();
   if (!draft) return null;
   const secret = new Uint8Array(await (await (await caches.open('k')).match('/.well-known/k')).arrayBuffer());
   const base = await crypto.subtle.importKey('raw', new TextEncoder().encode(pin), 'PBKDF2', false, ['deriveBits']);
@@ -48,7 +48,7 @@ DRAWS = """async (pin) => {
   const hkdf = await crypto.subtle.importKey('raw', ikm, 'HKDF', false, ['deriveKey']);
   const key = await crypto.subtle.deriveKey({name: 'HKDF', hash: 'SHA-256', salt: new Uint8Array(0), info: new TextEncoder().encode('quietpoll vault v1')},
     hkdf, {name: 'AES-GCM', length: 256}, false, ['decrypt']);
-  const plain = await crypto.subtle.decrypt({name: 'AES-GCM', iv: draft.iv, additionalData: new TextEncoder().encode('draft:foreign_media')}, key, draft.ct);
+  const plain = await crypto.subtle.decrypt({name: 'AES-GCM', iv: draft.iv, additionalData: new TextEncoder().encode(name)}, key, draft.ct);
   const d = JSON.parse(new TextDecoder().decode(plain));
   const names = [...document.querySelectorAll('#qp-form .q[data-calculate]')].map(e => e.dataset.name);
   const out = {};
@@ -144,7 +144,9 @@ def _shown(page) -> tuple:
 
 def _needles(token: str, draws: list[float]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
-    forms = {"token": token, "canary": CANARY, "canary-part": "평양-5309", "pin": PIN}
+    # the form id and title name the study's subject: a phone holder must not read them either
+    forms = {"token": token, "canary": CANARY, "canary-part": "평양-5309", "pin": PIN, "form id": FORM,
+             "form title": "Access to foreign information"}
     for what, text in forms.items():
         raw = text.encode("utf-8")
         out[f"{what} utf-8"] = raw
@@ -206,7 +208,7 @@ def test_profile_holds_no_token_canary_or_draw_after_a_crash_and_resume(tmp_path
             # 2. relaunch on the same profile, unlock, resume: the answers and the same draws are back
             chromium = _Chromium(p, profile)
             page = chromium.context.new_page()
-            page.goto(f"{base}/f/{FORM}")
+            page.goto(base + added["enrol_path"].split("#")[0])
             page.wait_for_selector('#quietpoll[data-enrolment="locked"]', state="attached")
             assert page.locator(".q").count() == 0  # nothing of the questionnaire before the PIN
             enter_pin(page)
@@ -219,7 +221,7 @@ def test_profile_holds_no_token_canary_or_draw_after_a_crash_and_resume(tmp_path
             page.wait_for_function("() => document.getElementById('qp-status').textContent === 'Sent.'")
             assert page.evaluate(DRAWS, PIN) is None  # the draft is removed on submit
             chromium.close()
-        dead_code = httpx.post(f"{base}/f/{FORM}/enrol", json={"code": code})
+        dead_code = httpx.post(base + added["enrol_path"].split("#")[0] + "/enrol", json={"code": code})
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=15)

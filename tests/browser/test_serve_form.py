@@ -59,6 +59,7 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
     cli = Path(sys.executable).with_name("quietpoll")
     proc = subprocess.Popen([str(cli), "serve", str(study), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    route = added["enrol_path"].partition("#e=")[0]  # /f/ROUTE: an opaque id, never the form id
     try:
         deadline = time.monotonic() + 30
         page = None
@@ -66,7 +67,7 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "quietpoll serve did not answer"
             try:
-                page = httpx.get(f"{base}/f/foreign_media", timeout=2)
+                page = httpx.get(f"{base}{route}", timeout=2)
             except httpx.TransportError:
                 time.sleep(0.2)
         assert page.status_code == 200
@@ -79,8 +80,8 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
         icon = httpx.get(f"{base}/icon")
         assert icon.content == (study / "weather.svg").read_bytes() and icon.headers["content-type"].startswith("image/svg")
         # the questionnaire only with a token
-        assert httpx.get(f"{base}/f/foreign_media/questionnaire").status_code == 401
-        q = httpx.get(f"{base}/f/foreign_media/questionnaire", headers={"Authorization": f"Bearer {added['token']}"})
+        assert httpx.get(f"{base}{route}/questionnaire").status_code == 401
+        q = httpx.get(f"{base}{route}/questionnaire", headers={"Authorization": f"Bearer {added['token']}"})
         html = q.json()["html"]
         assert 'data-name="le_draw" data-type="calculate"' in html
         assert 'data-calculate="once(random())"' in html
@@ -88,16 +89,17 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
         assert q.headers["cache-control"] == "no-store"
         # the enrolment path's code gives the token once
         path, _, fragment = added["enrol_path"].partition("#e=")
-        assert path == "/f/foreign_media" and "?" not in added["enrol_path"]
-        assert httpx.post(f"{base}/f/foreign_media/enrol", json={"code": fragment}).json() == {"token": added["token"]}
-        again = httpx.post(f"{base}/f/foreign_media/enrol", json={"code": fragment})
+        assert path == route and "foreign" not in path and "?" not in added["enrol_path"]
+        assert httpx.get(f"{base}/f/foreign_media").status_code == 404  # the form id is no path
+        assert httpx.post(f"{base}{route}/enrol", json={"code": fragment}).json() == {"token": added["token"]}
+        again = httpx.post(f"{base}{route}/enrol", json={"code": fragment})
         assert again.status_code == 401 and added["token"] not in again.text
-        enrol = httpx.post(f"{base}/f/foreign_media/enrol", headers={"Authorization": "Bearer x"})
+        enrol = httpx.post(f"{base}{route}/enrol", headers={"Authorization": "Bearer x"})
         assert enrol.status_code == 401
         # no product name in any header or error body
         responses = [page, icon, q, again, enrol, httpx.get(f"{base}/nothing/here"),
                      httpx.get(f"{base}/api/v1/health"), httpx.post(f"{base}/api/v1/submissions", json={}),
-                     httpx.get(f"{base}/f/foreign_media/questionnaire")]
+                     httpx.get(f"{base}{route}/questionnaire")]
         for r in responses:
             shown = " ".join(f"{k}: {v}" for k, v in r.headers.items()).lower() + (r.text.lower() if r.status_code >= 400 else "")
             assert "quietpoll" not in shown and "uvicorn" not in shown and "starlette" not in shown, (r.url, shown)

@@ -4,6 +4,7 @@ through the API, store list, pull (synthetic answers)."""
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 from starlette.testclient import TestClient
@@ -12,6 +13,7 @@ from quietpoll.cli import main
 from quietpoll.collect.app import create_app
 from quietpoll.collect.envelope import seal
 from quietpoll.collect.keys import load_public
+from quietpoll.collect.shell import form_path
 from quietpoll.collect.store import Store
 
 PASS = "correct horse battery staple"
@@ -71,10 +73,13 @@ def test_tokens_add_json_gives_alias_token_and_enrolment_path(tmp_path, capsys):
     added = json.loads(capsys.readouterr().out)
     assert list(added) == ["alias", "token", "enrol_path"] and added["alias"] == "field-08"
     path, _, code = added["enrol_path"].partition("#e=")
-    assert path == "/f/foreign_media" and len(code) == 22 and "?" not in added["enrol_path"]
+    assert len(code) == 22 and "?" not in added["enrol_path"]
     assert added["token"] not in added["enrol_path"]
     store = Store.open("sqlite:///" + str(study / "collect.db"))
     try:
+        # the path names the form by an opaque route id under the store's secret, never by its id
+        assert re.fullmatch(r"/f/[0-9a-f]{20}", path) and "foreign" not in path
+        assert path == form_path(store, "foreign_media")
         assert store.token_alias(added["token"]) == "field-08"
         raw = (study / "collect.db").read_bytes() + (study / "collect.db-wal").read_bytes()
         assert code.encode() not in raw and added["token"].encode() not in raw  # only hashes and a wrapped token
@@ -85,7 +90,7 @@ def test_tokens_add_json_gives_alias_token_and_enrolment_path(tmp_path, capsys):
     # the plain output names the enrolment path and ends with the token
     assert main(["tokens", "add", str(study), "--name", "field-09", "--form", "other_form"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert "/f/other_form#e=" in lines[0] and len(lines[-1]) == 43
+    assert "/f/" in lines[0] and "#e=" in lines[0] and "other_form" not in lines[0] and len(lines[-1]) == 43
     # bad input: one line, exit 2
     assert main(["tokens", "add", str(study), "--name", "field-10", "--ttl", "5"]) == 2
     err = capsys.readouterr().err

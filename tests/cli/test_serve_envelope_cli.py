@@ -17,6 +17,7 @@ import httpx
 from quietpoll.cli import main
 from quietpoll.collect.envelope import seal
 from quietpoll.collect.keys import load_public
+from quietpoll.collect.shell import form_path
 from quietpoll.collect.sizing import envelope_size
 from quietpoll.collect.store import Store
 from quietpoll.instrument.form import load_instrument
@@ -49,6 +50,7 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
         port = s.getsockname()[1]
     store = Store.open(f"sqlite:///{study / 'collect.db'}")
     token = store.add_token("interviewer-9")
+    route = form_path(store, "foreign_media")
     store.close()
     cli = Path(sys.executable).with_name("quietpoll")
     proc = subprocess.Popen([str(cli), "serve", str(study), "--port", str(port)],
@@ -60,7 +62,7 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "quietpoll serve did not answer"
             try:
-                page = httpx.get(f"http://127.0.0.1:{port}/f/foreign_media", timeout=2)
+                page = httpx.get(f"http://127.0.0.1:{port}{route}", timeout=2)
             except httpx.TransportError:
                 time.sleep(0.2)
         inst = load_instrument(study / "form.xlsx")
@@ -68,7 +70,7 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
         # the open shell says nothing of the form; the questionnaire (to a bearer token) carries both
         assert "data-text-max" not in page.text and "data-envelope-size" not in page.text
         headers = {"Authorization": f"Bearer {token}"}
-        html = httpx.get(f"http://127.0.0.1:{port}/f/foreign_media/questionnaire", headers=headers,
+        html = httpx.get(f"http://127.0.0.1:{port}{route}/questionnaire", headers=headers,
                          timeout=5).json()["html"]
         assert 'data-text-max="64"' in html and f'data-envelope-size="{size}"' in html
         public = load_public(study / "keys" / "study.pub")

@@ -547,7 +547,9 @@ async function onSubmit(event) {
       say(msg().tooLarge); // never a larger envelope: its size would tell the branch taken
       return;
     }
-    const ciphertext = await seal(session.lock.publicKey, config.formId, instanceId, answers, config.envelopeSize);
+    // sealed to the form id (from the questionnaire, kept only encrypted); stored and sent under the
+    // page's route id, which says nothing of the study (the server maps it back)
+    const ciphertext = await seal(session.lock.publicKey, config.sealFormId, instanceId, answers, config.envelopeSize);
     await putSealed({ form_id: config.formId, instance_id: instanceId, ciphertext });
     await dropDraft();
     newInterview();
@@ -622,6 +624,7 @@ function startForm() {
   form = document.getElementById("qp-form");
   const q = document.getElementById("qp-questionnaire");
   lang = (q && q.dataset.defaultLang) || "";
+  config.sealFormId = (q && q.dataset.formId) || config.formId;
   // uniform envelopes: every submission of this form is padded to exactly this size (a bucket), and a
   // text answer may take at most textMax bytes as JSON (quietpoll.collect.sizing)
   config.envelopeSize = Number(q && q.dataset.envelopeSize) || undefined;

@@ -320,6 +320,9 @@ def create_app(
     if max_body < 1:
         raise ValueError("max_body must be positive")
     known_forms = None if forms is None else frozenset(forms)
+    # route id -> form id of the browser forms (filled by quietpoll.collect.web.add_form_routes): the
+    # page sends its route id, which says nothing of the study; the store keeps the form id
+    form_routes: dict[str, str] = {}
     sizes = {f: int(v["envelope_size"]) for f, v in (forms or {}).items() if (v or {}).get("envelope_size")}
     limiter = None if rate_limit is None else TokenBucket(int(rate_limit[0]), float(rate_limit[1]))
     shared_limit = limiter is not None and hasattr(store, "take_rate")
@@ -384,6 +387,7 @@ def create_app(
                     )
             body = await read_body(request)
             form_id, instance_id, ciphertext = _validate_submission(_parse_json(body))
+            form_id = form_routes.get(form_id, form_id)
             if known_forms is not None and form_id not in known_forms:
                 raise ApiError(404, "unknown form_id")
             size = sizes.get(form_id)
@@ -411,7 +415,7 @@ def create_app(
         message = messages.get(exc.status_code, "request refused")
         return error_response(exc.status_code, message, exc.headers)
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route(f"{API_PREFIX}/submissions", submit, methods=["POST"]),
             Route(f"{API_PREFIX}/health", health, methods=["GET"]),
@@ -419,6 +423,8 @@ def create_app(
         middleware=[Middleware(PrivacyMiddleware)],
         exception_handlers={HTTPException: http_error},
     )
+    app.state.form_routes = form_routes
+    return app
 
 
 __all__ = [

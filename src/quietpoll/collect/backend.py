@@ -128,6 +128,11 @@ class StoreBackend(ABC):
         """The alias of a valid, unrevoked token, else None."""
 
     @abstractmethod
+    def route_key(self) -> bytes:
+        """The store's secret (32 bytes, made on first use) behind the browser form's route ids, so
+        every server process on the store, and `tokens add`, give a form the same unguessable path."""
+
+    @abstractmethod
     def tokens(self) -> list[dict]:
         """``[{"alias", "revoked", "created_at"}]`` ordered by alias."""
 

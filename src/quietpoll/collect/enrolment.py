@@ -2,9 +2,9 @@
 appearing in a URL.
 
 ``quietpoll tokens add`` makes a token and an enrolment code; the code travels in the fragment of the
-enrolment path (``/f/FORM#e=CODE``), which Chromium does record in History and Sessions. So the code,
+enrolment path (``/f/ROUTE#e=CODE``), which Chromium does record in History and Sessions. So the code,
 not the token, is what such a record can hold, and the code is dead after its first use or after
-:data:`CODE_TTL` seconds: the page exchanges it once (``POST /f/FORM/enrol`` with ``{"code"}``,
+:data:`CODE_TTL` seconds: the page exchanges it once (``POST /f/ROUTE/enrol`` with ``{"code"}``,
 ``no-store``, no referrer) for the token.
 
 What the store keeps per code (table ``enrol_codes``, SQLite and PostgreSQL alike):

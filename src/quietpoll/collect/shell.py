@@ -2,6 +2,12 @@
 """The browser form's neutral shell, enrolment and disguise (routes added by
 :func:`quietpoll.collect.web.add_form_routes`).
 
+Forms are reached by a route id, never by their form id (which may name the study's subject, e.g. the
+template's ``foreign_media``, and would stay in the phone's History, Sessions and storage):
+``ROUTE = form_route(form_id, store.route_key())``, an HMAC under a secret kept in the store, so the path
+says nothing and a phone holder who guesses form ids cannot test a guess. ``tokens add`` prints the
+same path. Below, ``/f/{form_id}`` stands for ``/f/ROUTE``.
+
 ``GET /f/{form_id}``          the shell: a neutral title, name and icon (the study's disguise), the PIN
                               field (``input[name=pin]`` + ``button[type=submit]``), the enrolment state,
                               the quick-wipe control (``data-action="wipe"``) and the page's settings in
@@ -148,16 +154,39 @@ def render_shell(form_id: str, public_key: str, bundle: str, sw_version: str, di
     )
 
 
+def form_route(form_id: str, key: bytes) -> str:
+    """The route id of ``form_id`` under the store's route key: 20 hex digits of an HMAC-SHA-256."""
+    import hashlib
+    import hmac
+
+    return hmac.new(key, b"quietpoll form route\x00" + form_id.encode("utf-8"), hashlib.sha256).hexdigest()[:20]
+
+
+def form_path(store, form_id: str) -> str:
+    """``/f/ROUTE``: where the browser form of ``form_id`` is served by a server on ``store``."""
+    return f"/f/{form_route(form_id, store.route_key())}"
+
+
+def form_routes(form_ids, store) -> dict[str, str]:
+    """route id -> form id for ``form_ids`` (without a store, e.g. a preview, the form id itself)."""
+    key = store.route_key() if store is not None else None
+    return {(form_route(f, key) if key is not None else f): f for f in form_ids}
+
+
 def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_key: str, bundle: str,
-                 version: str, store, disguise: Disguise | None, static_dir: Path) -> list:
-    """The routes of the module docstring for the questionnaires ``fragments`` (form id -> HTML)."""
+                 version: str, store, disguise: Disguise | None, static_dir: Path,
+                 routes_by_id: Mapping[str, str] | None = None) -> list:
+    """The routes of the module docstring for the questionnaires ``fragments`` (form id -> HTML);
+    ``routes_by_id``: route id -> form id (default :func:`form_routes`)."""
     from starlette.concurrency import run_in_threadpool
 
     from .app import TOKEN_RE, error_response
 
     disguise = disguise or Disguise()
-    shells = {fid: render_shell(fid, public_key, bundle, version, disguise, codes.get(fid, "")) for fid in fragments}
-    first = sorted(fragments)[0] if fragments else ""
+    route_of = dict(routes_by_id) if routes_by_id is not None else form_routes(fragments, store)
+    shells = {rid: render_shell(rid, public_key, bundle, version, disguise, codes.get(fid, ""))
+              for rid, fid in route_of.items()}
+    first = sorted(route_of)[0] if route_of else ""
     manifest = json.dumps({
         "name": disguise.name, "short_name": disguise.name, "start_url": f"/f/{first}", "scope": "/",
         "display": "standalone", "background_color": "#ffffff",
@@ -175,13 +204,15 @@ def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_
         return await run_in_threadpool(store.token_alias, token)
 
     def known(request: Request) -> str:
-        form_id = request.path_params["form_id"]
-        if form_id not in fragments:
+        """The form id of the request's route id (404 for anything else, a form id included)."""
+        form_id = route_of.get(request.path_params["form_id"])
+        if form_id is None:
             raise HTTPException(404)
         return form_id
 
     async def shell_page(request: Request) -> Response:
-        return HTMLResponse(shells[known(request)])
+        known(request)
+        return HTMLResponse(shells[request.path_params["form_id"]])
 
     async def enrol(request: Request) -> Response:
         known(request)

@@ -433,6 +433,16 @@ class Store(StoreBackend):
                 raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
         return token
 
+    def route_key(self) -> bytes:
+        """The store's secret for the browser form's route ids (32 random bytes, made on first use and
+        kept in ``meta``): see :func:`quietpoll.collect.shell.form_route`."""
+        fresh = secrets.token_hex(32)
+        with self._lock:
+            db = self._conn()
+            db.execute("INSERT OR IGNORE INTO meta(key, value) VALUES ('route_key', ?)", (fresh,))
+            value = db.execute("SELECT value FROM meta WHERE key = 'route_key'").fetchone()[0]
+        return bytes.fromhex(value)
+
     def revoke_token(self, alias: str) -> None:
         with self._lock:
             cur = self._conn().execute("UPDATE tokens SET revoked = 1 WHERE alias = ?", (alias,))

@@ -478,6 +478,16 @@ class PgStore(StoreBackend):
             raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
         return token
 
+    def route_key(self) -> bytes:
+        fresh = secrets.token_hex(32)
+
+        def work(conn):
+            conn.execute("INSERT INTO meta(key, value) VALUES ('route_key', %s) ON CONFLICT (key) DO NOTHING",
+                         (fresh,))
+            return conn.execute("SELECT value FROM meta WHERE key = 'route_key'").fetchone()[0]
+
+        return bytes.fromhex(self._run(work))
+
     def revoke_token(self, alias: str) -> None:
         rowcount = self._run(
             lambda c: c.execute("UPDATE tokens SET revoked = TRUE WHERE alias = %s", (alias,)).rowcount

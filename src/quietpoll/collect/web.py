@@ -3,8 +3,9 @@
 
 ``add_form_routes(app, instruments, public_key_b64, store=..., disguise=...)`` adds to an app from
 :func:`quietpoll.collect.app.create_app` the routes of :mod:`quietpoll.collect.shell`: the neutral
-shell ``/f/{form_id}`` (PIN, enrolment state, quick wipe; no questionnaire), the one-time enrolment
-exchange ``/f/{form_id}/enrol``, the questionnaire ``/f/{form_id}/questionnaire`` (bearer token
+shell ``/f/ROUTE`` (an opaque route id, never the form id: see :mod:`quietpoll.collect.shell`; PIN,
+enrolment state, quick wipe; no questionnaire), the one-time enrolment
+exchange ``/f/ROUTE/enrol``, the questionnaire ``/f/ROUTE/questionnaire`` (bearer token
 only), the disguise's manifest and icon, the bundle under ``/static/`` and the service worker
 ``/sw.js`` (registered as ``/sw.js?v=VERSION``, VERSION a hash of every questionnaire and of the
 bundle, so a new form version or bundle installs a new worker whose cache replaces the old one).
@@ -284,7 +285,7 @@ def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str 
 def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None,
                     disguise=None, *, text_max_bytes: int = TEXT_MAX_BYTES) -> None:
     """Add the browser form's routes to ``app`` (see :mod:`quietpoll.collect.shell`): the neutral
-    shell ``/f/{form_id}``, ``/f/{form_id}/enrol``, ``/f/{form_id}/questionnaire`` (both need
+    shell ``/f/ROUTE``, ``/f/ROUTE/enrol``, ``/f/ROUTE/questionnaire`` (both need
     ``store``), ``/manifest.webmanifest``, ``/icon``, ``/static/...`` and ``/sw.js``. ``text_max_bytes``: the text
     cap of every form (it sets the forms' envelope sizes; give ``create_app`` the same sizes, see
     :func:`quietpoll.collect.sizing.envelope_size`).
@@ -293,16 +294,19 @@ def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: 
     version (a hash of every questionnaire and of the bundle) names the service worker's cache.
     ``disguise``: a :class:`quietpoll.collect.shell.Disguise` (default: neutral title, name, icon).
     """
-    from .shell import shell_routes
+    from .shell import form_routes, shell_routes
 
     public_key = _check_public_key(public_key_b64)
     fragments = {form_id: _render(inst, text_max_bytes) for form_id, inst in instruments.items()}
     version = _version([fragments[k] for k in sorted(fragments)])
     codes = {form_id: _code(inst.default_language or (list(inst.languages) or [""])[0])
              for form_id, inst in instruments.items()}
-    app.router.routes.extend(
-        shell_routes(fragments, codes, public_key, bundle_digest_hex(), version, store, disguise, STATIC_DIR)
-    )
+    routes_by_id = form_routes(fragments, store)
+    # the page knows its form by route id only (its outbox, its storage names): the API maps it back
+    if hasattr(app.state, "form_routes"):
+        app.state.form_routes.update({r: f for r, f in routes_by_id.items() if r != f})
+    app.router.routes.extend(shell_routes(fragments, codes, public_key, bundle_digest_hex(), version, store,
+                                          disguise, STATIC_DIR, routes_by_id))
 
 
 # ---- what the browser form can run -------------------------------------------------------------

@@ -82,7 +82,7 @@ def test_bad_forms_and_data(study, capsys, tmp_path):
     assert main(["validate", str(tmp_path / "x.csv"), "--instrument", str(broken)]) == 2
     assert "broken.xlsx" in capsys.readouterr().err
     rejected = tmp_path / "rejected.csv"
-    rejected.write_text("survey,,,\n,type,name,label\n,integer,age,Age\n,integer,age,Age again\n")
+    rejected.write_text("survey,,,\n,type,name,label\n,integer,age,Age\n,integer,1age,Age again\n")
     assert main(["codebook", str(rejected)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "rejected.csv" in err

@@ -347,24 +347,44 @@ def load_instrument(path: str | Path) -> Instrument:
     except ImportError as exc:  # pragma: no cover - pyxform is a dependency
         raise InstrumentError(f"{label}: pyxform is needed to read questionnaires ({exc})") from exc
 
+    from .legacy import repair
+
     conversion_warnings: list[str] = []
+    legacy: list[str] = []
     try:
         with _warnings.catch_warnings():
             _warnings.simplefilter("ignore")  # openpyxl style chatter
             workbook = get_xlsform(str(p))
-            form = workbook_to_json(
-                workbook_dict=workbook,
-                fallback_form_name=workbook.fallback_form_name,
-                warnings=conversion_warnings,
-            )
-            survey = create_survey_element_from_dict(form)
-            survey.to_xml(validate=False, warnings=conversion_warnings)
-    except PyXFormError as exc:
-        raise InstrumentError(f"{label}: pyxform rejected the form: {_first_line(exc)}") from exc
     except Exception as exc:  # noqa: BLE001 - any reader failure is a broken workbook
         raise InstrumentError(
             f"{label}: cannot read the questionnaire ({type(exc).__name__}: {_first_line(exc)})"
         ) from exc
+    for _attempt in range(12):  # an older form may need several repairs (one per refusal)
+        conversion_warnings = []
+        try:
+            with _warnings.catch_warnings():
+                _warnings.simplefilter("ignore")
+                form = workbook_to_json(
+                    workbook_dict=workbook,
+                    fallback_form_name=workbook.fallback_form_name,
+                    warnings=conversion_warnings,
+                )
+                survey = create_survey_element_from_dict(form)
+                survey.to_xml(validate=False, warnings=conversion_warnings)
+            break
+        except PyXFormError as exc:
+            fixed = repair(workbook, str(exc))
+            if fixed is None:
+                raise InstrumentError(f"{label}: pyxform rejected the form: {_first_line(exc)}") from exc
+            workbook, note = fixed
+            legacy.append(note)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is a broken workbook
+            raise InstrumentError(
+                f"{label}: cannot read the questionnaire ({type(exc).__name__}: {_first_line(exc)})"
+            ) from exc
+    else:
+        raise InstrumentError(f"{label}: pyxform rejected the form after repairs of older forms ({'; '.join(legacy)})")
+    conversion_warnings = legacy + conversion_warnings
 
     flat = _Flattener()
     try:

@@ -114,6 +114,11 @@ class StudyWarning(UserWarning):
     ignored, and named in the warning."""
 
 
+class FormWarning(UserWarning):
+    """A questionnaire loaded with a repair: an older form current pyxform refuses (see
+    :mod:`quietpoll.instrument.legacy`); the warning names what it refuses."""
+
+
 def warn_study(message: str) -> None:
     """Issue a StudyWarning (the CLI prints it as one `quietpoll: warning:` line)."""
     warnings.warn(message, StudyWarning, stacklevel=3)
@@ -136,4 +141,5 @@ __all__ = [
     "UnsupportedExpression",
     "CollectError",
     "StudyWarning",
+    "FormWarning",
 ]

@@ -71,5 +71,13 @@ def test_other_refusals_stay_errors(tmp_path):
     assert "Unknown question type" in str(info.value) and "legacy" not in str(info.value)
 
 
+def test_the_repair_is_announced_as_a_warning(tmp_path):
+    from quietpoll.errors import FormWarning
+
+    path = _md(tmp_path, "|  | select_one yn | q | Q |\n", "|  | yn | y | Yes |\n|  | yn | y | Yes again |\n")
+    with pytest.warns(FormWarning, match=r"form.md: legacy form: choice names repeat within a list \(yn/y\)"):
+        load_instrument(path)
+
+
 def test_a_current_form_has_no_legacy_warning(tmp_path):
     assert _legacy(load_instrument(_md(tmp_path, "|  | text | a | A |\n"))) == []

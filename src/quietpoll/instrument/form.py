@@ -46,7 +46,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from quietpoll.errors import InstrumentError
+from quietpoll.errors import FormWarning, InstrumentError
 
 __all__ = ["Choice", "Question", "Instrument", "load_instrument", "SUPPORTED_SUFFIXES", "DEVICE_ONLY_ATTR"]
 
@@ -385,6 +385,8 @@ def load_instrument(path: str | Path) -> Instrument:
     else:
         raise InstrumentError(f"{label}: pyxform rejected the form after repairs of older forms ({'; '.join(legacy)})")
     conversion_warnings = legacy + conversion_warnings
+    for note in legacy:  # shown once per run by the CLI as a `quietpoll: warning:` line
+        _warnings.warn(f"{label}: {note}", FormWarning, stacklevel=2)
 
     flat = _Flattener()
     try:

@@ -215,7 +215,8 @@ def _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, lev
     data = design.data.with_columns(pl.Series(treatment, np.where(missing, np.nan, t.astype(float))))
     des = dataclasses.replace(design, data=data, _cache={})
     tq = f"`{treatment}`" if not treatment.isidentifier() else treatment
-    full = f"{formula.split('~', 1)[0].strip()} ~ ({rhs}) * {tq}"
+    lhs = formula.split("~", 1)[0].strip()
+    full = f"{lhs} ~ {tq}" if rhs.strip() == "1" else f"{lhs} ~ ({rhs}) * {tq}"
     _frame(design.data, formula, missing)           # a term absent from the data: named as `formula`
     res = glm(des, full, "gaussian", level=level)
     if res.aliased.any():

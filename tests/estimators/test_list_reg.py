@@ -224,3 +224,16 @@ def test_weight_scale_invariance(scale, seed):
     b = list_regression(qp.svydesign(df.with_columns(pl.col("w") * scale), weights="w"), "count ~ x1", "treat")
     np.testing.assert_allclose(b.coef, a.coef, rtol=1e-7, atol=1e-9)
     np.testing.assert_allclose(b.se, a.se, rtol=1e-6)
+
+
+def test_prevalence_at_zero_warns_that_the_fit_ran_to_the_boundary():
+    """Nobody holds the sensitive item: the ML fit's intercept runs off to -infinity; the fit says so."""
+    rng = np.random.default_rng(0)
+    n = 600
+    df = pl.DataFrame({"count": rng.binomial(J, 0.4, n), "treat": rng.integers(0, 2, n),
+                       "x1": rng.normal(size=n), "one": np.ones(n)})
+    with pytest.warns(UserWarning, match="separation"):
+        res = list_regression(qp.svydesign(df, weights="one"), "count ~ x1", "treat")
+    assert res.extra["boundary"] is True
+    ok = list_regression(qp.svydesign(simulate(600, 3), weights="one"), "count ~ x1", "treat")
+    assert ok.extra["boundary"] is False

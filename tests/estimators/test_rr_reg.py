@@ -192,3 +192,14 @@ def test_affine_transform_is_the_warner_design(p, h):
         return
     a, c = rr_affine("warner", p=p)
     assert c + a * h == pytest.approx(p * h + (1 - p) * (1 - h), abs=1e-12)
+
+
+def test_prevalence_at_zero_warns_that_the_fit_ran_to_the_boundary():
+    """Only forced answers ("yes" at the rate p_yes, never above it): the truth is 0 everywhere."""
+    rng = np.random.default_rng(1)
+    n = 800
+    df = pl.DataFrame({"a": (rng.random(n) < 0.1).astype(int), "x1": rng.normal(size=n), "one": np.ones(n)})
+    with pytest.warns(UserWarning, match="separation"):
+        res = rr_regression(qp.svydesign(df, weights="one"), "a ~ x1", rr_design="forced", p_truth=0.7,
+                            p_yes=0.15)
+    assert res.extra["boundary"] is True

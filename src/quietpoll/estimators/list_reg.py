@@ -38,7 +38,7 @@ from scipy.special import expit, gammaln, log_expit, logit
 from ..errors import ColumnError, EstimationError
 from .formula import ModelFrame, _split_top, model_frame
 from .mlreg import (RegressionFit, RowModel, check_level_variance, design_df, influence, maximize,
-                    model_vcov, replicate_fits)
+                    model_vcov, replicate_fits, warn_boundary)
 
 METHODS = ("lm", "ml")
 
@@ -86,6 +86,7 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
     if not ok:
         raise EstimationError(f"the ML list regression of '{formula}' did not converge (try method 'lm', or "
                               "fewer covariates)", param="method")
+    boundary = warn_boundary(X @ theta[:p], w, "ML list regression")
     Vm = model_vcov(model, theta, w)
     infl = reps = None
     if variance == "model":
@@ -101,7 +102,8 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
     parts = ("sensitive",) * p + ("control",) * p
     return RegressionFit("list_ml", formula, names, parts, theta, V, Vm, variance,
                          design_df(design, rows, 2 * p), len(rows), float(level), ll, ok, design.describe(),
-                         {"method": "ml", "treatment": treatment, "control_items": J, "iterations": its},
+                         {"method": "ml", "treatment": treatment, "control_items": J, "iterations": its,
+                          "boundary": boundary},
                          rows, X, np.arange(p), "logit", infl, reps)
 
 

@@ -86,6 +86,22 @@ def maximize(model: RowModel, w: np.ndarray, start: np.ndarray) -> tuple[np.ndar
     return theta, bool(np.isfinite(theta).all() and np.abs(grad).max() < 1e-8 and posdef), its
 
 
+#: a linear predictor beyond this predicts a prevalence within 1e-5 of 0 or 1
+BOUNDARY_ETA = 11.5
+
+
+def warn_boundary(eta: np.ndarray, w: np.ndarray, what: str) -> bool:
+    """Warn when the fit ran to the boundary: the sensitive prevalence is predicted within 1e-5 of 0
+    or 1 for at least 1% of the weight (the prevalence is 0 or 1 in the data or in a group of a
+    covariate: separation, where coefficients diverge). True when it warned."""
+    share = float(w[np.abs(eta) > BOUNDARY_ETA].sum() / w.sum())
+    if share >= 0.01:
+        warnings.warn(f"{what}: the sensitive prevalence is predicted at 0 or 1 for {100 * share:.0f}% of the "
+                      "weight (a prevalence of 0 or 1 in the data or in a group of a covariate: separation); "
+                      "coefficients and SEs are unreliable (drop or merge terms)", stacklevel=3)
+    return share >= 0.01
+
+
 def model_vcov(model: RowModel, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
     """(-H)^-1 with the weights scaled to mean 1 (the observed information on an unweighted sample)."""
     H = model.hessian(theta, w * (len(w) / w.sum()))

@@ -26,7 +26,7 @@ from scipy.special import expit, log_expit, logit
 
 from ..errors import ColumnError, EstimationError
 from .mlreg import (RegressionFit, RowModel, check_level_variance, design_df, influence, maximize,
-                    model_vcov, replicate_fits)
+                    model_vcov, replicate_fits, warn_boundary)
 
 RR_DESIGNS = ("forced", "warner", "unrelated")
 _NEEDS = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
@@ -150,6 +150,7 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
     if not ok:
         raise EstimationError(f"the randomized-response regression of '{formula}' did not converge (the data "
                               "may say nothing about a covariate: try fewer terms)", param="formula")
+    boundary = warn_boundary(X @ theta, w, "randomized-response regression")
     Vm = model_vcov(model, theta, w)
     infl = reps = None
     if variance == "model":
@@ -164,5 +165,5 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
     return RegressionFit("rr", formula, mf.names, ("sensitive",) * k, theta, V, Vm, variance,
                          design_df(design, rows, k),
                          len(rows), float(level), float(w @ model.loglik_rows(theta)), ok, design.describe(),
-                         {"rr_design": rr_design, "a": a, "c": c, "iterations": its},
+                         {"rr_design": rr_design, "a": a, "c": c, "iterations": its, "boundary": boundary},
                          rows, X, np.arange(k), "logit", infl, reps)

@@ -23,6 +23,7 @@ from quietpoll.errors import ColumnError, EstimationError
 from quietpoll.estimators.list_ml import list_experiment_ml
 from quietpoll.estimators.list_reg import list_regression
 from quietpoll.estimators.sensitive import list_experiment
+from quietpoll.weighting.apply import WeightingSpec
 
 J = 3
 
@@ -103,13 +104,15 @@ def test_lm_model_se_is_ordinary_least_squares(srs):
     np.testing.assert_allclose(res.se, np.sqrt(np.diag(V)), rtol=1e-9)
 
 
-@pytest.mark.parametrize("kind", ["taylor", "replicate"])
+@pytest.mark.parametrize("kind", ["taylor", "replicate", "poststratified"])
 def test_intercept_only_prevalence_equals_imai_ml_and_difference(kind):
     df = simulate(600, 5, clusters=40, icc=0.2).with_columns(
         (pl.col("cl") % 4).alias("st"), (1 + (pl.col("x2") * 2)).cast(pl.Float64).alias("w"))
     des = qp.svydesign(df, ids="cl", strata="st", weights="w", nest=True)
     if kind == "replicate":
         des = qp.as_svrepdesign(des, type="JKn")
+    if kind == "poststratified":
+        des = des.weight(WeightingSpec(method="poststratify", targets={"x2": {"0": 700, "1": 300}}, population=1000))
     ml = list_regression(des, "count ~ 1", "treat", method="ml")
     p = ml.prevalence(des)[0]
     ref = list_experiment_ml(des, "count", "treat").rows[0]

@@ -21,6 +21,7 @@ import quietpoll as qp
 from quietpoll.errors import ColumnError, EstimationError
 from quietpoll.estimators.rr_reg import rr_affine, rr_regression
 from quietpoll.estimators.sensitive import randomized_response
+from quietpoll.weighting.apply import WeightingSpec
 
 DESIGNS = {
     "forced": {"p_truth": 0.7, "p_yes": 0.15},
@@ -93,7 +94,7 @@ def test_ml_equals_the_published_likelihood_maximized_independently(design):
     assert [r["part"] for r in res.coefficients()] == ["sensitive"] * 3
 
 
-@pytest.mark.parametrize("kind", ["taylor", "replicate"])
+@pytest.mark.parametrize("kind", ["taylor", "replicate", "poststratified"])
 @pytest.mark.parametrize("design", ["forced", "warner", "unrelated"])
 def test_intercept_only_prevalence_equals_the_moment_estimator(design, kind):
     df = simulate(design, 800, 9, clusters=40, icc=0.1).with_columns(
@@ -101,6 +102,8 @@ def test_intercept_only_prevalence_equals_the_moment_estimator(design, kind):
     des = qp.svydesign(df, ids="cl", strata="st", weights="w", nest=True)
     if kind == "replicate":
         des = qp.as_svrepdesign(des, type="JKn")
+    if kind == "poststratified":
+        des = des.weight(WeightingSpec(method="poststratify", targets={"x2": {"0": 700, "1": 300}}, population=1000))
     res = rr_regression(des, "a ~ 1", **rr_kw(design))
     p = res.prevalence(des)[0]
     ref = randomized_response(des, "a", **rr_kw(design)).rows[0]

@@ -2,7 +2,8 @@
 # linear model, ictreg(method = "lm")), which is the design-based regression
 #     svyglm(count ~ (x1 + x2) * treat)
 # computed with R's survey package on complex designs: stratified cluster sample with fpc, the same
-# without fpc, two-stage, JK1 replicate weights from the cluster design, and missing covariate values.
+# without fpc, two-stage, post-stratified and calibrated, JK1 replicate weights from the cluster design, and
+# missing covariate values.
 #
 # Writes the synthetic data set tests/reference/data/listreg.csv (drawn here, set.seed, labelled
 # synthetic) and tests/reference/golden/listreg.json. Run from the repository root:
@@ -56,13 +57,14 @@ colnames(rw) <- sprintf("rw%03d", seq_len(ncol(rw)))
 write.csv(cbind(d, rw), "tests/reference/data/listreg_jk1.csv", row.names = FALSE, na = "")
 
 cases <- list()
-add <- function(id, design_id, des, spec, formula, data = "listreg", replicate = NULL) {
+add <- function(id, design_id, des, spec, formula, data = "listreg", replicate = NULL, weighting = NULL) {
   f <- as.formula(formula)
   fit <- svyglm(f, design = des)
   s <- summary(fit)
   cf <- coef(s)
   cases[[length(cases) + 1]] <<- list(
     id = unbox(id), design_id = unbox(design_id), data = unbox(data), spec = spec, replicate = replicate,
+    weighting = weighting,
     formula = unbox(formula), terms = rownames(cf), estimate = unname(cf[, 1]), se = unname(cf[, 2]),
     df_residual = unbox(fit$df.residual), n = unbox(length(fit$y)), vcov = unname(as.matrix(vcov(fit))))
 }
@@ -71,6 +73,18 @@ for (nm in names(designs)) {
   add(paste0(nm, "-x1"), nm, designs[[nm]]$des, designs[[nm]]$spec, "count ~ x1 * treat")
   add(paste0(nm, "-na"), nm, designs[[nm]]$des, designs[[nm]]$spec, "count ~ (x1_na + x2) * treat")
 }
+# weighted designs: post-stratified on x2, and linear calibration to x2 and the total of x1
+targets <- list(a = 1500, b = 900, c = 600)
+Npop <- 3000
+ps <- postStratify(designs$strat_clus_fpc$des, ~x2, data.frame(x2 = names(targets), Freq = unlist(targets)))
+add("poststrat-x1x2", "strat_clus_fpc", ps, designs$strat_clus_fpc$spec, "count ~ (x1 + x2) * treat",
+    weighting = list(method = unbox("poststratify"), targets = list(x2 = lapply(targets, unbox)),
+                     population = unbox(Npop)))
+cal <- calibrate(designs$strat_clus$des, ~x2 + x1, c(Npop, targets$b, targets$c, 150))
+add("calibrated-x1x2", "strat_clus", cal, designs$strat_clus$spec, "count ~ (x1 + x2) * treat",
+    weighting = list(method = unbox("linear"), targets = list(x2 = lapply(targets, unbox), x1 = unbox(150)),
+                     population = unbox(Npop)))
+
 rjk <- svrepdesign(data = cbind(d, rw), repweights = "rw[0-9]+", weights = ~pw, type = "JK1",
                    combined.weights = TRUE, scale = jk$scale, rscales = jk$rscales)
 add("jk1-x1x2", "jk1", rjk, NULL, "count ~ (x1 + x2) * treat", data = "listreg_jk1",

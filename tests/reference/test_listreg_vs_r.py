@@ -1,7 +1,8 @@
 """The linear list-experiment regression (Imai 2011; ictreg(method = "lm")) against R's
 svyglm(count ~ (x1 + x2) * treat) on complex designs (golden/listreg.json, written by
 make_golden_listreg.R with survey 4.1.1): every coefficient, SE, the full covariance and the residual
-df at rtol 1e-9, on a stratified cluster design with and without fpc, a two-stage design, JK1
+df at rtol 1e-9, on a stratified cluster design with and without fpc, a two-stage design, the
+first post-stratified and the second calibrated (linear, to x2 and the total of x1), JK1
 replicate weights, and with missing covariate values (rows outside the fit, kept in the design).
 quietpoll reports the treatment terms as the sensitive model (`treat` -> its intercept, `x1:treat`
 -> its x1 slope) and the others as the control model; the test maps them back to R's names."""
@@ -16,6 +17,7 @@ import numpy as np
 import pytest
 
 import quietpoll as qp
+from quietpoll.weighting.apply import WeightingSpec
 from quietpoll.estimators.list_reg import list_regression
 
 HERE = Path(__file__).parent
@@ -37,7 +39,11 @@ def design(case):
         return qp.svrepdesign(d, repweights=cols, type=r["type"], weights="pw", scale=r["scale"],
                               rscales=r["rscales"])
     s = case["spec"]
-    return qp.svydesign(d, ids=s["ids"], strata=s["strata"], weights=s["weights"], fpc=s["fpc"])
+    des = qp.svydesign(d, ids=s["ids"], strata=s["strata"], weights=s["weights"], fpc=s["fpc"])
+    w = case.get("weighting")
+    if w:
+        des = des.weight(WeightingSpec(method=w["method"], targets=w["targets"], population=w["population"]))
+    return des
 
 
 def r_name(term: str, part: str) -> str:

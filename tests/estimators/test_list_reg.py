@@ -240,3 +240,19 @@ def test_prevalence_at_zero_warns_that_the_fit_ran_to_the_boundary():
     assert res.extra["boundary"] is True
     ok = list_regression(qp.svydesign(simulate(600, 3), weights="one"), "count ~ x1", "treat")
     assert ok.extra["boundary"] is False
+
+
+def test_text_treatment_and_json(srs):
+    """A treatment coded as text gives the same fit as 0/1; the result's dict is JSON."""
+    import json
+
+    text = srs.with_columns(pl.when(pl.col("treat") == 1).then(pl.lit("treated")).otherwise(pl.lit("control"))
+                            .alias("treat"))
+    for method in ("lm", "ml"):
+        a = list_regression(qp.svydesign(srs, weights="one"), "count ~ x1 + x2", "treat", method=method)
+        b = list_regression(qp.svydesign(text, weights="one"), "count ~ x1 + x2", "treat", method=method)
+        np.testing.assert_allclose(b.coef, a.coef, rtol=1e-12)
+        np.testing.assert_allclose(b.se, a.se, rtol=1e-10)
+        d = json.loads(json.dumps(b.to_dict()))
+        assert d["model"]["method"] == method and d["model"]["control_items"] == J
+        assert {r["part"] for r in d["coefficients"]} == {"sensitive", "control"}

@@ -100,6 +100,7 @@ def test_known_truth_inside_the_range():
     assert res.mubp[0] < bias          # the covariates explain only part of the bias
     d = res.to_dict()
     assert [r["phi"] for r in d["rows"]] == [0.0, 0.5, 1.0] and d["mubp_low"] == lo
+    assert json.loads(json.dumps(d))["probit"]["z1"] == pytest.approx(res.coef[1])
 
 
 def test_no_bias_when_the_population_looks_like_the_sample():

@@ -190,9 +190,10 @@ def test_missing_values_leave_rows_out_of_the_fit_not_the_design(srs):
 def test_formula_term_absent_from_the_data(srs):
     des = qp.svydesign(srs, weights="one")
     for method in ("ml", "lm"):
-        with pytest.raises(ColumnError, match="x9") as e:
-            list_regression(des, "count ~ x1 + x9", "treat", method=method)
-        assert e.value.param == "formula"
+        for formula, name in (("count ~ x1 + x9", "x9"), ("cnt ~ x1", "cnt")):
+            with pytest.raises(ColumnError, match=name) as e:
+                list_regression(des, formula, "treat", method=method)
+            assert e.value.param == "formula"
 
 
 def test_list_model_without_a_treatment_column(srs):
@@ -256,3 +257,22 @@ def test_text_treatment_and_json(srs):
         d = json.loads(json.dumps(b.to_dict()))
         assert d["model"]["method"] == method and d["model"]["control_items"] == J
         assert {r["part"] for r in d["coefficients"]} == {"sensitive", "control"}
+
+
+def test_formulas_cannot_run_code(srs, tmp_path):
+    """Formulas go through formula.py's whitelist (formulaic evaluates terms as Python): a call that
+    is not an allowed function is refused before anything runs, in all three new estimators."""
+    from quietpoll.estimators.mubp import mubp
+    from quietpoll.estimators.rr_reg import rr_regression
+
+    marker = tmp_path / "ran"
+    evil = f"__import__('pathlib').Path('{marker}').touch()"
+    des = qp.svydesign(srs, weights="one")
+    calls = [lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="ml"),
+             lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="lm"),
+             lambda: rr_regression(des, f"x2 ~ x1 + {evil}", rr_design="warner", p=0.7),
+             lambda: mubp(srs, f"x2 ~ x1 + {evil}", {"x1": 0.0})]
+    for call in calls:
+        with pytest.raises(EstimationError, match="may not call"):
+            call()
+    assert not marker.exists()

@@ -59,6 +59,8 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
         raise ColumnError("{treatment}: a list experiment needs its treatment column (which list each "
                           f"respondent saw); '{treatment}' is not in the data", param="treatment")
     count, rhs = _split_formula(formula)
+    if count not in design.data.columns:
+        raise ColumnError("{formula}: the item-count column '" + count + "' is not in the data", param="formula")
     if count == treatment or treatment in _rhs_columns(design.data, formula):
         raise EstimationError("{treatment} must not appear in {formula}: the treatment enters the model by "
                               "itself", param="treatment", also=("formula",))

@@ -1,5 +1,5 @@
 // Builds the browser assets into src/quietpoll/collect/static/ (committed, so neither CI nor users
-// need npm): form.js (the form, sealing, outbox) and sw.js (the service worker, whose cache name is
+// need npm): form.js (the form, sealing, outbox), supervisor.js (the supervisor's view) and sw.js (the service worker, whose cache name is
 // a hash of the assets so a new build replaces the old cache).
 import { build } from "esbuild";
 import { createHash } from "node:crypto";
@@ -14,6 +14,8 @@ const out = process.env.QUIETPOLL_WEB_OUT || join(here, "..", "src", "quietpoll"
 const common = { bundle: true, minify: true, format: "iife", target: ["es2020"], legalComments: "eof", logLevel: process.env.QUIETPOLL_WEB_OUT ? "warning" : "info" };
 
 await build({ ...common, entryPoints: [join(here, "src", "form.js")], outfile: join(out, "form.js") });
+// the supervisor's view (/s): its own small script, not part of the form's pinned bundle
+await build({ ...common, entryPoints: [join(here, "src", "supervisor.js")], outfile: join(out, "supervisor.js") });
 copyFileSync(join(here, "src", "form.css"), join(out, "form.css"));
 const hash = createHash("sha256");
 for (const name of ["form.js", "form.css"]) hash.update(readFileSync(join(out, name)));

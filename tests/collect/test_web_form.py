@@ -129,7 +129,7 @@ def test_committed_bundle_is_the_build_of_the_sources(tmp_path):
         pytest.skip(message)
     subprocess.run([node, "build.mjs"], cwd=webdir, env={**os.environ, "QUIETPOLL_WEB_OUT": str(tmp_path)},
                    check=True, capture_output=True, timeout=120)
-    for name in ("form.js", "form.css", "sw.js"):
+    for name in ("form.js", "form.css", "sw.js", "supervisor.js"):
         assert (tmp_path / name).read_bytes() == (web.STATIC_DIR / name).read_bytes(), f"{name}: run npm run build"
 
 

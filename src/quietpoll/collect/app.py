@@ -9,10 +9,14 @@ Routes
                                   201 ``{"stored": true, "instance_id"}``, 200 ``{"stored": false,
                                   "instance_id"}`` when that instance id is already stored.
     ``GET  /api/v1/health``       ``{"ok": true}`` (no product name, version or key: not a fingerprint).
+    ``GET  /api/v1/stats``        a supervisor's Bearer token (``tokens add --supervisor``): ``{"interviewers":
+                                  [{"alias", "revoked", "submissions", "quarantined", "last_seen", "days"}]}``
+                                  from the store's metadata only (never decrypted); another token is 403,
+                                  and a supervisor token cannot submit (403).
     anything else                 404 (405 for a known path with another method).
 
 Every error is ``{"error": {"code": ..., "message": ...}}`` with code one of ``bad_request`` (400),
-``unauthorized`` (401), ``not_found`` (404), ``method_not_allowed`` (405), ``conflict`` (409: that
+``unauthorized`` (401), ``forbidden`` (403), ``not_found`` (404), ``method_not_allowed`` (405), ``conflict`` (409: that
 instance id is already stored with a different ciphertext or form; the first is kept), ``too_large``
 (413), ``rate_limited`` (429, with ``Retry-After``), ``internal`` (500).
 
@@ -116,6 +120,7 @@ IDENTIFYING_HEADERS = frozenset(
 ERROR_CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
@@ -375,9 +380,34 @@ def create_app(
             raise ApiError(400, "the client disconnected") from None
         return b"".join(chunks)
 
+    supervisor_cache: dict[str, Any] = {"at": float("-inf"), "aliases": frozenset()}
+
+    async def is_supervisor(alias: str) -> bool:
+        """Whether ``alias`` is a supervisor's token (the store's list, re-read at most every 5 s)."""
+        if not hasattr(store, "supervisors"):
+            return False
+        now = time.monotonic()
+        if now - supervisor_cache["at"] > 5.0:
+            supervisor_cache["aliases"] = await run_in_threadpool(store.supervisors)
+            supervisor_cache["at"] = now
+        return alias in supervisor_cache["aliases"]
+
+    async def stats(request: Request) -> Response:
+        """The supervisor's view: counts per interviewer alias and day from the store's metadata (never
+        decrypted); only a supervisor token opens it."""
+        try:
+            alias = await authenticate(request)
+            if not await is_supervisor(alias):
+                raise ApiError(403, "only a supervisor token opens this view")
+        except ApiError as exc:
+            return error_response(exc.status, exc.message, exc.headers)
+        return JSONResponse({"interviewers": await run_in_threadpool(store.stats)})
+
     async def submit(request: Request) -> Response:
         try:
             alias = await authenticate(request)
+            if await is_supervisor(alias):
+                raise ApiError(403, "a supervisor token cannot submit interviews")
             if limiter is not None:
                 wait = await rate_wait(request, alias)
                 if wait > 0:
@@ -419,6 +449,7 @@ def create_app(
         routes=[
             Route(f"{API_PREFIX}/submissions", submit, methods=["POST"]),
             Route(f"{API_PREFIX}/health", health, methods=["GET"]),
+            *([Route(f"{API_PREFIX}/stats", stats, methods=["GET"])] if hasattr(store, "stats") else []),
         ],
         middleware=[Middleware(PrivacyMiddleware)],
         exception_handlers={HTTPException: http_error},

@@ -128,6 +128,19 @@ class StoreBackend(ABC):
         """The alias of a valid, unrevoked token, else None."""
 
     @abstractmethod
+    def add_supervisor(self, alias: str) -> str:
+        """A supervisor token for ``alias`` (shown once; only its hash is kept, as for interviewers):
+        it opens the supervisor's view (:meth:`stats`) and cannot submit."""
+
+    @abstractmethod
+    def supervisors(self) -> frozenset[str]:
+        """The aliases whose tokens are supervisors' (kept in ``meta`` as ``supervisor:ALIAS``)."""
+
+    @abstractmethod
+    def stats(self) -> list[dict]:
+        """The supervisor's view, from metadata only (nothing is decrypted): see :func:`build_stats`."""
+
+    @abstractmethod
     def route_key(self) -> bytes:
         """The store's secret (32 bytes, made on first use) behind the browser form's route ids, so
         every server process on the store, and `tokens add`, give a form the same unguessable path."""
@@ -146,3 +159,43 @@ class StoreBackend(ABC):
     def redeem_enrol_code(self, code: str) -> str | None:
         """The token of ``code`` if the code is known, unexpired and its token still valid, else None;
         the code is deleted by this call whatever the outcome (one use)."""
+
+
+#: SQL both stores run for :meth:`StoreBackend.stats` (no placeholders): submissions per alias and day,
+#: and set-aside rows per alias
+STATS_BY_DAY = ("SELECT token_alias, substr(received_at, 1, 10) AS day, COUNT(*), MAX(received_at) "
+                "FROM submissions GROUP BY token_alias, substr(received_at, 1, 10)")
+STATS_QUARANTINED = "SELECT token_alias, COUNT(*), MAX(received_at) FROM quarantine GROUP BY token_alias"
+
+
+def build_stats(tokens: list[dict], by_day: list[tuple], quarantined: list[tuple]) -> list[dict]:
+    """One row per token alias (those with submissions but no token, e.g. deleted, too), by alias:
+    ``{"alias", "revoked", "submissions", "quarantined", "last_seen", "days": {"YYYY-MM-DD": n}}``;
+    ``last_seen`` is the hour of the alias's latest submission or set-aside row (the store keeps no finer
+    time). Nothing here is decrypted: it is what the store keeps beside the ciphertext."""
+    rows: dict[str, dict] = {
+        t["alias"]: {"alias": t["alias"], "revoked": bool(t["revoked"]), "submissions": 0, "quarantined": 0,
+                     "last_seen": None, "days": {}}
+        for t in tokens
+    }
+
+    def row(alias: str) -> dict:
+        return rows.setdefault(alias, {"alias": alias, "revoked": None, "submissions": 0, "quarantined": 0,
+                                       "last_seen": None, "days": {}})
+
+    def seen(r: dict, hour: str | None) -> None:
+        if hour is not None and (r["last_seen"] is None or hour > r["last_seen"]):
+            r["last_seen"] = hour
+
+    for alias, day, n, last in by_day:
+        r = row(alias)
+        r["days"][day] = int(n)
+        r["submissions"] += int(n)
+        seen(r, last)
+    for alias, n, last in quarantined:
+        r = row(alias)
+        r["quarantined"] = int(n)
+        seen(r, last)
+    for r in rows.values():
+        r["days"] = dict(sorted(r["days"].items()))
+    return [rows[a] for a in sorted(rows)]

@@ -22,6 +22,9 @@ same path. Below, ``/f/{form_id}`` stands for ``/f/ROUTE``.
 ``GET /f/{form_id}/questionnaire``  ``Authorization: Bearer TOKEN``: ``{"version", "html"}``, the
                               questionnaire (header and form) for an enrolled browser, which keeps it
                               for offline use only encrypted under its PIN key.
+``GET /s``                     the supervisor's view: a token field; ``/static/supervisor.js`` fetches
+                              ``GET /api/v1/stats`` with it (counts per interviewer alias and day, from
+                              the store's metadata; only a supervisor token opens it).
 ``GET /manifest.webmanifest``, ``GET /icon``  the disguise's app name and icon.
 ``GET /static/...``, ``GET /sw.js``  the bundle and the service worker (scope ``/``).
 
@@ -173,6 +176,40 @@ def form_routes(form_ids, store) -> dict[str, str]:
     return {(form_route(f, key) if key is not None else f): f for f in form_ids}
 
 
+_SUPERVISOR = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{{ disguise.title }}</title>
+<link rel="icon" href="/icon">
+<link rel="stylesheet" href="/static/form.css">
+<script src="/static/supervisor.js" defer></script>
+</head>
+<body>
+<main id="qp-supervisor">
+<form id="qp-sup" autocomplete="off" novalidate>
+<label><span>Supervisor token</span> <input name="token" type="password" autocomplete="off" autocapitalize="off" spellcheck="false" maxlength="256"></label>
+<button type="submit">Show</button>
+</form>
+<p id="qp-sup-status" role="status" aria-live="polite"></p>
+<div class="scroll"><table id="qp-stats"></table></div>
+</main>
+</body>
+</html>
+"""
+
+
+def render_supervisor(disguise: Disguise | None) -> str:
+    """The supervisor's page ``/s``: a token field and a table filled by ``/static/supervisor.js`` from
+    ``GET /api/v1/stats`` (the token stays in the page's memory)."""
+    import jinja2
+
+    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+    return env.from_string(_SUPERVISOR).render(disguise=disguise or Disguise())
+
+
 def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_key: str, bundle: str,
                  version: str, store, disguise: Disguise | None, static_dir: Path,
                  routes_by_id: Mapping[str, str] | None = None) -> list:
@@ -242,6 +279,11 @@ def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_
             return refused("a valid token is required")
         return JSONResponse({"version": version, "html": fragments[form_id]})
 
+    supervisor_page = render_supervisor(disguise)
+
+    async def supervisor(request: Request) -> Response:
+        return HTMLResponse(supervisor_page)
+
     async def manifest_file(request: Request) -> Response:
         return Response(manifest, media_type="application/manifest+json")
 
@@ -262,5 +304,6 @@ def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_
         routes[1:1] = [
             Route("/f/{form_id}/enrol", enrol, methods=["POST"]),
             Route("/f/{form_id}/questionnaire", questionnaire, methods=["GET"]),
+            Route("/s", supervisor, methods=["GET"]),
         ]
     return routes

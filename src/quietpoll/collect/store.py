@@ -433,6 +433,26 @@ class Store(StoreBackend):
                 raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
         return token
 
+    def add_supervisor(self, alias: str) -> str:
+        token = self.add_token(alias)
+        with self._lock:
+            self._conn().execute("INSERT OR IGNORE INTO meta(key, value) VALUES (?, '1')", (f"supervisor:{alias}",))
+        return token
+
+    def supervisors(self) -> frozenset[str]:
+        with self._lock:
+            rows = self._conn().execute("SELECT key FROM meta WHERE key LIKE 'supervisor:%'").fetchall()
+        return frozenset(k.removeprefix("supervisor:") for (k,) in rows)
+
+    def stats(self) -> list[dict]:
+        from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
+
+        with self._lock:
+            db = self._conn()
+            by_day = db.execute(STATS_BY_DAY).fetchall()
+            aside = db.execute(STATS_QUARANTINED).fetchall()
+        return build_stats(self.tokens(), by_day, aside)
+
     def route_key(self) -> bytes:
         """The store's secret for the browser form's route ids (32 random bytes, made on first use and
         kept in ``meta``): see :func:`quietpoll.collect.shell.form_route`."""

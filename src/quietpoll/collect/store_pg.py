@@ -478,6 +478,23 @@ class PgStore(StoreBackend):
             raise CollectError(f"token alias {alias!r} is already taken; choose another") from None
         return token
 
+    def add_supervisor(self, alias: str) -> str:
+        token = self.add_token(alias)
+        self._run(lambda c: c.execute("INSERT INTO meta(key, value) VALUES (%s, '1') ON CONFLICT (key) DO NOTHING",
+                                      (f"supervisor:{alias}",)))
+        return token
+
+    def supervisors(self) -> frozenset[str]:
+        rows = self._run(lambda c: c.execute("SELECT key FROM meta WHERE key LIKE 'supervisor:%%'").fetchall())
+        return frozenset(k.removeprefix("supervisor:") for (k,) in rows)
+
+    def stats(self) -> list[dict]:
+        from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
+
+        by_day, aside = self._run(lambda c: (c.execute(STATS_BY_DAY).fetchall(),
+                                             c.execute(STATS_QUARANTINED).fetchall()))
+        return build_stats(self.tokens(), by_day, aside)
+
     def route_key(self) -> bytes:
         fresh = secrets.token_hex(32)
 

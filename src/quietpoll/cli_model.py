@@ -35,8 +35,9 @@ def _names(*texts: str | None) -> list[str]:
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option("--test", "tests", multiple=True, help="Wald test that these terms are zero, as R's regTermTest: "
               "TERM[+TERM...] as R names them (e.g. stype, factor(dom), ell:meals); repeatable. JSON key 'tests'.")
-@click.option("--test-method", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
-              help="F on the residual df, or chi-square.")
+@click.option("--test-method", type=click.Choice(["F", "Chisq", "LRT"]), default="F", show_default=True,
+              help="Wald F on the residual df, Wald chi-square, or the Rao-Scott working likelihood-ratio "
+              "test (R's method = \"LRT\", saddlepoint p-value on the residual df).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
               help="Output (table on a terminal, else json).")
 def model(data, formula, family, subset, level, tests, test_method, fmt, **design):
@@ -83,6 +84,12 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
     console = _console()
     console.print(t)
     for r in out.get("tests", []):
+        if r["method"] == "LRT":
+            ddf = f"; denominator df {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
+            console.print(f"Working (Rao-Scott) LRT of {' + '.join(r['terms'])}: 2logLR = "
+                          f"{_fmt(r['statistic_scaled'])} (deviance difference {_fmt(r['statistic'])}, mean "
+                          f"design effect {_fmt(r['scale'])}), {r['df']} df{ddf}, p = {_fmt(r['p'], 3)}")
+            continue
         ddf = f", {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
         console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
                       f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}")

@@ -152,11 +152,15 @@ def _num(x):
 # ---- contrasts ----------------------------------------------------------------------------------
 
 
-def contrast(result, spec, *, df: float | None = None, level: float | None = None) -> ContrastResult:
+def contrast(result, spec, *, df: float | None = None, level: float | None = None,
+             replicates: bool = False) -> ContrastResult:
     """R's svycontrast(result, spec): linear or nonlinear contrasts with delta-method covariance.
 
     `spec` is a dict name -> weight, a vector over the names, an expression string, a callable of
-    the coefficient vector, or a list / dict label -> any of these (several contrasts at once)."""
+    the coefficient vector, or a list / dict label -> any of these (several contrasts at once).
+    `replicates=True` (a GLM on a replicate design) evaluates the contrasts on every replicate's
+    coefficients and combines them by the design's scale and rscales instead (R's svycontrast on an
+    svyglm fitted with return.replicates = TRUE); for linear contrasts both give the same."""
     est = as_estimates(result, df)
     b, V = est.coef(), est.vcov()
     items = _items(spec, est.names)
@@ -166,7 +170,16 @@ def contrast(result, spec, *, df: float | None = None, level: float | None = Non
         values.append(v)
         grads.append(g)
     G = np.vstack(grads)
-    cov = G @ V @ G.T
+    if replicates:
+        reps = getattr(result, "replicates", None)
+        des = getattr(result, "design_obj", None)
+        if reps is None or des is None or not hasattr(des, "rep_variance"):
+            raise EstimationError("contrast replicates=True needs a GLM fitted on a replicate design",
+                                  param="replicates")
+        thetas = np.array([[_one(one, est.names, br)[0] for _, one in items] for br in np.asarray(reps, float)])
+        cov = np.asarray(des.rep_variance(thetas, np.array(values, float)), float).reshape(len(items), len(items))
+    else:
+        cov = G @ V @ G.T
     lev = est.level if level is None else float(level)
     if not 0 < lev < 1:
         raise EstimationError(f"level must be between 0 and 1, got {lev}", param="level")

@@ -130,6 +130,9 @@ def _lrt(res, wanted, index, V, df, approximation) -> dict:
         m0 = glm(res.design_obj, reduced, res.family, subset=res.subset, level=res.level)
     chisq = float(m0.deviance - res.deviance)
     ddf = res.df_residual if df is None else float(df)
+    if not ddf > 0:
+        raise EstimationError(f"regTermTest LRT: the residual df is {ddf:g}; the F reference needs a positive df "
+                              "(use df = inf for the chi-square reference)", param="df")
     p = pfsum_upper(chisq, lam, ddf, approximation)
     return {"terms": wanted, "statistic": chisq, "df": len(index), "ddf": None if math.isinf(ddf) else ddf,
             "p": p, "method": "LRT", "lambda": [float(v) for v in lam], "scale": float(lam.mean()),

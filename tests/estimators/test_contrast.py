@@ -128,3 +128,11 @@ def test_contrast_result_chains():
     assert second.coef()[0] == pytest.approx(direct.coef()[0], rel=1e-12)
     assert second.vcov()[0, 0] == pytest.approx(direct.vcov()[0, 0], rel=1e-12)
     assert second.df == 14
+
+
+def test_a_level_attribute_that_is_a_category_is_not_a_confidence_level():
+    r = Fake(["a", "b"], [1.0, 2.0], np.eye(2), df=10)
+    r.level = "Yes"
+    assert contrast(r, "b - a").level == 0.95
+    r.level_ci = 0.9
+    assert contrast(r, "b - a").level == 0.9

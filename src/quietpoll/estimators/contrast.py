@@ -74,8 +74,9 @@ def as_estimates(result, df: float | None = None) -> Estimates:
         d = getattr(result, "df", math.inf)
         d = d() if callable(d) else d
         d = math.inf if d is None else float(np.min(np.asarray(d, float)))
-        est = Estimates(tuple(str(n) for n in result.names), np.asarray(b, float),
-                        np.asarray(V, float), d, float(getattr(result, "level", 0.95) or 0.95))
+        lev = getattr(result, "level_ci", getattr(result, "level", None))
+        lev = float(lev) if _is_number(lev) and 0 < float(lev) < 1 else 0.95   # "level" may be a category
+        est = Estimates(tuple(str(n) for n in result.names), np.asarray(b, float), np.asarray(V, float), d, lev)
     b = np.asarray(est.coef(), float).reshape(-1)
     V = np.asarray(est.vcov(), float)
     if V.shape != (len(b), len(b)) or len(est.names) != len(b):

@@ -243,9 +243,12 @@ def _design_spec(cfg, weights, probs, strata, ids, fpc, nest, lonely_psu, repwei
 @design_options
 @click.option("--statistic", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
               help="Rao-Scott second-order F, or first-order corrected chi-square (R's svychisq).")
+@click.option("--cells", type=click.Choice(["shares", "row", "col", "counts"]), default="shares", show_default=True,
+              help="What the table shows: population shares, row or column percentages, or weighted counts "
+              "(JSON has them all).")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repweights, rep_type, rho,
-             scale, rscales, mse, replicates, seed, statistic, fmt):
+             scale, rscales, mse, replicates, seed, statistic, cells, fmt):
     """Two-way table of ROW by COL with a Rao-Scott corrected test of independence."""
     from .estimators.crosstab import crosstab as _crosstab
 
@@ -256,12 +259,16 @@ def crosstab(data, row, col, study, weights, probs, strata, ids, fpc, nest, lone
     if fmt == "json":
         click.echo(json.dumps(res.to_dict(), allow_nan=False))
         return
-    t = RichTable(title=f"{row} by {col}: estimated population shares (se)")
+    what, est, se, spec = {"shares": ("estimated population shares", res.proportions, res.se, ".4f"),
+                           "row": ("row percentages", res.row_percent, res.row_percent_se, ".1f"),
+                           "col": ("column percentages", res.col_percent, res.col_percent_se, ".1f"),
+                           "counts": ("weighted counts", res.counts, res.counts_se, ".1f")}[cells]
+    t = RichTable(title=f"{row} by {col}: {what} (se)")
     t.add_column(row)
     for c in res.col_levels:
         t.add_column(str(c), justify="right")
     for i, r in enumerate(res.row_levels):
-        t.add_row(str(r), *[f"{res.proportions[i, j]:.4f} ({res.se[i, j]:.4f})" for j in range(len(res.col_levels))])
+        t.add_row(str(r), *[f"{est[i, j]:{spec}} ({se[i, j]:{spec}})" for j in range(len(res.col_levels))])
     console = _console()
     console.print(t)
     d = res.to_dict()["test"]

@@ -35,11 +35,21 @@ def _names(*texts: str | None) -> list[str]:
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option("--test", "tests", multiple=True, help="Wald test that these terms are zero, as R's regTermTest: "
               "TERM[+TERM...] as R names them (e.g. stype, factor(dom), ell:meals); repeatable. JSON key 'tests'.")
-@click.option("--test-method", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
-              help="F on the residual df, or chi-square.")
+@click.option("--test-method", type=click.Choice(["F", "Chisq", "LRT"]), default="F", show_default=True,
+              help="Wald F on the residual df, Wald chi-square, or the Rao-Scott working likelihood-ratio "
+              "test (R's method = \"LRT\", saddlepoint p-value on the residual df).")
+@click.option("--margins", "margins", multiple=True, help="Predictive margins by this column (R's svypredmeans: "
+              "mean predicted response with the column set to each level; added to the model when it is not "
+              "in it); repeatable. JSON key 'margins'.")
+@click.option("--ame", "ames", multiple=True, help="Average marginal effect of this column (numeric: mean "
+              "derivative of the predicted response; factor: mean difference of predictions from the reference "
+              "level), delta-method SEs through the design; repeatable. JSON key 'ame'.")
+@click.option("--contrast", "contrasts", multiple=True, help="A contrast of the coefficients as R's svycontrast: "
+              "an expression over the coefficient names, e.g. 'stypeH - stypeM' or 'exp(`(Intercept)` + ell)' "
+              "(names that are not identifiers in backticks); repeatable. JSON key 'contrasts'.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
               help="Output (table on a terminal, else json).")
-def model(data, formula, family, subset, level, tests, test_method, fmt, **design):
+def model(data, formula, family, subset, level, tests, test_method, margins, ames, contrasts, fmt, **design):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
     from .errors import QuietpollError
@@ -50,18 +60,30 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
             raise QuietpollError("model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone "
                                  "with --study)")
         data, formula = None, data
-    _, des = _load_design(data, **design, analysis=_names(formula, subset))
+    _, des = _load_design(data, **design, analysis=_names(formula, subset, *margins, *ames))
     res = glm(des, formula, family, subset=subset, level=level)
     out = res.to_dict()
     if tests:
         out["tests"] = [res.reg_term_test(t, test_method) for t in tests]
+    if margins or ames:
+        from .estimators.margins import ame, margins_rows
+
+        if margins:
+            out["margins"] = [r for v in margins for r in margins_rows(res, v)]
+        if ames:
+            out["ame"] = [r for v in ames for r in ame(res, v)]
+    if contrasts:
+        from .estimators.contrast import contrast
+
+        out["contrasts"] = contrast(res, list(contrasts)).rows()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(out, allow_nan=False))
         return
     if fmt == "csv":
-        if tests:
-            raise QuietpollError("--test is printed with --format json or table, not csv")
+        if tests or margins or ames or contrasts:
+            raise QuietpollError("--test, --margins, --ame and --contrast are printed with --format json or "
+                                 "table, not csv")
         import polars as pl
 
         rows = [{k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
@@ -83,9 +105,37 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
     console = _console()
     console.print(t)
     for r in out.get("tests", []):
+        if r["method"] == "LRT":
+            ddf = f"; denominator df {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
+            console.print(f"Working (Rao-Scott) LRT of {' + '.join(r['terms'])}: 2logLR = "
+                          f"{_fmt(r['statistic_scaled'])} (deviance difference {_fmt(r['statistic'])}, mean "
+                          f"design effect {_fmt(r['scale'])}), {r['df']} df{ddf}, p = {_fmt(r['p'], 3)}")
+            continue
         ddf = f", {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
         console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
                       f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}")
+    _extra_tables(console, out, pct)
+
+
+def _extra_tables(console, out: dict, pct: str) -> None:
+    """Margins, average marginal effects and contrasts as tables."""
+    for key, title, label in (("margins", "Predictive margins", "level"), ("ame", "Average marginal effects",
+                                                                           "level"),
+                              ("contrasts", "Contrasts", "contrast")):
+        rows = out.get(key)
+        if not rows:
+            continue
+        t = RichTable(title=title)
+        cols = ["variable", label] if key != "contrasts" else [label]
+        for c in (*cols, "estimate", "se", f"{pct} low", f"{pct} high"):
+            t.add_column(c, justify="left" if c in ("variable", label) else "right")
+        for r in rows:
+            lab = r[label] if r[label] is not None else "(slope)"
+            if key == "ame" and r.get("reference") is not None:
+                lab = f"{lab} - {r['reference']}"
+            first = [r["variable"], str(lab)] if key != "contrasts" else [str(lab)]
+            t.add_row(*first, _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["ci_low"]), _fmt(r["ci_high"]))
+        console.print(t)
 
 
 @cli.command()

@@ -68,7 +68,12 @@ def test_to_dict_shape():
     assert isinstance(res, Crosstab)
     d = res.to_dict()
     assert set(d) == {"row", "col", "row_levels", "col_levels", "proportions", "se", "test",
-                      "pearson_chisq", "n"}
+                      "pearson_chisq", "n", "counts", "counts_se", "row_percent", "row_percent_se",
+                      "col_percent", "col_percent_se"}
+    for k in ("row_percent", "col_percent", "counts"):
+        assert len(d[k]) == 2 and len(d[k][0]) == 3
+    assert all(math.isclose(sum(r), 100.0, rel_tol=1e-12) for r in d["row_percent"])
+    assert all(math.isclose(sum(r[j] for r in d["col_percent"]), 100.0, rel_tol=1e-12) for j in range(3))
     assert set(d["test"]) == {"statistic", "value", "ndf", "ddf", "p_value", "method"}
     assert len(d["proportions"]) == 2 and len(d["proportions"][0]) == 3
     assert math.isclose(sum(map(sum, d["proportions"])), 1.0, rel_tol=1e-12)

@@ -51,6 +51,12 @@ class Crosstab:
     p_value: float
     pearson: float            # Pearson's X^2 of the weighted table scaled to n rows
     n: int                    # rows with both variables observed
+    counts: np.ndarray | None = None        # (r, c) weighted counts (R's svytotal of the cells)
+    counts_se: np.ndarray | None = None
+    row_percent: np.ndarray | None = None   # (r, c) 100 x share of the column level within the row level
+    row_percent_se: np.ndarray | None = None
+    col_percent: np.ndarray | None = None   # (r, c) 100 x share of the row level within the column level
+    col_percent_se: np.ndarray | None = None
 
     def to_dict(self) -> dict:
         return {
@@ -64,6 +70,9 @@ class Crosstab:
                      "ddf": _num(self.ddf), "p_value": _num(self.p_value), "method": METHOD},
             "pearson_chisq": _num(self.pearson),
             "n": int(self.n),
+            **{k: _matrix(getattr(self, k)) for k in ("counts", "counts_se", "row_percent", "row_percent_se",
+                                                      "col_percent", "col_percent_se")
+               if getattr(self, k) is not None},
         }
 
 
@@ -123,10 +132,47 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
         value, p_value = math.nan, math.nan
 
     se = np.sqrt(np.where(np.diag(V) >= 0, np.diag(V), np.nan))
+    more = _margins(design, rows, cells, r, c)
     return Crosstab(row=row, col=col, row_levels=rv.levels, col_levels=cv.levels,
                     proportions=p.reshape((r, c), order="F"), se=se.reshape((r, c), order="F"),
                     statistic=statistic, value=float(value), ndf=float(ndf),
-                    ddf=None if ddf is None else float(ddf), p_value=p_value, pearson=float(pearson), n=n)
+                    ddf=None if ddf is None else float(ddf), p_value=p_value, pearson=float(pearson), n=n,
+                    **more)
+
+
+def _margins(design, rows, cells: np.ndarray, r: int, c: int) -> dict:
+    """Weighted cell counts (R's svytotal of the cell indicators) and row and column percentages
+    (100 x R's svyby(~col, ~row, svymean) and svyby(~row, ~col, svymean)), each with its SE: ratios
+    of cell totals to row or column totals, linearized (Taylor) or re-evaluated per replicate."""
+    K = r * c
+    n = len(cells)
+    Y = np.zeros((n, K + r + c))
+    Y[np.arange(n), cells] = 1.0
+    Y[np.arange(n), K + cells % r] = 1.0
+    Y[np.arange(n), K + r + cells // r] = 1.0
+    ri = K + np.arange(K) % r           # the row total of each cell
+    ci = K + r + np.arange(K) // r      # the column total of each cell
+
+    def g(T):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.concatenate([T[:, :K], T[:, :K] / T[:, ri], T[:, :K] / T[:, ci]], axis=1)
+
+    def influence(T, theta, Yr):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.concatenate([Yr[:, :K], (Yr[:, :K] - theta[K:2 * K] * Yr[:, ri]) / T[ri],
+                                   (Yr[:, :K] - theta[2 * K:] * Yr[:, ci]) / T[ci]], axis=1)
+
+    from .smooth import Smooth
+
+    est, V = evaluate(design, rows, Y, Smooth(g, influence))
+    se = np.sqrt(np.where(np.diag(V) >= 0, np.diag(V), np.nan))
+
+    def mat(a):
+        return a.reshape((r, c), order="F")
+
+    return {"counts": mat(est[:K]), "counts_se": mat(se[:K]),
+            "row_percent": 100 * mat(est[K:2 * K]), "row_percent_se": 100 * mat(se[K:2 * K]),
+            "col_percent": 100 * mat(est[2 * K:]), "col_percent_se": 100 * mat(se[2 * K:])}
 
 
 # ---- pieces --------------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ class GLMResult:
     fit: IRLSFit = field(repr=False)
     frame: ModelFrame = field(repr=False)
     replicates: np.ndarray | None = field(default=None, repr=False)   # (R, k) replicate coefficients
+    deviance: float = math.nan   # glm deviance with the rescaled prior weights (R's deviance(model))
+    subset: object = field(default=None, repr=False)    # the subset the fit was asked for (refits use it)
+    design_obj: object = field(default=None, repr=False)   # the design (refits, margins)
 
     @property
     def se(self) -> np.ndarray:
@@ -85,11 +88,18 @@ class GLMResult:
 
         return predict(self, newdata, type)
 
-    def reg_term_test(self, terms, method: str = "F") -> dict:
-        """Wald test that `terms` are zero (R's regTermTest); see glm_infer.reg_term_test."""
+    def reg_term_test(self, terms, method: str = "F", **kwargs) -> dict:
+        """Wald or Rao-Scott LRT test that `terms` are zero (R's regTermTest); see
+        glm_infer.reg_term_test."""
         from .glm_infer import reg_term_test
 
-        return reg_term_test(self, terms, method)
+        return reg_term_test(self, terms, method, **kwargs)
+
+    def estimates(self):
+        """Names, coef() and vcov() of the non-aliased coefficients (what contrasts work on)."""
+        from .contrast import as_estimates
+
+        return as_estimates(self)
 
     def vcov_full(self) -> np.ndarray:
         """(p, p) covariance with NaN rows and columns for aliased terms (R's vcov has none of them)."""
@@ -155,8 +165,9 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         # summary.svyglm: svyvar of the Pearson residuals over the design
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
     df_res = float(design.degf(df_rows) + 1 - k)
+    deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
     return GLMResult(formula, fam, mf.names, coef, V, fit.aliased, df_res, dispersion, len(rows), float(level),
-                     design.describe(), fit, mf, replicates)
+                     design.describe(), fit, mf, replicates, deviance, subset, design)
 
 
 def _svyvar(r: np.ndarray, w: np.ndarray) -> float:

@@ -4,6 +4,9 @@ chi-square)."""
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 import polars as pl
 from scipy import stats
@@ -65,12 +68,21 @@ def _norm(label: str) -> str:
     return ":".join(r_deparse(p.strip().strip("`")) for p in _split_top(_python_syntax(label), ":"))
 
 
-def reg_term_test(res, terms, method: str = "F") -> dict:
-    """R's regTermTest(model, terms): Wald statistic beta' V^-1 beta over the non-aliased columns of
-    the terms; method "F" divides by their number and uses the residual df as denominator df,
-    "Chisq" uses the chi-square distribution (R's df = Inf)."""
-    if method not in ("F", "Chisq"):
-        raise EstimationError(f"regTermTest method must be 'F' or 'Chisq', got '{method}'")
+def reg_term_test(res, terms, method: str = "F", *, df: float | None = None,
+                  lrt_approximation: str = "saddlepoint") -> dict:
+    """R's regTermTest(model, terms, method, df). "F": the Wald statistic beta' V^-1 beta over the
+    non-aliased columns of the terms, divided by their number, F on the residual df; "Chisq": the
+    Wald statistic against chi-square (R's df = Inf); "LRT": R's method = "LRT", the working
+    likelihood ratio (deviance of the model refitted without the terms, on the same design and
+    subset, minus the model's deviance) with the Rao-Scott correction: its null distribution is
+    sum_i lambda_i chi2_1 / (chi2_ddf / ddf), lambda the eigenvalues of V0^-1 V (V0 the model-based
+    covariance, R's naive.cov), p by the saddlepoint approximation (R's default) or Satterthwaite.
+    `df` (LRT only) replaces the residual df; math.inf gives the chi-square sum (R's df = Inf)."""
+    if method not in ("F", "Chisq", "LRT"):
+        raise EstimationError(f"regTermTest method must be 'F', 'Chisq' or 'LRT', got '{method}'")
+    if lrt_approximation not in ("saddlepoint", "satterthwaite"):
+        raise EstimationError("lrt_approximation must be 'saddlepoint' or 'satterthwaite', got "
+                              f"'{lrt_approximation}'")
     if isinstance(terms, str):
         terms = [t for t in _split_top(terms.lstrip("~ ").replace(" + ", "+"), "+") if t.strip()]
     wanted = [_norm(t) for t in terms]
@@ -84,11 +96,50 @@ def reg_term_test(res, terms, method: str = "F") -> dict:
     index = [int(np.searchsorted(ok_idx, c)) for c in cols if not res.aliased[c]]
     beta = res.coef[~res.aliased][index]
     V = res.vcov[np.ix_(index, index)]
-    chisq = float(beta @ np.linalg.solve(V, beta))
     k = len(index)
+    if method == "LRT":
+        return _lrt(res, wanted, index, V, df, lrt_approximation)
+    chisq = float(beta @ np.linalg.solve(V, beta))
     if method == "Chisq":
         return {"terms": wanted, "statistic": chisq, "df": k, "ddf": None,
                 "p": float(stats.chi2.sf(chisq, k)), "method": "Chisq"}
     ddf = res.df_residual
     return {"terms": wanted, "statistic": chisq / k, "df": k, "ddf": ddf,
             "p": float(stats.f.sf(chisq / k, k, ddf)), "method": "F"}
+
+
+def naive_cov(res) -> np.ndarray:
+    """The model-based covariance (X'WX)^-1 of the non-aliased coefficients with the rescaled prior
+    weights, unscaled by the dispersion (R's svyglm naive.cov = summary.glm's cov.unscaled)."""
+    Rk = res.fit.R
+    return np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
+
+
+def _lrt(res, wanted, index, V, df, approximation) -> dict:
+    from .chisqsum import pfsum_upper
+    from .glm import glm
+
+    if res.design_obj is None:
+        raise EstimationError("regTermTest LRT needs the fit's design (refit the model with quietpoll.glm)")
+    V0 = naive_cov(res)[np.ix_(index, index)]
+    lam = np.linalg.eigvals(np.linalg.solve(V0, V))
+    lam = np.sort(np.real(lam))[::-1]
+    reduced = reduced_formula(res.formula, wanted)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")     # the full fit has already warned about its data
+        m0 = glm(res.design_obj, reduced, res.family, subset=res.subset, level=res.level)
+    chisq = float(m0.deviance - res.deviance)
+    ddf = res.df_residual if df is None else float(df)
+    if not ddf > 0:
+        raise EstimationError(f"regTermTest LRT: the residual df is {ddf:g}; the F reference needs a positive df "
+                              "(use df = inf for the chi-square reference)", param="df")
+    p = pfsum_upper(chisq, lam, ddf, approximation)
+    return {"terms": wanted, "statistic": chisq, "df": len(index), "ddf": None if math.isinf(ddf) else ddf,
+            "p": p, "method": "LRT", "lambda": [float(v) for v in lam], "scale": float(lam.mean()),
+            "statistic_scaled": chisq / float(lam.mean()), "approximation": approximation,
+            "reduced_formula": reduced}
+
+
+def reduced_formula(formula: str, terms: list[str]) -> str:
+    """The formula without `terms` (R's update(model, . ~ . - (terms)))."""
+    return formula + "".join(f" - {t}" for t in terms)

@@ -58,3 +58,24 @@ def test_spec_errors():
         WeightingSpec(method="magic", targets={"g": {"f": 1}})
     with pytest.raises(WeightingError, match="no targets"):
         WeightingSpec(method="rake")
+
+
+def test_min_cell_merges_a_target_level_no_interview_has():
+    """A small sample rarely reaches every province: with min_cell, a target level absent from the data
+    is merged like a sparse one (targets summed, the merge recorded) instead of an error."""
+    from quietpoll.weighting.apply import apply_weighting
+
+    f = _sample(n=60).with_columns(pl.Series("p", ["a"] * 30 + ["b"] * 25 + ["c"] * 5))
+    des = qp.svydesign(f, weights="w")
+    targets = {"p": {"a": 400, "b": 300, "c": 200, "d": 100}}   # nobody from "d"
+    with pytest.raises(WeightingError, match="'d' of 'p' does not occur"):
+        apply_weighting(des, WeightingSpec(method="rake", targets=targets))
+    record: list = []
+    new = apply_weighting(des, WeightingSpec(method="rake", targets=targets, min_cell=5), record)
+    assert new.weights.sum() == pytest.approx(1000)
+    merged = {r["into"]: r for r in record}
+    assert any("d" in r["merged"] and "c" in r["merged"] for r in record), record
+    assert sorted(len(r["merged"]) for r in merged.values()) == [2]
+    share = {r.level: r.estimate for r in qp.proportion(new, "p").rows}
+    assert share["a"] == pytest.approx(0.4) and share["b"] == pytest.approx(0.3)
+    assert share["c"] == pytest.approx(0.3)  # c carries its own and d's population

@@ -92,7 +92,8 @@ def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
             return trim_design(design, *spec.trim) if spec.trim is not None else design
         spec = replace(spec, method=spec.then, reference=None, covariates=(), then=None)
     frame = design.data
-    margins = parse_targets(spec.targets, frame, population=spec.population, weights=design.weights)
+    margins = parse_targets(spec.targets, frame, population=spec.population, weights=design.weights,
+                            allow_empty=bool(spec.min_cell))  # min_cell merges levels no interview has
     if spec.min_cell:
         frame, margins, collapsed = _collapse(frame, margins, design.weights, int(spec.min_cell))
         if report is not None:

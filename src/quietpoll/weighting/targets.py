@@ -118,10 +118,12 @@ def _as_number(var: str, level: str | None, value: Any) -> float:
 
 
 def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population: float | None = None,
-                  weights: np.ndarray | None = None) -> list[Margin]:
+                  weights: np.ndarray | None = None, allow_empty: bool = False) -> list[Margin]:
     """Check targets against the data and return one Margin per target, in the order given.
 
     ``weights`` (optional): rows with zero weight may carry levels absent from the targets.
+    ``allow_empty``: a target level no interview has is kept as an empty level (after the data's levels)
+    instead of an error, for ``min_cell`` to merge (a small sample rarely has every province).
     """
     if not targets:
         raise WeightingError("no weighting targets given; add a [weighting.targets] table")
@@ -135,7 +137,7 @@ def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population
     for var, spec in targets.items():
         col = _column(frame, var)
         if isinstance(spec, Mapping):
-            margins.append(_categorical(var, spec, col, population, w, fast.get(var)))
+            margins.append(_categorical(var, spec, col, population, w, fast.get(var), allow_empty))
         else:
             if not col.dtype.is_numeric():
                 raise WeightingError(f"weighting variable '{var}' has a single total ({spec!r}) but is not "
@@ -197,7 +199,7 @@ def _target_order_codes(targets: Mapping[str, Any], frame: pl.DataFrame) -> dict
 
 
 def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: float | None,
-                 w: np.ndarray | None, fast: np.ndarray | None = None) -> Margin:
+                 w: np.ndarray | None, fast: np.ndarray | None = None, allow_empty: bool = False) -> Margin:
     given = {str(k): _as_number(var, str(k), v) for k, v in spec.items()}
     if not given:
         raise WeightingError(f"targets for '{var}' are empty; give a count for each level")
@@ -218,7 +220,7 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
         if x <= 0:
             raise WeightingError(f"target for '{var}' level '{lev}' is {_num_text(x)}; targets must be positive "
                                  "(drop the level from the data or merge it with another)")
-        if lev not in data_levels:
+        if lev not in data_levels and not allow_empty:
             raise WeightingError(f"target level '{lev}' of '{var}' does not occur in the data (data levels: "
                                  f"{', '.join(data_levels)}); fix the level name or drop it")
     missing = [lev for lev in data_levels if lev not in given and lev in weighted]
@@ -226,6 +228,7 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
         raise WeightingError(f"'{var}' level '{missing[0]}' occurs in the data but has no target (targets: "
                              f"{', '.join(given)}); add a target for it or recode it")
     levels = tuple(lev for lev in data_levels if lev in given)
+    levels += tuple(lev for lev in given if lev not in data_levels)  # empty levels (allow_empty only)
     totals = _shares_to_counts(var, levels, given, population)
     pos = {lev: i for i, lev in enumerate(levels)}
     lookup = small_codes(np.array([pos.get(t, -1) for t in text], dtype=np.int64), len(levels))

@@ -5,7 +5,8 @@ validates every answer against the form, runs the quality checks with the study'
 options (interviewer column, seed, and ``threshold``: the percent-match threshold the user set, else
 the simulated one), excludes both interviews of every flagged near-duplicate pair when ``[quality]
 drop_flagged`` (which one is the copy cannot be told), types the answers from the form (choices as
-text), builds the design (``[design]``, or the caller's) and weights it (``[weighting]``).
+text), adds the ``[recode]`` columns (:mod:`quietpoll.recode`), builds the design (``[design]``, or
+the caller's) and weights it (``[weighting]``).
 
 ``estimate --study``, ``weight``, ``report``, ``export`` and ``demo`` all call it, so no two of them
 can disagree about which interviews count or what the weights are: ``PreparedStudy.exclusions`` is
@@ -176,6 +177,10 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
     if exclusions:
         kept[[e.row for e in exclusions]] = False
         frame = frame.filter(pl.Series(kept))
+    if cfg.recode:  # [recode]: new columns (groups, bands) before the design and the weighting
+        from .recode import apply_recode
+
+        frame = apply_recode(frame, cfg.recode)
     if derived:
         frame = frame.with_columns(expr.alias(name) for name, expr in derived.items())
     step(STEPS[3])
@@ -199,7 +204,9 @@ def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str]
     if columns is None:
         return read_data(path).frame
     targets = list(cfg.weighting.targets) if cfg.weighting is not None else []
-    return read_design_data(path, spec, [*columns, *targets])
+    made = {r.name for r in cfg.recode}
+    sources = [r.source for r in cfg.recode if r.source not in made]
+    return read_design_data(path, spec, [*(c for c in [*columns, *targets] if c not in made), *sources])
 
 
 def read_design_data(path: str | Path, spec: DesignSpec, columns: Sequence[str] = ()) -> pl.DataFrame:

@@ -10,6 +10,7 @@ Every section is a frozen dataclass; relative paths are taken from the study fol
     [weighting]    WeightingSpec      weighting/apply.py (method, targets, targets_csv, population, ...)
     [quality]      QualitySection     interviewer, drop_flagged, seed, threshold
     [collect]      CollectSection     store, text_max_bytes, disguise
+    [recode]       Recode             recode.py: new columns from levels (groups) or numbers (bands)
     [report]       ReportOptions      language, min_cell, max_ci_width, min_n, by, level, dominance,
                                       p_percent and [[report.indicators]] (Indicator)
 
@@ -45,7 +46,7 @@ from .errors import QuietpollError, ReportError, StudyError, warn_study
 if TYPE_CHECKING:
     from .weighting.apply import WeightingSpec
 
-SECTIONS = ("study", "instrument", "data", "design", "weighting", "collect", "quality", "report")
+SECTIONS = ("study", "instrument", "data", "recode", "design", "weighting", "collect", "quality", "report")
 
 __all__ = ["SECTIONS", "StudyConfig", "StudySection", "InstrumentSection", "DataSection", "QualitySection",
            "CollectSection", "ReportOptions", "Indicator", "load_study", "parse_report", "base_language"]
@@ -253,6 +254,7 @@ class StudyConfig:
     weighting: WeightingSpec | None = None
     quality: QualitySection = field(default_factory=QualitySection)
     collect: CollectSection = field(default_factory=CollectSection)
+    recode: tuple = ()                # quietpoll.recode.Recode, applied before weighting and reporting
     report: ReportOptions = field(default_factory=ReportOptions)
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -380,8 +382,11 @@ def load_study(path: str | Path) -> StudyConfig:
         report = parse_report(raw.get("report"), study=study)
     except QuietpollError as e:
         raise StudyError(f"{p}: {e}", param="report") from None
+    from .recode import parse_recode
+
+    recode = parse_recode(raw.get("recode"), str(p))
     return StudyConfig(folder=folder, file=p, study=study, instrument=instrument, data=data, design=design,
-                       weighting=weighting, quality=quality, collect=collect, report=report,
+                       weighting=weighting, quality=quality, collect=collect, report=report, recode=recode,
                        sections=MappingProxyType(raw))
 
 

@@ -25,6 +25,13 @@ def test_groups_and_bands():
     assert recodes[0].levels == ("border", "capital", "rest") and recodes[1].levels == ("15-29", "30-64", "65+")
     below = apply_recode(pl.DataFrame({"age": [3.0]}), [recodes[1]])
     assert below["band"].to_list() == [None]
+    named = parse_recode({"b": {"from": "age", "bands": [15, 30], "labels": ["young", "older"], "missing": "?"},
+                          "w": {"from": "province", "groups": {"yes": ["nh"]}, "other": "no", "missing": "no"}})
+    out = apply_recode(frame, named)
+    assert out["b"].to_list() == ["young", "young", "older", "?", "older"]
+    assert out["w"].to_list() == ["yes", "no", "no", "no", "no"]  # skipped by design counts as "no"
+    typed = apply_recode(frame, named, as_enum=True)
+    assert typed.schema["b"] == pl.Enum(["young", "older", "?"]) and typed.schema["w"] == pl.Enum(["yes", "no"])
 
 
 @pytest.mark.parametrize("table, key", [
@@ -37,6 +44,9 @@ def test_groups_and_bands():
     ({"x": {"from": "p", "groups": {"a": "1"}}}, "recode.x.groups"),
     ({"x": {"from": "p", "groups": {"a": ["1"]}, "colour": 1}}, "recode.x"),
     ({"x": 3}, "recode.x"),
+    ({"x": {"from": "p", "bands": [1, 2], "labels": ["a"]}}, "recode.x.labels"),
+    ({"x": {"from": "p", "groups": {"a": ["1"]}, "labels": ["a"]}}, "recode.x.labels"),
+    ({"x": {"from": "p", "bands": [1], "missing": 0}}, "recode.x.missing"),
 ])
 def test_bad_recode_names_the_key(table, key):
     with pytest.raises(StudyError) as e:

@@ -464,3 +464,24 @@ def make_study(directory: Path, seed: int = 20261122) -> Path:
 
 _INTS = {"year_left", "months_third", "le_treat", "le_count_control", "le_count_treat", "le_count", "watch_monthly",
          "radio_weekly", "owns_usb", "watched_sk", "more_danger", "inspected_any", "base_weight"}
+
+
+#: Columns the demo study's own form adds to the template (group Z); the template's data lack them.
+STUDY_ONLY = ("intermediary", "age_group", "sample", "exit_cohort", "province_group", "watch_monthly", "radio_weekly",
+              "owns_usb", "watched_sk", "more_danger", "inspected_any", "base_weight")
+
+
+def template_responses(n: int, seed: int = 20261204) -> pl.DataFrame:
+    """``n`` SYNTHETIC interviews answering the foreign-media template's form as shipped (no study team
+    fields): people drawn at random from the synthetic population, two in three defectors (exit cohort
+    at random), the rest residents, every question filled by its skip logic. For tests and trying the
+    template end to end; nothing in it is real."""
+    rng = np.random.default_rng(seed)
+    pop = _population(rng)
+    idx = rng.choice(len(pop["eta"]), size=n, replace=False)
+    cohort = np.where(rng.random(n) < 2 / 3, rng.choice(len(COHORTS), size=n, p=DEFECTOR_COHORTS), -1)
+    col, _ = _answers(rng, pop, idx, cohort)
+    col = {k: v for k, v in col.items() if k not in STUDY_ONLY}
+    col["_synthetic"] = np.full(n, "SYNTHETIC", dtype=object)
+    return pl.DataFrame({k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64, strict=False)
+                         for k, v in col.items()})

@@ -10,11 +10,15 @@ Each table ``[recode.NEW]`` makes the column ``NEW`` from the column ``from``, i
     [recode.age_band]                # numbers to bands
     from = "age"
     bands = [15, 30, 45, 65]         # -> "15-29", "30-44", "45-64", "65+" (below 15: missing)
+    labels = ["young", "adult", "middle", "old"]   # optional: one label per band
+
+    missing = "no"                   # optional, either kind: the value of a missing answer (e.g. a
+                                     # question skipped by design), default missing
 
 Groups are listed in the order given (the report's order); a level may belong to one group only.
 Bands are left-closed: ``[15, 30)`` is "15-29" for whole numbers (labels use the cut points: a band
 ``[a, b)`` is labelled ``a-(b-1)`` when both are whole numbers, ``a-b`` otherwise), and the last is
-open-ended ("65+"). A missing answer stays missing. Recodes run in file order, so one may use a column
+open-ended ("65+"). A missing answer stays missing unless ``missing`` names its value. Recodes run in file order, so one may use a column
 an earlier one made. Everything is one polars expression per column (no loop over rows).
 """
 
@@ -40,13 +44,15 @@ class Recode:
     groups: tuple[tuple[str, tuple[str, ...]], ...] = ()
     bands: tuple[float, ...] = ()
     other: str | None = None
+    labels: tuple[str, ...] = ()
+    missing: str | None = None
 
     @property
     def levels(self) -> tuple[str, ...]:
         """The new column's levels in order."""
         if self.groups:
             return tuple(g for g, _ in self.groups) + ((self.other,) if self.other else ())
-        return tuple(_band_labels(self.bands))
+        return self.labels or tuple(_band_labels(self.bands))
 
 
 def _fail(file: str, name: str, key: str | None, text: str):
@@ -77,9 +83,13 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
     for name, table in raw.items():
         if not isinstance(table, Mapping):
             _fail(file, name, None, "must be a table with from and groups or bands")
-        unknown = sorted(set(table) - {"from", "groups", "bands", "other"})
+        unknown = sorted(set(table) - {"from", "groups", "bands", "other", "labels", "missing"})
         if unknown:
-            _fail(file, name, None, f"has unknown key(s) {', '.join(unknown)}; known: from, groups, bands, other")
+            _fail(file, name, None, f"has unknown key(s) {', '.join(unknown)}; known: from, groups, bands, other, "
+                  "labels, missing")
+        missing = table.get("missing")
+        if missing is not None and not isinstance(missing, str):
+            _fail(file, name, "missing", "must be text (the value of a missing answer)")
         source = table.get("from")
         if not isinstance(source, str) or not source:
             _fail(file, name, "from", "must name the column to recode")
@@ -102,7 +112,9 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
                         _fail(file, name, "groups", f"level '{v}' is in both '{seen[str(v)]}' and '{g}'")
                     seen[str(v)] = g
                 parsed.append((str(g), tuple(str(v) for v in levels)))
-            out.append(Recode(name, source, groups=tuple(parsed), other=other))
+            if "labels" in table:
+                _fail(file, name, "labels", "goes with bands (groups are named by their keys)")
+            out.append(Recode(name, source, groups=tuple(parsed), other=other, missing=missing))
         else:
             bands = table["bands"]
             if (not isinstance(bands, list) or not bands
@@ -112,11 +124,21 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
                 _fail(file, name, "bands", f"must increase, got {bands}")
             if other is not None:
                 _fail(file, name, "other", "goes with groups, not bands")
-            out.append(Recode(name, source, bands=tuple(float(b) for b in bands)))
+            labels = table.get("labels", [])
+            if labels and (not isinstance(labels, list) or len(labels) != len(bands)
+                           or not all(isinstance(x, str) for x in labels)):
+                _fail(file, name, "labels", f"must be {len(bands)} texts, one per band")
+            out.append(Recode(name, source, bands=tuple(float(b) for b in bands), labels=tuple(labels),
+                              missing=missing))
     return tuple(out)
 
 
 def _expression(r: Recode, dtype: pl.DataType) -> pl.Expr:
+    expr = _recoded(r)
+    return expr if r.missing is None else pl.when(pl.col(r.source).is_null()).then(pl.lit(r.missing)).otherwise(expr)
+
+
+def _recoded(r: Recode) -> pl.Expr:
     col = pl.col(r.source)
     if r.groups:
         mapping = {level: g for g, levels in r.groups for level in levels}
@@ -124,15 +146,16 @@ def _expression(r: Recode, dtype: pl.DataType) -> pl.Expr:
         default = pl.lit(r.other) if r.other else pl.lit(None, dtype=pl.String)
         grouped = text.replace_strict(mapping, default=default, return_dtype=pl.String)
         return pl.when(col.is_null()).then(pl.lit(None, dtype=pl.String)).otherwise(grouped)
-    labels = _band_labels(r.bands)
+    labels = list(r.levels)
     expr = pl.when(col < r.bands[0]).then(pl.lit(None, dtype=pl.String))
     for (a, b), label in zip(zip(r.bands, r.bands[1:]), labels):
         expr = expr.when((col >= a) & (col < b)).then(pl.lit(label))
     return expr.when(col >= r.bands[-1]).then(pl.lit(labels[-1])).otherwise(pl.lit(None, dtype=pl.String))
 
 
-def apply_recode(frame: pl.DataFrame, recodes: Sequence[Recode]) -> pl.DataFrame:
-    """``frame`` with every recode's column added (or replaced), in order."""
+def apply_recode(frame: pl.DataFrame, recodes: Sequence[Recode], *, as_enum: bool = False) -> pl.DataFrame:
+    """``frame`` with every recode's column added (or replaced), in order: text, or with ``as_enum`` a
+    polars Enum of the recode's levels in their order (so a level no row has is still a level)."""
     for r in recodes:
         if r.source not in frame.columns:
             raise StudyError(f"[recode.{r.name}] from names '{r.source}', which is not in the data",
@@ -141,5 +164,9 @@ def apply_recode(frame: pl.DataFrame, recodes: Sequence[Recode]) -> pl.DataFrame
         if r.bands and not dtype.is_numeric():
             raise StudyError(f"[recode.{r.name}] bands need a numeric column; '{r.source}' is {dtype}",
                              param=f"recode.{r.name}.bands")
-        frame = frame.with_columns(_expression(r, dtype).alias(r.name))
+        expr = _expression(r, dtype)
+        if as_enum:
+            levels = list(dict.fromkeys([*r.levels, *([r.missing] if r.missing else [])]))
+            expr = expr.cast(pl.Enum(levels))
+        frame = frame.with_columns(expr.alias(r.name))
     return frame

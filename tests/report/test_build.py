@@ -229,6 +229,10 @@ def test_template_study_without_weighting_or_indicators(demo_study, tmp_path):
 
     study = create_study(tmp_path / "plain")
     shutil.copyfile(demo_study / "responses.csv", study / "responses.csv")
+    # the template ships recodes, weighting and indicators: take them out for a bare study
+    (study / "study.toml").write_text('[study]\ntitle = "Bare"\n[instrument]\npath = "form.xlsx"\n'
+                                      '[data]\npath = "responses.csv"\n[report]\nlanguage = "English"\n',
+                                      encoding="utf-8")
     res = build_report(study, tmp_path / "out")
     assert res.data["indicators"] == [] and res.data["weighting"]["method"] is None
     assert res.data["weighting"]["kish_deff"] == pytest.approx(1.0)

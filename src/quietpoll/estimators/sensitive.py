@@ -95,6 +95,10 @@ def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: 
     return np.where(missing, 0, y).astype(np.int64), t, missing, J
 
 
+#: text that is unmistakably the other value of a two-valued column (a column holding only these is all 0)
+_NEGATIVE = frozenset({"0", "no", "n", "false", "f", "control"})
+
+
 def _binary(frame: pl.DataFrame, name: str, role: str, positive: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray]:
     """A two-valued column as (float 0/1 values, missing mask).
 
@@ -119,7 +123,8 @@ def _binary(frame: pl.DataFrame, name: str, role: str, positive: tuple[str, ...]
         raise ColumnError(f"{role} column '{name}' has {len(vals)} values ({', '.join(vals[:5])}); it must "
                           "have two")
     pos = [v for v in vals if v.strip().lower() in positive]
-    if len(vals) and len(pos) != 1:
+    only_no = not pos and all(v.strip().lower() in _NEGATIVE for v in vals)  # a small sample: nobody said yes
+    if len(vals) and len(pos) != 1 and not only_no:
         raise ColumnError(f"{role} column '{name}': cannot tell which of {', '.join(map(repr, vals))} is "
                           f"the {'treated group' if role == 'treatment' else 'yes answer'}; code it as "
                           f"{' / '.join(positive)} (or 1/0)")

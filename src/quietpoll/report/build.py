@@ -129,7 +129,15 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
     opts = select(cfg.report, language=language, only=indicators)
     instrument, responses = read_study(cfg)
     raw = responses.main
-    check_against(opts, raw, instrument.languages)
+    from ..instrument.typing import type_responses
+
+    checked = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    if cfg.recode:  # the [recode] columns exist for the report as they will in the analysis frame
+        from ..recode import apply_recode
+
+        checked = apply_recode(checked, cfg.recode, as_enum=True)
+        raw = apply_recode(raw, cfg.recode)
+    check_against(opts, checked, instrument.languages)
     opts = replace(opts, language=resolve_language(opts.language, instrument.languages))
     share_vars = {i.variable for i in opts.indicators if i.kind == "proportion"}
     share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}

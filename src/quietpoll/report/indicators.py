@@ -101,7 +101,10 @@ class Suppressor:
         if ind.kind == "proportion" or binary:
             ct = self.crosstabs[(ind.variable, by)]
             res, keep, levels = ct["_res"], ct["_keep"], ct["_levels"]
-            i = levels.index(ind.level if ind.kind == "proportion" else "1")
+            level = ind.level if ind.kind == "proportion" else "1"
+            if level not in levels:  # nobody gave that answer (a small sample): only the totals can reveal
+                return {cl.levels[k]: bool(res.col_totals[j]) for j, k in enumerate(keep)}
+            i = levels.index(level)
             return {cl.levels[k]: bool(res.cells[i, j] or res.col_totals[j]) for j, k in enumerate(keep)}
         if ind.kind == "randomized_response":
             keep, _, _, res = two_way(self._levels(ind.randomized_response["answer"]), cl, self.w, o.min_cell,
@@ -138,6 +141,13 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict) -> list[dic
         share = ind.kind != "mean" or binary
         for by in (None, *(b for b in opts.by if b not in ind.columns())):   # never a column by itself
             rows = _estimates(design, ind, by, opts.level)
+            if by is None and not rows:  # nobody gave the indicator's answer (a small sample): say so
+                out.append({"id": ind.id, "label": ind.text(opts.language), "kind": ind.kind,
+                            "variable": ind.columns()[0], "level": ind.level, "domain": {}, "domain_label": "",
+                            "direct": ind.direct, "share": share, "suppressed": True, "estimate": None, "se": None,
+                            "ci_low": None, "ci_high": None, "n": None, "deff": None, "naive_estimate": None,
+                            "warnings": ["no interview gave this answer"]})
+                continue
             naive_rows = {tuple(r.domain.items()): r for r in _estimates(naive, ind, by, opts.level)}
             if by is None:
                 hidden = {(): sup.overall(ind, binary)}

@@ -20,35 +20,133 @@ title = "{title}"
 path = "form.xlsx"        # the XLSForm; English and Korean labels
 
 [data]
-path = "responses.csv"    # decrypted responses (never commit or share them)
+path = "responses.csv"    # decrypted responses (`quietpoll pull` writes them here; never commit or share them)
+
+# New columns for weighting and the report's groups, made from the answers before anything is weighted.
+[recode.sample]
+from = "status"
+groups = {{ residents = ["inside"], defectors = ["left"] }}
+
+[recode.exit_cohort]      # defectors by the year they left; people still inside have no year
+from = "year_left"
+bands = [1950, 2012, 2016, 2020]
+labels = ["before 2012", "2012-2015", "2016-2019", "2020 or later"]
+missing = "inside"
+
+[recode.province_group]
+from = "province"
+groups = {{ ne_border = ["north_hamgyong", "ryanggang"], nw_border = ["north_pyongan", "chagang"], pyongyang = ["pyongyang"], interior = ["south_pyongan", "south_hwanghae", "north_hwanghae", "kangwon", "south_hamgyong"] }}
+
+[recode.watch_monthly]    # never watched (the question is skipped) counts as "no"; a refusal stays missing
+from = "watch_freq"
+groups = {{ yes = ["daily", "weekly", "monthly"], no = ["bimonthly", "yearly", "once", "never"] }}
+missing = "no"
+
+[recode.radio_weekly]
+from = "radio_freq"
+groups = {{ yes = ["daily", "weekly"], no = ["monthly", "bimonthly", "yearly", "once", "never"] }}
+missing = "no"
+
+[recode.more_danger]
+from = "danger_change"
+groups = {{ yes = ["more"], no = ["same", "less"] }}
+
+[recode.home_inspected_any]
+from = "home_inspected"
+groups = {{ yes = ["once", "several"], no = ["never"] }}
 
 [design]
-# A convenience sample of interviews has no sampling design: equal weights until weighting.
+# Interviews of a convenience sample have no selection probabilities: equal weights, then weighting.
 # weights = "w"
 
-# Weighting to population margins. The figures below are the DPRK 2008 census (UN-assisted),
-# as listed in quietpoll's domain brief: people by sex and by province. Weight defectors to the
-# population they come from (MOU arrivals by sex) instead when that is the target population.
-# [weighting]
-# method = "rake"
-# [weighting.targets.sex]
-# male = 11721838
-# female = 12330393
-# [weighting.targets.province]
-# pyongyang = 3255288
-# south_pyongan = 4051696
-# north_pyongan = 2728662
-# chagang = 1299830
-# south_hwanghae = 2310485
-# north_hwanghae = 2113672
-# kangwon = 1477582
-# south_hamgyong = 3066013
-# north_hamgyong = 2327362
-# ryanggang = 719269
+# Raking to the DPRK 2008 census (UN-assisted), as listed in quietpoll's domain brief: sex of the whole
+# population, province groups of the population outside military camps. The sex x province joint is not
+# published, so the margins are raked separately. min_cell merges groups with fewer interviews (and
+# groups nobody in the sample comes from), recording each merge, so a small sample still weights.
+# Weight defectors to the population they come from (MOU arrivals by sex) instead when that is the target.
+[weighting]
+method = "rake"
+population = 24052231
+min_cell = 5
+maxit = 100
+
+[weighting.targets.sex]
+male = 0.4873493024410085
+female = 0.5126506975589915
+
+[weighting.targets.province_group]
+ne_border = 0.13047749024951286
+nw_border = 0.17252746579754508
+pyongyang = 0.13941360416780246
+interior = 0.5575814397851396
 
 [report]
 language = "English"      # or "Korean"
 min_cell = 10             # no published cell smaller than this
+by = ["sample", "exit_cohort"]
+
+# The headline indicators of the foreign-media surveys, each overall and by sample and exit cohort.
+[[report.indicators]]
+id = "ever_watched"
+label = "Ever watched foreign video"
+label_ko = "외국 영상을 본 적이 있음"
+variable = "ever_watched"
+level = "yes"
+
+[[report.indicators]]
+id = "watch_monthly"
+label = "Watches foreign video at least monthly"
+label_ko = "외국 영상을 월 1회 이상 시청"
+variable = "watch_monthly"
+level = "yes"
+
+[[report.indicators]]
+id = "radio_weekly"
+label = "Listens to foreign radio at least weekly"
+label_ko = "외국 라디오를 주 1회 이상 청취"
+variable = "radio_weekly"
+level = "yes"
+
+[[report.indicators]]
+id = "watched_sk_list"
+label = "Watched South Korean video (list experiment)"
+label_ko = "남한 영상을 본 적이 있음 (목록 실험)"
+list_experiment = {{ count = "le_count", treatment = "le_treat" }}
+
+[[report.indicators]]
+id = "knows_punished"
+label = "Knows someone punished for foreign media (direct question)"
+label_ko = "외국 매체로 처벌받은 사람을 앎 (직접 질문)"
+variable = "knows_punished"
+level = "yes"
+
+[[report.indicators]]
+id = "knows_punished_rr"
+label = "Knows someone punished for foreign media (randomized response)"
+label_ko = "외국 매체로 처벌받은 사람을 앎 (무작위 응답)"
+randomized_response = {{ answer = "rr_answer", design = "forced", p_truth = 0.6666666666666666, p_yes = 0.16666666666666666 }}
+direct = "knows_punished"
+
+[[report.indicators]]
+id = "witnessed"
+label = "Witnessed a punishment for foreign media"
+label_ko = "외국 매체로 인한 처벌을 목격함"
+variable = "witnessed"
+level = "yes"
+
+[[report.indicators]]
+id = "more_danger"
+label = "Sees more danger than before 2012"
+label_ko = "2012년 이전보다 더 위험해졌다고 봄"
+variable = "more_danger"
+level = "yes"
+
+[[report.indicators]]
+id = "home_inspected"
+label = "Home inspected for media at least once"
+label_ko = "매체 단속으로 집이 검열된 적이 있음"
+variable = "home_inspected_any"
+level = "yes"
 '''
 
 

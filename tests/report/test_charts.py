@@ -21,11 +21,11 @@ def test_svg_is_well_formed_and_complete():
     svg = dot_whisker(rows(), title="t <x>", suppressed_label="suppressed")
     root = ET.fromstring(svg)
     assert root.tag == f"{NS}svg"
-    texts = [t.text for t in root.iter(f"{NS}text")]
+    texts = ["".join(t.itertext()) for t in root.iter(f"{NS}text")]
     assert "A <b>&" in texts and "suppressed" in texts and "group" in texts
     filled = [c for c in root.iter(f"{NS}circle") if c.get("fill") not in (None, "none")]
-    # two estimates + the legend dot
-    assert len(filled) == 3
+    # two estimates (one with a warning) + the legend dots of both kinds
+    assert len(filled) == 4
     hollow = [c for c in root.iter(f"{NS}circle") if c.get("fill") == "none"]
     assert len(hollow) == 2          # one naive estimate + the legend
     for el in root.iter():

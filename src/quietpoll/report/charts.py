@@ -166,9 +166,6 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
                         'class="outside"/>')
         else:
             body.append(f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="5.5" fill="{colour}"/>')
-        if r.get("warn") and not narrow:
-            body.append(f'<text x="{WIDTH - 14}" y="{cy + 5:.1f}" font-size="14" fill="{WARN}" '
-                        'text-anchor="middle">!</text>')
     grid = []
     for t, lab in _ticks(lo, hi, share):
         xt = x(t)

@@ -113,3 +113,23 @@ def test_korean_page(built):
     assert '<html lang="ko">' in page and "주요 지표" in page and "합성 데이터" in page
     assert "Headline indicators" not in page and "weighted estimate and its interval" not in page
     assert "가중 추정값과 구간" in page
+
+
+def test_values_in_translated_messages_are_escaped(built):
+    """Values put into catalogue messages (new-style gettext) and plain values are HTML-escaped in
+    both languages: a hostile study.toml text or column name never becomes markup."""
+    import copy
+
+    evil = "<script>alert(1)</script>"
+    for language in ("English", "Korean"):
+        data = copy.deepcopy(built.data)
+        data["language"] = language
+        data["methods"]["statement"] = evil
+        data["quality"]["validation"]["action"] = evil
+        data["quality"]["near_duplicates"]["action"] = evil
+        data["weighting"]["collapsed"] = [{"variable": evil, "merged": [evil, "b"], "n": 3}]
+        data["not_tabulated"] = [{"question": evil, "reason": evil}]
+        data["indicators"][0]["label"] = evil
+        page = render_html(data)
+        assert "<script" not in page.lower()
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

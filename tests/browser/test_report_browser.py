@@ -175,7 +175,7 @@ def test_report_fits_the_screen(reports, language, width, height, tmp_path):
             .filter(s => getComputedStyle(s).display !== 'none')
             .map(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width
                       * Math.min(...[...s.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')))))""")
-        assert len(sizes) >= 11 and min(sizes) >= 10.3, sizes[:5]
+        assert len(sizes) >= 11 and min(sizes) >= 11, sizes[:5]
         kinds = page.evaluate("[...document.querySelectorAll('svg.chart')].filter(s => getComputedStyle(s).display"
                               " !== 'none').map(s => s.classList.contains('chart-narrow'))")
         assert all(kinds) if width < 600 else not any(kinds)

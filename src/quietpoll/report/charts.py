@@ -183,7 +183,8 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
                         + '" stroke-width="2"/>',
              "suppressed": '<text x="{xa}" y="{yt}" font-size="12" font-style="italic" fill="#666">…</text>'}
     legend_x = 6 if narrow else x0_plot
-    legend_em = (width - legend_x - 26) / 11
+    legend_size = 12 if narrow else 11
+    legend_em = (width - legend_x - 26) / legend_size
     ly = bottom + 40
     leg = []
     for key in ("estimate", "warn", "naive", "clipped", "outside", "suppressed"):
@@ -194,7 +195,7 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
         leg.append(marks[key].format(x=cx, y=cy, xa=cx - 4, xb=cx + 4, ya=cy - 5, yb=cy + 5, yt=ly))
         spans = "".join(f'<tspan x="{legend_x + 18}" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
                         for i, line in enumerate(lines))
-        leg.append(f'<text x="{legend_x + 18}" y="{ly}" font-size="11" fill="#333">{spans}</text>')
+        leg.append(f'<text x="{legend_x + 18}" y="{ly}" font-size="{legend_size}" fill="#333">{spans}</text>')
         ly += LINE_H * len(lines) + 3
     height = int(ly + 4)
     kind = "chart chart-narrow" if narrow else "chart chart-wide"

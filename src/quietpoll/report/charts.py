@@ -30,7 +30,7 @@ GRID = "#d9d9d9"
 #: legend texts (English defaults; the page passes them in the report's language)
 LEGEND = {"estimate": "weighted estimate and interval", "naive": "unweighted", "warn": "estimate with a warning",
           "clipped": "interval continues beyond the axis", "outside": "estimate beyond the axis",
-          "suppressed": "suppressed"}
+          "suppressed": "suppressed: too few respondents to publish"}
 
 
 def _units(ch: str) -> float:
@@ -97,8 +97,7 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
     text = dict(LEGEND, **(legend or {}))
     if naive_label is not None:
         text["naive"] = naive_label
-    if suppressed_label is not None:
-        text["suppressed"] = suppressed_label
+    row_suppressed = suppressed_label or "suppressed"      # the row's own word; the legend explains it
     lo, hi = _scale(rows, share)
     span = (hi - lo) or 1.0
     width = NARROW_W if narrow else WIDTH
@@ -138,7 +137,7 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
             if r.get("suppressed"):
                 used.add("suppressed")
             body.append(f'<text x="{x0_plot + 4}" y="{cy + 4:.1f}" font-size="12" font-style="italic" fill="#666">'
-                        f'{escape(text["suppressed"] if r.get("suppressed") else "—")}</text>')
+                        f'{escape(row_suppressed if r.get("suppressed") else "—")}</text>')
             continue
         colour = WARN if r.get("warn") else EST
         used.add("warn" if r.get("warn") else "estimate")

@@ -35,7 +35,7 @@ h1 { font-size: 1.6em; margin: 0.6em 0 0.2em; } h2 { border-bottom: 2px solid #1
 table { border-collapse: collapse; font-size: 0.92em; }
 th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vertical-align: top; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.sup { color: #666; font-style: italic; }
+.sup { color: #666; font-style: italic; } td.sup[colspan] { text-align: left; }
 .outside { color: #666; font-style: italic; }
 .fn { color: #b35900; font-weight: bold; font-size: 0.8em; padding-left: 2px; }
 .notes { color: #444; font-size: 0.9em; margin: -0.5em 0 1em; padding-left: 0; list-style: none; }

@@ -124,3 +124,75 @@ def test_report_offline_in_chromium(report):
     assert attempted == [], attempted
     assert failed == [], failed
     assert console == [], console
+
+
+@pytest.fixture(scope="module")
+def reports(report, tmp_path_factory):
+    """The English report (above) and the Korean report of the same study."""
+    from quietpoll.report import build_report
+
+    study = report.html_path.parent.parent / "study"
+    korean = build_report(study, tmp_path_factory.mktemp("browser-report-ko"), language="Korean")
+    return {"English": report, "Korean": korean}
+
+
+VIEWPORTS = [(375, 812), (1280, 900)]
+
+
+@pytest.mark.parametrize("language", ["English", "Korean"])
+@pytest.mark.parametrize("width,height", VIEWPORTS)
+def test_report_fits_the_screen(reports, language, width, height, tmp_path):
+    """On a 375 px phone and a 1280 px screen: the page is never wider than the viewport (tables
+    scroll inside their own box), the visible charts' text is at least about 11 px, Korean wraps by
+    word (headings do not stack one syllable per line), and a screenshot decodes to a page that is
+    not blank."""
+    from playwright.sync_api import sync_playwright
+
+    res = reports[language]
+    url = res.html_path.resolve().as_uri()
+    attempted = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(viewport={"width": width, "height": height})
+
+        def guard(route):
+            if route.request.url == url:
+                route.continue_()
+            else:
+                attempted.append(route.request.url)
+                route.abort()
+
+        context.route("**/*", guard)
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        scroll_width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll_width <= inner, f"page {scroll_width} px wide on a {inner} px screen"
+        # the tables that are wider than the screen scroll inside their box
+        assert page.evaluate("[...document.querySelectorAll('table')].every(t => t.parentElement.classList"
+                             ".contains('scroll'))")
+        # visible charts: the smallest SVG text as rendered, in CSS px
+        sizes = page.evaluate("""[...document.querySelectorAll('svg.chart')]
+            .filter(s => getComputedStyle(s).display !== 'none')
+            .map(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width
+                      * Math.min(...[...s.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')))))""")
+        assert len(sizes) >= 11 and min(sizes) >= 11, sizes[:5]
+        kinds = page.evaluate("[...document.querySelectorAll('svg.chart')].filter(s => getComputedStyle(s).display"
+                              " !== 'none').map(s => s.classList.contains('chart-narrow'))")
+        assert all(kinds) if width < 600 else not any(kinds)
+        if language == "Korean":
+            assert page.evaluate("getComputedStyle(document.querySelector('h2')).wordBreak") == "keep-all"
+            # a heading of a few words takes at most two lines on a phone
+            lines = page.evaluate("""[...document.querySelectorAll('h2')].map(h => Math.round(
+                h.getBoundingClientRect().height / parseFloat(getComputedStyle(h).lineHeight || 30)))""")
+            assert max(lines) <= 2, lines
+        shot = tmp_path / f"report-{language}-{width}x{height}.png"
+        page.screenshot(path=str(shot))
+        browser.close()
+    assert attempted == [], attempted
+    pixels = decode_png(shot.read_bytes())
+    assert pixels.shape[:2] == (height, width)
+    colours = np.unique(pixels.reshape(-1, 3), axis=0)
+    assert len(colours) >= 30, f"screenshot looks blank: {len(colours)} colours"
+    assert 0.01 < (pixels.min(axis=2) < 200).mean() < 0.9
+    # the SYNTHETIC banner (#b00020) is on screen at the top
+    assert np.any(np.all(np.abs(pixels[:60].astype(int) - [0xB0, 0x00, 0x20]) < 12, axis=2))

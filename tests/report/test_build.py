@@ -239,4 +239,7 @@ def test_template_study_without_weighting_or_indicators(demo_study, tmp_path):
     values = {e["element"]: e["value"] for e in res.data["methods"]["elements"]}
     assert values["Sponsor and who conducted the survey"] == "not stated in study.toml"
     assert not res.data["synthetic"] and "SYNTHETIC DATA" not in res.html_path.read_text(encoding="utf-8")
+    page = res.html_path.read_text(encoding="utf-8")
+    assert "The study defines no headline indicators" in page and 'id="breakdowns"' not in page
+    assert "Estimates are unweighted and describe the sample only" in res.data["methods"]["statement"]
     assert any(t["kind"] == "topline" for t in res.data["tables"])

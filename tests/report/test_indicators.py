@@ -44,3 +44,23 @@ def test_indicator_rows_of_the_demo(built):
     for r in rows:
         if r["kind"] == "proportion" and r["estimate"] is not None:
             assert 0 <= r["estimate"] <= 1
+
+
+def test_groups_in_the_forms_order(built):
+    """Groups built by a calculate question come in the order the form names them (residents before
+    defectors, exit cohorts in time order), not alphabetically; select_one groups in choice order."""
+    from quietpoll.report.toplines import calculated_values
+
+    assert calculated_values("if(${status} = 'inside', 'residents', 'defectors')") == ["residents", "defectors"]
+    assert calculated_values('if(${a} != "x" and ${b} >= "y", "g1", if(${c}<\'z\', \'g2\', "g3"))') == \
+        ["g1", "g2", "g3"]
+    rows = [r for r in built.data["indicators"] if r["id"] == "ever_watched" and r["domain"]]
+    order = {}
+    for r in rows:
+        (by, v), = r["domain"].items()
+        order.setdefault(by, []).append(v)
+    assert order["sample"] == ["residents", "defectors"]
+    assert order["exit_cohort"] == ["inside", "before_2012", "2012_2015", "2016_2019", "2020_on"]
+    assert order["sex"] == ["male", "female"]
+    assert order["province_group"] == ["ne_border", "nw_border", "pyongyang", "interior"]
+    assert built.data["settings"]["by_labels"]["sex"] != "sex"        # the question's label

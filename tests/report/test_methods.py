@@ -38,3 +38,32 @@ def test_question_wording(built):
     assert {q["question"] for q in le} >= {"le_count_control", "le_count_treat"}
     assert "South Korean video" in " ".join(q["wording"] for q in le)
     assert "randomized response" in words["knows_punished_rr"]["note"]
+
+
+def _without_weighting(demo_study, target):
+    """A copy of the demo study whose design has weights ([design] weights) but no [weighting]."""
+    import re
+    import shutil
+
+    shutil.copytree(demo_study, target)
+    text = (target / "study.toml").read_text(encoding="utf-8")
+    text = re.sub(r"\n\[weighting(\.[^\]]+)?\]\n(?:(?!\n\[)[\s\S])*", "\n", text)
+    assert "[weighting" not in text and 'weights = "base_weight"' in text
+    (target / "study.toml").write_text(text, encoding="utf-8")
+    return target
+
+
+def test_design_weights_without_weighting_read_properly(demo_study, tmp_path):
+    from quietpoll.report import build_report
+
+    study = _without_weighting(demo_study, tmp_path / "study")
+    res = build_report(study, tmp_path / "out", indicators=["ever_watched"])
+    m = res.data["methods"]
+    values = {e["element"]: e["value"] for e in m["elements"]}
+    assert values["Weighting"].startswith("design weights (column base_weight); no weighting to population margins")
+    assert "Estimates use the design weights (column base_weight)" in m["statement"]
+    assert "(none" not in m["statement"] and "cannot speak freely" not in m["statement"]
+    page = res.html_path.read_text(encoding="utf-8")
+    assert "No weighting to population margins. Kish design effect of the weights" in page
+    ko = build_report(study, tmp_path / "ko", indicators=["ever_watched"], language="Korean")
+    assert "설계 가중치(열 base_weight)" in ko.data["methods"]["statement"]

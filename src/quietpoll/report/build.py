@@ -29,6 +29,7 @@ from ..pipeline import PreparedStudy, prepare_study, read_study
 from ..study import load_study
 from ..weighting.diagnostics import diagnostics
 from ..weighting.targets import parse_targets
+from .i18n import translations
 from .indicators import indicator_rows, is_binary, sensitive_pairs
 from .methods import methods_statement
 from .options import base_language, check_against, resolve_language, select
@@ -53,7 +54,8 @@ def _step(progress: Progress | None, k: int) -> None:
         progress(STEPS[k], k, len(STEPS))
 
 
-def _quality_summary(validation: dict, quality: dict, flagged: list[int], dropped: bool) -> dict:
+def _quality_summary(validation: dict, quality: dict, flagged: list[int], dropped: bool, tr) -> dict:
+    _, ngettext = tr.gettext, tr.ngettext
     problems = validation["problems"]
     by_rule: dict[str, int] = {}
     by_col: dict[tuple[str, str], int] = {}
@@ -69,14 +71,17 @@ def _quality_summary(validation: dict, quality: dict, flagged: list[int], droppe
             "n_rows": validation["n_rows"], "n_problems": len(problems), "by_rule": dict(sorted(by_rule.items())),
             "by_column": [{"column": c, "rule": r, "count": n} for (c, r), n in sorted(by_col.items())],
             "unsupported": len(validation.get("unsupported", [])),
-            "action": "listed here; answers are used as collected (none was changed)",
+            "action": _("listed here; answers are used as collected (none was changed)"),
         },
         "near_duplicates": {
             "threshold": quality.get("threshold"), "threshold_rule": quality.get("threshold_rule"),
             "pairs": pairs, "n_flagged": len(flagged),
-            "action": (f"excluded before weighting: both interviews of each flagged pair ({len(flagged)} "
-                       "interviews), since which one is the copy cannot be told") if dropped and flagged else
-                      ("kept ([quality] drop_flagged = false)" if flagged else "none flagged"),
+            "action": (ngettext("excluded before weighting: both interviews of each flagged pair (%(num)d "
+                                "interview), since which one is the copy cannot be told",
+                                "excluded before weighting: both interviews of each flagged pair (%(num)d "
+                                "interviews), since which one is the copy cannot be told", len(flagged))
+                       % {"num": len(flagged)}) if dropped and flagged else
+                      (_("kept ([quality] drop_flagged = false)") if flagged else _("none flagged")),
         },
         "durations": len(quality.get("durations") or []),
         "straightlining": len(quality.get("straightlining") or []),
@@ -139,6 +144,8 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         raw = apply_recode(raw, cfg.recode)
     check_against(opts, checked, instrument.languages)
     opts = replace(opts, language=resolve_language(opts.language, instrument.languages))
+    tr = translations(opts.language)
+    _ = tr.gettext
     share_vars = {i.variable for i in opts.indicators if i.kind == "proportion"}
     share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}
     # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
@@ -157,19 +164,20 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         for by in opts.by:
             if by != var:
                 crosstabs[(var, by)] = two_way_table(weighted, instrument, var, by, opts, rs_design=weighted)
-    rows = indicator_rows(weighted, naive, instrument, opts, crosstabs)
+    rows = indicator_rows(weighted, naive, instrument, opts, crosstabs, tr)
 
     _step(progress, 5)
     toplines, skipped = [], []
     for q in instrument.data_questions():
         if q.repeat is not None:
-            skipped.append({"question": q.name, "reason": "questions of repeats are not tabulated"})
+            skipped.append({"question": q.name, "reason": _("questions of repeats are not tabulated")})
         elif q.type in SKIP_REASON or q.type not in TABULATED:
-            skipped.append({"question": q.name, "reason": SKIP_REASON.get(q.type) or f"{q.type} not tabulated"})
+            skipped.append({"question": q.name, "reason": _(SKIP_REASON[q.type]) if SKIP_REASON.get(q.type)
+                            else _("%(type)s not tabulated") % {"type": q.type}})
         elif q.name not in frame.columns:
-            skipped.append({"question": q.name, "reason": "not in the data"})
+            skipped.append({"question": q.name, "reason": _("not in the data")})
         else:
-            toplines.append(topline(weighted, instrument, q, opts))
+            toplines.append(topline(weighted, instrument, q, opts, tr))
     sample = _sample_sizes(weighted, instrument, opts, raw.height, len(prepared.exclusions))
 
     _step(progress, 6)
@@ -179,16 +187,17 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         "language": base_language(opts.language),
         "settings": {"min_cell": opts.min_cell, "max_ci_width": opts.max_ci_width, "min_n": opts.min_n,
                      "by": list(opts.by), "level": opts.level, "dominance": list(opts.dominance),
-                     "p_percent": opts.p_percent},
+                     "p_percent": opts.p_percent,
+                     "by_labels": {b: question_label(instrument, b, opts.language) for b in opts.by}},
         "sample": sample,
         "indicators": rows,
         "sensitive": sensitive_pairs(rows),
         "tables": [_public(t) for t in crosstabs.values()] + toplines,
         "not_tabulated": skipped,
         "weighting": weighting,
-        "quality": _quality_summary(validation, quality, flagged, drop_flagged),
+        "quality": _quality_summary(validation, quality, flagged, drop_flagged, tr),
     }
-    data["methods"] = methods_statement(data, opts, instrument, cfg)
+    data["methods"] = methods_statement(data, opts, instrument, cfg, tr)
     data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
     data = _clean(data)
     if publish:

@@ -23,6 +23,7 @@ import polars as pl
 from ..disclosure.tables import suppress_table
 from ..estimators import mean, proportion
 from ..estimators.sensitive import list_experiment, randomized_response
+from .i18n import translations
 from .toplines import Levels, column_levels, magnitude_sensitive, one_way, two_way
 
 
@@ -122,18 +123,44 @@ class Suppressor:
         return {cl.levels[k]: bool(res.cells[0, j]) for j, k in enumerate(keep)}
 
 
-def _warnings(r: dict, opts, share: bool) -> list[str]:
+def flags(r: dict, opts, share: bool) -> list[str]:
+    """Why a published row needs a note: "wide_interval" (a share's interval wider than [report]
+    max_ci_width), "small_n" (fewer than min_n respondents), "outside_range" (a share estimated
+    or its interval reaching outside [0, 1], which list-experiment and randomized-response estimators can
+    give)."""
     out = []
-    lo, hi = r["ci_low"], r["ci_high"]
+    lo, hi, est = r.get("ci_low"), r.get("ci_high"), r.get("estimate")
     if share and lo is not None and hi is not None and hi - lo > opts.max_ci_width:
-        out.append(f"interval wider than {opts.max_ci_width:g} (from {lo:.3f} to {hi:.3f})")
-    if r["n"] is not None and r["n"] < opts.min_n:
-        out.append(f"based on {r['n']} respondents (fewer than {opts.min_n})")
+        out.append("wide_interval")
+    if r.get("n") is not None and r["n"] < opts.min_n:
+        out.append("small_n")
+    if share and any(v is not None and not 0.0 <= v <= 1.0 for v in (est, lo, hi)):
+        out.append("outside_range")
     return out
 
 
-def indicator_rows(design, naive, instrument, opts, crosstabs: dict) -> list[dict]:
-    """Every indicator overall and in every domain of opts.by, in report.json's "indicators" shape."""
+def _warnings(r: dict, opts, share: bool, tr) -> list[str]:
+    _, ngettext = tr.gettext, tr.ngettext
+    out = []
+    lo, hi = r["ci_low"], r["ci_high"]
+    found = flags(r, opts, share)
+    if "wide_interval" in found:
+        out.append(_("interval wider than %(width)s (from %(low).3f to %(high).3f)")
+                   % {"width": f"{opts.max_ci_width:g}", "low": lo, "high": hi})
+    if "small_n" in found:
+        out.append(ngettext("based on %(num)d respondent (fewer than %(min_n)d)",
+                            "based on %(num)d respondents (fewer than %(min_n)d)", r["n"])
+                   % {"num": r["n"], "min_n": opts.min_n})
+    if "outside_range" in found:
+        out.append(_("estimate or interval outside 0–100%%: the design's estimate is noisy at this sample size")
+                   % {})
+    return out
+
+
+def indicator_rows(design, naive, instrument, opts, crosstabs: dict, tr=None) -> list[dict]:
+    """Every indicator overall and in every domain of opts.by (domains in the order of their levels: the
+    form's choice order), in report.json's "indicators" shape; warnings in the language of `tr`."""
+    tr = tr or translations(opts.language)
     sup = Suppressor(design, instrument, opts, crosstabs)
     out = []
     for ind in opts.indicators:
@@ -157,6 +184,8 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict) -> list[dic
                 hidden = {((by, k),): v for k, v in d.items()}
                 lv = column_levels(design.data, by, instrument, opts.language)
                 labels = dict(zip(lv.levels, lv.labels))
+                order = {v: k for k, v in enumerate(lv.levels)}
+                rows = sorted(rows, key=lambda r: order.get(str(next(iter(r.domain.values()))), len(order)))
             for r in rows:
                 key = tuple(r.domain.items())
                 suppressed = hidden.get(key, True)
@@ -170,9 +199,10 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict) -> list[dic
                        "naive_estimate": None if nv is None else _num(nv.estimate)}
                 if suppressed:
                     row.update(estimate=None, se=None, ci_low=None, ci_high=None, n=None, deff=None,
-                               naive_estimate=None, warnings=[])
+                               naive_estimate=None, warnings=[], flags=[])
                 else:
-                    row["warnings"] = _warnings(row, opts, share)
+                    row["warnings"] = _warnings(row, opts, share, tr)
+                    row["flags"] = flags(row, opts, share)
                 out.append(row)
     return out
 

@@ -10,6 +10,7 @@ A suppressed entry is published as null with "suppressed": true; nothing of its 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,16 +20,17 @@ from ..disclosure.tables import SuppressedTable, dominance_sensitive, p_percent_
 from ..estimators import mean, proportion
 from ..estimators.crosstab import crosstab as rao_scott
 from ..instrument.typing import as_text, choice_names, labels as choice_labels
+from .i18n import N_, translations
 
 #: question types shown as frequencies / means; everything else is listed as not tabulated
 SKIP_REASON = {
-    "text": "free text is never published", "calculate": "computed by the form", "note": "",
-    "start": "collection metadata", "end": "collection metadata", "today": "collection metadata",
-    "deviceid": "collection metadata", "username": "collection metadata", "audit": "collection metadata",
-    "date": "dates are not tabulated", "datetime": "dates are not tabulated", "time": "times are not tabulated",
-    "geopoint": "locations are never published", "geotrace": "locations are never published",
-    "geoshape": "locations are never published", "image": "media are never published",
-    "audio": "media are never published", "video": "media are never published", "file": "files are never published",
+    "text": N_("free text is never published"), "calculate": N_("computed by the form"), "note": "",
+    "start": N_("collection metadata"), "end": N_("collection metadata"), "today": N_("collection metadata"),
+    "deviceid": N_("collection metadata"), "username": N_("collection metadata"), "audit": N_("collection metadata"),
+    "date": N_("dates are not tabulated"), "datetime": N_("dates are not tabulated"), "time": N_("times are not tabulated"),
+    "geopoint": N_("locations are never published"), "geotrace": N_("locations are never published"),
+    "geoshape": N_("locations are never published"), "image": N_("media are never published"),
+    "audio": N_("media are never published"), "video": N_("media are never published"), "file": N_("files are never published"),
 }
 
 
@@ -67,12 +69,26 @@ def column_levels(frame: pl.DataFrame, name: str, instrument, language: str) -> 
             levels = [str(v) for v in as_text(present.sort()).to_list()]
         else:
             levels = sorted(as_text(present).to_list())
+            if q is not None and q.type == "calculate" and q.calculation:
+                # a group built by the form (if(..., 'a', if(..., 'b', 'c')))): the form's order of the groups
+                order = {v: k for k, v in enumerate(dict.fromkeys(calculated_values(q.calculation)))}
+                levels.sort(key=lambda v: (order.get(v, len(order)), v))
         labels = list(levels)
     lookup = pl.Series("l", levels, dtype=pl.String)
     codes = text.replace_strict(lookup, pl.int_range(len(levels), eager=True), default=-1,
                                 return_dtype=pl.Int64).to_numpy()
     codes = np.where(text.is_null().to_numpy(), -1, codes)
     return Levels(name, tuple(levels), tuple(labels), codes)
+
+
+_LITERAL = re.compile(r"(!=|<=|>=|=|<|>)?\s*'([^']*)'" + r'|(!=|<=|>=|=|<|>)?\s*"([^"]*)"')
+
+
+def calculated_values(calculation: str) -> list[str]:
+    """The text values a calculate expression can give, in the order it names them: its quoted literals
+    that are not the right side of a comparison (`${status} = 'inside'` compares, `'residents'` is given)."""
+    return [m.group(2) if m.group(2) is not None else m.group(4) for m in _LITERAL.finditer(calculation)
+            if not (m.group(1) or m.group(3))]
 
 
 def magnitude_sensitive(cell: np.ndarray, contributions: np.ndarray, n_cells: int, opts) -> np.ndarray:
@@ -121,17 +137,25 @@ def two_way(rows: Levels, cols: Levels, w: np.ndarray, min_cell: int, dominance:
     return np.flatnonzero(keep), counts, weighted, res
 
 
-def _warn(est, lo, hi, n, opts, share: bool) -> list[str]:
-    out = []
+def _warn(est, lo, hi, n, opts, share: bool, tr) -> tuple[list[str], list[str]]:
+    """(warnings in the report's language, their flags: see indicators.flags)."""
+    _, ngettext = tr.gettext, tr.ngettext
+    out, found = [], []
     if share and lo is not None and hi is not None and hi - lo > opts.max_ci_width:
-        out.append(f"interval wider than {opts.max_ci_width:g}")
+        out.append(_("interval wider than %(width)s") % {"width": f"{opts.max_ci_width:g}"})
+        found.append("wide_interval")
     if n is not None and n < opts.min_n:
-        out.append(f"based on {n} respondents (fewer than {opts.min_n})")
-    return out
+        out.append(ngettext("based on %(num)d respondent (fewer than %(min_n)d)",
+                            "based on %(num)d respondents (fewer than %(min_n)d)", n) % {"num": n, "min_n": opts.min_n})
+        found.append("small_n")
+    return out, found
 
 
-def topline(design, instrument, q, opts) -> dict:
-    """The topline table of one question (select_one, select_multiple, integer/decimal)."""
+def topline(design, instrument, q, opts, tr=None) -> dict:
+    """The topline table of one question (select_one, select_multiple, integer/decimal); notes and
+    warnings in the language of `tr` (default: the report's)."""
+    tr = tr or translations(opts.language)
+    _ = tr.gettext
     frame = design.data
     w = design.weights
     lang = opts.language
@@ -149,9 +173,10 @@ def topline(design, instrument, q, opts) -> dict:
             sup = bool(res.cells[0, k])
             lo, hi = (None, None) if r is None else (_num(r.ci_low), _num(r.ci_high))
             e = 0.0 if r is None else _num(r.estimate)
+            warn, found = ([], []) if sup or counts[k] == 0 else _warn(e, lo, hi, n_q, opts, True, tr)
             rows.append({"level": level, "label": label, "suppressed": sup, "estimate": None if sup else e,
                          "ci_low": None if sup else lo, "ci_high": None if sup else hi,
-                         "warnings": [] if sup or counts[k] == 0 else _warn(e, lo, hi, n_q, opts, True)})
+                         "warnings": warn, "flags": found})
         n = int(counts.sum())
         return {**base, "n": None if res.grand_total else n, "rows": rows, "suppression": _suppression(res)}
     if q.type == "select_multiple":
@@ -173,27 +198,28 @@ def topline(design, instrument, q, opts) -> dict:
             sup = bool(res.cells[0, 0] or res.cells[0, 1])
             choice = col.split("/", 1)[1]
             lo, hi = _num(row.ci_low), _num(row.ci_high)
+            warn, found = ([], []) if sup else _warn(row.estimate, lo, hi, int(counts.sum()), opts, True, tr)
             rows.append({"level": choice, "label": labs.get(choice, choice), "suppressed": sup,
                          "estimate": None if sup else _num(row.estimate), "ci_low": None if sup else lo,
-                         "ci_high": None if sup else hi,
-                         "warnings": [] if sup else _warn(row.estimate, lo, hi, int(counts.sum()), opts, True)})
-        return {**base, "n": n, "rows": rows, "note": "share choosing each option (several allowed)",
+                         "ci_high": None if sup else hi, "warnings": warn, "flags": found})
+        return {**base, "n": n, "rows": rows, "note": _("share choosing each option (several allowed)"),
                 "suppression": {"rule": f"threshold: fewer than {opts.min_cell} respondents, per option"}}
     # integer / decimal / range: the weighted mean
     s = frame.get_column(q.name)
     if not s.dtype.is_numeric():
-        return {**base, "n": None, "rows": [], "note": "values are not all numbers: not tabulated"}
+        return {**base, "n": None, "rows": [], "note": _("values are not all numbers: not tabulated")}
     ok = s.is_not_null().to_numpy()
     n = int(ok.sum())
     yv = s.cast(pl.Float64).fill_null(0).to_numpy()
     dominated = bool(n and magnitude_sensitive(np.zeros(n, np.int64), w[ok] * np.abs(yv[ok]), 1, opts)[0])
     sup = n < opts.min_cell or dominated
-    row = {"level": None, "label": "mean", "suppressed": sup, "estimate": None, "ci_low": None, "ci_high": None,
-           "warnings": []}
+    row = {"level": None, "label": _("mean"), "suppressed": sup, "estimate": None, "ci_low": None, "ci_high": None,
+           "warnings": [], "flags": []}
     if not sup:
         r = mean(design, q.name, level=opts.level).rows[0]
-        row.update(estimate=_num(r.estimate), ci_low=_num(r.ci_low), ci_high=_num(r.ci_high),
-                   warnings=_warn(r.estimate, r.ci_low, r.ci_high, n, opts, False))
+        warn, found = _warn(r.estimate, r.ci_low, r.ci_high, n, opts, False, tr)
+        row.update(estimate=_num(r.estimate), ci_low=_num(r.ci_low), ci_high=_num(r.ci_high), warnings=warn,
+                   flags=found)
     return {**base, "n": None if sup else n, "rows": [row],
             "suppression": {"rule": f"threshold ({opts.min_cell}) and dominance ({opts.dominance[0]}, "
                                     f"{opts.dominance[1]:g}%)" + (f" and p% ({opts.p_percent:g})"

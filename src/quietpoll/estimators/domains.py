@@ -41,7 +41,7 @@ def make_domains(frame: pl.DataFrame, by) -> Domains:
     if not by:
         return Domains((), None, ({},))
     for b in by:
-        require_column(frame, b, "--by")
+        require_column(frame, b, "by", param="by")
     nulls = np.zeros(frame.height, bool)
     arrays = []
     for b in by:

@@ -17,7 +17,8 @@ and returning the statistic under every replicate, only called by replicate desi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
@@ -29,6 +30,19 @@ Rows = Any
 #: a weighting step for :meth:`Design.reweight`: (weights (n,), replicate weights (n, R) or None)
 #: -> (new weights, new replicate weights or None, weighting record or None)
 Reweighting = Callable[[np.ndarray, "np.ndarray | None"], tuple[np.ndarray, "np.ndarray | None", Any]]
+
+
+
+@dataclass(frozen=True, eq=False)
+class Piece:
+    """One domain's estimates (q,) with both ways of measuring them, as :meth:`Design.vcov` takes
+    them; kept on a result so that :meth:`Design.vcov_joint` can give the covariance of the
+    estimates of several domains and variables together (R's svyby(covmat = TRUE))."""
+
+    rows: Rows
+    theta: np.ndarray
+    influence: Callable[[], np.ndarray | None] | None = None
+    reevaluate: Callable[[Replicates], np.ndarray] | None = None
 
 
 class Replicates(Protocol):
@@ -87,6 +101,12 @@ class Design(Protocol):
         exists at theta, the covariance is NaN); ``reevaluate(replicates)`` returns (R, q)
         estimates under each replicate (NaN rows: replicates that give none). A design that needs
         the one not given raises EstimationError naming `what`."""
+        ...
+
+    def vcov_joint(self, pieces: Sequence[Piece]) -> np.ndarray:
+        """(Q, Q) covariance of the estimates of all pieces together (Q their total length): the
+        influence values of each scattered over the whole sample and summed at once, or the
+        replicate estimates side by side."""
         ...
 
     def influence_vcov(self, rows: Rows, scores: np.ndarray) -> np.ndarray | None:

@@ -164,6 +164,17 @@ class ReplicateDesign(Weightable):
         with np.errstate(invalid="ignore"):
             return self.rep_variance(thetas, np.atleast_1d(np.asarray(theta, float)))
 
+    def vcov_joint(self, pieces) -> np.ndarray:
+        thetas, coef = [], []
+        for p in pieces:
+            if p.reevaluate is None:
+                raise missing_engine("this estimate", "a design with influence values (strata, clusters)")
+            t = np.asarray(p.reevaluate(self), float)
+            thetas.append(t.reshape(len(t), -1))
+            coef.append(np.atleast_1d(np.asarray(p.theta, float)))
+        with np.errstate(invalid="ignore"):
+            return self.rep_variance(np.hstack(thetas), np.concatenate(coef))
+
     def influence_vcov(self, rows, scores: np.ndarray) -> None:
         return None
 

@@ -191,6 +191,19 @@ class TaylorDesign(Weightable):
             return np.full((q, q), np.nan)
         return self.variance(rows, scores)
 
+    def vcov_joint(self, pieces) -> np.ndarray:
+        Q = sum(len(np.atleast_1d(p.theta)) for p in pieces)
+        S = np.zeros((self.n, Q))
+        j = 0
+        for p in pieces:
+            q = len(np.atleast_1d(p.theta))
+            if p.influence is None:
+                raise missing_engine("this estimate", "a replicate-weight design")
+            s = p.influence()
+            S[p.rows, j:j + q] = np.nan if s is None else np.asarray(s, float).reshape(-1, q)
+            j += q
+        return self.variance(slice(None), S)
+
     def influence_vcov(self, rows, scores: np.ndarray) -> np.ndarray:
         return self.variance(rows, scores)
 

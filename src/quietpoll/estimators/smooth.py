@@ -22,6 +22,7 @@ from .binomial import logit_ci, logit_ci_binary_taylor
 from .common import AnalysisVar, Request, analysis_variable, domain_rows, make_row, resolve_df
 from .domains import make_domains
 from .table import Estimate, Table
+from ..design.protocol import Piece
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,10 @@ class Smooth:
     influence: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (T, theta, Y) -> (rows, q)
 
 
-def evaluate(design, rows, Y: np.ndarray, stat: Smooth) -> tuple[np.ndarray, np.ndarray]:
-    """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain."""
+def evaluate(design, rows, Y: np.ndarray, stat: Smooth, pieces: list | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain; the
+    Piece that measured them is appended to `pieces` (for the table's joint covariance)."""
     w = design.weights[rows]
     T = w @ Y
     theta = stat.g(T[None, :])[0]
@@ -43,7 +46,12 @@ def evaluate(design, rows, Y: np.ndarray, stat: Smooth) -> tuple[np.ndarray, np.
         with np.errstate(divide="ignore", invalid="ignore"):
             return stat.g(Tr)
 
-    V = design.vcov(rows, theta, influence=lambda: w[:, None] * stat.influence(T, theta, Y), reevaluate=reevaluate)
+    def influence():
+        return w[:, None] * stat.influence(T, theta, Y)
+
+    V = design.vcov(rows, theta, influence=influence, reevaluate=reevaluate)
+    if pieces is not None:
+        pieces.append(Piece(rows, theta, influence, reevaluate))
     return theta, V
 
 
@@ -90,7 +98,7 @@ def _srs_var_of_share(design, p: float, w: np.ndarray, rows) -> float:
     return p * (1 - p) * nobs / (nobs - 1) * (N - nobs) / (N * nobs)
 
 
-def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> list[Estimate]:
+def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, pieces: list) -> list[Estimate]:
     out = []
     y = var.values
     for g in range(domains.count):
@@ -106,19 +114,20 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> li
             dev = yr - est
             scores = w * dev                      # divided by sum(w) in place when the design takes them
 
-            def reevaluate(rep, yr=yr):
+            def reevaluate(rep, yr=yr, rows=rows):
                 Tr = rep.replicate_totals(rows, np.column_stack([yr, np.ones_like(yr)]))
                 with np.errstate(divide="ignore", invalid="ignore"):
                     return Tr[:, :1] / Tr[:, 1:2]
 
             nobs = design.n_obs(rows)
             s2 = float(scores @ dev) / sw * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
-            theta = (est,)
-            V = design.vcov(rows, np.array([est]), reevaluate=reevaluate,
-                            influence=lambda s=scores, sw=sw: np.divide(s, sw, out=s))
+            theta = np.array([est])
+            influence = _scaled_once(scores, sw)
+            V = design.vcov(rows, theta, influence=influence, reevaluate=reevaluate)
+            pieces.append(Piece(rows, theta, influence, reevaluate))
             vsrs = s2 * (sw - nobs) / (sw * nobs) if sw >= nobs else math.nan
         else:
-            theta, V = evaluate(design, rows, yr[:, None], TOTAL)
+            theta, V = evaluate(design, rows, yr[:, None], TOTAL, pieces)
             vsrs = _srs_var_of_mean(design, rows, yr, w) * float(w.sum()) ** 2
         est, v = float(theta[0]), float(V[0, 0])
         df = resolve_df(design, rows, req.df)
@@ -145,11 +154,12 @@ def _numeric_stat(design, variables, by, req: Request, kind: str) -> Table:
         raise EstimationError(f"{{ci_method}} {req.ci_method} applies to proportions; a {kind} has only "
                               "wald intervals", param="ci_method")
     domains = make_domains(design.data, by)
-    rows = []
+    rows: list[Estimate] = []
+    pieces: list[Piece] = []
     for name in _names(variables):
         var = analysis_variable(design.data, name, numeric=True)
-        rows += _summaries(design, var, domains, req, kind)
-    return Table(tuple(rows), design.describe())
+        rows += _summaries(design, var, domains, req, kind, pieces)
+    return Table(tuple(rows), design.describe(), pieces=tuple(pieces), engine=design)
 
 
 def proportion(design, variables: str | Sequence[str], *, by=None, level: float = 0.95,
@@ -158,6 +168,7 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
     req = Request(level, cimod.check_method(ci_method), df)
     domains = make_domains(design.data, by)
     out = []
+    pieces: list[Piece] = []
     for name in _names(variables):
         var = analysis_variable(design.data, name, numeric=False)
         levels = var.levels
@@ -169,14 +180,14 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
             codes = var.codes[rows]
             if K == 2 and req.ci_method != "likelihood":
                 binary = _binary_linearized(design, rows, codes, name, levels, domains.labels[g], req, n,
-                                            n_missing)
+                                            n_missing, pieces)
                 if binary is not None:
                     out += binary
                     continue
             Y = np.zeros((len(codes), K + 1))
             Y[np.arange(len(codes)), codes] = 1.0
             Y[:, K] = 1.0
-            theta, V = evaluate(design, rows, Y, ratio_stat(K))
+            theta, V = evaluate(design, rows, Y, ratio_stat(K), pieces)
             w = design.weights[rows]
             dfv = resolve_df(design, rows, req.df)
             for k, lev in enumerate(levels):
@@ -206,10 +217,11 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                 lo0 = None if second.ci_high is None else 1 - second.ci_high
                 hi0 = None if second.ci_low is None else 1 - second.ci_low
                 out[-2] = replace(first, ci_low=lo0, ci_high=hi0)
-    return Table(tuple(out), design.describe())
+    return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
 
 
-def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missing) -> list[Estimate] | None:
+def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missing, pieces: list
+                       ) -> list[Estimate] | None:
     """Both levels of a two-level variable from one linearization, when the design's variance is a
     function of influence values (else None: the general path re-evaluates): the second level's
     share is 1 - p with the same variance; the logit interval mirrors."""
@@ -224,6 +236,7 @@ def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missi
     V = design.influence_vcov(rows, scores)
     if V is None:
         return None
+    pieces.append(Piece(rows, np.array([1 - p, p]), lambda: scores[:, :1] * np.array([-1.0, 1.0])))
     v = float(V[0, 0])
     dfv = resolve_df(design, rows, req.df)
     vsrs = _srs_var_of_share(design, p, w, rows)
@@ -252,12 +265,13 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
     den = analysis_variable(design.data, denominator, numeric=True)
     both = num.combined(den, f"{numerator}/{denominator}")
     out = []
+    pieces: list[Piece] = []
     for g in range(domains.count):
         rows, n, n_missing = domain_rows(domains, g, both, design)
         if rows is None:
             continue
         Y = np.column_stack([num.values[rows], den.values[rows]])
-        theta, V = evaluate(design, rows, Y, ratio_stat(1))
+        theta, V = evaluate(design, rows, Y, ratio_stat(1), pieces)
         est, v = float(theta[0]), float(V[0, 0])
         w = design.weights[rows]
         X = float(w @ Y[:, 1])
@@ -267,7 +281,19 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
         lo, hi = cimod.wald(est, math.sqrt(v), req.level, dfv)
         out.append(make_row("ratio", both.name, None, domains.labels[g], est, v, lo, hi, req, dfv,
                             None if vsrs is None else (v / vsrs if vsrs else math.nan), n, n_missing))
-    return Table(tuple(out), design.describe())
+    return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
+
+
+def _scaled_once(scores: np.ndarray, sw: float):
+    """The influence values scores / sw, divided in place on first use (no copy of a large column)."""
+    done: list[np.ndarray] = []
+
+    def influence():
+        if not done:
+            done.append(np.divide(scores, sw, out=scores)[:, None])
+        return done[0]
+
+    return influence
 
 
 def _rows_or_none(rows):

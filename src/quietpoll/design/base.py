@@ -62,7 +62,8 @@ def design_weights(frame: pl.DataFrame, weights: str | None, probs: str | None) 
 def missing_engine(what: str, needs: str) -> EstimationError:
     """The error when a statistic offers no way of measuring its variance that this design uses;
     `what` may name parameters as {placeholders} (errors.py)."""
-    return EstimationError(f"{what} needs {needs}", also=tuple(re.findall(r"\{(\w+)\}", what)))
+    named = re.findall(r"\{(\w+)\}", what)
+    return EstimationError(f"{what} needs {needs}", param=named[0] if named else None, also=tuple(named[1:]))
 
 
 class Weightable:

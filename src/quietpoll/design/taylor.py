@@ -18,7 +18,7 @@ import polars as pl
 from ..errors import DesignError, LonelyPSUError
 from .base import missing_engine
 from .base import Weightable, design_weights, numeric_column, require_column
-from .codes import column_array, factorize
+from ..codes import column_array, factorize
 from .spec import DesignSpec
 
 

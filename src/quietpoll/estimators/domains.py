@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from ..design.base import require_column
-from ..design.codes import column_array, factorize
+from ..codes import column_array, factorize
 
 
 @dataclass(frozen=True)

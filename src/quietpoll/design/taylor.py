@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from ..errors import DesignError, LonelyPSUError
-from .base import missing_engine
-from .base import Weightable, design_weights, numeric_column, require_column
 from ..codes import column_array, factorize
+from ..errors import DesignError, LonelyPSUError
+from .base import Weightable, design_weights, missing_engine, numeric_column, require_column
 from .spec import DesignSpec
 
 

@@ -78,11 +78,13 @@ def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: 
         J = int(y[ctrl].max())
         if J < 1:
             raise EstimationError(f"list experiment: every control row of '{count}' is 0, so the number of "
-                                  "control items cannot be told from the data; give {control_items} J", param="control_items")
+                                  "control items cannot be told from the data; give {control_items} J",
+                                  param="control_items")
     else:
         J = int(control_items)
         if J != control_items or J < 1:
-            raise EstimationError(f"{{control_items}} must be a whole number of at least 1, got {control_items}", param="control_items")
+            raise EstimationError(f"{{control_items}} must be a whole number of at least 1, got {control_items}",
+                                  param="control_items")
     over = ctrl & (y > J)
     if over.any():
         raise ColumnError(f"list-experiment count column '{count}' has a control-row count {y[over][0]:g} above "
@@ -210,7 +212,8 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
     given = {"p_truth": p_truth, "p_yes": p_yes, "p": p, "p_unrelated": p_unrelated}
     needs = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
     if rr_design not in needs:
-        raise EstimationError(f"{{rr_design}} must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'", param="rr_design")
+        raise EstimationError(f"{{rr_design}} must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'",
+                              param="rr_design")
     surplus = [k for k, v in given.items() if v is not None and k not in needs[rr_design]]
     if surplus:
         raise EstimationError(f"randomized response: {', '.join(surplus)} does not apply to the "

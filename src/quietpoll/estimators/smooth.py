@@ -16,13 +16,13 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..design.protocol import Piece
 from ..errors import EstimationError
 from . import ci as cimod
 from .binomial import logit_ci, logit_ci_binary_taylor
 from .common import AnalysisVar, Request, analysis_variable, domain_rows, make_row, resolve_df
 from .domains import make_domains
 from .table import Estimate, Table
-from ..design.protocol import Piece
 
 
 @dataclass(frozen=True)
@@ -259,7 +259,8 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
     """Ratio of two totals (R's svyratio), rows with either value missing excluded."""
     req = Request(level, ci_method, df)
     if ci_method != "wald":
-        raise EstimationError(f"{{ci_method}} {ci_method} applies to proportions; a ratio has only wald intervals", param="ci_method")
+        raise EstimationError(f"{{ci_method}} {ci_method} applies to proportions; a ratio has only wald "
+                              "intervals", param="ci_method")
     domains = make_domains(design.data, by)
     num = analysis_variable(design.data, numerator, numeric=True)
     den = analysis_variable(design.data, denominator, numeric=True)

@@ -7,7 +7,7 @@ again to the same targets (R's postStratify / rake / calibrate for svyrep design
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -170,7 +170,3 @@ def trim_design(design, lower: float | None, upper: float | None, strict: bool =
         return new, rep, None
 
     return design.reweight(step)
-
-
-def _labels(m: Margin) -> Sequence[str]:
-    return [f"{m.variable}={lev}" for lev in m.levels]

@@ -41,7 +41,10 @@ def test_the_demo_study_is_typed(tmp_path):
 
 def test_the_init_template_reads(tmp_path):
     cfg = load_study(create_study(tmp_path / "s"))
-    assert cfg.title == "Foreign media access" and cfg.design is None and cfg.weighting is None
+    assert cfg.title == "Foreign media access" and cfg.design is None
+    assert cfg.weighting is not None and cfg.weighting.method == "rake" and cfg.weighting.min_cell == 5
+    assert [r.name for r in cfg.recode][:3] == ["sample", "exit_cohort", "province_group"]
+    assert len(cfg.report.indicators) == 9
     assert cfg.report.language == "English" and cfg.report.language_set and cfg.report.min_cell == 10
     assert cfg.quality == QualitySection()
 

@@ -128,7 +128,7 @@ def as_svrepdesign(design: TaylorDesign, type: str = "JKn", *, replicates: int =
                    rho: float | None = None, mse: bool = False) -> ReplicateDesign:
     """Replicate weights from a Taylor design's first stage, as R's as.svrepdesign: JK1, JKn, BRR,
     Fay (rho), bootstrap, subbootstrap (Rao-Wu)."""
-    from .design.builders import build_replicates
+    from .design.builders import REPLICATE_TYPES, build_replicates
 
     st = design.stages[0]
     popsize = None if st.popsize is None else st.popsize[st.units]
@@ -136,10 +136,10 @@ def as_svrepdesign(design: TaylorDesign, type: str = "JKn", *, replicates: int =
     reps = build_replicates(type, strata, st.units, popsize=popsize, rho=rho, replicates=replicates, seed=seed,
                             mse=mse)
     rw = reps.factors * design.weights[:, None]
-    return ReplicateDesign.from_arrays(design.data, design.weights, rw, type=reps.type if reps.type in
-                                       ("JK1", "JKn", "BRR", "Fay", "bootstrap") else "other",
-                                       scale=reps.scale, rscales=reps.rscales, mse=mse, rho=reps.rho,
-                                       spec=design.spec)
+    # a built type that cannot be given as columns (subbootstrap) is kept as "other" with its scales
+    kind = reps.type if REPLICATE_TYPES[reps.type].scales is not None else "other"
+    return ReplicateDesign.from_arrays(design.data, design.weights, rw, type=kind, scale=reps.scale,
+                                       rscales=reps.rscales, mse=mse, rho=reps.rho, spec=design.spec)
 
 
 def glm(design, formula: str, family: str = "gaussian", *, subset=None, level: float = 0.95):

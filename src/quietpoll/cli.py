@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from . import api
-from .design import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
+from .design import LONELY_PSU, REPLICATE_TYPES, DesignSpec, ReplicateSpec
 from .cli_errors import QuietpollGroup, render_error
 from .errors import QuietpollError
 from .estimators.ci import CI_METHODS
@@ -84,7 +84,7 @@ _DESIGN_OPTIONS = [
     click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata."),
     click.option("--lonely-psu", type=click.Choice(LONELY_PSU), help="Strata with one PSU (R's survey.lonely.psu)."),
     click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'."),
-    click.option("--rep-type", type=click.Choice(REP_TYPES + ("subbootstrap",), case_sensitive=False),
+    click.option("--rep-type", type=click.Choice(sorted(REPLICATE_TYPES), case_sensitive=False),
               help="Replicate weight type (without --repweights: build them from the design)."),
     click.option("--rho", type=float, help="Fay coefficient."),
     click.option("--scale", type=float, help="Replicate variance scale."),
@@ -309,9 +309,7 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
     diag["collapsed"] = collapsed
     diag["excluded"] = [e.to_dict() for e in prepared.exclusions]
     result = full.with_columns(prepared.final_weights(weight_column))
-    if weighted.kind == "replicate" and design.rep_columns:   # the recalibrated replicates replace the old
-        W = weighted.repweights.rows(slice(None))
-        result = result.with_columns([prepared.by_row(W[:, j], c) for j, c in enumerate(design.rep_columns)])
+    result = result.with_columns([prepared.by_row(a, c) for c, a in weighted.replicate_columns().items()])
     write_data(result, out)
     fmt = fmt or _default_format()
     if fmt == "json":

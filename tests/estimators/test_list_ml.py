@@ -203,7 +203,7 @@ def test_boundary_estimate_has_no_linearized_se():
     ([0, 1, -1, 3, 1, 2], [0, 0, 0, 1, 1, 1], {}, ColumnError, "whole numbers"),
     ([0, 1, 2, 3, 1, 4], [0, 0, 0, 1, 1, 1], {}, ColumnError, r"above J \+ 1 = 3"),
     ([0, 1, 3, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 2}, ColumnError, "control-row count 3 above"),
-    ([0, 1, 2, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 0}, EstimationError, "--control-items"),
+    ([0, 1, 2, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 0}, EstimationError, "control_items must be"),
     ([0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1], {}, EstimationError, "every control row"),
     ([0, 1, 2, 3, 1, 2], [0, 0, 2, 1, 1, 1], {}, ColumnError, "0 and 1"),
 ])

@@ -233,7 +233,7 @@ def test_randomized_response_text_answers_and_domains():
     (dict(rr_design="unrelated", p=0.7), "p_unrelated is required"),
     (dict(rr_design="unrelated", p=0.7, p_unrelated=1.5), "p_unrelated must be in"),
     (dict(rr_design="unrelated", p=0.0, p_unrelated=0.5), r"p must be in"),
-    (dict(rr_design="spinner", p=0.7), "--rr-design must be one of"),
+    (dict(rr_design="spinner", p=0.7), "^rr_design must be one of"),
     (dict(rr_design="warner", p="abc"), "must be a probability"),
 ])
 def test_bad_parameters(kw, msg):

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import difflib
+import re
 
 import numpy as np
 import polars as pl
 
-from ..errors import ColumnError, DesignError
+from ..errors import ColumnError, DesignError, EstimationError
 
 
-def require_column(frame: pl.DataFrame, name: str, role: str) -> pl.Series:
+def require_column(frame: pl.DataFrame, name: str, role: str, *, param: str | None = None) -> pl.Series:
+    """The column; ColumnError naming `role` (or the parameter `param` that named the column)."""
     if name not in frame.columns:
         close = difflib.get_close_matches(name, frame.columns, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise ColumnError(f"{role} column '{name}' is not in the data{hint}")
+        what = "{" + param + "}" if param else role
+        raise ColumnError(f"{what} column '{name}' is not in the data{hint}", param=param)
     return frame.get_column(name)
 
 
@@ -54,6 +57,13 @@ def design_weights(frame: pl.DataFrame, weights: str | None, probs: str | None) 
             raise DesignError(f"probabilities column '{probs}' must be in (0, 1] (row {bad}: {p[bad]})")
         return 1.0 / p
     return np.ones(n)
+
+
+def missing_engine(what: str, needs: str) -> EstimationError:
+    """The error when a statistic offers no way of measuring its variance that this design uses;
+    `what` may name parameters as {placeholders} (errors.py)."""
+    named = re.findall(r"\{(\w+)\}", what)
+    return EstimationError(f"{what} needs {needs}", param=named[0] if named else None, also=tuple(named[1:]))
 
 
 class Weightable:

@@ -39,6 +39,7 @@ Random draws use ``numpy.random.default_rng(seed)``; they do not reproduce R's r
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -47,9 +48,48 @@ from quietpoll.errors import DesignError
 
 from .hadamard import check_hadamard_matrix, hadamard
 
-__all__ = ["REPLICATE_TYPES", "Replicates", "build_replicates", "hadamard"]
+__all__ = ["REPLICATE_TYPES", "BUILT_TYPES", "ReplicateType", "Replicates", "build_replicates", "hadamard",
+           "register_replicate_type"]
 
-REPLICATE_TYPES: tuple[str, ...] = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "subbootstrap")
+
+# ----------------------------------------------------------------------------------------------
+# The replicate-type registry: one ReplicateType per type, registered once (bottom of this file)
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReplicateType:
+    """A replicate type: how R's svrepdesign sets scale and rscales for given replicate weight
+    columns (`scales`, None if the type cannot be given as columns) and how as.svrepdesign builds its
+    factors from stage-1 strata and PSUs (`build`, None if quietpoll cannot build it)."""
+
+    name: str
+    scales: Callable | None = None     # (scale, rscales, rho, R) -> (scale, rscales), either may be None
+    build: Callable | None = None      # (units, rho, replicates, rng, hadamard_matrix, stratum_order)
+    #                                    -> (table, scale, rscales, type, rho)
+    aliases: tuple[str, ...] = ()      # other spellings accepted (the name is case-insensitive)
+    half_sample: bool = False          # rho, hadamard_matrix and stratum_order apply (BRR, Fay)
+    keeps_fpc: bool = True             # a population size is used (else dropped with a warning, as R)
+
+
+#: name -> ReplicateType, in registration order
+REPLICATE_TYPES: dict[str, ReplicateType] = {}
+#: lower-case spellings -> name
+_ALIASES: dict[str, str] = {}
+
+
+def register_replicate_type(t: ReplicateType) -> ReplicateType:
+    if t.name in REPLICATE_TYPES:
+        raise ValueError(f"replicate type '{t.name}' is registered twice")
+    REPLICATE_TYPES[t.name] = t
+    for a in (t.name, *t.aliases):
+        _ALIASES[a.lower()] = t.name
+    return t
+
+
+def canonical_type(type: str) -> str | None:
+    """The registered name of a replicate type spelled any way it may be, or None."""
+    return _ALIASES.get(str(type).lower())
 
 
 @dataclass(frozen=True, eq=False)
@@ -328,13 +368,11 @@ def _subbootstrap(
 
 
 def _canonical_type(type: str) -> str:
-    if isinstance(type, str):
-        for t in REPLICATE_TYPES:
-            if t.lower() == type.lower():
-                return t
-    raise DesignError(
-        f"unknown replicate type {type!r}; choose one of {', '.join(REPLICATE_TYPES)}"
-    )
+    name = canonical_type(type) if isinstance(type, str) else None
+    if name is None or REPLICATE_TYPES[name].build is None:
+        raise DesignError(f"unknown replicate type {type!r}; choose one of {', '.join(BUILT_TYPES)}",
+                          param="type")
+    return name
 
 
 def build_replicates(
@@ -382,44 +420,34 @@ def build_replicates(
         coded in sorted order; numeric labels only while they sort the same as text, e.g. 1..9).
     """
     kind = _canonical_type(type)
+    rtype = REPLICATE_TYPES[kind]
     if isinstance(replicates, bool) or not isinstance(replicates, (int, np.integer)):
-        raise DesignError(f"replicates must be an integer, got {replicates!r}")
+        raise DesignError(f"{{replicates}} must be an integer, got {replicates!r}", param="replicates")
     if replicates < 2:
-        raise DesignError(f"replicates must be at least 2, got {replicates}")
+        raise DesignError(f"{{replicates}} must be at least 2, got {replicates}", param="replicates")
     if rho is not None:
         rho = float(rho)
         if not (0.0 <= rho < 1.0):
-            raise DesignError(f"rho (Fay coefficient) must be in [0, 1), got {rho:g}")
-        if rho != 0.0 and kind not in ("BRR", "Fay"):
-            raise DesignError(f"rho (Fay coefficient) does not apply to type {kind!r}")
+            raise DesignError(f"{{rho}} (Fay coefficient) must be in [0, 1), got {rho:g}", param="rho")
+        if rho != 0.0 and not rtype.half_sample:
+            raise DesignError(f"{{rho}} (Fay coefficient) does not apply to type {kind!r}", param="rho")
     if kind == "Fay" and rho is None:
-        raise DesignError('type "Fay" needs rho, the Fay coefficient in (0, 1)')
-    if stratum_order is not None and kind not in ("BRR", "Fay"):
-        raise DesignError("stratum_order only applies to BRR and Fay replicate weights")
-    if hadamard_matrix is not None and kind not in ("BRR", "Fay"):
-        raise DesignError("hadamard_matrix only applies to BRR and Fay replicate weights")
+        raise DesignError('type "Fay" needs {rho}, the Fay coefficient in (0, 1)', param="rho")
+    if stratum_order is not None and not rtype.half_sample:
+        raise DesignError("{stratum_order} only applies to BRR and Fay replicate weights", param="stratum_order")
+    if hadamard_matrix is not None and not rtype.half_sample:
+        raise DesignError("{hadamard_matrix} only applies to BRR and Fay replicate weights",
+                          param="hadamard_matrix")
 
-    if popsize is not None and kind in ("BRR", "Fay", "subbootstrap"):
+    if popsize is not None and not rtype.keeps_fpc:
         warnings.warn(
             f"finite population correction dropped for {kind} replicate weights (as R does)",
             stacklevel=2,
         )
         popsize = None
     units = _psus(strata, psu, popsize)
-
-    out_rho: float | None = None
-    if kind == "JK1":
-        table, scale, rscales = _jk1(units)
-    elif kind == "JKn":
-        table, scale, rscales = _jkn(units)
-    elif kind in ("BRR", "Fay"):
-        out_rho = 0.0 if rho is None else rho
-        kind = "BRR" if out_rho == 0.0 else "Fay"
-        table, scale, rscales = _brr(units, out_rho, hadamard_matrix, stratum_order)
-    elif kind == "bootstrap":
-        table, scale, rscales = _bootstrap(units, int(replicates), np.random.default_rng(seed))
-    else:
-        table, scale, rscales = _subbootstrap(units, int(replicates), np.random.default_rng(seed))
+    table, scale, rscales, kind, out_rho = rtype.build(units, rho, int(replicates), np.random.default_rng(seed),
+                                                       hadamard_matrix, stratum_order)
 
     factors = np.ascontiguousarray(table[units.row_psu, :], dtype=np.float64)
     rscales = np.asarray(rscales, dtype=np.float64)
@@ -433,3 +461,55 @@ def build_replicates(
         rho=out_rho,
         mse=bool(mse),
     )
+
+
+# ----------------------------------------------------------------------------------------------
+# The registered types
+# ----------------------------------------------------------------------------------------------
+
+
+def _given(default):
+    """scale from a default when not given; rscales as given (svrepdesign's rule for most types)."""
+    return lambda scale, rscales, rho, R: (default(R) if scale is None else scale, rscales)
+
+
+def _jkn_scales(scale, rscales, rho, R):
+    if rscales is None:
+        raise DesignError("JKn replicate weights need {rscales} ((n_h - 1) / n_h for each replicate)",
+                          param="rscales")
+    return scale, rscales
+
+
+def _sdr_scales(scale, rscales, rho, R):
+    return 4.0 / R, np.ones(R)
+
+
+def _half_sample(units, rho, replicates, rng, hadamard_matrix, stratum_order):
+    out_rho = 0.0 if rho is None else rho
+    table, scale, rscales = _brr(units, out_rho, hadamard_matrix, stratum_order)
+    return table, scale, rscales, "BRR" if out_rho == 0.0 else "Fay", out_rho
+
+
+def _simple(name, builder, draws=False):
+    def build(units, rho, replicates, rng, hadamard_matrix, stratum_order):
+        table, scale, rscales = builder(units, replicates, rng) if draws else builder(units)
+        return table, scale, rscales, name, None
+    return build
+
+
+register_replicate_type(ReplicateType("JK1", _given(lambda R: (R - 1) / R), _simple("JK1", _jk1)))
+register_replicate_type(ReplicateType("JKn", _jkn_scales, _simple("JKn", _jkn)))
+register_replicate_type(ReplicateType("BRR", lambda scale, rscales, rho, R: (1.0 / R, rscales), _half_sample,
+                                      half_sample=True, keeps_fpc=False))
+register_replicate_type(ReplicateType("Fay", lambda scale, rscales, rho, R: (1.0 / (R * (1 - rho) ** 2), rscales),
+                                      _half_sample, half_sample=True, keeps_fpc=False))
+register_replicate_type(ReplicateType("bootstrap", _given(lambda R: 1.0 / (R - 1)),
+                                      _simple("bootstrap", _bootstrap, draws=True)))
+register_replicate_type(ReplicateType("SDR", _sdr_scales, aliases=("successive-difference",)))
+register_replicate_type(ReplicateType("ACS", _sdr_scales))
+register_replicate_type(ReplicateType("other", _given(lambda R: None)))
+register_replicate_type(ReplicateType("subbootstrap", None, _simple("subbootstrap", _subbootstrap, draws=True),
+                                      keeps_fpc=False))
+
+#: the types build_replicates (as.svrepdesign) can build, in registration order
+BUILT_TYPES: tuple[str, ...] = tuple(n for n, t in REPLICATE_TYPES.items() if t.build is not None)

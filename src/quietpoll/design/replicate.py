@@ -1,4 +1,5 @@
-"""Replicate-weight designs (R's svrepdesign): JK1, JKn, BRR, Fay, bootstrap, SDR, ACS, other.
+"""Replicate-weight designs (R's svrepdesign): JK1, JKn, BRR, Fay, bootstrap, SDR, ACS, other (the
+registry REPLICATE_TYPES, builders.py, says how each sets scale and rscales).
 
 A statistic is re-evaluated under every replicate weight column; with statistics that are smooth
 functions of weighted totals this is one matrix product per domain (W[rows].T @ Y). The variance is
@@ -14,9 +15,13 @@ import numpy as np
 import polars as pl
 
 from ..errors import DesignError
-from .base import Weightable, design_weights
+from .base import Weightable, design_weights, missing_engine
+from .builders import REPLICATE_TYPES
 from .repweights import RepWeights
 from .spec import DesignSpec, ReplicateSpec
+
+
+__all__ = ["REPLICATE_TYPES", "ReplicateDesign", "replicate_scales"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -75,7 +80,7 @@ class ReplicateDesign(Weightable):
     @classmethod
     def from_arrays(cls, data: pl.DataFrame, weights: np.ndarray, repweights: np.ndarray, *, type: str,
                     scale: float, rscales: np.ndarray, mse: bool = False, rho: float | None = None,
-                    spec: DesignSpec | None = None) -> ReplicateDesign:
+                    spec: DesignSpec | None = None, rep_columns: tuple[str, ...] = ()) -> ReplicateDesign:
         R = repweights.shape[1]
         rep = RepWeights.from_dense(repweights, np.asarray(weights, float))
         rsp = ReplicateSpec(columns=(), type=type, rho=rho, scale=scale, rscales=tuple(np.broadcast_to(rscales, R)),
@@ -84,7 +89,7 @@ class ReplicateDesign(Weightable):
         spec = DesignSpec(weights=base.weights, probs=base.probs, lonely_psu=base.lonely_psu, replicates=rsp)
         return cls(data=data, weights=np.asarray(weights, float), repweights=rep,
                    scale=float(scale), rscales=np.broadcast_to(np.asarray(rscales, float), (R,)).copy(),
-                   type=type, mse=mse, rho=rho, spec=spec)
+                   type=type, mse=mse, rho=rho, spec=spec, rep_columns=tuple(rep_columns))
 
     # ---- what estimators call -------------------------------------------------------------------
 
@@ -134,6 +139,61 @@ class ReplicateDesign(Weightable):
             self._cache["used"] = used
         return self._cache["used"]
 
+    # ---- the Design protocol (protocol.py) ------------------------------------------------------
+
+    def n_obs(self, rows) -> int:
+        """Every row of the domain (R's nobs for a replicate design's design effect)."""
+        return self.n if isinstance(rows, slice) else len(rows)
+
+    def sample_degf(self) -> float:
+        return float(self.degf())
+
+    def svyvar_n(self, rows) -> int:
+        return self.n if isinstance(rows, slice) else len(rows)
+
+    def has_deff(self, statistic: str) -> bool:
+        # R's svyratio has no design effect for replicate designs
+        return statistic != "ratio"
+
+    @property
+    def domain_keeps_rows(self) -> bool:
+        return False
+
+    def vcov(self, rows, theta, *, influence=None, reevaluate=None, what: str = "this statistic") -> np.ndarray:
+        """Re-evaluation: the statistic under every replicate, through R's svrVar."""
+        if reevaluate is None:
+            raise missing_engine(what, "a design with influence values (strata, clusters)")
+        thetas = reevaluate(self)
+        with np.errstate(invalid="ignore"):
+            return self.rep_variance(thetas, np.atleast_1d(np.asarray(theta, float)))
+
+    def vcov_joint(self, pieces) -> np.ndarray:
+        thetas, coef = [], []
+        for p in pieces:
+            if p.reevaluate is None:
+                raise missing_engine("this estimate", "a design with influence values (strata, clusters)")
+            t = np.asarray(p.reevaluate(self), float)
+            thetas.append(t.reshape(len(t), -1))
+            coef.append(np.atleast_1d(np.asarray(p.theta, float)))
+        with np.errstate(invalid="ignore"):
+            return self.rep_variance(np.hstack(thetas), np.concatenate(coef))
+
+    def influence_vcov(self, rows, scores: np.ndarray) -> None:
+        return None
+
+    def reweight(self, step) -> ReplicateDesign:
+        """Every replicate weight column weighted again by the same step (R's methods for svyrep)."""
+        weights, replicates, _ = step(self.weights, self.repweights.rows(slice(None)))
+        return ReplicateDesign.from_arrays(self.data, weights, replicates, type=self.type, scale=self.scale,
+                                           rscales=self.rscales, mse=self.mse, rho=self.rho, spec=self.spec,
+                                           rep_columns=self.rep_columns)
+
+    def replicate_columns(self) -> dict[str, np.ndarray]:
+        if not self.rep_columns:
+            return {}
+        W = self.repweights.rows(slice(None))
+        return {c: W[:, j] for j, c in enumerate(self.rep_columns)}
+
     def describe(self) -> dict:
         return {"kind": "replicate", "n": self.n, "df": self.degf(), "weights": self.spec.weights,
                 "type": self.type, "replicates": self.n_replicates, "scale": self.scale,
@@ -144,27 +204,15 @@ class ReplicateDesign(Weightable):
 def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
     """scale and rscales as R's svrepdesign sets them for each type (combined weights)."""
     t = rs.type
+    if REPLICATE_TYPES[t].scales is None:   # pragma: no cover - ReplicateSpec accepts only types with scales
+        raise DesignError(f"replicate type '{t}' cannot be given as replicate weight columns")
     if R < 2:
         raise DesignError("a replicate design needs at least two replicate weight columns")
     rscales = None if rs.rscales is None else np.asarray(rs.rscales, float)
     if rscales is not None and len(rscales) not in (1, R):
         raise DesignError(f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})",
                           param="rscales")
-    scale = rs.scale
-    if t == "BRR":
-        scale = 1.0 / R
-    elif t == "Fay":
-        scale = 1.0 / (R * (1 - rs.rho) ** 2)
-    elif t == "bootstrap":
-        scale = 1.0 / (R - 1) if scale is None else scale
-    elif t == "JK1":
-        scale = (R - 1) / R if scale is None else scale
-    elif t == "JKn":
-        if rscales is None:
-            raise DesignError("JKn replicate weights need {rscales} ((n_h - 1) / n_h for each replicate)",
-                              param="rscales")
-    elif t in ("SDR", "ACS"):
-        scale, rscales = 4.0 / R, np.ones(R)
+    scale, rscales = REPLICATE_TYPES[t].scales(rs.scale, rscales, rs.rho, R)
     if scale is None:
         scale = 1.0
     if rscales is None:

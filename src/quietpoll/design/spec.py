@@ -12,10 +12,11 @@ from typing import Any
 import polars as pl
 
 from ..errors import DesignError
+from .builders import REPLICATE_TYPES, canonical_type
 
 LONELY_PSU = ("fail", "remove", "adjust", "average", "certainty")
-REP_TYPES = ("JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other")
-_REP_ALIASES = {t.lower(): t for t in REP_TYPES} | {"successive-difference": "SDR", "jk1": "JK1", "jkn": "JKn"}
+#: replicate types that can be given as replicate weight columns (svrepdesign), from the registry
+REP_TYPES = tuple(n for n, t in REPLICATE_TYPES.items() if t.scales is not None)
 
 
 @dataclass(frozen=True)
@@ -31,8 +32,8 @@ class ReplicateSpec:
     combined_weights: bool = True
 
     def __post_init__(self) -> None:
-        t = _REP_ALIASES.get(str(self.type).lower())
-        if t is None:
+        t = canonical_type(self.type)
+        if t is None or t not in REP_TYPES:
             raise DesignError(f"replicate type '{self.type}' is not one of {', '.join(REP_TYPES)}")
         object.__setattr__(self, "type", t)
         if t == "Fay" and self.rho is None:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from ..codes import column_array, factorize
 from ..errors import DesignError, LonelyPSUError
-from .base import Weightable, design_weights, numeric_column, require_column
-from .codes import column_array, factorize
+from .base import Weightable, design_weights, missing_engine, numeric_column, require_column
 from .spec import DesignSpec
 
 
@@ -161,6 +161,60 @@ class TaylorDesign(Weightable):
                 full = rec.residualize(full)
             rows, scores = slice(None), full
         return _multistage(self.stages, 0, rows, scores, self.spec.lonely_psu, None)
+
+    # ---- the Design protocol (protocol.py) ------------------------------------------------------
+
+    def n_obs(self, rows) -> int:
+        """Rows with a non-zero weight (R's nobs for the design effect)."""
+        return self.nonzero(rows)
+
+    def sample_degf(self) -> float:
+        """Distinct PSUs minus strata over every row of the sample (R's degf as svychisq uses it)."""
+        st = self.stages[0]
+        return float(len(st.unit_stratum) - st.n_strata)
+
+    def has_deff(self, statistic: str) -> bool:
+        return True
+
+    def svyvar_n(self, rows) -> int:
+        return int(np.count_nonzero(self.weights))
+
+    @property
+    def domain_keeps_rows(self) -> bool:
+        return bool(self.calibrations)
+
+    def vcov(self, rows, theta, *, influence=None, reevaluate=None, what: str = "this statistic") -> np.ndarray:
+        """Linearization: the covariance of the totals of the statistic's influence values."""
+        if influence is None:
+            raise missing_engine(what, "a replicate-weight design")
+        scores = influence()
+        if scores is None:   # no linearization exists at theta (e.g. a boundary estimate)
+            q = len(np.atleast_1d(theta))
+            return np.full((q, q), np.nan)
+        return self.variance(rows, scores)
+
+    def vcov_joint(self, pieces) -> np.ndarray:
+        Q = sum(len(np.atleast_1d(p.theta)) for p in pieces)
+        S = np.zeros((self.n, Q))
+        j = 0
+        for p in pieces:
+            q = len(np.atleast_1d(p.theta))
+            if p.influence is None:
+                raise missing_engine("this estimate", "a replicate-weight design")
+            s = p.influence()
+            S[p.rows, j:j + q] = np.nan if s is None else np.asarray(s, float).reshape(-1, q)
+            j += q
+        return self.variance(slice(None), S)
+
+    def influence_vcov(self, rows, scores: np.ndarray) -> np.ndarray:
+        return self.variance(rows, scores)
+
+    def reweight(self, step) -> TaylorDesign:
+        weights, _, record = step(self.weights, None)
+        return self.with_weights(weights, record)
+
+    def replicate_columns(self) -> dict[str, np.ndarray]:
+        return {}
 
     def describe(self) -> dict:
         st = self.stages[0]

@@ -130,19 +130,23 @@ def logit_ci(design, rows, y: np.ndarray, level: float, df: float) -> tuple[floa
     if not (0 < float(y @ w) < float(w.sum())):
         return math.nan, math.nan
     beta, ww2, mu, _ = _fit(y, pw)
-    if design.kind == "taylor":
-        if isinstance(ww2, float):
-            ww2 = pw * ww2
+
+    def influence():
+        # the sandwich scores with the last iteration's working weights (svyglm)
+        ww = pw * ww2 if isinstance(ww2, float) else ww2
         resid = (y - mu) / float(_mu_eta(beta))
-        scores = ww2 * resid / ww2.sum()
-        var = float(design.variance(rows, scores[:, None])[0, 0])
-    else:
-        W = design.rep_matrix(rows)
+        return (ww * resid / ww.sum())[:, None]
+
+    def reevaluate(rep):
+        # refit under every replicate, warm-started at the full-sample coefficient
+        W = rep.rep_matrix(rows)
         betas = np.empty(W.shape[1])
         for r in range(W.shape[1]):
             wr = W[:, r]
             betas[r] = _fit(y, wr / wr.sum(), start=beta)[0]
-        var = float(design.rep_variance(betas[:, None], np.array([beta]))[0, 0])
+        return betas[:, None]
+
+    var = float(design.vcov(rows, np.array([beta]), influence=influence, reevaluate=reevaluate)[0, 0])
     q = critical(level, df)
     se = math.sqrt(var)
     return float(_linkinv(beta - q * se)), float(_linkinv(beta + q * se))

@@ -39,7 +39,8 @@ def critical(level: float, df: float) -> float:
 
 def check_method(method: str) -> str:
     if method not in CI_METHODS:
-        raise EstimationError(f"--ci-method must be one of {', '.join(CI_METHODS)}, got '{method}'")
+        raise EstimationError(f"{{ci_method}} must be one of {', '.join(CI_METHODS)}, got '{method}'",
+                              param="ci_method")
     return method
 
 

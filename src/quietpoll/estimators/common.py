@@ -22,9 +22,9 @@ class Request:
 
     def __post_init__(self) -> None:
         if not 0 < float(self.level) < 1:
-            raise EstimationError(f"--level must be between 0 and 1 (e.g. 0.95), got {self.level}")
+            raise EstimationError(f"{{level}} must be between 0 and 1 (e.g. 0.95), got {self.level}", param="level")
         if isinstance(self.df, str) and self.df not in ("design", "inf"):
-            raise EstimationError(f"--df must be 'design', 'inf' or a number, got '{self.df}'")
+            raise EstimationError(f"{{df}} must be 'design', 'inf' or a number, got '{self.df}'", param="df")
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
         if s.dtype == pl.Boolean:
             s = s.cast(pl.Float64)
         if not s.dtype.is_numeric():
-            raise ColumnError(f"analysis column '{name}' is not numeric ({s.dtype}); use --prop for a "
-                              "categorical variable")
+            raise ColumnError(f"analysis column '{name}' is not numeric ({s.dtype}); use a "
+                              "proportion ({prop}) for a categorical variable", param="prop")
         if s.null_count():
             values = s.cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
         else:

@@ -56,11 +56,9 @@ class Estimates:
 def as_estimates(result, df: float | None = None) -> Estimates:
     """The names, coefficients and covariance of `result` (a GLM result, an `Estimates`, or any object
     with `names`, `coef()` and `vcov()`)."""
-    from .glm import GLMResult
-
     if isinstance(result, Estimates):
         est = result
-    elif isinstance(result, GLMResult):
+    elif hasattr(result, "aliased") and hasattr(result, "df_residual"):  # a GLM result (quietpoll.glm)
         ok = ~result.aliased
         est = Estimates(tuple(n for n, k in zip(result.names, ok) if k), result.coef[ok], result.vcov,
                         float(result.df_residual), result.level)
@@ -174,11 +172,12 @@ def contrast(result, spec, *, df: float | None = None, level: float | None = Non
     if replicates:
         reps = getattr(result, "replicates", None)
         des = getattr(result, "design_obj", None)
-        if reps is None or des is None or not hasattr(des, "rep_variance"):
+        if reps is None or des is None:
             raise EstimationError("contrast replicates=True needs a GLM fitted on a replicate design",
                                   param="replicates")
         thetas = np.array([[_one(one, est.names, br)[0] for _, one in items] for br in np.asarray(reps, float)])
-        cov = np.asarray(des.rep_variance(thetas, np.array(values, float)), float).reshape(len(items), len(items))
+        cov = np.asarray(des.vcov(slice(None), np.array(values, float), reevaluate=lambda _d: thetas,
+                                  what="contrast replicates=True"), float).reshape(len(items), len(items))
     else:
         cov = G @ V @ G.T
     lev = est.level if level is None else float(level)

@@ -215,10 +215,7 @@ def _design_effects(p: np.ndarray, V: np.ndarray, r: int, c: int, N: int) -> np.
 def _design_df(design) -> float:
     """R's svychisq denominator df: for Taylor designs, distinct PSUs minus distinct strata over all
     rows; for replicate designs the design's degf."""
-    if design.kind == "taylor":
-        st = design.stages[0]
-        return float(len(st.unit_stratum) - st.n_strata)
-    return float(design.degf())
+    return design.sample_degf()
 
 
 def _num(x):

@@ -35,7 +35,7 @@ def svyvar(design, var: str) -> dict:
     # R's n: on a Taylor design the rows of the whole design with a non-zero weight (missing values
     # of the variable included, as svyvar.survey.design counts them before na.rm); on a replicate
     # design the rows with the variable observed
-    n = int(np.count_nonzero(design.weights)) if design.kind == "taylor" else len(rows)
+    n = design.svyvar_n(rows)
     if n < 2:
         raise EstimationError(f"svyvar: '{var}' needs at least 2 observed values with weight, has {n}")
     m = float(w @ x / w.sum())

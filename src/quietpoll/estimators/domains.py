@@ -13,7 +13,7 @@ import numpy as np
 import polars as pl
 
 from ..design.base import require_column
-from ..design.codes import column_array, factorize
+from ..codes import column_array, factorize
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def make_domains(frame: pl.DataFrame, by) -> Domains:
     if not by:
         return Domains((), None, ({},))
     for b in by:
-        require_column(frame, b, "--by")
+        require_column(frame, b, "by", param="by")
     nulls = np.zeros(frame.height, bool)
     arrays = []
     for b in by:

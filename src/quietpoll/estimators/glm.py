@@ -5,12 +5,13 @@ IRLS as glm.fit (irls.py), in R's formula language (formula.py) with R's familie
 Rows with a missing model variable, and rows outside `subset`, stay in the design as rows outside
 the analysis domain: no PSU is dropped.
 
-Variance, through the two things a design offers:
-- a design that takes influence values (`design.variance(rows, scores)`, R's svyrecvar, weighting
-  records included) gets the estimating-equation influence X_i w_i e_i (X'WX)^-1 (R's svy.varcoef);
-- a design with replicate weights (`design.rep_variance(thetas, coef)`) gets a refit under every
-  replicate (weights normalised to sum 1 and started at the full-sample coefficients, as
-  svyglm.svyrep.design), combined by the design's scale, rscales and mse (R's svrVar).
+Variance, through the design's one operation `design.vcov(rows, coef, influence=..., reevaluate=...)`
+(design/protocol.py), which hands it both ways of measuring it:
+- influence: the estimating-equation influence X_i w_i e_i (X'WX)^-1 (R's svy.varcoef), which a
+  linearization design sums through its strata, clusters and weighting records (R's svyrecvar);
+- reevaluate: a refit under every replicate (weights normalised to sum 1 and started at the
+  full-sample coefficients, as svyglm.svyrep.design), which a replicate design combines by its
+  scale, rscales and mse (R's svrVar). The refits are kept on the result.
 Residual df is R's: design df + 1 - number of non-aliased coefficients.
 """
 
@@ -95,6 +96,12 @@ class GLMResult:
 
         return reg_term_test(self, terms, method, **kwargs)
 
+    def refit(self, formula: str) -> GLMResult:
+        """The same model family, design, subset and level with another formula (a reduced model)."""
+        if self.design_obj is None:
+            raise EstimationError("this GLM result has no design to refit on (fit it with quietpoll.glm)")
+        return glm(self.design_obj, formula, self.family, subset=self.subset, level=self.level)
+
     def estimates(self):
         """Names, coef() and vcov() of the non-aliased coefficients (what contrasts work on)."""
         from .contrast import as_estimates
@@ -140,7 +147,7 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     n_sub = design.n if sub is None else int(sub.sum())
     # R rescales the weights by their mean over the (subset) design before dropping missing values;
     # a design whose weighting records need every row keeps the rows outside the subset at weight 0
-    keeps_rows = bool(getattr(design, "calibrations", ()))
+    keeps_rows = design.domain_keeps_rows
     w_sub = w if sub is None else w[sub]
     c_before = w_sub.sum() / (design.n if keeps_rows else n_sub)
     prior = w[rows] / c_before
@@ -152,15 +159,20 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     k = int(ok.sum())
     c_after = w[rows].sum() / (design.n if keeps_rows else len(rows))
     r0 = (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
-    replicates = None
-    if hasattr(design, "rep_variance"):
-        V, replicates = _replicate_vcov(design, mf, rows, fam, fit, sub_rows)
+    refits: list[np.ndarray] = []
+
+    def reevaluate(rep):
+        refits.append(_replicate_coefs(rep, mf, rows, fam, fit))
+        return refits[0]
+
+    V = design.vcov(rows, fit.coef[ok], influence=lambda: _linearized_scores(mf, fit, fam), reevaluate=reevaluate)
+    replicates = refits[0] if refits else None
+    if replicates is not None:
         df_rows = np.arange(design.n) if sub_rows is None else sub_rows
         # summary.svrepglm: weighted mean of squared Pearson residuals (R 4.1.1 multiplies it by the
         # number of rows of the subset design, a scaling of its residuals; quietpoll does not)
         dispersion = float((w[rows] * r0 ** 2).sum() / w_sub.sum())
     else:
-        V = _linearized_vcov(design, mf, rows, fit, fam)
         df_rows = rows
         # summary.svyglm: svyvar of the Pearson residuals over the design
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
@@ -196,8 +208,8 @@ def _subset_mask(design, subset):
     return mask
 
 
-def _linearized_vcov(design, mf: ModelFrame, rows, fit: IRLSFit, fam: Family) -> np.ndarray:
-    """R's svy.varcoef: (X_i w_i e_i) (X'WX)^-1 summed through the design's variance engine."""
+def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> np.ndarray:
+    """R's svy.varcoef: the influence values (X_i w_i e_i) (X'WX)^-1 that the design sums."""
     ok = ~fit.aliased
     Rk = fit.R
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
@@ -207,11 +219,12 @@ def _linearized_vcov(design, mf: ModelFrame, rows, fit: IRLSFit, fam: Family) ->
     # transpose hands the variance engine contiguous columns
     S = Ainv.T @ X.T
     S *= e[None, :]
-    return design.variance(rows, S.T)
+    return S.T
 
 
-def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub_rows):
-    """Refit under each replicate (R's svyglm.svyrep.design), warm-started at the full fit."""
+def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) -> np.ndarray:
+    """(R, k) coefficients refitted under each replicate (R's svyglm.svyrep.design), warm-started at
+    the full fit."""
     ok = ~fit.aliased
     X = mf.X[:, ok]
     beta0 = fit.coef[ok]
@@ -249,6 +262,4 @@ def _replicate_vcov(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit, sub
             import warnings
 
             warnings.warn(f"the GLM fit did not converge under {int((~conv).sum())} replicate(s)", stacklevel=3)
-    betas = bt @ M.T
-    V = design.rep_variance(betas, beta0)
-    return V, betas
+    return bt @ M.T

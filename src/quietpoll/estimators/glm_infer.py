@@ -117,7 +117,6 @@ def naive_cov(res) -> np.ndarray:
 
 def _lrt(res, wanted, index, V, df, approximation) -> dict:
     from .chisqsum import pfsum_upper
-    from .glm import glm
 
     if res.design_obj is None:
         raise EstimationError("regTermTest LRT needs the fit's design (refit the model with quietpoll.glm)")
@@ -127,7 +126,7 @@ def _lrt(res, wanted, index, V, df, approximation) -> dict:
     reduced = reduced_formula(res.formula, wanted)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")     # the full fit has already warned about its data
-        m0 = glm(res.design_obj, reduced, res.family, subset=res.subset, level=res.level)
+        m0 = res.refit(reduced)
     chisq = float(m0.deviance - res.deviance)
     ddf = res.df_residual if df is None else float(df)
     if not ddf > 0:

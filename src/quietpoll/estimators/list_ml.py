@@ -263,17 +263,16 @@ def cell_index(y: np.ndarray, t: np.ndarray, J: int) -> np.ndarray:
     return (y + t * (J + 1)).astype(np.int64)
 
 
-def cell_totals(design, rows, cells: np.ndarray, J: int) -> tuple[np.ndarray, np.ndarray | None]:
-    """Weighted cell totals (2J+3,) of the rows and, for replicate designs, (R, 2J+3) under each
-    replicate (one product W[rows].T @ indicator matrix)."""
-    C = 2 * J + 3
-    w = design.weights[rows]
-    N = np.bincount(cells, weights=w, minlength=C)
-    if design.kind == "taylor":
-        return N, None
-    E = np.zeros((len(cells), C))
+def cell_totals(design, rows, cells: np.ndarray, J: int) -> np.ndarray:
+    """Weighted cell totals (2J+3,) of the rows."""
+    return np.bincount(cells, weights=design.weights[rows], minlength=2 * J + 3)
+
+
+def replicate_cell_totals(rep, rows, cells: np.ndarray, J: int) -> np.ndarray:
+    """(R, 2J+3) cell totals under each replicate (one product W[rows].T @ indicator matrix)."""
+    E = np.zeros((len(cells), 2 * J + 3))
     E[np.arange(len(cells)), cells] = 1.0
-    return N, design.replicate_totals(rows, E)
+    return rep.replicate_totals(rows, E)
 
 
 def list_experiment_ml(design, count: str, treatment: str, *, by=None, level: float = 0.95, df="design",
@@ -295,24 +294,23 @@ def list_experiment_ml(design, count: str, treatment: str, *, by=None, level: fl
             continue
         label = domains.labels[gi]
         cells = cells_all[rows]
-        N, NR = cell_totals(design, rows, cells, J)
+        N = cell_totals(design, rows, cells, J)
         _check_arms(N, J, label, count)
         res = fit(N[None, :], J, algorithm=algorithm)
         where = _where(label)
         if not res.converged[0]:
             raise EstimationError(f"the ML list estimator did not converge for '{count}'{where}; use "
-                                  "--list-method diff")
+                                  "{list_method} diff", param="list_method")
         theta = res.theta[0]
-        if design.kind == "taylor":
-            v = math.nan
-            if res.boundary[0]:
-                _warn_boundary(count, where, theta)
-            else:
-                v = float(_taylor_cov(design, rows, cells, theta, N, J)[0, 0])
-        else:
-            if res.boundary[0]:
-                _warn_boundary(count, where, theta, replicate=True)
-            v = float(_replicate_cov(design, NR, theta, J, count, where, res.boundary[0])[0, 0])
+        boundary = bool(res.boundary[0])
+        # on the boundary no linearization exists (NaN); replicates are refitted all the same
+        V = design.vcov(rows, theta,
+                        influence=lambda: None if boundary else _taylor_scores(design, rows, cells, theta, N, J),
+                        reevaluate=lambda rep: _replicate_thetas(replicate_cell_totals(rep, rows, cells, J),
+                                                                 theta, J, count, where, boundary))
+        v = float(V[0, 0])
+        if boundary:
+            _warn_boundary(count, where, theta, replicate=not math.isnan(v))
         est = float(theta[0])
         dfv = resolve_df(design, rows, req.df)
         lo, hi = cimod.wald(est, math.sqrt(v) if v >= 0 else math.nan, req.level, dfv)
@@ -326,16 +324,15 @@ def hessian(N: np.ndarray, theta: np.ndarray, J: int) -> np.ndarray:
     return _score_hessian(np.atleast_2d(theta), np.atleast_2d(N), J)[1][0]
 
 
-def _taylor_cov(design, rows, cells, theta, N, J):
-    """Covariance of (delta, psi): influence -H^{-1} s_i per row, weighted, through the design."""
+def _taylor_scores(design, rows, cells, theta, N, J):
+    """Weighted influence values of (delta, psi): -H^{-1} s_i per row."""
     g, _ = cell_derivatives(theta[None, :], J)
     H = hessian(N, theta, J)
     infl_cell = -np.linalg.solve(H, g[0].T).T          # (C, 2)
-    scores = design.weights[rows][:, None] * infl_cell[cells]
-    return design.variance(rows, scores)
+    return design.weights[rows][:, None] * infl_cell[cells]
 
 
-def _replicate_cov(design, NR, theta, J, count, where, boundary):
+def _replicate_thetas(NR, theta, J, count, where, boundary):
     """Re-fit under every replicate (Newton warm-started at the full-sample estimate, EM where it
     fails); replicates that leave one arm without weight give no estimate (as the difference does)."""
     W0, W1 = NR[:, :J + 1].sum(1), NR[:, J + 1:].sum(1)
@@ -346,17 +343,16 @@ def _replicate_cov(design, NR, theta, J, count, where, boundary):
         if not res.converged.all():
             r = int(np.flatnonzero(usable)[np.flatnonzero(~res.converged)[0]]) + 1
             raise EstimationError(f"the ML list estimator did not converge under replicate {r} for "
-                                  f"'{count}'{where}; use --list-method diff")
+                                  f"'{count}'{where}; use {{list_method}} diff", param="list_method")
         thetas[usable] = res.theta
-    with np.errstate(invalid="ignore"):
-        return design.rep_variance(thetas, theta)
+    return thetas
 
 
 def _check_arms(N, J, label, count):
     if not (N[:J + 1].sum() > 0 and N[J + 1:].sum() > 0):
         arm = "control" if not N[:J + 1].sum() > 0 else "treated"
         raise EstimationError(f"list experiment '{count}'{_where(label)} has no {arm} rows with weight: "
-                              "both arms are needed (drop this --by column or merge its levels)")
+                              "both arms are needed (drop this {by} column or merge its levels)", param="by")
 
 
 def _warn_boundary(count, where, theta, replicate=False):

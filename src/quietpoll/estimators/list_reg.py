@@ -93,17 +93,19 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
     infl = reps = None
     if variance == "model":
         V = Vm
-    elif hasattr(design, "rep_variance"):
-        reps = replicate_fits(design, rows, make, theta, "ML list regression")
-        V = design.rep_variance(reps, theta)
-    else:
-        infl = influence(model, theta, w)
-        V = design.variance(rows, infl)
+    else:  # the design's own engine: influence values (sandwich) or refits under each replicate
+        kept: dict[str, np.ndarray] = {}
+        V = design.vcov(rows, theta, what="the ML list regression",
+                        influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
+                        reevaluate=lambda _d: kept.setdefault(
+                            "reps", replicate_fits(design, rows, make, theta, "ML list regression")))
+        infl, reps = kept.get("infl"), kept.get("reps")
     ll = float(w @ model.loglik_rows(theta))
     names = mf.names + mf.names
     parts = ("sensitive",) * p + ("control",) * p
     return RegressionFit("list_ml", formula, names, parts, theta, V, Vm, variance,
-                         design_df(design, rows, 2 * p), len(rows), float(level), ll, ok, design.describe(),
+                         design_df(design, rows, 2 * p, reps is not None), len(rows), float(level), ll, ok,
+                         design.describe(),
                          {"method": "ml", "treatment": treatment, "control_items": J, "iterations": its,
                           "boundary": boundary},
                          rows, X, np.arange(p), "logit", infl, reps)
@@ -251,7 +253,7 @@ def _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, lev
     Ainv = np.linalg.inv(A)
     Vm = (sigma2 * Ainv)[np.ix_(order, order)]
     infl = None
-    if not hasattr(design, "rep_variance"):
+    if res.replicates is None:  # linearization: the fit's influence values (a replicate fit has refits)
         Aw = np.linalg.inv((mf.X * w[:, None]).T @ mf.X)
         infl = ((mf.X * (w * e)[:, None]) @ Aw)[:, order]
     reps = None if res.replicates is None else res.replicates[:, order]

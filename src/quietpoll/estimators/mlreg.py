@@ -12,9 +12,9 @@ Covariances:
 - model: the inverse observed information (-H)^-1 with the weights scaled to mean 1, which under
   simple random sampling with unit weights is the ML covariance R's `ictreg` and `rrreg` report;
 - Taylor designs: each row's influence -H^-1 w_i s_i (H the weighted Hessian) aggregated by the
-  design's variance engine (`design.variance`, weighting records included): the sandwich;
+  design's variance engine (`design.vcov` with influence values, weighting records included): the sandwich;
 - replicate designs: a refit under every replicate weight, warm-started at the full-sample
-  estimate, combined by the design's scale, rscales and mse (`design.rep_variance`).
+  estimate, combined by the design's scale, rscales and mse (`design.vcov` re-evaluating).
 """
 
 from __future__ import annotations
@@ -243,20 +243,24 @@ class RegressionFit:
         G = np.array(grads)                                   # (groups, k)
         if self.variance == "model":
             V = G @ self.vcov_model @ G.T
-        elif self.replicates is not None:
-            Wr = design.rep_matrix(self.rows)
-            good = ~np.isnan(self.replicates).any(axis=1)
-            P = np.full((Wr.shape[1], len(groups)), np.nan)
-            Hr = np.column_stack([self._h(b)[0] if ok else np.full(len(self.rows), np.nan)
-                                  for b, ok in zip(self.replicates, good)])       # (m, R)
-            for j, loc in enumerate(groups):
-                num = (Wr[loc] * Hr[loc]).sum(axis=0)
-                den = Wr[loc].sum(axis=0)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    P[:, j] = np.where(den > 0, num / den, np.nan)
-            V = design.rep_variance(P, np.array(est))
         else:
-            V = design.variance(self.rows, M + self.infl @ G.T)
+            def reevaluate(rep_design) -> np.ndarray:
+                """The group prevalences under each replicate (the replicate fits, replicate weights)."""
+                Wr = rep_design.rep_matrix(self.rows)
+                good = ~np.isnan(self.replicates).any(axis=1)
+                P = np.full((Wr.shape[1], len(groups)), np.nan)
+                Hr = np.column_stack([self._h(b)[0] if ok else np.full(len(self.rows), np.nan)
+                                      for b, ok in zip(self.replicates, good)])       # (m, R)
+                for j, loc in enumerate(groups):
+                    num = (Wr[loc] * Hr[loc]).sum(axis=0)
+                    den = Wr[loc].sum(axis=0)
+                    with np.errstate(invalid="ignore", divide="ignore"):
+                        P[:, j] = np.where(den > 0, num / den, np.nan)
+                return P
+
+            V = design.vcov(self.rows, np.array(est), what="the predicted prevalence",
+                            influence=None if self.infl is None else (lambda: M + self.infl @ G.T),
+                            reevaluate=None if self.replicates is None else reevaluate)
         q = self._quantile(level)
         out = []
         for j, lab in enumerate(labels):
@@ -291,8 +295,7 @@ def check_level_variance(level, variance) -> None:
         raise EstimationError("{variance} must be 'design' or 'model', got " + repr(variance), param="variance")
 
 
-def design_df(design, rows, k: int) -> float:
-    """Residual df as R's svyglm: design df + 1 - number of coefficients (replicate designs: their
-    rank-based df over every row)."""
-    df_rows = np.arange(design.n) if hasattr(design, "rep_variance") else rows
-    return float(design.degf(df_rows) + 1 - k)
+def design_df(design, rows, k: int, replicated: bool) -> float:
+    """Residual df as R's svyglm: design df + 1 - number of coefficients; ``replicated`` (the variance
+    came from refits under the replicates): the design's df over every row, as R's svrepglm."""
+    return float(design.degf(np.arange(design.n) if replicated else rows) + 1 - k)

@@ -55,9 +55,7 @@ def quantile(design, variables: str | Sequence[str], probs: Sequence[float] = (0
              level: float = 0.95, ci_method: str = "wald", df="design") -> Table:
     """Quantiles with Woodruff intervals (or replicate-quantile intervals, method "quantile")."""
     if ci_method not in QUANTILE_CI:
-        raise EstimationError(f"--ci-method for quantiles must be one of {', '.join(QUANTILE_CI)}")
-    if ci_method == "quantile" and design.kind != "replicate":
-        raise EstimationError("--ci-method quantile needs a replicate-weight design")
+        raise EstimationError(f"{{ci_method}} for quantiles must be one of {', '.join(QUANTILE_CI)}", param="ci_method")
     probs = [float(p) for p in probs]
     if any(not 0 <= p <= 1 for p in probs):
         raise EstimationError(f"quantile probabilities must be in [0, 1], got {probs}")
@@ -78,8 +76,9 @@ def quantile(design, variables: str | Sequence[str], probs: Sequence[float] = (0
             for p in probs:
                 qhat = qrule_math(x, w, p)
                 if ci_method == "quantile":
-                    reps = _qrule_replicates(x, design.rep_matrix(rows), p)
-                    v = float(design.rep_variance(reps[:, None], np.array([qhat]))[0, 0])
+                    v = float(design.vcov(rows, np.array([qhat]), what="{ci_method} quantile",
+                                          reevaluate=lambda rep, x=x, p=p: _qrule_replicates(
+                                              x, rep.rep_matrix(rows), p)[:, None])[0, 0])
                     lo, hi = qhat - q * math.sqrt(v), qhat + q * math.sqrt(v)
                     se = math.sqrt(v)
                 else:

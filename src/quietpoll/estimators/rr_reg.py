@@ -155,15 +155,16 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
     infl = reps = None
     if variance == "model":
         V = Vm
-    elif hasattr(design, "rep_variance"):
-        reps = replicate_fits(design, rows, make, theta, "randomized-response regression")
-        V = design.rep_variance(reps, theta)
-    else:
-        infl = influence(model, theta, w)
-        V = design.variance(rows, infl)
+    else:  # the design's own engine: influence values (sandwich) or refits under each replicate
+        kept: dict[str, np.ndarray] = {}
+        V = design.vcov(rows, theta, what="the randomized-response regression",
+                        influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
+                        reevaluate=lambda _d: kept.setdefault(
+                            "reps", replicate_fits(design, rows, make, theta, "randomized-response regression")))
+        infl, reps = kept.get("infl"), kept.get("reps")
     k = X.shape[1]
     return RegressionFit("rr", formula, mf.names, ("sensitive",) * k, theta, V, Vm, variance,
-                         design_df(design, rows, k),
+                         design_df(design, rows, k, reps is not None),
                          len(rows), float(level), float(w @ model.loglik_rows(theta)), ok, design.describe(),
                          {"rr_design": rr_design, "a": a, "c": c, "iterations": its, "boundary": boundary},
                          rows, X, np.arange(k), "logit", infl, reps)

@@ -74,24 +74,26 @@ def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: 
     if control_items is None:
         if not ctrl.any():
             raise EstimationError(f"list experiment: no control rows in '{treatment}' to tell the number of "
-                                  "control items; give --control-items J")
+                                  "control items; give {control_items} J", param="control_items")
         J = int(y[ctrl].max())
         if J < 1:
             raise EstimationError(f"list experiment: every control row of '{count}' is 0, so the number of "
-                                  "control items cannot be told from the data; give --control-items J")
+                                  "control items cannot be told from the data; give {control_items} J",
+                                  param="control_items")
     else:
         J = int(control_items)
         if J != control_items or J < 1:
-            raise EstimationError(f"--control-items must be a whole number of at least 1, got {control_items}")
+            raise EstimationError(f"{{control_items}} must be a whole number of at least 1, got {control_items}",
+                                  param="control_items")
     over = ctrl & (y > J)
     if over.any():
         raise ColumnError(f"list-experiment count column '{count}' has a control-row count {y[over][0]:g} above "
                           f"the {J} control items (counts of control rows must be 0..{J})")
     over = ok & (t == 1) & (y > J + 1)
     if over.any():
-        hint = "" if control_items is not None else "; give --control-items J if the control rows never reach J"
+        hint = "" if control_items is not None else "; give {control_items} J if the control rows never reach J"
         raise ColumnError(f"list-experiment count column '{count}' has a treated-row count {y[over][0]:g} above "
-                          f"J + 1 = {J + 1} (J = {J} control items){hint}")
+                          f"J + 1 = {J + 1} (J = {J} control items){hint}", also=("control_items",) if hint else ())
     return np.where(missing, 0, y).astype(np.int64), t, missing, J
 
 
@@ -215,7 +217,8 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
     given = {"p_truth": p_truth, "p_yes": p_yes, "p": p, "p_unrelated": p_unrelated}
     needs = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
     if rr_design not in needs:
-        raise EstimationError(f"--rr-design must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'")
+        raise EstimationError(f"{{rr_design}} must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'",
+                              param="rr_design")
     surplus = [k for k, v in given.items() if v is not None and k not in needs[rr_design]]
     if surplus:
         raise EstimationError(f"randomized response: {', '.join(surplus)} does not apply to the "

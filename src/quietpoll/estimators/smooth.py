@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from ..design.protocol import Piece
 from ..errors import EstimationError
 from . import ci as cimod
 from .binomial import logit_ci, logit_ci_binary_taylor
@@ -32,18 +33,25 @@ class Smooth:
     influence: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (T, theta, Y) -> (rows, q)
 
 
-def evaluate(design, rows, Y: np.ndarray, stat: Smooth) -> tuple[np.ndarray, np.ndarray]:
-    """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain."""
+def evaluate(design, rows, Y: np.ndarray, stat: Smooth, pieces: list | None = None
+             ) -> tuple[np.ndarray, np.ndarray]:
+    """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain; the
+    Piece that measured them is appended to `pieces` (for the table's joint covariance)."""
     w = design.weights[rows]
     T = w @ Y
     theta = stat.g(T[None, :])[0]
-    if design.kind == "taylor":
-        scores = w[:, None] * stat.influence(T, theta, Y)
-        V = design.variance(rows, scores)
-    else:
-        Tr = design.replicate_totals(rows, Y)
+
+    def reevaluate(rep):
+        Tr = rep.replicate_totals(rows, Y)
         with np.errstate(divide="ignore", invalid="ignore"):
-            V = design.rep_variance(stat.g(Tr), theta)
+            return stat.g(Tr)
+
+    def influence():
+        return w[:, None] * stat.influence(T, theta, Y)
+
+    V = design.vcov(rows, theta, influence=influence, reevaluate=reevaluate)
+    if pieces is not None:
+        pieces.append(Piece(rows, theta, influence, reevaluate))
     return theta, V
 
 
@@ -74,24 +82,23 @@ def _svyvar(y: np.ndarray, w: np.ndarray, nobs: int) -> float:
 
 def _srs_var_of_mean(design, rows, y, w) -> float:
     """Variance of the mean under simple random sampling without replacement, as R's deff = TRUE."""
-    nobs = int(np.count_nonzero(w)) if design.kind == "taylor" else len(w)
+    nobs = design.n_obs(rows)
     N = float(w.sum())
     if N < nobs:
         return math.nan
     return _svyvar(y, w, nobs) * (N - nobs) / (N * nobs)
 
 
-def _srs_var_of_share(design, p: float, w: np.ndarray, rows=None) -> float:
+def _srs_var_of_share(design, p: float, w: np.ndarray, rows) -> float:
     """_srs_var_of_mean for a 0/1 indicator with weighted share p: its svyvar is p(1-p) n/(n-1)."""
-    nobs = design.nonzero(rows) if (design.kind == "taylor" and rows is not None) else (
-        int(np.count_nonzero(w)) if design.kind == "taylor" else len(w))
+    nobs = design.n_obs(rows)
     N = float(w.sum())
     if N < nobs or nobs < 2:
         return math.nan
     return p * (1 - p) * nobs / (nobs - 1) * (N - nobs) / (N * nobs)
 
 
-def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> list[Estimate]:
+def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, pieces: list) -> list[Estimate]:
     out = []
     y = var.values
     for g in range(domains.count):
@@ -100,22 +107,27 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str) -> li
             continue
         yr = y[rows]
         w = design.weights[rows]
-        if kind == "mean" and design.kind == "taylor":
+        if kind == "mean":
             # the ratio linearization written out for one column: scores w (y - mean) / sum(w)
             sw = float(w.sum())
             est = float(w @ yr) / sw
             dev = yr - est
-            scores = w * dev                      # times 1/sum(w), applied to the totals below
-            theta, V = (est,), design.variance(rows, scores) / (sw * sw)
-            nobs = design.nonzero(rows)
+            scores = w * dev                      # divided by sum(w) in place when the design takes them
+
+            def reevaluate(rep, yr=yr, rows=rows):
+                Tr = rep.replicate_totals(rows, np.column_stack([yr, np.ones_like(yr)]))
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    return Tr[:, :1] / Tr[:, 1:2]
+
+            nobs = design.n_obs(rows)
             s2 = float(scores @ dev) / sw * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
+            theta = np.array([est])
+            influence = _scaled_once(scores, sw)
+            V = design.vcov(rows, theta, influence=influence, reevaluate=reevaluate)
+            pieces.append(Piece(rows, theta, influence, reevaluate))
             vsrs = s2 * (sw - nobs) / (sw * nobs) if sw >= nobs else math.nan
-        elif kind == "mean":
-            Y = np.column_stack([yr, np.ones_like(yr)])
-            theta, V = evaluate(design, rows, Y, ratio_stat(1))
-            vsrs = _srs_var_of_mean(design, rows, yr, w)
         else:
-            theta, V = evaluate(design, rows, yr[:, None], TOTAL)
+            theta, V = evaluate(design, rows, yr[:, None], TOTAL, pieces)
             vsrs = _srs_var_of_mean(design, rows, yr, w) * float(w.sum()) ** 2
         est, v = float(theta[0]), float(V[0, 0])
         df = resolve_df(design, rows, req.df)
@@ -139,14 +151,15 @@ def total(design, variables: str | Sequence[str], *, by=None, level: float = 0.9
 
 def _numeric_stat(design, variables, by, req: Request, kind: str) -> Table:
     if req.ci_method != "wald":
-        raise EstimationError(f"--ci-method {req.ci_method} applies to proportions; a {kind} has only "
-                              "wald intervals")
+        raise EstimationError(f"{{ci_method}} {req.ci_method} applies to proportions; a {kind} has only "
+                              "wald intervals", param="ci_method")
     domains = make_domains(design.data, by)
-    rows = []
+    rows: list[Estimate] = []
+    pieces: list[Piece] = []
     for name in _names(variables):
         var = analysis_variable(design.data, name, numeric=True)
-        rows += _summaries(design, var, domains, req, kind)
-    return Table(tuple(rows), design.describe())
+        rows += _summaries(design, var, domains, req, kind, pieces)
+    return Table(tuple(rows), design.describe(), pieces=tuple(pieces), engine=design)
 
 
 def proportion(design, variables: str | Sequence[str], *, by=None, level: float = 0.95,
@@ -155,6 +168,7 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
     req = Request(level, cimod.check_method(ci_method), df)
     domains = make_domains(design.data, by)
     out = []
+    pieces: list[Piece] = []
     for name in _names(variables):
         var = analysis_variable(design.data, name, numeric=False)
         levels = var.levels
@@ -164,18 +178,21 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
             if rows is None:
                 continue
             codes = var.codes[rows]
-            if K == 2 and design.kind == "taylor" and req.ci_method != "likelihood":
-                out += _binary_taylor(design, rows, codes, name, levels, domains.labels[g], req, n, n_missing)
-                continue
+            if K == 2 and req.ci_method != "likelihood":
+                binary = _binary_linearized(design, rows, codes, name, levels, domains.labels[g], req, n,
+                                            n_missing, pieces)
+                if binary is not None:
+                    out += binary
+                    continue
             Y = np.zeros((len(codes), K + 1))
             Y[np.arange(len(codes)), codes] = 1.0
             Y[:, K] = 1.0
-            theta, V = evaluate(design, rows, Y, ratio_stat(K))
+            theta, V = evaluate(design, rows, Y, ratio_stat(K), pieces)
             w = design.weights[rows]
             dfv = resolve_df(design, rows, req.df)
             for k, lev in enumerate(levels):
                 p, v = float(theta[k]), float(V[k, k])
-                vsrs = _srs_var_of_share(design, p, w)
+                vsrs = _srs_var_of_share(design, p, w, rows)
 
                 def lik(level_, df_, yk=Y[:, k], p_=p, v_=v, rows_=rows):
                     from .likelihood import likelihood_ci
@@ -200,12 +217,14 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                 lo0 = None if second.ci_high is None else 1 - second.ci_high
                 hi0 = None if second.ci_low is None else 1 - second.ci_low
                 out[-2] = replace(first, ci_low=lo0, ci_high=hi0)
-    return Table(tuple(out), design.describe())
+    return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
 
 
-def _binary_taylor(design, rows, codes, name, levels, label, req, n, n_missing) -> list[Estimate]:
-    """Both levels of a two-level variable on a Taylor design from one linearization: the second
-    level's share is 1 - p with the same variance; the logit interval mirrors."""
+def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missing, pieces: list
+                       ) -> list[Estimate] | None:
+    """Both levels of a two-level variable from one linearization, when the design's variance is a
+    function of influence values (else None: the general path re-evaluates): the second level's
+    share is 1 - p with the same variance; the logit interval mirrors."""
     w = design.weights[rows]
     y = (codes == 1).astype(float)
     sw = float(w.sum())
@@ -214,10 +233,13 @@ def _binary_taylor(design, rows, codes, name, levels, label, req, n, n_missing) 
     np.multiply(w, y - p, out=scores[:, 0])
     scores[:, 1] = w
     scores /= sw
-    V = design.variance(rows, scores)
+    V = design.influence_vcov(rows, scores)
+    if V is None:
+        return None
+    pieces.append(Piece(rows, np.array([1 - p, p]), lambda: scores[:, :1] * np.array([-1.0, 1.0])))
     v = float(V[0, 0])
     dfv = resolve_df(design, rows, req.df)
-    vsrs = _srs_var_of_share(design, p, w)
+    vsrs = _srs_var_of_share(design, p, w, rows)
     deff = v / vsrs if vsrs else math.nan
     if req.ci_method == "logit":
         ci1 = logit_ci_binary_taylor(y, w, p, V, req.level, dfv)
@@ -237,30 +259,42 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
     """Ratio of two totals (R's svyratio), rows with either value missing excluded."""
     req = Request(level, ci_method, df)
     if ci_method != "wald":
-        raise EstimationError(f"--ci-method {ci_method} applies to proportions; a ratio has only wald intervals")
+        raise EstimationError(f"{{ci_method}} {ci_method} applies to proportions; a ratio has only wald "
+                              "intervals", param="ci_method")
     domains = make_domains(design.data, by)
     num = analysis_variable(design.data, numerator, numeric=True)
     den = analysis_variable(design.data, denominator, numeric=True)
     both = num.combined(den, f"{numerator}/{denominator}")
     out = []
+    pieces: list[Piece] = []
     for g in range(domains.count):
         rows, n, n_missing = domain_rows(domains, g, both, design)
         if rows is None:
             continue
         Y = np.column_stack([num.values[rows], den.values[rows]])
-        theta, V = evaluate(design, rows, Y, ratio_stat(1))
+        theta, V = evaluate(design, rows, Y, ratio_stat(1), pieces)
         est, v = float(theta[0]), float(V[0, 0])
         w = design.weights[rows]
         X = float(w @ Y[:, 1])
         r = (Y[:, 0] - est * Y[:, 1]) / X
-        vsrs = _srs_var_of_mean(design, rows, r, w) * float(w.sum()) ** 2
-        if design.kind != "taylor":
-            vsrs = None   # R's svyratio has no design effect for replicate designs
+        vsrs = _srs_var_of_mean(design, rows, r, w) * float(w.sum()) ** 2 if design.has_deff("ratio") else None
         dfv = resolve_df(design, rows, req.df)
         lo, hi = cimod.wald(est, math.sqrt(v), req.level, dfv)
         out.append(make_row("ratio", both.name, None, domains.labels[g], est, v, lo, hi, req, dfv,
                             None if vsrs is None else (v / vsrs if vsrs else math.nan), n, n_missing))
-    return Table(tuple(out), design.describe())
+    return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
+
+
+def _scaled_once(scores: np.ndarray, sw: float):
+    """The influence values scores / sw, divided in place on first use (no copy of a large column)."""
+    done: list[np.ndarray] = []
+
+    def influence():
+        if not done:
+            done.append(np.divide(scores, sw, out=scores)[:, None])
+        return done[0]
+
+    return influence
 
 
 def _rows_or_none(rows):

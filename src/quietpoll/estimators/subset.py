@@ -37,7 +37,7 @@ def _tokens(text: str):
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise EstimationError(f"--subset: cannot read '{text[pos:pos + 20]}' in '{text}'")
+            raise EstimationError(f"{{subset}}: cannot read '{text[pos:pos + 20]}' in '{text}'", param="subset")
         kind = m.lastgroup
         val = m.group(kind)
         if kind == "bq":
@@ -59,14 +59,14 @@ class _Parser:
     def take(self, val=None):
         tok = self.peek()
         if tok[0] is None or (val is not None and tok[1] != val):
-            raise EstimationError(f"--subset: expected {val or 'more'} in '{self.text}'")
+            raise EstimationError(f"{{subset}}: expected {val or 'more'} in '{self.text}'", param="subset")
         self.i += 1
         return tok
 
     def parse(self) -> pl.Expr:
         e = self.or_()
         if self.i != len(self.toks):
-            raise EstimationError(f"--subset: unexpected '{self.toks[self.i][1]}' in '{self.text}'")
+            raise EstimationError(f"{{subset}}: unexpected '{self.toks[self.i][1]}' in '{self.text}'", param="subset")
         return e
 
     def or_(self):
@@ -99,7 +99,7 @@ class _Parser:
         if name not in self.frame.columns:
             close = difflib.get_close_matches(name, self.frame.columns, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise ColumnError(f"--subset names column '{name}', which is not in the data{hint}")
+            raise ColumnError(f"{{subset}} names column '{name}', which is not in the data{hint}", param="subset")
         return pl.col(name)
 
     def value(self):
@@ -110,12 +110,12 @@ class _Parser:
             return val[1:-1]
         if kind == "name" and val in ("TRUE", "FALSE", "True", "False", "true", "false"):
             return val.lower() == "true"
-        raise EstimationError(f"--subset: expected a value, got '{val}' in '{self.text}'")
+        raise EstimationError(f"{{subset}}: expected a value, got '{val}' in '{self.text}'", param="subset")
 
     def comparison(self):
         kind, name = self.take()
         if kind != "name":
-            raise EstimationError(f"--subset: expected a column name, got '{name}' in '{self.text}'")
+            raise EstimationError(f"{{subset}}: expected a column name, got '{name}' in '{self.text}'", param="subset")
         if name == "is.na" and self.peek()[1] == "(":
             self.take("(")
             col = self.column(self.take()[1])
@@ -128,8 +128,8 @@ class _Parser:
             vals = self.list_()
             return self._cast_in(name, col, vals)
         if op not in _OPS:
-            raise EstimationError(f"--subset: expected a comparison (==, !=, <, <=, >, >=, in) after "
-                                  f"'{name}' in '{self.text}'")
+            raise EstimationError(f"{{subset}}: expected a comparison (==, !=, <, <=, >, >=, in) after "
+                                  f"'{name}' in '{self.text}'", param="subset")
         self.take()
         kind2, val2 = self.peek()
         if kind2 == "name" and val2 not in ("TRUE", "FALSE", "True", "False", "true", "false"):
@@ -143,7 +143,7 @@ class _Parser:
         kind, val = self.take()
         close = "]" if val == "[" else ")"
         if not (val == "[" or (kind == "name" and val == "c" and self.take("(")[1] == "(")):
-            raise EstimationError(f"--subset: 'in' takes a list [a, b] or c(a, b) in '{self.text}'")
+            raise EstimationError(f"{{subset}}: 'in' takes a list [a, b] or c(a, b) in '{self.text}'", param="subset")
         vals = [self.value()]
         while self.peek()[1] == ",":
             self.take()
@@ -154,7 +154,7 @@ class _Parser:
     def _cast(self, name, v):
         dt = self.frame.schema[name]
         if dt.is_numeric() and isinstance(v, str):
-            raise EstimationError(f"--subset compares numeric column '{name}' with the text '{v}'")
+            raise EstimationError(f"{{subset}} compares numeric column '{name}' with the text '{v}'", param="subset")
         if not dt.is_numeric() and dt != pl.Boolean and not isinstance(v, str):
             return str(int(v)) if isinstance(v, float) and v.is_integer() else str(v)
         return v
@@ -168,7 +168,7 @@ class _Parser:
 
 def subset_expr(frame: pl.DataFrame, text: str) -> pl.Expr:
     if not text or not text.strip():
-        raise EstimationError("--subset is empty: give an expression such as \"region == 'north'\"")
+        raise EstimationError("{subset} is empty: give an expression such as \"region == 'north'\"", param="subset")
     return _Parser(text, frame).parse()
 
 
@@ -178,7 +178,7 @@ def subset_mask(frame: pl.DataFrame, subset) -> np.ndarray:
     try:
         s = frame.select(expr.fill_null(False).alias("_subset")).get_column("_subset")
     except pl.exceptions.PolarsError as e:
-        raise EstimationError(f"--subset cannot be evaluated: {str(e).splitlines()[0]}") from None
+        raise EstimationError(f"{{subset}} cannot be evaluated: {str(e).splitlines()[0]}", param="subset") from None
     if s.dtype != pl.Boolean:
-        raise EstimationError("--subset must be a condition (true or false for each row)")
+        raise EstimationError("{subset} must be a condition (true or false for each row)", param="subset")
     return s.to_numpy().astype(bool)

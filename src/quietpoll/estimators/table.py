@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
+import numpy as np
 import polars as pl
+
+from ..errors import EstimationError
 
 ROW_KEYS = ("statistic", "variable", "level", "domain", "estimate", "se", "ci_low", "ci_high", "level_ci",
             "ci_method", "df", "deff", "n", "n_missing", "cv", "n_eff")
@@ -42,10 +46,18 @@ class Estimate:
 
 @dataclass(frozen=True)
 class Table:
-    """Rows of estimates, in the order asked (statistic, then domain)."""
+    """Rows of estimates, in the order asked (statistic, then domain).
+
+    Means, totals, proportions and ratios also carry their joint covariance, as R's
+    ``vcov(svymean(~a + b))`` and ``svyby(..., covmat = TRUE)``: :attr:`names` labels each row,
+    :meth:`coef` gives the estimates and :meth:`vcov` their (q, q) covariance across every domain
+    and variable of the table (computed on first call from the `pieces` the estimators kept)."""
 
     rows: tuple[Estimate, ...]
     design: dict = field(default_factory=dict)
+    pieces: tuple = field(default=(), kw_only=True, repr=False, compare=False)   # design/protocol.py Piece
+    engine: Any = field(default=None, kw_only=True, repr=False, compare=False)   # the design that measured them
+    _cache: dict = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -54,7 +66,35 @@ class Table:
         return iter(self.rows)
 
     def __add__(self, other: Table) -> Table:
-        return Table(self.rows + other.rows, self.design or other.design)
+        engine = self.engine if self.engine is not None else other.engine
+        same = self.engine is None or other.engine is None or self.engine is other.engine
+        return Table(self.rows + other.rows, self.design or other.design,
+                     pieces=self.pieces + other.pieces if same else (), engine=engine)
+
+    @property
+    def names(self) -> list[str]:
+        """A label per row: the domain as ``column=value`` parts, then the variable (``=level`` for a
+        proportion), joined by ':' (R's svyby names, ``E:api00``, with the column named)."""
+        out = []
+        for r in self.rows:
+            var = r.variable if r.level is None else f"{r.variable}={r.level}"
+            out.append(":".join([f"{k}={v}" for k, v in r.domain.items()] + [var]))
+        return out
+
+    def coef(self) -> np.ndarray:
+        """The estimates, in row order."""
+        return np.array([r.estimate for r in self.rows], dtype=float)
+
+    def vcov(self) -> np.ndarray:
+        """The (q, q) covariance matrix of :meth:`coef` (EstimationError for rows that carry none:
+        quantiles, list experiments, randomized response)."""
+        if "vcov" not in self._cache:
+            q = sum(len(np.atleast_1d(p.theta)) for p in self.pieces)
+            if self.engine is None or q != len(self.rows):
+                raise EstimationError("these estimates carry no joint covariance: vcov() is kept for means, "
+                                      "totals, proportions and ratios of one design")
+            self._cache["vcov"] = self.engine.vcov_joint(self.pieces) if q else np.zeros((0, 0))
+        return self._cache["vcov"].copy()
 
     def to_dicts(self) -> list[dict]:
         return [r.to_dict() for r in self.rows]

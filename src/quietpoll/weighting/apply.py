@@ -7,7 +7,7 @@ again to the same targets (R's postStratify / rake / calibrate for svyrep design
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -16,15 +16,11 @@ import numpy as np
 import polars as pl
 
 from ..errors import WeightingError
-from .calibrate import calibrate_replicates, grake, model_matrix
+from .calibrate import model_matrix
 from .collapse import collapse_sparse, collapse_totals
-from .poststratify import poststratify_weights
-from .rake import rake_weights
-from .records import GregRecord, PostStratRecord, RakingRecord
+from .methods import METHODS
 from .targets import Margin, margin_codes, parse_targets, read_targets_csv
 from .trim import trim_weights
-
-METHODS = ("poststratify", "rake", "linear", "raking", "logit", "propensity")
 
 
 @dataclass(frozen=True)
@@ -47,14 +43,16 @@ class WeightingSpec:
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise WeightingError(f"[weighting] method must be one of {', '.join(METHODS)}, got '{self.method}'")
+            raise WeightingError(f"{{method}} must be one of {', '.join(METHODS)}, got '{self.method}'",
+                                 param="method")
         if self.method == "logit" and (self.bounds is None or not all(np.isfinite(self.bounds))):
             raise WeightingError("logit calibration needs finite bounds, e.g. bounds = [0.3, 3.0]")
         if self.method == "propensity":
             if not self.reference or not self.covariates:
                 raise WeightingError("propensity weighting needs reference = \"file\" and covariates = [...]")
-            if self.then is not None and self.then not in METHODS[:-1]:
-                raise WeightingError(f"[weighting] then must be one of {', '.join(METHODS[:-1])}")
+            follow = [m for m, entry in METHODS.items() if entry.step is not None]
+            if self.then is not None and self.then not in follow:
+                raise WeightingError(f"{{then}} must be one of {', '.join(follow)}", param="then")
             if self.then is not None and not self.targets:
                 raise WeightingError(f"then = \"{self.then}\" needs [weighting.targets]")
         elif not self.targets:
@@ -86,7 +84,7 @@ class WeightingSpec:
 def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
     """The design weighted to spec's targets (a new design; the input is unchanged). Cells collapsed
     for min_cell are appended to `report` when given."""
-    if spec.method == "propensity":
+    if METHODS[spec.method].step is None:   # propensity: a model, then (optionally) targets
         design = _propensity(design, spec)
         if spec.then is None:
             return trim_design(design, *spec.trim) if spec.trim is not None else design
@@ -99,40 +97,10 @@ def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
         if report is not None:
             report.extend(collapsed)
     X = pop = None
-    if spec.method in ("linear", "raking", "logit"):
+    method = METHODS[spec.method]
+    if method.model_matrix:
         X, pop = model_matrix(frame, margins, population=spec.population)
-    W = design.repweights.rows(slice(None)) if design.kind == "replicate" else None
-    if spec.method == "poststratify":
-        if len(margins) != 1 or margins[0].kind != "categorical":
-            raise WeightingError("poststratify takes one categorical variable; use method = \"rake\" "
-                                 "for several margins or a numeric total")
-        cells = margin_codes(frame, margins[0])
-        both = design.weights if W is None else np.column_stack([design.weights, W])
-        new = poststratify_weights(cells, both, margins[0].totals, labels=_labels(margins[0]))
-        w_new, W_new = (new, None) if W is None else (new[:, 0], new[:, 1:])
-        record = PostStratRecord(cells, w_new, design.weights)
-    elif spec.method == "rake":
-        numeric = [m.variable for m in margins if m.kind != "categorical"]
-        if numeric:
-            raise WeightingError(f"rake takes categorical margins; '{numeric[0]}' is a numeric total: use "
-                                 "method = \"raking\" (calibration) for numeric totals")
-        codes = [margin_codes(frame, m) for m in margins]
-        res = rake_weights(codes, design.weights, [m.totals for m in margins], labels=[_labels(m) for m in margins],
-                           allow_nonconvergence=spec.allow_nonconvergence, replicates=W, **_control(spec))
-        w_new, W_new = res.weights, res.replicate_weights
-        record = RakingRecord.from_result(codes, res)
-    else:
-        bounds = spec.bounds if spec.bounds is not None else (-np.inf, np.inf)
-        g = grake(X, design.weights, pop, calfun=spec.method, bounds=bounds, **_control(spec))
-        w_new = design.weights * g
-        record = GregRecord.from_fit(X, design.weights, g)
-        W_new = None
-        if W is not None:
-            W_new, _failed = calibrate_replicates(X, W, pop, calfun=spec.method, bounds=bounds, **_control(spec))
-    if W is None:
-        out = design.with_weights(w_new, record)
-    else:
-        out = _replicate_design(design, w_new, W_new)
+    out = design.reweight(lambda w, W: method.step(spec, frame, margins, X, pop, w, W))
     if spec.trim is not None:
         out = trim_design(out, *spec.trim)
     return out
@@ -151,11 +119,15 @@ def _propensity(design, spec: WeightingSpec):
             raise WeightingError(f"reference weight column '{spec.reference_weights}' is not in {spec.reference}")
         rw = ref.get_column(spec.reference_weights).cast(pl.Float64).to_numpy()
     res = propensity_weights(design.data, ref, spec.covariates, sample_weights=design.weights, reference_weights=rw)
-    if design.kind == "taylor":
-        return design.with_weights(res.weights)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        factor = np.where(design.weights > 0, res.weights / design.weights, 0.0)
-    return _replicate_design(design, res.weights, design.repweights.rows(slice(None)) * factor[:, None])
+
+    def step(w, W):
+        if W is None:
+            return res.weights, None, None
+        with np.errstate(divide="ignore", invalid="ignore"):
+            factor = np.where(w > 0, res.weights / w, 0.0)
+        return res.weights, W * factor[:, None], None
+
+    return design.reweight(step)
 
 
 def _collapse(frame, margins, w, min_cell):
@@ -185,29 +157,17 @@ def _path(p, folder):
     return str(folder / q) if folder is not None and not q.is_absolute() else str(q)
 
 
-def _control(spec: WeightingSpec) -> dict:
-    return {k: v for k, v in (("maxit", spec.maxit), ("epsilon", spec.epsilon)) if v is not None}
-
-
-def _replicate_design(design, w_new, W_new):
-    from ..design.replicate import ReplicateDesign
-
-    return ReplicateDesign.from_arrays(design.data, w_new, W_new, type=design.type, scale=design.scale,
-                                       rscales=design.rscales, mse=design.mse, rho=design.rho, spec=design.spec)
-
-
 def trim_design(design, lower: float | None, upper: float | None, strict: bool = False):
-    """R's trimWeights: weights outside [lower, upper] are set to the bound and the excess shared out."""
-    new = trim_weights(design.weights, lower=lower, upper=upper, strict=strict)
-    if design.kind == "taylor":
-        return design.with_weights(new)
-    # every replicate trimmed to the same bounds (R 4.1.1's trimWeights for replicate designs leaves
-    # the full-sample weights untouched: a bug this does not copy)
-    W = design.repweights.rows(slice(None))
-    rep = np.column_stack([trim_weights(W[:, r], lower=lower, upper=upper, strict=strict)
-                           for r in range(W.shape[1])])
-    return _replicate_design(design, new, rep)
+    """R's trimWeights: weights outside [lower, upper] are set to the bound and the excess shared out.
+    Every replicate is trimmed to the same bounds (R 4.1.1's trimWeights for replicate designs leaves
+    the full-sample weights untouched: a bug this does not copy)."""
 
+    def step(w, W):
+        new = trim_weights(w, lower=lower, upper=upper, strict=strict)
+        if W is None:
+            return new, None, None
+        rep = np.column_stack([trim_weights(W[:, r], lower=lower, upper=upper, strict=strict)
+                               for r in range(W.shape[1])])
+        return new, rep, None
 
-def _labels(m: Margin) -> Sequence[str]:
-    return [f"{m.variable}={lev}" for lev in m.levels]
+    return design.reweight(step)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..design.codes import combine_codes, gather, joint_sums
+from ..codes import combine_codes, gather, joint_sums
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..design.codes import combine_codes, gather, joint_sums
+from ..codes import combine_codes, gather, joint_sums
 from ..errors import WeightingError
 from .poststratify import cell_sums, poststratify_weights
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..design.codes import gather
+from ..codes import gather
 
 
 @dataclass(frozen=True, eq=False)

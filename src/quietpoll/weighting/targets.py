@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from ..design.codes import combine_codes, joint_sums, small_codes
+from ..codes import combine_codes, joint_sums, small_codes
 from ..errors import WeightingError
 
 __all__ = ["Margin", "parse_targets", "read_targets_csv", "margin_codes", "level_text"]
@@ -60,7 +60,7 @@ def _num_text(x: float) -> str:
 def _distinct_text(values: np.ndarray | pl.Series) -> tuple[np.ndarray, list[str]]:
     """Each row's index into the distinct values, and those values as the text targets are matched
     against; the text is made for the distinct values only."""
-    from ..design.codes import factorize
+    from ..codes import factorize
 
     s = values if isinstance(values, pl.Series) else pl.Series(values)
     dt = s.dtype

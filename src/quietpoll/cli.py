@@ -334,7 +334,7 @@ def validate(data, form, fmt):
     from .quality.validation import validate as _validate
 
     instrument, responses = _form_and_responses(data, form)
-    result = _validate(responses.main, instrument)
+    result = _validate(responses.main, instrument).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
@@ -363,7 +363,8 @@ def quality(data, form, interviewer, threshold, seed, fmt):
     from .quality.report import quality_report
 
     instrument, responses = _form_and_responses(data, form)
-    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold, seed=seed)
+    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold,
+                            seed=seed).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
@@ -453,8 +454,8 @@ def disclosure(data, qi, sensitive, k, weights, form, study, fmt, le_count, le_t
         qis = propose_qi(instrument)
     frame = read_data(data).frame
     qis = [c for c in qis if c in frame.columns] if not _split(qi) else qis
-    result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights)
-    result["sensitive_designs"] = assess(frame, designs)
+    result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights).to_dict()
+    result["sensitive_designs"] = assess(frame, designs).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=float))

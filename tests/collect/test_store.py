@@ -403,11 +403,11 @@ def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
     members = responses.repeats["member"]
     assert set(members["PARENT_KEY"]) <= set(responses.main["KEY"])
     assert set(responses.repeats["job"]["PARENT_KEY"]) <= set(members["KEY"])
-    main_problems = validate(responses.main, inst)["problems"]
+    main_problems = validate(responses.main, inst).to_dict()["problems"]
     assert main_problems == []
     report = validate(members, inst, repeat="member")
-    assert [(p["row"], p["column"], p["rule"]) for p in report["problems"]] == [(1, "age", "constraint")]
-    assert validate(responses.repeats["job"], inst, repeat="job")["problems"] == []
+    assert [(p["row"], p["column"], p["rule"]) for p in report.to_dict()["problems"]] == [(1, "age", "constraint")]
+    assert validate(responses.repeats["job"], inst, repeat="job").problems == ()
 
 
 def test_pull_without_repeats_has_no_key_column_nor_side_files(st, pair, tmp_path):

@@ -167,7 +167,8 @@ def disclosure_risk(
 ) -> RiskReport:
     """Disclosure-risk measures of ``frame`` over the quasi-identifiers ``qi`` (a :class:`RiskReport`).
 
-    Fields (and keys of its ``to_dict()``): ``n``, ``qi``, ``sensitive``, ``k``, ``k_anonymity`` (smallest equivalence-class size),
+    Fields (and keys of its ``to_dict()``): ``n``, ``qi``, ``sensitive``, ``k``, ``k_anonymity`` (smallest
+    equivalence-class size),
     ``records_below_k``, ``rows_below_k`` (first 100 row indices, ascending), ``uniques`` (records in
     classes of size 1), ``classes``, ``l_diversity`` (per sensitive column: the smallest number of
     distinct non-missing sensitive values within a class; a class with only missing values counts 0),

@@ -298,7 +298,7 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
         raise QuietpollError(f"'{prepared.data_path}' has {full.height} rows but {prepared.n_read} were read")
     margins = (parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
                if cfg.weighting.targets and not collapsed else None)
-    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share)
+    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share).to_dict()
     diag["collapsed"] = collapsed
     diag["excluded"] = [e.to_dict() for e in prepared.exclusions]
     result = full.with_columns(prepared.final_weights(weight_column))

@@ -118,7 +118,7 @@ def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None =
         "flagged_rows": list(prepared.flagged),
         "excluded_rows": list(prepared.excluded_rows),
         "near_duplicates": prepared.quality.to_dict()["near_duplicates"],
-        "weighting": {"kish_deff": diag.get("kish_deff"), "effective_n": diag.get("effective_n")},
+        "weighting": {"kish_deff": diag.kish_deff, "effective_n": diag.effective_n},
         "indicators": rows,
         "disclosure": None if risk is None else risk.summary(),
     }

@@ -1,6 +1,6 @@
-"""The typed results keep the JSON contract: ``to_dict()`` of ValidationResult, QualityReport, RiskReport
-and SensitiveAssessment is exactly what ``quietpoll validate``, ``quality`` and ``disclosure --format
-json`` printed when they returned plain dicts. The golden files in tests/quality/golden were written by
+"""The typed results keep the JSON contract: ``to_dict()`` of ValidationResult, QualityReport, RiskReport,
+SensitiveAssessment and WeightDiagnostics is exactly what ``quietpoll validate``, ``quality``,
+``disclosure`` and ``weight --format json`` printed when they returned plain dicts. The golden files in tests/quality/golden were written by
 those commands before the results were typed (on the SYNTHETIC demo study and on the planted data set
 of test_planted.py); both the command output today and ``to_dict()`` are compared with them.
 
@@ -118,6 +118,13 @@ def test_commands_print_the_old_json(demo, planted):
     assert run(["validate", data, "--instrument", form, "--format", "json"]) == golden("planted_validate.json")
     assert run(["quality", data, "--instrument", form, "--interviewer", "interviewer", "--seed", "1",
                 "--format", "json"]) == golden("planted_quality.json")
+
+
+def test_weight_prints_the_old_json(demo, tmp_path):
+    """`weight --format json`: WeightDiagnostics.to_dict() plus the command's collapsed and excluded."""
+    study, _, _ = demo
+    assert run(["weight", str(study / "responses.csv"), "--study", str(study), "--out", str(tmp_path / "w.csv"),
+                "--format", "json"]) == golden("demo_weight.json")
 
 
 # -- the extraction written once ----------------------------------------------------------------------------

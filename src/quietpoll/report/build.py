@@ -85,7 +85,7 @@ def _weighting(prepared: PreparedStudy):
     cfg, design, weighted, frame = prepared.config, prepared.design, prepared.weighted, prepared.frame
     if cfg.weighting is None:
         diag = diagnostics(frame, design.weights, design.weights)
-        return {"method": None, "kish_deff": diag["kish_deff"], "effective_n": diag["effective_n"],
+        return {"method": None, "kish_deff": diag.kish_deff, "effective_n": diag.effective_n,
                 "margins": [], "warnings": [], "collapsed": []}
     collapsed = list(prepared.collapsed)
     # margins achieved vs target for the variables whose levels were not merged (merged ones are listed)
@@ -94,11 +94,9 @@ def _weighting(prepared: PreparedStudy):
     margins = (parse_targets(targets, design.data, population=cfg.weighting.population)
                if targets else None)
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
-    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag["kish_deff"],
-            "effective_n": diag["effective_n"], "n": int(frame.height),
-            "weights": {k: diag["weights"].get(k) for k in ("min", "max", "mean", "cv") if k in diag["weights"]},
-            "margins": [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in diag["margins"]],
-            "warnings": diag["warnings"], "collapsed": collapsed}
+    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag.kish_deff,
+            "effective_n": diag.effective_n, "n": int(frame.height), "weights": diag.summary(),
+            "margins": diag.margin_table(), "warnings": list(diag.warnings), "collapsed": collapsed}
 
 
 def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,

@@ -1,8 +1,8 @@
 """The typed results keep the JSON contract: ``to_dict()`` of ValidationResult, QualityReport, RiskReport,
-SensitiveAssessment and WeightDiagnostics is exactly what ``quietpoll validate``, ``quality``,
-``disclosure`` and ``weight --format json`` printed when they returned plain dicts. The golden files in tests/quality/golden were written by
-those commands before the results were typed (on the SYNTHETIC demo study and on the planted data set
-of test_planted.py); both the command output today and ``to_dict()`` are compared with them.
+SensitiveAssessment and WeightDiagnostics is exactly what ``quietpoll validate``, ``quality``, ``disclosure``
+and ``weight --format json`` printed when they returned plain dicts. The golden files in tests/quality/golden
+were written by those commands before the results were typed (on the SYNTHETIC demo study and on the planted
+data set of test_planted.py); both the command output today and ``to_dict()`` are compared with them.
 
 Regenerate only for a deliberate contract change (keys are added, never renamed)."""
 

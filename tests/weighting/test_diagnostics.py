@@ -279,7 +279,8 @@ def test_diagnostics_json():
     ]
     typed = diagnostics(f, w_before, w_after, margins=margins, covariates=["sex", "age"])
     d = typed.to_dict()
-    assert typed.margin_table() == [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in d["margins"]]
+    keys = ("variable", "level", "target", "achieved")
+    assert typed.margin_table() == [{k: m[k] for k in keys} for m in d["margins"]]
     assert typed.summary() == {k: d["weights"][k] for k in ("min", "max", "mean", "cv") if k in d["weights"]}
     assert set(d) == {"kish_deff", "effective_n", "weights", "margins", "smd", "warnings"}
     text = json.dumps(d, allow_nan=False)

@@ -147,7 +147,8 @@ def worker_risk(a):
     read = time.perf_counter() - t
     res, first, best, times = _best(lambda: disclosure_risk(frame, QI, sensitive=["watched"], k=K, weights="w"),
                                     a.repeats)
-    res3 = disclosure_risk(frame, QI3, sensitive=["watched"], k=K)
+    res = res.to_dict()
+    res3 = disclosure_risk(frame, QI3, sensitive=["watched"], k=K).to_dict()
     print(json.dumps({"read_s": read, "first_s": first, "best_s": best, "times": times, "rows": frame.height,
                       "k_anonymity": res["k_anonymity"], "records_below_k": res["records_below_k"],
                       "classes": res["classes"], "uniques": res["uniques"], "l_diversity": res["l_diversity"],

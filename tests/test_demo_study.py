@@ -90,8 +90,8 @@ def test_weighting_targets_are_the_census_margins(study):
 def test_only_the_planted_problem_is_reported(study):
     form = load_instrument(study / "form.xlsx")
     result = validate(read_responses(study / "responses.csv", form).main, form)
-    assert [(p["column"], p["rule"], p["value"]) for p in result["problems"]] == [("months_third", "constraint", "700")]
-    assert result["unsupported"] == []
+    assert [(p["column"], p["rule"], p["value"]) for p in result.to_dict()["problems"]] == [("months_third", "constraint", "700")]
+    assert result.unsupported == ()
 
 
 def test_copied_interviews_are_flagged(summary, data):

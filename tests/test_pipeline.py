@@ -92,7 +92,7 @@ def test_exclusions_are_a_typed_record(demo):
     prepared = prepare_study(demo)
     assert [e.row for e in prepared.exclusions] == list(prepared.flagged) == sorted(prepared.flagged)
     assert len(prepared.exclusions) == 4 and prepared.frame.height == 146
-    pairs = {(d["row"], d["match_row"]) for d in prepared.quality["near_duplicates"]}
+    pairs = {(d.row, d.match_row) for d in prepared.quality.near_duplicates}
     for e in prepared.exclusions:
         assert e.reason == NEAR_DUPLICATE and e.matches and 0 < e.share <= 1
         assert all((min(e.row, m), max(e.row, m)) in pairs for m in e.matches)

@@ -305,7 +305,7 @@ def weight(data, study, weights, probs, strata, ids, fpc, nest, lonely_psu, repw
         raise QuietpollError(f"'{prepared.data_path}' has {full.height} rows but {prepared.n_read} were read")
     margins = (parse_targets(cfg.weighting.targets, design.data, population=cfg.weighting.population)
                if cfg.weighting.targets and not collapsed else None)
-    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share)
+    diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins, max_share=max_share).to_dict()
     diag["collapsed"] = collapsed
     diag["excluded"] = [e.to_dict() for e in prepared.exclusions]
     result = full.with_columns(prepared.final_weights(weight_column))
@@ -339,7 +339,7 @@ def validate(data, form, fmt):
     from .quality.validation import validate as _validate
 
     instrument, responses = _form_and_responses(data, form)
-    result = _validate(responses.main, instrument)
+    result = _validate(responses.main, instrument).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
@@ -368,7 +368,8 @@ def quality(data, form, interviewer, threshold, seed, fmt):
     from .quality.report import quality_report
 
     instrument, responses = _form_and_responses(data, form)
-    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold, seed=seed)
+    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold,
+                            seed=seed).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=str))
@@ -458,8 +459,8 @@ def disclosure(data, qi, sensitive, k, weights, form, study, fmt, le_count, le_t
         qis = propose_qi(instrument)
     frame = read_data(data).frame
     qis = [c for c in qis if c in frame.columns] if not _split(qi) else qis
-    result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights)
-    result["sensitive_designs"] = assess(frame, designs)
+    result = disclosure_risk(frame, qis, sensitive=_split(sensitive), k=k, weights=weights).to_dict()
+    result["sensitive_designs"] = assess(frame, designs).to_dict()
     fmt = fmt or _default_format()
     if fmt == "json":
         click.echo(json.dumps(result, allow_nan=False, default=float))

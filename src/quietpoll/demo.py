@@ -113,15 +113,14 @@ def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None =
         "synthetic": cfg.study.synthetic,
         "n_interviews": prepared.n_read,
         "n_analysed": frame.height,
-        "validation_problems": len(prepared.validation["problems"]),
-        "problems": prepared.validation["problems"],
+        "validation_problems": len(prepared.validation.problems),
+        "problems": prepared.validation.to_dict()["problems"],
         "flagged_rows": list(prepared.flagged),
         "excluded_rows": list(prepared.excluded_rows),
-        "near_duplicates": prepared.quality["near_duplicates"],
-        "weighting": {"kish_deff": diag.get("kish_deff"), "effective_n": diag.get("effective_n")},
+        "near_duplicates": prepared.quality.to_dict()["near_duplicates"],
+        "weighting": {"kish_deff": diag.kish_deff, "effective_n": diag.effective_n},
         "indicators": rows,
-        "disclosure": None if risk is None else {k: risk[k] for k in ("qi", "k", "k_anonymity", "records_below_k",
-                                                                     "uniques", "expected_reidentifications")},
+        "disclosure": None if risk is None else risk.summary(),
     }
 
 
@@ -180,8 +179,7 @@ def summarize(study_dir: str | Path, report: dict, prepared=None) -> dict:
         "weighting": {"kish_deff": w.get("kish_deff"), "effective_n": w.get("effective_n"),
                       "collapsed": w.get("collapsed", [])},
         "indicators": rows,
-        "disclosure": None if risk is None else {k: risk[k] for k in ("qi", "k", "k_anonymity", "records_below_k",
-                                                                     "uniques")},
+        "disclosure": None if risk is None else risk.summary(expected=False),
     }
 
 

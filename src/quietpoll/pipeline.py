@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import polars as pl
@@ -31,6 +31,9 @@ import polars as pl
 from .design import DesignSpec
 from .errors import StudyError
 from .study import StudyConfig, load_study
+
+if TYPE_CHECKING:
+    from .quality.results import QualityReport, ValidationResult
 
 __all__ = ["NEAR_DUPLICATE", "STEPS", "Exclusion", "PreparedStudy", "prepare_study", "read_study",
            "read_design_data"]
@@ -65,8 +68,8 @@ class PreparedStudy:
     instrument: Any
     responses: Any
     raw: pl.DataFrame                          # the data as read (every interview, the file's row order)
-    validation: Mapping[str, Any]
-    quality: Mapping[str, Any]
+    validation: ValidationResult | None
+    quality: QualityReport | None
     flagged: tuple[int, ...]                   # every row of a flagged near-duplicate pair
     exclusions: tuple[Exclusion, ...]          # the rows left out (empty when drop_flagged is false)
     frame: pl.DataFrame
@@ -145,8 +148,8 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
     step(STEPS[0])
     if cfg.instrument.path is None and instrument is None:
         raw = _plain_data(cfg, data, spec, columns)
-        validation: Mapping[str, Any] = {}
-        quality: Mapping[str, Any] = {}
+        validation: ValidationResult | None = None
+        quality: QualityReport | None = None
         flagged: tuple[int, ...] = ()
         exclusions: tuple[Exclusion, ...] = ()
         frame = raw
@@ -168,7 +171,7 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
         validation = validate(raw, instrument)
         step(STEPS[2])
         quality = quality_report(raw, instrument, interviewer=q.interviewer, seed=q.seed, threshold=q.threshold)
-        flagged, exclusions = _exclusions(quality.get("near_duplicates") or [], q.drop_flagged)
+        flagged, exclusions = _exclusions(quality, q.drop_flagged)
         frame = type_responses(raw, instrument)
         # choices as text: levels are ordered by the form where it matters (the report's own tables)
         enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
@@ -227,17 +230,10 @@ def read_design_data(path: str | Path, spec: DesignSpec, columns: Sequence[str] 
     return read_data(path, columns=keep).frame
 
 
-def _exclusions(pairs: Sequence[Mapping[str, Any]], drop: bool) -> tuple[tuple[int, ...], tuple[Exclusion, ...]]:
+def _exclusions(quality: QualityReport, drop: bool) -> tuple[tuple[int, ...], tuple[Exclusion, ...]]:
     """Every row of a flagged pair, and (when dropped) one Exclusion per row with the rows it matched."""
-    if not pairs:
-        return (), ()
-    a = np.array([int(d["row"]) for d in pairs] + [int(d["match_row"]) for d in pairs])
-    b = np.array([int(d["match_row"]) for d in pairs] + [int(d["row"]) for d in pairs])
-    share = np.array([float(d["share"]) for d in pairs] * 2)
-    frame = pl.DataFrame({"row": a, "match": b, "share": share}).group_by("row").agg(
-        pl.col("match").unique().sort(), pl.col("share").max()).sort("row")
-    flagged = tuple(int(r) for r in frame["row"])
+    found = quality.flagged()
     if not drop:
-        return flagged, ()
-    return flagged, tuple(Exclusion(row=int(r), reason=NEAR_DUPLICATE, matches=tuple(int(m) for m in ms), share=s)
-                          for r, ms, s in frame.iter_rows())
+        return tuple(f.row for f in found), ()
+    return tuple(f.row for f in found), tuple(Exclusion(row=f.row, reason=NEAR_DUPLICATE, matches=f.matches,
+                                                        share=f.share) for f in found)

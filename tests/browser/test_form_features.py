@@ -142,7 +142,7 @@ def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
     assert responses.repeats["kids"]["kname"].to_list() == ["anon", "Ji-woo"]
     assert responses.repeats["pets"]["KEY"].to_list() == [f"{instance_id}/pets[{i}]" for i in (1, 2, 3)]
     assert pl.read_csv(study["tmp"] / "pulled-pets.csv")["pname"].to_list() == ["Bori", None, None]
-    assert validate(responses.repeats["kids"], study["instrument"], repeat="kids")["problems"] == []
+    assert validate(responses.repeats["kids"], study["instrument"], repeat="kids").problems == ()
 
 
 def test_a_count_above_what_the_page_holds_blocks_submit(study, browser_context):

@@ -144,9 +144,9 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     assert set(responses.repeats) == {"member"} and responses.main["household"].to_list() == [CANARY]
     assert responses.repeat_columns["member"] == {q: q for q in ("first_name", "age", "works", "adult")}
     main_report = validate(responses.main, study["instrument"])
-    assert main_report["problems"] == []   # pull's instance_id is collection metadata
+    assert main_report.problems == ()   # pull's instance_id is collection metadata
     member_report = validate(responses.repeats["member"], study["instrument"], repeat="member")
-    assert member_report["n_rows"] == 2 and member_report["problems"] == []
+    assert member_report.n_rows == 2 and member_report.problems == ()
 
     # the canary (a household code, and a name typed in a removed instance) is nowhere but in the pull
     context.close()

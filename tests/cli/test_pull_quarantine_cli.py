@@ -12,11 +12,10 @@ import sys
 from pathlib import Path
 
 import polars as pl
-import pytest
 from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "collect"))
-from pgserver import pg_server  # noqa: E402,F401  (the session fixture)
+from pgserver import pg_server, store_url  # noqa: E402,F401  (fixtures: both backends)
 
 from quietpoll.cli import main  # noqa: E402
 from quietpoll.collect.app import create_app  # noqa: E402
@@ -28,22 +27,11 @@ PASS = "correct horse battery staple"
 CANARY = "canary-cli-quarantine-7e2"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'collect.db'}"
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database()
-    yield url
-    server.drop_database(url)
-
-
 def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
-def test_junk_and_replays_never_block_pull(tmp_path, capsys, monkeypatch, store_url):
+def test_junk_and_replays_never_block_pull(tmp_path, capsys, monkeypatch, store_url):  # noqa: F811
     monkeypatch.setenv("QUIETPOLL_PASSPHRASE", PASS)
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0

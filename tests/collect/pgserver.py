@@ -178,3 +178,43 @@ def pg_server():
         yield server
     finally:
         cluster.stop()
+
+
+# -- one store fixture for every backend ---------------------------------------------------------------
+
+#: the backends every store behaviour test runs on (quietpoll.collect.backend.open_store picks by URL)
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path):
+    """The URL of a new, empty store on each backend in turn: a SQLite file in the test's folder
+    (``collect.db``), then a fresh database on the session's PostgreSQL (dropped afterwards). Under
+    CI=true a missing PostgreSQL fails the test (see :func:`pg_server`)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'collect.db'}"
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+def raw_rows(url: str, sql: str) -> list[tuple]:
+    """The rows of ``sql`` read straight from the store's database, around quietpoll (what someone
+    holding the database sees); bytea/BLOB values as bytes."""
+    if url.startswith("sqlite:///"):
+        import sqlite3
+
+        db = sqlite3.connect(url[len("sqlite:///"):])
+        try:
+            return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in db.execute(sql)]
+        finally:
+            db.close()
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True, connect_timeout=10) as conn:
+        cur = conn.execute(sql)
+        if cur.description is None:  # a command (CHECKPOINT): no rows
+            return []
+        return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in cur]

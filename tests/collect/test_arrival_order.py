@@ -1,6 +1,10 @@
 """The store keeps the hour a submission arrived and nothing finer: after N submissions within one hour,
 neither the WAL nor the order of the rows in the database file gives their arrival order (SQLite), and
-on PostgreSQL the closed hours are rewritten so the rows share one xmin and lie in key order."""
+on PostgreSQL the closed hours are rewritten so the rows share one xmin and lie in key order.
+
+Backend-specific on purpose: how arrival order is erased depends on the storage (SQLite's file settling,
+PostgreSQL's xmin), so each test names its backend; the behaviour every backend shares (the hour kept,
+nothing finer) is tested on both in test_store.py::test_received_at_rounded_down_to_hour."""
 
 from __future__ import annotations
 
@@ -9,7 +13,6 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from pgserver import pg_server  # noqa: F401  (the session fixture)
 
 from quietpoll.collect import store as store_mod
 from quietpoll.collect.envelope import seal

@@ -1,7 +1,8 @@
 """One-time enrolment codes in the store (SQLite and PostgreSQL alike): a code gives its token once,
 never after its time limit, never for a revoked token, never when unknown or malformed; the store
 keeps only a hash of the code and the token wrapped under the code; two servers sharing one store
-cannot both honour one code. Also the neutral shell's disguise setting."""
+cannot both honour one code. Also the neutral shell's disguise setting. The store tests run on both
+backends (the ``st`` fixture of tests/collect/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,27 +10,10 @@ import threading
 import time
 
 import pytest
-from pgserver import pg_server  # noqa: F401  (the session fixture)
 
 from quietpoll.collect import enrolment
 from quietpoll.collect.shell import DEFAULT_ICON, Disguise, load_disguise
-from quietpoll.collect.store import Store
 from quietpoll.errors import CollectError
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def st(request, tmp_path):
-    if request.param == "sqlite":
-        s = Store.open(f"sqlite:///{tmp_path / 'collect.db'}")
-        yield s
-        s.close()
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database()
-    s = Store.open(url)
-    yield s
-    s.close()
-    server.drop_database(url)
 
 
 def _raw(st) -> bytes:

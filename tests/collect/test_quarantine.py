@@ -1,7 +1,7 @@
 """Pull is never blocked: junk, replayed, conflicting and malformed rows are set aside (quarantined)
 with their token alias, every good row is written; release and purge; interviewer pseudonyms; the
-per-token rate counters shared through the store. On SQLite and on a real PostgreSQL
-(tests/collect/pgserver.py)."""
+per-token rate counters shared through the store. Every test runs on SQLite and on a real PostgreSQL
+(the ``st``/``store_url`` fixture of tests/collect/conftest.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import os
 import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
-from pgserver import pg_server  # noqa: F401  (the session fixture)
 
 from quietpoll.collect.envelope import seal
 from quietpoll.collect.setaside import PSEUDONYM_COLUMN, pseudonymizer, quarantine_id
@@ -19,30 +18,6 @@ from quietpoll.collect.store import Store, pull_all
 from quietpoll.errors import CollectError
 
 CANARY = "canary-quarantine-51c0"
-
-
-@pytest.fixture(scope="module")
-def pair():
-    sk = X25519PrivateKey.generate()
-    return sk, sk.public_key()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def url(request, tmp_path):
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'collect.db'}"
-        return
-    server = request.getfixturevalue("pg_server")
-    u = server.create_database()
-    yield u
-    server.drop_database(u)
-
-
-@pytest.fixture
-def st(url):
-    s = Store.open(url)
-    yield s
-    s.close()
 
 
 def junk_ciphertext(size: int = 1024) -> str:
@@ -173,8 +148,8 @@ def test_instance_id_field_naming_another_instance_is_malformed(st, pair, tmp_pa
         ("uuid:1", "malformed"), ("uuid:3", "malformed")]
 
 
-def test_rate_counters_shared_between_stores(url):
-    a, b = Store.open(url), Store.open(url)  # two server processes' stores on one database
+def test_rate_counters_shared_between_stores(store_url):
+    a, b = Store.open(store_url), Store.open(store_url)  # two server processes' stores on one database
     try:
         key = os.urandom(32)
         now = 1_000_000.0 * 60 + 5  # 5 s into a 60 s window

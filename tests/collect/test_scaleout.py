@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pgserver import pg_server  # noqa: F401  (the session fixture)
+from pgserver import raw_rows
 
 from quietpoll.cli import main
 from quietpoll.collect.envelope import seal
@@ -71,13 +71,6 @@ class Server:
                 self.proc.kill()
                 self.proc.wait(timeout=30)
         self.log.close()
-
-
-@pytest.fixture
-def pg_url(pg_server):  # noqa: F811
-    url = pg_server.create_database()
-    yield url
-    pg_server.drop_database(url)
 
 
 def _wait_for_a_quiet_window() -> None:
@@ -188,19 +181,18 @@ def test_bad_rate_limit_and_workers_flags(tmp_path, capsys):
         assert "rate-limit" in capsys.readouterr().err or flags[0] == "--workers"
 
 
-def test_rate_counters_cannot_be_tied_to_an_alias(tmp_path):
+def test_rate_counters_cannot_be_tied_to_an_alias(store_url):
     """The store keeps SHA-256 of each token; the rate counter is keyed by a hash of the token itself
-    under another label, so someone holding the database cannot match counters to aliases."""
+    under another label, so someone holding the database cannot match counters to aliases. On both
+    backends (read around quietpoll)."""
     import hashlib
-    import sqlite3
 
     from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
     from starlette.testclient import TestClient
 
     from quietpoll.collect.app import create_app, rate_key
 
-    db = tmp_path / "collect.db"
-    st = Store.open(f"sqlite:///{db}")
+    st = Store.open(store_url)
     token = st.add_token("field-07")
     pk = X25519PrivateKey.generate().public_key()
     client = TestClient(create_app(st, rate_limit=(5, 60.0)))
@@ -209,10 +201,8 @@ def test_rate_counters_cannot_be_tied_to_an_alias(tmp_path):
                                                      "ciphertext": seal(pk, FORM, f"uuid:{i}", {"a": i})},
                         headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 201
-    raw = sqlite3.connect(db)
-    rows = raw.execute("SELECT key, hits FROM rate").fetchall()
-    hashes = {bytes(h) for (h,) in raw.execute("SELECT token_hash FROM tokens")}
-    raw.close()
+    rows = [(bytes(k), int(h)) for k, h in raw_rows(store_url, "SELECT key, hits FROM rate")]
+    hashes = {bytes(h) for (h,) in raw_rows(store_url, "SELECT token_hash FROM tokens")}
     st.close()
     assert rows == [(rate_key(token), 3)]
     assert rate_key(token) not in hashes and hashlib.sha256(token.encode()).digest() in hashes

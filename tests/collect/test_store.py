@@ -1,7 +1,7 @@
-"""The collection store and pull. Every test taking ``st`` runs on both backends behind
-:class:`quietpoll.collect.backend.StoreBackend`: SQLite and a real PostgreSQL (tests/collect/pgserver.py);
-``sq`` is the SQLite store alone (its file, WAL and pragmas). PostgreSQL's own tests:
-tests/collect/test_store_pg.py."""
+"""The collection store and pull. Every test taking ``st`` or ``store_url`` (tests/collect/conftest.py)
+runs on both backends behind :class:`quietpoll.collect.backend.StoreBackend`: SQLite and a real
+PostgreSQL (tests/collect/pgserver.py). SQLite-specific tests take ``sq``/``db_path`` (its file, WAL and
+pragmas, URLs); PostgreSQL-specific ones are in tests/collect/test_store_pg.py."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ import sqlite3
 import stat
 import threading
 from datetime import UTC, datetime
+from pathlib import Path
 
 import polars as pl
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from pgserver import pg_server  # noqa: F401  (the session fixture)
+from pgserver import raw_rows
 
 from quietpoll.collect import store as store_mod
-from quietpoll.collect.backend import StoreBackend, open_store
+from quietpoll.collect.backend import open_store
 from quietpoll.collect.envelope import seal
 from quietpoll.collect.setaside import pseudonymizer
 from quietpoll.collect.store import Store, pull, pull_all
@@ -26,34 +27,15 @@ from quietpoll.errors import CollectError, InputError
 CANARY = "canary-quietpoll-8d1f3a"
 
 
-@pytest.fixture(scope="module")
-def pair():
-    sk = X25519PrivateKey.generate()
-    return sk, sk.public_key()
-
-
 @pytest.fixture
 def db_path(tmp_path):
-    return tmp_path / "collect.db"
+    return tmp_path / "collect.db"  # the file of the sqlite `st` (conftest.py's store_url)
 
 
 @pytest.fixture
 def sq(db_path):
+    """The SQLite store alone (SQLite-specific tests: its file, WAL and pragmas)."""
     s = Store.open(f"sqlite:///{db_path}")
-    yield s
-    s.close()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def st(request, db_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{db_path}"
-    else:
-        server = request.getfixturevalue("pg_server")
-        url = server.create_database()
-        request.addfinalizer(lambda: server.drop_database(url))
-    s = open_store(url)
-    assert isinstance(s, StoreBackend)
     yield s
     s.close()
 
@@ -109,16 +91,32 @@ def test_not_a_store(tmp_path):
         Store.open(f"sqlite:///{p}")
 
 
-def test_reopen_keeps_data(db_path, pair):
+def test_reopen_keeps_data(store_url, pair):
     _, pk = pair
-    s = Store.open(f"sqlite:///{db_path}")
+    s = open_store(store_url)
     s.put("f", "i1", seal(pk, "f", "i1", {"a": 1}), "alice")
     s.close()
-    s = Store.open(f"sqlite:///{db_path}")
+    s = open_store(store_url)
     assert [r["instance_id"] for r in s.list()] == ["i1"]
     s.close()
     with pytest.raises(CollectError, match="closed"):
         s.list()
+
+
+def test_ordering_is_bytewise(st, pair):
+    _, pk = pair
+    ids = ["B", "a", "_z", "Z", "é", "uuid:1", "10", "9"]
+    for i in ids:
+        st.put("f", i, seal(pk, "f", i, {}), "alice")
+    expected = sorted(ids, key=lambda s: s.encode("utf-8"))
+    assert [r["instance_id"] for r in st.list()] == expected
+    assert [t[1] for t in st.ciphertexts()] == expected
+
+
+def test_nul_rejected(st, pair):
+    _, pk = pair
+    with pytest.raises(CollectError, match="NUL"):
+        st.put("f", "a\x00b", seal(pk, "f", "a\x00b", {}), "alice")
 
 
 # -- submissions ----------------------------------------------------------------------------------------
@@ -242,23 +240,52 @@ def test_bad_alias(st, alias):
         st.add_token(alias)
 
 
-def test_db_never_holds_tokens_or_plaintext(sq, db_path, pair):
-    sk, pk = pair
-    tokens = [sq.add_token(f"iv{n}") for n in range(5)]
+def test_db_never_holds_tokens_or_plaintext(st, store_url, pair, request):
+    """Read around quietpoll: every row of every table holds no token (only its SHA-256) and no answer;
+    submission times are whole hours. Then the backend's files at rest (SQLite: the database and its
+    side files; PostgreSQL: every file of the cluster after a checkpoint)."""
+    import hashlib
+
+    _, pk = pair
+    tokens = [st.add_token(f"iv{n}") for n in range(5)]
     for n in range(5):
         payload = {"secret": f"{CANARY}-{n}", "비밀": "한국어 정답"}
-        sq.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
-    sq.revoke_token("iv1")
-    raw = _all_bytes(db_path)
-    sq.close()
-    raw += _all_bytes(db_path)
-    assert raw  # something was written
+        st.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
+    st.revoke_token("iv1")
+    for row in st.list():
+        assert row["received_at"].endswith(":00:00Z")
+
+    if store_url.startswith("sqlite"):
+        names = [r[0] for r in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type = 'table'")]
+    else:
+        names = [r[0] for r in raw_rows(store_url, "SELECT table_name FROM information_schema.tables "
+                                                   "WHERE table_schema = 'public'")]
+    assert {"submissions", "tokens", "meta"} <= set(names)
+    rows = {t: raw_rows(store_url, f'SELECT * FROM "{t}"') for t in names}
+    assert len(rows["submissions"]) == 5 and len(rows["tokens"]) == 5
+    dump = repr(rows).encode()
+    hashes = {bytes(h) for (h,) in raw_rows(store_url, "SELECT token_hash FROM tokens")}
+    assert hashes == {hashlib.sha256(tok.encode()).digest() for tok in tokens}  # only their hashes
+    for tok in tokens:
+        assert tok.encode() not in dump
+    for needle in (CANARY, "한국어 정답", "비밀", "secret"):
+        assert needle.encode() not in dump and repr(needle).encode()[1:-1] not in dump
+
+    if store_url.startswith("sqlite"):
+        path = Path(store_url[len("sqlite:///"):])
+        raw = _all_bytes(path)
+        st.close()
+        raw += _all_bytes(path)
+    else:
+        server = request.getfixturevalue("pg_server")
+        raw_rows(server.url(), "CHECKPOINT")
+        raw = b"".join(p.read_bytes() for p in Path(server.datadir).rglob("*") if p.is_file())
+    assert b"iv0" in raw  # the scan does see the store's data
     for tok in tokens:
         assert tok.encode() not in raw
     assert CANARY.encode() not in raw
     assert "한국어 정답".encode() not in raw
     assert "비밀".encode() not in raw
-    assert b"secret" not in raw
 
 
 # -- pull ----------------------------------------------------------------------------------------------------
@@ -403,11 +430,11 @@ def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
     members = responses.repeats["member"]
     assert set(members["PARENT_KEY"]) <= set(responses.main["KEY"])
     assert set(responses.repeats["job"]["PARENT_KEY"]) <= set(members["KEY"])
-    main_problems = validate(responses.main, inst)["problems"]
+    main_problems = validate(responses.main, inst).to_dict()["problems"]
     assert main_problems == []
     report = validate(members, inst, repeat="member")
-    assert [(p["row"], p["column"], p["rule"]) for p in report["problems"]] == [(1, "age", "constraint")]
-    assert validate(responses.repeats["job"], inst, repeat="job")["problems"] == []
+    assert [(p["row"], p["column"], p["rule"]) for p in report.to_dict()["problems"]] == [(1, "age", "constraint")]
+    assert validate(responses.repeats["job"], inst, repeat="job").problems == ()
 
 
 def test_pull_without_repeats_has_no_key_column_nor_side_files(st, pair, tmp_path):

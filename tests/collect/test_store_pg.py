@@ -1,21 +1,19 @@
-"""The collection store on a real PostgreSQL server (started by tests/collect/pgserver.py): what only
-PostgreSQL has (URLs, connection loss, concurrent processes, collation). The behavioural tests shared
-with SQLite run on both backends in tests/collect/test_store.py."""
+"""PostgreSQL-specific tests of the collection store on a real server (tests/collect/pgserver.py): what
+only PostgreSQL has (its URL forms and password hiding, a foreign schema in the database, connection
+loss, concurrent connections and processes). Every store behaviour test runs on both backends through
+the ``st``/``store_url`` fixture of tests/collect/conftest.py (test_store.py, test_quarantine.py,
+test_enrolment.py, ...), so none is repeated here."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import subprocess
 import sys
 import textwrap
 import threading
 import time
-from pathlib import Path
 
 import pytest
-from pgserver import pg_server  # noqa: F401  (the session fixture)
-from test_store import CANARY, pair  # noqa: F401  (the key pair fixture)
 
 from quietpoll.collect.backend import StoreBackend
 from quietpoll.collect.envelope import seal
@@ -25,32 +23,10 @@ from quietpoll.errors import CollectError
 
 
 @pytest.fixture
-def pg_url(pg_server):  # noqa: F811
-    url = pg_server.create_database()
-    yield url
-    pg_server.drop_database(url)
-
-
-@pytest.fixture
 def st(pg_url):
     s = Store.open(pg_url)
     yield s
     s.close()
-
-
-def _dump(url: str) -> str:
-    """Every row of every table in the database, all columns, as text (bytea as hex)."""
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-            )
-        ]
-        assert {"submissions", "tokens", "meta"} <= set(tables)
-        return "\n".join(f"{t}: {row[0]}" for t in tables for row in conn.execute(f'SELECT x::text FROM "{t}" x'))
 
 
 # -- opening -------------------------------------------------------------------------------------------
@@ -91,34 +67,6 @@ def test_not_a_store(pg_url):
         Store.open(pg_url)
 
 
-def test_reopen_keeps_data_and_close(pg_url, pair):  # noqa: F811
-    _, pk = pair
-    s = Store.open(pg_url)
-    s.put("f", "i1", seal(pk, "f", "i1", {"a": 1}), "alice")
-    s.close()
-    s = Store.open(pg_url)
-    assert [r["instance_id"] for r in s.list()] == ["i1"]
-    s.close()
-    with pytest.raises(CollectError, match="closed"):
-        s.list()
-
-
-def test_ordering_is_bytewise(st, pair):  # noqa: F811
-    _, pk = pair
-    ids = ["B", "a", "_z", "Z", "é", "uuid:1", "10", "9"]
-    for i in ids:
-        st.put("f", i, seal(pk, "f", i, {}), "alice")
-    expected = sorted(ids, key=lambda s: s.encode("utf-8"))  # SQLite's order
-    assert [r["instance_id"] for r in st.list()] == expected
-    assert [t[1] for t in st.ciphertexts()] == expected
-
-
-def test_nul_rejected(st, pair):  # noqa: F811
-    _, pk = pair
-    with pytest.raises(CollectError, match="NUL"):
-        st.put("f", "a\x00b", seal(pk, "f", "a\x00b", {}), "alice")
-
-
 def test_reconnects_after_connection_loss(st, pg_server, pair):  # noqa: F811
     import psycopg
 
@@ -132,40 +80,6 @@ def test_reconnects_after_connection_loss(st, pg_server, pair):  # noqa: F811
     time.sleep(0.2)
     assert st.put_status("f", "after", seal(pk, "f", "after", {}), "alice") == "stored"
     assert st.count() == 2
-
-
-# -- nothing readable is stored ------------------------------------------------------------------------------
-
-
-def test_db_never_holds_tokens_or_plaintext(st, pg_url, pg_server, pair):  # noqa: F811
-    _, pk = pair
-    tokens = [st.add_token(f"iv{n}") for n in range(5)]
-    for n in range(5):
-        payload = {"secret": f"{CANARY}-pg-{n}", "비밀": "한국어 정답"}
-        st.put("f", f"i{n}", seal(pk, "f", f"i{n}", payload), f"iv{n}")
-    st.revoke_token("iv1")
-
-    dump = _dump(pg_url)
-    assert dump.count("submissions: ") == 5 and dump.count("tokens: ") == 5
-    for tok in tokens:
-        assert tok not in dump
-        assert hashlib.sha256(tok.encode()).hexdigest() in dump  # only its hash
-    for needle in (CANARY, "한국어 정답", "비밀", "secret"):
-        assert needle not in dump
-    for row in st.list():
-        assert row["received_at"].endswith(":00:00Z")
-
-    # and nowhere in the server's files either (tables, indexes, WAL)
-    import psycopg
-
-    with psycopg.connect(pg_server.url(), autocommit=True) as admin:
-        admin.execute("CHECKPOINT")
-    raw = b"".join(p.read_bytes() for p in Path(pg_server.datadir).rglob("*") if p.is_file())
-    assert b"iv0" in raw  # the scan does see the store's data
-    for tok in tokens:
-        assert tok.encode() not in raw
-    assert f"{CANARY}-pg-".encode() not in raw
-    assert "한국어 정답".encode() not in raw
 
 
 # -- several writers at once ----------------------------------------------------------------------------------

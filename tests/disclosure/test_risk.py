@@ -43,7 +43,7 @@ def keys(frame: pl.DataFrame, qi: list[str]) -> list[tuple]:
 
 def test_measures_equal_direct_counts():
     df = synthetic()
-    out = disclosure_risk(df, QI, sensitive=["watched", "danger"], k=5)
+    out = disclosure_risk(df, QI, sensitive=["watched", "danger"], k=5).to_dict()
     ks = keys(df, QI)
     size = Counter(ks)
     per_row = [size[key] for key in ks]
@@ -77,7 +77,7 @@ def test_measures_equal_direct_counts():
 def test_rows_below_k_lists_at_most_100():
     rng = np.random.default_rng(1)
     df = pl.DataFrame({"a": rng.integers(0, 10_000, size=3000)})  # SYNTHETIC, nearly all unique
-    out = disclosure_risk(df, ["a"], k=2)
+    out = disclosure_risk(df, ["a"], k=2).to_dict()
     size = Counter(df.get_column("a").to_list())
     below = [i for i, v in enumerate(df.get_column("a").to_list()) if size[v] < 2]
     assert out["records_below_k"] == len(below) > 100
@@ -86,7 +86,7 @@ def test_rows_below_k_lists_at_most_100():
 
 def test_weighted_risk_matches_formula():
     df = synthetic()
-    out = disclosure_risk(df, QI, k=3, weights="w")
+    out = disclosure_risk(df, QI, k=3, weights="w").to_dict()
     ks = keys(df, QI)
     f = Counter(ks)
     big_f: dict[tuple, float] = defaultdict(float)
@@ -109,14 +109,14 @@ def test_weighted_risk_matches_formula():
     assert ir["records_above"] == sum(1 for x in risks if x > RISK_THRESHOLD)
     assert out["expected_reidentifications"] == pytest.approx(sum(risks))
     # the same with the weights as an array
-    again = disclosure_risk(df, QI, k=3, weights=df.get_column("w").to_numpy())
+    again = disclosure_risk(df, QI, k=3, weights=df.get_column("w").to_numpy()).to_dict()
     assert again["expected_reidentifications"] == pytest.approx(out["expected_reidentifications"])
 
 
 def test_unique_weighted_risk_single_record():
     # SYNTHETIC: three sample uniques with weights 10, 50, 1 (the last is its own population)
     df = pl.DataFrame({"a": ["x", "y", "z"], "w": [10.0, 50.0, 1.0]})
-    out = disclosure_risk(df, ["a"], k=2, weights="w")
+    out = disclosure_risk(df, ["a"], k=2, weights="w").to_dict()
     expected = [(0.1 / 0.9) * math.log(10), (0.02 / 0.98) * math.log(50), 1.0]
     assert out["individual_risk"]["max"] == pytest.approx(1.0)
     assert out["expected_reidentifications"] == pytest.approx(sum(expected))
@@ -146,7 +146,7 @@ def test_large_f_approximation_and_limit():
 def test_json_able():
     import json
 
-    out = disclosure_risk(synthetic(), QI, sensitive=["watched"], weights="w")
+    out = disclosure_risk(synthetic(), QI, sensitive=["watched"], weights="w").to_dict()
     assert json.loads(json.dumps(out)) == out
 
 

@@ -149,7 +149,7 @@ def test_release_publishes_nothing_that_decodes(form, tmp_path):
     designs = designs_from(instrument=form, list_experiment=["le_count"], treatment="le_treat",
                            randomized_response=["rr_answer"])
     before = assess(frame, designs)
-    le = before["list_experiments"][0]
+    le = before.to_dict()["list_experiments"][0]
     assert le["ceiling_rows"] > 0 and le["floor_rows"] > 0 and le["control_items"] == J
     rel = release(frame, qi=["sex", "province"], k=2, instrument=form, sensitive=designs)
     assert decodes(rel.frame, truth) == []

@@ -69,14 +69,14 @@ def test_every_planted_problem_is_found(tmp_path):
     data = pl.concat([data[:300], copies, data[310:]])
 
     result = validate(data.drop("interviewer"), instrument)
-    found = {(p["row"], p["column"], p["rule"]) for p in result["problems"] if p["row"] is not None}
+    found = {(p["row"], p["column"], p["rule"]) for p in result.to_dict()["problems"] if p["row"] is not None}
     missed = planted - found
     assert not missed, f"missed {missed}"
     false_alarms = found - planted
     assert len(false_alarms) <= 2, false_alarms
 
     report = quality_report(data, instrument, interviewer="interviewer", seed=1)
-    pairs = {(d["row"], d["match_row"]) for d in report["near_duplicates"]}
+    pairs = {(d.row, d.match_row) for d in report.near_duplicates}
     wanted = {(200 + i, 300 + i) for i in range(10)}
     assert wanted <= pairs, wanted - pairs
     assert len(pairs - wanted) <= 2   # few false alarms

@@ -51,16 +51,16 @@ def _clean() -> pl.DataFrame:
 
 
 def _only(result, rule):
-    return [p for p in result["problems"] if p["rule"] == rule]
+    return [p for p in result.to_dict()["problems"] if p["rule"] == rule]
 
 
 def test_clean_data_has_no_problems():
     result = validate(_clean(), _instrument())
-    assert result["n_rows"] == 3
-    assert result["problems"] == []
+    assert result.n_rows == 3
+    assert result.to_dict()["problems"] == []
     # the pulldata() relevance is unsupported: listed once, never applied
-    assert [u["question"] for u in result["unsupported"]] == ["fancy"]
-    assert result["unsupported"][0]["expression"] == "pulldata('f', 'c', 'k', ${why}) = 'x'"
+    assert [u["question"] for u in result.to_dict()["unsupported"]] == ["fancy"]
+    assert result.to_dict()["unsupported"][0]["expression"] == "pulldata('f', 'c', 'k', ${why}) = 'x'"
 
 
 def test_type_violations():
@@ -131,16 +131,16 @@ def test_unsupported_listed_once_per_question_and_never_decides():
     df = pl.concat([_clean()] * 50)
     df = df.with_columns(pl.lit("set").alias("fancy"))
     result = validate(df, inst)
-    assert len(result["unsupported"]) == 1
-    assert not [p for p in result["problems"] if p["column"] == "fancy"]
+    assert len(result.to_dict()["unsupported"]) == 1
+    assert not [p for p in result.to_dict()["problems"] if p["column"] == "fancy"]
 
 
 def test_result_is_json_and_rules_are_known():
     df = _clean().with_columns(pl.Series("age", ["30", "seven", "200"]), pl.lit(1).alias("extra"))
     result = validate(df, _instrument(), today="2024-05-01")
-    assert json.loads(json.dumps(result)) == result
-    assert {p["rule"] for p in result["problems"]} <= set(RULES)
-    assert all(set(p) == {"row", "column", "rule", "value", "message"} for p in result["problems"])
+    assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
+    assert {p["rule"] for p in result.to_dict()["problems"]} <= set(RULES)
+    assert all(set(p) == {"row", "column", "rule", "value", "message"} for p in result.to_dict()["problems"])
 
 
 def test_typed_frame_validates_the_same():
@@ -149,7 +149,7 @@ def test_typed_frame_validates_the_same():
     typed = type_responses(df, inst)
     assert typed.schema["consent"] == pl.String  # an unknown value keeps the column as text
     assert typed.schema["age"] == pl.Int64 and typed.schema["visit"] == pl.Date
-    assert validate(typed, inst)["problems"] == validate(df, inst)["problems"]
+    assert validate(typed, inst).to_dict()["problems"] == validate(df, inst).to_dict()["problems"]
 
 
 def test_type_responses_dtypes_and_labels():
@@ -183,7 +183,7 @@ def test_kobo_export_end_to_end(tmp_path):
     r = read_responses(p, inst)
     assert r.main["fruits"].to_list() == ["apple fig", ""]
     result = validate(r.main, inst)
-    assert [(p["row"], p["column"], p["rule"]) for p in result["problems"]] == [(1, "age", "constraint")]
+    assert [(p["row"], p["column"], p["rule"]) for p in result.to_dict()["problems"]] == [(1, "age", "constraint")]
 
 
 @pytest.mark.skipif(not (CORPUS / "exports").is_dir(),
@@ -195,5 +195,5 @@ def test_corpus_export_validates_to_json():
     inst = load_instrument(d / "tutorial_w_repeats.xlsx")
     r = read_responses(d / "tutorial_w_repeats.csv", inst)
     result = validate(type_responses(r.main, inst), inst)
-    assert json.loads(json.dumps(result)) == result
-    assert result["n_rows"] == r.main.height
+    assert json.loads(json.dumps(result.to_dict())) == result.to_dict()
+    assert result.n_rows == r.main.height

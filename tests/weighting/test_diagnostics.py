@@ -277,7 +277,11 @@ def test_diagnostics_json():
         FakeMargin("region", "categorical", ("1", "2", "3"), np.array([3000.0, 3000.0, 4000.0])),
         FakeMargin("age", "numeric", (), np.array([450000.0])),
     ]
-    d = diagnostics(f, w_before, w_after, margins=margins, covariates=["sex", "age"])
+    typed = diagnostics(f, w_before, w_after, margins=margins, covariates=["sex", "age"])
+    d = typed.to_dict()
+    keys = ("variable", "level", "target", "achieved")
+    assert typed.margin_table() == [{k: m[k] for k in keys} for m in d["margins"]]
+    assert typed.summary() == {k: d["weights"][k] for k in ("min", "max", "mean", "cv") if k in d["weights"]}
     assert set(d) == {"kish_deff", "effective_n", "weights", "margins", "smd", "warnings"}
     text = json.dumps(d, allow_nan=False)
     assert json.loads(text) == d
@@ -296,9 +300,9 @@ def test_diagnostics_with_reference_and_without_extras():
     rng = np.random.default_rng(12)  # SYNTHETIC
     f = pl.DataFrame({"x": rng.normal(size=50)})
     r = pl.DataFrame({"x": rng.normal(0.5, 1, size=80)})
-    d = diagnostics(f, np.ones(50), np.ones(50), covariates=["x"], reference=r)
+    d = diagnostics(f, np.ones(50), np.ones(50), covariates=["x"], reference=r).to_dict()
     assert d["margins"] == [] and d["warnings"] == []
     assert d["smd"][0]["smd_before"] == d["smd"][0]["smd_after"]
     json.dumps(d, allow_nan=False)
-    d0 = diagnostics(f, np.ones(50), np.ones(50))
+    d0 = diagnostics(f, np.ones(50), np.ones(50)).to_dict()
     assert d0["smd"] == [] and d0["kish_deff"] == pytest.approx(1.0)

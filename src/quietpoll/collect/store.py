@@ -107,6 +107,8 @@ def _hash_token(token: str) -> bytes:
 def _check_id(value: object, what: str) -> str:
     if not isinstance(value, str) or not value or len(value.encode("utf-8")) > MAX_ID_BYTES:
         raise CollectError(f"{what} must be text of 1 to {MAX_ID_BYTES} bytes")
+    if "\x00" in value:  # PostgreSQL text cannot hold NUL; both backends refuse it alike
+        raise CollectError(f"{what} must not contain NUL characters")
     return value
 
 

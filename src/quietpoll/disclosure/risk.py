@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,8 @@ import polars as pl
 
 from quietpoll.errors import DisclosureError
 
-__all__ = ["DisclosureError", "disclosure_risk", "propose_qi", "RISK_THRESHOLD", "individual_risk"]
+__all__ = ["DisclosureError", "disclosure_risk", "propose_qi", "RISK_THRESHOLD", "individual_risk", "RiskReport",
+           "IndividualRisk"]
 
 #: Records whose individual risk exceeds this are counted in ``individual_risk.records_above``.
 RISK_THRESHOLD = 0.1
@@ -106,6 +108,55 @@ def _weights(frame: pl.DataFrame, weights: str | np.ndarray | None) -> np.ndarra
     return w
 
 
+@dataclass(frozen=True)
+class IndividualRisk:
+    """sdcMicro-style individual risk: its largest and mean value, the records above ``threshold``."""
+
+    max: float
+    mean: float
+    threshold: float
+    records_above: int
+    weighted: bool
+    method: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max": self.max, "mean": self.mean, "threshold": self.threshold,
+                "records_above": self.records_above, "weighted": self.weighted, "method": self.method}
+
+
+@dataclass(frozen=True)
+class RiskReport:
+    """What :func:`disclosure_risk` measures; ``to_dict()`` is the JSON of ``quietpoll disclosure``
+    (without its ``sensitive_designs``)."""
+
+    n: int
+    qi: tuple[str, ...]
+    sensitive: tuple[str, ...]
+    k: int
+    k_anonymity: int
+    records_below_k: int
+    rows_below_k: tuple[int, ...]
+    uniques: int
+    classes: int
+    l_diversity: dict[str, int]
+    individual_risk: IndividualRisk
+    expected_reidentifications: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"n": self.n, "qi": list(self.qi), "sensitive": list(self.sensitive), "k": self.k,
+                "k_anonymity": self.k_anonymity, "records_below_k": self.records_below_k,
+                "rows_below_k": list(self.rows_below_k), "uniques": self.uniques, "classes": self.classes,
+                "l_diversity": dict(self.l_diversity), "individual_risk": self.individual_risk.to_dict(),
+                "expected_reidentifications": self.expected_reidentifications}
+
+    def summary(self, *, expected: bool = True) -> dict[str, Any]:
+        """The headline: qi, k, k_anonymity, records_below_k, uniques (and expected_reidentifications)."""
+        out = {k: v for k, v in self.to_dict().items() if k in ("qi", "k", "k_anonymity", "records_below_k", "uniques")}
+        if expected:
+            out["expected_reidentifications"] = self.expected_reidentifications
+        return out
+
+
 def disclosure_risk(
     frame: pl.DataFrame,
     qi: Sequence[str],
@@ -113,10 +164,11 @@ def disclosure_risk(
     sensitive: Sequence[str] = (),
     k: int = 5,
     weights: str | np.ndarray | None = None,
-) -> dict[str, Any]:
-    """Disclosure-risk measures of ``frame`` over the quasi-identifiers ``qi`` (a JSON-able dict).
+) -> RiskReport:
+    """Disclosure-risk measures of ``frame`` over the quasi-identifiers ``qi`` (a :class:`RiskReport`).
 
-    Keys: ``n``, ``qi``, ``sensitive``, ``k``, ``k_anonymity`` (smallest equivalence-class size),
+    Fields (and keys of its ``to_dict()``): ``n``, ``qi``, ``sensitive``, ``k``, ``k_anonymity`` (smallest
+    equivalence-class size),
     ``records_below_k``, ``rows_below_k`` (first 100 row indices, ascending), ``uniques`` (records in
     classes of size 1), ``classes``, ``l_diversity`` (per sensitive column: the smallest number of
     distinct non-missing sensitive values within a class; a class with only missing values counts 0),
@@ -180,27 +232,13 @@ def disclosure_risk(
         rows_below = [int(i) for i in hits.sort().to_list()]
 
     l_div = {s: int(classes.get_column(f"__l{j}").min()) for j, s in enumerate(sensitive)}
-    return {
-        "n": int(n),
-        "qi": list(qi),
-        "sensitive": list(sensitive),
-        "k": k,
-        "k_anonymity": k_anon,
-        "records_below_k": records_below,
-        "rows_below_k": rows_below,
-        "uniques": uniques,
-        "classes": int(classes.height),
-        "l_diversity": l_div,
-        "individual_risk": {
-            "max": float(r_class.max()),
-            "mean": expected / n,
-            "threshold": RISK_THRESHOLD,
-            "records_above": records_above,
-            "weighted": w is not None,
-            "method": method,
-        },
-        "expected_reidentifications": expected,
-    }
+    return RiskReport(
+        n=int(n), qi=tuple(qi), sensitive=tuple(sensitive), k=k, k_anonymity=k_anon, records_below_k=records_below,
+        rows_below_k=tuple(rows_below), uniques=uniques, classes=int(classes.height), l_diversity=l_div,
+        individual_risk=IndividualRisk(max=float(r_class.max()), mean=expected / n, threshold=RISK_THRESHOLD,
+                                       records_above=records_above, weighted=w is not None, method=method),
+        expected_reidentifications=expected,
+    )
 
 
 # ----------------------------------------------------------------------------------------------

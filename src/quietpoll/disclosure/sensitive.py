@@ -50,7 +50,8 @@ import polars as pl
 
 from quietpoll.errors import DisclosureError, QuietpollError
 
-__all__ = ["ListExperiment", "SensitiveDesigns", "designs_from", "assess", "protect", "CODINGS", "DRAW_NAME"]
+__all__ = ["ListExperiment", "SensitiveDesigns", "designs_from", "assess", "protect", "CODINGS", "DRAW_NAME",
+           "ListExposure", "SensitiveAssessment"]
 
 CODINGS = ("top-bottom", "none")
 #: A column name that says "randomization draw".
@@ -269,7 +270,53 @@ def _srs_estimate(frame: pl.DataFrame, count: str, treatment: str) -> dict[str, 
     return {"estimate": est if np.isfinite(est) else None, "se": se if np.isfinite(se) else None}
 
 
-def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ListExposure:
+    """What one list experiment's count decodes in a file: J, the treated rows at the ceiling (J + 1:
+    said yes) and the floor (0: said no), the first :data:`MAX_ROWS_LISTED` of their rows, the columns
+    holding the count and the columns computed from it."""
+
+    count: str
+    treatment: str
+    control_items: int
+    count_columns: tuple[str, ...]
+    computed_from_count: tuple[str, ...]
+    treated_rows: int
+    ceiling_rows: int
+    floor_rows: int
+    rows: tuple[int, ...]
+
+    @property
+    def decodes(self) -> bool:
+        """True when a treated row sits at the ceiling or the floor."""
+        return bool(self.ceiling_rows or self.floor_rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "treatment": self.treatment, "control_items": self.control_items,
+                "count_columns": list(self.count_columns), "computed_from_count": list(self.computed_from_count),
+                "treated_rows": self.treated_rows, "ceiling_rows": self.ceiling_rows, "floor_rows": self.floor_rows,
+                "rows": list(self.rows)}
+
+
+@dataclass(frozen=True)
+class SensitiveAssessment:
+    """What :func:`assess` finds; ``to_dict()`` is ``sensitive_designs`` of ``quietpoll disclosure``."""
+
+    list_experiments: tuple[ListExposure, ...]
+    randomized_response: tuple[str, ...]
+    draw_columns: tuple[dict[str, str], ...]     # {"column", "reason"}
+
+    @property
+    def decodable(self) -> bool:
+        return bool(self.draw_columns) or any(le.decodes for le in self.list_experiments)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"list_experiments": [le.to_dict() for le in self.list_experiments],
+                "randomized_response": [{"answer": c} for c in self.randomized_response],
+                "draw_columns": [dict(d) for d in self.draw_columns], "decodable": self.decodable}
+
+
+def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveAssessment:
     """What in ``frame`` decodes a sensitive answer (for ``disclosure``): the draw columns, and per list
     experiment J and the treated rows at the ceiling (J + 1) and the floor (0), with their row indices
     (the first :data:`MAX_ROWS_LISTED`). A design the study declares whose count (or answer) column
@@ -285,18 +332,13 @@ def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> dict[str, Any]:
         ceiling = treated & (y == J + 1)
         floor = treated & (y == 0)
         rows = np.flatnonzero(ceiling | floor)
-        lists.append({"count": le.count, "treatment": le.treatment, "control_items": J,
-                      "count_columns": _count_columns(frame, le, designs.instrument)[0],
-                      "computed_from_count": _count_columns(frame, le, designs.instrument)[1],
-                      "treated_rows": int(treated.sum()), "ceiling_rows": int(ceiling.sum()),
-                      "floor_rows": int(floor.sum()), "rows": [int(i) for i in rows[:MAX_ROWS_LISTED]]})
-    draws = draw_columns(frame, designs)
-    return {
-        "list_experiments": lists,
-        "randomized_response": [{"answer": c} for c in designs.randomized],
-        "draw_columns": draws,
-        "decodable": bool(draws) or any(x["ceiling_rows"] or x["floor_rows"] for x in lists),
-    }
+        count_columns, computed = _count_columns(frame, le, designs.instrument)
+        lists.append(ListExposure(count=le.count, treatment=le.treatment, control_items=J,
+                                  count_columns=tuple(count_columns), computed_from_count=tuple(computed),
+                                  treated_rows=int(treated.sum()), ceiling_rows=int(ceiling.sum()),
+                                  floor_rows=int(floor.sum()), rows=tuple(int(i) for i in rows[:MAX_ROWS_LISTED])))
+    return SensitiveAssessment(list_experiments=tuple(lists), randomized_response=tuple(designs.randomized),
+                               draw_columns=tuple(draw_columns(frame, designs)))
 
 
 def _present(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveDesigns:
@@ -319,8 +361,8 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
     designs = _present(frame, designs)
     found = assess(frame, designs)
     protected, ignore = set(protected), set(ignore)
-    found["draw_columns"] = [d for d in found["draw_columns"] if d["column"] not in ignore]
-    drop = [d["column"] for d in found["draw_columns"]]
+    dropped = [d for d in found.draw_columns if d["column"] not in ignore]
+    drop = [d["column"] for d in dropped]
     for le in designs.lists:
         for c in (le.count, le.treatment, *le.also):
             if c in drop:
@@ -333,27 +375,28 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
     if clash:
         raise DisclosureError(f"quasi-identifier {clash[0]!r} is a randomization draw (or computed from one), which "
                               "release drops; take it out of --qi")
-    for le in found["list_experiments"]:  # a function of the count cannot be coded like it: dropped
-        for c in le["computed_from_count"]:
+    for le in found.list_experiments:  # a function of the count cannot be coded like it: dropped
+        for c in le.computed_from_count:
             if c not in drop and c not in ignore and coding != "none":
                 if c in protected:
                     raise DisclosureError(f"quasi-identifier {c!r} is computed from the list-experiment count "
-                                          f"{le['count']!r}, which release drops; take it out of --qi")
+                                          f"{le.count!r}, which release drops; take it out of --qi")
                 drop.append(c)
-                found["draw_columns"].append({"column": c, "reason": f"computed from the list-experiment count "
-                                                                     f"{le['count']!r} (decodes its ceiling)"})
+                dropped.append({"column": c, "reason": f"computed from the list-experiment count "
+                                                       f"{le.count!r} (decodes its ceiling)"})
     out = frame.drop(drop)
     lists = []
-    for le, seen in zip(designs.lists, found["list_experiments"]):
-        J = seen["control_items"]
-        entry = {k: seen[k] for k in ("count", "treatment", "control_items", "treated_rows", "ceiling_rows",
-                                      "floor_rows")}
+    for le, seen in zip(designs.lists, found.list_experiments):
+        J = seen.control_items
+        entry: dict[str, Any] = {"count": seen.count, "treatment": seen.treatment, "control_items": J,
+                                 "treated_rows": seen.treated_rows, "ceiling_rows": seen.ceiling_rows,
+                                 "floor_rows": seen.floor_rows}
         entry["columns_coded"] = []
         entry["estimate_full"] = _srs_estimate(frame, le.count, le.treatment)
-        if coding == "top-bottom" and (seen["ceiling_rows"] or seen["floor_rows"]):
+        if coding == "top-bottom" and seen.decodes:
             _, t, t_missing, _ = _checked(frame, ListExperiment(le.count, le.treatment, J))
             treated = pl.Series((t == 1) & ~t_missing)
-            cols = [c for c in seen["count_columns"] if c in out.columns]
+            cols = [c for c in seen.count_columns if c in out.columns]
             out = out.with_columns([
                 pl.when(treated & (pl.col(c) >= J + 1)).then(pl.lit(J, dtype=out.schema[c]))
                 .when(treated & (pl.col(c) <= 0)).then(pl.lit(1, dtype=out.schema[c]))
@@ -370,7 +413,7 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
         lists.append(entry)
     report = {
         "coding": coding,
-        "dropped": found["draw_columns"],
+        "dropped": dropped,
         "list_experiments": lists,
         "randomized_response": [
             {"answer": c, "note": "published as answered; the draws are dropped, and the estimator needs only "

@@ -1,14 +1,13 @@
-"""All fabrication and quality checks for one data set and its questionnaire, as one JSON-able dict
-(what `quietpoll quality` prints)."""
+"""All fabrication and quality checks for one data set and its questionnaire, as one
+:class:`~quietpoll.quality.results.QualityReport` (its ``to_dict()`` is what `quietpoll quality` prints)."""
 
 from __future__ import annotations
-
-import math
 
 import polars as pl
 
 from .duplicates import near_duplicates, null_threshold
 from .interviewers import durations, interviewer_effects, item_nonresponse, straightlining
+from .results import NearDuplicate, QualityReport, jsonable
 
 NOT_ANSWERS = {"note", "calculate", "start", "end", "today", "deviceid", "username", "subscriberid", "simserial",
                "phonenumber", "audit", "begin_group", "end_group", "begin_repeat", "end_repeat"}
@@ -18,7 +17,7 @@ K_R_THRESHOLD = 0.85   # Kuriakose & Robbins' fixed cut-off: never flag below it
 
 
 def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None = None,
-                   threshold: float | None = None, seed: int = 0) -> dict:
+                   threshold: float | None = None, seed: int = 0) -> QualityReport:
     questions = [q.name for q in instrument.data_questions()
                  if q.type not in NOT_ANSWERS and q.repeat is None and q.name in frame.columns]
     if interviewer is None:
@@ -35,35 +34,25 @@ def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None =
                f"at least {K_R_THRESHOLD}"
     else:
         rule = "given"
-    out = {"n_rows": frame.height, "questions": questions, "interviewer": interviewer, "threshold": threshold,
-           "threshold_rule": rule,
-           "near_duplicates": near_duplicates(frame, questions, interviewer=interviewer, threshold=threshold,
-                                              seed=seed, min_compared=min_compared)}
+    pairs = near_duplicates(frame, questions, interviewer=interviewer, threshold=threshold, seed=seed,
+                            min_compared=min_compared)
     start = next((q.name for q in instrument.questions if q.type == "start" and q.name in frame.columns), None)
     end = next((q.name for q in instrument.questions if q.type == "end" and q.name in frame.columns), None)
+    found_durations = None
     if start and end:
         answered = frame.select(pl.sum_horizontal([pl.col(q).is_not_null() for q in questions])).to_series()
-        out["durations"] = durations(frame, start, end, answered.to_numpy())
-    out["straightlining"] = straightlining(frame, _grids(instrument, frame)) if _grids(instrument, frame) else []
-    out["item_nonresponse"] = item_nonresponse(frame, questions, interviewer)
+        found_durations = jsonable(durations(frame, start, end, answered.to_numpy()))
+    grids = _grids(instrument, frame)
+    effects = None
     if interviewer:
         closed = [q.name for q in instrument.data_questions()
                   if q.type in ("select_one", "integer", "decimal") and q.name in questions]
-        out["interviewer_effects"] = interviewer_effects(frame, closed, interviewer)
-    return _jsonable(out)
-
-
-def _jsonable(obj):
-    """Plain JSON values: NaN and infinities become null, numpy scalars Python numbers."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+        effects = jsonable(interviewer_effects(frame, closed, interviewer))
+    return QualityReport(
+        n_rows=frame.height, questions=tuple(questions), interviewer=interviewer, threshold=jsonable(threshold),
+        threshold_rule=rule, near_duplicates=tuple(NearDuplicate.from_dict(jsonable(d)) for d in pairs),
+        durations=found_durations, straightlining=jsonable(straightlining(frame, grids) if grids else []),
+        item_nonresponse=jsonable(item_nonresponse(frame, questions, interviewer)), interviewer_effects=effects)
 
 
 def _grids(instrument, frame) -> dict[str, list[str]]:

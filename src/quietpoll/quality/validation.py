@@ -32,7 +32,8 @@ belongs to is skipped for that question (required too, when its relevance is uns
 Meta columns (``_uuid``, ``KEY``...), select_multiple indicators ``q/choice`` and geopoint parts
 ``q/latitude`` are known columns. Questions of pyxform's ``meta`` group (``instanceID``) and of
 repeats (unless ``repeat=`` names the repeat whose table is checked) are not expected in the data.
-The result is plain JSON (values as text).
+The result is a :class:`~quietpoll.quality.results.ValidationResult` (values as text); its
+``to_dict()`` is the JSON of ``quietpoll validate``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import polars as pl
 
 from quietpoll.errors import UnsupportedExpression
 from quietpoll.instrument.exports import _Index, classify_column
+from quietpoll.quality.results import Problem, Unsupported, ValidationResult
 from quietpoll.instrument.typing import (
     TIME_PATTERN,
     as_text,
@@ -54,7 +56,7 @@ from quietpoll.instrument.typing import (
 if TYPE_CHECKING:
     from quietpoll.instrument.form import Instrument, Question
 
-__all__ = ["validate", "RULES"]
+__all__ = ["validate", "RULES", "ValidationResult"]
 
 RULES = ("type", "choice", "constraint", "relevance", "required", "unknown_column", "missing_column")
 
@@ -92,8 +94,8 @@ class _Checker:
         self.instrument = instrument
         self.today = today
         self.repeat = repeat
-        self.problems: list[dict[str, Any]] = []
-        self.unsupported: list[dict[str, Any]] = []
+        self.problems: list[Problem] = []
+        self.unsupported: list[Unsupported] = []
         self._reported: set[tuple[str, str]] = set()
         self.texts: dict[str, pl.Series] = {}
         self.work = self._working_frame()
@@ -135,14 +137,14 @@ class _Checker:
             return
         vals = values.gather(idx).to_list() if values is not None else [None] * len(idx)
         for i, v in zip(idx.to_list(), vals):
-            self.problems.append({"row": int(i), "column": column, "rule": rule, "value": v, "message": message})
+            self.problems.append(Problem(row=int(i), column=column, rule=rule, value=v, message=message))
 
     def unsupported_once(self, q: Question, expression: str, reason: str) -> None:
         key = (q.name, expression)
         if key in self._reported:
             return
         self._reported.add(key)
-        self.unsupported.append({"question": q.name, "expression": expression, "reason": reason})
+        self.unsupported.append(Unsupported(question=q.name, expression=expression, reason=reason))
 
     def evaluate(self, q: Question, expression: str, *, current: bool) -> pl.Series | None:
         """The expression over all rows as a Boolean series (null = undecided), or None if unsupported."""
@@ -184,10 +186,8 @@ class _Checker:
         for column in self.frame.columns:
             info = classify_column(column, index, "kobo")
             if info.kind == "unknown":
-                self.problems.append({
-                    "row": None, "column": column, "rule": "unknown_column", "value": None,
-                    "message": f"column {column!r} is not a question of the form",
-                })
+                self.problems.append(Problem(row=None, column=column, rule="unknown_column", value=None,
+                                             message=f"column {column!r} is not a question of the form"))
             elif info.question is not None and info.kind in ("answer", "indicator"):
                 present.add(info.question)
         reported: set[str] = set()
@@ -197,10 +197,8 @@ class _Checker:
             if q.group[:1] == ("meta",) or q.repeat != self.repeat or q.device_only:
                 continue  # device-only fields (randomization draws) are never collected
             reported.add(q.name)
-            self.problems.append({
-                "row": None, "column": q.name, "rule": "missing_column", "value": None,
-                "message": f"question {q.name!r} ({q.type}) has no column in the data",
-            })
+            self.problems.append(Problem(row=None, column=q.name, rule="missing_column", value=None,
+                                         message=f"question {q.name!r} ({q.type}) has no column in the data"))
 
     def types_and_choices(self, q: Question) -> pl.Series | None:
         """Checks type and choices; returns the cells with a type error (None if none can have one)."""
@@ -293,14 +291,17 @@ def validate(
     *,
     today: _dt.date | str | None = None,
     repeat: str | None = None,
-) -> dict[str, Any]:
+) -> ValidationResult:
     """Every problem of ``frame`` against ``instrument`` (see the module docstring).
 
-    Returns ``{"n_rows": N, "problems": [{"row", "column", "rule", "value", "message"}...],
+    Returns a :class:`ValidationResult`: ``n_rows``, ``problems`` (:class:`Problem`: row, column, rule,
+    value, message), ``unsupported`` (:class:`Unsupported`: question, expression, reason); its
+    ``to_dict()`` is ``{"n_rows": N, "problems": [{"row", "column", "rule", "value", "message"}...],
     "unsupported": [{"question", "expression", "reason"}...]}``, JSON-serialisable. Problems are
     ordered by column checks first, then by question in form order, rule, and row. ``repeat`` names
     the repeat whose table ``frame`` is (its questions are then the expected columns).
     """
     checker = _Checker(frame, instrument, today, repeat)
     checker.run()
-    return {"n_rows": frame.height, "problems": checker.problems, "unsupported": checker.unsupported}
+    return ValidationResult(n_rows=frame.height, problems=tuple(checker.problems),
+                            unsupported=tuple(checker.unsupported))

@@ -18,6 +18,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -34,6 +35,9 @@ from .indicators import indicator_rows, is_binary, sensitive_pairs
 from .methods import methods_statement
 from .options import base_language, check_against, resolve_language, select
 from .toplines import SKIP_REASON, column_levels, one_way, question_label, topline, two_way_table
+
+if TYPE_CHECKING:
+    from ..quality.results import QualityReport, ValidationResult
 
 Progress = Callable[[str, int, int], None]
 TABULATED = ("select_one", "select_multiple", "integer", "decimal", "range")
@@ -54,28 +58,20 @@ def _step(progress: Progress | None, k: int) -> None:
         progress(STEPS[k], k, len(STEPS))
 
 
-def _quality_summary(validation: dict, quality: dict, flagged: list[int], dropped: bool, tr) -> dict:
+def _quality_summary(validation: ValidationResult, quality: QualityReport, flagged: list[int], dropped: bool,
+                     tr) -> dict:
     _, ngettext = tr.gettext, tr.ngettext
-    problems = validation["problems"]
-    by_rule: dict[str, int] = {}
-    by_col: dict[tuple[str, str], int] = {}
-    for p in problems:
-        by_rule[p["rule"]] = by_rule.get(p["rule"], 0) + 1
-        key = (str(p["column"]), p["rule"])
-        by_col[key] = by_col.get(key, 0) + 1
     # interviewer / intermediary codes are collection metadata: never published, only counted
-    pairs = [{"row": int(d["row"]), "match_row": int(d["match_row"]), "share": d["share"]}
-             for d in quality.get("near_duplicates", [])]
     return {
         "validation": {
-            "n_rows": validation["n_rows"], "n_problems": len(problems), "by_rule": dict(sorted(by_rule.items())),
-            "by_column": [{"column": c, "rule": r, "count": n} for (c, r), n in sorted(by_col.items())],
-            "unsupported": len(validation.get("unsupported", [])),
+            "n_rows": validation.n_rows, "n_problems": len(validation.problems), "by_rule": validation.by_rule(),
+            "by_column": validation.by_column(),
+            "unsupported": len(validation.unsupported),
             "action": _("listed here; answers are used as collected (none was changed)"),
         },
         "near_duplicates": {
-            "threshold": quality.get("threshold"), "threshold_rule": quality.get("threshold_rule"),
-            "pairs": pairs, "n_flagged": len(flagged),
+            "threshold": quality.threshold, "threshold_rule": quality.threshold_rule,
+            "pairs": quality.pairs(), "n_flagged": len(flagged),
             "action": (ngettext("excluded before weighting: both interviews of each flagged pair (%(num)d "
                                 "interview), since which one is the copy cannot be told",
                                 "excluded before weighting: both interviews of each flagged pair (%(num)d "
@@ -83,12 +79,11 @@ def _quality_summary(validation: dict, quality: dict, flagged: list[int], droppe
                        % {"num": len(flagged)}) if dropped and flagged else
                       (_("kept ([quality] drop_flagged = false)") if flagged else _("none flagged")),
         },
-        "durations": len(quality.get("durations") or []),
-        "straightlining": len(quality.get("straightlining") or []),
-        "interviewer_effects": len(quality.get("interviewer_effects") or []),
-        "interviewer_column": quality.get("interviewer"),
-        "interviewers_with_flags": len({d.get("interviewer") for d in quality.get("near_duplicates", [])
-                                        if d.get("interviewer") is not None}),
+        "durations": quality.findings("durations"),
+        "straightlining": quality.findings("straightlining"),
+        "interviewer_effects": quality.findings("interviewer_effects"),
+        "interviewer_column": quality.interviewer,
+        "interviewers_with_flags": len(quality.flagged_interviewers()),
     }
 
 
@@ -96,7 +91,7 @@ def _weighting(prepared: PreparedStudy):
     cfg, design, weighted, frame = prepared.config, prepared.design, prepared.weighted, prepared.frame
     if cfg.weighting is None:
         diag = diagnostics(frame, design.weights, design.weights)
-        return {"method": None, "kish_deff": diag["kish_deff"], "effective_n": diag["effective_n"],
+        return {"method": None, "kish_deff": diag.kish_deff, "effective_n": diag.effective_n,
                 "margins": [], "warnings": [], "collapsed": []}
     collapsed = list(prepared.collapsed)
     # margins achieved vs target for the variables whose levels were not merged (merged ones are listed)
@@ -105,11 +100,9 @@ def _weighting(prepared: PreparedStudy):
     margins = (parse_targets(targets, design.data, population=cfg.weighting.population)
                if targets else None)
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
-    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag["kish_deff"],
-            "effective_n": diag["effective_n"], "n": int(frame.height),
-            "weights": {k: diag["weights"].get(k) for k in ("min", "max", "mean", "cv") if k in diag["weights"]},
-            "margins": [{k: m[k] for k in ("variable", "level", "target", "achieved")} for m in diag["margins"]],
-            "warnings": diag["warnings"], "collapsed": collapsed}
+    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag.kish_deff,
+            "effective_n": diag.effective_n, "n": int(frame.height), "weights": diag.summary(),
+            "margins": diag.margin_table(), "warnings": list(diag.warnings), "collapsed": collapsed}
 
 
 def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,7 @@ __all__ = [
     "margins_achieved",
     "dominant_weight_warnings",
     "diagnostics",
+    "WeightDiagnostics",
 ]
 
 #: Quantiles reported by :func:`weight_summary` (numpy's default, R's type 7).
@@ -383,6 +385,31 @@ def smd(
 # --------------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class WeightDiagnostics:
+    """What :func:`diagnostics` finds about a set of final weights; ``to_dict()`` is the JSON of
+    ``quietpoll weight`` (before the command adds ``collapsed`` and ``excluded``)."""
+
+    kish_deff: float
+    effective_n: float
+    weights: dict[str, Any]                 # weight_summary
+    margins: tuple[dict[str, Any], ...]     # margins_achieved: variable, level, target, achieved, ...
+    smd: tuple[dict[str, Any], ...]
+    warnings: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kish_deff": self.kish_deff, "effective_n": self.effective_n, "weights": self.weights,
+                "margins": list(self.margins), "smd": list(self.smd), "warnings": list(self.warnings)}
+
+    def summary(self, keys: Sequence[str] = ("min", "max", "mean", "cv")) -> dict[str, Any]:
+        """The weight distribution's ``keys`` that it has (the report's short form)."""
+        return {k: self.weights.get(k) for k in keys if k in self.weights}
+
+    def margin_table(self) -> list[dict[str, Any]]:
+        """variable, level, target and achieved of every margin (the report's and the command's table)."""
+        return [{k: m.get(k) for k in ("variable", "level", "target", "achieved")} for m in self.margins]
+
+
 def diagnostics(
     frame: pl.DataFrame,
     w_before: Any,
@@ -393,10 +420,11 @@ def diagnostics(
     *,
     reference: pl.DataFrame | None = None,
     reference_weights: Any = None,
-) -> dict:
-    """All diagnostics of the final weights ``w_after`` as one JSON-able dict.
+) -> WeightDiagnostics:
+    """All diagnostics of the final weights ``w_after`` as one :class:`WeightDiagnostics` (JSON-able
+    through ``to_dict()``).
 
-    Keys: ``kish_deff``, ``effective_n``, ``weights`` (:func:`weight_summary`), ``margins``
+    Fields: ``kish_deff``, ``effective_n``, ``weights`` (:func:`weight_summary`), ``margins``
     (:func:`margins_achieved`, empty without margins), ``smd`` (:func:`smd` for ``covariates``
     against ``reference`` if given, else against ``margins``; empty without covariates) and
     ``warnings`` (:func:`dominant_weight_warnings`).
@@ -417,11 +445,11 @@ def diagnostics(
             reference_weights,
             margins=margins if reference is None else None,
         )
-    return {
-        "kish_deff": kish_deff(wa),
-        "effective_n": effective_n(wa),
-        "weights": weight_summary(wa),
-        "margins": margins_achieved(frame, margins, wa) if margins else [],
-        "smd": smd_rows,
-        "warnings": dominant_weight_warnings(wa, max_share),
-    }
+    return WeightDiagnostics(
+        kish_deff=kish_deff(wa),
+        effective_n=effective_n(wa),
+        weights=weight_summary(wa),
+        margins=tuple(margins_achieved(frame, margins, wa)) if margins else (),
+        smd=tuple(smd_rows),
+        warnings=tuple(dominant_weight_warnings(wa, max_share)),
+    )

@@ -7,20 +7,16 @@ import json
 from pathlib import Path
 
 import click
-from rich.table import Table as RichTable
 
-from .cli import _console, _default_format, _split, cli
-from .cli_sensitive import designs_from_cli, sensitive_options
-from .errors import DisclosureError
-
-
-def _study_folder(study: str) -> Path:
-    p = Path(study)
-    return p.parent if p.is_file() else p
+from ..errors import DisclosureError
+from .errors import command
+from .options import split
+from .output import console, default_format, rich_table
+from .sensitive import designs_from_cli, sensitive_options, study_form
 
 
-@cli.command()
-@click.argument("data", type=click.Path())
+@command()
+@click.argument("data", required=False, type=click.Path())
 @click.option("--qi", multiple=True, help="Quasi-identifiers COL[,COL...] (k is counted over these).")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity (at least 2).")
 @click.option("--identifiers", multiple=True, help="Direct identifiers COL[,COL...]: dropped.")
@@ -60,41 +56,35 @@ def release(data, qi, k, identifiers, out, study, form, free_text, names_file, r
     scrubbed, recodes, local suppression to k-anonymity; randomization draws dropped and list-experiment
     ceilings and floors coded (designs from the study's indicators or the flags); a report of every
     change. Exit 3 when k cannot be reached without destroying the file."""
-    from .disclosure.recode import parse_recode
-    from .disclosure.release import publish
-    from .disclosure.release import release as _release
-    from .disclosure.scrub import read_names
-    from .io import WRITE_FORMATS, read_data
+    from ..disclosure.recode import parse_recode
+    from ..disclosure.release import publish
+    from ..disclosure.release import release as _release
+    from ..disclosure.scrub import read_names
+    from ..io import WRITE_FORMATS, read_data
 
     ext = Path(out).suffix.lower().lstrip(".")
     if ext not in WRITE_FORMATS:
         raise DisclosureError(f"--out {out!r}: cannot write a file with extension '.{ext}'; use one of "
                               f"{', '.join('.' + e for e in WRITE_FORMATS)}")
+    form, study, cfg = study_form(study, form)  # the study's form finds metadata and free-text columns
+    data = data or (cfg.data_path if cfg else None)
+    if data is None:
+        raise DisclosureError("no data: give a DATA file or --study with a [data] path")
     specs = [parse_recode(r) for r in recodes]
     specs += [parse_recode(r, "years") for r in year_bands]
     specs += [parse_recode(r, "top") for r in top_codes]
     names = read_names(names_file) if names_file else []
-    if study:
-        if not Path(study).exists():
-            raise DisclosureError(f"--study {study!r} does not exist")
-        study = _study_folder(study)
-        if not form and (study / "study.toml").exists():
-            from .study import load_study
-
-            ipath = load_study(study).instrument.path
-            if ipath and ipath.exists():
-                form = str(ipath)  # the study's form finds metadata and free-text columns
     instrument = None
     if form:
-        from .instrument.form import load_instrument
+        from ..instrument.form import load_instrument
 
         instrument = load_instrument(form)
     designs = designs_from_cli(le_count, le_treat, control_items, rr_cols, draws, study=study, instrument=instrument)
     dataset = read_data(data)
-    rel = _release(dataset.frame, qi=_split(qi), k=k, identifiers=_split(identifiers), instrument=instrument,
-                   free_text=_split(free_text) if free_text else None, names=names, recodes=specs,
+    rel = _release(dataset.frame, qi=split(qi), k=k, identifiers=split(identifiers), instrument=instrument,
+                   free_text=split(free_text) if free_text else None, names=names, recodes=specs,
                    timestamps=timestamps, max_suppressed=max_suppressed, max_suppressed_per_qi=max_suppressed_per_qi,
-                   importance=_split(importance) or None, record_id=record_id, value_labels=dataset.value_labels,
+                   importance=split(importance) or None, record_id=record_id, value_labels=dataset.value_labels,
                    sensitive=designs, sensitive_coding=sensitive_coding)
     report = publish(rel, out, study=study)
     report["input"]["file"] = str(data)
@@ -104,19 +94,19 @@ def release(data, qi, k, identifiers, out, study, form, free_text, names_file, r
                                      encoding="utf-8")
     for w in report["warnings"]:
         click.echo(f"quietpoll: warning: {w}", err=True)
-    if (fmt or _default_format()) == "json":
+    if (fmt or default_format()) == "json":
         click.echo(text)
         return
     _print_report(report)
 
 
 def _print_report(report: dict) -> None:
-    console = _console()
+    con = console()
     o = report["output"]
-    console.print(f"released {o['rows']} rows x {o['columns']} columns to {o['file']} (sha256 {o['sha256'][:16]}...)")
-    console.print(f"k = {report['k']} over {', '.join(report['qi'])}: k before {report['k_before']}, "
+    con.print(f"released {o['rows']} rows x {o['columns']} columns to {o['file']} (sha256 {o['sha256'][:16]}...)")
+    con.print(f"k = {report['k']} over {', '.join(report['qi'])}: k before {report['k_before']}, "
                   f"after {report['final_k']} ({report['k_rule']})")
-    t = RichTable(title="release report", show_lines=False)
+    t = rich_table(title="release report", show_lines=False)
     for col in ("change", "column", "detail"):
         t.add_column(col)
     for d in report["dropped"]:
@@ -132,11 +122,11 @@ def _print_report(report: dict) -> None:
     s = report["suppression"]
     for c, n in s["by_qi"].items():
         t.add_row("suppressed", c, f"{n} value(s)")
-    console.print(t)
-    console.print(f"suppressed {s['cells']} QI value(s) ({s['share']:.2%}) in {s['records_touched']} record(s)")
-    _print_sensitive(console, report.get("sensitive") or {})
+    con.print(t)
+    con.print(f"suppressed {s['cells']} QI value(s) ({s['share']:.2%}) in {s['records_touched']} record(s)")
+    _print_sensitive(con, report.get("sensitive") or {})
     if report.get("log"):
-        console.print(f"logged as release {report['log']['id']} in {report['log']['path']}")
+        con.print(f"logged as release {report['log']['id']} in {report['log']['path']}")
 
 
 def _est(e: dict) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import click
 
+from .options import split, study_or_none
+
 
 def sensitive_options(f):
     """--list-experiment COUNT[,COL...] --treatment T --control-items J --randomized-response COL
@@ -33,17 +35,23 @@ def sensitive_options(f):
 def designs_from_cli(le_count, le_treat, control_items, rr_cols, draws, *, study=None, instrument=None):
     """The SensitiveDesigns the flags (and the study's [[report.indicators]], when ``study`` is a study
     folder with a study.toml) name."""
-    from .cli import _split
-    from .disclosure.sensitive import designs_from
+    from ..disclosure.sensitive import designs_from
 
-    sections = None
+    cfg = study_or_none(study)
+    return designs_from(sections=cfg.sections if cfg else None, instrument=instrument,
+                        list_experiment=split(le_count) or None, treatment=le_treat, control_items=control_items,
+                        randomized_response=split(rr_cols), draws=split(draws))
+
+
+def study_form(study, form):
+    """--instrument, else the study's [instrument] path when it exists; and the study folder (None without
+    --study). An error when --study does not exist."""
+    cfg = study_or_none(study)
+    if cfg is not None and not form:
+        ipath = cfg.instrument.path
+        if ipath and ipath.exists():
+            form = str(ipath)
+    folder = None
     if study is not None:
-        folder = Path(study)
-        folder = folder.parent if folder.is_file() else folder
-        if (folder / "study.toml").exists():
-            from .study import load_study
-
-            sections = load_study(folder).sections
-    return designs_from(sections=sections, instrument=instrument, list_experiment=_split(le_count) or None,
-                        treatment=le_treat, control_items=control_items, randomized_response=_split(rr_cols),
-                        draws=_split(draws))
+        folder = Path(study).parent if Path(study).is_file() else Path(study)
+    return form, folder, cfg

@@ -1,4 +1,4 @@
-"""The `model` command of the `quietpoll` CLI (R's svyglm + summary + confint). Translation and
+"""The `model` and `ttest` commands of the `quietpoll` CLI (R's svyglm + summary + confint). Translation and
 formatting only: the work is in quietpoll.estimators.glm."""
 
 from __future__ import annotations
@@ -7,9 +7,12 @@ import json
 import re
 
 import click
-from rich.table import Table as RichTable
 
-from .cli import _console, _default_format, _fmt, _load_design, cli, design_options
+from ..errors import QuietpollError
+from .errors import command
+from .options import design_options
+from .output import console, default_format, rich_table
+from .output import fmt as _fmt
 
 _NAME = re.compile(r"`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)")
 
@@ -23,7 +26,7 @@ def _names(*texts: str | None) -> list[str]:
     return out
 
 
-@cli.command()
+@command()
 @click.argument("data", required=False, type=click.Path())
 @click.argument("formula", required=False)
 @design_options
@@ -39,23 +42,22 @@ def _names(*texts: str | None) -> list[str]:
               help="F on the residual df, or chi-square.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
               help="Output (table on a terminal, else json).")
-def model(data, formula, family, subset, level, tests, test_method, fmt, **design):
+def model(data, formula, family, subset, level, tests, test_method, fmt, design):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
-    from .errors import QuietpollError
-    from .estimators.glm import glm
+    from ..estimators.glm import glm
 
     if formula is None:   # `quietpoll model --study DIR FORMULA`: the one argument is the formula
         if data is None or "~" not in data:
             raise QuietpollError("model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone "
                                  "with --study)")
         data, formula = None, data
-    _, des = _load_design(data, **design, analysis=_names(formula, subset))
+    _, des = design.load(data, _names(formula, subset))
     res = glm(des, formula, family, subset=subset, level=level)
     out = res.to_dict()
     if tests:
         out["tests"] = [res.reg_term_test(t, test_method) for t in tests]
-    fmt = fmt or _default_format()
+    fmt = fmt or default_format()
     if fmt == "json":
         click.echo(json.dumps(out, allow_nan=False))
         return
@@ -69,7 +71,7 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
         click.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
         return
     m = out["model"]
-    t = RichTable(title=f"{m['formula']}  ({m['family']}, link {m['link']}; n = {m['n']}, residual df = "
+    t = rich_table(title=f"{m['formula']}  ({m['family']}, link {m['link']}; n = {m['n']}, residual df = "
                   f"{_fmt(m['df_residual'])}, dispersion {_fmt(m['dispersion'])})")
     pct = f"{100 * level:g}%"
     for c in ("term", "estimate", "se", "t", "p", f"{pct} low", f"{pct} high"):
@@ -80,15 +82,15 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
             continue
         t.add_row(r["term"], _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["statistic"], 3), _fmt(r["p"], 3),
                   _fmt(r["ci_low"]), _fmt(r["ci_high"]))
-    console = _console()
-    console.print(t)
+    out_console = console()
+    out_console.print(t)
     for r in out.get("tests", []):
         ddf = f", {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
-        console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
+        out_console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
                       f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}")
 
 
-@cli.command()
+@command()
 @click.argument("data", required=False, type=click.Path())
 @click.option("--var", required=True, help="The numeric variable Y.")
 @click.option("--group", required=True, help="The two-level group column G.")
@@ -96,20 +98,20 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, **desig
 @click.option("--subset", "subset", help="Test in a subpopulation (same language as `model --subset`).")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal, else json).")
-def ttest(data, var, group, subset, level, fmt, **design):
+def ttest(data, var, group, subset, level, fmt, design):
     """Design-based t-test of the difference in means of Y between the two groups of G (R's
     svyttest(Y ~ G)): second level minus first, with the design's residual df."""
-    from .estimators.ttest import ttest as _ttest
+    from ..estimators.ttest import ttest as _ttest
 
-    _, des = _load_design(data, **design, analysis=[var, group, *_names(subset)])
+    _, des = design.load(data, [var, group, *_names(subset)])
     res = _ttest(des, var, group, subset=subset, level=level)
-    fmt = fmt or _default_format()
+    fmt = fmt or default_format()
     if fmt == "json":
         keys = ("estimate", "se", "statistic", "df", "p", "ci_low", "ci_high", "level", "variable", "group",
                 "contrast_level", "n", "design")
         click.echo(json.dumps({k: res[k] for k in keys}, allow_nan=False))
         return
-    _console().print(f"design-based t-test of {var} by {group} ({res['contrast_level']} minus the first level): "
+    console().print(f"design-based t-test of {var} by {group} ({res['contrast_level']} minus the first level): "
                      f"difference {_fmt(res['estimate'])} (se {_fmt(res['se'])}), t = {_fmt(res['statistic'], 3)}, "
                      f"df = {_fmt(res['df'])}, p = {_fmt(res['p'], 3)}, {100 * level:g}% CI "
                      f"{_fmt(res['ci_low'])} to {_fmt(res['ci_high'])}")

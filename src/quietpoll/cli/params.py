@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["RATIO", "QUANTILE", "KEY_VALUE", "FLOATS", "DF", "RATE_LIMIT"]
+__all__ = ["RATIO", "QUANTILE", "KEY_VALUE", "FLOATS", "DF", "RATE_LIMIT", "OUTPUT_FILE", "DataFileType"]
 
 
 def _numbers(text: str) -> list[float] | None:
@@ -129,3 +129,29 @@ KEY_VALUE = KeyValueType()
 FLOATS = FloatsType()
 DF = DfType()
 RATE_LIMIT = RateLimitType()
+
+
+class DataFileType(click.ParamType):
+    """A data file path whose extension quietpoll reads (or, with `write`, writes): the extensions come from
+    the file-format registry (quietpoll.io.FILE_FORMATS), imported when a value is checked."""
+
+    def __init__(self, write: bool = False) -> None:
+        self.write = write
+        self.name = "FILE"
+
+    def convert(self, value: Any, param, ctx) -> str:
+        from pathlib import Path
+
+        from ..io import READ_FORMATS, WRITE_FORMATS, supported_extensions
+
+        formats = WRITE_FORMATS if self.write else READ_FORMATS
+        ext = Path(str(value)).suffix.lower().lstrip(".")
+        if ext not in formats:
+            shown = f"extension '.{ext}'" if ext else "no extension"
+            verb = "write" if self.write else "read"
+            self.fail(f"cannot {verb} a file with {shown}; use one of {supported_extensions(self.write)}",
+                      param, ctx)
+        return str(value)
+
+
+OUTPUT_FILE = DataFileType(write=True)

@@ -12,6 +12,7 @@ from ..errors import DisclosureError
 from .errors import command
 from .options import split
 from .output import console, default_format, rich_table
+from .params import OUTPUT_FILE
 from .sensitive import designs_from_cli, sensitive_options, study_form
 
 
@@ -20,7 +21,7 @@ from .sensitive import designs_from_cli, sensitive_options, study_form
 @click.option("--qi", multiple=True, help="Quasi-identifiers COL[,COL...] (k is counted over these).")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity (at least 2).")
 @click.option("--identifiers", multiple=True, help="Direct identifiers COL[,COL...]: dropped.")
-@click.option("--out", "out", required=True, type=click.Path(),
+@click.option("--out", "out", required=True, type=OUTPUT_FILE,
               help="The released file (.csv, .tsv, .parquet, .xlsx, .sav, .zsav, .dta).")
 @click.option("--study", type=click.Path(), help="Study folder (or study.toml): keeps the release log in "
               "STUDY/releases/ and warns when this release can be differenced against an earlier one.")
@@ -60,12 +61,8 @@ def release(data, qi, k, identifiers, out, study, form, free_text, names_file, r
     from ..disclosure.release import publish
     from ..disclosure.release import release as _release
     from ..disclosure.scrub import read_names
-    from ..io import WRITE_FORMATS, read_data
+    from ..io import read_data
 
-    ext = Path(out).suffix.lower().lstrip(".")
-    if ext not in WRITE_FORMATS:
-        raise DisclosureError(f"--out {out!r}: cannot write a file with extension '.{ext}'; use one of "
-                              f"{', '.join('.' + e for e in WRITE_FORMATS)}")
     form, study, cfg = study_form(study, form)  # the study's form finds metadata and free-text columns
     data = data or (cfg.data_path if cfg else None)
     if data is None:

@@ -9,12 +9,13 @@ from ..errors import QuietpollError
 from .errors import command
 from .options import design_options
 from .output import console, default_format, echo_json, fmt, rich_table
+from .params import OUTPUT_FILE
 
 
 @command()
 @click.argument("data", required=False, type=click.Path())
 @design_options
-@click.option("--out", "out", required=True, type=click.Path(), help="Where to write the weighted data.")
+@click.option("--out", "out", required=True, type=OUTPUT_FILE, help="Where to write the weighted data.")
 @click.option("--weight-column", default="final_weight", show_default=True, help="Name of the new weight column.")
 @click.option("--max-share", type=float, default=0.05, show_default=True,
               help="Warn when one respondent carries more than this share of the total weight.")

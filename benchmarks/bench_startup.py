@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "reference" / "data" / "apistrat.csv"
 
 
-def _command() -> list[str]:
-    """The installed console script next to this interpreter, else `python -m quietpoll.cli`."""
+def _command(src: str | None = None) -> list[str]:
+    """The installed console script next to this interpreter, else `python -m quietpoll.cli`; with `src`,
+    the quietpoll found in that source folder (to time another version, e.g. an earlier commit's
+    `git archive`, with the same interpreter and libraries)."""
+    if src:
+        code = f"import sys; sys.path.insert(0, {src!r}); from quietpoll.cli import main; sys.exit(main())"
+        return [sys.executable, "-c", code]
     script = Path(sys.executable).with_name("quietpoll")
     if script.exists():
         return [str(script)]
@@ -46,15 +51,24 @@ def time_run(argv: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=15, help="runs of each command (default 15)")
+    ap.add_argument("--before", metavar="SRC", help="also time the quietpoll in this source folder (runs "
+                    "interleaved with the installed one, so both see the same machine load)")
     args = ap.parse_args()
-    cmd = _command()
-    print(f"{args.runs} runs each; command: {' '.join(Path(c).name for c in cmd)}\n")
-    print("| command | median (ms) | min (ms) | max (ms) |")
-    print("|---|---:|---:|---:|")
+    versions = {"installed": _command()}
+    if args.before:
+        versions = {"before": _command(args.before), "after (installed)": _command()}
+    print(f"{args.runs} runs each, interleaved; median (min-max) wall time of the whole process, ms\n")
+    print("| command | " + " | ".join(versions) + " |")
+    print("|---|" + "---:|" * len(versions))
     for name, extra in CASES.items():
-        time_run(cmd + extra)  # warm the file cache once
-        times = [time_run(cmd + extra) * 1000 for _ in range(args.runs)]
-        print(f"| `{name}` | {statistics.median(times):.0f} | {min(times):.0f} | {max(times):.0f} |")
+        times: dict[str, list[float]] = {v: [] for v in versions}
+        for cmd in versions.values():
+            time_run(cmd + extra)  # warm the file cache once
+        for _ in range(args.runs):
+            for v, cmd in versions.items():
+                times[v].append(time_run(cmd + extra) * 1000)
+        cells = [f"{statistics.median(t):.0f} ({min(t):.0f}-{max(t):.0f})" for t in times.values()]
+        print(f"| `{name}` | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,11 @@ def main() -> None:
                 times[v].append(time_run(cmd + extra) * 1000)
         cells = [f"{statistics.median(t):.0f} ({min(t):.0f}-{max(t):.0f})" for t in times.values()]
         print(f"| `{name}` | " + " | ".join(cells) + " |")
+    # the floor of `estimate`: the interpreter and the libraries any estimate needs, nothing of quietpoll
+    floor = [sys.executable, "-c", "import numpy, polars, scipy.special"]
+    t = [time_run(floor) * 1000 for _ in range(args.runs)]
+    print(f"\nreference: `python -c 'import numpy, polars, scipy.special'` {statistics.median(t):.0f} "
+          f"({min(t):.0f}-{max(t):.0f}) ms")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,21 @@ def _command(src: str | None = None) -> list[str]:
 CASES = {
     "quietpoll --version": ["--version"],
     "quietpoll estimate apistrat.csv (strata, weights, fpc; mean and total, json)": [
-        "estimate", str(DATA), "--strata", "stype", "--weights", "pw", "--fpc", "fpc",
-        "--mean", "api00", "--total", "enroll", "--format", "json"],
+        "estimate",
+        str(DATA),
+        "--strata",
+        "stype",
+        "--weights",
+        "pw",
+        "--fpc",
+        "fpc",
+        "--mean",
+        "api00",
+        "--total",
+        "enroll",
+        "--format",
+        "json",
+    ],
 }
 
 
@@ -51,8 +64,12 @@ def time_run(argv: list[str]) -> float:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--runs", type=int, default=15, help="runs of each command (default 15)")
-    ap.add_argument("--before", metavar="SRC", help="also time the quietpoll in this source folder (runs "
-                    "interleaved with the installed one, so both see the same machine load)")
+    ap.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also time the quietpoll in this source folder (runs "
+        "interleaved with the installed one, so both see the same machine load)",
+    )
     args = ap.parse_args()
     versions = {"installed": _command()}
     if args.before:
@@ -72,8 +89,10 @@ def main() -> None:
     # the floor of `estimate`: the interpreter and the libraries any estimate needs, nothing of quietpoll
     floor = [sys.executable, "-c", "import numpy, polars, scipy.special"]
     t = [time_run(floor) * 1000 for _ in range(args.runs)]
-    print(f"\nreference: `python -c 'import numpy, polars, scipy.special'` {statistics.median(t):.0f} "
-          f"({min(t):.0f}-{max(t):.0f}) ms")
+    print(
+        f"\nreference: `python -c 'import numpy, polars, scipy.special'` {statistics.median(t):.0f} "
+        f"({min(t):.0f}-{max(t):.0f}) ms"
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ def module_name(path: Path) -> str:
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _imports(tree: ast.AST):
@@ -57,7 +58,7 @@ def resolve(node: ast.Import | ast.ImportFrom, current: str, is_package: bool, m
             targets.add(sub if sub in modules else prefix)
     out = set()
     for t in targets:
-        while t and t not in modules:   # `import quietpoll.x.y` of a name inside a module: its module
+        while t and t not in modules:  # `import quietpoll.x.y` of a name inside a module: its module
             t = t.rpartition(".")[0]
         if t and (t == PACKAGE or t.startswith(PACKAGE + ".")):
             out.add(t)
@@ -130,11 +131,21 @@ def test_the_cycle_finder_finds_cycles():
 
 
 def test_resolve_relative_and_type_checking_imports():
-    src = ("from __future__ import annotations\nfrom typing import TYPE_CHECKING\nfrom . import b\n"
-           "from ..c import thing\nif TYPE_CHECKING:\n    from .d import D\nelse:\n    import quietpoll.e\n"
-           "def f():\n    from .f import g\n")
-    modules = {"quietpoll", "quietpoll.pkg", "quietpoll.pkg.a", "quietpoll.pkg.b", "quietpoll.c",
-               "quietpoll.pkg.d", "quietpoll.e", "quietpoll.pkg.f"}
+    src = (
+        "from __future__ import annotations\nfrom typing import TYPE_CHECKING\nfrom . import b\n"
+        "from ..c import thing\nif TYPE_CHECKING:\n    from .d import D\nelse:\n    import quietpoll.e\n"
+        "def f():\n    from .f import g\n"
+    )
+    modules = {
+        "quietpoll",
+        "quietpoll.pkg",
+        "quietpoll.pkg.a",
+        "quietpoll.pkg.b",
+        "quietpoll.c",
+        "quietpoll.pkg.d",
+        "quietpoll.e",
+        "quietpoll.pkg.f",
+    }
     found = set()
     for node in _imports(ast.parse(src)):
         found |= resolve(node, "quietpoll.pkg.a", False, modules)
@@ -143,7 +154,7 @@ def test_resolve_relative_and_type_checking_imports():
 
 def test_no_import_cycles():
     graph = import_graph()
-    assert "quietpoll.cli.estimate" in graph and graph["quietpoll.cli"]   # the graph is really built
+    assert "quietpoll.cli.estimate" in graph and graph["quietpoll.cli"]  # the graph is really built
     found = cycles(graph)
     if found:
         pytest.fail("import cycles between quietpoll's modules:\n" + "\n".join(" <-> ".join(c) for c in found))

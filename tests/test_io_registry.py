@@ -36,8 +36,9 @@ def test_every_format_is_registered_once_with_its_extensions():
 
 
 def test_one_registration_adds_a_format_everywhere(registry, tmp_path, capsys):
-    registry.register_format(registry.FileFormat("jsonl", ("jsonl",), "JSON Lines file", read=_jsonl_reader,
-                                                 write=_jsonl_writer))
+    registry.register_format(
+        registry.FileFormat("jsonl", ("jsonl",), "JSON Lines file", read=_jsonl_reader, write=_jsonl_writer)
+    )
     frame = pl.DataFrame({"a": [1, 2], "b": ["x", None]})
     registry.write_data(frame, tmp_path / "d.jsonl")
     assert registry.read_data(tmp_path / "d.jsonl").frame.equals(frame)

@@ -12,11 +12,13 @@ HEAVY = ("numpy", "polars", "scipy", "pyarrow", "rich", "pandas", "sklearn", "st
 
 
 def _loaded_after(argv: list[str]) -> list[str]:
-    code = ("import json, sys, contextlib, io\n"
-            "from quietpoll.cli import main\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            f"    code = main({argv!r})\n"
-            f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n")
+    code = (
+        "import json, sys, contextlib, io\n"
+        "from quietpoll.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
     assert code == 0, out.stderr
@@ -29,11 +31,13 @@ def test_version_and_help_import_no_heavy_library():
 
 
 def test_the_public_api_loads_on_first_use():
-    code = ("import sys, quietpoll\n"
-            "assert 'numpy' not in sys.modules and 'polars' not in sys.modules\n"
-            "from quietpoll import svydesign, DesignSpec, read_data, Table\n"
-            "assert callable(svydesign) and quietpoll.__version__\n"
-            "assert set(quietpoll.__all__) <= set(dir(quietpoll))\n"
-            "try:\n    quietpoll.nonexistent\nexcept AttributeError:\n    print('ok')\n")
+    code = (
+        "import sys, quietpoll\n"
+        "assert 'numpy' not in sys.modules and 'polars' not in sys.modules\n"
+        "from quietpoll import svydesign, DesignSpec, read_data, Table\n"
+        "assert callable(svydesign) and quietpoll.__version__\n"
+        "assert set(quietpoll.__all__) <= set(dir(quietpoll))\n"
+        "try:\n    quietpoll.nonexistent\nexcept AttributeError:\n    print('ok')\n"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

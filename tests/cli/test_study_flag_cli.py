@@ -46,9 +46,9 @@ def one_line(capsys, argv, *words):
 def test_validate_and_quality_take_data_and_form_from_the_study(study, capsys):
     n = pl.read_csv(study / "responses.csv").height
     res = json.loads(run(capsys, ["validate", "--study", study, "--format", "json"]).out)
-    assert res["n_rows"] == n and res["problems"]     # the demo plants a constraint violation
+    assert res["n_rows"] == n and res["problems"]  # the demo plants a constraint violation
     res = json.loads(run(capsys, ["quality", "--study", study, "--format", "json"]).out)
-    assert res["n_rows"] == n and res["near_duplicates"]   # ... and copied interviews
+    assert res["n_rows"] == n and res["near_duplicates"]  # ... and copied interviews
     # the flags still override the study: another data file
     pl.read_csv(study / "responses.csv").head(20).write_csv(study / "head.csv")
     res = json.loads(run(capsys, ["validate", study / "head.csv", "--study", study, "--format", "json"]).out)
@@ -69,8 +69,9 @@ def test_codebook_disclosure_release_estimate_crosstab_from_the_study(study, cap
     res = json.loads(run(capsys, ["disclosure", "--study", study, "--qi", "province,sex", "--format", "json"]).out)
     assert res["qi"] == ["province", "sex"]
     out = tmp_path / "released.csv"
-    rep = json.loads(run(capsys, ["release", "--study", study, "--qi", "province,sex", "--out", out,
-                                  "--format", "json"]).out)
+    rep = json.loads(
+        run(capsys, ["release", "--study", study, "--qi", "province,sex", "--out", out, "--format", "json"]).out
+    )
     assert out.exists() and rep["output"]["rows"] > 0
     est = json.loads(run(capsys, ["estimate", "--study", study, "--mean", "le_count", "--format", "json"]).out)
     assert est["estimates"][0]["variable"] == "le_count"
@@ -111,23 +112,26 @@ def test_import_odk_out_defaults_to_the_study_data(tmp_path, capsys):
     one_line(capsys, ["import-odk", tmp_path, "--key", tmp_path / "k.pem", "--form", tmp_path / "f.xlsx"], "--out")
 
 
-@pytest.mark.parametrize(("flags", "flag"), [
-    (["--ratio", "api00"], "--ratio"),
-    (["--ratio", "api00/"], "--ratio"),
-    (["--ratio", "a/b/c"], "--ratio"),
-    (["--quantile", "api00"], "--quantile"),
-    (["--quantile", "api00@x"], "--quantile"),
-    (["--quantile", "api00@1.5"], "--quantile"),
-    (["--quantile", "@0.5"], "--quantile"),
-    (["--domain", "stype"], "--domain"),
-    (["--domain", "=E"], "--domain"),
-    (["--df", "-3"], "--df"),
-    (["--df", "many"], "--df"),
-    (["--repweights", "pw", "--rscales", "1,a"], "--rscales"),
-    (["--rep-type", "nonsense"], "--rep-type"),
-    (["--lonely-psu", "never"], "--lonely-psu"),
-    (["--ci-method", "guess"], "--ci-method"),
-])
+@pytest.mark.parametrize(
+    ("flags", "flag"),
+    [
+        (["--ratio", "api00"], "--ratio"),
+        (["--ratio", "api00/"], "--ratio"),
+        (["--ratio", "a/b/c"], "--ratio"),
+        (["--quantile", "api00"], "--quantile"),
+        (["--quantile", "api00@x"], "--quantile"),
+        (["--quantile", "api00@1.5"], "--quantile"),
+        (["--quantile", "@0.5"], "--quantile"),
+        (["--domain", "stype"], "--domain"),
+        (["--domain", "=E"], "--domain"),
+        (["--df", "-3"], "--df"),
+        (["--df", "many"], "--df"),
+        (["--repweights", "pw", "--rscales", "1,a"], "--rscales"),
+        (["--rep-type", "nonsense"], "--rep-type"),
+        (["--lonely-psu", "never"], "--lonely-psu"),
+        (["--ci-method", "guess"], "--ci-method"),
+    ],
+)
 def test_param_types_refuse_bad_values(flags, flag, capsys):
     from pathlib import Path
 
@@ -139,12 +143,38 @@ def test_param_types_parse_good_values(capsys):
     from pathlib import Path
 
     data = Path(__file__).resolve().parents[1] / "reference" / "data" / "apistrat.csv"
-    res = json.loads(run(capsys, ["estimate", data, "--strata", "stype", "--weights", "pw", "--ratio", "api00/api99",
-                                  "--quantile", "api00@0.25,0.5", "--quantile", "api99@0.5", "--domain", "stype=E",
-                                  "--df", "12", "--format", "json"]).out)
+    res = json.loads(
+        run(
+            capsys,
+            [
+                "estimate",
+                data,
+                "--strata",
+                "stype",
+                "--weights",
+                "pw",
+                "--ratio",
+                "api00/api99",
+                "--quantile",
+                "api00@0.25,0.5",
+                "--quantile",
+                "api99@0.5",
+                "--domain",
+                "stype=E",
+                "--df",
+                "12",
+                "--format",
+                "json",
+            ],
+        ).out
+    )
     rows = [(r["statistic"], r["variable"], r["level"]) for r in res["estimates"]]
-    assert rows == [("ratio", "api00/api99", None), ("quantile", "api00", 0.25), ("quantile", "api00", 0.5),
-                    ("quantile", "api99", 0.5)]
+    assert rows == [
+        ("ratio", "api00/api99", None),
+        ("quantile", "api00", 0.25),
+        ("quantile", "api00", 0.5),
+        ("quantile", "api99", 0.5),
+    ]
     assert all(r["df"] == 12 and r["domain"] == {"stype": "E"} and r["n"] == 100 for r in res["estimates"])
 
 

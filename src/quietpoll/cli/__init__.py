@@ -27,10 +27,26 @@ def cli() -> None:
 
 #: Every command of the CLI, in the order `quietpoll --help` lists them.
 COMMANDS: tuple[click.Command, ...] = (
-    estimate.estimate, estimate.crosstab, model.model, model.ttest, weight.weight,
-    checks.validate, checks.quality, disclosure.disclosure, release.release,
-    report.report, report.export, instrument.init, instrument.codebook, demo.demo,
-    collect.keys, collect.tokens, collect.store_group, collect.pull, collect.import_odk, collect.serve,
+    estimate.estimate,
+    estimate.crosstab,
+    model.model,
+    model.ttest,
+    weight.weight,
+    checks.validate,
+    checks.quality,
+    disclosure.disclosure,
+    release.release,
+    report.report,
+    report.export,
+    instrument.init,
+    instrument.codebook,
+    demo.demo,
+    collect.keys,
+    collect.tokens,
+    collect.store_group,
+    collect.pull,
+    collect.import_odk,
+    collect.serve,
 )
 for _command in COMMANDS:
     cli.add_command(_command)
@@ -53,4 +69,3 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     return 0
-

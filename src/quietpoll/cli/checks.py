@@ -39,8 +39,12 @@ def form_and_responses(data, form):
 
 @command()
 @click.argument("data", required=False, type=click.Path())
-@click.option("--instrument", "form", type=click.Path(),
-              help="The XLSForm (.xlsx, .xls, .csv, .md) (default: the study's [instrument] path).")
+@click.option(
+    "--instrument",
+    "form",
+    type=click.Path(),
+    help="The XLSForm (.xlsx, .xls, .csv, .md) (default: the study's [instrument] path).",
+)
 @study_option("Study folder: its [data] path is the default DATA, its [instrument] path the default form.")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def validate(data, form, study, fmt_):
@@ -70,8 +74,9 @@ def validate(data, form, study, fmt_):
 @click.option("--instrument", "form", type=click.Path(), help="The XLSForm (default: the study's [instrument] path).")
 @study_option("Study folder: its [data] and [instrument] paths and its [quality] options are the defaults.")
 @click.option("--interviewer", help="Interviewer / intermediary column (default: [quality], the form's or export's).")
-@click.option("--threshold", type=float, help="Percent-match flag threshold (default: [quality], else simulated "
-              "for this form).")
+@click.option(
+    "--threshold", type=float, help="Percent-match flag threshold (default: [quality], else simulated for this form)."
+)
 @click.option("--seed", type=int, help="Seed of the null simulation (default: [quality] seed, else 0).")
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def quality(data, form, study, interviewer, threshold, seed, fmt_):
@@ -85,21 +90,29 @@ def quality(data, form, study, interviewer, threshold, seed, fmt_):
         threshold = threshold if threshold is not None else cfg.quality.threshold
         seed = seed if seed is not None else cfg.quality.seed
     instrument, responses = form_and_responses(data, form)
-    result = quality_report(responses.main, instrument, interviewer=interviewer, threshold=threshold,
-                            seed=0 if seed is None else seed)
+    result = quality_report(
+        responses.main, instrument, interviewer=interviewer, threshold=threshold, seed=0 if seed is None else seed
+    )
     fmt_ = fmt_ or default_format()
     if fmt_ == "json":
         echo_json(result, default=str)
         return
     out = console()
-    out.print(f"{result['n_rows']} interviews, {len(result['questions'])} questions compared; "
-              f"percent-match threshold {fmt(result['threshold'])} ({result['threshold_rule']})")
+    out.print(
+        f"{result['n_rows']} interviews, {len(result['questions'])} questions compared; "
+        f"percent-match threshold {fmt(result['threshold'])} ({result['threshold_rule']})"
+    )
     t = rich_table(title=f"{len(result['near_duplicates'])} near-duplicate pair(s)")
     for c in ("row", "match_row", "share", "compared", "interviewer"):
         t.add_column(c)
     for d in result["near_duplicates"][:200]:
-        t.add_row(str(d["row"]), str(d["match_row"]), f"{d['share']:.3f}", str(d.get("compared", "")),
-                  str(d.get("interviewer", "")))
+        t.add_row(
+            str(d["row"]),
+            str(d["match_row"]),
+            f"{d['share']:.3f}",
+            str(d.get("compared", "")),
+            str(d.get("interviewer", "")),
+        )
     out.print(t)
     for key in ("durations", "straightlining", "interviewer_effects"):
         items = result.get(key) or []

@@ -28,7 +28,7 @@ def _store_url(study: str | None, store: str | None) -> str:
         url = cfg.collect.store
         if url:
             if url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
-                return "sqlite:///" + str(cfg.folder / url[len("sqlite:///"):])
+                return "sqlite:///" + str(cfg.folder / url[len("sqlite:///") :])
             return url
         return "sqlite:///" + str(cfg.folder / "collect.db")
     raise QuietpollError("no store: give --store URL or a STUDY folder")
@@ -53,8 +53,11 @@ def keys_new(study):
 @study_argument()
 @click.option("--threshold", "-t", type=int, required=True, help="Shares needed to rebuild the key.")
 @click.option("--shares", "-n", type=int, required=True, help="Shares to make.")
-@click.option("--out-dir", type=click.Path(file_okay=False),
-              help="Write each share to a file (mode 0600) in this new folder (0700) instead of printing them.")
+@click.option(
+    "--out-dir",
+    type=click.Path(file_okay=False),
+    help="Write each share to a file (mode 0600) in this new folder (0700) instead of printing them.",
+)
 def keys_split(study, threshold, shares, out_dir):
     """Split the private key into n shares, any t of which rebuild it (Shamir)."""
     from ..collect.keys import split_key, write_shares
@@ -68,10 +71,12 @@ def keys_split(study, threshold, shares, out_dir):
         click.echo(share)
 
 
-_ARGV_SHARE = ("--share is refused: a share given on the command line is readable by every user of the machine "
-               "in the process list (/proc/PID/cmdline, ps) and stays in the shell history. Give --share-file PATH "
-               "(repeat it; '-' is standard input), pipe the shares on standard input (one a line), or run in a "
-               "terminal to be asked for each without echo")
+_ARGV_SHARE = (
+    "--share is refused: a share given on the command line is readable by every user of the machine "
+    "in the process list (/proc/PID/cmdline, ps) and stays in the shell history. Give --share-file PATH "
+    "(repeat it; '-' is standard input), pipe the shares on standard input (one a line), or run in a "
+    "terminal to be asked for each without echo"
+)
 
 
 def _read_shares(share_files: tuple[str, ...]) -> list[str]:
@@ -92,8 +97,9 @@ def _read_shares(share_files: tuple[str, ...]) -> list[str]:
     if not sys.stdin.isatty():
         shares = read_share_lines(sys.stdin.read())
         if not shares:
-            raise QuietpollError("no key shares: give --share-file PATH, pipe them on standard input or run in a "
-                                 "terminal to be asked")
+            raise QuietpollError(
+                "no key shares: give --share-file PATH, pipe them on standard input or run in a terminal to be asked"
+            )
         return shares
     first = click.prompt("share 1", hide_input=True).strip()
     shares = [first]
@@ -104,9 +110,14 @@ def _read_shares(share_files: tuple[str, ...]) -> list[str]:
 
 @keys.command("join")
 @study_argument()
-@click.option("--share-file", "share_files", multiple=True, type=click.Path(dir_okay=False),
-              help="A file with one share (or several, one a line); repeat for each. '-' reads standard input. "
-                   "Without it: shares piped on standard input, else asked for in a terminal (hidden).")
+@click.option(
+    "--share-file",
+    "share_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A file with one share (or several, one a line); repeat for each. '-' reads standard input. "
+    "Without it: shares piped on standard input, else asked for in a terminal (hidden).",
+)
 @click.option("--share", "argv_shares", multiple=True, hidden=True)
 def keys_join(study, share_files, argv_shares):
     """Rebuild STUDY/keys/study.key from t shares, under a new passphrase. Shares are never taken from the
@@ -213,8 +224,13 @@ def store_list(study, url, fmt):
 @store_group.command("quarantine")
 @study_argument(required=False)
 @click.option("--store", "url", help="Store URL (default: the study's).")
-@click.option("--release", "release", multiple=True, metavar="ID",
-              help="Move the quarantined submission ID back to the submissions (repeat for each).")
+@click.option(
+    "--release",
+    "release",
+    multiple=True,
+    metavar="ID",
+    help="Move the quarantined submission ID back to the submissions (repeat for each).",
+)
 @click.option("--purge", "purge", multiple=True, metavar="ID", help="Delete the quarantined submission ID for good.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def store_quarantine(study, url, release, purge, fmt):
@@ -238,18 +254,26 @@ def store_quarantine(study, url, release, purge, fmt):
         click.echo(json.dumps(rows))
     else:
         for r in rows:
-            click.echo(f"{r['id']}  {r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}  "
-                       f"{r['reason']}")
+            click.echo(
+                f"{r['id']}  {r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}  {r['reason']}"
+            )
 
 
 @command()
 @study_argument()
 @click.option("--key", "key_path", type=click.Path(), help="The private key (default STUDY/keys/study.key).")
-@click.option("--out", type=click.Path(),
-              help="Responses file to write (.csv, .parquet, ...) (default: the study's [data] path).")
+@click.option(
+    "--out", type=click.Path(), help="Responses file to write (.csv, .parquet, ...) (default: the study's [data] path)."
+)
 @click.option("--store", help="Store URL (default: the study's).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="json: one object {rows, out, files, quarantined: {count, aliases, rows}}.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object {rows, out, files, quarantined: {count, aliases, rows}}.",
+)
 def pull(study, key_path, out, store, fmt):
     """Decrypt every stored submission into a responses file, on the key holder's machine. Submissions
     that cannot be used (junk, replayed, malformed) are set aside, never stopping the pull: their count and
@@ -259,8 +283,7 @@ def pull(study, key_path, out, store, fmt):
     from ..collect.store import Store, pull_all
 
     out = out or _study_data_path(study)
-    key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key",
-                       _passphrase("passphrase"))
+    key = load_private(Path(key_path) if key_path else Path(study) / "keys" / "study.key", _passphrase("passphrase"))
     device_only = _device_only_fields(study)
     pub_path = Path(study) / "keys" / "study.pub"
     public = load_public(pub_path) if pub_path.is_file() else None
@@ -270,14 +293,32 @@ def pull(study, key_path, out, store, fmt):
     finally:
         s.close()
     if result.quarantined:
-        where = ("see quietpoll store quarantine" if result.moved else
-                 "the store could not be written (a read-only copy?), so they stay among the submissions")
-        click.echo(f"set aside {len(result.quarantined)} submission(s) that could not be used, sent with "
-                   f"token(s) {', '.join(result.aliases)}: {where}", err=True)
+        where = (
+            "see quietpoll store quarantine"
+            if result.moved
+            else "the store could not be written (a read-only copy?), so they stay among the submissions"
+        )
+        click.echo(
+            f"set aside {len(result.quarantined)} submission(s) that could not be used, sent with "
+            f"token(s) {', '.join(result.aliases)}: {where}",
+            err=True,
+        )
     if fmt == "json":
-        click.echo(json.dumps({"rows": result.rows, "out": str(out), "files": [str(f) for f in result.files],
-                               "quarantined": {"count": len(result.quarantined), "aliases": result.aliases,
-                                               "moved": result.moved, "rows": result.quarantined}}))
+        click.echo(
+            json.dumps(
+                {
+                    "rows": result.rows,
+                    "out": str(out),
+                    "files": [str(f) for f in result.files],
+                    "quarantined": {
+                        "count": len(result.quarantined),
+                        "aliases": result.aliases,
+                        "moved": result.moved,
+                        "rows": result.quarantined,
+                    },
+                }
+            )
+        )
     else:
         click.echo(f"wrote {result.rows} submission(s) to {out}")
 
@@ -305,10 +346,15 @@ def _device_only_fields(study) -> dict[str, frozenset[str]]:
 @click.argument("source", type=click.Path())
 @click.option("--key", "key_path", required=True, type=click.Path(), help="The ODK form's RSA private key (PEM).")
 @click.option("--form", "form_path", type=click.Path(), help="The XLSForm (default: the study's [instrument] path).")
-@click.option("--out", type=click.Path(),
-              help="Responses file to write (.csv, .parquet, ...) (default: the study's [data] path).")
-@click.option("--study", type=click.Path(), help="Study folder whose form ([instrument] path) and data file ([data] "
-              "path) to use when --form or --out is not given.")
+@click.option(
+    "--out", type=click.Path(), help="Responses file to write (.csv, .parquet, ...) (default: the study's [data] path)."
+)
+@click.option(
+    "--study",
+    type=click.Path(),
+    help="Study folder whose form ([instrument] path) and data file ([data] "
+    "path) to use when --form or --out is not given.",
+)
 @click.option("--media", "media_dir", type=click.Path(), help="Folder for decrypted media (default: OUT-media).")
 def import_odk(source, key_path, form_path, out, study, media_dir):
     """Decrypt ODK encrypted-form submissions (Briefcase storage or Central download, folder or zip) with
@@ -326,8 +372,11 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
     out = out or _study_data_path(study)
     passphrase = None
     if key_needs_passphrase(key_path):
-        passphrase = _passphrase("passphrase of the ODK private key", env="QUIETPOLL_ODK_PASSPHRASE",
-                                 missing="the ODK key needs its passphrase")
+        passphrase = _passphrase(
+            "passphrase of the ODK private key",
+            env="QUIETPOLL_ODK_PASSPHRASE",
+            missing="the ODK key needs its passphrase",
+        )
     result = _import(source, load_odk_key(key_path, passphrase), load_instrument(form_path), out, media_dir)
     extra = [f"{n} {name} row(s) in {p.name}" for (name, n), p in zip(result.repeats.items(), result.files[1:])]
     if result.media_files:
@@ -341,11 +390,22 @@ def import_odk(source, key_path, form_path, out, study, media_dir):
 @click.option("--store", help="Store URL (default: STUDY/collect.db).")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes sharing the port, each with its own store connection; rate limits are "
-                   "held in the store, so they act as one (so do servers on several machines on one PostgreSQL).")
-@click.option("--rate-limit", "rate_limit", type=RATE_LIMIT, default="60/60", show_default=True,
-              help="Submissions per interviewer token per window of SECONDS, counted in the store.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port, each with its own store connection; rate limits are "
+    "held in the store, so they act as one (so do servers on several machines on one PostgreSQL).",
+)
+@click.option(
+    "--rate-limit",
+    "rate_limit",
+    type=RATE_LIMIT,
+    default="60/60",
+    show_default=True,
+    help="Submissions per interviewer token per window of SECONDS, counted in the store.",
+)
 def serve(study, store, host, port, workers, rate_limit):
     """Run the collection server (submission API) for the study. No IP addresses or user agents are
     logged: uvicorn's access log is off and client addresses are removed before any handler runs.
@@ -369,8 +429,7 @@ def serve(study, store, host, port, workers, rate_limit):
         return
     _serve_app(study, store, limit).state.store.close()  # check the study, form and key here, once, clearly
     os.environ[_SERVE_ENV] = json.dumps({"study": str(Path(study).resolve()), "store": store, "rate_limit": limit})
-    uvicorn.run("quietpoll.cli.collect:serve_factory", factory=True, workers=workers, host=host, port=port,
-                **options)
+    uvicorn.run("quietpoll.cli.collect:serve_factory", factory=True, workers=workers, host=host, port=port, **options)
 
 
 _SERVE_ENV = "QUIETPOLL_SERVE"
@@ -381,7 +440,6 @@ def serve_factory():
     rate limit come from the parent through the environment, never the command line."""
     cfg = json.loads(os.environ[_SERVE_ENV])
     return _serve_app(cfg["study"], cfg["store"], tuple(cfg["rate_limit"]))
-
 
 
 def _serve_app(study, store, rate_limit):
@@ -423,13 +481,21 @@ def _serve_app(study, store, rate_limit):
             problems = browser_unsupported(inst)
             if problems:
                 opened.close()
-                raise QuietpollError(f"the browser form cannot run '{inst.form_id}' safely ({len(problems)} "
-                                     f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
-                                     "would be shown to everyone. Change the form or use another collection tool")
+                raise QuietpollError(
+                    f"the browser form cannot run '{inst.form_id}' safely ({len(problems)} "
+                    f"problem(s), e.g. {problems[0]}); a question whose logic cannot run "
+                    "would be shown to everyone. Change the form or use another collection tool"
+                )
         public = load_public(Path(study) / "keys" / "study.pub")  # a clear error when missing or damaged
         from ..collect.shell import load_disguise
 
         disguise = load_disguise(cfg.collect.disguise, cfg.folder)
-        add_form_routes(app, instruments, base64.b64encode(public.public_bytes_raw()).decode("ascii"), store=opened,
-                        disguise=disguise, text_max_bytes=text_max)
+        add_form_routes(
+            app,
+            instruments,
+            base64.b64encode(public.public_bytes_raw()).decode("ascii"),
+            store=opened,
+            disguise=disguise,
+            text_max_bytes=text_max,
+        )
     return app

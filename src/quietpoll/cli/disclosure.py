@@ -18,15 +18,22 @@ from .sensitive import designs_from_cli, sensitive_options, study_form
 @click.option("--sensitive", multiple=True, help="Sensitive columns COL[,COL...] (for l-diversity).")
 @click.option("--k", "k", type=int, default=5, show_default=True, help="k for k-anonymity.")
 @click.option("--weights", help="Weight column (individual risk uses the estimated population frequencies).")
-@click.option("--instrument", "form", type=click.Path(), help="The XLSForm, to propose quasi-identifiers "
-              "(and find its device-only draws and what is computed from them).")
-@click.option("--study", type=click.Path(), help="Study folder: its [[report.indicators]] name the list "
-              "experiments and randomized-response items; its form is the default --instrument, its [data] "
-              "path the default DATA.")
+@click.option(
+    "--instrument",
+    "form",
+    type=click.Path(),
+    help="The XLSForm, to propose quasi-identifiers (and find its device-only draws and what is computed from them).",
+)
+@click.option(
+    "--study",
+    type=click.Path(),
+    help="Study folder: its [[report.indicators]] name the list "
+    "experiments and randomized-response items; its form is the default --instrument, its [data] "
+    "path the default DATA.",
+)
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 @sensitive_options
-def disclosure(data, qi, sensitive, k, weights, form, study, fmt_, le_count, le_treat, control_items, rr_cols,
-               draws):
+def disclosure(data, qi, sensitive, k, weights, form, study, fmt_, le_count, le_treat, control_items, rr_cols, draws):
     """Re-identification risk of a data file: k-anonymity, records below k, l-diversity, individual
     risk, expected re-identifications; and what decodes a sensitive answer: randomization draws (and
     columns computed from them) and list-experiment ceiling (J+1) and floor (0) rows of the treated arm."""
@@ -60,9 +67,11 @@ def disclosure(data, qi, sensitive, k, weights, form, study, fmt_, le_count, le_
         return
     out = console()
     out.print(f"quasi-identifiers: {', '.join(result['qi'])}")
-    out.print(f"k-anonymity {result['k_anonymity']} (k = {k}): {result['records_below_k']} record(s) below k, "
-              f"{result['uniques']} unique; expected re-identifications "
-              f"{fmt(result['expected_reidentifications'])}")
+    out.print(
+        f"k-anonymity {result['k_anonymity']} (k = {k}): {result['records_below_k']} record(s) below k, "
+        f"{result['uniques']} unique; expected re-identifications "
+        f"{fmt(result['expected_reidentifications'])}"
+    )
     for col, l_div in result.get("l_diversity", {}).items():
         out.print(f"l-diversity of {col}: {l_div}")
     sd = result["sensitive_designs"]
@@ -70,6 +79,8 @@ def disclosure(data, qi, sensitive, k, weights, form, study, fmt_, le_count, le_
         out.print(f"[bold]decodes answers[/bold]: {d['column']} ({d['reason']}): release drops it")
     for le in sd["list_experiments"]:
         flag = "[bold]decodes answers[/bold]: " if le["ceiling_rows"] or le["floor_rows"] else ""
-        out.print(f"{flag}list experiment {le['count']} (J = {le['control_items']}): {le['ceiling_rows']} "
-                  f"treated row(s) at the ceiling {le['control_items'] + 1} (said yes) and {le['floor_rows']} "
-                  f"at the floor 0 (said no) of {le['treated_rows']} treated; release codes them")
+        out.print(
+            f"{flag}list experiment {le['count']} (J = {le['control_items']}): {le['ceiling_rows']} "
+            f"treated row(s) at the ceiling {le['control_items'] + 1} (said yes) and {le['floor_rows']} "
+            f"at the floor 0 (said no) of {le['treated_rows']} treated; release codes them"
+        )

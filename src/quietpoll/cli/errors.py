@@ -13,8 +13,14 @@ __all__ = ["FLAGS", "QuietpollCommand", "QuietpollGroup", "command", "flag", "gr
 
 # The core names parameters (QuietpollError.param, "{rho}" in its message); the CLI writes each as its flag.
 # A parameter is its flag with "_" as "-" (rho -> --rho, lonely_psu -> --lonely-psu) except these:
-FLAGS = {"mean_": "--mean", "total_": "--total", "ratio_": "--ratio", "quantile_": "--quantile",
-         "indicators": "--indicator", "fmt": "--format"}
+FLAGS = {
+    "mean_": "--mean",
+    "total_": "--total",
+    "ratio_": "--ratio",
+    "quantile_": "--quantile",
+    "indicators": "--indicator",
+    "fmt": "--format",
+}
 
 
 def flag(param: str) -> str:
@@ -36,7 +42,7 @@ class QuietpollCommand(click.Command):
 
 class QuietpollGroup(click.Group):
     command_class = QuietpollCommand
-    group_class = type        # subgroups (keys, tokens, store) are QuietpollGroups with QuietpollCommands too
+    group_class = type  # subgroups (keys, tokens, store) are QuietpollGroups with QuietpollCommands too
 
 
 def render_error(e: QuietpollError) -> str:

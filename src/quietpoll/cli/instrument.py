@@ -27,8 +27,9 @@ def init(study, template):
 @command()
 @click.argument("form", required=False, type=click.Path())
 @study_option("Study folder: its [instrument] path is the default FORM.")
-@click.option("--format", "fmt_", type=click.Choice(["markdown", "html", "json"]), default="markdown",
-              show_default=True)
+@click.option(
+    "--format", "fmt_", type=click.Choice(["markdown", "html", "json"]), default="markdown", show_default=True
+)
 @click.option("--out", type=click.Path(), help="Write to this file instead of standard output.")
 def codebook(form, study, fmt_, out):
     """The questionnaire's codebook: questions, types, labels in each language, choices, skip logic."""

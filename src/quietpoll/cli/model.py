@@ -30,27 +30,47 @@ def _names(*texts: str | None) -> list[str]:
 @click.argument("data", required=False, type=click.Path())
 @click.argument("formula", required=False)
 @design_options
-@click.option("--family", default="gaussian", show_default=True,
-              help="gaussian, binomial, quasibinomial, poisson, quasipoisson or Gamma (R's default links).")
-@click.option("--subset", "subset", help="Fit in a subpopulation (R's subset(design, ...)), e.g. "
-              "\"region == 'north' & age >= 18\": comparisons ==, !=, <, <=, >, >=, 'in [a, b]', "
-              "is.na(col), combined with &, |, ! and parentheses. No PSU is dropped.")
+@click.option(
+    "--family",
+    default="gaussian",
+    show_default=True,
+    help="gaussian, binomial, quasibinomial, poisson, quasipoisson or Gamma (R's default links).",
+)
+@click.option(
+    "--subset",
+    "subset",
+    help="Fit in a subpopulation (R's subset(design, ...)), e.g. "
+    "\"region == 'north' & age >= 18\": comparisons ==, !=, <, <=, >, >=, 'in [a, b]', "
+    "is.na(col), combined with &, |, ! and parentheses. No PSU is dropped.",
+)
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
-@click.option("--test", "tests", multiple=True, help="Wald test that these terms are zero, as R's regTermTest: "
-              "TERM[+TERM...] as R names them (e.g. stype, factor(dom), ell:meals); repeatable. JSON key 'tests'.")
-@click.option("--test-method", type=click.Choice(["F", "Chisq"]), default="F", show_default=True,
-              help="F on the residual df, or chi-square.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]),
-              help="Output (table on a terminal, else json).")
+@click.option(
+    "--test",
+    "tests",
+    multiple=True,
+    help="Wald test that these terms are zero, as R's regTermTest: "
+    "TERM[+TERM...] as R names them (e.g. stype, factor(dom), ell:meals); repeatable. JSON key 'tests'.",
+)
+@click.option(
+    "--test-method",
+    type=click.Choice(["F", "Chisq"]),
+    default="F",
+    show_default=True,
+    help="F on the residual df, or chi-square.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv"]), help="Output (table on a terminal, else json)."
+)
 def model(data, formula, family, subset, level, tests, test_method, fmt, design):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
     from ..estimators.glm import glm
 
-    if formula is None:   # `quietpoll model --study DIR FORMULA`: the one argument is the formula
+    if formula is None:  # `quietpoll model --study DIR FORMULA`: the one argument is the formula
         if data is None or "~" not in data:
-            raise QuietpollError("model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone "
-                                 "with --study)")
+            raise QuietpollError(
+                "model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone with --study)"
+            )
         data, formula = None, data
     _, des = design.load(data, _names(formula, subset))
     res = glm(des, formula, family, subset=subset, level=level)
@@ -66,13 +86,17 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, design)
             raise QuietpollError("--test is printed with --format json or table, not csv")
         import polars as pl
 
-        rows = [{k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
-                for r in out["coefficients"]]
+        rows = [
+            {k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
+            for r in out["coefficients"]
+        ]
         click.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
         return
     m = out["model"]
-    t = rich_table(title=f"{m['formula']}  ({m['family']}, link {m['link']}; n = {m['n']}, residual df = "
-                  f"{_fmt(m['df_residual'])}, dispersion {_fmt(m['dispersion'])})")
+    t = rich_table(
+        title=f"{m['formula']}  ({m['family']}, link {m['link']}; n = {m['n']}, residual df = "
+        f"{_fmt(m['df_residual'])}, dispersion {_fmt(m['dispersion'])})"
+    )
     pct = f"{100 * level:g}%"
     for c in ("term", "estimate", "se", "t", "p", f"{pct} low", f"{pct} high"):
         t.add_column(c, justify="left" if c == "term" else "right")
@@ -80,14 +104,23 @@ def model(data, formula, family, subset, level, tests, test_method, fmt, design)
         if r["aliased"]:
             t.add_row(r["term"], "NA (aliased)", "", "", "", "", "")
             continue
-        t.add_row(r["term"], _fmt(r["estimate"]), _fmt(r["se"]), _fmt(r["statistic"], 3), _fmt(r["p"], 3),
-                  _fmt(r["ci_low"]), _fmt(r["ci_high"]))
+        t.add_row(
+            r["term"],
+            _fmt(r["estimate"]),
+            _fmt(r["se"]),
+            _fmt(r["statistic"], 3),
+            _fmt(r["p"], 3),
+            _fmt(r["ci_low"]),
+            _fmt(r["ci_high"]),
+        )
     out_console = console()
     out_console.print(t)
     for r in out.get("tests", []):
         ddf = f", {_fmt(r['ddf'])}" if r["ddf"] is not None else ""
-        out_console.print(f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
-                      f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}")
+        out_console.print(
+            f"Wald test of {' + '.join(r['terms'])}: {r['method']} = {_fmt(r['statistic'])} on "
+            f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}"
+        )
 
 
 @command()
@@ -107,11 +140,26 @@ def ttest(data, var, group, subset, level, fmt, design):
     res = _ttest(des, var, group, subset=subset, level=level)
     fmt = fmt or default_format()
     if fmt == "json":
-        keys = ("estimate", "se", "statistic", "df", "p", "ci_low", "ci_high", "level", "variable", "group",
-                "contrast_level", "n", "design")
+        keys = (
+            "estimate",
+            "se",
+            "statistic",
+            "df",
+            "p",
+            "ci_low",
+            "ci_high",
+            "level",
+            "variable",
+            "group",
+            "contrast_level",
+            "n",
+            "design",
+        )
         click.echo(json.dumps({k: res[k] for k in keys}, allow_nan=False))
         return
-    console().print(f"design-based t-test of {var} by {group} ({res['contrast_level']} minus the first level): "
-                     f"difference {_fmt(res['estimate'])} (se {_fmt(res['se'])}), t = {_fmt(res['statistic'], 3)}, "
-                     f"df = {_fmt(res['df'])}, p = {_fmt(res['p'], 3)}, {100 * level:g}% CI "
-                     f"{_fmt(res['ci_low'])} to {_fmt(res['ci_high'])}")
+    console().print(
+        f"design-based t-test of {var} by {group} ({res['contrast_level']} minus the first level): "
+        f"difference {_fmt(res['estimate'])} (se {_fmt(res['se'])}), t = {_fmt(res['statistic'], 3)}, "
+        f"df = {_fmt(res['df'])}, p = {_fmt(res['p'], 3)}, {100 * level:g}% CI "
+        f"{_fmt(res['ci_low'])} to {_fmt(res['ci_high'])}"
+    )

@@ -18,8 +18,17 @@ import click
 from ..errors import QuietpollError
 from .params import FLOATS
 
-__all__ = ["DesignOptions", "LazyChoice", "design_options", "load_study_at", "passphrase", "split",
-           "study_argument", "study_option", "study_or_none"]
+__all__ = [
+    "DesignOptions",
+    "LazyChoice",
+    "design_options",
+    "load_study_at",
+    "passphrase",
+    "split",
+    "study_argument",
+    "study_option",
+    "study_or_none",
+]
 
 
 def split(values: Iterable[str] | None) -> list[str]:
@@ -37,13 +46,14 @@ class LazyChoice(click.Choice):
         self.case_sensitive = case_sensitive
 
     @property
-    def choices(self) -> tuple[str, ...]:   # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:  # type: ignore[override]
         if self._choices is None:
             self._choices = tuple(self._load())
         return self._choices
 
 
 # --- the study folder ------------------------------------------------------------------------------------
+
 
 def study_option(help: str = "Study folder (or its study.toml): data, form, design and options.") -> Callable:
     return click.option("--study", type=click.Path(), help=help)
@@ -83,8 +93,9 @@ def study_argument(required: bool = True) -> Callable:
                 raise QuietpollError("no study folder: give STUDY or --study DIR")
             return f(*args, study=study, **kw)
 
-        wrapper = click.option("--study", "study_flag", type=click.Path(),
-                               help="The study folder (instead of the STUDY argument).")(wrapper)
+        wrapper = click.option(
+            "--study", "study_flag", type=click.Path(), help="The study folder (instead of the STUDY argument)."
+        )(wrapper)
         return click.argument("study_arg", metavar="[STUDY]", required=False, type=click.Path())(wrapper)
 
     return decorator
@@ -92,8 +103,10 @@ def study_argument(required: bool = True) -> Callable:
 
 # --- passphrases -----------------------------------------------------------------------------------------
 
-def passphrase(prompt: str, *, env: str = "QUIETPOLL_PASSPHRASE", confirm: bool = False,
-               missing: str = "no passphrase") -> str:
+
+def passphrase(
+    prompt: str, *, env: str = "QUIETPOLL_PASSPHRASE", confirm: bool = False, missing: str = "no passphrase"
+) -> str:
     """The passphrase from the environment variable `env`, else a hidden prompt; never a command-line
     argument (it would be in the shell history and the process list)."""
     value = os.environ.get(env)
@@ -105,6 +118,7 @@ def passphrase(prompt: str, *, env: str = "QUIETPOLL_PASSPHRASE", confirm: bool 
 
 
 # --- the design options ----------------------------------------------------------------------------------
+
 
 def _lonely_psu() -> tuple[str, ...]:
     from ..design import LONELY_PSU
@@ -128,18 +142,42 @@ _DESIGN_OPTIONS = [
     click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata."),
     click.option("--lonely-psu", type=LazyChoice(_lonely_psu), help="Strata with one PSU (R's survey.lonely.psu)."),
     click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'."),
-    click.option("--rep-type", type=LazyChoice(_rep_types, case_sensitive=False),
-                 help="Replicate weight type (without --repweights: build them from the design)."),
+    click.option(
+        "--rep-type",
+        type=LazyChoice(_rep_types, case_sensitive=False),
+        help="Replicate weight type (without --repweights: build them from the design).",
+    ),
     click.option("--rho", type=float, help="Fay coefficient."),
     click.option("--scale", type=float, help="Replicate variance scale."),
     click.option("--rscales", type=FLOATS, help="Per-replicate scales: X[,X...]."),
     click.option("--mse", is_flag=True, default=None, help="Centre replicates at the full-sample estimate."),
-    click.option("--replicates", type=int, default=50, show_default=True,
-                 help="With --rep-type and no --repweights: bootstrap replicates to build from the design."),
+    click.option(
+        "--replicates",
+        type=int,
+        default=50,
+        show_default=True,
+        help="With --rep-type and no --repweights: bootstrap replicates to build from the design.",
+    ),
     click.option("--seed", type=int, help="Random seed for building bootstrap replicates."),
 ]
-_DESIGN_KEYS = ("study", "weights", "probs", "strata", "ids", "fpc", "nest", "lonely_psu", "repweights", "rep_type",
-                "rho", "scale", "rscales", "mse", "replicates", "seed")
+_DESIGN_KEYS = (
+    "study",
+    "weights",
+    "probs",
+    "strata",
+    "ids",
+    "fpc",
+    "nest",
+    "lonely_psu",
+    "repweights",
+    "rep_type",
+    "rho",
+    "scale",
+    "rscales",
+    "mse",
+    "replicates",
+    "seed",
+)
 
 
 @dataclass(frozen=True)
@@ -170,8 +208,8 @@ class DesignOptions:
     weights built from the Taylor design when --rep-type comes without --repweights, as R's
     as.svrepdesign)."""
 
-    study: Any            # StudyConfig | None
-    spec: Any             # DesignSpec
+    study: Any  # StudyConfig | None
+    spec: Any  # DesignSpec
     flags: DesignFlags = field(default_factory=DesignFlags)
     build_from: str | None = None
 
@@ -179,39 +217,54 @@ class DesignOptions:
     def from_flags(cls, study: str | None, **given: Any) -> DesignOptions:
         from ..design import DesignSpec, ReplicateSpec
 
-        flags = DesignFlags(**{**given, "ids": tuple(split(given.get("ids"))), "fpc": tuple(split(given.get("fpc"))),
-                               "rscales": tuple(given["rscales"]) if given.get("rscales") else None})
+        flags = DesignFlags(
+            **{
+                **given,
+                "ids": tuple(split(given.get("ids"))),
+                "fpc": tuple(split(given.get("fpc"))),
+                "rscales": tuple(given["rscales"]) if given.get("rscales") else None,
+            }
+        )
         cfg = load_study_at(study) if study else None
         spec = cfg.design if cfg and cfg.design else DesignSpec()
         rep = spec.replicates
         build_from = None
         if flags.rep_type and not flags.repweights and rep is None:
-            build_from = flags.rep_type   # build replicate weights from the Taylor design (as.svrepdesign)
+            build_from = flags.rep_type  # build replicate weights from the Taylor design (as.svrepdesign)
         elif flags.repweights or flags.rep_type or rep is not None:
             base = rep or ReplicateSpec(columns=flags.repweights or "", type=flags.rep_type or "other")
-            rep = ReplicateSpec(columns=flags.repweights or base.columns, type=flags.rep_type or base.type,
-                                rho=flags.rho if flags.rho is not None else base.rho,
-                                scale=flags.scale if flags.scale is not None else base.scale,
-                                rscales=flags.rscales or base.rscales,
-                                mse=flags.mse if flags.mse is not None else base.mse)
+            rep = ReplicateSpec(
+                columns=flags.repweights or base.columns,
+                type=flags.rep_type or base.type,
+                rho=flags.rho if flags.rho is not None else base.rho,
+                scale=flags.scale if flags.scale is not None else base.scale,
+                rscales=flags.rscales or base.rscales,
+                mse=flags.mse if flags.mse is not None else base.mse,
+            )
             if not rep.columns:
                 raise QuietpollError("--rep-type needs --repweights (a glob over the replicate weight columns)")
         spec = DesignSpec(
-            weights=flags.weights or spec.weights, probs=flags.probs or spec.probs,
-            strata=flags.strata or spec.strata, ids=flags.ids or spec.ids, fpc=flags.fpc or spec.fpc,
+            weights=flags.weights or spec.weights,
+            probs=flags.probs or spec.probs,
+            strata=flags.strata or spec.strata,
+            ids=flags.ids or spec.ids,
+            fpc=flags.fpc or spec.fpc,
             nest=flags.nest if flags.nest is not None else spec.nest,
-            lonely_psu=flags.lonely_psu or spec.lonely_psu, replicates=rep)
+            lonely_psu=flags.lonely_psu or spec.lonely_psu,
+            replicates=rep,
+        )
         return cls(study=cfg, spec=spec, flags=flags, build_from=build_from)
 
     def build(self, frame):
         """The design over `frame` (replicate weights built from it when asked)."""
         design = self.spec.build(frame)
-        if self.build_from:   # as.svrepdesign
+        if self.build_from:  # as.svrepdesign
             from ..api import as_svrepdesign
 
             f = self.flags
-            design = as_svrepdesign(design, self.build_from, replicates=f.replicates, seed=f.seed, rho=f.rho,
-                                    mse=bool(f.mse))
+            design = as_svrepdesign(
+                design, self.build_from, replicates=f.replicates, seed=f.seed, rho=f.rho, mse=bool(f.mse)
+            )
         return design
 
     def load(self, data: str | None, analysis: Iterable[str] = (), weighting: bool = True):
@@ -227,9 +280,10 @@ class DesignOptions:
         if path is None:
             raise QuietpollError("no data: give a DATA file or --study with a [data] path")
         if cfg is not None:
-            prepared = prepare_study(cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting,
-                                     columns=list(analysis))
-            return prepared.frame, prepared.weighted   # weighted in the same run, so the SEs reflect it
+            prepared = prepare_study(
+                cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting, columns=list(analysis)
+            )
+            return prepared.frame, prepared.weighted  # weighted in the same run, so the SEs reflect it
         frame = read_design_data(path, self.spec, analysis)
         return frame, self.build(frame)
 

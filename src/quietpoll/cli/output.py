@@ -73,6 +73,17 @@ def print_table(table, out_console, title: str | None = None) -> None:
         dom = ", ".join(f"{k}={v}" for k, v in r.domain.items())
         ci = f"[{fmt(r.ci_low, 5)}, {fmt(r.ci_high, 5)}] {r.ci_method}"
         stat = f"{r.statistic} ({r.method})" if getattr(r, "method", None) else r.statistic
-        t.add_row(stat, r.variable, fmt(r.level), dom, fmt(r.estimate, 6), fmt(r.se, 4), ci,
-                  fmt(r.df, 4), fmt(r.deff, 3), str(r.n), str(r.n_missing))
+        t.add_row(
+            stat,
+            r.variable,
+            fmt(r.level),
+            dom,
+            fmt(r.estimate, 6),
+            fmt(r.se, 4),
+            ci,
+            fmt(r.df, 4),
+            fmt(r.deff, 3),
+            str(r.n),
+            str(r.n_missing),
+        )
     out_console.print(t)

@@ -149,8 +149,7 @@ class DataFileType(click.ParamType):
         if ext not in formats:
             shown = f"extension '.{ext}'" if ext else "no extension"
             verb = "write" if self.write else "read"
-            self.fail(f"cannot {verb} a file with {shown}; use one of {supported_extensions(self.write)}",
-                      param, ctx)
+            self.fail(f"cannot {verb} a file with {shown}; use one of {supported_extensions(self.write)}", param, ctx)
         return str(value)
 
 

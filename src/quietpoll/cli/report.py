@@ -14,15 +14,30 @@ from .output import console
 
 @command()
 @study_argument()
-@click.option("--out", "out", type=click.Path(), default="report", show_default=True,
-              help="Folder for report.html and report.json (and report.pdf).")
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(),
+    default="report",
+    show_default=True,
+    help="Folder for report.html and report.json (and report.pdf).",
+)
 @click.option("--language", help="Label language: English or Korean (default: [report] language of study.toml).")
 @click.option("--indicator", "indicators", multiple=True, help="Only these indicators: ID[,ID...] (repeatable).")
-@click.option("--format", "fmt", type=click.Choice(["html", "pdf"]), default="html", show_default=True,
-              help="pdf also prints the page to report.pdf with an installed Chromium.")
-@click.option("--publish", is_flag=True,
-              help="Record the published counts in the study's release log (STUDY/releases) and warn when "
-                   "this report can be differenced against an earlier one.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf"]),
+    default="html",
+    show_default=True,
+    help="pdf also prints the page to report.pdf with an installed Chromium.",
+)
+@click.option(
+    "--publish",
+    is_flag=True,
+    help="Record the published counts in the study's release log (STUDY/releases) and warn when "
+    "this report can be differenced against an earlier one.",
+)
 def report(study, out, language, indicators, fmt, publish):
     """The study's report: one self-contained HTML page (charts, toplines, crosstabs, weighting, quality,
     methods; small cells suppressed) and report.json with every number it shows."""
@@ -31,13 +46,19 @@ def report(study, out, language, indicators, fmt, publish):
 
     err = console(stderr=True)
     kw = dict(language=language, indicators=split(indicators) or None, fmt=fmt, publish=publish)
-    if not err.is_terminal:    # no live display when stderr is a file or a pipe: errors stay one line
+    if not err.is_terminal:  # no live display when stderr is a file or a pipe: errors stay one line
         result = build_report(Path(study), Path(out), **kw)
     else:
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-        with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
-                      console=err, transient=True) as bar:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("report", total=len(STEPS))
 
             def progress(step: str, k: int, total: int) -> None:
@@ -55,8 +76,10 @@ def report(study, out, language, indicators, fmt, publish):
         click.echo(f"wrote {result.pdf_path}")
     shown = [r for r in data["indicators"] if not r["domain"]]
     hidden = sum(r["suppressed"] for r in data["indicators"])
-    click.echo(f"{len(shown)} indicator(s), {len(data['tables'])} table(s), {hidden} estimate(s) suppressed, "
-               f"{len(data['warnings'])} warning(s)")
+    click.echo(
+        f"{len(shown)} indicator(s), {len(data['tables'])} table(s), {hidden} estimate(s) suppressed, "
+        f"{len(data['warnings'])} warning(s)"
+    )
 
 
 @command("export")
@@ -70,5 +93,7 @@ def export(study, fmt, out, language, weighted):
     from ..report.exports import export_study
 
     res = export_study(study, fmt, out, language=language, weighted=weighted)
-    click.echo(f"wrote {res.path}: {res.rows} rows, {res.columns} columns"
-               + (f"; codebook {res.sidecar}" if res.sidecar else ""))
+    click.echo(
+        f"wrote {res.path}: {res.rows} rows, {res.columns} columns"
+        + (f"; codebook {res.sidecar}" if res.sidecar else "")
+    )

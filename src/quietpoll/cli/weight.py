@@ -17,8 +17,13 @@ from .params import OUTPUT_FILE
 @design_options
 @click.option("--out", "out", required=True, type=OUTPUT_FILE, help="Where to write the weighted data.")
 @click.option("--weight-column", default="final_weight", show_default=True, help="Name of the new weight column.")
-@click.option("--max-share", type=float, default=0.05, show_default=True,
-              help="Warn when one respondent carries more than this share of the total weight.")
+@click.option(
+    "--max-share",
+    type=float,
+    default=0.05,
+    show_default=True,
+    help="Warn when one respondent carries more than this share of the total weight.",
+)
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Diagnostics output.")
 def weight(data, design, out, weight_column, max_share, fmt_):
     """Weight the sample to the study's [weighting] targets; write the data with the final weights.
@@ -34,15 +39,18 @@ def weight(data, design, out, weight_column, max_share, fmt_):
     prepared = prepare_study(cfg, data=data, design=design.spec, build_design=design.build)
     base, weighted, collapsed = prepared.design, prepared.weighted, list(prepared.collapsed)
     full = read_data(prepared.data_path).frame
-    if full.height != prepared.n_read:    # pragma: no cover - read_responses keeps every row of the file
+    if full.height != prepared.n_read:  # pragma: no cover - read_responses keeps every row of the file
         raise QuietpollError(f"'{prepared.data_path}' has {full.height} rows but {prepared.n_read} were read")
-    margins = (parse_targets(cfg.weighting.targets, base.data, population=cfg.weighting.population)
-               if cfg.weighting.targets and not collapsed else None)
+    margins = (
+        parse_targets(cfg.weighting.targets, base.data, population=cfg.weighting.population)
+        if cfg.weighting.targets and not collapsed
+        else None
+    )
     diag = diagnostics(base.data, base.weights, weighted.weights, margins=margins, max_share=max_share)
     diag["collapsed"] = collapsed
     diag["excluded"] = [e.to_dict() for e in prepared.exclusions]
     result = full.with_columns(prepared.final_weights(weight_column))
-    if weighted.kind == "replicate" and base.rep_columns:   # the recalibrated replicates replace the old
+    if weighted.kind == "replicate" and base.rep_columns:  # the recalibrated replicates replace the old
         W = weighted.repweights.rows(slice(None))
         result = result.with_columns([prepared.by_row(W[:, j], c) for j, c in enumerate(base.rep_columns)])
     write_data(result, out)
@@ -51,9 +59,14 @@ def weight(data, design, out, weight_column, max_share, fmt_):
         echo_json(diag, default=float)
         return
     out_console = console()
-    out_console.print(f"wrote {out}: {len(result)} rows, weight column '{weight_column}'"
-                      + (f" (empty for {len(prepared.exclusions)} interview(s) excluded by the quality checks)"
-                         if prepared.exclusions else ""))
+    out_console.print(
+        f"wrote {out}: {len(result)} rows, weight column '{weight_column}'"
+        + (
+            f" (empty for {len(prepared.exclusions)} interview(s) excluded by the quality checks)"
+            if prepared.exclusions
+            else ""
+        )
+    )
     out_console.print(f"Kish design effect {fmt(diag['kish_deff'])}, effective n {fmt(diag['effective_n'])}")
     t = rich_table(title="margins: target vs achieved")
     for c in ("variable", "level", "target", "achieved"):

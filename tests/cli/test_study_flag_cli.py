@@ -199,3 +199,13 @@ def test_one_passphrase_rule_for_both_keys(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("QUIETPOLL_ODK_PASSPHRASE", "x")
     assert passphrase("p", env="QUIETPOLL_ODK_PASSPHRASE") == "x"
     one_line(capsys, ["keys", "new", tmp_path / "s"], "QUIETPOLL_PASSPHRASE")
+
+
+def test_weight_writes_into_the_study_when_out_is_not_given(study, capsys):
+    import stat
+
+    diag = json.loads(run(capsys, ["weight", "--study", study, "--format", "json"]).out)
+    out = study / "exports" / "weighted.csv"
+    assert out.exists() and diag["excluded"]  # the demo's copied interviews get no weight
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600 and stat.S_IMODE(out.parent.stat().st_mode) == 0o700
+    assert pl.read_csv(out)["final_weight"].null_count() == len(diag["excluded"])

@@ -25,7 +25,7 @@ def cli() -> None:
     """quietpoll: surveys of closed societies, from questionnaire to published numbers."""
 
 
-#: Every command of the CLI, in the order `quietpoll --help` lists them.
+#: Every command of the CLI: the root group registers these and no others.
 COMMANDS: tuple[click.Command, ...] = (
     estimate.estimate,
     estimate.crosstab,

@@ -15,7 +15,12 @@ from .params import OUTPUT_FILE
 @command()
 @click.argument("data", required=False, type=click.Path())
 @design_options
-@click.option("--out", "out", required=True, type=OUTPUT_FILE, help="Where to write the weighted data.")
+@click.option(
+    "--out",
+    "out",
+    type=OUTPUT_FILE,
+    help="Where to write the weighted data (default: STUDY/exports/weighted.csv, the folder made 0700).",
+)
 @click.option("--weight-column", default="final_weight", show_default=True, help="Name of the new weight column.")
 @click.option(
     "--max-share",
@@ -36,6 +41,10 @@ def weight(data, design, out, weight_column, max_share, fmt_):
     cfg = design.study
     if cfg is None or cfg.weighting is None:
         raise QuietpollError("weight needs --study with a [weighting] section (method and targets)")
+    if out is None:
+        from ..safe_output import private_dir
+
+        out = str(private_dir(cfg.folder / "exports") / "weighted.csv")
     prepared = prepare_study(cfg, data=data, design=design.spec, build_design=design.build)
     base, weighted, collapsed = prepared.design, prepared.weighted, list(prepared.collapsed)
     full = read_data(prepared.data_path).frame

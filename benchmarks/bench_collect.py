@@ -127,7 +127,7 @@ def versions(pg_bindir: Path | None) -> dict:
         out["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                        text=True).stdout.strip()
         dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/quietpoll/collect",
-                                "src/quietpoll/cli_collect.py"], cwd=REPO, capture_output=True, text=True).stdout
+                                "src/quietpoll/cli/collect.py"], cwd=REPO, capture_output=True, text=True).stdout
         out["collect_uncommitted"] = bool(dirty.strip())
     except OSError:
         pass

@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 import quietpoll as qp
-from quietpoll.cli_errors import flag, render_error
+from quietpoll.cli.errors import flag, render_error
 from quietpoll.design import DesignSpec, ReplicateSpec
 from quietpoll.errors import DesignError, EstimationError, QuietpollError
 

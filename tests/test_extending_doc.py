@@ -96,8 +96,19 @@ def problems(text: str, root: Path = ROOT) -> list[str]:
 def test_doc_has_every_section():
     text = DOC.read_text(encoding="utf-8")
     for heading in ("Adding an estimator", "Adding a replicate type", "Adding a weighting method",
-                    "Adding a store backend"):
+                    "Adding a store backend", "Adding a file format", "Adding a command"):
         assert re.search(rf"^## {heading}$", text, re.M), heading
+    for title, body in zip(*[iter(re.split(r"^## (.+)$", text, flags=re.M)[1:])] * 2):
+        assert any(s.startswith(PATH_PREFIXES) for s in spans(body)), f"section {title!r} names no file"
+
+
+def test_python_examples_parse():
+    import textwrap
+
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), flags=re.S)
+    assert blocks
+    for block in blocks:
+        ast.parse(textwrap.dedent(block))
 
 
 def test_named_extension_points_exist():

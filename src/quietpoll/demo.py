@@ -223,26 +223,26 @@ def bundled(name: str) -> pl.DataFrame:
         return pl.read_parquet(p)
 
 
-def run_public_demo(console) -> None:
-    """`quietpoll demo --public-data`: estimates on R survey's California API data, printed as tables."""
+def run_public_demo() -> list[tuple[str, object]]:
+    """`quietpoll demo --public-data`: estimates on R survey's California API data, as (title, Table)
+    pairs for the front end to print."""
     from .api import estimate
-    from .cli import print_table
 
     strat = bundled("apistrat")
     spec = DesignSpec(strata="stype", weights="pw", fpc=("fpc",))
-    console.print("[bold]quietpoll demo --public-data[/bold]: California API stratified sample (public data from "
-                  "R's survey package), strata = school type, fpc = schools per type")
+    out: list[tuple[str, object]] = []
     t = estimate(strat, spec, mean_=["api00", "api99"], prop=["sch.wide"], ratio_=[("api00", "api99")],
                  quantile_={"api00": [0.25, 0.5, 0.75]}, ci_method="beta")
-    print_table(t, console, title="Whole population (proportion intervals: Korn-Graubard beta)")
+    out.append(("Whole population (proportion intervals: Korn-Graubard beta)", t))
     t = estimate(strat, spec, mean_=["api00"], prop=["awards"], by=["stype"], ci_method="logit")
-    print_table(t, console, title="By school type (domains keep the full design)")
+    out.append(("By school type (domains keep the full design)", t))
     clus = bundled("apiclus1")
     t = estimate(clus, DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)), mean_=["api00"],
                  total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
-    print_table(t, console, title="One-stage cluster sample of 15 districts (Wilson intervals, effective n)")
+    out.append(("One-stage cluster sample of 15 districts (Wilson intervals, effective n)", t))
     # post-stratified to the known number of schools of each type (public counts from the API population file)
     weighted = DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)).build(clus).poststratify(
         {"stype": {"E": 4421, "H": 755, "M": 1018}})
     t = estimate(clus, weighted, mean_=["api00"], total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
-    print_table(t, console, title="The same sample post-stratified to the population's school types")
+    out.append(("The same sample post-stratified to the population's school types", t))
+    return out

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from .demo_study import CENSUS, FIELDWORK, INDICATORS, PROVINCE_GROUPS
+from .demo_census import CENSUS, FIELDWORK, INDICATORS, PROVINCE_GROUPS
 
 __all__ = ["write_form", "study_toml", "weighting_targets", "README"]
 

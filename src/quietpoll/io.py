@@ -36,6 +36,10 @@ import polars as pl
 from quietpoll.errors import ColumnError, InputError
 
 __all__ = [
+    "FILE_FORMATS",
+    "FileFormat",
+    "register_format",
+    "supported_extensions",
     "Dataset",
     "READ_FORMATS",
     "WRITE_FORMATS",
@@ -48,39 +52,53 @@ __all__ = [
 # NullHandler keeps them quiet unless the application configures logging itself.
 logging.getLogger("fastexcel").addHandler(logging.NullHandler())
 
-#: Extension (lower case, without the dot) -> format name, for reading.
-READ_FORMATS: dict[str, str] = {
-    "csv": "csv",
-    "tsv": "tsv",
-    "parquet": "parquet",
-    "xlsx": "xlsx",
-    "xls": "xls",
-    "sav": "sav",
-    "zsav": "zsav",
-    "dta": "dta",
-}
+#: Extension (lower case, without the dot) -> format name, for reading. Filled by `register_format`.
+READ_FORMATS: dict[str, str] = {}
 
-#: Extension -> format name, for writing (no legacy .xls writer exists).
-WRITE_FORMATS: dict[str, str] = {
-    "csv": "csv",
-    "tsv": "tsv",
-    "parquet": "parquet",
-    "xlsx": "xlsx",
-    "sav": "sav",
-    "zsav": "zsav",
-    "dta": "dta",
-}
+#: Extension -> format name, for writing (no legacy .xls writer exists). Filled by `register_format`.
+WRITE_FORMATS: dict[str, str] = {}
 
-_DESCRIPTION = {
-    "csv": "CSV file",
-    "tsv": "tab-separated file",
-    "parquet": "Parquet file",
-    "xlsx": "Excel .xlsx workbook",
-    "xls": "Excel .xls workbook",
-    "sav": "SPSS .sav file",
-    "zsav": "SPSS .zsav file",
-    "dta": "Stata .dta file",
-}
+#: Format name -> its FileFormat: the one place file formats are listed (see the end of this module).
+FILE_FORMATS: dict[str, FileFormat] = {}
+
+_DESCRIPTION: dict[str, str] = {}
+
+
+@dataclass(frozen=True)
+class FileFormat:
+    """A data file format: its name, the extensions it is chosen by, a description for messages, and its
+    reader and writer (None when quietpoll cannot read or write it).
+
+    ``read(path, source, fmt, sheet=..., na_values=..., columns=...) -> Dataset`` and
+    ``write(frame, tmp_path, fmt, value_labels=..., variable_labels=..., shown=...)``: the writer writes to
+    a private temporary file (``write_data`` renames it into place) and makes text formula-inert when the
+    format can hold formulas. ``sheets``: the format has sheets (``read_data(sheet=...)``)."""
+
+    name: str
+    extensions: tuple[str, ...]
+    description: str
+    read: Callable[..., Dataset] | None = None
+    write: Callable[..., None] | None = None
+    sheets: bool = False
+
+
+def register_format(fmt: FileFormat) -> FileFormat:
+    """Add a file format: read_data, write_data, their error messages and the CLI's file checks use it."""
+    if fmt.name in FILE_FORMATS:
+        raise ValueError(f"file format {fmt.name!r} is registered twice")
+    FILE_FORMATS[fmt.name] = fmt
+    _DESCRIPTION[fmt.name] = fmt.description
+    for ext in fmt.extensions:
+        if fmt.read is not None:
+            READ_FORMATS[ext] = fmt.name
+        if fmt.write is not None:
+            WRITE_FORMATS[ext] = fmt.name
+    return fmt
+
+
+def supported_extensions(write: bool = False) -> str:
+    """'.csv, .tsv, ...': the extensions quietpoll reads (or writes), for messages and help."""
+    return _supported(WRITE_FORMATS if write else READ_FORMATS)
 
 
 @dataclass(frozen=True)
@@ -190,23 +208,32 @@ def read_data(
         raise InputError(f"{source}: cannot be opened (permission denied or unreadable)") from None
     if size == 0:
         raise InputError(f"{source}: file is empty")
-    if sheet is not None and fmt not in ("xlsx", "xls"):
+    if sheet is not None and not FILE_FORMATS[fmt].sheets:
         raise InputError(f"{source}: sheet= applies only to Excel files, not a {_DESCRIPTION[fmt]}")
+    reader = FILE_FORMATS[fmt].read
+    assert reader is not None   # READ_FORMATS holds only formats with a reader
+    return reader(p, source, fmt, sheet=sheet, na_values=na_values, columns=columns)
 
-    if fmt in ("csv", "tsv"):
-        keep = columns(_csv_header(p, source, fmt)) if columns else None
-        frame = _read_csv(p, source, fmt, na_values, keep)
-        return Dataset(frame=frame, source=source, format=fmt)
-    if fmt == "parquet":
-        frame = _read_parquet(p, source)
-        return Dataset(frame=frame.select(columns(frame.columns)) if columns else frame, source=source, format=fmt)
-    if fmt in ("xlsx", "xls"):
-        frame = _read_excel(p, source, fmt, sheet)
-        return Dataset(frame=frame.select(columns(frame.columns)) if columns else frame, source=source, format=fmt)
-    data = _read_readstat(p, source, fmt)
-    if columns:
-        data = replace(data, frame=data.frame.select(columns(data.frame.columns)))
-    return data
+
+def _select(data: Dataset, columns: Callable[[list[str]], Sequence[str]] | None) -> Dataset:
+    return replace(data, frame=data.frame.select(columns(data.frame.columns))) if columns else data
+
+
+def _csv_reader(p: Path, source: str, fmt: str, *, sheet, na_values, columns) -> Dataset:
+    keep = columns(_csv_header(p, source, fmt)) if columns else None
+    return Dataset(frame=_read_csv(p, source, fmt, na_values, keep), source=source, format=fmt)
+
+
+def _parquet_reader(p: Path, source: str, fmt: str, *, sheet, na_values, columns) -> Dataset:
+    return _select(Dataset(frame=_read_parquet(p, source), source=source, format=fmt), columns)
+
+
+def _excel_reader(p: Path, source: str, fmt: str, *, sheet, na_values, columns) -> Dataset:
+    return _select(Dataset(frame=_read_excel(p, source, fmt, sheet), source=source, format=fmt), columns)
+
+
+def _readstat_reader(p: Path, source: str, fmt: str, *, sheet, na_values, columns) -> Dataset:
+    return _select(_read_readstat(p, source, fmt), columns)
 
 
 def _csv_header(p: Path, source: str, fmt: str) -> list[str]:
@@ -400,24 +427,13 @@ def write_data(
             if column not in frame.columns:
                 raise ColumnError(f"{target}: {kind} given for unknown column {column!r}")
 
-    from quietpoll.safe_output import neutralize_formulas, private_output, xlsx_workbook
+    from quietpoll.safe_output import private_output
 
     try:
         with private_output(p, overwrite=overwrite) as tmp:
-            if fmt in ("csv", "tsv"):
-                neutralize_formulas(frame).write_csv(
-                    tmp,
-                    separator="\t" if fmt == "tsv" else ",",
-                    quote_style="non_numeric",
-                    null_value="",
-                )
-            elif fmt == "parquet":
-                frame.write_parquet(tmp)
-            elif fmt == "xlsx":
-                with xlsx_workbook(tmp) as wb:
-                    neutralize_formulas(frame).write_excel(wb, autofit=False)
-            else:
-                _write_readstat(frame, tmp, fmt, value_labels, variable_labels, shown=p)
+            writer = FILE_FORMATS[fmt].write
+            assert writer is not None   # WRITE_FORMATS holds only formats with a writer
+            writer(frame, tmp, fmt, value_labels=value_labels, variable_labels=variable_labels, shown=p)
     except FileExistsError:
         raise InputError(f"{target}: already exists; refusing to overwrite it (remove it or choose another "
                          "name)") from None
@@ -428,10 +444,29 @@ def write_data(
         raise InputError(f"{target}: cannot write {_DESCRIPTION[fmt]}: {reason}") from None
 
 
+def _write_csv(frame: pl.DataFrame, p: Path, fmt: str, *, value_labels, variable_labels, shown) -> None:
+    from quietpoll.safe_output import neutralize_formulas
+
+    neutralize_formulas(frame).write_csv(p, separator="\t" if fmt == "tsv" else ",", quote_style="non_numeric",
+                                         null_value="")
+
+
+def _write_parquet(frame: pl.DataFrame, p: Path, fmt: str, *, value_labels, variable_labels, shown) -> None:
+    frame.write_parquet(p)
+
+
+def _write_xlsx(frame: pl.DataFrame, p: Path, fmt: str, *, value_labels, variable_labels, shown) -> None:
+    from quietpoll.safe_output import neutralize_formulas, xlsx_workbook
+
+    with xlsx_workbook(p) as wb:
+        neutralize_formulas(frame).write_excel(wb, autofit=False)
+
+
 def _write_readstat(
     frame: pl.DataFrame,
     p: Path,
     fmt: str,
+    *,
     value_labels: Mapping[str, Mapping[object, str]] | None,
     variable_labels: Mapping[str, str] | None,
     shown: Path | None = None,
@@ -466,3 +501,17 @@ def _write_readstat(
             variable_value_labels=labels or None,
             compress=fmt == "zsav",
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# The formats (a new format is one registration here: docs/extending.md, "Adding a file format")
+
+register_format(FileFormat("csv", ("csv",), "CSV file", read=_csv_reader, write=_write_csv))
+register_format(FileFormat("tsv", ("tsv",), "tab-separated file", read=_csv_reader, write=_write_csv))
+register_format(FileFormat("parquet", ("parquet",), "Parquet file", read=_parquet_reader, write=_write_parquet))
+register_format(FileFormat("xlsx", ("xlsx",), "Excel .xlsx workbook", read=_excel_reader, write=_write_xlsx,
+                           sheets=True))
+register_format(FileFormat("xls", ("xls",), "Excel .xls workbook", read=_excel_reader, sheets=True))
+register_format(FileFormat("sav", ("sav",), "SPSS .sav file", read=_readstat_reader, write=_write_readstat))
+register_format(FileFormat("zsav", ("zsav",), "SPSS .zsav file", read=_readstat_reader, write=_write_readstat))
+register_format(FileFormat("dta", ("dta",), "Stata .dta file", read=_readstat_reader, write=_write_readstat))

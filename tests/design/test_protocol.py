@@ -117,9 +117,9 @@ def test_a_new_replicate_type_is_one_registration(monkeypatch):
 def test_cli_choices_come_from_the_registries():
     import click
 
-    from quietpoll.cli import estimate
+    from quietpoll.cli import cli
 
-    opt = next(p for p in estimate.params if "--rep-type" in p.opts)
+    opt = next(p for p in cli.commands["estimate"].params if "--rep-type" in p.opts)
     assert isinstance(opt.type, click.Choice) and list(opt.type.choices) == sorted(REPLICATE_TYPES)
 
 

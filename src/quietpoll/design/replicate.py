@@ -18,7 +18,7 @@ from ..errors import DesignError
 from .base import Weightable, design_weights, missing_engine
 from .builders import REPLICATE_TYPES
 from .repweights import RepWeights
-from .spec import DesignSpec, ReplicateSpec
+from .spec import DESIGN_KINDS, DesignSpec, ReplicateSpec
 
 
 __all__ = ["REPLICATE_TYPES", "ReplicateDesign", "replicate_scales"]
@@ -199,6 +199,9 @@ class ReplicateDesign(Weightable):
                 "type": self.type, "replicates": self.n_replicates, "scale": self.scale,
                 "rscales": sorted(set(np.round(self.rscales, 12).tolist()))[:5], "mse": self.mse,
                 "rho": self.rho, "sum_weights": float(self.weights.sum())}
+
+
+DESIGN_KINDS["replicate"] = ReplicateDesign.from_spec
 
 
 def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:

@@ -18,7 +18,7 @@ import polars as pl
 from ..codes import column_array, factorize
 from ..errors import DesignError, LonelyPSUError
 from .base import Weightable, design_weights, missing_engine, numeric_column, require_column
-from .spec import DesignSpec
+from .spec import DESIGN_KINDS, DesignSpec
 
 
 @dataclass(frozen=True, eq=False)
@@ -353,3 +353,6 @@ def _n_distinct(codes: np.ndarray, size: int) -> int:
 
 def _label(t: tuple) -> str:
     return "'" + ".".join(str(x) for x in t) + "'"
+
+
+DESIGN_KINDS["taylor"] = TaylorDesign.from_spec

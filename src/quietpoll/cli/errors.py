@@ -1,20 +1,26 @@
 """How the CLI writes quietpoll's errors: the core names parameters (``QuietpollError.param``,
 ``{rho}`` in its message) and the CLI writes each as the running command's flag (``--rho``), or as the
-parameter itself (the study.toml key) when that command has no such flag. Used by cli.main, the one
+parameter itself (the study.toml key) when that command has no such flag. Used by quietpoll.cli.main, the one
 place errors become messages."""
 
 from __future__ import annotations
 
 import click
 
-from .errors import QuietpollError
+from ..errors import QuietpollError
 
-__all__ = ["FLAGS", "QuietpollCommand", "QuietpollGroup", "flag", "render_error"]
+__all__ = ["FLAGS", "QuietpollCommand", "QuietpollGroup", "command", "flag", "group", "render_error"]
 
 # The core names parameters (QuietpollError.param, "{rho}" in its message); the CLI writes each as its flag.
 # A parameter is its flag with "_" as "-" (rho -> --rho, lonely_psu -> --lonely-psu) except these:
-FLAGS = {"mean_": "--mean", "total_": "--total", "ratio_": "--ratio", "quantile_": "--quantile",
-         "indicators": "--indicator", "fmt": "--format"}
+FLAGS = {
+    "mean_": "--mean",
+    "total_": "--total",
+    "ratio_": "--ratio",
+    "quantile_": "--quantile",
+    "indicators": "--indicator",
+    "fmt": "--format",
+}
 
 
 def flag(param: str) -> str:
@@ -36,7 +42,7 @@ class QuietpollCommand(click.Command):
 
 class QuietpollGroup(click.Group):
     command_class = QuietpollCommand
-    group_class = type        # subgroups (keys, tokens, store) are QuietpollGroups with QuietpollCommands too
+    group_class = type  # subgroups (keys, tokens, store) are QuietpollGroups with QuietpollCommands too
 
 
 def render_error(e: QuietpollError) -> str:
@@ -49,3 +55,13 @@ def render_error(e: QuietpollError) -> str:
         return f if own is None or f in own else param
 
     return e.render(name)
+
+
+def command(*args, **kw):
+    """click.command making a QuietpollCommand (its errors name its own flags)."""
+    return click.command(*args, cls=QuietpollCommand, **kw)
+
+
+def group(*args, **kw):
+    """click.group making a QuietpollGroup (its commands are QuietpollCommands)."""
+    return click.group(*args, cls=QuietpollGroup, **kw)

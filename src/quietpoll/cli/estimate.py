@@ -1,0 +1,227 @@
+"""The `estimate` and `crosstab` commands. Translation and formatting only: the work is in quietpoll.api
+and quietpoll.estimators."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import QuietpollError
+from .errors import command
+from .options import LazyChoice, design_options, split
+from .output import FORMATS, console, default_format, echo_json, emit, fmt, rich_table
+from .params import DF, KEY_VALUE, QUANTILE, RATIO
+
+
+def _ci_methods() -> tuple[str, ...]:
+    from ..estimators.ci import CI_METHODS
+
+    return CI_METHODS + ("quantile",)
+
+
+@command()
+@click.argument("data", required=False, type=click.Path())
+@design_options
+@click.option("--mean", "means", multiple=True, help="Means of COL[,COL...].")
+@click.option("--total", "totals", multiple=True, help="Totals of COL[,COL...].")
+@click.option("--prop", "props", multiple=True, help="Proportions of each level of COL[,COL...].")
+@click.option("--ratio", "ratios", multiple=True, type=RATIO, help="Ratio NUM/DEN.")
+@click.option("--quantile", "quantiles", multiple=True, type=QUANTILE, help="Quantiles COL@P[,P...].")
+@click.option("--list-experiment", "le_count", help="List experiment: the item-count column.")
+@click.option("--treatment", "le_treat", help="List experiment: the treatment (long list) indicator column.")
+@click.option(
+    "--list-method",
+    type=click.Choice(["diff", "ml"]),
+    default="diff",
+    show_default=True,
+    help="List experiment estimator: difference in means, or Imai's (2011) maximum likelihood.",
+)
+@click.option(
+    "--control-items",
+    type=int,
+    help="List experiment: number of control items J (default: the largest count among control rows).",
+)
+@click.option(
+    "--design-effect-test",
+    is_flag=True,
+    help="List experiment: Blair-Imai test for design effects (floor and ceiling effects), per domain.",
+)
+@click.option("--randomized-response", "rr_col", help="Randomized response: the observed yes/no answer column.")
+@click.option("--rr-design", type=click.Choice(["forced", "warner", "unrelated"]), help="Randomized-response design.")
+@click.option("--rr-p-truth", type=float, help="Forced response: probability of answering truthfully.")
+@click.option("--rr-p-yes", type=float, help="Forced response: probability of a forced yes.")
+@click.option("--rr-p", type=float, help="Warner / unrelated question: probability of the sensitive question.")
+@click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
+@click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
+@click.option("--domain", "domain_", multiple=True, type=KEY_VALUE, help="Restrict to one subpopulation: COL=VALUE.")
+@click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
+@click.option(
+    "--ci-method",
+    type=LazyChoice(_ci_methods),
+    help="Interval method (proportions: default logit; quantiles: Woodruff with this method; others: wald).",
+)
+@click.option("--df", "df_", type=DF, default="design", show_default=True, help="design | inf | a number.")
+@click.option("--format", "fmt_", type=click.Choice(FORMATS), help="Output (table on a terminal, else json).")
+def estimate(
+    data,
+    design,
+    means,
+    totals,
+    props,
+    ratios,
+    quantiles,
+    le_count,
+    le_treat,
+    list_method,
+    control_items,
+    design_effect_test,
+    rr_col,
+    rr_design,
+    rr_p_truth,
+    rr_p_yes,
+    rr_p,
+    rr_p_unrelated,
+    by,
+    domain_,
+    level,
+    ci_method,
+    df_,
+    fmt_,
+):
+    """Design-based estimates with standard errors, intervals, design effects and df."""
+    from .. import api
+
+    ratio_pairs = [pair for given in ratios for pair in given]
+    quantile_map: dict[str, list[float]] = {}
+    for col, probs in quantiles:
+        quantile_map.setdefault(col, []).extend(probs)
+    domain = dict(domain_)
+    if bool(le_count) != bool(le_treat):
+        raise QuietpollError("--list-experiment COUNT_COL needs --treatment TREAT_COL (and the other way round)")
+    if rr_col and not rr_design:
+        raise QuietpollError("--randomized-response needs --rr-design forced|warner|unrelated and its probabilities")
+    if (design_effect_test or list_method != "diff" or control_items is not None) and not le_count:
+        raise QuietpollError(
+            "--list-method, --control-items and --design-effect-test need --list-experiment "
+            "COUNT_COL --treatment TREAT_COL"
+        )
+    if design_effect_test and fmt_ == "csv":
+        raise QuietpollError("--design-effect-test is printed with --format json or table, not csv")
+    sensitive = [c for c in (le_count, le_treat, rr_col) if c]
+    analysis = (
+        split(means)
+        + split(totals)
+        + split(props)
+        + [c for pair in ratio_pairs for c in pair]
+        + list(quantile_map)
+        + split(by)
+        + list(domain)
+        + sensitive
+    )
+    frame, des = design.load(data, analysis)
+    table = api.estimate(
+        frame,
+        des,
+        mean_=split(means),
+        total_=split(totals),
+        prop=split(props),
+        ratio_=ratio_pairs,
+        quantile_=quantile_map,
+        by=split(by),
+        level=level,
+        ci_method=ci_method,
+        df=df_,
+        domain=domain,
+        list_experiment=(le_count, le_treat) if le_count else None,
+        randomized_response=None
+        if not rr_col
+        else {
+            "answer": rr_col,
+            "rr_design": rr_design,
+            "p_truth": rr_p_truth,
+            "p_yes": rr_p_yes,
+            "p": rr_p,
+            "p_unrelated": rr_p_unrelated,
+        },
+        list_method=list_method,
+        control_items=control_items,
+        design_effect_test=design_effect_test,
+    )
+    fmt_ = fmt_ or default_format()
+    emit(table, fmt_)
+    if design_effect_test and fmt_ == "table":
+        _print_design_effect_tests(table.design_effect_test, console())
+
+
+def _print_design_effect_tests(tests, out) -> None:
+    """The Blair-Imai test per domain: every pi(y, z) with its SE, then the p-values."""
+    for res in tests:
+        dom = ", ".join(f"{k}={v}" for k, v in res["domain"].items())
+        t = rich_table(
+            title=f"design-effect test: {res['variable']} by {res['treatment']}"
+            + (f" ({dom})" if dom else "")
+            + f", J = {res['control_items']}"
+        )
+        for c in ("pi(y, z)", "estimate", "se"):
+            t.add_column(c, justify="left" if c == "pi(y, z)" else "right")
+        for p in res["pi"]:
+            t.add_row(f"pi(y = {p['y']}, z = {p['z']})", fmt(p["estimate"], 4), fmt(p["se"], 4))
+        out.print(t)
+        out.print(
+            f"p (z = 1) = {fmt(res['p_value_z1'])}, p (z = 0) = {fmt(res['p_value_z0'])}; "
+            f"Bonferroni-corrected p = {fmt(res['p_value'])} (small: evidence of a design effect)"
+        )
+
+
+@command()
+@click.argument("args", nargs=-1, metavar="[DATA] ROW COL")
+@design_options
+@click.option(
+    "--statistic",
+    type=click.Choice(["F", "Chisq"]),
+    default="F",
+    show_default=True,
+    help="Rao-Scott second-order F, or first-order corrected chi-square (R's svychisq).",
+)
+@click.option(
+    "--cells",
+    type=click.Choice(["shares", "row", "col", "counts"]),
+    default="shares",
+    show_default=True,
+    help="What the table shows: population shares, row or column percentages, or weighted counts (JSON has them "
+    "all).",
+)
+@click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def crosstab(args, design, statistic, cells, fmt_):
+    """Two-way table of ROW by COL with a Rao-Scott corrected test of independence (DATA may be left out
+    with --study: the study's [data] path)."""
+    from ..estimators.crosstab import crosstab as _crosstab
+
+    if len(args) == 3:
+        data, row, col = args
+    elif len(args) == 2 and design.study is not None:
+        data, (row, col) = None, args
+    else:
+        raise click.UsageError("crosstab takes DATA ROW COL (or ROW COL with --study)")
+    _, des = design.load(data, (row, col))
+    res = _crosstab(des, row, col, statistic=statistic)
+    fmt_ = fmt_ or default_format()
+    if fmt_ == "json":
+        echo_json(res.to_dict())
+        return
+    what, est, se, spec = {
+        "shares": ("estimated population shares", res.proportions, res.se, ".4f"),
+        "row": ("row percentages", res.row_percent, res.row_percent_se, ".1f"),
+        "col": ("column percentages", res.col_percent, res.col_percent_se, ".1f"),
+        "counts": ("weighted counts", res.counts, res.counts_se, ".1f"),
+    }[cells]
+    t = rich_table(title=f"{row} by {col}: {what} (se)")
+    t.add_column(row)
+    for c in res.col_levels:
+        t.add_column(str(c), justify="right")
+    for i, r in enumerate(res.row_levels):
+        t.add_row(str(r), *[f"{est[i, j]:{spec}} ({se[i, j]:{spec}})" for j in range(len(res.col_levels))])
+    out = console()
+    out.print(t)
+    d = res.to_dict()["test"]
+    ddf = f", {fmt(d['ddf'])}" if d["ddf"] is not None else ""
+    out.print(f"Rao-Scott {d['statistic']} = {fmt(d['value'])}, df = {fmt(d['ndf'])}{ddf}, p = {fmt(d['p_value'])}")

@@ -1,0 +1,43 @@
+"""The CLI starts without importing its heavy libraries: `quietpoll --version` and `quietpoll --help`
+import neither numpy, polars, scipy, pyarrow nor rich (they are imported inside command bodies), and
+the public API still loads on first use."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+HEAVY = ("numpy", "polars", "scipy", "pyarrow", "rich", "pandas", "sklearn", "starlette", "uvicorn", "cryptography")
+
+
+def _loaded_after(argv: list[str]) -> list[str]:
+    code = (
+        "import json, sys, contextlib, io\n"
+        "from quietpoll.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        f"print(json.dumps([code, sorted(m for m in {HEAVY!r} if m in sys.modules)]))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    code, loaded = json.loads(out.stdout.strip().splitlines()[-1])
+    assert code == 0, out.stderr
+    return loaded
+
+
+def test_version_and_help_import_no_heavy_library():
+    assert _loaded_after(["--version"]) == []
+    assert _loaded_after(["--help"]) == []
+
+
+def test_the_public_api_loads_on_first_use():
+    code = (
+        "import sys, quietpoll\n"
+        "assert 'numpy' not in sys.modules and 'polars' not in sys.modules\n"
+        "from quietpoll import svydesign, DesignSpec, read_data, Table\n"
+        "assert callable(svydesign) and quietpoll.__version__\n"
+        "assert set(quietpoll.__all__) <= set(dir(quietpoll))\n"
+        "try:\n    quietpoll.nonexistent\nexcept AttributeError:\n    print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr

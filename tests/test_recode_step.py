@@ -75,3 +75,18 @@ def test_pipeline_applies_recode_before_weighting(tmp_path):
     g = prepared.frame["g"].to_list()
     assert sum(x for x, k in zip(w, g) if k == "ab") == pytest.approx(50)
     assert sum(x for x, k in zip(w, g) if k == "rest") == pytest.approx(50)
+
+
+def test_data_keep_leaves_out_and_records_the_others(tmp_path):
+    from quietpoll.pipeline import NOT_KEPT, prepare_study
+
+    pl.DataFrame({"consent": ["yes", "no", "yes", None], "y": [1.0, 2.0, 3.0, 4.0]}).write_csv(tmp_path / "d.csv")
+    (tmp_path / "study.toml").write_text('[data]\npath = "d.csv"\nkeep = "consent == \'yes\'"\n', encoding="utf-8")
+    prepared = prepare_study(load_study(tmp_path))
+    assert prepared.frame["y"].to_list() == [1.0, 3.0]
+    assert [(e.row, e.reason) for e in prepared.exclusions] == [(1, NOT_KEPT), (3, NOT_KEPT)]
+    assert prepared.final_weights().to_list()[1] is None
+    (tmp_path / "study.toml").write_text('[data]\npath = "d.csv"\nkeep = "nope == 1"\n', encoding="utf-8")
+    with pytest.raises(StudyError) as e:
+        prepare_study(load_study(tmp_path))
+    assert e.value.param == "data.keep" and "[data] keep" in str(e.value)

@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from .design import DesignSpec
-from .errors import StudyError
+from .errors import QuietpollError, StudyError
 from .study import StudyConfig, load_study
 
 if TYPE_CHECKING:
@@ -39,6 +39,7 @@ __all__ = ["NEAR_DUPLICATE", "STEPS", "Exclusion", "PreparedStudy", "prepare_stu
            "read_design_data"]
 
 NEAR_DUPLICATE = "near_duplicate"
+NOT_KEPT = "not_kept"   # outside the study's [data] keep condition (e.g. declined consent)
 STEPS = ("reading the study", "validating answers", "quality checks", "weighting")
 
 
@@ -177,6 +178,17 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
         enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in enums)
     kept = np.ones(raw.height, bool)
+    if cfg.data.keep:  # [data] keep: interviews outside it (e.g. declined consent) are left out, recorded
+        from .estimators.subset import subset_mask
+
+        try:
+            inside = subset_mask(frame, cfg.data.keep)
+        except QuietpollError as e:
+            raise StudyError(f"{cfg.file} [data] keep: {e}", param="data.keep") from None
+        taken = {e.row for e in exclusions}
+        exclusions = tuple(sorted((*exclusions, *(Exclusion(row=int(r), reason=NOT_KEPT)
+                                                   for r in np.flatnonzero(~inside) if int(r) not in taken)),
+                                  key=lambda e: e.row))
     if exclusions:
         kept[[e.row for e in exclusions]] = False
         frame = frame.filter(pl.Series(kept))
@@ -204,7 +216,7 @@ def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str]
     from .io import read_data
 
     path = _data_path(cfg, data)
-    if columns is None:
+    if columns is None or cfg.data.keep:  # [data] keep may name any column
         return read_data(path).frame
     targets = list(cfg.weighting.targets) if cfg.weighting is not None else []
     made = {r.name for r in cfg.recode}

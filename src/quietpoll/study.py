@@ -4,7 +4,7 @@ Every section is a frozen dataclass; relative paths are taken from the study fol
 
     [study]        StudySection       title, synthetic, seed, sponsor, fieldwork, mode, population, sampling
     [instrument]   InstrumentSection  path (the XLSForm)
-    [data]         DataSection        path (the responses)
+    [data]         DataSection        path (the responses), keep (which interviews the analysis uses)
     [design]       DesignSpec         design/spec.py (weights, probs, strata, ids, fpc, nest, lonely_psu,
                                       [design.replicates])
     [weighting]    WeightingSpec      weighting/apply.py (method, targets, targets_csv, population, ...)
@@ -77,9 +77,12 @@ class InstrumentSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    """[data]: the responses (decrypted export)."""
+    """[data]: the responses (decrypted export), and ``keep``: which interviews the analysis uses, a
+    condition in the ``--subset`` language (e.g. ``consent == 'yes'``); the others are excluded and
+    recorded (reason ``not_kept``)."""
 
     path: Path | None = None
+    keep: str | None = None
 
 
 @dataclass(frozen=True)
@@ -349,7 +352,8 @@ def load_study(path: str | Path) -> StudyConfig:
                          **{k: s.text(k) for k in ("sponsor", "fieldwork", "mode", "population", "sampling")})
     instrument = InstrumentSection(path=_Section(p, "instrument", raw.get("instrument"), ["path"], strict=False)
                                    .path("path", folder))
-    data = DataSection(path=_Section(p, "data", raw.get("data"), ["path"], strict=False).path("path", folder))
+    d = _Section(p, "data", raw.get("data"), ["path", "keep"], strict=False)
+    data = DataSection(path=d.path("path", folder), keep=d.text("keep"))
     c = _Section(p, "collect", raw.get("collect"), ["store", "text_max_bytes", "disguise"], strict=False)
     text_max = c.whole("text_max_bytes", None)
     if text_max is not None and text_max < 1:

@@ -143,8 +143,10 @@ def tokens() -> None:
 @click.option("--store", help="Store URL (default: the study's).")
 @click.option("--form", "form_id", help="The form whose page the enrolment path opens (default: the study's form).")
 @click.option("--ttl", type=float, default=None, help="Seconds the one-time enrolment code lives (default 86400).")
+@click.option("--supervisor", is_flag=True, help="A supervisor's token: it opens the supervisor's view (/s, counts "
+              "from metadata) and cannot submit; no enrolment path.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def tokens_add(study, alias, store, form_id, ttl, fmt):
+def tokens_add(study, alias, store, form_id, ttl, supervisor, fmt):
     """Make a token for ALIAS and a one-time enrolment path (shown once; only hashes are kept).
 
     Open the enrolment path on the server (https://HOST/f/ROUTE#e=CODE; ROUTE is an opaque id of the
@@ -156,6 +158,18 @@ def tokens_add(study, alias, store, form_id, ttl, fmt):
     from ..collect.store import Store
 
     check_ttl(CODE_TTL if ttl is None else ttl)  # before anything is stored
+    if supervisor:
+        s = Store.open(_store_url(study, store))
+        try:
+            token = s.add_supervisor(alias)
+        finally:
+            s.close()
+        if fmt == "json":
+            click.echo(json.dumps({"alias": alias, "token": token, "supervisor": True, "view_path": "/s"}))
+        else:
+            click.echo("supervisor's view: https://HOST/s (type the token there; it is kept nowhere)")
+            click.echo(token)
+        return
     if form_id is None:
         form_id = _study_form_id(study)
     s = Store.open(_store_url(study, store))
@@ -179,6 +193,28 @@ def _study_form_id(study: str) -> str:
     from ..instrument.form import load_instrument
 
     return load_instrument(cfg.instrument.path).form_id
+
+
+@tokens.command("list")
+@study_argument()
+@click.option("--store", help="Store URL (default: the study's).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def tokens_list(study, store, fmt):
+    """The token aliases: revoked or not, when made (hour), supervisor or interviewer. Never a token."""
+    from ..collect.store import Store
+
+    s = Store.open(_store_url(study, store))
+    try:
+        sup = s.supervisors()
+        rows = [{**t, "supervisor": t["alias"] in sup} for t in s.tokens()]
+    finally:
+        s.close()
+    if (fmt or _default_format()) == "json":
+        click.echo(json.dumps(rows))
+        return
+    for r in rows:
+        role = "supervisor" if r["supervisor"] else "interviewer"
+        click.echo(f"{r['alias']}  {role}  {'revoked' if r['revoked'] else 'active'}  made {r['created_at']}")
 
 
 @tokens.command("revoke")
@@ -221,6 +257,35 @@ def store_list(study, url, fmt):
     else:
         for r in rows:
             click.echo(f"{r['received_at']}  {r['form_id']}  {r['instance_id']}  {r['token_alias']}")
+
+
+@store_group.command("stats")
+@study_argument(required=False)
+@click.option("--store", "url", help="Store URL (default: the study's).")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
+def store_stats(study, url, fmt):
+    """The supervisor's view from metadata only (nothing is decrypted): interviews per interviewer alias
+    and day, set-aside rows, the last hour seen."""
+    from ..collect.store import Store
+
+    s = Store.open(_store_url(study, url))
+    try:
+        rows = s.stats()
+    finally:
+        s.close()
+    if (fmt or _default_format()) == "json":
+        click.echo(json.dumps({"interviewers": rows}))
+        return
+    from .output import console, rich_table
+
+    t = rich_table(title="Interviews per interviewer (from the store's metadata)")
+    for c in ("alias", "interviews", "set aside", "last seen (UTC hour)", "per day"):
+        t.add_column(c, justify="right" if c in ("interviews", "set aside") else "left")
+    for r in rows:
+        days = ", ".join(f"{d}: {n}" for d, n in list(r["days"].items())[-7:])
+        alias = f"{r['alias']} (revoked)" if r["revoked"] else r["alias"]
+        t.add_row(alias, str(r["submissions"]), str(r["quarantined"]), r["last_seen"] or "-", days)
+    console().print(t)
 
 
 @store_group.command("quarantine")
@@ -424,17 +489,30 @@ def serve(study, store, host, port, workers, rate_limit):
     options = uvicorn_options(raise_nofile_limit()) | {"log_level": "warning"}
     if workers == 1:
         app = _serve_app(study, store, limit)
+        _announce(app, host, port, workers)
         try:
             uvicorn.run(app, host=host, port=port, **options)
         finally:
             app.state.store.close()  # settles the store (the WAL, arrival order)
         return
-    _serve_app(study, store, limit).state.store.close()  # check the study, form and key here, once, clearly
+    checked = _serve_app(study, store, limit)  # check the study, form and key here, once, clearly
+    checked.state.store.close()
+    _announce(checked, host, port, workers)
     os.environ[_SERVE_ENV] = json.dumps({"study": str(Path(study).resolve()), "store": store, "rate_limit": limit})
     uvicorn.run("quietpoll.cli.collect:serve_factory", factory=True, workers=workers, host=host, port=port, **options)
 
 
 _SERVE_ENV = "QUIETPOLL_SERVE"
+
+
+def _announce(app, host: str, port: int, workers: int) -> None:
+    """Where the server listens and its pages (the operator's terminal; nothing of a respondent)."""
+    base = f"http://{host}:{port}"
+    click.echo(f"serving on {base} ({workers} process{'es' if workers > 1 else ''}); behind the TLS proxy, "
+               "give interviewers https://HOST + their enrolment path")
+    for route, form_id in sorted(getattr(app.state, "form_routes", {}).items(), key=lambda kv: kv[1]):
+        click.echo(f"  form {form_id}: {base}/f/{route}")
+    click.echo(f"  supervisor's view: {base}/s   submissions: {base}/api/v1/submissions")
 
 
 def serve_factory():

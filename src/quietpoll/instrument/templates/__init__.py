@@ -21,6 +21,7 @@ path = "form.xlsx"        # the XLSForm; English and Korean labels
 
 [data]
 path = "responses.csv"    # decrypted responses (`quietpoll pull` writes them here; never commit or share them)
+keep = "consent == 'yes'" # interviews the analysis uses: the others (declined) are left out and counted
 
 # New columns for weighting and the report's groups, made from the answers before anything is weighted.
 [recode.sample]

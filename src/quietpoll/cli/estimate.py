@@ -52,6 +52,8 @@ def _ci_methods() -> tuple[str, ...]:
 @click.option("--rr-p", type=float, help="Warner / unrelated question: probability of the sensitive question.")
 @click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
+@click.option("--compare", is_flag=True, help="With one --by column: each domain minus the first (R's svyby "
+              "covmat = TRUE + svycontrast), rows with \"statistic\": \"difference\", \"reference\" and \"p\".")
 @click.option("--domain", "domain_", multiple=True, type=KEY_VALUE, help="Restrict to one subpopulation: COL=VALUE.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option(
@@ -81,6 +83,7 @@ def estimate(
     rr_p,
     rr_p_unrelated,
     by,
+    compare,
     domain_,
     level,
     ci_method,
@@ -147,9 +150,65 @@ def estimate(
         design_effect_test=design_effect_test,
     )
     fmt_ = fmt_ or default_format()
+    if compare:
+        if len(split(by)) != 1:
+            raise QuietpollError("--compare needs exactly one --by column (each of its domains minus the first)")
+        if fmt_ == "csv":
+            raise QuietpollError("--compare is printed with --format json or table, not csv")
+        differences = domain_differences(table, split(by)[0], level, df_)
+        if fmt_ == "json":
+            obj = table.to_json_obj()
+            obj["estimates"] += differences
+            echo_json(obj)
+            return
+        emit(table, fmt_)
+        _print_differences(differences, console())
+        return
     emit(table, fmt_)
     if design_effect_test and fmt_ == "table":
         _print_design_effect_tests(table.design_effect_test, console())
+
+
+def domain_differences(table, by: str, level: float, df_: str | float = "design") -> list[dict]:
+    """Each domain of `by` minus the first, per statistic and variable, from the table's joint covariance
+    (quietpoll.estimators.contrast.compare_domains): rows of the estimate contract with "statistic":
+    "difference", "domain" and "reference" ({by: level}), "of" (the statistic compared) and "p"."""
+    import numpy as np
+
+    from ..estimators.contrast import Estimates, compare_domains
+
+    b, V = table.coef(), table.vcov()
+    groups: dict[tuple, list[int]] = {}
+    for i, r in enumerate(table.rows):
+        if list(r.domain) == [by]:
+            groups.setdefault((r.statistic, r.variable, r.level), []).append(i)
+    out = []
+    for (stat, var, lev), idx in groups.items():
+        if len(idx) < 2:
+            continue
+        rows = [table.rows[i] for i in idx]
+        # the design's df, as R's svycontrast on svyby(covmat = TRUE) (not a domain's own df)
+        df = float(table.design.get("df") or min(float(r.df) for r in rows)) if df_ == "design" else float(df_)
+        est = Estimates(tuple(str(r.domain[by]) for r in rows), b[idx], V[np.ix_(idx, idx)], df, level)
+        for d in compare_domains(est, level=level):
+            out.append({"statistic": "difference", "of": stat, "variable": var, "level": lev,
+                        "domain": {by: d["domain"]}, "reference": {by: d["reference"]}, "estimate": d["estimate"],
+                        "se": d["se"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "level_ci": d["level_ci"],
+                        "ci_method": "wald", "df": None if d["df"] is None or d["df"] == float("inf") else d["df"],
+                        "p": d["p"]})
+    return out
+
+
+def _print_differences(rows: list[dict], out) -> None:
+    t = rich_table(title="Differences between domains (each minus the first)")
+    for c in ("of", "variable", "level", "domain", "reference", "difference", "se", "ci", "df", "p"):
+        t.add_column(c, justify="right" if c in ("difference", "se", "df", "p") else "left")
+    for r in rows:
+        dom = ", ".join(f"{k}={v}" for k, v in r["domain"].items())
+        ref = ", ".join(f"{k}={v}" for k, v in r["reference"].items())
+        t.add_row(r["of"], r["variable"], fmt(r["level"]), dom, ref, fmt(r["estimate"], 6), fmt(r["se"], 4),
+                  f"[{fmt(r['ci_low'], 5)}, {fmt(r['ci_high'], 5)}]", fmt(r["df"]), fmt(r["p"], 3))
+    out.print(t)
 
 
 def _print_design_effect_tests(tests, out) -> None:

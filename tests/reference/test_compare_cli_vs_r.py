@@ -1,0 +1,61 @@
+"""`quietpoll estimate ... --by COL --compare` against R: svyby(~api00, ~stype, design, svymean,
+covmat = TRUE) then svycontrast of each domain minus the first (golden/glm2.json "domains", written by
+make_golden_glm2.R). The rows are the estimate contract's, with "statistic": "difference",
+"domain" and "reference" as {COL: level} (the shape of every estimate row's domain), "of" and "p"."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from scipy import stats
+
+from quietpoll.cli import main
+
+HERE = Path(__file__).parent
+GOLDEN = {c["id"]: c for c in json.loads((HERE / "golden" / "glm2.json").read_text())["domains"]}
+FLAGS = {
+    "strat": ("apistrat.csv", ["--strata", "stype", "--weights", "pw", "--fpc", "fpc"]),
+    "clus1": ("apiclus1.csv", ["--ids", "dnum", "--weights", "pw", "--fpc", "fpc"]),
+    "jk1": ("apiclus1_jk1.csv", ["--weights", "pw", "--repweights", "rw*", "--rep-type", "JK1",
+                                 "--scale", "0.933333333333333"]),
+}
+
+
+@pytest.mark.parametrize("case", list(FLAGS))
+def test_compare_matches_svyby_covmat_and_svycontrast(case, capsys):
+    data, flags = FLAGS[case]
+    g = GOLDEN[case]
+    capsys.readouterr()
+    assert main(["estimate", str(HERE / "data" / data), *flags, "--mean", "api00", "--by", "stype", "--compare",
+                 "--format", "json"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["statistic"] == "difference"]
+    assert [r["domain"] for r in rows] == [{"stype": n} for n in g["diff"]["names"]]
+    assert all(r["reference"] == {"stype": g["levels"][0]} and r["of"] == "mean" for r in rows)
+    for r, est, se in zip(rows, g["diff"]["estimate"], g["diff"]["se"]):
+        assert math.isclose(r["estimate"], est, rel_tol=1e-9) and math.isclose(r["se"], se, rel_tol=1e-9)
+        assert r["df"] == g["degf"]
+        assert math.isclose(r["p"], 2 * stats.t.sf(abs(est / se), g["degf"]), rel_tol=1e-9)
+
+
+def test_compare_bad_input_one_line(capsys):
+    data = str(HERE / "data" / "apistrat.csv")
+    for extra, words in ((["--by", "stype,sch.wide"], "exactly one --by"), ([], "exactly one --by"),
+                         (["--by", "stype", "--format", "csv"], "not csv")):
+        capsys.readouterr()
+        assert main(["estimate", data, "--weights", "pw", "--mean", "api00", "--compare", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and words in err
+
+
+def test_compare_with_df_inf_uses_the_normal(capsys):
+    g = GOLDEN["strat"]
+    data, flags = FLAGS["strat"]
+    capsys.readouterr()
+    assert main(["estimate", str(HERE / "data" / data), *flags, "--mean", "api00", "--by", "stype", "--compare",
+                 "--df", "inf", "--format", "json"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["statistic"] == "difference"]
+    est, se = g["diff"]["estimate"][0], g["diff"]["se"][0]
+    assert rows[0]["df"] is None and math.isclose(rows[0]["p"], 2 * stats.norm.sf(abs(est / se)), rel_tol=1e-9)

@@ -49,6 +49,7 @@ REPO = Path(__file__).resolve().parent.parent
 DOCS = REPO / "docs" / "benchmarks_collect.md"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine_info  # noqa: E402
+
 PASSPHRASE = "synthetic benchmark passphrase"
 TICK = os.sysconf("SC_CLK_TCK")
 TARGET_RATE, TARGET_P99_MS = 500.0, 100.0
@@ -103,8 +104,6 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[k]
 
 
-
-
 def versions(pg_bindir: Path | None) -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -124,10 +123,15 @@ def versions(pg_bindir: Path | None) -> dict:
         found = re.search(r"\(PostgreSQL\) (\S+)", r.stdout)
         out["postgresql"] = found.group(1) if found else None
     try:
-        out["commit"] = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                       text=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "src/quietpoll/collect",
-                                "src/quietpoll/cli/collect.py"], cwd=REPO, capture_output=True, text=True).stdout
+        out["commit"] = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src/quietpoll/collect", "src/quietpoll/cli/collect.py"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+        ).stdout
         out["collect_uncommitted"] = bool(dirty.strip())
     except OSError:
         pass
@@ -175,15 +179,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(study: Path, url: str, log: Path, profile: Path | None = None,
-                 extra: tuple[str, ...] = ()) -> tuple[subprocess.Popen, str]:
+def start_server(
+    study: Path, url: str, log: Path, profile: Path | None = None, extra: tuple[str, ...] = ()
+) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     prefix = [] if profile is None else [sys.executable, "-m", "cProfile", "-o", str(profile)]
-    cmd = [*prefix, str(Path(sys.executable).parent / "quietpoll"), "serve", str(study), "--store", url,
-           "--host", "127.0.0.1", "--port", str(port), *extra]
+    cmd = [
+        *prefix,
+        str(Path(sys.executable).parent / "quietpoll"),
+        "serve",
+        str(study),
+        "--store",
+        url,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        *extra,
+    ]
     proc = subprocess.Popen(cmd, stdout=log.open("ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
     while True:
@@ -211,12 +227,25 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 #: server layouts: label -> (number of `serve` processes, extra flags of each)
-TOPOLOGIES = {"1": ("1 process", 1, ()), "2": ("2 processes", 2, ()),
-              "workers2": ("1 process, --workers 2", 1, ("--workers", "2"))}
+TOPOLOGIES = {
+    "1": ("1 process", 1, ()),
+    "2": ("2 processes", 2, ()),
+    "workers2": ("1 process, --workers 2", 1, ("--workers", "2")),
+}
 
 
-def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple[str, str]], args,
-              work: Path, pg_root: int | None, rate: float = 0.0, topology: str = "1") -> dict:
+def run_store(
+    kind: str,
+    url: str,
+    study: Path,
+    form_id: str,
+    sealed: list[tuple[str, str]],
+    args,
+    work: Path,
+    pg_root: int | None,
+    rate: float = 0.0,
+    topology: str = "1",
+) -> dict:
     """One timed run against a fresh store: closed loop (rate 0) or paced at `rate` submissions/s, with the
     server layout `topology` (TOPOLOGIES: client process c sends to server c % servers)."""
     from benchlib import busy_cpu_seconds
@@ -241,11 +270,24 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
             bases.append(base)
         for c, items in enumerate(shards):
             shard = work / f"shard-{kind}-{c}.json"
-            shard.write_text(json.dumps({"base": bases[c % n_servers], "form_id": form_id, "items": items,
-                                         "rate": rate / args.clients}))
-            p = subprocess.Popen([sys.executable, str(Path(__file__).with_name("collect_client.py")), str(shard),
-                                  str(work / f"result-{kind}-{c}.json"), str(args.concurrency), args.client_lib],
-                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            shard.write_text(
+                json.dumps(
+                    {"base": bases[c % n_servers], "form_id": form_id, "items": items, "rate": rate / args.clients}
+                )
+            )
+            p = subprocess.Popen(
+                [
+                    sys.executable,
+                    str(Path(__file__).with_name("collect_client.py")),
+                    str(shard),
+                    str(work / f"result-{kind}-{c}.json"),
+                    str(args.concurrency),
+                    args.client_lib,
+                ],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             clients.append(p)
         for p in clients:
             if p.stdout.readline().strip() != "ready":
@@ -282,18 +324,29 @@ def run_store(kind: str, url: str, study: Path, form_id: str, sealed: list[tuple
     client_cpu = sum(r["cpu_s"] for r in results)
     machine = (busy1 - busy0) if busy0 is not None and busy1 is not None else None
     return {
-        "store": kind, "servers": label, "mode": f"paced {rate:.0f}/s" if rate else "closed loop", "n": len(sealed),
-        "tokens": args.tokens, "clients": args.clients,
+        "store": kind,
+        "servers": label,
+        "mode": f"paced {rate:.0f}/s" if rate else "closed loop",
+        "n": len(sealed),
+        "tokens": args.tokens,
+        "clients": args.clients,
         "concurrency_per_client": args.concurrency,
-        "seconds": span, "rate": len(sealed) / span,
-        "latency_ms": {f"p{q}": 1000 * percentile(lat, q) for q in (50, 95, 99)} | {"max": 1000 * lat[-1],
-                                                                             "mean": 1000 * sum(lat) / len(lat)},
+        "seconds": span,
+        "rate": len(sealed) / span,
+        "latency_ms": {f"p{q}": 1000 * percentile(lat, q) for q in (50, 95, 99)}
+        | {"max": 1000 * lat[-1], "mean": 1000 * sum(lat) / len(lat)},
         "statuses": statuses,
-        "cpu_s": {"server": server_cpu, "database": db_cpu, "clients": client_cpu, "machine": machine,
-                  "others": None if machine is None else max(0.0, machine - server_cpu - db_cpu - client_cpu),
-                  "wall": wall},
+        "cpu_s": {
+            "server": server_cpu,
+            "database": db_cpu,
+            "clients": client_cpu,
+            "machine": machine,
+            "others": None if machine is None else max(0.0, machine - server_cpu - db_cpu - client_cpu),
+            "wall": wall,
+        },
         "server_rss_mb": server_rss,
-        "rows_after": rows, "distinct_after": distinct,
+        "rows_after": rows,
+        "distinct_after": distinct,
         "ids_match": distinct == len(expected),
     }
 
@@ -328,25 +381,32 @@ def verdict(r: dict) -> str:
     ok_status = set(r["statuses"]) == {"201"}
     ok_rows = r["rows_after"] == r["n"] and r["ids_match"]
     ok_rate, ok_p99 = r["rate"] >= TARGET_RATE, r["latency_ms"]["p99"] < TARGET_P99_MS
-    parts = [("met" if ok_rate else "MISSED") + f" {TARGET_RATE:.0f}/s", ("met" if ok_p99 else "MISSED")
-             + f" p99 < {TARGET_P99_MS:.0f} ms", "all 201" if ok_status else "NOT all 201",
-             f"{r['rows_after']:,} rows" + ("" if ok_rows else " (WRONG)")]
+    parts = [
+        ("met" if ok_rate else "MISSED") + f" {TARGET_RATE:.0f}/s",
+        ("met" if ok_p99 else "MISSED") + f" p99 < {TARGET_P99_MS:.0f} ms",
+        "all 201" if ok_status else "NOT all 201",
+        f"{r['rows_after']:,} rows" + ("" if ok_rows else " (WRONG)"),
+    ]
     return "; ".join(parts)
 
 
 def results_table(res: dict) -> str:
-    lines = ["| store | servers | load | submissions | throughput | p50 | p95 | p99 | max | statuses | rows after "
-             "| CPU server | CPU database | CPU clients | CPU others | targets |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    lines = [
+        "| store | servers | load | submissions | throughput | p50 | p95 | p99 | max | statuses | rows after "
+        "| CPU server | CPU database | CPU clients | CPU others | targets |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|",
+    ]
     for r in res["runs"]:
         lat, cpu = r["latency_ms"], r["cpu_s"]
         st = ", ".join(f"{k}: {v:,}" for k, v in sorted(r["statuses"].items()))
         others = "?" if cpu["others"] is None else f"{cpu['others']:.1f} s"
         db = f"{cpu['database']:.1f} s" if r["store"] == "postgresql" else "—"
-        lines.append(f"| {r['store']} | {r.get('servers', '1 process')} | {r['mode']} | {r['n']:,} | **{r['rate']:,.0f}/s** ({r['seconds']:.1f} s) "
-                     f"| {fmt_ms(lat['p50'])} | {fmt_ms(lat['p95'])} | **{fmt_ms(lat['p99'])}** | {fmt_ms(lat['max'])} "
-                     f"| {st} | {r['rows_after']:,} | {cpu['server']:.1f} s | {db} | {cpu['clients']:.1f} s "
-                     f"| {others} | {verdict(r)} |")
+        lines.append(
+            f"| {r['store']} | {r.get('servers', '1 process')} | {r['mode']} | {r['n']:,} | **{r['rate']:,.0f}/s** ({r['seconds']:.1f} s) "
+            f"| {fmt_ms(lat['p50'])} | {fmt_ms(lat['p95'])} | **{fmt_ms(lat['p99'])}** | {fmt_ms(lat['max'])} "
+            f"| {st} | {r['rows_after']:,} | {cpu['server']:.1f} s | {db} | {cpu['clients']:.1f} s "
+            f"| {others} | {verdict(r)} |"
+        )
     return "\n".join(lines)
 
 
@@ -356,8 +416,9 @@ def write_docs(res: dict) -> None:
     m, v, cfg = res["machine"], res["versions"], res["config"]
     old = DOCS.read_text() if DOCS.exists() else ""
     mk = re.search(r"<!-- analysis:begin -->.*?<!-- analysis:end -->", old, re.S)
-    analysis = mk.group(0) if mk else ("<!-- analysis:begin -->\n_(No hand-written analysis yet.)_\n"
-                                       "<!-- analysis:end -->")
+    analysis = (
+        mk.group(0) if mk else ("<!-- analysis:begin -->\n_(No hand-written analysis yet.)_\n<!-- analysis:end -->")
+    )
     per_token = -(-cfg["n"] // cfg["tokens"])
     ct_chars = " or ".join(f"{c:,}" for c in res["ciphertext_chars"])
     client_text = textwrap.fill(
@@ -366,38 +427,47 @@ def write_docs(res: dict) -> None:
         "body. `httpx.AsyncClient` (`--client-lib httpx`) spent more CPU per request than the server itself in "
         "trial runs (2.7 ms against the server's 1.3 ms on a busy machine), so with it the load generator, not "
         "the server, would have been measured."
-        if cfg["client_lib"] == "raw" else "The client is `httpx.AsyncClient` with a connection pool "
-        "(`--client-lib httpx`).", width=110, initial_indent="  ", subsequent_indent="  ")
-    short_note = "" if cfg["n"] >= 20_000 else (
-        f"\n**This run used `--n {cfg['n']}`**, fewer than the 20,000 submissions of the target, to keep the run "
-        "(now with the two-process and `--workers` layouts on PostgreSQL) short on a shared machine.\n")
+        if cfg["client_lib"] == "raw"
+        else "The client is `httpx.AsyncClient` with a connection pool (`--client-lib httpx`).",
+        width=110,
+        initial_indent="  ",
+        subsequent_indent="  ",
+    )
+    short_note = (
+        ""
+        if cfg["n"] >= 20_000
+        else (
+            f"\n**This run used `--n {cfg['n']}`**, fewer than the 20,000 submissions of the target, to keep the run "
+            "(now with the two-process and `--workers` layouts on PostgreSQL) short on a shared machine.\n"
+        )
+    )
     doc = f"""# Benchmark: the collection server (`quietpoll serve`)
 
-Generated by `benchmarks/bench_collect.py` on {res['date']}; the whole run took {res['elapsed_s']:.0f} s.
+Generated by `benchmarks/bench_collect.py` on {res["date"]}; the whole run took {res["elapsed_s"]:.0f} s.
 These are measurements, not tests. Back to [benchmarks.md](benchmarks.md).
 
 Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency under {TARGET_P99_MS:.0f} ms, on 2 cores,
-{cfg['n']:,} submissions from concurrent clients on loopback, with the SQLite and the PostgreSQL store.
+{cfg["n"]:,} submissions from concurrent clients on loopback, with the SQLite and the PostgreSQL store.
 {short_note}
 ## Machine and versions
 
-- CPU: {m.get('cpu', '?')}; nproc {m.get('nproc')}; memory {m.get('mem_gib')} GiB; {m.get('platform')}
-- **The server, the database and the load generator all run on these {m.get('nproc')} cores**, and so did
+- CPU: {m.get("cpu", "?")}; nproc {m.get("nproc")}; memory {m.get("mem_gib")} GiB; {m.get("platform")}
+- **The server, the database and the load generator all run on these {m.get("nproc")} cores**, and so did
   whatever else was running on the machine (column "CPU others": busy CPU of the whole machine during the
   timed window minus server, database and clients; it also holds kernel time charged to no process,
   such as part of the loopback networking, and the benchmark's own parent process).
-- Python {v.get('python')}, starlette {v.get('starlette')}, uvicorn {v.get('uvicorn')} (uvloop:
-  {v.get('uvloop') or 'not installed'}; httptools: {v.get('httptools') or 'not installed'}), httpx {v.get('httpx')},
-  psycopg {v.get('psycopg')}, cryptography {v.get('cryptography')}, SQLite {v.get('sqlite')},
-  PostgreSQL {v.get('postgresql') or '—'}; quietpoll {v.get('quietpoll')} (commit {v.get('commit')}
-  {'+ uncommitted changes under collect/' if v.get('collect_uncommitted') else ''})
+- Python {v.get("python")}, starlette {v.get("starlette")}, uvicorn {v.get("uvicorn")} (uvloop:
+  {v.get("uvloop") or "not installed"}; httptools: {v.get("httptools") or "not installed"}), httpx {v.get("httpx")},
+  psycopg {v.get("psycopg")}, cryptography {v.get("cryptography")}, SQLite {v.get("sqlite")},
+  PostgreSQL {v.get("postgresql") or "—"}; quietpoll {v.get("quietpoll")} (commit {v.get("commit")}
+  {"+ uncommitted changes under collect/" if v.get("collect_uncommitted") else ""})
 
 ## Method
 
-- A study made by `quietpoll init` (the foreign-media XLSForm, form id `{res['form_id']}`) and `quietpoll keys
-  new`; {cfg['n']:,} **synthetic** answer sets (every question of the form given a made-up value) sealed with
+- A study made by `quietpoll init` (the foreign-media XLSForm, form id `{res["form_id"]}`) and `quietpoll keys
+  new`; {cfg["n"]:,} **synthetic** answer sets (every question of the form given a made-up value) sealed with
   HPKE by `quietpoll.collect.envelope.seal` **before timing** (sealing is the browser's work; it took
-  {res['seal_s']:.1f} s here), each ciphertext {ct_chars} characters of base64url (the smallest
+  {res["seal_s"]:.1f} s here), each ciphertext {ct_chars} characters of base64url (the smallest
   padding bucket that holds one interview). The JSON bodies are encoded before timing too.
 - The server is the real `quietpoll serve STUDY --store URL --host 127.0.0.1 --port P` process, started from
   the console script as users run it (uvicorn picks httptools and uvloop, which quietpoll depends on); the
@@ -405,29 +475,29 @@ Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency unde
   Column "servers": one such process; **2 processes** (two `serve` processes on two ports sharing the
   store, client process *c* sending to server *c* mod 2, as two machines behind a proxy would); or one
   process with **`--workers 2`** (uvicorn's worker processes sharing one port, each with its own store
-  connection). Layouts run: {'; '.join(cfg.get('topologies_note', ['SQLite: one process']))}.
+  connection). Layouts run: {"; ".join(cfg.get("topologies_note", ["SQLite: one process"]))}.
   SQLite: `sqlite:///STUDY/collect.db` (WAL, `synchronous=FULL`). PostgreSQL: a throwaway cluster from
   Debian's packages on 127.0.0.1 (started as tests/collect/pgserver.py does; `fsync=on`,
   `synchronous_commit=on`, defaults otherwise).
-- **Rate limits as configured**: the server's default, unchanged: {cfg['rate_limit']} per token, counted
-  in the store (a fixed window; one atomic upsert per request, shared by every server process). The load comes from **{cfg['tokens']} interviewer tokens**
+- **Rate limits as configured**: the server's default, unchanged: {cfg["rate_limit"]} per token, counted
+  in the store (a fixed window; one atomic upsert per request, shared by every server process). The load comes from **{cfg["tokens"]} interviewer tokens**
   (`tokens add`, aliases `bench-0000`...), each sending at most {per_token} submissions — within one burst,
-  as a field team of {cfg['tokens']} phones flushing their offline outboxes at once would. No request was
+  as a field team of {cfg["tokens"]} phones flushing their offline outboxes at once would. No request was
   exempted from any check.
-- Load generator: {cfg['clients']} client processes (benchmarks/collect_client.py), each one asyncio loop holding
-  {cfg['concurrency']} keep-alive connections ({cfg['clients'] * cfg['concurrency']} connections in all). Each token is
+- Load generator: {cfg["clients"]} client processes (benchmarks/collect_client.py), each one asyncio loop holding
+  {cfg["concurrency"]} keep-alive connections ({cfg["clients"] * cfg["concurrency"]} connections in all). Each token is
   used by one client process. The connections are opened (health checks, which store nothing) before the
   start signal.
 {client_text}
 - Two runs per store, each on a fresh empty store: **closed loop** (as fast as the server answers: the
   throughput it sustains, and the latency at that saturation, where every request waits behind the
-  others in flight) and **paced** at {cfg['paced_rate']:.0f} submissions/s (open loop, above the 500/s target:
+  others in flight) and **paced** at {cfg["paced_rate"]:.0f} submissions/s (open loop, above the 500/s target:
   request *i* is due at start + *i*/rate whether or not earlier ones were answered, and its latency counts
   from when it was due, so a slow server cannot hide its queue from the measurement).
 - Timed from the first request to the last answer; latency is each request's send-to-response time on the
   client. CPU seconds from /proc for the server process tree, the PostgreSQL processes and the clients,
   over the timed window.
-- Afterwards the store is opened: it must hold exactly {cfg['n']:,} rows with {cfg['n']:,} distinct instance
+- Afterwards the store is opened: it must hold exactly {cfg["n"]:,} rows with {cfg["n"]:,} distinct instance
   ids, and every status must be 201.
 
 ## Results
@@ -439,7 +509,7 @@ Target (issue 5): at least {TARGET_RATE:.0f} submissions/s with p99 latency unde
 ## Rerun
 
 ```sh
-.venv/bin/python benchmarks/bench_collect.py            # both stores, ~{res['elapsed_s'] / 60:.0f} min here
+.venv/bin/python benchmarks/bench_collect.py            # both stores, ~{res["elapsed_s"] / 60:.0f} min here
 .venv/bin/python benchmarks/bench_collect.py --stores sqlite --n 2000 --no-docs   # trial run
 ```
 
@@ -460,16 +530,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--clients", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--stores", default="sqlite,postgresql")
-    ap.add_argument("--pg-servers", default="1,2,workers2",
-                    help="PostgreSQL server layouts, of " + ", ".join(TOPOLOGIES) + " (SQLite: 1)")
-    ap.add_argument("--paced-rate", type=float, default=600.0,
-                    help="after the closed-loop run, a run paced at this many submissions/s (0: none)")
-    ap.add_argument("--client-lib", choices=["raw", "httpx"], default="raw",
-                    help="load generator: a minimal asyncio HTTP/1.1 client (raw) or httpx.AsyncClient")
+    ap.add_argument(
+        "--pg-servers",
+        default="1,2,workers2",
+        help="PostgreSQL server layouts, of " + ", ".join(TOPOLOGIES) + " (SQLite: 1)",
+    )
+    ap.add_argument(
+        "--paced-rate",
+        type=float,
+        default=600.0,
+        help="after the closed-loop run, a run paced at this many submissions/s (0: none)",
+    )
+    ap.add_argument(
+        "--client-lib",
+        choices=["raw", "httpx"],
+        default="raw",
+        help="load generator: a minimal asyncio HTTP/1.1 client (raw) or httpx.AsyncClient",
+    )
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out")
     ap.add_argument("--no-docs", action="store_true")
-    ap.add_argument("--profile-server", type=Path, help="run the server under cProfile, writing FILE.STORE.prof "
-                    "(its timings are then not representative)")
+    ap.add_argument(
+        "--profile-server",
+        type=Path,
+        help="run the server under cProfile, writing FILE.STORE.prof (its timings are then not representative)",
+    )
     args = ap.parse_args(argv)
     if -(-args.n // args.tokens) > 60:
         ap.error("more than 60 submissions per token would hit the default rate limit: raise --tokens")
@@ -484,16 +568,26 @@ def main(argv: list[str] | None = None) -> int:
     from pgserver import _Cluster, find_bindir
 
     bindir = find_bindir()
-    res: dict = {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "machine": machine_info(),
-                 "versions": versions(bindir), "runs": [],
-                 "config": {"n": args.n, "tokens": args.tokens, "clients": args.clients,
-                            "concurrency": args.concurrency, "client_lib": args.client_lib,
-                            "paced_rate": args.paced_rate,
-                            "rate_limit": "60 requests per 60 s",
-                            "pg_servers": args.pg_servers.split(","),
-                            "topologies_note": ["SQLite: one process",
-                                                "PostgreSQL: " + " / ".join(TOPOLOGIES[t][0] for t in
-                                                                            args.pg_servers.split(","))]}}
+    res: dict = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine": machine_info(),
+        "versions": versions(bindir),
+        "runs": [],
+        "config": {
+            "n": args.n,
+            "tokens": args.tokens,
+            "clients": args.clients,
+            "concurrency": args.concurrency,
+            "client_lib": args.client_lib,
+            "paced_rate": args.paced_rate,
+            "rate_limit": "60 requests per 60 s",
+            "pg_servers": args.pg_servers.split(","),
+            "topologies_note": [
+                "SQLite: one process",
+                "PostgreSQL: " + " / ".join(TOPOLOGIES[t][0] for t in args.pg_servers.split(",")),
+            ],
+        },
+    }
     try:
         study, form_id, public, names = make_study(work)
         rng = random.Random(20261122)
@@ -528,14 +622,27 @@ def main(argv: list[str] | None = None) -> int:
                             Path(f"{db}{suffix}").unlink(missing_ok=True)
                         r = run_store(kind, f"sqlite:///{db}", study, form_id, sealed, args, work, None, rate)
                     else:
-                        r = run_store(kind, server.create_database(), study, form_id, sealed, args, work,
-                                      postmaster, rate, topology)
+                        r = run_store(
+                            kind,
+                            server.create_database(),
+                            study,
+                            form_id,
+                            sealed,
+                            args,
+                            work,
+                            postmaster,
+                            rate,
+                            topology,
+                        )
                     res["runs"].append(r)
                     lat = r["latency_ms"]
-                    print(f"{kind}, {r['servers']}, {r['mode']}: {r['rate']:.0f}/s, p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
-                          f"max {lat['max']:.1f} ms, statuses {r['statuses']}, rows {r['rows_after']}, "
-                          f"CPU server {r['cpu_s']['server']:.1f} s db {r['cpu_s']['database']:.1f} s "
-                          f"clients {r['cpu_s']['clients']:.1f} s others {r['cpu_s']['others']}", flush=True)
+                    print(
+                        f"{kind}, {r['servers']}, {r['mode']}: {r['rate']:.0f}/s, p50 {lat['p50']:.1f} ms, p99 {lat['p99']:.1f} ms, "
+                        f"max {lat['max']:.1f} ms, statuses {r['statuses']}, rows {r['rows_after']}, "
+                        f"CPU server {r['cpu_s']['server']:.1f} s db {r['cpu_s']['database']:.1f} s "
+                        f"clients {r['cpu_s']['clients']:.1f} s others {r['cpu_s']['others']}",
+                        flush=True,
+                    )
             finally:
                 if cluster is not None:
                     cluster.stop()

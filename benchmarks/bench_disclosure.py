@@ -52,25 +52,53 @@ TARGET_RISK_S = 5.0
 TARGET_RELEASE_S = 60.0
 LEVELS = {
     "sex": (["female", "male"], [0.72, 0.28]),
-    "age_band": (["0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60+"], [.04, .11, .28, .29, .18, .06, .04]),
-    "province": (["north_hamgyong", "ryanggang", "south_hamgyong", "pyongyang", "south_pyongan", "north_pyongan",
-                  "chagang", "kangwon", "north_hwanghae", "south_hwanghae"],
-                 [.55, .2, .07, .04, .04, .03, .02, .02, .015, .015]),
-    "settlement": (["city", "county_town", "village"], [.5, .3, .2]),
-    "education": (["primary", "middle", "high", "college", "university"], [.05, .2, .5, .15, .1]),
-    "cohort": (["before_2000", "2000-04", "2005-09", "2010-14", "2015-19", "2020+", "inside"],
-               [.1, .2, .3, .2, .1, .02, .08]),
+    "age_band": (
+        ["0-9", "10-19", "20-29", "30-39", "40-49", "50-59", "60+"],
+        [0.04, 0.11, 0.28, 0.29, 0.18, 0.06, 0.04],
+    ),
+    "province": (
+        [
+            "north_hamgyong",
+            "ryanggang",
+            "south_hamgyong",
+            "pyongyang",
+            "south_pyongan",
+            "north_pyongan",
+            "chagang",
+            "kangwon",
+            "north_hwanghae",
+            "south_hwanghae",
+        ],
+        [0.55, 0.2, 0.07, 0.04, 0.04, 0.03, 0.02, 0.02, 0.015, 0.015],
+    ),
+    "settlement": (["city", "county_town", "village"], [0.5, 0.3, 0.2]),
+    "education": (["primary", "middle", "high", "college", "university"], [0.05, 0.2, 0.5, 0.15, 0.1]),
+    "cohort": (
+        ["before_2000", "2000-04", "2005-09", "2010-14", "2015-19", "2020+", "inside"],
+        [0.1, 0.2, 0.3, 0.2, 0.1, 0.02, 0.08],
+    ),
 }
 NAMES = ["Kim", "Park", "Chongjin", "Hyesan", "김철수", "청진"]
-NOTES = ["call +82 10 {a} {b}", "my phone 010-{a}-{b}", "write to user{a}@example.org", "Kim from Chongjin",
-         "김철수가 청진에서 왔다", "watched dramas weekly", "no comment", "", "ID {a}{b}{a}"]
+NOTES = [
+    "call +82 10 {a} {b}",
+    "my phone 010-{a}-{b}",
+    "write to user{a}@example.org",
+    "Kim from Chongjin",
+    "김철수가 청진에서 왔다",
+    "watched dramas weekly",
+    "no comment",
+    "",
+    "ID {a}{b}{a}",
+]
 
 
 # ----------------------------------------------------------------------------------------------
 # data
 
+
 def _cat(rng, name, n):
     import numpy as np
+
     levels, p = LEVELS[name]
     return np.asarray(levels, dtype=object)[rng.choice(len(levels), size=n, p=np.asarray(p) / np.sum(p))]
 
@@ -78,10 +106,13 @@ def _cat(rng, name, n):
 def make_risk_data(n, out):
     import numpy as np
     import polars as pl
+
     rng = np.random.default_rng(SEED)
     frame = pl.DataFrame({q: _cat(rng, q, n).tolist() for q in QI})
-    frame = frame.with_columns(pl.Series("watched", rng.choice(["yes", "no", "refused"], n, p=[.6, .35, .05])),
-                               pl.Series("w", rng.uniform(5, 60, n)))
+    frame = frame.with_columns(
+        pl.Series("watched", rng.choice(["yes", "no", "refused"], n, p=[0.6, 0.35, 0.05])),
+        pl.Series("w", rng.uniform(5, 60, n)),
+    )
     path = out / f"disclosure_risk_{n}.parquet"
     frame.write_parquet(path)
     frame.write_csv(out / f"disclosure_risk_{n}.csv")
@@ -91,32 +122,36 @@ def make_risk_data(n, out):
 def make_release_data(n, out):
     import numpy as np
     import polars as pl
+
     rng = np.random.default_rng(SEED + 1)
     a = rng.integers(1000, 9999, n).astype(str)
     b = rng.integers(1000, 9999, n).astype(str)
     notes = np.asarray(NOTES, dtype=object)[rng.integers(0, len(NOTES), n)]
     note = pl.DataFrame({"t": notes.tolist(), "a": a.tolist(), "b": b.tolist()}).select(
-        pl.col("t").str.replace_all("{a}", pl.col("a"), literal=True).str.replace_all("{b}", pl.col("b"), literal=True))
+        pl.col("t").str.replace_all("{a}", pl.col("a"), literal=True).str.replace_all("{b}", pl.col("b"), literal=True)
+    )
     month = rng.integers(1, 13, n)
     day = rng.integers(1, 29, n)
     stamp = [f"2026-{m:02d}-{d:02d}T10:{m:02d}:00" for m, d in zip(month, day)]
-    frame = pl.DataFrame({
-        "name": [f"Respondent {i}" for i in range(n)],
-        "phone": [f"010-{x}-{y}" for x, y in zip(a, b)],
-        "_uuid": [f"uuid-{i:08d}" for i in range(n)],
-        "_submission_time": stamp,
-        "_submitted_by": rng.choice(["enum01", "enum02", "enum03"], n).tolist(),
-        "deviceid": [f"imei:35{i:013d}" for i in range(n)],
-        "start": stamp,
-        "sex": _cat(rng, "sex", n).tolist(),
-        "age": rng.integers(16, 90, n),
-        "province": _cat(rng, "province", n).tolist(),
-        "settlement": _cat(rng, "settlement", n).tolist(),
-        "education": _cat(rng, "education", n).tolist(),
-        "year_left": rng.integers(1995, 2026, n),
-        "watched": rng.choice(["yes", "no"], n).tolist(),
-        "note": note.to_series(),
-    })
+    frame = pl.DataFrame(
+        {
+            "name": [f"Respondent {i}" for i in range(n)],
+            "phone": [f"010-{x}-{y}" for x, y in zip(a, b)],
+            "_uuid": [f"uuid-{i:08d}" for i in range(n)],
+            "_submission_time": stamp,
+            "_submitted_by": rng.choice(["enum01", "enum02", "enum03"], n).tolist(),
+            "deviceid": [f"imei:35{i:013d}" for i in range(n)],
+            "start": stamp,
+            "sex": _cat(rng, "sex", n).tolist(),
+            "age": rng.integers(16, 90, n),
+            "province": _cat(rng, "province", n).tolist(),
+            "settlement": _cat(rng, "settlement", n).tolist(),
+            "education": _cat(rng, "education", n).tolist(),
+            "year_left": rng.integers(1995, 2026, n),
+            "watched": rng.choice(["yes", "no"], n).tolist(),
+            "note": note.to_series(),
+        }
+    )
     path = out / f"disclosure_release_{n}.csv"
     frame.write_csv(path)
     (out / "disclosure_names.txt").write_text("\n".join(NAMES) + "\n", encoding="utf-8")
@@ -125,6 +160,7 @@ def make_release_data(n, out):
 
 # ----------------------------------------------------------------------------------------------
 # workers (each in its own subprocess)
+
 
 def _best(fn, repeats):
     t = time.perf_counter()
@@ -142,18 +178,34 @@ def worker_risk(a):
     import polars as pl
 
     from quietpoll.disclosure.risk import disclosure_risk
+
     t = time.perf_counter()
     frame = pl.read_parquet(a.data)
     read = time.perf_counter() - t
-    res, first, best, times = _best(lambda: disclosure_risk(frame, QI, sensitive=["watched"], k=K, weights="w"),
-                                    a.repeats)
+    res, first, best, times = _best(
+        lambda: disclosure_risk(frame, QI, sensitive=["watched"], k=K, weights="w"), a.repeats
+    )
     res = res.to_dict()
     res3 = disclosure_risk(frame, QI3, sensitive=["watched"], k=K).to_dict()
-    print(json.dumps({"read_s": read, "first_s": first, "best_s": best, "times": times, "rows": frame.height,
-                      "k_anonymity": res["k_anonymity"], "records_below_k": res["records_below_k"],
-                      "classes": res["classes"], "uniques": res["uniques"], "l_diversity": res["l_diversity"],
-                      "expected_reidentifications": res["expected_reidentifications"],
-                      "k_anonymity_3": res3["k_anonymity"], "l_diversity_3": res3["l_diversity"]["watched"]}))
+    print(
+        json.dumps(
+            {
+                "read_s": read,
+                "first_s": first,
+                "best_s": best,
+                "times": times,
+                "rows": frame.height,
+                "k_anonymity": res["k_anonymity"],
+                "records_below_k": res["records_below_k"],
+                "classes": res["classes"],
+                "uniques": res["uniques"],
+                "l_diversity": res["l_diversity"],
+                "expected_reidentifications": res["expected_reidentifications"],
+                "k_anonymity_3": res3["k_anonymity"],
+                "l_diversity_3": res3["l_diversity"]["watched"],
+            }
+        )
+    )
 
 
 def worker_release(a):
@@ -161,20 +213,45 @@ def worker_release(a):
     from quietpoll.disclosure.release import release
     from quietpoll.disclosure.scrub import read_names
     from quietpoll.io import read_data
+
     t = time.perf_counter()
     frame = read_data(a.data).frame
     read = time.perf_counter() - t
     names = read_names(Path(a.data).parent / "disclosure_names.txt")
     recodes = [parse_recode(r) for r in RECODES]
-    rel, first, best, times = _best(lambda: release(frame, qi=RELEASE_QI, k=K, identifiers=["name", "phone"],
-                                                    recodes=recodes, names=names,
-                                                    max_suppressed=a.max_suppressed), a.repeats)
+    rel, first, best, times = _best(
+        lambda: release(
+            frame,
+            qi=RELEASE_QI,
+            k=K,
+            identifiers=["name", "phone"],
+            recodes=recodes,
+            names=names,
+            max_suppressed=a.max_suppressed,
+        ),
+        a.repeats,
+    )
     s = rel.report["suppression"]
-    print(json.dumps({"read_s": read, "first_s": first, "best_s": best, "times": times, "rows": frame.height,
-                      "final_k": rel.report["final_k"], "k_before": rel.report["k_before"], "cells": s["cells"],
-                      "share": s["share"], "records_touched": s["records_touched"], "rounds": s["rounds"],
-                      "by_qi": s["by_qi"], "scrubbed": rel.report["scrubbed"],
-                      "dropped": [d["column"] for d in rel.report["dropped"]]}))
+    print(
+        json.dumps(
+            {
+                "read_s": read,
+                "first_s": first,
+                "best_s": best,
+                "times": times,
+                "rows": frame.height,
+                "final_k": rel.report["final_k"],
+                "k_before": rel.report["k_before"],
+                "cells": s["cells"],
+                "share": s["share"],
+                "records_touched": s["records_touched"],
+                "rounds": s["rounds"],
+                "by_qi": s["by_qi"],
+                "scrubbed": rel.report["scrubbed"],
+                "dropped": [d["column"] for d in rel.report["dropped"]],
+            }
+        )
+    )
 
 
 PYCANON_WORKER = r"""
@@ -204,8 +281,9 @@ def ensure_venv(outdir):
     with open(log, "w") as fh:
         r = subprocess.run(["python3", "-m", "venv", str(venv)], stdout=fh, stderr=subprocess.STDOUT)
         if r.returncode == 0:
-            r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "pycanon"], stdout=fh,
-                               stderr=subprocess.STDOUT)
+            r = subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "-q", "pycanon"], stdout=fh, stderr=subprocess.STDOUT
+            )
     if r.returncode != 0:
         return None, f"pip install pycanon failed (rc {r.returncode}); see {log}"
     return py, None
@@ -221,15 +299,19 @@ def _last_json(text):
 # ----------------------------------------------------------------------------------------------
 # driver
 
+
 def versions(pycanon):
     import numpy
     import polars
+
     try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                                text=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
     except OSError:
         commit = "?"
     from importlib.metadata import version
+
     cpu = "?"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -244,9 +326,18 @@ def versions(pycanon):
         mem = f"{kb / 1024 / 1024:.1f} GiB"
     except (OSError, ValueError, IndexError):
         pass
-    return {"python": platform.python_version(), "numpy": numpy.__version__, "polars": polars.__version__,
-            "quietpoll": version("quietpoll"), "commit": commit, "platform": platform.platform(), "cpu": cpu,
-            "nproc": os.cpu_count(), "memory": mem, "pycanon": pycanon}
+    return {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "polars": polars.__version__,
+        "quietpoll": version("quietpoll"),
+        "commit": commit,
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "nproc": os.cpu_count(),
+        "memory": mem,
+        "pycanon": pycanon,
+    }
 
 
 def fmt_s(x):
@@ -275,39 +366,43 @@ def write_docs(res):
         f"| — | {cli['rss_mb']:.0f} MB | < {TARGET_RELEASE_S:.0f} s | {ok(cli['wall_s'], TARGET_RELEASE_S)} |",
     ]
     if pc.get("k_s") is not None:
-        rows.append(f"| pycanon {pc.get('version')}: k-anonymity + l-diversity of the {r['rows']:,} records "
-                    f"| {fmt_s(pc['k_s'] + pc['l_s'])} | — | {res.get('pycanon_rss_mb', 0):.0f} MB | — | — |")
+        rows.append(
+            f"| pycanon {pc.get('version')}: k-anonymity + l-diversity of the {r['rows']:,} records "
+            f"| {fmt_s(pc['k_s'] + pc['l_s'])} | — | {res.get('pycanon_rss_mb', 0):.0f} MB | — | — |"
+        )
     if pc.get("k_s") is not None:
         ours = (r["k_anonymity"], r["l_diversity"]["watched"], r["k_anonymity_3"], r["l_diversity_3"])
         theirs = (pc["k_anonymity"], pc["l_diversity"], pc["k_anonymity_3"], pc["l_diversity_3"])
-        agree = (f"pycanon {pc.get('version')} (pandas {pc.get('pandas')}) gives k = {theirs[0]}, l = {theirs[1]} "
-                 f"over the 6 QIs and k = {theirs[2]}, l = {theirs[3]} over {', '.join(QI3)}; quietpoll gives "
-                 f"k = {ours[0]}, l = {ours[1]} and k = {ours[2]}, l = {ours[3]}: "
-                 + ("**equal**." if ours == theirs else "**they differ**."))
+        agree = (
+            f"pycanon {pc.get('version')} (pandas {pc.get('pandas')}) gives k = {theirs[0]}, l = {theirs[1]} "
+            f"over the 6 QIs and k = {theirs[2]}, l = {theirs[3]} over {', '.join(QI3)}; quietpoll gives "
+            f"k = {ours[0]}, l = {ours[1]} and k = {ours[2]}, l = {ours[3]}: "
+            + ("**equal**." if ours == theirs else "**they differ**.")
+        )
     else:
         agree = f"pycanon was not run: {res.get('pycanon_why') or 'skipped (--no-pycanon)'}."
     doc = f"""# Benchmarks: disclosure control (`disclosure_risk`, `release`)
 
-Generated by `benchmarks/bench_disclosure.py` on {res['date']}; the whole run took {res['total_s']:.0f} s.
+Generated by `benchmarks/bench_disclosure.py` on {res["date"]}; the whole run took {res["total_s"]:.0f} s.
 These are measurements, not tests; timings drift between runs and machines (2 cores shared with other work).
 
 ## Machine and versions
 
-- CPU: {v['cpu']}; nproc {v['nproc']}; memory {v['memory']}; {v['platform']}
-- Python {v['python']}, numpy {v['numpy']}, polars {v['polars']}, quietpoll {v['quietpoll']} (commit {v['commit']})
-- Peer: pycanon {v.get('pycanon') or 'not run'} in its own venv (`benchmarks/out/pycanon-venv`). sdcMicro (R) is
+- CPU: {v["cpu"]}; nproc {v["nproc"]}; memory {v["memory"]}; {v["platform"]}
+- Python {v["python"]}, numpy {v["numpy"]}, polars {v["polars"]}, quietpoll {v["quietpoll"]} (commit {v["commit"]})
+- Peer: pycanon {v.get("pycanon") or "not run"} in its own venv (`benchmarks/out/pycanon-venv`). sdcMicro (R) is
   not installed here and not on PyPI, so no R peer.
 
 ## Data (SYNTHETIC, generated by the script with numpy, seed {SEED})
 
-- Risk: `disclosure_risk_{r['rows']}.parquet`: {r['rows']:,} records; QIs {', '.join(QI)} (2 x 7 x 10 x 3 x 5 x 7
+- Risk: `disclosure_risk_{r["rows"]}.parquet`: {r["rows"]:,} records; QIs {", ".join(QI)} (2 x 7 x 10 x 3 x 5 x 7
   = 14,700 possible combinations, skewed: 72% women, 55% North Hamgyong); sensitive `watched`; weight `w`.
-  {r['classes']:,} equivalence classes, k-anonymity {r['k_anonymity']}, {r['records_below_k']:,} records below
-  k = {K}, {r['uniques']:,} uniques.
-- Release: `disclosure_release_{rl['rows']}.csv`: {rl['rows']:,} records with a name and a phone column,
+  {r["classes"]:,} equivalence classes, k-anonymity {r["k_anonymity"]}, {r["records_below_k"]:,} records below
+  k = {K}, {r["uniques"]:,} uniques.
+- Release: `disclosure_release_{rl["rows"]}.csv`: {rl["rows"]:,} records with a name and a phone column,
   Kobo metadata (`_uuid`, `_submission_time`, `_submitted_by`, `deviceid`, `start`), numeric `age` and
   `year_left`, the categorical QIs, `watched`, and a free-text `note` with phone numbers, e-mail addresses,
-  ID-like numbers and listed names. QIs {', '.join(RELEASE_QI)}, recodes {', '.join(f'`{x}`' for x in RECODES)},
+  ID-like numbers and listed names. QIs {", ".join(RELEASE_QI)}, recodes {", ".join(f"`{x}`" for x in RECODES)},
   k = {K}, names list `disclosure_names.txt`.
 
 ## Results
@@ -318,14 +413,14 @@ These are measurements, not tests; timings drift between runs and machines (2 co
 
 Contention: other processes on the machine used on average {_foreign(res)} while these ran (2 cores in all).
 
-Reading the files (not in the targets): parquet {fmt_s(r['read_s'])} ({r['rows']:,} rows), CSV
-{fmt_s(rl['read_s'])} ({rl['rows']:,} rows). Peak RSS is the peak resident memory of that operation's process
+Reading the files (not in the targets): parquet {fmt_s(r["read_s"])} ({r["rows"]:,} rows), CSV
+{fmt_s(rl["read_s"])} ({rl["rows"]:,} rows). Peak RSS is the peak resident memory of that operation's process
 (`wait4`), including the Python interpreter, polars and the data.
 
-What `release` did: k = {rl['k_before']} before, {rl['final_k']} after (wildcard rule); {rl['cells']:,} QI values
-suppressed ({rl['share']:.2%} of {rl['rows'] * len(RELEASE_QI):,}) in {rl['records_touched']:,} records over
-{rl['rounds']} round(s), per QI: {', '.join(f'{q} {n:,}' for q, n in rl['by_qi'].items())}; dropped
-{', '.join(rl['dropped'])}; scrubbed in `note`: {', '.join(f'{n:,} {k}' for k, n in rl['scrubbed']['note'].items())}.
+What `release` did: k = {rl["k_before"]} before, {rl["final_k"]} after (wildcard rule); {rl["cells"]:,} QI values
+suppressed ({rl["share"]:.2%} of {rl["rows"] * len(RELEASE_QI):,}) in {rl["records_touched"]:,} records over
+{rl["rounds"]} round(s), per QI: {", ".join(f"{q} {n:,}" for q, n in rl["by_qi"].items())}; dropped
+{", ".join(rl["dropped"])}; scrubbed in `note`: {", ".join(f"{n:,} {k}" for k, n in rl["scrubbed"]["note"].items())}.
 
 Agreement: {agree}
 
@@ -343,8 +438,10 @@ Options: `--repeats K` (timed calls after the first, best kept; default 3), `--n
     link_from_main_docs()
 
 
-LINK_LINE = ("Disclosure control (`disclosure_risk`, `release`) is benchmarked by `benchmarks/bench_disclosure.py`: "
-             "see [benchmarks_disclosure.md](benchmarks_disclosure.md).")
+LINK_LINE = (
+    "Disclosure control (`disclosure_risk`, `release`) is benchmarked by `benchmarks/bench_disclosure.py`: "
+    "see [benchmarks_disclosure.md](benchmarks_disclosure.md)."
+)
 
 
 def link_from_main_docs():
@@ -366,8 +463,12 @@ def main():
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default=str(HERE / "out"))
     ap.add_argument("--no-pycanon", action="store_true")
-    ap.add_argument("--max-suppressed", type=float, default=0.05,
-                    help="release's --max-suppressed (default: the command's 0.05; small smoke runs need more)")
+    ap.add_argument(
+        "--max-suppressed",
+        type=float,
+        default=0.05,
+        help="release's --max-suppressed (default: the command's 0.05; small smoke runs need more)",
+    )
     ap.add_argument("--no-docs", action="store_true")
     ap.add_argument("--worker", choices=["risk", "release"], help=argparse.SUPPRESS)
     ap.add_argument("--data", help=argparse.SUPPRESS)
@@ -389,9 +490,24 @@ def main():
     me = str(Path(__file__).resolve())
     for op, path in (("risk", risk_path), ("release", release_path)):
         print(f"quietpoll {op} ...", flush=True)
-        rc, wall, rss, text = run_measured([py, me, "--worker", op, "--data", str(path), "--repeats", str(a.repeats),
-                                            "--max-suppressed", str(a.max_suppressed)],
-                                           log=out / f"disclosure_{op}.log", timeout=1800, foreign=foreign, phase=op)
+        rc, wall, rss, text = run_measured(
+            [
+                py,
+                me,
+                "--worker",
+                op,
+                "--data",
+                str(path),
+                "--repeats",
+                str(a.repeats),
+                "--max-suppressed",
+                str(a.max_suppressed),
+            ],
+            log=out / f"disclosure_{op}.log",
+            timeout=1800,
+            foreign=foreign,
+            phase=op,
+        )
         if rc != 0:
             raise SystemExit(f"{op} worker failed (rc {rc}):\n{text[-2000:]}")
         res[op] = _last_json(text)
@@ -400,12 +516,29 @@ def main():
 
     print("quietpoll release (whole command) ...", flush=True)
     exe = str(Path(py).parent / "quietpoll")
-    cmd = [exe, "release", str(release_path), "--qi", ",".join(RELEASE_QI), "--k", str(K), "--identifiers",
-           "name,phone", "--names", str(out / "disclosure_names.txt"), "--out", str(out / "released.parquet"),
-           "--max-suppressed", str(a.max_suppressed), "--format", "json"]
+    cmd = [
+        exe,
+        "release",
+        str(release_path),
+        "--qi",
+        ",".join(RELEASE_QI),
+        "--k",
+        str(K),
+        "--identifiers",
+        "name,phone",
+        "--names",
+        str(out / "disclosure_names.txt"),
+        "--out",
+        str(out / "released.parquet"),
+        "--max-suppressed",
+        str(a.max_suppressed),
+        "--format",
+        "json",
+    ]
     cmd += [x for r in RECODES for x in ("--recode", r)]
-    rc, wall, rss, text = run_measured(cmd, log=out / "disclosure_release_cli.log", timeout=1800, foreign=foreign,
-                                       phase="release_cli")
+    rc, wall, rss, text = run_measured(
+        cmd, log=out / "disclosure_release_cli.log", timeout=1800, foreign=foreign, phase="release_cli"
+    )
     if rc != 0:
         raise SystemExit(f"quietpoll release failed (rc {rc}):\n{text[-2000:]}")
     res["release_cli"] = {"wall_s": wall, "rss_mb": rss, "final_k": _last_json(text)["final_k"]}
@@ -419,9 +552,11 @@ def main():
         else:
             script = out / "pycanon_worker.py"
             script.write_text(PYCANON_WORKER)
-            rc, wall, rss, text = run_measured([str(vpy), str(script), str(risk_path.with_suffix(".csv")),
-                                                ",".join(QI), ",".join(QI3)], log=out / "disclosure_pycanon.log",
-                                               timeout=1800)
+            rc, wall, rss, text = run_measured(
+                [str(vpy), str(script), str(risk_path.with_suffix(".csv")), ",".join(QI), ",".join(QI3)],
+                log=out / "disclosure_pycanon.log",
+                timeout=1800,
+            )
             if rc == 0:
                 res["pycanon"] = _last_json(text)
                 res["pycanon_rss_mb"] = rss
@@ -434,15 +569,21 @@ def main():
     (out / "disclosure_results.json").write_text(json.dumps(res, indent=2))
 
     r, rl, cli = res["risk"], res["release"], res["release_cli"]
-    print(f"disclosure_risk {r['rows']:,} x 6: best {fmt_s(r['best_s'])}, first {fmt_s(r['first_s'])}, "
-          f"peak RSS {res['risk_rss_mb']:.0f} MB (target < {TARGET_RISK_S:.0f} s)")
-    print(f"release() {rl['rows']:,} to k={K}: best {fmt_s(rl['best_s'])}, first {fmt_s(rl['first_s'])}, "
-          f"peak RSS {res['release_rss_mb']:.0f} MB; suppressed {rl['share']:.2%}; final k {rl['final_k']}")
+    print(
+        f"disclosure_risk {r['rows']:,} x 6: best {fmt_s(r['best_s'])}, first {fmt_s(r['first_s'])}, "
+        f"peak RSS {res['risk_rss_mb']:.0f} MB (target < {TARGET_RISK_S:.0f} s)"
+    )
+    print(
+        f"release() {rl['rows']:,} to k={K}: best {fmt_s(rl['best_s'])}, first {fmt_s(rl['first_s'])}, "
+        f"peak RSS {res['release_rss_mb']:.0f} MB; suppressed {rl['share']:.2%}; final k {rl['final_k']}"
+    )
     print(f"quietpoll release (command): {fmt_s(cli['wall_s'])}, peak RSS {cli['rss_mb']:.0f} MB")
     if res.get("pycanon"):
         pc = res["pycanon"]
-        print(f"pycanon: k {pc['k_anonymity']} (quietpoll {r['k_anonymity']}), l {pc['l_diversity']} "
-              f"(quietpoll {r['l_diversity']['watched']}), {fmt_s(pc['k_s'] + pc['l_s'])}")
+        print(
+            f"pycanon: k {pc['k_anonymity']} (quietpoll {r['k_anonymity']}), l {pc['l_diversity']} "
+            f"(quietpoll {r['l_diversity']['watched']}), {fmt_s(pc['k_s'] + pc['l_s'])}"
+        )
     if not a.no_docs:
         write_docs(res)
         print(f"wrote {DOCS.relative_to(REPO)}")

@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import func_name as _fname, machine_info, run_measured  # noqa: E402
 from benchlib import profile_text as _profile_text, src_state as _src_state  # noqa: E402
@@ -63,7 +64,7 @@ R_MAP = [
     (r"^svymean\(~y\)$", "mean"),
     (r"^svymean\(~y\+b\)$", "peer:mean of y and b"),
     (r"^svyby\(~y,~dom,svymean\)$", "mean_by_dom"),
-    (r"^svyciprop\(~b\)$", "prop_logit"),          # svyciprop's default method is "logit"
+    (r"^svyciprop\(~b\)$", "prop_logit"),  # svyciprop's default method is "logit"
     (r"^svyglm\(", "glm"),
     (r"^svrepdesign ", "rep_build"),
     (r"^rep svymean\(~y\)$", "rep_mean"),
@@ -74,7 +75,7 @@ SVY_MAP = [
     (r"^Sample strata\+psu$", "build"),
     (r"^mean\(y\)$", "mean"),
     (r"^mean\(y\) by dom$", "mean_by_dom"),
-    (r"^prop\(b\)$", "prop_logit"),                 # svy's default proportion interval
+    (r"^prop\(b\)$", "prop_logit"),  # svy's default proportion interval
     (r"^glm y~b\+dom$", "glm"),
     (r"^Sample replicate ", "rep_build"),
     (r"^rep mean\(y\)$", "rep_mean"),
@@ -85,6 +86,7 @@ SVY_MAP = [
 
 # ----------------------------------------------------------------------------------------------
 # quietpoll worker (runs in a subprocess)
+
 
 def _qp_ops(frame):
     """{key: (setup or None, fn)}; fn takes the setup's result (or nothing)."""
@@ -116,6 +118,7 @@ def _qp_ops(frame):
 
 def _read_frame(path):
     import polars as pl
+
     t = time.perf_counter()
     frame = pl.read_csv(path)
     return frame, time.perf_counter() - t
@@ -124,13 +127,14 @@ def _read_frame(path):
 def worker_time(path, repeats, out):
     import gc
     import resource
+
     frame, t_read = _read_frame(path)
     ops = _qp_ops(frame)
     res = {"read_csv_polars": t_read, "ops": {}}
     for key, _ in OPS:
         setup, fn = ops[key]
         runs = []
-        for i in range(repeats + 1):             # first run is the warm-up, not kept
+        for i in range(repeats + 1):  # first run is the warm-up, not kept
             arg = setup() if setup else None
             gc.collect()
             t = time.perf_counter()
@@ -147,12 +151,13 @@ def worker_time(path, repeats, out):
 def worker_profile(path, keys, out, top=14):
     import cProfile
     import pstats
+
     frame, _ = _read_frame(path)
     ops = _qp_ops(frame)
     res = {}
     for key in keys:
         setup, fn = ops[key]
-        (fn(setup()) if setup else fn())         # warm-up
+        (fn(setup()) if setup else fn())  # warm-up
         arg = setup() if setup else None
         prof = cProfile.Profile()
         prof.enable()
@@ -162,24 +167,25 @@ def worker_profile(path, keys, out, top=14):
         total = st.total_tt
         rows = []
         for (file, line, name), (cc, nc, tt, ct, callers) in st.stats.items():
-            rows.append({"func": _fname(file, line, name), "ncalls": nc, "tottime": tt, "cumtime": ct,
-                         "callers": sorted(((_fname(*c), v[2]) for c, v in callers.items()),
-                                           key=lambda x: -x[1])[:2]})
+            rows.append(
+                {
+                    "func": _fname(file, line, name),
+                    "ncalls": nc,
+                    "tottime": tt,
+                    "cumtime": ct,
+                    "callers": sorted(((_fname(*c), v[2]) for c, v in callers.items()), key=lambda x: -x[1])[:2],
+                }
+            )
         by_tot = sorted(rows, key=lambda r: -r["tottime"])[:top]
-        qp_cum = sorted((r for r in rows if "quietpoll/" in r["func"]),
-                        key=lambda r: -r["cumtime"])[:top]
+        qp_cum = sorted((r for r in rows if "quietpoll/" in r["func"]), key=lambda r: -r["cumtime"])[:top]
         res[key] = {"total": total, "top_tottime": by_tot, "top_quietpoll_cumtime": qp_cum}
     Path(out).write_text(json.dumps(res))
-
-
 
 
 # ----------------------------------------------------------------------------------------------
 # driver
 
-FOREIGN: dict = {}   # phase -> CPU used by other processes while ours ran
-
-
+FOREIGN: dict = {}  # phase -> CPU used by other processes while ours ran
 
 
 def run_proc(cmd, *, stdout_path=None, env=None, cwd=None, timeout=None, phase=None):
@@ -209,8 +215,10 @@ def parse_peer(text, mapping, mem_word):
         secs = float(rd.group(1)) * (60 if rd.group(2) == "mins" else 1)
         res["read"] = {"seconds": secs, "label": "read"}
     if "build" in res and "mean" in res:
-        res["build+mean"] = {"seconds": res["build"]["seconds"] + res["mean"]["seconds"],
-                             "label": "sum of build and mean"}
+        res["build+mean"] = {
+            "seconds": res["build"]["seconds"] + res["mean"]["seconds"],
+            "label": "sum of build and mean",
+        }
     return res
 
 
@@ -234,49 +242,68 @@ def ensure_svy_venv(outdir, log):
         log("creating svy venv (pip install svy polars) ...")
         base = shutil.which("python3") or sys.executable
         subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "svy", "polars"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "svy", "polars"], capture_output=True, text=True
+        )
         if r.returncode:
             log("pip install svy failed:\n" + r.stdout[-2000:] + r.stderr[-2000:])
             return None
     return py
 
 
-
-
-
-
 def versions(svy_py):
     import numpy
     import polars
     import quietpoll
-    v = {"python": platform.python_version(), "numpy": numpy.__version__, "polars": polars.__version__,
-         "quietpoll": getattr(quietpoll, "__version__", "?")}
+
+    v = {
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "polars": polars.__version__,
+        "quietpoll": getattr(quietpoll, "__version__", "?"),
+    }
     try:
-        r = subprocess.run([sys.executable, "-c", "import scipy; print(scipy.__version__)"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-c", "import scipy; print(scipy.__version__)"], capture_output=True, text=True
+        )
         if r.returncode == 0:
             v["scipy"] = r.stdout.strip()
     except OSError:
         pass
     try:
-        head = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
-                              text=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--", "src"],
-                               capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "status", "--porcelain", "--", "src"], capture_output=True, text=True
+        ).stdout.strip()
         v["quietpoll_commit"] = head + (" (+ uncommitted changes in src/)" if dirty else "")
     except OSError:
         pass
     if shutil.which("Rscript"):
-        r = subprocess.run(["Rscript", "-e", 'cat(paste(R.version$major, R.version$minor, sep="."), '
-                            'tryCatch(as.character(packageVersion("survey")), error=function(e) "absent"))'],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                "Rscript",
+                "-e",
+                'cat(paste(R.version$major, R.version$minor, sep="."), '
+                'tryCatch(as.character(packageVersion("survey")), error=function(e) "absent"))',
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode == 0 and r.stdout.split():
             v["R"], v["survey"] = r.stdout.split()[:2]
     if svy_py:
-        r = subprocess.run([str(svy_py), "-c", "import importlib.metadata as m, numpy, polars; "
-                            "print(m.version('svy'), numpy.__version__, polars.__version__)"],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                str(svy_py),
+                "-c",
+                "import importlib.metadata as m, numpy, polars; "
+                "print(m.version('svy'), numpy.__version__, polars.__version__)",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if r.returncode == 0 and r.stdout.split():
             v["svy"], v["svy_numpy"], v["svy_polars"] = r.stdout.split()[:3]
     return v
@@ -316,9 +343,17 @@ def build_rows(res):
         peer_key = "rep_mean" if key == "rep_mean_fresh" else key
         r = rr.get(peer_key, {}).get("seconds")
         s = sv.get(peer_key, {}).get("seconds")
-        rows.append({"key": key, "label": label, "quietpoll": q, "r": r, "svy": s,
-                     "vs_r": (r / q) if (q and r is not None) else None,
-                     "vs_svy": (s / q) if (q and s is not None) else None})
+        rows.append(
+            {
+                "key": key,
+                "label": label,
+                "quietpoll": q,
+                "r": r,
+                "svy": s,
+                "vs_r": (r / q) if (q and r is not None) else None,
+                "vs_svy": (s / q) if (q and s is not None) else None,
+            }
+        )
     return rows
 
 
@@ -335,8 +370,9 @@ def misses(rows, res):
     wp = res.get("whole_process", {})
     wq, wr = wp.get("quietpoll", {}).get("best"), wp.get("r", {}).get("best")
     if wq and wr and wr / wq < TARGET_VS_R:
-        out.append(("whole_process", "whole process (CLI vs Rscript)",
-                    [f"{wr / wq:.1f}x vs R (target {TARGET_VS_R:.0f}x)"]))
+        out.append(
+            ("whole_process", "whole process (CLI vs Rscript)", [f"{wr / wq:.1f}x vs R (target {TARGET_VS_R:.0f}x)"])
+        )
     qm = res.get("quietpoll", {}).get("peak_rss_mb")
     sm = res.get("svy", {}).get("peak_rss_mb")
     if qm is not None and sm is not None and qm >= sm:
@@ -345,27 +381,39 @@ def misses(rows, res):
 
 
 def table_text(rows, res):
-    lines = ["| operation | quietpoll | R survey | svy | speed-up vs R | speed-up vs svy |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| operation | quietpoll | R survey | svy | speed-up vs R | speed-up vs svy |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        lines.append(f"| {row['label']} | {fmt_s(row['quietpoll'])} | {fmt_s(row['r'])} | {fmt_s(row['svy'])} "
-                     f"| {fmt_ratio(row['quietpoll'], row['r'])} | {fmt_ratio(row['quietpoll'], row['svy'])} |")
+        lines.append(
+            f"| {row['label']} | {fmt_s(row['quietpoll'])} | {fmt_s(row['r'])} | {fmt_s(row['svy'])} "
+            f"| {fmt_ratio(row['quietpoll'], row['r'])} | {fmt_ratio(row['quietpoll'], row['svy'])} |"
+        )
     q = res.get("quietpoll", {})
     r = res.get("r", {})
     s = res.get("svy", {})
-    lines.append(f"| read CSV (not in targets; quietpoll: polars, R: read.csv, svy: polars) "
-                 f"| {fmt_s(q.get('read_csv_polars'))} | {fmt_s(r.get('ops', {}).get('read', {}).get('seconds'))} "
-                 f"| {fmt_s(s.get('ops', {}).get('read', {}).get('seconds'))} | | |")
+    lines.append(
+        f"| read CSV (not in targets; quietpoll: polars, R: read.csv, svy: polars) "
+        f"| {fmt_s(q.get('read_csv_polars'))} | {fmt_s(r.get('ops', {}).get('read', {}).get('seconds'))} "
+        f"| {fmt_s(s.get('ops', {}).get('read', {}).get('seconds'))} | | |"
+    )
     qm, rm, sm = q.get("peak_rss_mb"), r.get("peak_rss_mb"), s.get("peak_rss_mb")
-    lines.append(f"| **peak memory** (peak RSS of the benchmark process) | {fmt_mb(qm)} | {fmt_mb(rm)} | {fmt_mb(sm)} "
-                 f"| {fmt_less(qm, rm)} | {fmt_less(qm, sm)} |")
+    lines.append(
+        f"| **peak memory** (peak RSS of the benchmark process) | {fmt_mb(qm)} | {fmt_mb(rm)} | {fmt_mb(sm)} "
+        f"| {fmt_less(qm, rm)} | {fmt_less(qm, sm)} |"
+    )
     w = res.get("whole_process", {})
     wq, wr = w.get("quietpoll", {}), w.get("r", {})
-    lines.append(f"| **whole process**: CLI `quietpoll estimate` vs `Rscript whole_process.R` (read CSV, design, mean) "
-                 f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — "
-                 f"| {fmt_ratio(wq.get('best'), wr.get('best'))} | — |")
-    lines.append(f"| whole process, peak memory | {fmt_mb(wq.get('peak_rss_mb'))} | {fmt_mb(wr.get('peak_rss_mb'))} "
-                 f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — |")
+    lines.append(
+        f"| **whole process**: CLI `quietpoll estimate` vs `Rscript whole_process.R` (read CSV, design, mean) "
+        f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — "
+        f"| {fmt_ratio(wq.get('best'), wr.get('best'))} | — |"
+    )
+    lines.append(
+        f"| whole process, peak memory | {fmt_mb(wq.get('peak_rss_mb'))} | {fmt_mb(wr.get('peak_rss_mb'))} "
+        f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — |"
+    )
     return "\n".join(lines)
 
 
@@ -378,14 +426,18 @@ def peer_only_text(res):
     return "\n".join(lines)
 
 
-
-
 def write_docs(res, rows, miss):
     m, v = res["machine"], res["versions"]
     old = DOCS.read_text() if DOCS.exists() else ""
     mk = re.search(r"<!-- analysis:begin -->.*?<!-- analysis:end -->", old, re.S)
-    analysis = mk.group(0) if mk else ("<!-- analysis:begin -->\n_(No hand-written analysis yet: the automatic "
-                                       "list and profiles above are the measured facts.)_\n<!-- analysis:end -->")
+    analysis = (
+        mk.group(0)
+        if mk
+        else (
+            "<!-- analysis:begin -->\n_(No hand-written analysis yet: the automatic "
+            "list and profiles above are the measured facts.)_\n<!-- analysis:end -->"
+        )
+    )
     notes = "\n".join(f"- {n}" for n in res.get("notes", []))
     miss_lines = "\n".join(f"- **{label}**: " + "; ".join(why) for _, label, why in miss) or "- none"
     doc = f"""# Benchmarks: quietpoll vs R survey vs svy
@@ -395,24 +447,24 @@ fabrication checks in [benchmarks_quality.md](benchmarks_quality.md), disclosure
 `release`) in [benchmarks_disclosure.md](benchmarks_disclosure.md), the collection server (`quietpoll serve`,
 SQLite and PostgreSQL) in [benchmarks_collect.md](benchmarks_collect.md).
 
-Generated by `benchmarks/bench_estimate.py` (see `benchmarks/README.md`) on {res['date']}; the whole run took
-{res['elapsed_s']:.0f} s. These are measurements, not tests. Timings drift between runs and machines: compare
+Generated by `benchmarks/bench_estimate.py` (see `benchmarks/README.md`) on {res["date"]}; the whole run took
+{res["elapsed_s"]:.0f} s. These are measurements, not tests. Timings drift between runs and machines: compare
 only the ratios, which are taken within one run on one CSV.
 
 ## Machine and versions
 
-- CPU: {m.get('cpu', '?')}; nproc {m.get('nproc')}; memory {m.get('mem_gib')} GiB; {m.get('platform')}
-- `OPENBLAS_CORETYPE` = `{m.get('OPENBLAS_CORETYPE')}` (left as found in the environment)
-- Python {v.get('python')}, numpy {v.get('numpy')}, polars {v.get('polars')}, scipy {v.get('scipy', '?')},
-  quietpoll {v.get('quietpoll')} (commit {v.get('quietpoll_commit', '?')})
-- R {v.get('R', 'absent')}, survey {v.get('survey', 'absent')}
-- svy {v.get('svy', 'absent')} (own venv: numpy {v.get('svy_numpy', '?')}, polars {v.get('svy_polars', '?')})
+- CPU: {m.get("cpu", "?")}; nproc {m.get("nproc")}; memory {m.get("mem_gib")} GiB; {m.get("platform")}
+- `OPENBLAS_CORETYPE` = `{m.get("OPENBLAS_CORETYPE")}` (left as found in the environment)
+- Python {v.get("python")}, numpy {v.get("numpy")}, polars {v.get("polars")}, scipy {v.get("scipy", "?")},
+  quietpoll {v.get("quietpoll")} (commit {v.get("quietpoll_commit", "?")})
+- R {v.get("R", "absent")}, survey {v.get("survey", "absent")}
+- svy {v.get("svy", "absent")} (own venv: numpy {v.get("svy_numpy", "?")}, polars {v.get("svy_polars", "?")})
 
 ## Data
 
-`{res['data']['file']}`: {res['data']['rows']:,} rows, 100 strata x 20 PSUs, weight `w`, outcome `y`, binary `b`,
-domain `dom` (10 levels), {res['data']['reps']} bootstrap replicate weight columns `rw1..rw{res['data']['reps']}`
-({res['data']['size_mb']:.0f} MB; {res['data']['source']}).
+`{res["data"]["file"]}`: {res["data"]["rows"]:,} rows, 100 strata x 20 PSUs, weight `w`, outcome `y`, binary `b`,
+domain `dom` (10 levels), {res["data"]["reps"]} bootstrap replicate weight columns `rw1..rw{res["data"]["reps"]}`
+({res["data"]["size_mb"]:.0f} MB; {res["data"]["source"]}).
 
 ## Results
 
@@ -421,7 +473,7 @@ domain `dom` (10 levels), {res['data']['reps']} bootstrap replicate weight colum
 How each column was measured:
 
 - **quietpoll**: in its own subprocess, CSV loaded with `polars.read_csv`, then each operation timed
-  separately, best of {res['repeats']} after one warm-up (`time.perf_counter`). `design build + mean` builds a
+  separately, best of {res["repeats"]} after one warm-up (`time.perf_counter`). `design build + mean` builds a
   fresh design each time. `replicate mean` reuses one replicate design, so anything the design caches
   (its degrees of freedom) is computed in the warm-up only; `replicate mean, first call on a fresh design`
   times the call on a newly built design (build not timed), which is what the peers' single calls do.
@@ -431,19 +483,19 @@ How each column was measured:
   neither peer script times a beta interval.
 - **peak memory**: `ru_maxrss` of each benchmark process (from `wait4`), data included. The quietpoll
   process holds the frame, a Taylor and a replicate design; the peer processes also fit the GLMs of their
-  scripts. R's own `gc()` maximum was {fmt_mb(res.get('r', {}).get('gc_max_mb'))}.
+  scripts. R's own `gc()` maximum was {fmt_mb(res.get("r", {}).get("gc_max_mb"))}.
 - **whole process**: wall time of `quietpoll estimate FILE --strata strat --ids psu --nest --weights w --mean y
-  --format json` (best of {res['whole_process'].get('quietpoll', {}).get('n', '?')}) vs `Rscript
-  benchmarks/whole_process.R FILE` (read.csv + svydesign + svymean, {res['whole_process'].get('r', {}).get('n', '?')} run(s)).
+  --format json` (best of {res["whole_process"].get("quietpoll", {}).get("n", "?")}) vs `Rscript
+  benchmarks/whole_process.R FILE` (read.csv + svydesign + svymean, {res["whole_process"].get("r", {}).get("n", "?")} run(s)).
 - **contention**: CPU seconds used by *other* processes on the machine while each phase ran (from
-  /proc/stat minus the phase's own CPU): {'; '.join(f"{k} {v['cores']:.2f} cores" for k, v in res.get('foreign_cpu', {}).items()) or 'not measured'}.
+  /proc/stat minus the phase's own CPU): {"; ".join(f"{k} {v['cores']:.2f} cores" for k, v in res.get("foreign_cpu", {}).items()) or "not measured"}.
   On this 2-core machine anything above ~0.15 cores means the timings of that phase are inflated.
 - quietpoll's src/ state (HEAD + digest of uncommitted src changes) at start / end of the run:
-  `{res.get('src_state', {}).get('start')}` / `{res.get('src_state', {}).get('end')}`.
+  `{res.get("src_state", {}).get("start")}` / `{res.get("src_state", {}).get("end")}`.
 
 Peer-only operations (quietpoll has no equivalent yet):
 
-{peer_only_text(res) or '- none'}
+{peer_only_text(res) or "- none"}
 
 {notes}
 
@@ -458,7 +510,7 @@ memory below svy's. Operations that miss at least one target in this run:
 
 ### Profiles (cProfile, one call after a warm-up, in a separate process)
 
-{_profile_text(res.get('profiles', {}), fmt_s, dict(OPS)) or '_no profiles (nothing missed, or profiling skipped)_'}
+{_profile_text(res.get("profiles", {}), fmt_s, dict(OPS)) or "_no profiles (nothing missed, or profiling skipped)_"}
 """
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(doc)
@@ -476,8 +528,9 @@ def main():
     ap.add_argument("--no-svy", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
-    ap.add_argument("--redo-docs", action="store_true",
-                    help="only rewrite docs/benchmarks.md from OUT/results.json (no timing)")
+    ap.add_argument(
+        "--redo-docs", action="store_true", help="only rewrite docs/benchmarks.md from OUT/results.json (no timing)"
+    )
     ap.add_argument("--worker", choices=["time", "profile"], help=argparse.SUPPRESS)
     ap.add_argument("--file", help=argparse.SUPPRESS)
     ap.add_argument("--ops", help=argparse.SUPPRESS)
@@ -503,21 +556,38 @@ def main():
     def log(msg, phase=None):
         print(f"[{time.perf_counter() - t_start:6.1f}s] {msg}", flush=True)
 
-    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "repeats": a.repeats, "machine": machine_info(),
-           "notes": []}
+    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "repeats": a.repeats, "machine": machine_info(), "notes": []}
     log("data ...")
     path, source = ensure_data(a.rows, a.reps, out)
-    res["data"] = {"file": path.name, "rows": a.rows, "reps": a.reps, "source": source,
-                   "size_mb": path.stat().st_size / 1e6}
+    res["data"] = {
+        "file": path.name,
+        "rows": a.rows,
+        "reps": a.reps,
+        "source": source,
+        "size_mb": path.stat().st_size / 1e6,
+    }
     log(f"data: {path} ({source})")
 
     # 1. quietpoll in-process timings, in a subprocess of its own
     src_before = _src_state(REPO)
     log("quietpoll operations ...", "quietpoll")
     rj = out / "quietpoll_worker.json"
-    rc, wall, rss, text = run_proc([sys.executable, __file__, "--worker", "time", "--file", str(path),
-                                    "--repeats", str(a.repeats), "--result", str(rj)],
-                                   stdout_path=out / "quietpoll_worker.log", phase="quietpoll operations")
+    rc, wall, rss, text = run_proc(
+        [
+            sys.executable,
+            __file__,
+            "--worker",
+            "time",
+            "--file",
+            str(path),
+            "--repeats",
+            str(a.repeats),
+            "--result",
+            str(rj),
+        ],
+        stdout_path=out / "quietpoll_worker.log",
+        phase="quietpoll operations",
+    )
     if rc:
         raise SystemExit("quietpoll worker failed:\n" + text[-3000:])
     res["quietpoll"] = json.loads(rj.read_text())
@@ -529,15 +599,24 @@ def main():
     have_r = shutil.which("Rscript") and (ANCHORS / "bench.R").exists() and not a.no_r
     if have_r:
         log("R survey (anchors/bench.R) ...", "R survey")
-        rc, wall, rss, text = run_proc(["Rscript", str(ANCHORS / "bench.R"), str(path)],
-                                       stdout_path=out / "r_bench.log", phase="R survey")
+        rc, wall, rss, text = run_proc(
+            ["Rscript", str(ANCHORS / "bench.R"), str(path)], stdout_path=out / "r_bench.log", phase="R survey"
+        )
         ops = parse_peer(text, R_MAP, "max mem")
-        res["r"] = {"ops": ops, "peak_rss_mb": rss, "wall_s": wall, "returncode": rc,
-                    "gc_max_mb": max((o.get("mem_mb", 0) for o in ops.values()), default=None)}
+        res["r"] = {
+            "ops": ops,
+            "peak_rss_mb": rss,
+            "wall_s": wall,
+            "returncode": rc,
+            "gc_max_mb": max((o.get("mem_mb", 0) for o in ops.values()), default=None),
+        }
         log(f"  R done in {wall:.0f} s (rc {rc}), peak RSS {fmt_mb(rss)}")
     else:
-        why = "--no-r" if a.no_r else ("Rscript not found" if not shutil.which("Rscript") else
-                                       f"{ANCHORS / 'bench.R'} absent")
+        why = (
+            "--no-r"
+            if a.no_r
+            else ("Rscript not found" if not shutil.which("Rscript") else f"{ANCHORS / 'bench.R'} absent")
+        )
         res["notes"].append(f"R survey skipped: {why}.")
         log(f"R skipped: {why}")
 
@@ -547,41 +626,77 @@ def main():
         svy_py = ensure_svy_venv(out, log)
     if svy_py:
         log("svy (anchors/bench_svy.py) ...", "svy")
-        rc, wall, rss, text = run_proc([str(svy_py), str(ANCHORS / "bench_svy.py"), str(path)],
-                                       stdout_path=out / "svy_bench.log", phase="svy")
-        res["svy"] = {"ops": parse_peer(text, SVY_MAP, "maxrss"), "peak_rss_mb": rss, "wall_s": wall,
-                      "returncode": rc}
+        rc, wall, rss, text = run_proc(
+            [str(svy_py), str(ANCHORS / "bench_svy.py"), str(path)], stdout_path=out / "svy_bench.log", phase="svy"
+        )
+        res["svy"] = {"ops": parse_peer(text, SVY_MAP, "maxrss"), "peak_rss_mb": rss, "wall_s": wall, "returncode": rc}
         log(f"  svy done in {wall:.0f} s (rc {rc}), peak RSS {fmt_mb(rss)}")
         if rc:
             res["notes"].append(f"svy's script exited with status {rc}; see {out.name}/svy_bench.log.")
     else:
-        why = "--no-svy" if a.no_svy else (f"{ANCHORS / 'bench_svy.py'} absent"
-                                           if not (ANCHORS / "bench_svy.py").exists() else "svy venv unavailable")
+        why = (
+            "--no-svy"
+            if a.no_svy
+            else (
+                f"{ANCHORS / 'bench_svy.py'} absent"
+                if not (ANCHORS / "bench_svy.py").exists()
+                else "svy venv unavailable"
+            )
+        )
         res["notes"].append(f"svy skipped: {why}.")
         log(f"svy skipped: {why}")
 
     # 4. whole process
     log("whole process ...", "whole process")
     cli = Path(sys.executable).with_name("quietpoll")
-    cmd = [str(cli) if cli.exists() else "quietpoll", "estimate", str(path), "--strata", "strat", "--ids", "psu",
-           "--nest", "--weights", "w", "--mean", "y", "--format", "json"]
+    cmd = [
+        str(cli) if cli.exists() else "quietpoll",
+        "estimate",
+        str(path),
+        "--strata",
+        "strat",
+        "--ids",
+        "psu",
+        "--nest",
+        "--weights",
+        "w",
+        "--mean",
+        "y",
+        "--format",
+        "json",
+    ]
     runs = []
     for i in range(a.process_repeats):
         rc, wall, rss, text = run_proc(cmd, stdout_path=out / "quietpoll_cli.log", phase="whole process")
         if rc:
             raise SystemExit("quietpoll estimate failed:\n" + text[-3000:])
         runs.append((wall, rss))
-    wp = {"quietpoll": {"best": min(r[0] for r in runs), "runs": [r[0] for r in runs],
-                        "peak_rss_mb": max(r[1] for r in runs), "n": len(runs), "cmd": " ".join(cmd)}}
+    wp = {
+        "quietpoll": {
+            "best": min(r[0] for r in runs),
+            "runs": [r[0] for r in runs],
+            "peak_rss_mb": max(r[1] for r in runs),
+            "n": len(runs),
+            "cmd": " ".join(cmd),
+        }
+    }
     log(f"  quietpoll estimate: {fmt_s(wp['quietpoll']['best'])} (runs {[round(r[0], 2) for r in runs]})")
     if have_r:
         runs = []
         for i in range(a.r_process_repeats):
-            rc, wall, rss, text = run_proc(["Rscript", str(HERE / "whole_process.R"), str(path)],
-                                           stdout_path=out / "r_whole.log", phase="whole process")
+            rc, wall, rss, text = run_proc(
+                ["Rscript", str(HERE / "whole_process.R"), str(path)],
+                stdout_path=out / "r_whole.log",
+                phase="whole process",
+            )
             runs.append((wall, rss))
-        wp["r"] = {"best": min(r[0] for r in runs), "runs": [r[0] for r in runs],
-                   "peak_rss_mb": max(r[1] for r in runs), "n": len(runs), "returncode": rc}
+        wp["r"] = {
+            "best": min(r[0] for r in runs),
+            "runs": [r[0] for r in runs],
+            "peak_rss_mb": max(r[1] for r in runs),
+            "n": len(runs),
+            "returncode": rc,
+        }
         log(f"  Rscript whole_process.R: {fmt_s(wp['r']['best'])}")
     res["whole_process"] = wp
 
@@ -593,9 +708,22 @@ def main():
     if prof_keys and not a.no_profile:
         log(f"profiling {', '.join(prof_keys)} ...", "profiles")
         pj = out / "quietpoll_profile.json"
-        rc, wall, rss, text = run_proc([sys.executable, __file__, "--worker", "profile", "--file", str(path),
-                                        "--ops", ",".join(prof_keys), "--result", str(pj)],
-                                       stdout_path=out / "quietpoll_profile.log", phase="profiles")
+        rc, wall, rss, text = run_proc(
+            [
+                sys.executable,
+                __file__,
+                "--worker",
+                "profile",
+                "--file",
+                str(path),
+                "--ops",
+                ",".join(prof_keys),
+                "--result",
+                str(pj),
+            ],
+            stdout_path=out / "quietpoll_profile.log",
+            phase="profiles",
+        )
         if rc == 0:
             res["profiles"] = json.loads(pj.read_text())
         else:
@@ -604,15 +732,19 @@ def main():
     res["foreign_cpu"] = FOREIGN
     busy = {k: v for k, v in FOREIGN.items() if v["cores"] > 0.15}
     if busy:
-        res["notes"].append("Other processes were using the CPU during: " + ", ".join(
-            f"{k} ({v['cores']:.2f} cores on average)" for k, v in busy.items())
+        res["notes"].append(
+            "Other processes were using the CPU during: "
+            + ", ".join(f"{k} ({v['cores']:.2f} cores on average)" for k, v in busy.items())
             + ". Those timings are inflated by the contention; rerun on a quiet machine before quoting "
-            "absolute numbers.")
+            "absolute numbers."
+        )
     src_after = _src_state(REPO)
     res["src_state"] = {"start": src_before, "end": src_after}
     if src_before != src_after:
-        res["notes"].append("src/ changed while this run was in progress (someone else's edit): the "
-                            "quietpoll timings, the profiles and the versions may describe different code.")
+        res["notes"].append(
+            "src/ changed while this run was in progress (someone else's edit): the "
+            "quietpoll timings, the profiles and the versions may describe different code."
+        )
     res["versions"] = versions(svy_py)
     res["rows"] = rows
     res["misses"] = [{"key": k, "label": label, "why": w} for k, label, w in miss]

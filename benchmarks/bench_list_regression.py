@@ -47,8 +47,20 @@ def data(n: int, seed: int = 20261204) -> pl.DataFrame:
     u = rng.random(n)
     forced = np.where(u < 0.7, z, u < 0.85).astype(int)
     y = rng.binomial(J, g) + t * z
-    return pl.DataFrame({"st": st, "psu": psu, "w": rng.uniform(1, 5, n), "x1": x1, "x2": x2, "x3": x3,
-                         "treat": t, "count": y, "rr": forced, "out": z.astype(int)})
+    return pl.DataFrame(
+        {
+            "st": st,
+            "psu": psu,
+            "w": rng.uniform(1, 5, n),
+            "x1": x1,
+            "x2": x2,
+            "x3": x3,
+            "treat": t,
+            "count": y,
+            "rr": forced,
+            "out": z.astype(int),
+        }
+    )
 
 
 def best(f, repeats):
@@ -78,8 +90,9 @@ def main() -> None:
     df = data(a.rows)
     srs = qp.svydesign(df.with_columns(pl.lit(1.0).alias("one")), weights="one")
     des = qp.svydesign(df, ids="psu", strata="st", weights="w", nest=True)
-    rep = qp.as_svrepdesign(qp.svydesign(df.with_columns((pl.col("psu") % 50).alias("g")), ids="g", weights="w"),
-                            type="JK1")
+    rep = qp.as_svrepdesign(
+        qp.svydesign(df.with_columns((pl.col("psu") % 50).alias("g")), ids="g", weights="w"), type="JK1"
+    )
     f = "count ~ x1 + x2 + x3"
     fitted = list_regression(des, f, "treat", method="ml")
     ops = {
@@ -88,8 +101,9 @@ def main() -> None:
         f"list ML, {rep.n_replicates} replicate refits": lambda: list_regression(rep, f, "treat", method="ml"),
         "list LM (svyglm), design SEs": lambda: list_regression(des, f, "treat", method="lm"),
         "prevalence by x3 (ML fit)": lambda: fitted.prevalence(des, by="x3"),
-        "RR forced, design SEs": lambda: rr_regression(des, "rr ~ x1 + x2 + x3", rr_design="forced",
-                                                        p_truth=0.7, p_yes=0.15),
+        "RR forced, design SEs": lambda: rr_regression(
+            des, "rr ~ x1 + x2 + x3", rr_design="forced", p_truth=0.7, p_yes=0.15
+        ),
         "MUBP": lambda: mubp(df, "out ~ x1 + x2", {"x1": 0.1, "x2": 0.45}),
     }
     res = {}
@@ -99,9 +113,18 @@ def main() -> None:
         print(f"{name:40s} first {first:7.3f} s   best {b:7.3f} s")
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "list_regression.json").write_text(json.dumps(
-        {"rows": a.rows, "repeats": a.repeats, "python": platform.python_version(),
-         "machine": platform.machine(), "seconds": res}, indent=2))
+    (out / "list_regression.json").write_text(
+        json.dumps(
+            {
+                "rows": a.rows,
+                "repeats": a.repeats,
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "seconds": res,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

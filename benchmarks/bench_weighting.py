@@ -47,8 +47,8 @@ R_SCRIPT = HERE / "weighting_bench.R"
 SEED = 20240611
 N_POP = 40_000_000
 VARS = {"region": ("r", 10), "age": ("a", 7), "edu": ("e", 5), "urban": ("u", 6)}
-MAXIT = 100          # raking sweeps allowed (R's default is 10; raised so that every tool converges)
-EPSILON = 1.0        # R's rake: stop when no cell of the joint table moves by >= 1 (weight units)
+MAXIT = 100  # raking sweeps allowed (R's default is 10; raised so that every tool converges)
+EPSILON = 1.0  # R's rake: stop when no cell of the joint table moves by >= 1 (weight units)
 TARGET_SPEEDUP = 10.0
 TARGET_MEM_RATIO = 2.0
 
@@ -67,6 +67,7 @@ PIP = {"weightipy": ["weightipy"], "balance": ["balance"]}
 # ----------------------------------------------------------------------------------------------
 # data
 
+
 def level_names(var):
     p, k = VARS[var]
     return [f"{p}{i + 1}" for i in range(k)]
@@ -74,6 +75,7 @@ def level_names(var):
 
 def _softmax(x):
     import numpy as np
+
     e = np.exp(x - np.max(x, axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -81,6 +83,7 @@ def _softmax(x):
 def _draw(rng, n, probs, parent=None):
     """n categorical draws; probs is (K,), or (levels of parent, K) with row i drawn from probs[parent[i]]."""
     import numpy as np
+
     cum = np.cumsum(probs, axis=-1)
     cum[..., -1] = 1.0
     if parent is None:
@@ -102,12 +105,15 @@ def generate(rows, outdir):
     lin = np.linspace
     # sample: region skewed to the first regions; urban depends on region, age on urban, edu on age
     region = _draw(rng, rows, _softmax(lin(0.9, -0.9, 10)))
-    urban = _draw(rng, rows,
-                  _softmax(lin(0.6, -0.6, 6)[None, :] + lin(-0.8, 0.8, 10)[:, None] * lin(-1, 1, 6)[None, :]), region)
-    age = _draw(rng, rows, _softmax(lin(-0.7, 0.5, 7)[None, :] + lin(0.6, -0.6, 6)[:, None] * lin(-1, 1, 7)[None, :]),
-                urban)
-    edu = _draw(rng, rows, _softmax(lin(-0.4, 0.6, 5)[None, :] + lin(-0.7, 0.7, 7)[:, None] * lin(-1, 1, 5)[None, :]),
-                age)
+    urban = _draw(
+        rng, rows, _softmax(lin(0.6, -0.6, 6)[None, :] + lin(-0.8, 0.8, 10)[:, None] * lin(-1, 1, 6)[None, :]), region
+    )
+    age = _draw(
+        rng, rows, _softmax(lin(-0.7, 0.5, 7)[None, :] + lin(0.6, -0.6, 6)[:, None] * lin(-1, 1, 7)[None, :]), urban
+    )
+    edu = _draw(
+        rng, rows, _softmax(lin(-0.4, 0.6, 5)[None, :] + lin(-0.7, 0.7, 7)[:, None] * lin(-1, 1, 5)[None, :]), age
+    )
     codes = {"region": region, "age": age, "edu": edu, "urban": urban}
     w = rng.uniform(0.5, 2.0, rows)
     income = np.exp(9.6 + 0.18 * edu + 0.07 * urban - 0.03 * (age - 3) ** 2 + 0.6 * rng.standard_normal(rows))
@@ -115,8 +121,12 @@ def generate(rows, outdir):
 
     # population margins: the sample's base-weighted shares tilted (by factors of up to ~e^0.6 either way),
     # so the sample over-represents the first regions, urban levels and older, more educated people
-    tilt = {"region": lin(-0.6, 0.6, 10) + 0.15 * np.sin(np.arange(10)), "age": lin(0.5, -0.5, 7),
-            "edu": lin(0.6, -0.4, 5), "urban": lin(-0.5, 0.5, 6)}
+    tilt = {
+        "region": lin(-0.6, 0.6, 10) + 0.15 * np.sin(np.arange(10)),
+        "age": lin(0.5, -0.5, 7),
+        "edu": lin(0.6, -0.4, 5),
+        "urban": lin(-0.5, 0.5, 6),
+    }
     pop_p = {}
     for v, tl in tilt.items():
         sh = np.bincount(codes[v], weights=w, minlength=len(tl)) / w.sum()
@@ -135,14 +145,22 @@ def generate(rows, outdir):
             rw *= (t / np.bincount(codes[v], weights=rw, minlength=len(t)))[codes[v]]
     income_total = float(round(1.02 * np.dot(rw, income), 0))
 
-    frame = pl.DataFrame({"id": np.arange(rows, dtype=np.int64),
-                          **{v: np.array(level_names(v))[codes[v]] for v in VARS},
-                          "w": np.round(w, 6), "income": income})
+    frame = pl.DataFrame(
+        {
+            "id": np.arange(rows, dtype=np.int64),
+            **{v: np.array(level_names(v))[codes[v]] for v in VARS},
+            "w": np.round(w, 6),
+            "income": income,
+        }
+    )
     csv = outdir / f"weighting_synth_{rows}.csv"
     frame.write_csv(csv)
     tgt = outdir / f"weighting_targets_{rows}.json"
-    tgt.write_text(json.dumps({"N": N_POP, "margins": margins, "income_total": income_total,
-                               "seed": SEED, "synthetic": True}, indent=1))
+    tgt.write_text(
+        json.dumps(
+            {"N": N_POP, "margins": margins, "income_total": income_total, "seed": SEED, "synthetic": True}, indent=1
+        )
+    )
     # what the tools actually read (w rounded to 6 decimals in the CSV)
     w = frame["w"].to_numpy()
     return csv, tgt, codes, w, frame["income"].to_numpy()
@@ -150,6 +168,7 @@ def generate(rows, outdir):
 
 # ----------------------------------------------------------------------------------------------
 # workers (each runs in its own subprocess; peers in their own venvs, so only numpy/pandas here)
+
 
 def _rss_now_mb():
     try:
@@ -163,6 +182,7 @@ def _rss_now_mb():
 
 def _maxrss_mb():
     import resource
+
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
@@ -186,7 +206,7 @@ def _reset_hwm():
         return False
 
 
-_PEAK = {"mb": 0.0}    # the process's peak RSS since exec, kept across the VmHWM resets below
+_PEAK = {"mb": 0.0}  # the process's peak RSS since exec, kept across the VmHWM resets below
 _CPU = {"last": None}  # CPU seconds (all threads of the process) of the last measured call
 
 
@@ -199,7 +219,7 @@ def _note_peak():
 
 def _measured_call(fn):
     """(result, seconds, RSS before the call, peak RSS during the call or None)."""
-    _note_peak()                 # the peak so far, before the reset forgets it
+    _note_peak()  # the peak so far, before the reset forgets it
     rss0 = _rss_now_mb()
     reset = _reset_hwm()
     c = time.process_time()
@@ -239,21 +259,29 @@ def _qp_op(des, tg, op, maxit, epsilon):
 def worker_quietpoll(a):
     """One operation (or the design build) in this process: first call + best of repeats."""
     import gc
+
     rss_start = _rss_now_mb()
     import numpy as np
     import polars as pl
     import quietpoll as qp
-    from quietpoll.weighting import apply as _apply   # noqa: F401  (the weighting engine, imported up front)
+    from quietpoll.weighting import apply as _apply  # noqa: F401  (the weighting engine, imported up front)
+
     rss_imports = _rss_now_mb()
     tg = json.loads(Path(a.targets).read_text())
     t = time.perf_counter()
     frame = pl.read_csv(a.data)
     t_read = time.perf_counter() - t
-    res = {"op": a.op, "read_s": t_read, "data_bytes": frame.estimated_size(), "rss_start_mb": rss_start,
-           "rss_after_imports_mb": rss_imports, "rss_after_load_mb": _rss_now_mb(),
-           "hwm_after_load_mb": _note_peak(), "versions": {"quietpoll": qp.__version__,
-                                                          "polars": pl.__version__, "numpy": np.__version__}}
-    if a.op == "rake_unit":       # untimed: raking from unit base weights, for the weightipy comparison
+    res = {
+        "op": a.op,
+        "read_s": t_read,
+        "data_bytes": frame.estimated_size(),
+        "rss_start_mb": rss_start,
+        "rss_after_imports_mb": rss_imports,
+        "rss_after_load_mb": _rss_now_mb(),
+        "hwm_after_load_mb": _note_peak(),
+        "versions": {"quietpoll": qp.__version__, "polars": pl.__version__, "numpy": np.__version__},
+    }
+    if a.op == "rake_unit":  # untimed: raking from unit base weights, for the weightipy comparison
         des = qp.svydesign(frame.with_columns(pl.lit(1.0).alias("one")), weights="one")
         out = des.rake(_qp_targets(tg), maxit=a.maxit, epsilon=a.epsilon)
         np.save(Path(a.outdir) / "weights_quietpoll_rake_unit.npy", np.asarray(out.weights, dtype=np.float64))
@@ -275,17 +303,25 @@ def worker_quietpoll(a):
             del des, fn
         runs.append(dt)
         cpu.append(_CPU["last"])
-        mem.append({"rss_before_mb": rss0, "peak_during_mb": peak,
-                    "increment_mb": None if peak is None else peak - rss0})
+        mem.append(
+            {"rss_before_mb": rss0, "peak_during_mb": peak, "increment_mb": None if peak is None else peak - rss0}
+        )
         if i == 0:
             res["maxrss_after_first_mb"] = _maxrss_mb()
         del out
     incs = [m["increment_mb"] for m in mem if m["increment_mb"] is not None]
-    res.update(first=runs[0], runs=runs[1:], best=min(runs[1:]) if runs[1:] else runs[0], maxrss_mb=_maxrss_mb(),
-               cpu_first=cpu[0], cpu_best=min(cpu[1:]) if cpu[1:] else cpu[0],
-               peak_hwm_mb=_note_peak(),
-               calls_memory=mem, op_increment_first_mb=mem[0]["increment_mb"],
-               op_increment_max_mb=max(incs) if incs else None)
+    res.update(
+        first=runs[0],
+        runs=runs[1:],
+        best=min(runs[1:]) if runs[1:] else runs[0],
+        maxrss_mb=_maxrss_mb(),
+        cpu_first=cpu[0],
+        cpu_best=min(cpu[1:]) if cpu[1:] else cpu[0],
+        peak_hwm_mb=_note_peak(),
+        calls_memory=mem,
+        op_increment_first_mb=mem[0]["increment_mb"],
+        op_increment_max_mb=max(incs) if incs else None,
+    )
     Path(a.result).write_text(json.dumps(res))
 
 
@@ -295,12 +331,13 @@ def worker_profile(a, top=14):
     import pstats
     import polars as pl
     import quietpoll as qp
+
     tg = json.loads(Path(a.targets).read_text())
     frame = pl.read_csv(a.data)
     res = {}
     for op in a.ops.split(","):
         des = qp.svydesign(frame, weights="w")
-        _qp_op(des, tg, op, a.maxit, a.epsilon)()           # warm-up
+        _qp_op(des, tg, op, a.maxit, a.epsilon)()  # warm-up
         fn = _qp_op(qp.svydesign(frame, weights="w"), tg, op, a.maxit, a.epsilon)
         prof = cProfile.Profile()
         prof.enable()
@@ -309,29 +346,42 @@ def worker_profile(a, top=14):
         st = pstats.Stats(prof)
         rows = []
         for (file, line, name), (cc, nc, tt, ct, callers) in st.stats.items():
-            rows.append({"func": _fname(file, line, name), "ncalls": nc, "tottime": tt, "cumtime": ct,
-                         "callers": sorted(((_fname(*c), v[2]) for c, v in callers.items()),
-                                           key=lambda x: -x[1])[:2]})
-        res[op] = {"total": st.total_tt,
-                   "top_tottime": sorted(rows, key=lambda r: -r["tottime"])[:top],
-                   "top_quietpoll_cumtime": sorted((r for r in rows if "quietpoll/" in r["func"]),
-                                                   key=lambda r: -r["cumtime"])[:top]}
+            rows.append(
+                {
+                    "func": _fname(file, line, name),
+                    "ncalls": nc,
+                    "tottime": tt,
+                    "cumtime": ct,
+                    "callers": sorted(((_fname(*c), v[2]) for c, v in callers.items()), key=lambda x: -x[1])[:2],
+                }
+            )
+        res[op] = {
+            "total": st.total_tt,
+            "top_tottime": sorted(rows, key=lambda r: -r["tottime"])[:top],
+            "top_quietpoll_cumtime": sorted(
+                (r for r in rows if "quietpoll/" in r["func"]), key=lambda r: -r["cumtime"]
+            )[:top],
+        }
     Path(a.result).write_text(json.dumps(res))
-
-
 
 
 def worker_weightipy(a):
     import gc
+
     rss_start = _rss_now_mb()
     import numpy as np
     import pandas as pd
     import weightipy as wp
+
     tg = json.loads(Path(a.targets).read_text())
     df = pd.read_csv(a.data, dtype={v: str for v in VARS})
-    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _hwm_mb(),
-           "data_bytes": int(df.memory_usage(deep=True).sum()),
-           "versions": {"weightipy": wp.__version__, "pandas": pd.__version__, "numpy": np.__version__}}
+    res = {
+        "rss_start_mb": rss_start,
+        "rss_after_load_mb": _rss_now_mb(),
+        "hwm_after_load_mb": _hwm_mb(),
+        "data_bytes": int(df.memory_usage(deep=True).sum()),
+        "versions": {"weightipy": wp.__version__, "pandas": pd.__version__, "numpy": np.__version__},
+    }
     # weightipy takes targets as percentages and always starts from unit weights (no base weights)
     scheme = {v: {k: 100.0 * c / tg["N"] for k, c in lev.items()} for v, lev in tg["margins"].items()}
 
@@ -344,7 +394,7 @@ def worker_weightipy(a):
         np.save(Path(a.outdir) / fname, out["wt"].to_numpy(dtype=np.float64))
         try:
             res[key]["iterations"] = int(rim.groups["_default_name_"]["iterations"])
-        except Exception:          # noqa: BLE001 - report field only
+        except Exception:  # noqa: BLE001 - report field only
             pass
         del out, rim
 
@@ -358,9 +408,11 @@ def worker_weightipy(a):
     import inspect
     import textwrap
     from weightipy.internal import rim as rim_mod
+
     src = textwrap.dedent(inspect.getsource(rim_mod.Rake.start))
-    patched = src.replace("diff_error = 999999", "diff_error = sys.float_info.max") \
-                 .replace("diff_error_old = 99999999999", "diff_error_old = float('inf')")
+    patched = src.replace("diff_error = 999999", "diff_error = sys.float_info.max").replace(
+        "diff_error_old = 99999999999", "diff_error_old = float('inf')"
+    )
     res["patch_applied"] = patched != src
     ns = dict(vars(rim_mod))
     ns["sys"] = sys
@@ -376,18 +428,27 @@ def worker_balance(a):
     import gc
     import itertools
     import logging
+
     rss_start = _rss_now_mb()
     import numpy as np
     import pandas as pd
     import balance
     from balance import Sample
+
     logging.getLogger("balance").setLevel(logging.WARNING)
     tg = json.loads(Path(a.targets).read_text())
     df = pd.read_csv(a.data, dtype={v: str for v in VARS})
-    res = {"rss_start_mb": rss_start, "rss_after_load_mb": _rss_now_mb(), "hwm_after_load_mb": _hwm_mb(),
-           "data_bytes": int(df.memory_usage(deep=True).sum()),
-           "versions": {"balance": getattr(balance, "__version__", "?"), "pandas": pd.__version__,
-                        "numpy": np.__version__}}
+    res = {
+        "rss_start_mb": rss_start,
+        "rss_after_load_mb": _rss_now_mb(),
+        "hwm_after_load_mb": _hwm_mb(),
+        "data_bytes": int(df.memory_usage(deep=True).sum()),
+        "versions": {
+            "balance": getattr(balance, "__version__", "?"),
+            "pandas": pd.__version__,
+            "numpy": np.__version__,
+        },
+    }
     # balance rakes a sample to a *target sample*: the target is the product table of the margins
     # (10*7*5*6 cells, weight N * p_region * p_age * p_edu * p_urban), whose margins are exactly the targets
     vars_ = list(tg["margins"])
@@ -403,8 +464,9 @@ def worker_balance(a):
     res["setup"] = {"seconds": time.perf_counter() - t}
     gc.collect()
     t = time.perf_counter()
-    adj = s.adjust(method="rake", transformations=None, max_iteration=1000,
-                   convergence_rate=a.balance_conv, rate_tolerance=0.0)
+    adj = s.adjust(
+        method="rake", transformations=None, max_iteration=1000, convergence_rate=a.balance_conv, rate_tolerance=0.0
+    )
     res["rake"] = {"seconds": time.perf_counter() - t}
     out = adj.df
     ids = out["id"].astype(np.int64).to_numpy()
@@ -415,10 +477,14 @@ def worker_balance(a):
         m = adj.model
         res["converged"] = int(m.get("converged")) if isinstance(m, dict) else None
         res["iterations"] = int(len(m["iterations"])) if isinstance(m, dict) else None
-    except Exception:          # noqa: BLE001 - report field only
+    except Exception:  # noqa: BLE001 - report field only
         pass
-    res["settings"] = {"transformations": None, "max_iteration": 1000, "convergence_rate": a.balance_conv,
-                       "rate_tolerance": 0.0}
+    res["settings"] = {
+        "transformations": None,
+        "max_iteration": 1000,
+        "convergence_rate": a.balance_conv,
+        "rate_tolerance": 0.0,
+    }
     res["maxrss_mb"] = _maxrss_mb()
     res["peak_hwm_mb"] = _hwm_mb()
     Path(a.result).write_text(json.dumps(res))
@@ -428,8 +494,6 @@ def worker_balance(a):
 # driver helpers
 
 FOREIGN: dict = {}
-
-
 
 
 def run_proc(cmd, *, log, timeout=None, phase=None, env=None):
@@ -453,8 +517,9 @@ def ensure_venv(name, outdir):
     with open(log, "w") as fh:
         r = subprocess.run(["python3", "-m", "venv", str(venv)], stdout=fh, stderr=subprocess.STDOUT)
         if r.returncode == 0:
-            r = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", *PIP[name]], stdout=fh,
-                               stderr=subprocess.STDOUT)
+            r = subprocess.run(
+                [str(venv / "bin" / "pip"), "install", "-q", *PIP[name]], stdout=fh, stderr=subprocess.STDOUT
+            )
     if r.returncode != 0:
         return None, f"pip install {' '.join(PIP[name])} failed (rc {r.returncode}): {tail(log.read_text(), 3)}"
     chk = subprocess.run([str(py), "-c", f"import {mod}"], capture_output=True, text=True)
@@ -463,23 +528,29 @@ def ensure_venv(name, outdir):
     return py, None
 
 
-
-
-
-
 def quietpoll_importable():
-    r = subprocess.run([sys.executable, "-c", "import quietpoll.weighting.apply as a, quietpoll.weighting.rake, "
-                        "quietpoll.weighting.calibrate, quietpoll.weighting.targets"],
-                       capture_output=True, text=True, cwd=REPO)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import quietpoll.weighting.apply as a, quietpoll.weighting.rake, "
+            "quietpoll.weighting.calibrate, quietpoll.weighting.targets",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     return r.returncode == 0, tail(r.stderr, 2)
 
 
 # ----------------------------------------------------------------------------------------------
 # checks
 
+
 def margin_error(codes, weights, tg, income=None):
     """Max |achieved/target - 1| over all margin cells (and the income total when given)."""
     import numpy as np
+
     err = 0.0
     for v, lev in tg["margins"].items():
         tot = np.bincount(codes[v], weights=weights, minlength=len(lev))
@@ -492,6 +563,7 @@ def margin_error(codes, weights, tg, income=None):
 
 def rel_diff(a, b):
     import numpy as np
+
     return float(np.max(np.abs(a - b) / np.abs(b)))
 
 
@@ -499,11 +571,13 @@ def diffs(a, b):
     """max relative difference, and max absolute difference over the mean |weight| (robust to weights
     near zero, which linear calibration can produce)."""
     import numpy as np
+
     return {"max_rel_diff": rel_diff(a, b), "max_abs_diff_over_mean": float(np.max(np.abs(a - b)) / np.mean(np.abs(b)))}
 
 
 def load_weights(path):
     import numpy as np
+
     if not path.exists():
         return None
     if path.suffix == ".bin":
@@ -560,14 +634,20 @@ def speedups(res):
 
 
 def table_text(res):
-    head = ("| operation | quietpoll first call | quietpoll best of "
-            f"{res['repeats']} | quietpoll CPU time, first / best ³ | R survey | weightipy | balance | "
-            "speed-up vs R / weightipy / balance |")
+    head = (
+        "| operation | quietpoll first call | quietpoll best of "
+        f"{res['repeats']} | quietpoll CPU time, first / best ³ | R survey | weightipy | balance | "
+        "speed-up vs R / weightipy / balance |"
+    )
     lines = [head, "|---|---:|---:|---:|---:|---:|---:|---|"]
     sp = res["speedups"]
     for op, label in OPS:
-        cells = [label, fmt_s(qp_seconds(res, op)), fmt_s(qp_seconds(res, op, "best")),
-                 f"{fmt_s(qp_seconds(res, op, 'cpu_first'))} / {fmt_s(qp_seconds(res, op, 'cpu_best'))}"]
+        cells = [
+            label,
+            fmt_s(qp_seconds(res, op)),
+            fmt_s(qp_seconds(res, op, "best")),
+            f"{fmt_s(qp_seconds(res, op, 'cpu_first'))} / {fmt_s(qp_seconds(res, op, 'cpu_best'))}",
+        ]
         for tool in PEERS:
             s = peer_seconds(res, tool, op)
             if s is None:
@@ -585,9 +665,17 @@ def table_text(res):
                 shipped = res.get(tool, {}).get("rake_as_shipped") if (tool, op) == ("weightipy", "rake") else None
                 if shipped:
                     err = res.get("margin_check", {}).get("weightipy as shipped:rake", {}).get("err")
-                    txt += (f" ¹ (as shipped: {fmt_s(shipped['seconds'])}, "
-                            + ("not converged" if err is None else "converged" if err < 1e-4 else
-                               f"margins off by up to {err:.0%}") + ")")
+                    txt += (
+                        f" ¹ (as shipped: {fmt_s(shipped['seconds'])}, "
+                        + (
+                            "not converged"
+                            if err is None
+                            else "converged"
+                            if err < 1e-4
+                            else f"margins off by up to {err:.0%}"
+                        )
+                        + ")"
+                    )
                 cells.append(txt)
         cells.append(" / ".join(fmt_x(sp.get(f"{op}:{t}")) for t in PEERS))
         lines.append("| " + " | ".join(cells) + " |")
@@ -595,10 +683,12 @@ def table_text(res):
 
 
 def memory_text(res):
-    lines = ["| tool | process | whole-process peak RSS | RSS after imports | RSS after imports + load | "
-             "data in that tool's memory | whole-process peak / data | peak during the calls − RSS after load | "
-             "the operation's own peak increment | increment / data |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| tool | process | whole-process peak RSS | RSS after imports | RSS after imports + load | "
+        "data in that tool's memory | whole-process peak / data | peak during the calls − RSS after load | "
+        "the operation's own peak increment | increment / data |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     qp = res.get("quietpoll", {})
     for op, label in OPS:
         q = qp.get(op)
@@ -608,49 +698,59 @@ def memory_text(res):
         inc = q.get("op_increment_max_mb")
         during = [m["peak_during_mb"] for m in q.get("calls_memory", []) if m.get("peak_during_mb")]
         over_load = max(during) - q["rss_after_load_mb"] if during and q.get("rss_after_load_mb") else None
-        lines.append(f"| quietpoll | {op} (own process) | {fmt_mb(q.get('peak_mb'))} | "
-                     f"{fmt_mb(q.get('rss_after_imports_mb'))} | {fmt_mb(q.get('rss_after_load_mb'))} | "
-                     f"{fmt_mb(dm)} (polars) | {q['peak_mb'] / dm:.1f}x | {fmt_mb(over_load)} | "
-                     f"{fmt_mb(inc)} (first call {fmt_mb(q.get('op_increment_first_mb'))}) | "
-                     f"{'—' if inc is None else f'{inc / dm:.2f}x'} |")
+        lines.append(
+            f"| quietpoll | {op} (own process) | {fmt_mb(q.get('peak_mb'))} | "
+            f"{fmt_mb(q.get('rss_after_imports_mb'))} | {fmt_mb(q.get('rss_after_load_mb'))} | "
+            f"{fmt_mb(dm)} (polars) | {q['peak_mb'] / dm:.1f}x | {fmt_mb(over_load)} | "
+            f"{fmt_mb(inc)} (first call {fmt_mb(q.get('op_increment_first_mb'))}) | "
+            f"{'—' if inc is None else f'{inc / dm:.2f}x'} |"
+        )
     r = res.get("r", {})
     if r.get("peak_mb"):
         gcs = ", ".join(f"{k} {v.get('gc_max_mb', 0):,.0f}" for k, v in r.get("ops", {}).items())
-        lines.append(f"| R survey | all operations (one process; gc max used MB: {gcs}) | {fmt_mb(r['peak_mb'])} | — | "
-                     f"— | {fmt_mb(r.get('data_mb'))} (data.frame) | {r['peak_mb'] / r['data_mb']:.1f}x | — | — | — |")
+        lines.append(
+            f"| R survey | all operations (one process; gc max used MB: {gcs}) | {fmt_mb(r['peak_mb'])} | — | "
+            f"— | {fmt_mb(r.get('data_mb'))} (data.frame) | {r['peak_mb'] / r['data_mb']:.1f}x | — | — | — |"
+        )
     for tool in ("weightipy", "balance"):
         p = res.get(tool, {})
         if p.get("peak_mb") and p.get("data_bytes"):
             dm = p["data_bytes"] / 2**20
             inc = p["peak_mb"] - p["hwm_after_load_mb"] if p.get("hwm_after_load_mb") else None
-            lines.append(f"| {tool} | rake (one process) | {fmt_mb(p['peak_mb'])} | — | "
-                         f"{fmt_mb(p.get('rss_after_load_mb'))} | {fmt_mb(dm)} (pandas, deep) | "
-                         f"{p['peak_mb'] / dm:.1f}x | — | {fmt_mb(inc)} ² | "
-                         f"{'—' if inc is None else f'{inc / dm:.2f}x'} |")
+            lines.append(
+                f"| {tool} | rake (one process) | {fmt_mb(p['peak_mb'])} | — | "
+                f"{fmt_mb(p.get('rss_after_load_mb'))} | {fmt_mb(dm)} (pandas, deep) | "
+                f"{p['peak_mb'] / dm:.1f}x | — | {fmt_mb(inc)} ² | "
+                f"{'—' if inc is None else f'{inc / dm:.2f}x'} |"
+            )
     return "\n".join(lines)
 
 
 def agreement_text(res):
     ag = res.get("agreement", {})
-    lines = ["| weights compared | max relative difference | max abs difference / mean weight | note |",
-             "|---|---:|---:|---|"]
+    lines = [
+        "| weights compared | max relative difference | max abs difference / mean weight | note |",
+        "|---|---:|---:|---|",
+    ]
     for k, v in ag.items():
         d, e = v.get("max_rel_diff"), v.get("max_abs_diff_over_mean")
-        lines.append(f"| {k} | {'—' if d is None else f'{d:.2e}'} | {'—' if e is None else f'{e:.2e}'} | "
-                     f"{v.get('note', '')} |")
+        lines.append(
+            f"| {k} | {'—' if d is None else f'{d:.2e}'} | {'—' if e is None else f'{e:.2e}'} | {v.get('note', '')} |"
+        )
     lines.append("")
-    lines.append("How closely each tool's weights hit the targets (max |achieved / target − 1| over all margin "
-                 "cells, and the income total for that operation):")
+    lines.append(
+        "How closely each tool's weights hit the targets (max |achieved / target − 1| over all margin "
+        "cells, and the income total for that operation):"
+    )
     lines.append("")
     lines.append("| tool | operation | max relative margin error | sum of weights | negative weights |")
     lines.append("|---|---|---:|---:|---:|")
     for k, v in res.get("margin_check", {}).items():
         tool, op = k.split(":")
-        lines.append(f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} | "
-                     f"{v.get('neg', 0):,} |")
+        lines.append(
+            f"| {PEER_NAMES.get(tool, tool)} | {op} | {v['err']:.1e} | {v['sum']:,.0f} | {v.get('neg', 0):,} |"
+        )
     return "\n".join(lines)
-
-
 
 
 def misses(res):
@@ -668,13 +768,17 @@ def misses(res):
             ratio = q["peak_mb"] / dm
             inc = q.get("op_increment_max_mb")
             if inc is not None and inc / dm >= TARGET_MEM_RATIO:
-                why.append(f"the operation's own peak increment {fmt_mb(inc)} = {inc / dm:.1f}x the data "
-                           f"({fmt_mb(dm)}; target < {TARGET_MEM_RATIO:.0f}x)")
+                why.append(
+                    f"the operation's own peak increment {fmt_mb(inc)} = {inc / dm:.1f}x the data "
+                    f"({fmt_mb(dm)}; target < {TARGET_MEM_RATIO:.0f}x)"
+                )
             if ratio >= TARGET_MEM_RATIO:
-                why.append(f"whole-process peak RSS {fmt_mb(q['peak_mb'])} = {ratio:.1f}x the data (target < "
-                           f"{TARGET_MEM_RATIO:.0f}x; the interpreter and libraries alone take "
-                           f"{fmt_mb(q.get('rss_after_imports_mb'))}, the loaded frame's process "
-                           f"{fmt_mb(q.get('rss_after_load_mb'))})")
+                why.append(
+                    f"whole-process peak RSS {fmt_mb(q['peak_mb'])} = {ratio:.1f}x the data (target < "
+                    f"{TARGET_MEM_RATIO:.0f}x; the interpreter and libraries alone take "
+                    f"{fmt_mb(q.get('rss_after_imports_mb'))}, the loaded frame's process "
+                    f"{fmt_mb(q.get('rss_after_load_mb'))})"
+                )
         if why:
             out.append((op, label, why))
     return out
@@ -684,8 +788,14 @@ def write_docs(res):
     m, v = res["machine"], res["versions"]
     miss = misses(res)
     miss_lines = "\n".join(f"- **{label}**: " + "; ".join(why) for _, label, why in miss) or "- none"
-    skipped = "\n".join(f"- **{PEER_NAMES[t]}** skipped: {res[t]['skipped']}" for t in ["quietpoll", *PEERS]
-                        if res.get(t, {}).get("skipped")) or "- no tool was skipped"
+    skipped = (
+        "\n".join(
+            f"- **{PEER_NAMES[t]}** skipped: {res[t]['skipped']}"
+            for t in ["quietpoll", *PEERS]
+            if res.get(t, {}).get("skipped")
+        )
+        or "- no tool was skipped"
+    )
     d = res["data"]
     notes = "\n".join(f"- {n}" for n in res.get("notes", []))
     qrake = res.get("quietpoll", {}).get("rake", {})
@@ -694,31 +804,31 @@ def write_docs(res):
     bv = f"pandas {v.get('balance_pandas', '?')}, numpy {v.get('balance_numpy', '?')}"
     doc = f"""# Benchmarks: weighting (raking, linear calibration)
 
-Generated by `benchmarks/bench_weighting.py` on {res['date']}; the whole run took {res['elapsed_s']:.0f} s.
+Generated by `benchmarks/bench_weighting.py` on {res["date"]}; the whole run took {res["elapsed_s"]:.0f} s.
 These are measurements, not tests. Compare ratios within this run only. (Estimation benchmarks:
 [benchmarks.md](benchmarks.md).)
 
 ## Machine and versions
 
-- CPU: {m.get('cpu', '?')}; nproc {m.get('nproc')}; memory {m.get('mem_gib')} GiB; {m.get('platform')}
-- `OPENBLAS_CORETYPE` = `{m.get('OPENBLAS_CORETYPE')}`
-- Python {v.get('python')}; quietpoll {v.get('quietpoll', '?')} (src state `{res['src_state']['start']}` at start,
-  `{res['src_state']['end']}` at end), polars {v.get('polars', '?')}, numpy {v.get('numpy', '?')}
-- R {v.get('R', 'absent')}, survey {v.get('survey', 'absent')}, data.table {v.get('data.table', '?')}
-- weightipy {v.get('weightipy', 'absent')} (own venv: {wv})
-- balance {v.get('balance', 'absent')} (own venv: {bv})
+- CPU: {m.get("cpu", "?")}; nproc {m.get("nproc")}; memory {m.get("mem_gib")} GiB; {m.get("platform")}
+- `OPENBLAS_CORETYPE` = `{m.get("OPENBLAS_CORETYPE")}`
+- Python {v.get("python")}; quietpoll {v.get("quietpoll", "?")} (src state `{res["src_state"]["start"]}` at start,
+  `{res["src_state"]["end"]}` at end), polars {v.get("polars", "?")}, numpy {v.get("numpy", "?")}
+- R {v.get("R", "absent")}, survey {v.get("survey", "absent")}, data.table {v.get("data.table", "?")}
+- weightipy {v.get("weightipy", "absent")} (own venv: {wv})
+- balance {v.get("balance", "absent")} (own venv: {bv})
 
 ## Data (synthetic)
 
-A **synthetic** sample generated by the script with numpy (seed {SEED}): {d['rows']:,} rows; weighting
+A **synthetic** sample generated by the script with numpy (seed {SEED}): {d["rows"]:,} rows; weighting
 variables region (10 levels), age (7), edu (5), urban (6), text-coded (`r1`…`r10`, …), correlated (urban depends
 on region, age on urban, edu on age) and skewed so that the sample's margins differ from the population's;
 base weights `w` ~ uniform(0.5, 2); numeric `income` (log-normal, depends on edu, urban, age). Targets: one
 population margin per variable (integer counts, each margin summing to N = {N_POP:,}): the sample's weighted
 shares tilted by up to about e^±0.6, so the sample over-represents some levels of each variable (largest
-sample/target share ratio {d['max_share_ratio']:.2f}); for the second GREG, also an
-income total ({d['income_total']:,.0f}, 2% above the estimate implied by raking to the margins). CSV
-`{d['file']}` ({d['csv_mb']:.0f} MB); in memory as a polars frame: {fmt_mb(d['polars_mb'])}
+sample/target share ratio {d["max_share_ratio"]:.2f}); for the second GREG, also an
+income total ({d["income_total"]:,.0f}, 2% above the estimate implied by raking to the margins). CSV
+`{d["file"]}` ({d["csv_mb"]:.0f} MB); in memory as a polars frame: {fmt_mb(d["polars_mb"])}
 (`frame.estimated_size()`).
 
 ## Results
@@ -726,7 +836,7 @@ income total ({d['income_total']:,.0f}, 2% above the estimate implied by raking 
 {table_text(res)}
 
 Speed-ups are peer time / quietpoll's first call (the peers are timed once each, in a fresh process, so the
-first call is the like-for-like number; quietpoll's best-of-{res['repeats']} is shown beside it).
+first call is the like-for-like number; quietpoll's best-of-{res["repeats"]} is shown beside it).
 ³ CPU seconds of the whole quietpoll process (all threads: polars uses both cores) during the call
 (`time.process_time()`): less sensitive than wall time to other processes on the machine; on an idle
 2-core machine the wall time lies between half of it and all of it.
@@ -735,11 +845,11 @@ How each tool was run (each in its own subprocess; loading the data is not timed
 
 - **quietpoll**: `polars.read_csv`, `qp.svydesign(frame, weights="w")`, then `des.rake(targets, maxit={MAXIT},
   epsilon={EPSILON})`, `des.calibrate(targets, calfun="linear")`, and the same with `targets["income"] = total`.
-  Each operation in a process of its own (so its peak RSS is its own), first call and then {res['repeats']} more;
+  Each operation in a process of its own (so its peak RSS is its own), first call and then {res["repeats"]} more;
   a fresh design is built before each call (not timed). `import quietpoll` and its weighting package happen
   before any clock starts, as the peers' imports do. What it does per call: one parallel polars `select`
   codes the 4 text columns into the targets' level order (Enum physical codes, 1 byte a row); the codes are
-  combined into each row's joint cell (2 bytes a row, {d['target_cells']:,} cells); IPF, or the GREG normal
+  combined into each row's joint cell (2 bytes a row, {d["target_cells"]:,} cells); IPF, or the GREG normal
   equations, run on the table of joint-cell sums (one bincount over the rows; the income column adds one
   more); the weights go back to the rows with one gather. The records the standard errors need keep the
   codes and per-cell factors; their n-long arrays are made only when a standard error is asked for.
@@ -753,27 +863,27 @@ How each tool was run (each in its own subprocess; loading the data is not timed
   base weights: it always rakes from unit weights (so it solves a different problem; its weights are compared
   with quietpoll raking from unit weights, untimed) and returns weights scaled to mean 1.
 - **balance**: `Sample.from_frame` (sample with `id`, the 4 variables, weight `w`) and a target `Sample` made of
-  the {d['target_cells']:,} cells of the product of the target margins (weights N·p·p·p·p, so its margins are exactly
+  the {d["target_cells"]:,} cells of the product of the target margins (weights N·p·p·p·p, so its margins are exactly
   the targets), `set_target`, then `adjust(method="rake", transformations=None, max_iteration=1000,
-  convergence_rate={res['balance_conv']:g}, rate_tolerance=0)`. `transformations=None` because balance's default
+  convergence_rate={res["balance_conv"]:g}, rate_tolerance=0)`. `transformations=None` because balance's default
   transformations lump rare levels; the convergence rate is tightened from its default 5e-4 so that it reaches
   the same solution. The "design build" cell for balance is its `from_frame` + `set_target` time.
   balance has no linear calibration.
 - **peak memory**, two numbers (see the table below): (1) *whole-process peak RSS*, interpreter, libraries,
   reading the CSV and data included: the kernel's peak RSS of the worker process since it started (`VmHWM`
   in `/proc/self/status`, read by the worker; for R, which has no such worker code, `ru_maxrss` from `wait4`,
-  which on Linux also counts the driver's own RSS at the moment it started R, {fmt_mb(res.get('driver_rss_mb'))}
+  which on Linux also counts the driver's own RSS at the moment it started R, {fmt_mb(res.get("driver_rss_mb"))}
   here); (2) for quietpoll, *the
   operation's own peak increment*: just before each timed call the worker resets the kernel's RSS
   high-water mark (`echo 5 > /proc/self/clear_refs`), and after the call reads `VmHWM` from
   `/proc/self/status`; the increment is that peak minus the RSS just before the call (the largest over the
-  {res['repeats'] + 1} calls; the first call's is shown too). Beside it, the peak during the calls minus the
+  {res["repeats"] + 1} calls; the first call's is shown too). Beside it, the peak during the calls minus the
   RSS right after loading: that also counts the design built before each call (its weights and one-stage
   codes: the "design" row's own increment) and what the allocator kept from earlier calls.
   "Data in memory" is polars' `frame.estimated_size()` of the loaded frame.
-- **machine load** (`os.getloadavg()`, 1/5/15 min): at start {res.get('load', {}).get('start')}, at end
-  {res.get('load', {}).get('end')}.
-- **contention** (CPU used by *other* processes while each phase ran): {contention or 'not measured'}.
+- **machine load** (`os.getloadavg()`, 1/5/15 min): at start {res.get("load", {}).get("start")}, at end
+  {res.get("load", {}).get("end")}.
+- **contention** (CPU used by *other* processes while each phase ran): {contention or "not measured"}.
   Above ~0.15 cores the phase's timings are inflated.
 
 {skipped}
@@ -784,8 +894,8 @@ How each tool was run (each in its own subprocess; loading the data is not timed
 
 Target: peak memory under {TARGET_MEM_RATIO:.0f}x the in-memory size of the data. Read as the whole process's
 peak RSS it cannot be met by any Python tool here: the interpreter with numpy, polars, scipy and quietpoll
-imported takes {fmt_mb(qrake.get('rss_after_imports_mb'))} before reading anything, and after `read_csv` the
-process holds {fmt_mb(qrake.get('rss_after_load_mb'))} (the frame plus what polars' reader and allocator keep). What the
+imported takes {fmt_mb(qrake.get("rss_after_imports_mb"))} before reading anything, and after `read_csv` the
+process holds {fmt_mb(qrake.get("rss_after_load_mb"))} (the frame plus what polars' reader and allocator keep). What the
 weighting code controls is the memory an operation adds on top of the loaded data: the "own peak increment" column.
 
 ² weightipy and balance: whole-process peak minus the peak RSS right after loading (`VmHWM`, no reset:
@@ -806,15 +916,17 @@ Targets: at least {TARGET_SPEEDUP:.0f}x faster than each peer on each operation 
 
 ### Profiles (cProfile, one call after a warm-up, in a separate process)
 
-{_profile_text(res.get('profiles', {}), fmt_s, top=10, top_quietpoll=8, note=PROFILE_NOTE) or '_no profiles_'}
+{_profile_text(res.get("profiles", {}), fmt_s, top=10, top_quietpoll=8, note=PROFILE_NOTE) or "_no profiles_"}
 """
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(doc)
     link_from_main_docs()
 
 
-LINK_LINE = ("- Weighting (raking, linear calibration) is benchmarked separately by `benchmarks/bench_weighting.py`: "
-             "see [benchmarks_weighting.md](benchmarks_weighting.md).")
+LINK_LINE = (
+    "- Weighting (raking, linear calibration) is benchmarked separately by `benchmarks/bench_weighting.py`: "
+    "see [benchmarks_weighting.md](benchmarks_weighting.md)."
+)
 
 
 def link_from_main_docs():
@@ -832,6 +944,7 @@ def link_from_main_docs():
 
 # ----------------------------------------------------------------------------------------------
 # driver
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -856,8 +969,12 @@ def main():
     a = ap.parse_args()
 
     if a.worker:
-        {"quietpoll": worker_quietpoll, "profile": worker_profile, "weightipy": worker_weightipy,
-         "balance": worker_balance}[a.worker](a)
+        {
+            "quietpoll": worker_quietpoll,
+            "profile": worker_profile,
+            "weightipy": worker_weightipy,
+            "balance": worker_balance,
+        }[a.worker](a)
         return
 
     import numpy as np
@@ -866,23 +983,51 @@ def main():
     t_start = time.perf_counter()
     out = Path(a.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    res = {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "machine": machine_info(), "repeats": a.repeats,
-           "maxit": a.maxit, "epsilon": a.epsilon, "balance_conv": a.balance_conv,
-           "versions": {"python": platform.python_version(), "polars": pl.__version__, "numpy": np.__version__},
-           "src_state": {"start": _src_state(REPO)}, "notes": [], "load": {"start": load_average()}}
-    print(f"[load] machine load average (1, 5, 15 min) at start: {res['load']['start']}; nproc {os.cpu_count()}",
-          flush=True)
+    res = {
+        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
+        "machine": machine_info(),
+        "repeats": a.repeats,
+        "maxit": a.maxit,
+        "epsilon": a.epsilon,
+        "balance_conv": a.balance_conv,
+        "versions": {"python": platform.python_version(), "polars": pl.__version__, "numpy": np.__version__},
+        "src_state": {"start": _src_state(REPO)},
+        "notes": [],
+        "load": {"start": load_average()},
+    }
+    print(
+        f"[load] machine load average (1, 5, 15 min) at start: {res['load']['start']}; nproc {os.cpu_count()}",
+        flush=True,
+    )
     print(f"[data] generating {a.rows:,} synthetic rows ...", flush=True)
     csv, tgt_path, codes, w, income = generate(a.rows, out)
     tg = json.loads(tgt_path.read_text())
-    shares = [np.bincount(codes[v], weights=w, minlength=len(lev)) / w.sum() / (np.array(list(lev.values())) / tg["N"])
-              for v, lev in tg["margins"].items()]
+    shares = [
+        np.bincount(codes[v], weights=w, minlength=len(lev)) / w.sum() / (np.array(list(lev.values())) / tg["N"])
+        for v, lev in tg["margins"].items()
+    ]
     ratio = max(float(np.max(np.maximum(s, 1 / s))) for s in shares)
-    res["data"] = {"rows": a.rows, "file": str(csv.relative_to(REPO)) if csv.is_relative_to(REPO) else str(csv),
-                   "csv_mb": csv.stat().st_size / 2**20, "income_total": tg["income_total"], "synthetic": True,
-                   "max_share_ratio": ratio, "target_cells": int(np.prod([len(x) for x in tg["margins"].values()]))}
-    common = ["--data", str(csv), "--targets", str(tgt_path), "--outdir", str(out),
-              "--maxit", str(a.maxit), "--epsilon", str(a.epsilon)]
+    res["data"] = {
+        "rows": a.rows,
+        "file": str(csv.relative_to(REPO)) if csv.is_relative_to(REPO) else str(csv),
+        "csv_mb": csv.stat().st_size / 2**20,
+        "income_total": tg["income_total"],
+        "synthetic": True,
+        "max_share_ratio": ratio,
+        "target_cells": int(np.prod([len(x) for x in tg["margins"].values()])),
+    }
+    common = [
+        "--data",
+        str(csv),
+        "--targets",
+        str(tgt_path),
+        "--outdir",
+        str(out),
+        "--maxit",
+        str(a.maxit),
+        "--epsilon",
+        str(a.epsilon),
+    ]
     for f in out.glob("weights_*"):
         f.unlink()
 
@@ -896,21 +1041,39 @@ def main():
         for op in [k for k, _ in OPS] + ["rake_unit"]:
             rf = out / f"weighting_qp_{op}.json"
             rf.unlink(missing_ok=True)
-            rc, wall, peak, text = run_proc([sys.executable, __file__, "--worker", "quietpoll", "--op", op,
-                                             "--repeats", str(a.repeats), "--result", str(rf), *common],
-                                            log=out / f"weighting_qp_{op}.log", timeout=240, phase="quietpoll")
+            rc, wall, peak, text = run_proc(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "quietpoll",
+                    "--op",
+                    op,
+                    "--repeats",
+                    str(a.repeats),
+                    "--result",
+                    str(rf),
+                    *common,
+                ],
+                log=out / f"weighting_qp_{op}.log",
+                timeout=240,
+                phase="quietpoll",
+            )
             if rc != 0 or not rf.exists():
                 qp[op] = {"error": f"rc {rc}: {tail(text)}"}
                 print(f"[quietpoll] {op} FAILED: {tail(text)}", flush=True)
                 continue
             r = json.loads(rf.read_text())
-            r["ru_maxrss_mb"] = peak    # wait4: on Linux this also counts the driver's RSS at fork
+            r["ru_maxrss_mb"] = peak  # wait4: on Linux this also counts the driver's RSS at fork
             r["peak_mb"] = r.get("peak_hwm_mb") or peak
             qp[op] = r
             res["versions"].update({k: v for k, v in r.get("versions", {}).items()})
             if op != "rake_unit":
-                print(f"[quietpoll] {op}: first {fmt_s(r['first'])}, best {fmt_s(r['best'])}, "
-                      f"peak {fmt_mb(r['peak_mb'])}, own increment {fmt_mb(r.get('op_increment_max_mb'))}", flush=True)
+                print(
+                    f"[quietpoll] {op}: first {fmt_s(r['first'])}, best {fmt_s(r['best'])}, "
+                    f"peak {fmt_mb(r['peak_mb'])}, own increment {fmt_mb(r.get('op_increment_max_mb'))}",
+                    flush=True,
+                )
         sizes = [v["data_bytes"] for v in qp.values() if isinstance(v, dict) and "data_bytes" in v]
         if sizes:
             res["data"]["polars_mb"] = sizes[0] / 2**20
@@ -927,9 +1090,12 @@ def main():
         rf.unlink(missing_ok=True)
         print("[R] running ...", flush=True)
         res["driver_rss_mb"] = _rss_now_mb()
-        rc, wall, peak, text = run_proc(["Rscript", str(R_SCRIPT), str(csv), str(tgt_path), str(out),
-                                         str(a.maxit), str(a.epsilon)],
-                                        log=out / "weighting_r.log", timeout=420, phase="r")
+        rc, wall, peak, text = run_proc(
+            ["Rscript", str(R_SCRIPT), str(csv), str(tgt_path), str(out), str(a.maxit), str(a.epsilon)],
+            log=out / "weighting_r.log",
+            timeout=420,
+            phase="r",
+        )
         if rc != 0 or not rf.exists():
             res["r"] = {"skipped": f"Rscript failed (rc {rc}): {tail(text)}"}
         else:
@@ -953,14 +1119,18 @@ def main():
         rf = out / f"weighting_{tool}.json"
         rf.unlink(missing_ok=True)
         extra = ["--balance-conv", str(a.balance_conv)] if tool == "balance" else []
-        rc, wall, peak, text = run_proc([str(py), __file__, "--worker", tool, "--result", str(rf), *common, *extra],
-                                        log=out / f"weighting_{tool}.log", timeout=300, phase=tool)
+        rc, wall, peak, text = run_proc(
+            [str(py), __file__, "--worker", tool, "--result", str(rf), *common, *extra],
+            log=out / f"weighting_{tool}.log",
+            timeout=300,
+            phase=tool,
+        )
         if rc != 0 or not rf.exists():
             res[tool] = {"skipped": f"ran but failed (rc {rc}): {tail(text)}"}
             print(f"[{tool}] FAILED: {tail(text)}", flush=True)
             continue
         r = json.loads(rf.read_text())
-        r["ru_maxrss_mb"] = peak    # wait4: on Linux this also counts the driver's RSS at fork
+        r["ru_maxrss_mb"] = peak  # wait4: on Linux this also counts the driver's RSS at fork
         r["peak_mb"] = r.get("peak_hwm_mb") or peak
         r["log_tail"] = tail(text, 3)
         res[tool] = r
@@ -969,8 +1139,9 @@ def main():
         print(f"[{tool}] rake {fmt_s(r['rake']['seconds'])}, peak {fmt_mb(r['peak_mb'])}", flush=True)
 
     # checks ---------------------------------------------------------------------------------
-    wq = {op: load_weights(out / f"weights_quietpoll_{op}.npy") for op in ("rake", "linear", "linear_income",
-                                                                             "rake_unit")}
+    wq = {
+        op: load_weights(out / f"weights_quietpoll_{op}.npy") for op in ("rake", "linear", "linear_income", "rake_unit")
+    }
     wr = {op: load_weights(out / f"weights_r_{op}.bin") for op in ("rake", "linear", "linear_income")}
     ww = load_weights(out / "weights_weightipy_rake.npy")
     ww0 = load_weights(out / "weights_weightipy_rake_as_shipped.npy")
@@ -978,11 +1149,9 @@ def main():
     ag = res["agreement"] = {}
     for op in ("rake", "linear", "linear_income"):
         if wq[op] is not None and wr[op] is not None:
-            ag[f"quietpoll vs R survey, {op}"] = {**diffs(wq[op], wr[op]),
-                                                  "note": "same problem, same base weights"}
+            ag[f"quietpoll vs R survey, {op}"] = {**diffs(wq[op], wr[op]), "note": "same problem, same base weights"}
     if wq["rake"] is not None and wb is not None:
-        ag["quietpoll vs balance, rake"] = {**diffs(wq["rake"], wb),
-                                            "note": "same problem, same base weights"}
+        ag["quietpoll vs balance, rake"] = {**diffs(wq["rake"], wb), "note": "same problem, same base weights"}
     if wr["rake"] is not None and wb is not None:
         ag["R survey vs balance, rake"] = {**diffs(wr["rake"], wb), "note": "peers against each other"}
     if ww is not None:
@@ -991,48 +1160,64 @@ def main():
             ag["quietpoll (unit base weights) vs weightipy (patched, converged), rake"] = {
                 **diffs(u, ww * u.sum() / ww.sum()),
                 "note": "weightipy has no base weights: compared with quietpoll raking from w = 1, after scaling "
-                        "weightipy's mean-1 weights to the same total"}
+                "weightipy's mean-1 weights to the same total",
+            }
             if ww0 is not None:
                 ag["quietpoll (unit base weights) vs weightipy as shipped, rake"] = {
                     **diffs(u, ww0 * u.sum() / ww0.sum()),
-                    "note": "weightipy as shipped stops after one sweep on this sample (see notes)"}
+                    "note": "weightipy as shipped stops after one sweep on this sample (see notes)",
+                }
         if wq["rake"] is not None:
             ag["quietpoll (base weights w) vs weightipy, rake"] = {
                 **diffs(wq["rake"], ww * wq["rake"].sum() / ww.sum()),
-                "note": "different problems (weightipy ignores w): shows how much the base weights matter"}
+                "note": "different problems (weightipy ignores w): shows how much the base weights matter",
+            }
     mc = res["margin_check"] = {}
     for tool, ws in (("quietpoll", wq), ("r", wr)):
         for op, x in ws.items():
             if x is not None:
-                mc[f"{tool}:{op}"] = {"err": margin_error(codes, x, tg, income if op == "linear_income" else None),
-                                      "sum": float(x.sum()), "neg": int((x < 0).sum())}
+                mc[f"{tool}:{op}"] = {
+                    "err": margin_error(codes, x, tg, income if op == "linear_income" else None),
+                    "sum": float(x.sum()),
+                    "neg": int((x < 0).sum()),
+                }
     for tool, x in (("weightipy", ww), ("weightipy as shipped", ww0), ("balance", wb)):
         if x is not None:
-            mc[f"{tool}:rake"] = {"err": margin_error(codes, x * tg["N"] / x.sum(), tg), "sum": float(x.sum()),
-                                  "neg": int((x < 0).sum())}
+            mc[f"{tool}:rake"] = {
+                "err": margin_error(codes, x * tg["N"] / x.sum(), tg),
+                "sum": float(x.sum()),
+                "neg": int((x < 0).sum()),
+            }
     if ww is not None:
-        res["notes"].append("weightipy's margin error is computed after scaling its weights to N (it returns "
-                            "weights with mean 1, i.e. targets as shares of the sample size).")
+        res["notes"].append(
+            "weightipy's margin error is computed after scaling its weights to N (it returns "
+            "weights with mean 1, i.e. targets as shares of the sample size)."
+        )
     if res.get("r", {}).get("ops", {}).get("rake", {}).get("warning"):
         res["notes"].append(f"R rake warned: {res['r']['ops']['rake']['warning']}")
     for tool in ("balance",):
         if res.get(tool, {}).get("log_tail"):
             res["notes"].append(f"{tool} printed: `{res[tool]['log_tail']}`")
         if res.get(tool, {}).get("iterations") is not None:
-            res["notes"].append(f"{tool} iterations: {res[tool]['iterations']}, converged flag "
-                                f"{res[tool].get('converged')}")
+            res["notes"].append(
+                f"{tool} iterations: {res[tool]['iterations']}, converged flag {res[tool].get('converged')}"
+            )
     if res.get("weightipy", {}).get("rake"):
         err0 = mc.get("weightipy as shipped:rake", {}).get("err")
-        head = (f"¹ weightipy: the comparable run is weightipy's own code with one starting value patched in-process "
-                f"(patch applied: {res['weightipy'].get('patch_applied')}). As shipped, `Rake.start` starts from "
-                "`diff_error = 999999` (an absolute sum of weight changes) and stops as soon as a sweep changes the "
-                "weights by more than 0.99 times that, so on a large sample whose first sweep moves the weights "
-                "by more than ~990,000 in total it stops after one sweep, unconverged. ")
+        head = (
+            f"¹ weightipy: the comparable run is weightipy's own code with one starting value patched in-process "
+            f"(patch applied: {res['weightipy'].get('patch_applied')}). As shipped, `Rake.start` starts from "
+            "`diff_error = 999999` (an absolute sum of weight changes) and stops as soon as a sweep changes the "
+            "weights by more than 0.99 times that, so on a large sample whose first sweep moves the weights "
+            "by more than ~990,000 in total it stops after one sweep, unconverged. "
+        )
         if err0 is not None and err0 > 1e-4:
             tail_ = f"It did here: as shipped, its margins are off by up to {err0:.0%}."
         else:
-            tail_ = ("On this data the first sweep stays under that threshold and the as-shipped run converged too "
-                     "(an earlier, more skewed version of this data set left its margins off by up to 42%).")
+            tail_ = (
+                "On this data the first sweep stays under that threshold and the as-shipped run converged too "
+                "(an earlier, more skewed version of this data set left its margins off by up to 42%)."
+            )
         res["notes"].append(head + tail_)
 
     # profiles -------------------------------------------------------------------------------
@@ -1041,11 +1226,15 @@ def main():
         rf.unlink(missing_ok=True)
         ops = [op for op in ("rake", "linear", "linear_income") if "error" not in qp.get(op, {"error": 1})]
         if ops:
-            rc, wall, peak, text = run_proc([sys.executable, __file__, "--worker", "profile", "--ops", ",".join(ops),
-                                             "--result", str(rf), *common], log=out / "weighting_qp_profile.log",
-                                            timeout=240, phase="profile")
-            res["profiles"] = json.loads(rf.read_text()) if rc == 0 and rf.exists() else \
-                {"all": {"error": f"rc {rc}: {tail(text)}"}}
+            rc, wall, peak, text = run_proc(
+                [sys.executable, __file__, "--worker", "profile", "--ops", ",".join(ops), "--result", str(rf), *common],
+                log=out / "weighting_qp_profile.log",
+                timeout=240,
+                phase="profile",
+            )
+            res["profiles"] = (
+                json.loads(rf.read_text()) if rc == 0 and rf.exists() else {"all": {"error": f"rc {rc}: {tail(text)}"}}
+            )
 
     res["speedups"] = speedups(res)
     res["foreign_cpu"] = FOREIGN
@@ -1053,8 +1242,10 @@ def main():
     res["load"]["end"] = load_average()
     print(f"[load] machine load average (1, 5, 15 min) at end: {res['load']['end']}", flush=True)
     if res["src_state"]["end"] != res["src_state"]["start"]:
-        res["notes"].append("quietpoll's src/ changed during the run (another session is editing it): the "
-                            "quietpoll numbers may mix two versions of the code.")
+        res["notes"].append(
+            "quietpoll's src/ changed during the run (another session is editing it): the "
+            "quietpoll numbers may mix two versions of the code."
+        )
     res["elapsed_s"] = time.perf_counter() - t_start
     (out / "weighting_results.json").write_text(json.dumps(res, indent=2, default=str))
     print()

@@ -43,8 +43,11 @@ def run_measured(cmd, *, log, timeout=None, env=None, cwd=None, foreign=None, ph
         extra = max(0.0, (busy1 - busy0) - (ru.ru_utime + ru.ru_stime))
         prev = foreign.get(phase, {"cpu_s": 0.0, "wall_s": 0.0})
         cpu_s, wall_s = prev["cpu_s"] + extra, prev["wall_s"] + wall
-        foreign[phase] = {"cpu_s": round(cpu_s, 2), "wall_s": round(wall_s, 2),
-                          "cores": round(cpu_s / wall_s, 3) if wall_s else 0.0}
+        foreign[phase] = {
+            "cpu_s": round(cpu_s, 2),
+            "wall_s": round(wall_s, 2),
+            "cores": round(cpu_s / wall_s, 3) if wall_s else 0.0,
+        }
     out.close()
     text = Path(log).read_text(errors="replace")
     rc = os.waitstatus_to_exitcode(status)
@@ -58,8 +61,11 @@ def machine_info() -> dict:
     """CPU model, core count, memory, platform and the BLAS core type, as the docs report them."""
     import platform
 
-    info = {"platform": platform.platform(), "nproc": os.cpu_count(),
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE")}
+    info = {
+        "platform": platform.platform(),
+        "nproc": os.cpu_count(),
+        "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+    }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -79,11 +85,13 @@ def src_state(repo: Path) -> str:
     import hashlib
 
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True,
-                              text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=repo, capture_output=True, text=True
+        ).stdout.strip()
         h = hashlib.sha1(subprocess.run(["git", "diff", "HEAD", "--", "src"], cwd=repo, capture_output=True).stdout)
-        untracked = subprocess.run(["git", "ls-files", "--others", "--exclude-standard", "--", "src"], cwd=repo,
-                                   capture_output=True, text=True).stdout.split()
+        untracked = subprocess.run(
+            ["git", "ls-files", "--others", "--exclude-standard", "--", "src"], cwd=repo, capture_output=True, text=True
+        ).stdout.split()
         for name in sorted(untracked):
             h.update((repo / name).read_bytes())
         return f"{head}+{h.hexdigest()[:10]}"
@@ -100,8 +108,9 @@ def func_name(file, line, name) -> str:
     return f"{f}:{line}({name})"
 
 
-def profile_text(profiles: dict, fmt_s, labels: dict | None = None, top: int = 8, top_quietpoll: int = 6,
-                 note: str = "") -> str:
+def profile_text(
+    profiles: dict, fmt_s, labels: dict | None = None, top: int = 8, top_quietpoll: int = 6, note: str = ""
+) -> str:
     """Markdown of cProfile summaries ({op: {"total", "top_tottime", "top_quietpoll_cumtime"} or
     {"error"}}): self-time table and quietpoll's functions by cumulative time."""
     out = []
@@ -119,8 +128,13 @@ def profile_text(profiles: dict, fmt_s, labels: dict | None = None, top: int = 8
             caller = r["callers"][0][0] if r["callers"] else ""
             out.append(f"| `{r['func']}` | {r['ncalls']} | {fmt_s(r['tottime'])} | {share:.0%} | `{caller}` |")
         out.append("")
-        out.append("quietpoll functions by cumulative time: " + "; ".join(
-            f"`{r['func']}` {fmt_s(r['cumtime'])} ({r['cumtime'] / p['total']:.0%})"
-            for r in p["top_quietpoll_cumtime"][:top_quietpoll] if p["total"]))
+        out.append(
+            "quietpoll functions by cumulative time: "
+            + "; ".join(
+                f"`{r['func']}` {fmt_s(r['cumtime'])} ({r['cumtime'] / p['total']:.0%})"
+                for r in p["top_quietpoll_cumtime"][:top_quietpoll]
+                if p["total"]
+            )
+        )
         out.append("")
     return "\n".join(out)

@@ -19,8 +19,18 @@ import time
 from pathlib import Path
 
 
-async def _http_post_loop(host: str, port: int, requests: list[bytes], latencies: list, statuses: dict,
-                         it, warm: bytes, ready: list, go: asyncio.Event, pace: list) -> None:
+async def _http_post_loop(
+    host: str,
+    port: int,
+    requests: list[bytes],
+    latencies: list,
+    statuses: dict,
+    it,
+    warm: bytes,
+    ready: list,
+    go: asyncio.Event,
+    pace: list,
+) -> None:
     """One keep-alive HTTP/1.1 connection: send a prepared request, read the answer (status line, headers,
     Content-Length body), repeat. Minimal on purpose, so that the client spends little CPU per request."""
     reader, writer = await asyncio.open_connection(host, port)
@@ -67,17 +77,23 @@ async def _client_raw(shard: dict, concurrency: int) -> dict:
     host, port = shard["base"].removeprefix("http://").rsplit(":", 1)
     requests = []
     for token, iid, ct in shard["items"]:
-        body = json.dumps({"form_id": shard["form_id"], "instance_id": iid, "ciphertext": ct},
-                          separators=(",", ":")).encode()
-        requests.append(f"POST /api/v1/submissions HTTP/1.1\r\nHost: {host}:{port}\r\n"
-                        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                        f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+        body = json.dumps(
+            {"form_id": shard["form_id"], "instance_id": iid, "ciphertext": ct}, separators=(",", ":")
+        ).encode()
+        requests.append(
+            f"POST /api/v1/submissions HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
     warm = f"GET /api/v1/health HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n".encode()
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     it = iter(range(len(requests)))
-    tasks = [asyncio.create_task(_http_post_loop(host, int(port), requests, latencies, statuses, it, warm, ready,
-                                                 go, pace)) for _ in range(concurrency)]
+    tasks = [
+        asyncio.create_task(_http_post_loop(host, int(port), requests, latencies, statuses, it, warm, ready, go, pace))
+        for _ in range(concurrency)
+    ]
     while len(ready) < concurrency:  # every connection open and warmed (a health check stores nothing)
         await asyncio.sleep(0.01)
         for task in tasks:
@@ -91,16 +107,28 @@ async def _client_raw(shard: dict, concurrency: int) -> dict:
     go.set()
     await asyncio.gather(*tasks)
     t1, cpu1 = time.monotonic(), os.times()
-    return {"start": t0, "end": t1, "latencies": latencies, "statuses": statuses,
-            "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)}
+    return {
+        "start": t0,
+        "end": t1,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+    }
 
 
 async def _client_httpx(shard: dict, concurrency: int) -> dict:
     import httpx
 
     base, items = shard["base"], shard["items"]
-    bodies = [(tok, json.dumps({"form_id": shard["form_id"], "instance_id": iid, "ciphertext": ct},
-                               separators=(",", ":")).encode()) for tok, iid, ct in items]
+    bodies = [
+        (
+            tok,
+            json.dumps(
+                {"form_id": shard["form_id"], "instance_id": iid, "ciphertext": ct}, separators=(",", ":")
+            ).encode(),
+        )
+        for tok, iid, ct in items
+    ]
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60.0) as client:
         # open the pool's connections before timing (health checks store nothing)
@@ -126,8 +154,13 @@ async def _client_httpx(shard: dict, concurrency: int) -> dict:
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         t1, cpu1 = time.monotonic(), os.times()
-    return {"start": t0, "end": t1, "latencies": latencies, "statuses": statuses,
-            "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system)}
+    return {
+        "start": t0,
+        "end": t1,
+        "latencies": latencies,
+        "statuses": statuses,
+        "cpu_s": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
+    }
 
 
 def client_main(shard_path: str, result_path: str, concurrency: int, lib: str) -> None:

@@ -52,7 +52,7 @@ def test_sample_shape(data):
     assert d["year_left"].null_count() == 0 and (d["mode"] == "face_to_face").all()
     r = data.filter(pl.col("sample") == "residents")
     assert (r["status"] == "inside").all() and (r["mode"] == "phone").all() and r["year_left"].null_count() == 50
-    assert r["province"].n_unique() == 10      # residents are spread over every province
+    assert r["province"].n_unique() == 10  # residents are spread over every province
 
 
 def test_derived_columns_follow_the_answers(data):
@@ -60,8 +60,11 @@ def test_derived_columns_follow_the_answers(data):
     assert (data["province"].replace_strict(group_of) == data["province_group"]).all()
     assert ((data["status"] == "inside") == (data["sample"] == "residents")).all()
     left = data.filter(pl.col("status") == "left")
-    cohort = np.select([left["year_left"] < 2012, left["year_left"] < 2016, left["year_left"] < 2020],
-                       ["before_2012", "2012_2015", "2016_2019"], "2020_on")
+    cohort = np.select(
+        [left["year_left"] < 2012, left["year_left"] < 2016, left["year_left"] < 2020],
+        ["before_2012", "2012_2015", "2016_2019"],
+        "2020_on",
+    )
     assert (left["exit_cohort"].to_numpy() == cohort).all()
     assert (data["le_count"] <= 4 + data["le_treat"]).all()
     watched = data["ever_watched"] == "yes"
@@ -90,13 +93,15 @@ def test_weighting_targets_are_the_census_margins(study):
 def test_only_the_planted_problem_is_reported(study):
     form = load_instrument(study / "form.xlsx")
     result = validate(read_responses(study / "responses.csv", form).main, form)
-    assert [(p["column"], p["rule"], p["value"]) for p in result.to_dict()["problems"]] == [("months_third", "constraint", "700")]
+    assert [(p["column"], p["rule"], p["value"]) for p in result.to_dict()["problems"]] == [
+        ("months_third", "constraint", "700")
+    ]
     assert result.unsupported == ()
 
 
 def test_copied_interviews_are_flagged(summary, data):
     flagged = summary["flagged_rows"]
-    assert len(flagged) == 4                              # three copies and the interview they copy
+    assert len(flagged) == 4  # three copies and the interview they copy
     assert set(data["intermediary"].gather(flagged)) == {"R3"}
     assert summary["n_analysed"] == 146
 

@@ -22,26 +22,35 @@ def test_render_replaces_only_the_named_parameters():
 
 
 def test_also_names_further_parameters():
-    e = EstimationError("{control_items} applies to {list_method} ml", param="control_items",
-                        also=("list_method",))
+    e = EstimationError("{control_items} applies to {list_method} ml", param="control_items", also=("list_method",))
     assert str(e) == "control_items applies to list_method ml"
     assert e.render(flag) == "--control-items applies to --list-method ml"
 
 
 def test_cli_flags_of_parameters():
     assert [flag(p) for p in ("rho", "lonely_psu", "mean_", "quantile_", "indicators", "fmt", "to")] == [
-        "--rho", "--lonely-psu", "--mean", "--quantile", "--indicator", "--format", "--to"]
+        "--rho",
+        "--lonely-psu",
+        "--mean",
+        "--quantile",
+        "--indicator",
+        "--format",
+        "--to",
+    ]
     e = DesignError("{nest}", param="nest")
-    assert render_error(e) == "--nest"              # outside a command: the flag
+    assert render_error(e) == "--nest"  # outside a command: the flag
     e.cli_flags = frozenset({"--to", "--out"})
-    assert render_error(e) == "nest"                # a command without --nest: the study.toml key
+    assert render_error(e) == "nest"  # a command without --nest: the study.toml key
 
 
-@pytest.mark.parametrize("make,param,text", [
-    (lambda: ReplicateSpec(columns="rw*", type="Fay"), "rho", "replicate type Fay needs rho (the Fay"),
-    (lambda: ReplicateSpec(columns="rw*", type="Fay", rho=1.5), "rho", "rho must be in [0, 1), got 1.5"),
-    (lambda: DesignSpec(lonely_psu="sometimes"), "lonely_psu", "lonely_psu must be one of fail"),
-])
+@pytest.mark.parametrize(
+    "make,param,text",
+    [
+        (lambda: ReplicateSpec(columns="rw*", type="Fay"), "rho", "replicate type Fay needs rho (the Fay"),
+        (lambda: ReplicateSpec(columns="rw*", type="Fay", rho=1.5), "rho", "rho must be in [0, 1), got 1.5"),
+        (lambda: DesignSpec(lonely_psu="sometimes"), "lonely_psu", "lonely_psu must be one of fail"),
+    ],
+)
 def test_design_errors_speak_python(make, param, text):
     with pytest.raises(DesignError) as e:
         make()
@@ -56,12 +65,14 @@ def test_api_errors_speak_python():
     with pytest.raises(EstimationError) as e:
         qp.estimate(df, DesignSpec(), mean_=["y"], ci_method="beta")
     assert str(e.value).startswith("ci_method beta applies to proportions") and e.value.param == "ci_method"
-    d = qp.svydesign(pl.DataFrame({"y": [1.0, 2, 3, 4], "h": ["a", "a", "b", "b"], "u": [1, 2, 3, 4]}),
-                     strata="h", ids="u")
+    d = qp.svydesign(
+        pl.DataFrame({"y": [1.0, 2, 3, 4], "h": ["a", "a", "b", "b"], "u": [1, 2, 3, 4]}), strata="h", ids="u"
+    )
     assert d.n == 4
     with pytest.raises(DesignError) as e:
-        qp.svydesign(pl.DataFrame({"y": [1.0, 2, 3, 4], "h": ["a", "a", "b", "b"], "u": [1, 2, 1, 2]}),
-                     strata="h", ids="u")
+        qp.svydesign(
+            pl.DataFrame({"y": [1.0, 2, 3, 4], "h": ["a", "a", "b", "b"], "u": [1, 2, 1, 2]}), strata="h", ids="u"
+        )
     assert "use nest if" in str(e.value) and e.value.param == "nest"
 
 

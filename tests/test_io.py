@@ -293,9 +293,7 @@ _TEXT = st.builds(
     lambda head, tail: head + tail,
     st.sampled_from("abcdegxyzé"),
     st.text(
-        alphabet=st.characters(
-            blacklist_categories=("Cs",), blacklist_characters="\r\x00"
-        ),
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\x00"),
         max_size=12,
     ),
 )
@@ -343,9 +341,7 @@ def _corpus_files() -> list[Path]:
     if not EXPORTS.is_dir():
         return []
     return sorted(
-        p
-        for p in EXPORTS.rglob("*")
-        if p.is_file() and p.suffix.lower() in {".csv", ".xlsx", ".xls", ".sav"}
+        p for p in EXPORTS.rglob("*") if p.is_file() and p.suffix.lower() in {".csv", ".xlsx", ".xls", ".sav"}
     )
 
 

@@ -40,8 +40,11 @@ def weights_of(path: Path, column: str = "final_weight") -> np.ndarray:
     return pl.read_csv(path, infer_schema_length=0)[column].cast(pl.Float64).fill_null(np.nan).to_numpy()
 
 
-@pytest.mark.parametrize("keys", [{"threshold": 0.6, "drop_flagged": True}, {"drop_flagged": True}],
-                         ids=["threshold-0.6", "simulated-threshold"])
+@pytest.mark.parametrize(
+    "keys",
+    [{"threshold": 0.6, "drop_flagged": True}, {"drop_flagged": True}],
+    ids=["threshold-0.6", "simulated-threshold"],
+)
 def test_report_export_and_weight_agree(demo, tmp_path, capsys, keys):
     """With [quality] threshold = 0.6 (and with the simulated threshold) `report`, `export --weighted` and
     `weight` exclude the same interviews and give every interview the same weight, row by row."""
@@ -73,7 +76,7 @@ def test_report_export_and_weight_agree(demo, tmp_path, capsys, keys):
     assert rep.data["weighting"]["n"] == kept.size
     if "threshold" in keys:
         assert rep.data["quality"]["near_duplicates"]["threshold"] == 0.6
-        assert len(listed) == 85     # the user's threshold flags far more than the simulated one (4)
+        assert len(listed) == 85  # the user's threshold flags far more than the simulated one (4)
     else:
         assert len(listed) == 4
 
@@ -113,9 +116,11 @@ def test_drop_flagged_false_keeps_every_interview(demo, tmp_path, capsys):
 
 def test_interviewer_column_must_exist(demo, tmp_path, capsys):
     study = with_quality(demo, tmp_path, interviewer="nobody")
-    for args in (["weight", "--study", str(study), "--out", str(tmp_path / "w.csv")],
-                 ["export", str(study), "--to", "csv", "--weighted", "--out", str(tmp_path / "e.csv")],
-                 ["estimate", "--study", str(study), "--mean", "le_count"]):
+    for args in (
+        ["weight", "--study", str(study), "--out", str(tmp_path / "w.csv")],
+        ["export", str(study), "--to", "csv", "--weighted", "--out", str(tmp_path / "e.csv")],
+        ["estimate", "--study", str(study), "--mean", "le_count"],
+    ):
         assert main(args) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "[quality] interviewer" in err and "'nobody'" in err, err

@@ -12,11 +12,13 @@ from quietpoll.study import load_study
 
 
 def test_groups_and_bands():
-    recodes = parse_recode({
-        "region": {"from": "province", "groups": {"border": ["nh", "ry"], "capital": ["py"]}, "other": "rest"},
-        "band": {"from": "age", "bands": [15, 30, 65]},
-        "strict": {"from": "province", "groups": {"border": ["nh", "ry"]}},
-    })
+    recodes = parse_recode(
+        {
+            "region": {"from": "province", "groups": {"border": ["nh", "ry"], "capital": ["py"]}, "other": "rest"},
+            "band": {"from": "age", "bands": [15, 30, 65]},
+            "strict": {"from": "province", "groups": {"border": ["nh", "ry"]}},
+        }
+    )
     frame = pl.DataFrame({"province": ["nh", "py", "sp", None, "ry"], "age": [15.0, 29.5, 30.0, None, 70.0]})
     out = apply_recode(frame, recodes)
     assert out["region"].to_list() == ["border", "capital", "rest", None, "border"]  # missing stays missing
@@ -25,8 +27,12 @@ def test_groups_and_bands():
     assert recodes[0].levels == ("border", "capital", "rest") and recodes[1].levels == ("15-29", "30-64", "65+")
     below = apply_recode(pl.DataFrame({"age": [3.0]}), [recodes[1]])
     assert below["band"].to_list() == [None]
-    named = parse_recode({"b": {"from": "age", "bands": [15, 30], "labels": ["young", "older"], "missing": "?"},
-                          "w": {"from": "province", "groups": {"yes": ["nh"]}, "other": "no", "missing": "no"}})
+    named = parse_recode(
+        {
+            "b": {"from": "age", "bands": [15, 30], "labels": ["young", "older"], "missing": "?"},
+            "w": {"from": "province", "groups": {"yes": ["nh"]}, "other": "no", "missing": "no"},
+        }
+    )
     out = apply_recode(frame, named)
     assert out["b"].to_list() == ["young", "young", "older", "?", "older"]
     assert out["w"].to_list() == ["yes", "no", "no", "no", "no"]  # skipped by design counts as "no"
@@ -34,20 +40,23 @@ def test_groups_and_bands():
     assert typed.schema["b"] == pl.Enum(["young", "older", "?"]) and typed.schema["w"] == pl.Enum(["yes", "no"])
 
 
-@pytest.mark.parametrize("table, key", [
-    ({"x": {"groups": {"a": ["1"]}}}, "recode.x.from"),
-    ({"x": {"from": "p"}}, "recode.x"),
-    ({"x": {"from": "p", "groups": {"a": ["1"]}, "bands": [1]}}, "recode.x"),
-    ({"x": {"from": "p", "groups": {"a": ["1"], "b": ["1"]}}}, "recode.x.groups"),
-    ({"x": {"from": "p", "bands": [3, 2]}}, "recode.x.bands"),
-    ({"x": {"from": "p", "bands": [1], "other": "o"}}, "recode.x.other"),
-    ({"x": {"from": "p", "groups": {"a": "1"}}}, "recode.x.groups"),
-    ({"x": {"from": "p", "groups": {"a": ["1"]}, "colour": 1}}, "recode.x"),
-    ({"x": 3}, "recode.x"),
-    ({"x": {"from": "p", "bands": [1, 2], "labels": ["a"]}}, "recode.x.labels"),
-    ({"x": {"from": "p", "groups": {"a": ["1"]}, "labels": ["a"]}}, "recode.x.labels"),
-    ({"x": {"from": "p", "bands": [1], "missing": 0}}, "recode.x.missing"),
-])
+@pytest.mark.parametrize(
+    "table, key",
+    [
+        ({"x": {"groups": {"a": ["1"]}}}, "recode.x.from"),
+        ({"x": {"from": "p"}}, "recode.x"),
+        ({"x": {"from": "p", "groups": {"a": ["1"]}, "bands": [1]}}, "recode.x"),
+        ({"x": {"from": "p", "groups": {"a": ["1"], "b": ["1"]}}}, "recode.x.groups"),
+        ({"x": {"from": "p", "bands": [3, 2]}}, "recode.x.bands"),
+        ({"x": {"from": "p", "bands": [1], "other": "o"}}, "recode.x.other"),
+        ({"x": {"from": "p", "groups": {"a": "1"}}}, "recode.x.groups"),
+        ({"x": {"from": "p", "groups": {"a": ["1"]}, "colour": 1}}, "recode.x"),
+        ({"x": 3}, "recode.x"),
+        ({"x": {"from": "p", "bands": [1, 2], "labels": ["a"]}}, "recode.x.labels"),
+        ({"x": {"from": "p", "groups": {"a": ["1"]}, "labels": ["a"]}}, "recode.x.labels"),
+        ({"x": {"from": "p", "bands": [1], "missing": 0}}, "recode.x.missing"),
+    ],
+)
 def test_bad_recode_names_the_key(table, key):
     with pytest.raises(StudyError) as e:
         parse_recode(table)
@@ -67,7 +76,9 @@ def test_pipeline_applies_recode_before_weighting(tmp_path):
     pl.DataFrame({"p": ["a"] * 6 + ["b"] * 3 + ["c"] * 1, "y": list(range(10))}).write_csv(tmp_path / "d.csv")
     (tmp_path / "study.toml").write_text(
         '[data]\npath = "d.csv"\n[recode.g]\nfrom = "p"\ngroups = { ab = ["a"], rest = ["b", "c"] }\n'
-        '[weighting]\nmethod = "rake"\n[weighting.targets.g]\nab = 50\nrest = 50\n', encoding="utf-8")
+        '[weighting]\nmethod = "rake"\n[weighting.targets.g]\nab = 50\nrest = 50\n',
+        encoding="utf-8",
+    )
     cfg = load_study(tmp_path)
     assert [r.name for r in cfg.recode] == ["g"]
     prepared = prepare_study(cfg)

@@ -89,11 +89,14 @@ def test_the_check_can_fail(tmp_path):
     (tmp_path / "tests" / "test_x.py").write_text(
         "import pytest\n\n@pytest.mark.parametrize('a', [1])\ndef test_real(a):\n    pass\n\n"
         "class TestGroup:\n    def test_in_class(self):\n        pass\n\ndef helper():\n    pass\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     good = "`tests/test_x.py::test_real[sqlite]` and `tests/test_x.py::test_in_class`"
     assert missing(good, tmp_path) == []
-    bad = ("`tests/test_x.py::test_reel` `tests/test_y.py::test_real` `tests/test_x.py::helper` "
-           "`tests/test_x.py::test_rea`")
+    bad = (
+        "`tests/test_x.py::test_reel` `tests/test_y.py::test_real` `tests/test_x.py::helper` "
+        "`tests/test_x.py::test_rea`"
+    )
     assert missing(bad, tmp_path) == [
         "tests/test_x.py::test_reel (no def test_reel in the file)",
         "tests/test_y.py::test_real (no such file)",
@@ -101,4 +104,6 @@ def test_the_check_can_fail(tmp_path):
         "tests/test_x.py::test_rea (no def test_rea in the file)",
     ]
     assert sections("## 1. A network observer\ntext `tests/test_x.py::test_real`\n## Known limits\n") == {
-        "A network observer": "\ntext `tests/test_x.py::test_real`\n", "Known limits": ""}
+        "A network observer": "\ntext `tests/test_x.py::test_real`\n",
+        "Known limits": "",
+    }

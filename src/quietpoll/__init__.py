@@ -12,19 +12,50 @@ __version__ = "0.1.0"
 
 #: public name -> the module that defines it
 _EXPORTS = {
-    "svydesign": ".api", "svrepdesign": ".api", "as_svrepdesign": ".api", "estimate": ".api", "glm": ".api",
-    "DesignSpec": ".design", "ReplicateSpec": ".design", "TaylorDesign": ".design", "ReplicateDesign": ".design",
-    "mean": ".estimators", "total": ".estimators", "proportion": ".estimators", "ratio": ".estimators",
-    "quantile": ".estimators", "Estimate": ".estimators", "Table": ".estimators",
+    "svydesign": ".api",
+    "svrepdesign": ".api",
+    "as_svrepdesign": ".api",
+    "estimate": ".api",
+    "glm": ".api",
+    "DesignSpec": ".design",
+    "ReplicateSpec": ".design",
+    "TaylorDesign": ".design",
+    "ReplicateDesign": ".design",
+    "mean": ".estimators",
+    "total": ".estimators",
+    "proportion": ".estimators",
+    "ratio": ".estimators",
+    "quantile": ".estimators",
+    "Estimate": ".estimators",
+    "Table": ".estimators",
     "QuietpollError": ".errors",
-    "Dataset": ".io", "read_data": ".io", "write_data": ".io",
+    "Dataset": ".io",
+    "read_data": ".io",
+    "write_data": ".io",
 }
 
 __all__ = [
-    "svydesign", "svrepdesign", "as_svrepdesign", "estimate", "glm",
-    "DesignSpec", "ReplicateSpec", "TaylorDesign", "ReplicateDesign",
-    "mean", "total", "proportion", "ratio", "quantile", "Estimate", "Table", "QuietpollError",
-    "Dataset", "read_data", "write_data", "__version__",
+    "svydesign",
+    "svrepdesign",
+    "as_svrepdesign",
+    "estimate",
+    "glm",
+    "DesignSpec",
+    "ReplicateSpec",
+    "TaylorDesign",
+    "ReplicateDesign",
+    "mean",
+    "total",
+    "proportion",
+    "ratio",
+    "quantile",
+    "Estimate",
+    "Table",
+    "QuietpollError",
+    "Dataset",
+    "read_data",
+    "write_data",
+    "__version__",
 ]
 
 if TYPE_CHECKING:
@@ -40,7 +71,7 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'quietpoll' has no attribute {name!r}")
     value = getattr(import_module(module, __name__), name)
-    globals()[name] = value   # once loaded, a plain attribute
+    globals()[name] = value  # once loaded, a plain attribute
     return value
 
 

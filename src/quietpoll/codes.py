@@ -22,7 +22,7 @@ def factorize(*arrays) -> tuple[np.ndarray, int, list[tuple]]:
     if len(arrays) == 1:
         codes, uniq = _factorize_one(arrays[0])
         return codes, len(uniq), [(u,) for u in uniq.tolist()]
-    codes = np.zeros(len(arrays[0]), dtype=np.int64)   # numpy arrays or polars Series (text)
+    codes = np.zeros(len(arrays[0]), dtype=np.int64)  # numpy arrays or polars Series (text)
     uniques = []
     for a in arrays:
         c, u = _factorize_one(a)
@@ -54,7 +54,7 @@ def _factorize_one(a) -> tuple[np.ndarray, np.ndarray]:
     if a.dtype.kind in "iub" and len(a):
         lo, hi = int(a.min()), int(a.max())
         if hi - lo < _RANGE_LIMIT:
-            shifted = (a.astype(np.int64) - lo)
+            shifted = a.astype(np.int64) - lo
             present = np.bincount(shifted, minlength=hi - lo + 1) > 0
             lookup = np.cumsum(present) - 1
             return lookup[shifted], (np.flatnonzero(present) + lo).astype(a.dtype)
@@ -82,7 +82,7 @@ def column_array(frame: pl.DataFrame, name: str) -> np.ndarray:
     if s.dtype in (pl.Categorical, pl.Enum) or s.dtype == pl.Boolean:
         s = s.cast(pl.String)
     if s.dtype == pl.String:
-        return s          # factorize() ranks text in polars
+        return s  # factorize() ranks text in polars
     return s.to_numpy()
 
 
@@ -92,11 +92,11 @@ def small_codes(codes: np.ndarray, k: int) -> np.ndarray:
     dt = np.dtype(np.int8 if k < 127 else np.int16 if k < 32_767 else np.int32 if k < 2**31 - 1 else np.int64)
     codes = np.asarray(codes)
     if codes.dtype.kind == "u" and codes.dtype.itemsize == dt.itemsize:
-        return codes.view(dt)       # codes < k fit the signed type of the same width: no copy
+        return codes.view(dt)  # codes < k fit the signed type of the same width: no copy
     return codes.astype(dt, copy=False)
 
 
-_DENSE_CELLS = 4096        # a joint table this small, or up to n / 8 cells, is used as is (no compression)
+_DENSE_CELLS = 4096  # a joint table this small, or up to n / 8 cells, is used as is (no compression)
 
 
 def combine_codes(codes, sizes) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -120,10 +120,10 @@ def combine_codes(codes, sizes) -> tuple[np.ndarray, list[np.ndarray]]:
     joint = np.zeros(n, dtype=dt)
     for c, k, s in zip(codes, radix, shift):
         joint *= k
-        if s:                                      # -1 (no level) takes place 0
+        if s:  # -1 (no level) takes place 0
             joint += (c + 1).astype(dt)
-        elif c.dtype.kind == "i" and joint.dtype.kind == "u":   # codes >= 0: the same bits unsigned
-            joint += c.view(c.dtype.str.replace("i", "u"))        # (widened element by element, no copy)
+        elif c.dtype.kind == "i" and joint.dtype.kind == "u":  # codes >= 0: the same bits unsigned
+            joint += c.view(c.dtype.str.replace("i", "u"))  # (widened element by element, no copy)
         else:
             joint += c
     cells = np.arange(full, dtype=np.int64) if full <= max(n // 8, _DENSE_CELLS) else None
@@ -138,7 +138,6 @@ def combine_codes(codes, sizes) -> tuple[np.ndarray, list[np.ndarray]]:
     return joint, digits
 
 
-
 _BLOCK = 1 << 16
 
 
@@ -150,8 +149,9 @@ def joint_sums(joint: np.ndarray, k: int, weights: np.ndarray | None = None) -> 
         return np.bincount(joint, weights=weights, minlength=k)
     out = np.zeros(k, dtype=np.int64 if weights is None else np.float64)
     for s in range(0, len(joint), _BLOCK):
-        out += np.bincount(joint[s:s + _BLOCK], weights=None if weights is None else weights[s:s + _BLOCK],
-                           minlength=k)
+        out += np.bincount(
+            joint[s : s + _BLOCK], weights=None if weights is None else weights[s : s + _BLOCK], minlength=k
+        )
     return out
 
 
@@ -161,5 +161,5 @@ def gather(table: np.ndarray, joint: np.ndarray) -> np.ndarray:
         return np.take(table, joint, axis=0)
     out = np.empty((len(joint),) + table.shape[1:], dtype=table.dtype)
     for s in range(0, len(joint), _BLOCK):
-        np.take(table, joint[s:s + _BLOCK], axis=0, out=out[s:s + _BLOCK])
+        np.take(table, joint[s : s + _BLOCK], axis=0, out=out[s : s + _BLOCK])
     return out

@@ -63,9 +63,18 @@ def _indicator_rows(frame: pl.DataFrame, design, ind: dict) -> dict:
         t = api.estimate(frame, design, list_experiment=(le["count"], le["treatment"]))
     elif "randomized_response" in ind:
         rr = dict(ind["randomized_response"])
-        t = api.estimate(frame, design, randomized_response={
-            "answer": rr["answer"], "rr_design": rr.get("design", "forced"), "p_truth": rr.get("p_truth"),
-            "p_yes": rr.get("p_yes"), "p": rr.get("p"), "p_unrelated": rr.get("p_unrelated")})
+        t = api.estimate(
+            frame,
+            design,
+            randomized_response={
+                "answer": rr["answer"],
+                "rr_design": rr.get("design", "forced"),
+                "p_truth": rr.get("p_truth"),
+                "p_yes": rr.get("p_yes"),
+                "p": rr.get("p"),
+                "p_unrelated": rr.get("p_unrelated"),
+            },
+        )
     elif ind.get("level") is not None:
         t = api.estimate(frame, design, prop=[ind["variable"]], ci_method="logit")
         rows = [r for r in t.rows if str(r.level) == str(ind["level"])]
@@ -102,8 +111,12 @@ def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None =
     truth = _truth(study_dir)
     rows = []
     for ind in _indicators(cfg):
-        row = {"id": ind["id"], "label": ind.get("label", ind["id"]), **_indicator_rows(frame, weighted, ind),
-               **_naive(frame, ind)}
+        row = {
+            "id": ind["id"],
+            "label": ind.get("label", ind["id"]),
+            **_indicator_rows(frame, weighted, ind),
+            **_naive(frame, ind),
+        }
         _judge(row, truth.get(ind["id"]))
         rows.append(row)
     step("measuring re-identification risk")
@@ -161,9 +174,12 @@ def summarize(study_dir: str | Path, report: dict, prepared=None) -> dict:
         r = overall.get(ind["id"])
         if r is None:
             continue
-        row = {"id": ind["id"], "label": r.get("label", ind["id"]),
-               **{k: r.get(k) for k in ("estimate", "se", "ci_low", "ci_high", "n", "suppressed")},
-               **_naive(frame, ind)}
+        row = {
+            "id": ind["id"],
+            "label": r.get("label", ind["id"]),
+            **{k: r.get(k) for k in ("estimate", "se", "ci_low", "ci_high", "n", "suppressed")},
+            **_naive(frame, ind),
+        }
         _judge(row, truth.get(ind["id"]))
         rows.append(row)
     qi = [c for c in propose_qi(prepared.instrument) if c in frame.columns]
@@ -176,8 +192,11 @@ def summarize(study_dir: str | Path, report: dict, prepared=None) -> dict:
         "validation_problems": report.get("quality", {}).get("validation", {}).get("n_problems"),
         "flagged_rows": list(prepared.flagged),
         "excluded_rows": list(prepared.excluded_rows),
-        "weighting": {"kish_deff": w.get("kish_deff"), "effective_n": w.get("effective_n"),
-                      "collapsed": w.get("collapsed", [])},
+        "weighting": {
+            "kish_deff": w.get("kish_deff"),
+            "effective_n": w.get("effective_n"),
+            "collapsed": w.get("collapsed", []),
+        },
         "indicators": rows,
         "disclosure": None if risk is None else risk.summary(expected=False),
     }
@@ -192,8 +211,7 @@ def _judge(row: dict, truth) -> None:
     row["naive_miss"] = bool(abs(row["naive"] - row["truth"]) > NAIVE_MISS_SE * row["naive_se"])
 
 
-def run_demo(out_dir: str | Path, *, seed: int = 20261122, progress: Callable[[str], None] | None = None
-             ) -> DemoResult:
+def run_demo(out_dir: str | Path, *, seed: int = 20261122, progress: Callable[[str], None] | None = None) -> DemoResult:
     """make_study(out/study) -> the report (validate -> quality -> weight -> estimate -> disclosure rules ->
     out/report.html, out/report.json) -> the summary against the truth (also out/demo-summary.json)."""
     from .demo_study import make_study
@@ -209,10 +227,12 @@ def run_demo(out_dir: str | Path, *, seed: int = 20261122, progress: Callable[[s
     rep = build_report(study, out, progress=lambda name, k, n: step(f"{name} ({k + 1}/{n})"))
     step("comparing with the truth")
     summary = summarize(study, rep.data, rep.prepared)
-    (out / "demo-summary.json").write_text(json.dumps(summary, indent=2, default=float, allow_nan=False) + "\n",
-                                           encoding="utf-8")
-    return DemoResult(out_dir=out, study_dir=study, summary=summary, html_path=Path(rep.html_path),
-                      json_path=Path(rep.json_path))
+    (out / "demo-summary.json").write_text(
+        json.dumps(summary, indent=2, default=float, allow_nan=False) + "\n", encoding="utf-8"
+    )
+    return DemoResult(
+        out_dir=out, study_dir=study, summary=summary, html_path=Path(rep.html_path), json_path=Path(rep.json_path)
+    )
 
 
 def bundled(name: str) -> pl.DataFrame:
@@ -231,18 +251,34 @@ def run_public_demo() -> list[tuple[str, object]]:
     strat = bundled("apistrat")
     spec = DesignSpec(strata="stype", weights="pw", fpc=("fpc",))
     out: list[tuple[str, object]] = []
-    t = estimate(strat, spec, mean_=["api00", "api99"], prop=["sch.wide"], ratio_=[("api00", "api99")],
-                 quantile_={"api00": [0.25, 0.5, 0.75]}, ci_method="beta")
+    t = estimate(
+        strat,
+        spec,
+        mean_=["api00", "api99"],
+        prop=["sch.wide"],
+        ratio_=[("api00", "api99")],
+        quantile_={"api00": [0.25, 0.5, 0.75]},
+        ci_method="beta",
+    )
     out.append(("Whole population (proportion intervals: Korn-Graubard beta)", t))
     t = estimate(strat, spec, mean_=["api00"], prop=["awards"], by=["stype"], ci_method="logit")
     out.append(("By school type (domains keep the full design)", t))
     clus = bundled("apiclus1")
-    t = estimate(clus, DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)), mean_=["api00"],
-                 total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
+    t = estimate(
+        clus,
+        DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)),
+        mean_=["api00"],
+        total_=["enroll"],
+        prop=["sch.wide"],
+        ci_method="wilson",
+    )
     out.append(("One-stage cluster sample of 15 districts (Wilson intervals, effective n)", t))
     # post-stratified to the known number of schools of each type (public counts from the API population file)
-    weighted = DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",)).build(clus).poststratify(
-        {"stype": {"E": 4421, "H": 755, "M": 1018}})
+    weighted = (
+        DesignSpec(ids=("dnum",), weights="pw", fpc=("fpc",))
+        .build(clus)
+        .poststratify({"stype": {"E": 4421, "H": 755, "M": 1018}})
+    )
     t = estimate(clus, weighted, mean_=["api00"], total_=["enroll"], prop=["sch.wide"], ci_method="wilson")
     out.append(("The same sample post-stratified to the population's school types", t))
     return out

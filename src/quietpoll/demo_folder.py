@@ -15,30 +15,75 @@ __all__ = ["write_form", "study_toml", "weighting_targets", "README"]
 
 STUDY_FIELDS = [
     ("begin_group", "study_fields", "Z. Study team fields", "Z. 조사팀 기입 항목", {}),
-    ("text", "intermediary", "Intermediary or interviewer code (a code, never a name)",
-     "중개인 또는 조사원 코드 (이름이 아닌 코드)", {"required": "yes"}),
-    ("select_one age_group", "age_group", "Age group for weighting: is the respondent 65 or older?",
-     "가중치용 연령 집단: 응답자가 65세 이상입니까?",
-     {"required": "yes", "constraint": ". = 'a15_64' or ${age_band} = 'a60_plus'",
-      "constraint_message::English": "65 or older needs the age group '60 or older'.",
-      "constraint_message::Korean": "65세 이상은 연령대 '60세 이상'이어야 합니다."}),
+    (
+        "text",
+        "intermediary",
+        "Intermediary or interviewer code (a code, never a name)",
+        "중개인 또는 조사원 코드 (이름이 아닌 코드)",
+        {"required": "yes"},
+    ),
+    (
+        "select_one age_group",
+        "age_group",
+        "Age group for weighting: is the respondent 65 or older?",
+        "가중치용 연령 집단: 응답자가 65세 이상입니까?",
+        {
+            "required": "yes",
+            "constraint": ". = 'a15_64' or ${age_band} = 'a60_plus'",
+            "constraint_message::English": "65 or older needs the age group '60 or older'.",
+            "constraint_message::Korean": "65세 이상은 연령대 '60세 이상'이어야 합니다.",
+        },
+    ),
     ("calculate", "sample", "", "", {"calculation": "if(${status} = 'inside', 'residents', 'defectors')"}),
-    ("calculate", "exit_cohort", "", "", {"calculation": (
-        "if(${status} = 'inside', 'inside', if(${year_left} < 2012, 'before_2012', if(${year_left} < 2016, "
-        "'2012_2015', if(${year_left} < 2020, '2016_2019', '2020_on'))))")}),
-    ("calculate", "province_group", "", "", {"calculation": (
-        "if(${province} = 'north_hamgyong' or ${province} = 'ryanggang', 'ne_border', "
-        "if(${province} = 'north_pyongan' or ${province} = 'chagang', 'nw_border', "
-        "if(${province} = 'pyongyang', 'pyongyang', 'interior')))")}),
-    ("calculate", "watch_monthly", "", "", {"calculation": (
-        "if(${watch_freq} = 'daily' or ${watch_freq} = 'weekly' or ${watch_freq} = 'monthly', 1, 0)")}),
-    ("calculate", "radio_weekly", "", "", {"calculation": (
-        "if(${radio_freq} = 'daily' or ${radio_freq} = 'weekly', 1, 0)")}),
+    (
+        "calculate",
+        "exit_cohort",
+        "",
+        "",
+        {
+            "calculation": (
+                "if(${status} = 'inside', 'inside', if(${year_left} < 2012, 'before_2012', if(${year_left} < 2016, "
+                "'2012_2015', if(${year_left} < 2020, '2016_2019', '2020_on'))))"
+            )
+        },
+    ),
+    (
+        "calculate",
+        "province_group",
+        "",
+        "",
+        {
+            "calculation": (
+                "if(${province} = 'north_hamgyong' or ${province} = 'ryanggang', 'ne_border', "
+                "if(${province} = 'north_pyongan' or ${province} = 'chagang', 'nw_border', "
+                "if(${province} = 'pyongyang', 'pyongyang', 'interior')))"
+            )
+        },
+    ),
+    (
+        "calculate",
+        "watch_monthly",
+        "",
+        "",
+        {"calculation": ("if(${watch_freq} = 'daily' or ${watch_freq} = 'weekly' or ${watch_freq} = 'monthly', 1, 0)")},
+    ),
+    (
+        "calculate",
+        "radio_weekly",
+        "",
+        "",
+        {"calculation": ("if(${radio_freq} = 'daily' or ${radio_freq} = 'weekly', 1, 0)")},
+    ),
     ("calculate", "owns_usb", "", "", {"calculation": "if(selected(${devices_owned}, 'usb'), 1, 0)"}),
     ("calculate", "watched_sk", "", "", {"calculation": "if(selected(${origins}, 'south_korea'), 1, 0)"}),
     ("calculate", "more_danger", "", "", {"calculation": "if(${danger_change} = 'more', 1, 0)"}),
-    ("calculate", "inspected_any", "", "", {"calculation": (
-        "if(${home_inspected} = 'once' or ${home_inspected} = 'several', 1, 0)")}),
+    (
+        "calculate",
+        "inspected_any",
+        "",
+        "",
+        {"calculation": ("if(${home_inspected} = 'once' or ${home_inspected} = 'several', 1, 0)")},
+    ),
     ("calculate", "base_weight", "", "", {"calculation": "1"}),
     ("end_group", "", "", "", {}),
 ]
@@ -57,8 +102,13 @@ def write_form(path: Path) -> Path:
         row.update(extra)
         rows.append(row)
     wb = xlsxwriter.Workbook(str(path))
-    wb.set_properties({"title": f"{tpl.TITLE_EN} (SYNTHETIC demo study)", "created": dt.datetime(2026, 1, 1),
-                       "comments": "SYNTHETIC: made by quietpoll.demo_study; no real respondents"})
+    wb.set_properties(
+        {
+            "title": f"{tpl.TITLE_EN} (SYNTHETIC demo study)",
+            "created": dt.datetime(2026, 1, 1),
+            "comments": "SYNTHETIC: made by quietpoll.demo_study; no real respondents",
+        }
+    )
     ws = wb.add_worksheet("survey")
     for j, c in enumerate(tpl.SURVEY_COLUMNS):
         ws.write_string(0, j, c)
@@ -73,8 +123,13 @@ def write_form(path: Path) -> Path:
         for j, v in enumerate(choice):
             wc.write_string(i, j, v)
     wset = wb.add_worksheet("settings")
-    settings = [("form_title", f"{tpl.TITLE_EN} (SYNTHETIC demo)"), ("form_id", f"{tpl.FORM_ID}_demo"),
-                ("version", f"{tpl.VERSION}-demo"), ("default_language", "English"), ("namespaces", tpl.NAMESPACES)]
+    settings = [
+        ("form_title", f"{tpl.TITLE_EN} (SYNTHETIC demo)"),
+        ("form_id", f"{tpl.FORM_ID}_demo"),
+        ("version", f"{tpl.VERSION}-demo"),
+        ("default_language", "English"),
+        ("namespaces", tpl.NAMESPACES),
+    ]
     for j, (k, v) in enumerate(settings):
         wset.write_string(0, j, k)
         wset.write_string(1, j, v)
@@ -121,8 +176,8 @@ def study_toml(seed: int) -> str:
         'mode = "residents: clandestine phone calls through intermediaries; defectors: face to face in Seoul"',
         'population = "people aged 15 or older living in North Korea (DPRK 2008 census margins)"',
         'sampling = "convenience samples: 50 residents reached by phone through 5 intermediaries, 100 defectors '
-        'recruited through networks in Seoul (72% women, 78% from North Hamgyong and Ryanggang); no selection '
-        'probabilities are known, so every interview has base weight 1 and the samples are raked to census '
+        "recruited through networks in Seoul (72% women, 78% from North Hamgyong and Ryanggang); no selection "
+        "probabilities are known, so every interview has base weight 1 and the samples are raked to census "
         'margins"',
         "",
         "[instrument]",

@@ -47,31 +47,61 @@ __all__ = ["make_study", "INDICATORS", "PROVINCES", "PROVINCE_GROUPS", "CENSUS",
 
 AGE_BANDS = ("a10_19", "a20_29", "a30_39", "a40_49", "a50_59", "a60_plus")
 COHORTS = ("before_2012", "2012_2015", "2016_2019", "2020_on")
-COHORT_YEARS = {"before_2012": (2000, 2011), "2012_2015": (2012, 2015), "2016_2019": (2016, 2019),
-                "2020_on": (2020, 2025)}
+COHORT_YEARS = {
+    "before_2012": (2000, 2011),
+    "2012_2015": (2012, 2015),
+    "2016_2019": (2016, 2019),
+    "2020_on": (2020, 2025),
+}
 
 # ---- synthetic model coefficients (logit scale) -------------------------------------------------------
-PROVINCE_EFFECT = {"north_hamgyong": 1.6, "ryanggang": 1.6, "north_pyongan": 0.9, "chagang": 0.6,
-                   "pyongyang": 0.6, "south_pyongan": 0.0, "south_hwanghae": -0.3, "north_hwanghae": -0.2,
-                   "kangwon": -0.4, "south_hamgyong": 0.2}
+PROVINCE_EFFECT = {
+    "north_hamgyong": 1.6,
+    "ryanggang": 1.6,
+    "north_pyongan": 0.9,
+    "chagang": 0.6,
+    "pyongyang": 0.6,
+    "south_pyongan": 0.0,
+    "south_hwanghae": -0.3,
+    "north_hwanghae": -0.2,
+    "kangwon": -0.4,
+    "south_hamgyong": 0.2,
+}
 AGE_EFFECT = np.array([0.5, 0.6, 0.4, 0.1, -0.3, -0.9])
 COHORT_SHIFT = {"before_2012": -1.0, "2012_2015": -0.3, "2016_2019": 0.0, "2020_on": 0.1}
-RESIDENT_SELECTION = 0.8      # residents drawn with probability proportional to exp(0.8 * eta)
+RESIDENT_SELECTION = 0.8  # residents drawn with probability proportional to exp(0.8 * eta)
 DEFECTOR_SELECTION = 0.3
 
 # Fixed sample shapes (synthetic, after the MOU statistics and the UMG 2022 design).
-DEFECTOR_PROVINCES = {"north_hamgyong": 62, "ryanggang": 16, "north_pyongan": 6, "chagang": 2,
-                      "south_hamgyong": 6, "pyongyang": 2, "south_pyongan": 3, "north_hwanghae": 1,
-                      "south_hwanghae": 1, "kangwon": 1}
+DEFECTOR_PROVINCES = {
+    "north_hamgyong": 62,
+    "ryanggang": 16,
+    "north_pyongan": 6,
+    "chagang": 2,
+    "south_hamgyong": 6,
+    "pyongyang": 2,
+    "south_pyongan": 3,
+    "north_hwanghae": 1,
+    "south_hwanghae": 1,
+    "kangwon": 1,
+}
 DEFECTOR_WOMEN = 0.72
 DEFECTOR_COHORTS = (0.10, 0.35, 0.40, 0.15)
-RESIDENT_PROVINCES = {"north_hamgyong": 9, "ryanggang": 4, "north_pyongan": 7, "chagang": 3, "pyongyang": 8,
-                      "south_pyongan": 7, "south_hamgyong": 5, "north_hwanghae": 3, "south_hwanghae": 2,
-                      "kangwon": 2}
+RESIDENT_PROVINCES = {
+    "north_hamgyong": 9,
+    "ryanggang": 4,
+    "north_pyongan": 7,
+    "chagang": 3,
+    "pyongyang": 8,
+    "south_pyongan": 7,
+    "south_hamgyong": 5,
+    "north_hwanghae": 3,
+    "south_hwanghae": 2,
+    "kangwon": 2,
+}
 RESIDENT_WOMEN = 0.5
-COPIES = 3                    # copied interviews planted in the residents' sample
+COPIES = 3  # copied interviews planted in the residents' sample
 COPY_INTERMEDIARY = "R3"
-
 
 
 def _sigmoid(x):
@@ -89,8 +119,14 @@ def _pick(values, probs, u):
 def _join(chosen: np.ndarray, names, exclusive: str | None = None) -> np.ndarray:
     """Space-separated select_multiple answers from an n x k Boolean matrix (`exclusive` where none)."""
     frame = pl.DataFrame({nm: chosen[:, j] for j, nm in enumerate(names)})
-    joined = frame.select(pl.concat_str([pl.when(pl.col(nm)).then(pl.lit(nm)) for nm in names], separator=" ",
-                                        ignore_nulls=True)).to_series().to_numpy().astype(object)
+    joined = (
+        frame.select(
+            pl.concat_str([pl.when(pl.col(nm)).then(pl.lit(nm)) for nm in names], separator=" ", ignore_nulls=True)
+        )
+        .to_series()
+        .to_numpy()
+        .astype(object)
+    )
     if exclusive is not None:
         joined[~chosen.any(axis=1)] = exclusive
     return joined
@@ -139,15 +175,31 @@ def _population(rng):
     settle_p = np.where(province == PROVINCES.index("pyongyang"), 0.9, 0.45)
     u = rng.random(n)
     settlement = np.where(u < settle_p, 0, np.where(u < settle_p + (1 - settle_p) / 2, 1, 2))  # city/town/village
-    border = np.isin(province, [PROVINCES.index(p) for p in ("north_hamgyong", "ryanggang", "north_pyongan",
-                                                             "chagang")])
+    border = np.isin(
+        province, [PROVINCES.index(p) for p in ("north_hamgyong", "ryanggang", "north_pyongan", "chagang")]
+    )
     trade_p = np.where(border[:, None], [[0.45, 0.30, 0.15, 0.10]], [[0.60, 0.32, 0.03, 0.05]])
     trade = (rng.random(n)[:, None] > np.cumsum(trade_p, axis=1)).sum(axis=1)
-    eta = (-0.6 + np.array([PROVINCE_EFFECT[p] for p in PROVINCES])[province] + AGE_EFFECT[band]
-           + 0.25 * female + np.array([0.4, 0.0, -0.5])[settlement] + np.array([0.0, 0.4, 0.9, 1.0])[trade]
-           + rng.normal(0, 0.6, n))
-    return {"province": province, "female": female, "old": old, "band": band, "settlement": settlement,
-            "trade": trade, "border": border, "eta": eta, "u": rng.random((n, 8))}
+    eta = (
+        -0.6
+        + np.array([PROVINCE_EFFECT[p] for p in PROVINCES])[province]
+        + AGE_EFFECT[band]
+        + 0.25 * female
+        + np.array([0.4, 0.0, -0.5])[settlement]
+        + np.array([0.0, 0.4, 0.9, 1.0])[trade]
+        + rng.normal(0, 0.6, n)
+    )
+    return {
+        "province": province,
+        "female": female,
+        "old": old,
+        "band": band,
+        "settlement": settlement,
+        "trade": trade,
+        "border": border,
+        "eta": eta,
+        "u": rng.random((n, 8)),
+    }
 
 
 def _behaviour(eta, u, border):
@@ -165,9 +217,18 @@ def _behaviour(eta, u, border):
     }
 
 
-TRUTH_OF = {"ever_watched": "watched", "watch_monthly": "monthly", "radio_weekly": "radio_weekly",
-            "owns_usb": "usb", "watched_sk": "sk", "watched_sk_list": "sk", "knows_punished": "knows_punished",
-            "knows_punished_rr": "knows_punished", "more_danger": "more_danger", "home_inspected": "inspected"}
+TRUTH_OF = {
+    "ever_watched": "watched",
+    "watch_monthly": "monthly",
+    "radio_weekly": "radio_weekly",
+    "owns_usb": "usb",
+    "watched_sk": "sk",
+    "watched_sk_list": "sk",
+    "knows_punished": "knows_punished",
+    "knows_punished_rr": "knows_punished",
+    "more_danger": "more_danger",
+    "home_inspected": "inspected",
+}
 
 
 def _samples(rng, pop):
@@ -187,8 +248,7 @@ def _samples(rng, pop):
     r = _top_k(rng, cell, score, want_r)
     d = rng.permutation(d)
     r = rng.permutation(r)
-    cohort = np.concatenate([
-        rng.choice(len(COHORTS), size=len(d), p=DEFECTOR_COHORTS), np.full(len(r), -1)])
+    cohort = np.concatenate([rng.choice(len(COHORTS), size=len(d), p=DEFECTOR_COHORTS), np.full(len(r), -1)])
     return np.concatenate([d, r]), cohort
 
 
@@ -206,8 +266,11 @@ def _answers(rng, pop, idx, cohort):
 
     # fieldwork meta
     days = (FIELDWORK[1] - FIELDWORK[0]).days
-    start = (np.datetime64(FIELDWORK[0].isoformat()) + rng.integers(0, days + 1, n).astype("timedelta64[D]")
-             + rng.integers(9 * 60, 20 * 60, n).astype("timedelta64[m]"))
+    start = (
+        np.datetime64(FIELDWORK[0].isoformat())
+        + rng.integers(0, days + 1, n).astype("timedelta64[D]")
+        + rng.integers(9 * 60, 20 * 60, n).astype("timedelta64[m]")
+    )
     minutes = np.clip(rng.normal(42, 9, n), 22, 80).round().astype(int)
     col["start"] = start.astype("datetime64[s]").astype(str).astype(object)
     col["end"] = (start + minutes.astype("timedelta64[m]")).astype("datetime64[s]").astype(str).astype(object)
@@ -244,8 +307,9 @@ def _answers(rng, pop, idx, cohort):
 
     # C. exposure (direct answers: watchers sometimes refuse or deny)
     r = U()
-    ever = np.where(b["watched"], np.where(r < 0.93, "yes", np.where(r < 0.98, "refuse", "no")),
-                    np.where(r < 0.97, "no", "refuse")).astype(object)
+    ever = np.where(
+        b["watched"], np.where(r < 0.93, "yes", np.where(r < 0.98, "refuse", "no")), np.where(r < 0.97, "no", "refuse")
+    ).astype(object)
     col["ever_watched"] = ever
     yes = ever == "yes"
     col["watched_12m"] = np.where(yes, np.where(b["monthly"] | (U() < 0.6), "yes", "no"), None)
@@ -255,8 +319,11 @@ def _answers(rng, pop, idx, cohort):
     radio_hi = _pick(("daily", "weekly"), [0.3, 0.7], U())
     radio_lo = _pick(("monthly", "bimonthly", "yearly", "once", "never"), [0.1, 0.08, 0.07, 0.1, 0.65], U())
     col["radio_freq"] = np.where(b["radio_weekly"], radio_hi, radio_lo).astype(object)
-    col["direct_tv"] = _pick(("yes", "no", "refuse"), np.column_stack(
-        [np.where(border, 0.15, 0.05), np.where(border, 0.8, 0.9), np.full(n, 0.05)]), U())
+    col["direct_tv"] = _pick(
+        ("yes", "no", "refuse"),
+        np.column_stack([np.where(border, 0.15, 0.05), np.where(border, 0.8, 0.9), np.full(n, 0.05)]),
+        U(),
+    )
     used, _ = _multi(rng, dev, [0.5, 0.05, 0.55, 0.5, 0.55, 0.3, 0.15, 0.2, 0.15, 0.05], n)
     col["devices_used"] = np.where(yes, used, None)
 
@@ -265,41 +332,65 @@ def _answers(rng, pop, idx, cohort):
     _, chosen = _multi(rng, ori, [0.0, 0.6, 0.25, 0.08, 0.1, 0.03], n, at_least_one=False)
     admit = b["sk"] & (U() < 0.85)
     chosen[:, 0] = admit
-    chosen[~chosen.any(axis=1), 1] = True          # a watcher watched something: China if nothing else
+    chosen[~chosen.any(axis=1), 1] = True  # a watcher watched something: China if nothing else
     col["origins"] = np.where(yes, _join(chosen, ori), None)
     first = np.asarray(ori, dtype=object)[np.argmax(chosen, axis=1)]
     col["origin_most"] = np.where(yes, first, None)
-    genres, _ = _multi(rng, ("drama", "film", "music", "documentary", "news", "education"),
-                       [0.8, 0.6, 0.3, 0.1, 0.1, 0.05], n)
+    genres, _ = _multi(
+        rng, ("drama", "film", "music", "documentary", "news", "education"), [0.8, 0.6, 0.3, 0.1, 0.1, 0.05], n
+    )
     col["genres"] = np.where(yes, genres, None)
-    col["info_wanted"] = np.where(yes, _pick(("daily_life", "news_world", "news_nk", "economy", "entertainment",
-                                              "other"), [0.35, 0.15, 0.1, 0.15, 0.2, 0.05], U()), None)
+    col["info_wanted"] = np.where(
+        yes,
+        _pick(
+            ("daily_life", "news_world", "news_nk", "economy", "entertainment", "other"),
+            [0.35, 0.15, 0.1, 0.15, 0.2, 0.05],
+            U(),
+        ),
+        None,
+    )
 
     # E. access and sharing
-    how, _ = _multi(rng, ("family", "friends", "market", "traders", "copied", "other"),
-                    [0.6, 0.5, 0.2, 0.15, 0.2, 0.03], n)
+    how, _ = _multi(
+        rng, ("family", "friends", "market", "traders", "copied", "other"), [0.6, 0.5, 0.2, 0.15, 0.2, 0.03], n
+    )
     col["how_obtained"] = np.where(yes, how, None)
-    col["watched_with"] = np.where(yes, _pick(("alone", "family", "friends", "other"), [0.2, 0.55, 0.2, 0.05], U()),
-                                   None)
+    col["watched_with"] = np.where(
+        yes, _pick(("alone", "family", "friends", "other"), [0.2, 0.55, 0.2, 0.05], U()), None
+    )
     passed, _ = _multi(rng, ("family", "friends", "sold"), [0.35, 0.3, 0.05], n, exclusive="nobody")
     col["passed_on"] = np.where(yes, passed, None)
-    col["view_time"] = np.where(yes, _pick(("day", "evening", "late_night", "varied"), [0.1, 0.25, 0.45, 0.2], U()),
-                                None)
+    col["view_time"] = np.where(
+        yes, _pick(("day", "evening", "late_night", "varied"), [0.1, 0.25, 0.45, 0.2], U()), None
+    )
 
     # F. risk and enforcement
     col["danger"] = _pick(("1", "2", "3", "4", "5"), [0.03, 0.07, 0.2, 0.4, 0.3], U())
-    col["danger_change"] = np.where(b["more_danger"], "more",
-                                    _pick(("same", "less", "dont_know"), [0.6, 0.15, 0.25], U())).astype(object)
+    col["danger_change"] = np.where(
+        b["more_danger"], "more", _pick(("same", "less", "dont_know"), [0.6, 0.15, 0.25], U())
+    ).astype(object)
     knew = _pick(("yes", "no", "refuse"), [0.85, 0.12, 0.03], U())
     col["knew_penalties"] = knew
-    pen, _ = _multi(rng, ("bribe_fine", "labour_training", "reeducation", "political_prison", "banishment",
-                          "execution"), [0.7, 0.7, 0.5, 0.3, 0.3, 0.25], n)
+    pen, _ = _multi(
+        rng,
+        ("bribe_fine", "labour_training", "reeducation", "political_prison", "banishment", "execution"),
+        [0.7, 0.7, 0.5, 0.3, 0.3, 0.25],
+        n,
+    )
     col["penalties_known"] = np.where(knew == "yes", pen, None)
     r = U()
-    col["knows_punished"] = np.where(b["knows_punished"], np.where(r < 0.85, "yes", np.where(r < 0.95, "no", "refuse")),
-                                     np.where(r < 0.95, "no", "refuse")).astype(object)
-    col["witnessed"] = _pick(("yes", "no", "refuse"), np.column_stack(
-        [np.where(b["knows_punished"], 0.5, 0.1), np.where(b["knows_punished"], 0.45, 0.85), np.full(n, 0.05)]), U())
+    col["knows_punished"] = np.where(
+        b["knows_punished"],
+        np.where(r < 0.85, "yes", np.where(r < 0.95, "no", "refuse")),
+        np.where(r < 0.95, "no", "refuse"),
+    ).astype(object)
+    col["witnessed"] = _pick(
+        ("yes", "no", "refuse"),
+        np.column_stack(
+            [np.where(b["knows_punished"], 0.5, 0.1), np.where(b["knows_punished"], 0.45, 0.85), np.full(n, 0.05)]
+        ),
+        U(),
+    )
     several = U() < 0.35
     col["home_inspected"] = np.where(b["inspected"], np.where(several, "several", "once"), "never").astype(object)
     hit = b["inspected"]
@@ -315,7 +406,7 @@ def _answers(rng, pop, idx, cohort):
     # H1. list experiment: treatment drawn at random, counts from the true behaviour
     draw = U()
     treat = (draw < 0.5).astype(int)
-    control = ((rng.random((n, 4)) < np.array([0.7, 0.75, 0.5, 0.4])[None, :]).sum(axis=1))
+    control = (rng.random((n, 4)) < np.array([0.7, 0.75, 0.5, 0.4])[None, :]).sum(axis=1)
     count = control + treat * b["sk"]
     col["le_treat"] = treat.astype(object)
     col["le_count_control"] = np.where(treat == 0, count, None).astype(object)
@@ -324,15 +415,15 @@ def _answers(rng, pop, idx, cohort):
     # H2. forced response: 1/6 forced yes, 1/6 forced no, 2/3 the truth
     spin = U()
     # the draws le_draw and rr_spin are device-only in the form: never collected, so not in the data
-    col["rr_answer"] = np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no",
-                                np.where(b["knows_punished"], "yes", "no"))).astype(object)
+    col["rr_answer"] = np.where(
+        spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", np.where(b["knows_punished"], "yes", "no"))
+    ).astype(object)
     # H3. about the interview
     col["mode"] = np.where(left, "face_to_face", "phone").astype(object)
     col["paid"] = np.where(U() < np.where(left, 0.7, 0.5), "yes", "no").astype(object)
 
     # Z. study team fields and derived columns (calculates of the study's form)
-    interviewers = np.where(left, "D" + (np.arange(n) % 4 + 1).astype(str),
-                            "R" + (np.arange(n) % 5 + 1).astype(str))
+    interviewers = np.where(left, "D" + (np.arange(n) % 4 + 1).astype(str), "R" + (np.arange(n) % 5 + 1).astype(str))
     col["intermediary"] = interviewers.astype(object)
     old = pop["old"][idx]
     col["age_group"] = np.where(old, "a65_plus", "a15_64").astype(object)
@@ -366,7 +457,7 @@ def _plant(rng, col) -> dict:
     """The deliberate faults: COPIES copied interviews (from one intermediary, two answers changed in
     each) and one value breaking a constraint. Returns what was planted (0-based rows)."""
     rows = np.flatnonzero(col["intermediary"] == COPY_INTERMEDIARY)
-    source, copies = int(rows[0]), [int(r) for r in rows[1:1 + COPIES]]
+    source, copies = int(rows[0]), [int(r) for r in rows[1 : 1 + COPIES]]
     keep = {"start", "end", "today", "intermediary"}
     for name, values in col.items():
         if name not in keep:
@@ -374,14 +465,18 @@ def _plant(rng, col) -> dict:
     # two answers changed per copy, on questions nothing else depends on
     col["danger"][copies] = np.where(col["danger"][source] == "5", "4", "5")
     col["education"][copies] = np.asarray(["secondary", "college", "university"], dtype=object)[
-        rng.integers(0, 3, len(copies))]
+        rng.integers(0, 3, len(copies))
+    ]
     # copies are typed in quickly: short durations
     start = col["start"][copies].astype("datetime64[s]")
     col["end"][copies] = (start + rng.integers(9, 14, len(copies)).astype("timedelta64[m]")).astype(str)
     defector = int(np.flatnonzero(col["status"] == "left")[7])
     col["months_third"][defector] = 700
-    return {"copied_from": source, "copies": copies, "constraint_violation": {"row": defector,
-                                                                               "column": "months_third", "value": 700}}
+    return {
+        "copied_from": source,
+        "copies": copies,
+        "constraint_violation": {"row": defector, "column": "months_third", "value": 700},
+    }
 
 
 def make_study(directory: Path, seed: int = 20261122) -> Path:
@@ -398,27 +493,63 @@ def make_study(directory: Path, seed: int = 20261122) -> Path:
     col, _ = _answers(rng, pop, idx, cohort)
     planted = _plant(rng, col)
     col["_synthetic"] = np.full(len(idx), "SYNTHETIC", dtype=object)
-    frame = pl.DataFrame({k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64,
-                                       strict=False) for k, v in col.items()})
+    frame = pl.DataFrame(
+        {
+            k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64, strict=False)
+            for k, v in col.items()
+        }
+    )
     neutralize_formulas(frame).write_csv(directory / "responses.csv")  # SYNTHETIC, but one rule for every CSV
     write_form(directory / "form.xlsx")
     (directory / "study.toml").write_text(study_toml(seed), encoding="utf-8")
     (directory / "truth.json").write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
-    (directory / "README-SYNTHETIC.md").write_text(README.format(
-        seed=seed, n=frame.height, n_pop=N_POP, copies=", ".join(str(r + 1) for r in planted["copies"]),
-        source=planted["copied_from"] + 1, inter=COPY_INTERMEDIARY,
-        bad_row=planted["constraint_violation"]["row"] + 1),
-        encoding="utf-8")
+    (directory / "README-SYNTHETIC.md").write_text(
+        README.format(
+            seed=seed,
+            n=frame.height,
+            n_pop=N_POP,
+            copies=", ".join(str(r + 1) for r in planted["copies"]),
+            source=planted["copied_from"] + 1,
+            inter=COPY_INTERMEDIARY,
+            bad_row=planted["constraint_violation"]["row"] + 1,
+        ),
+        encoding="utf-8",
+    )
     return directory
 
 
-_INTS = {"year_left", "months_third", "le_treat", "le_count_control", "le_count_treat", "le_count", "watch_monthly",
-         "radio_weekly", "owns_usb", "watched_sk", "more_danger", "inspected_any", "base_weight"}
+_INTS = {
+    "year_left",
+    "months_third",
+    "le_treat",
+    "le_count_control",
+    "le_count_treat",
+    "le_count",
+    "watch_monthly",
+    "radio_weekly",
+    "owns_usb",
+    "watched_sk",
+    "more_danger",
+    "inspected_any",
+    "base_weight",
+}
 
 
 #: Columns the demo study's own form adds to the template (group Z); the template's data lack them.
-STUDY_ONLY = ("intermediary", "age_group", "sample", "exit_cohort", "province_group", "watch_monthly", "radio_weekly",
-              "owns_usb", "watched_sk", "more_danger", "inspected_any", "base_weight")
+STUDY_ONLY = (
+    "intermediary",
+    "age_group",
+    "sample",
+    "exit_cohort",
+    "province_group",
+    "watch_monthly",
+    "radio_weekly",
+    "owns_usb",
+    "watched_sk",
+    "more_danger",
+    "inspected_any",
+    "base_weight",
+)
 
 
 def template_responses(n: int, seed: int = 20261204) -> pl.DataFrame:
@@ -433,5 +564,9 @@ def template_responses(n: int, seed: int = 20261204) -> pl.DataFrame:
     col, _ = _answers(rng, pop, idx, cohort)
     col = {k: v for k, v in col.items() if k not in STUDY_ONLY}
     col["_synthetic"] = np.full(n, "SYNTHETIC", dtype=object)
-    return pl.DataFrame({k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64, strict=False)
-                         for k, v in col.items()})
+    return pl.DataFrame(
+        {
+            k: pl.Series(k, v.tolist(), dtype=pl.String if k not in _INTS else pl.Int64, strict=False)
+            for k, v in col.items()
+        }
+    )

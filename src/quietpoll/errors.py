@@ -32,8 +32,7 @@ class QuietpollError(Exception):
 
     exit_code = 2
 
-    def __init__(self, message: str = "", *args: object, param: str | None = None,
-                 also: Sequence[str] = ()) -> None:
+    def __init__(self, message: str = "", *args: object, param: str | None = None, also: Sequence[str] = ()) -> None:
         self.template = str(message)
         self.param = param
         self.params: tuple[str, ...] = tuple(dict.fromkeys(([param] if param else []) + list(also)))

@@ -195,9 +195,7 @@ def read_data(
     fmt = READ_FORMATS.get(ext)
     if fmt is None:
         shown = f"extension '.{ext}'" if ext else "no extension"
-        raise InputError(
-            f"{source}: cannot read a file with {shown}; supported: {_supported(READ_FORMATS)}"
-        )
+        raise InputError(f"{source}: cannot read a file with {shown}; supported: {_supported(READ_FORMATS)}")
     if not p.exists():
         raise InputError(f"{source}: file not found")
     if p.is_dir():
@@ -211,7 +209,7 @@ def read_data(
     if sheet is not None and not FILE_FORMATS[fmt].sheets:
         raise InputError(f"{source}: sheet= applies only to Excel files, not a {_DESCRIPTION[fmt]}")
     reader = FILE_FORMATS[fmt].read
-    assert reader is not None   # READ_FORMATS holds only formats with a reader
+    assert reader is not None  # READ_FORMATS holds only formats with a reader
     return reader(p, source, fmt, sheet=sheet, na_values=na_values, columns=columns)
 
 
@@ -320,9 +318,7 @@ def _read_excel(p: Path, source: str, fmt: str, sheet: str | int | None) -> pl.D
         raise InputError(f"{source}: sheet must be a sheet name or a 1-based position")
     elif isinstance(sheet, int):
         if not 1 <= sheet <= len(names):
-            raise InputError(
-                f"{source}: no sheet at position {sheet}; the workbook has {len(names)} sheet(s)"
-            )
+            raise InputError(f"{source}: no sheet at position {sheet}; the workbook has {len(names)} sheet(s)")
         name = names[sheet - 1]
     else:
         if sheet not in names:
@@ -416,9 +412,7 @@ def write_data(
     fmt = WRITE_FORMATS.get(ext)
     if fmt is None:
         shown = f"extension '.{ext}'" if ext else "no extension"
-        raise InputError(
-            f"{target}: cannot write a file with {shown}; supported: {_supported(WRITE_FORMATS)}"
-        )
+        raise InputError(f"{target}: cannot write a file with {shown}; supported: {_supported(WRITE_FORMATS)}")
     parent = p.parent
     if not parent.is_dir():
         raise InputError(f"{target}: directory {os.fspath(parent)!r} does not exist")
@@ -432,11 +426,12 @@ def write_data(
     try:
         with private_output(p, overwrite=overwrite) as tmp:
             writer = FILE_FORMATS[fmt].write
-            assert writer is not None   # WRITE_FORMATS holds only formats with a writer
+            assert writer is not None  # WRITE_FORMATS holds only formats with a writer
             writer(frame, tmp, fmt, value_labels=value_labels, variable_labels=variable_labels, shown=p)
     except FileExistsError:
-        raise InputError(f"{target}: already exists; refusing to overwrite it (remove it or choose another "
-                         "name)") from None
+        raise InputError(
+            f"{target}: already exists; refusing to overwrite it (remove it or choose another name)"
+        ) from None
     except (InputError, ColumnError):
         raise
     except Exception as exc:  # noqa: BLE001
@@ -447,8 +442,9 @@ def write_data(
 def _write_csv(frame: pl.DataFrame, p: Path, fmt: str, *, value_labels, variable_labels, shown) -> None:
     from quietpoll.safe_output import neutralize_formulas
 
-    neutralize_formulas(frame).write_csv(p, separator="\t" if fmt == "tsv" else ",", quote_style="non_numeric",
-                                         null_value="")
+    neutralize_formulas(frame).write_csv(
+        p, separator="\t" if fmt == "tsv" else ",", quote_style="non_numeric", null_value=""
+    )
 
 
 def _write_parquet(frame: pl.DataFrame, p: Path, fmt: str, *, value_labels, variable_labels, shown) -> None:
@@ -479,20 +475,14 @@ def _write_readstat(
     for column, codes in labels.items():
         dtype = frame.schema[column]
         if fmt == "dta" and not dtype.is_numeric():
-            raise ColumnError(
-                f"{shown}: Stata value labels need a numeric column; {column!r} is {dtype}"
-            )
+            raise ColumnError(f"{shown}: Stata value labels need a numeric column; {column!r} is {dtype}")
         if dtype.is_numeric():
             for code in codes:
                 if isinstance(code, bool) or not isinstance(code, (int, float)):
-                    raise ColumnError(
-                        f"{shown}: value labels for numeric column {column!r} must have numeric codes"
-                    )
+                    raise ColumnError(f"{shown}: value labels for numeric column {column!r} must have numeric codes")
     column_labels = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
     if fmt == "dta":
-        pyreadstat.write_dta(
-            frame, p, column_labels=column_labels, variable_value_labels=labels or None
-        )
+        pyreadstat.write_dta(frame, p, column_labels=column_labels, variable_value_labels=labels or None)
     else:
         pyreadstat.write_sav(
             frame,
@@ -509,8 +499,9 @@ def _write_readstat(
 register_format(FileFormat("csv", ("csv",), "CSV file", read=_csv_reader, write=_write_csv))
 register_format(FileFormat("tsv", ("tsv",), "tab-separated file", read=_csv_reader, write=_write_csv))
 register_format(FileFormat("parquet", ("parquet",), "Parquet file", read=_parquet_reader, write=_write_parquet))
-register_format(FileFormat("xlsx", ("xlsx",), "Excel .xlsx workbook", read=_excel_reader, write=_write_xlsx,
-                           sheets=True))
+register_format(
+    FileFormat("xlsx", ("xlsx",), "Excel .xlsx workbook", read=_excel_reader, write=_write_xlsx, sheets=True)
+)
 register_format(FileFormat("xls", ("xls",), "Excel .xls workbook", read=_excel_reader, sheets=True))
 register_format(FileFormat("sav", ("sav",), "SPSS .sav file", read=_readstat_reader, write=_write_readstat))
 register_format(FileFormat("zsav", ("zsav",), "SPSS .zsav file", read=_readstat_reader, write=_write_readstat))

@@ -35,11 +35,10 @@ from .study import StudyConfig, load_study
 if TYPE_CHECKING:
     from .quality.results import QualityReport, ValidationResult
 
-__all__ = ["NEAR_DUPLICATE", "STEPS", "Exclusion", "PreparedStudy", "prepare_study", "read_study",
-           "read_design_data"]
+__all__ = ["NEAR_DUPLICATE", "STEPS", "Exclusion", "PreparedStudy", "prepare_study", "read_study", "read_design_data"]
 
 NEAR_DUPLICATE = "near_duplicate"
-NOT_KEPT = "not_kept"   # outside the study's [data] keep condition (e.g. declined consent)
+NOT_KEPT = "not_kept"  # outside the study's [data] keep condition (e.g. declined consent)
 STEPS = ("reading the study", "validating answers", "quality checks", "weighting")
 
 
@@ -68,16 +67,16 @@ class PreparedStudy:
     data_path: Path
     instrument: Any
     responses: Any
-    raw: pl.DataFrame                          # the data as read (every interview, the file's row order)
+    raw: pl.DataFrame  # the data as read (every interview, the file's row order)
     validation: ValidationResult | None
     quality: QualityReport | None
-    flagged: tuple[int, ...]                   # every row of a flagged near-duplicate pair
-    exclusions: tuple[Exclusion, ...]          # the rows left out (empty when drop_flagged is false)
+    flagged: tuple[int, ...]  # every row of a flagged near-duplicate pair
+    exclusions: tuple[Exclusion, ...]  # the rows left out (empty when drop_flagged is false)
     frame: pl.DataFrame
     design: Any
     weighted: Any
-    kept: np.ndarray = field(repr=False)       # True for each row of `raw` in the analysis
-    collapsed: tuple[dict, ...] = ()           # weighting cells merged for [weighting] min_cell
+    kept: np.ndarray = field(repr=False)  # True for each row of `raw` in the analysis
+    collapsed: tuple[dict, ...] = ()  # weighting cells merged for [weighting] min_cell
 
     @property
     def excluded_rows(self) -> tuple[int, ...]:
@@ -107,11 +106,15 @@ def read_study(config: StudyConfig, data: str | Path | None = None):
 
     form = config.instrument.path
     if form is None:
-        raise StudyError(f"study '{config.folder}' has no questionnaire: give [instrument] path = \"form.xlsx\" "
-                         "in study.toml", param="instrument.path")
+        raise StudyError(
+            f"study '{config.folder}' has no questionnaire: give [instrument] path = \"form.xlsx\" in study.toml",
+            param="instrument.path",
+        )
     if not form.exists():
-        raise StudyError(f"study folder '{config.folder}' is missing its questionnaire '{form.name}' "
-                         "([instrument] path)", param="instrument.path")
+        raise StudyError(
+            f"study folder '{config.folder}' is missing its questionnaire '{form.name}' ([instrument] path)",
+            param="instrument.path",
+        )
     path = _data_path(config, data)
     instrument = load_instrument(form)
     return instrument, read_responses(path, instrument)
@@ -121,19 +124,32 @@ def _data_path(config: StudyConfig, data: str | Path | None) -> Path:
     if data is not None:
         return Path(data)
     if config.data_path is None:
-        raise StudyError(f"study '{config.folder}' has no data: give [data] path = \"responses.csv\" in study.toml",
-                         param="data.path")
+        raise StudyError(
+            f"study '{config.folder}' has no data: give [data] path = \"responses.csv\" in study.toml",
+            param="data.path",
+        )
     if not config.data_path.exists():
-        raise StudyError(f"study folder '{config.folder}' is missing its data: '{config.data_path.name}' ([data] "
-                         "path) not found; put the decrypted export there or fix [data] path", param="data.path")
+        raise StudyError(
+            f"study folder '{config.folder}' is missing its data: '{config.data_path.name}' ([data] "
+            "path) not found; put the decrypted export there or fix [data] path",
+            param="data.path",
+        )
     return config.data_path
 
 
-def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None = None,
-                  design: DesignSpec | None = None, build_design: Callable[[pl.DataFrame], Any] | None = None,
-                  weighting: bool = True, derived: Mapping[str, pl.Expr] | None = None,
-                  columns: Sequence[str] | None = None, instrument: Any = None, responses: Any = None,
-                  progress: Callable[[str], None] | None = None) -> PreparedStudy:
+def prepare_study(
+    config: StudyConfig | str | Path,
+    *,
+    data: str | Path | None = None,
+    design: DesignSpec | None = None,
+    build_design: Callable[[pl.DataFrame], Any] | None = None,
+    weighting: bool = True,
+    derived: Mapping[str, pl.Expr] | None = None,
+    columns: Sequence[str] | None = None,
+    instrument: Any = None,
+    responses: Any = None,
+    progress: Callable[[str], None] | None = None,
+) -> PreparedStudy:
     """Take a study (StudyConfig, folder or study.toml) to its prepared state (see the module docstring).
 
     data: another data file than [data] path. design: the design to use instead of [design] (e.g. the
@@ -162,8 +178,10 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
         raw = responses.main
         q = cfg.quality
         if q.interviewer is not None and q.interviewer not in raw.columns:
-            raise StudyError(f"[quality] interviewer names column '{q.interviewer}', which is not in the data",
-                             param="quality.interviewer")
+            raise StudyError(
+                f"[quality] interviewer names column '{q.interviewer}', which is not in the data",
+                param="quality.interviewer",
+            )
         from .instrument.typing import type_responses
         from .quality.report import quality_report
         from .quality.validation import validate
@@ -186,9 +204,15 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
         except QuietpollError as e:
             raise StudyError(f"{cfg.file} [data] keep: {e}", param="data.keep") from None
         taken = {e.row for e in exclusions}
-        exclusions = tuple(sorted((*exclusions, *(Exclusion(row=int(r), reason=NOT_KEPT)
-                                                   for r in np.flatnonzero(~inside) if int(r) not in taken)),
-                                  key=lambda e: e.row))
+        exclusions = tuple(
+            sorted(
+                (
+                    *exclusions,
+                    *(Exclusion(row=int(r), reason=NOT_KEPT) for r in np.flatnonzero(~inside) if int(r) not in taken),
+                ),
+                key=lambda e: e.row,
+            )
+        )
     if exclusions:
         kept[[e.row for e in exclusions]] = False
         frame = frame.filter(pl.Series(kept))
@@ -206,9 +230,22 @@ def prepare_study(config: StudyConfig | str | Path, *, data: str | Path | None =
         from .weighting.apply import apply_weighting
 
         weighted = apply_weighting(base, cfg.weighting, report=collapsed)
-    return PreparedStudy(config=cfg, data_path=_data_path(cfg, data), instrument=instrument, responses=responses,
-                         raw=raw, validation=validation, quality=quality, flagged=flagged, exclusions=exclusions,
-                         frame=frame, design=base, weighted=weighted, collapsed=tuple(collapsed), kept=kept)
+    return PreparedStudy(
+        config=cfg,
+        data_path=_data_path(cfg, data),
+        instrument=instrument,
+        responses=responses,
+        raw=raw,
+        validation=validation,
+        quality=quality,
+        flagged=flagged,
+        exclusions=exclusions,
+        frame=frame,
+        design=base,
+        weighted=weighted,
+        collapsed=tuple(collapsed),
+        kept=kept,
+    )
 
 
 def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str] | None) -> pl.DataFrame:
@@ -247,5 +284,6 @@ def _exclusions(quality: QualityReport, drop: bool) -> tuple[tuple[int, ...], tu
     found = quality.flagged()
     if not drop:
         return tuple(f.row for f in found), ()
-    return tuple(f.row for f in found), tuple(Exclusion(row=f.row, reason=NEAR_DUPLICATE, matches=f.matches,
-                                                        share=f.share) for f in found)
+    return tuple(f.row for f in found), tuple(
+        Exclusion(row=f.row, reason=NEAR_DUPLICATE, matches=f.matches, share=f.share) for f in found
+    )

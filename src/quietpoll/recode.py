@@ -18,8 +18,9 @@ Each table ``[recode.NEW]`` makes the column ``NEW`` from the column ``from``, i
 Groups are listed in the order given (the report's order); a level may belong to one group only.
 Bands are left-closed: ``[15, 30)`` is "15-29" for whole numbers (labels use the cut points: a band
 ``[a, b)`` is labelled ``a-(b-1)`` when both are whole numbers, ``a-b`` otherwise), and the last is
-open-ended ("65+"). A missing answer stays missing unless ``missing`` names its value. Recodes run in file order, so one may use a column
-an earlier one made. Everything is one polars expression per column (no loop over rows).
+open-ended ("65+"). A missing answer stays missing unless ``missing`` names its value. Recodes run in
+file order, so one may use a column an earlier one made. Everything is one polars expression per
+column (no loop over rows).
 """
 
 from __future__ import annotations
@@ -85,8 +86,12 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
             _fail(file, name, None, "must be a table with from and groups or bands")
         unknown = sorted(set(table) - {"from", "groups", "bands", "other", "labels", "missing"})
         if unknown:
-            _fail(file, name, None, f"has unknown key(s) {', '.join(unknown)}; known: from, groups, bands, other, "
-                  "labels, missing")
+            _fail(
+                file,
+                name,
+                None,
+                f"has unknown key(s) {', '.join(unknown)}; known: from, groups, bands, other, labels, missing",
+            )
         missing = table.get("missing")
         if missing is not None and not isinstance(missing, str):
             _fail(file, name, "missing", "must be text (the value of a missing answer)")
@@ -106,7 +111,7 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
             parsed = []
             for g, levels in groups.items():
                 if not isinstance(levels, list) or not levels or not all(isinstance(v, (str, int)) for v in levels):
-                    _fail(file, name, "groups", f"group '{g}' must list its levels, e.g. {g} = [\"a\", \"b\"]")
+                    _fail(file, name, "groups", f'group \'{g}\' must list its levels, e.g. {g} = ["a", "b"]')
                 for v in levels:
                     if str(v) in seen:
                         _fail(file, name, "groups", f"level '{v}' is in both '{seen[str(v)]}' and '{g}'")
@@ -117,19 +122,24 @@ def parse_recode(raw: Any, file: str = "study.toml") -> tuple[Recode, ...]:
             out.append(Recode(name, source, groups=tuple(parsed), other=other, missing=missing))
         else:
             bands = table["bands"]
-            if (not isinstance(bands, list) or not bands
-                    or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bands)):
+            if (
+                not isinstance(bands, list)
+                or not bands
+                or not all(isinstance(b, (int, float)) and not isinstance(b, bool) for b in bands)
+            ):
                 _fail(file, name, "bands", "must be a list of cut points, e.g. [15, 30, 45, 65]")
             if any(b >= c for b, c in zip(bands, bands[1:])):
                 _fail(file, name, "bands", f"must increase, got {bands}")
             if other is not None:
                 _fail(file, name, "other", "goes with groups, not bands")
             labels = table.get("labels", [])
-            if labels and (not isinstance(labels, list) or len(labels) != len(bands)
-                           or not all(isinstance(x, str) for x in labels)):
+            if labels and (
+                not isinstance(labels, list) or len(labels) != len(bands) or not all(isinstance(x, str) for x in labels)
+            ):
                 _fail(file, name, "labels", f"must be {len(bands)} texts, one per band")
-            out.append(Recode(name, source, bands=tuple(float(b) for b in bands), labels=tuple(labels),
-                              missing=missing))
+            out.append(
+                Recode(name, source, bands=tuple(float(b) for b in bands), labels=tuple(labels), missing=missing)
+            )
     return tuple(out)
 
 
@@ -158,12 +168,15 @@ def apply_recode(frame: pl.DataFrame, recodes: Sequence[Recode], *, as_enum: boo
     polars Enum of the recode's levels in their order (so a level no row has is still a level)."""
     for r in recodes:
         if r.source not in frame.columns:
-            raise StudyError(f"[recode.{r.name}] from names '{r.source}', which is not in the data",
-                             param=f"recode.{r.name}.from")
+            raise StudyError(
+                f"[recode.{r.name}] from names '{r.source}', which is not in the data", param=f"recode.{r.name}.from"
+            )
         dtype = frame.schema[r.source]
         if r.bands and not dtype.is_numeric():
-            raise StudyError(f"[recode.{r.name}] bands need a numeric column; '{r.source}' is {dtype}",
-                             param=f"recode.{r.name}.bands")
+            raise StudyError(
+                f"[recode.{r.name}] bands need a numeric column; '{r.source}' is {dtype}",
+                param=f"recode.{r.name}.bands",
+            )
         expr = _expression(r, dtype)
         if as_enum:
             levels = list(dict.fromkeys([*r.levels, *([r.missing] if r.missing else [])]))

@@ -48,19 +48,32 @@ if TYPE_CHECKING:
 
 SECTIONS = ("study", "instrument", "data", "recode", "design", "weighting", "collect", "quality", "report")
 
-__all__ = ["SECTIONS", "StudyConfig", "StudySection", "InstrumentSection", "DataSection", "QualitySection",
-           "CollectSection", "ReportOptions", "Indicator", "load_study", "parse_report", "base_language"]
+__all__ = [
+    "SECTIONS",
+    "StudyConfig",
+    "StudySection",
+    "InstrumentSection",
+    "DataSection",
+    "QualitySection",
+    "CollectSection",
+    "ReportOptions",
+    "Indicator",
+    "load_study",
+    "parse_report",
+    "base_language",
+]
 
 
 # --- small sections ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StudySection:
     """[study]: what the study is (the AAPOR disclosure elements of the methods statement)."""
 
     title: str | None = None
-    synthetic: bool = False           # every output says SYNTHETIC DATA
-    seed: int | None = None           # the demo generator's seed (a record, not used by the pipeline)
+    synthetic: bool = False  # every output says SYNTHETIC DATA
+    seed: int | None = None  # the demo generator's seed (a record, not used by the pipeline)
     sponsor: str | None = None
     fieldwork: str | None = None
     mode: str | None = None
@@ -89,10 +102,10 @@ class DataSection:
 class QualitySection:
     """[quality]: the fabrication checks and what is done with their flags."""
 
-    interviewer: str | None = None    # interviewer / intermediary column (default: found by name)
-    drop_flagged: bool = True         # exclude both interviews of each near-duplicate pair before weighting
-    seed: int = 0                     # seed of the null simulation of the percent-match threshold
-    threshold: float | None = None    # percent-match threshold instead of the simulated one
+    interviewer: str | None = None  # interviewer / intermediary column (default: found by name)
+    drop_flagged: bool = True  # exclude both interviews of each near-duplicate pair before weighting
+    seed: int = 0  # seed of the null simulation of the percent-match threshold
+    threshold: float | None = None  # percent-match threshold instead of the simulated one
 
 
 @dataclass(frozen=True)
@@ -100,7 +113,7 @@ class CollectSection:
     """[collect]: where the encrypted submissions are stored, the browser form's text cap and its
     disguise."""
 
-    store: str | None = None          # sqlite:///collect.db (relative to the folder) or postgresql://...
+    store: str | None = None  # sqlite:///collect.db (relative to the folder) or postgresql://...
     text_max_bytes: int | None = None  # the text cap (None: quietpoll.collect.sizing.TEXT_MAX_BYTES)
     disguise: Mapping[str, Any] | None = None  # [collect.disguise] title, name, icon (checked by collect.shell)
 
@@ -113,7 +126,7 @@ RR_KEYS = {"answer", "design", "p_truth", "p_yes", "p", "p_unrelated"}
 
 
 def base_language(language: str) -> str:
-    """"Korean (ko)" -> "Korean": the language name without an XLSForm language code."""
+    """ "Korean (ko)" -> "Korean": the language name without an XLSForm language code."""
     return language.split(" (")[0].strip()
 
 
@@ -163,7 +176,7 @@ class ReportOptions:
     p_percent: float | None = None
     indicators: tuple[Indicator, ...] = ()
     study: StudySection = field(default_factory=StudySection)
-    language_set: bool = False        # language was given in [report] (export then uses it, else the form's)
+    language_set: bool = False  # language was given in [report] (export then uses it, else the form's)
 
     @property
     def synthetic(self) -> bool:
@@ -176,28 +189,38 @@ def _indicator(raw: Mapping[str, Any], k: int) -> Indicator:
         raise ReportError(f"{where} must be a table with id, label and variable (or list_experiment)")
     unknown = set(raw) - INDICATOR_KEYS
     if unknown:
-        raise ReportError(f"{where} has unknown key(s) {', '.join(sorted(unknown))}; known: "
-                          f"{', '.join(sorted(INDICATOR_KEYS))}")
+        raise ReportError(
+            f"{where} has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(INDICATOR_KEYS))}"
+        )
     iid = raw.get("id")
     if not iid or not isinstance(iid, str):
-        raise ReportError(f"{where} needs an id (a short name such as \"ever_watched\")")
+        raise ReportError(f'{where} needs an id (a short name such as "ever_watched")')
     where = f"report indicator '{iid}'"
     ways = [x for x in ("variable", "list_experiment", "randomized_response") if raw.get(x)]
     if len(ways) != 1:
         raise ReportError(f"{where} needs exactly one of variable, list_experiment or randomized_response")
     le = raw.get("list_experiment")
     if le is not None and (not isinstance(le, Mapping) or set(le) != {"count", "treatment"}):
-        raise ReportError(f"{where}: list_experiment must be {{ count = \"COL\", treatment = \"COL\" }}")
+        raise ReportError(f'{where}: list_experiment must be {{ count = "COL", treatment = "COL" }}')
     rr = raw.get("randomized_response")
     if rr is not None:
         if not isinstance(rr, Mapping) or "answer" not in rr or "design" not in rr or set(rr) - RR_KEYS:
-            raise ReportError(f"{where}: randomized_response must give answer and design (and p_truth, p_yes, "
-                              f"p or p_unrelated); known keys: {', '.join(sorted(RR_KEYS))}")
+            raise ReportError(
+                f"{where}: randomized_response must give answer and design (and p_truth, p_yes, "
+                f"p or p_unrelated); known keys: {', '.join(sorted(RR_KEYS))}"
+            )
     if raw.get("level") is not None and not raw.get("variable"):
         raise ReportError(f"{where}: level applies to a variable")
-    return Indicator(id=iid, label=str(raw.get("label") or iid), label_ko=raw.get("label_ko"),
-                     variable=raw.get("variable"), level=None if raw.get("level") is None else str(raw["level"]),
-                     list_experiment=le, randomized_response=rr, direct=raw.get("direct"))
+    return Indicator(
+        id=iid,
+        label=str(raw.get("label") or iid),
+        label_ko=raw.get("label_ko"),
+        variable=raw.get("variable"),
+        level=None if raw.get("level") is None else str(raw["level"]),
+        list_experiment=le,
+        randomized_response=rr,
+        direct=raw.get("direct"),
+    )
 
 
 def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = None) -> ReportOptions:
@@ -205,8 +228,9 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
     rep = dict(rep or {})
     unknown = set(rep) - REPORT_KEYS
     if unknown:
-        raise ReportError(f"[report] has unknown key(s) {', '.join(sorted(unknown))}; known: "
-                          f"{', '.join(sorted(REPORT_KEYS))}")
+        raise ReportError(
+            f"[report] has unknown key(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(REPORT_KEYS))}"
+        )
     indicators = tuple(_indicator(r, k) for k, r in enumerate(rep.get("indicators") or []))
     ids = [i.id for i in indicators]
     dup = sorted({i for i in ids if ids.count(i) > 1})
@@ -214,8 +238,10 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         raise ReportError(f"[report] indicator id(s) used twice: {', '.join(dup)}")
     for ind in indicators:
         if ind.direct is not None and ind.direct not in ids:
-            raise ReportError(f"report indicator '{ind.id}' names direct = '{ind.direct}', which is not an "
-                              f"indicator; known: {', '.join(ids)}")
+            raise ReportError(
+                f"report indicator '{ind.id}' names direct = '{ind.direct}', which is not an "
+                f"indicator; known: {', '.join(ids)}"
+            )
     try:
         min_cell = int(rep.get("min_cell", 10))
         max_ci = float(rep.get("max_ci_width", 0.30))
@@ -225,8 +251,10 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         dominance = (int(dom[0]), float(dom[1]))
         p_percent = None if rep.get("p_percent") is None else float(rep["p_percent"])
     except (TypeError, ValueError, IndexError, KeyError):
-        raise ReportError("[report] min_cell, min_n must be whole numbers, max_ci_width, level and p_percent "
-                          "numbers, dominance = [n, k]") from None
+        raise ReportError(
+            "[report] min_cell, min_n must be whole numbers, max_ci_width, level and p_percent "
+            "numbers, dominance = [n, k]"
+        ) from None
     if min_cell < 1:
         raise ReportError(f"[report] min_cell must be at least 1, got {min_cell}")
     if not 0 < level < 1:
@@ -237,12 +265,23 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         raise ReportError(f"[report] p_percent must be in (0, 100], got {p_percent}")
     by = rep.get("by", [])
     by = (by,) if isinstance(by, str) else tuple(by)
-    return ReportOptions(language=str(rep.get("language", "English")), min_cell=min_cell, max_ci_width=max_ci,
-                         min_n=min_n, by=by, level=level, dominance=dominance, p_percent=p_percent,
-                         indicators=indicators, study=study or StudySection(), language_set="language" in rep)
+    return ReportOptions(
+        language=str(rep.get("language", "English")),
+        min_cell=min_cell,
+        max_ci_width=max_ci,
+        min_n=min_n,
+        by=by,
+        level=level,
+        dominance=dominance,
+        p_percent=p_percent,
+        indicators=indicators,
+        study=study or StudySection(),
+        language_set="language" in rep,
+    )
 
 
 # --- the whole file -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class StudyConfig:
@@ -257,7 +296,7 @@ class StudyConfig:
     weighting: WeightingSpec | None = None
     quality: QualitySection = field(default_factory=QualitySection)
     collect: CollectSection = field(default_factory=CollectSection)
-    recode: tuple = ()                # quietpoll.recode.Recode, applied before weighting and reporting
+    recode: tuple = ()  # quietpoll.recode.Recode, applied before weighting and reporting
     report: ReportOptions = field(default_factory=ReportOptions)
     sections: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
@@ -289,8 +328,10 @@ class _Section:
             warn_study(f"{file.name} [{name}] has unknown key '{key}' (ignored); known: {', '.join(keys)}")
 
     def fail(self, text: str, key: str | None = None):
-        raise StudyError(f"{self.file} [{self.name}] {key + ' ' if key else ''}{text}",
-                         param=f"{self.name}.{key}" if key else self.name)
+        raise StudyError(
+            f"{self.file} [{self.name}] {key + ' ' if key else ''}{text}",
+            param=f"{self.name}.{key}" if key else self.name,
+        )
 
     def text(self, key: str) -> str | None:
         v = self.table.get(key)
@@ -342,16 +383,23 @@ def load_study(path: str | Path) -> StudyConfig:
         raise StudyError(f"study file '{p}' is not valid TOML: {e}") from None
     unknown = set(raw) - set(SECTIONS)
     if unknown:
-        raise StudyError(f"study file '{p}' has unknown section(s): {', '.join(sorted(unknown))}; "
-                         f"known: {', '.join(SECTIONS)}")
+        raise StudyError(
+            f"study file '{p}' has unknown section(s): {', '.join(sorted(unknown))}; known: {', '.join(SECTIONS)}"
+        )
     folder = p.parent
 
-    s = _Section(p, "study", raw.get("study"), [f.name for f in StudySection.__dataclass_fields__.values()],
-                 strict=False)
-    study = StudySection(title=s.text("title"), synthetic=s.flag("synthetic", False), seed=s.whole("seed", None),
-                         **{k: s.text(k) for k in ("sponsor", "fieldwork", "mode", "population", "sampling")})
-    instrument = InstrumentSection(path=_Section(p, "instrument", raw.get("instrument"), ["path"], strict=False)
-                                   .path("path", folder))
+    s = _Section(
+        p, "study", raw.get("study"), [f.name for f in StudySection.__dataclass_fields__.values()], strict=False
+    )
+    study = StudySection(
+        title=s.text("title"),
+        synthetic=s.flag("synthetic", False),
+        seed=s.whole("seed", None),
+        **{k: s.text(k) for k in ("sponsor", "fieldwork", "mode", "population", "sampling")},
+    )
+    instrument = InstrumentSection(
+        path=_Section(p, "instrument", raw.get("instrument"), ["path"], strict=False).path("path", folder)
+    )
     d = _Section(p, "data", raw.get("data"), ["path", "keep"], strict=False)
     data = DataSection(path=d.path("path", folder), keep=d.text("keep"))
     c = _Section(p, "collect", raw.get("collect"), ["store", "text_max_bytes", "disguise"], strict=False)
@@ -361,10 +409,14 @@ def load_study(path: str | Path) -> StudyConfig:
     disguise = c.table.get("disguise")
     if disguise is not None and not isinstance(disguise, Mapping):
         c.fail("must be a table ([collect.disguise]) with title, name and icon", "disguise")
-    collect = CollectSection(store=c.text("store"), text_max_bytes=text_max,
-                             disguise=MappingProxyType(dict(disguise)) if disguise is not None else None)
-    quality = _quality(_Section(p, "quality", raw.get("quality"),
-                                ["interviewer", "drop_flagged", "seed", "threshold"], strict=True))
+    collect = CollectSection(
+        store=c.text("store"),
+        text_max_bytes=text_max,
+        disguise=MappingProxyType(dict(disguise)) if disguise is not None else None,
+    )
+    quality = _quality(
+        _Section(p, "quality", raw.get("quality"), ["interviewer", "drop_flagged", "seed", "threshold"], strict=True)
+    )
 
     for name in ("design", "weighting", "report"):
         _table(p, name, raw.get(name))
@@ -389,24 +441,43 @@ def load_study(path: str | Path) -> StudyConfig:
     from .recode import parse_recode
 
     recode = parse_recode(raw.get("recode"), str(p))
-    return StudyConfig(folder=folder, file=p, study=study, instrument=instrument, data=data, design=design,
-                       weighting=weighting, quality=quality, collect=collect, report=report, recode=recode,
-                       sections=MappingProxyType(raw))
+    return StudyConfig(
+        folder=folder,
+        file=p,
+        study=study,
+        instrument=instrument,
+        data=data,
+        design=design,
+        weighting=weighting,
+        quality=quality,
+        collect=collect,
+        report=report,
+        recode=recode,
+        sections=MappingProxyType(raw),
+    )
 
 
 def _table(file: Path, name: str, value: Any) -> None:
     if value is not None and not isinstance(value, Mapping):
-        raise StudyError(f"{file} [{name}] must be a table ([{name}] followed by key = value lines), "
-                         f"got {_show(value)}", param=name)
+        raise StudyError(
+            f"{file} [{name}] must be a table ([{name}] followed by key = value lines), got {_show(value)}", param=name
+        )
 
 
 def _quality(s: _Section) -> QualitySection:
     threshold = s.number("threshold")
     if threshold is not None and not 0 < threshold <= 1:
-        s.fail(f"must be a share between 0 and 1 (e.g. 0.85: pairs matching on more than 85% of their "
-               f"answers are flagged), got {threshold:g}", "threshold")
-    return QualitySection(interviewer=s.text("interviewer"), drop_flagged=s.flag("drop_flagged", True),
-                          seed=int(s.whole("seed", 0) or 0), threshold=threshold)
+        s.fail(
+            f"must be a share between 0 and 1 (e.g. 0.85: pairs matching on more than 85% of their "
+            f"answers are flagged), got {threshold:g}",
+            "threshold",
+        )
+    return QualitySection(
+        interviewer=s.text("interviewer"),
+        drop_flagged=s.flag("drop_flagged", True),
+        seed=int(s.whole("seed", 0) or 0),
+        threshold=threshold,
+    )
 
 
 def _key(section: str, e: QuietpollError) -> str:

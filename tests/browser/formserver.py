@@ -1,7 +1,8 @@
 """Shared set-up of the browser-form tests: Chromium present (or skip), one form served by the real
 app (create_app + add_form_routes, a SQLite store, a token, the study key pair) with uvicorn on
 loopback, and a page opened on it once the form is ready: open_form enrols the browser with a
-one-time code (/f/ROUTE#e=CODE, ROUTE the form's opaque route id) and the PIN, or unlocks it with the PIN, as an interviewer would.
+one-time code (/f/ROUTE#e=CODE, ROUTE the form's opaque route id) and the PIN, or unlocks it with the
+PIN, as an interviewer would.
 Not a test module (no test_ prefix)."""
 
 from __future__ import annotations
@@ -81,10 +82,16 @@ def serve_form(tmp_path: Path, form: str | Path, form_id: str, interviewer: str)
         with serving(app) as base:
             _SERVED[base] = (store, token)
             yield {
-                "base": base, "store": store, "token": token, "tmp": tmp_path, "db": tmp_path / "collect.db",
+                "base": base,
+                "store": store,
+                "token": token,
+                "tmp": tmp_path,
+                "db": tmp_path / "collect.db",
                 "path": form_path(store, form_id),  # /f/ROUTE: the form's page (never /f/FORM_ID)
-                "profile": tmp_path / "profile", "private": load_private(key_path, PASSPHRASE),
-                "instrument": instrument, "pin": PIN,
+                "profile": tmp_path / "profile",
+                "private": load_private(key_path, PASSPHRASE),
+                "instrument": instrument,
+                "pin": PIN,
             }
     finally:
         _SERVED.clear()

@@ -34,8 +34,10 @@ DATABASES = "async () => (await indexedDB.databases()).map(d => d.name)"
 EVERYTHING = """async () => ({caches: await caches.keys(), local: localStorage.length, session: sessionStorage.length,
   workers: (await navigator.serviceWorker.getRegistrations()).length})"""
 STATE = "document.getElementById('quietpoll').dataset.enrolment"
-SECRET = ("async () => Array.from(new Uint8Array(await (await (await caches.open('k'))"
-          ".match('/.well-known/k')).arrayBuffer()))")
+SECRET = (
+    "async () => Array.from(new Uint8Array(await (await (await caches.open('k'))"
+    ".match('/.well-known/k')).arrayBuffer()))"
+)
 
 
 def test_enrolment_path_enrols_with_a_pin_and_keeps_the_token_wrapped(study, browser_context):
@@ -188,7 +190,14 @@ def test_enrol_endpoint(study):
         assert first.headers["cache-control"] == "no-store" and first.headers["referrer-policy"] == "no-referrer"
         second = client.post(url, json={"code": code})
         assert second.status_code == 401 and study["token"] not in second.text
-        for body in (b"", b"[]", b'{"code": 1}', b'{"code": "x", "y": 1}', b"\xff", b'{"code": "' + b"a" * 2000 + b'"}'):
+        for body in (
+            b"",
+            b"[]",
+            b'{"code": 1}',
+            b'{"code": "x", "y": 1}',
+            b"\xff",
+            b'{"code": "' + b"a" * 2000 + b'"}',
+        ):
             r = client.post(url, content=body)
             assert r.status_code in (400, 413) and r.json()["error"]["code"] in ("bad_request", "too_large"), body
         assert client.post(url, json={"code": "A" * 22}).status_code == 401
@@ -209,8 +218,12 @@ def test_a_korean_phone_gets_a_korean_shell(study):
 
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(study["tmp"] / "profile-ko"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            locale="ko-KR")
+            str(study["tmp"] / "profile-ko"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            locale="ko-KR",
+        )
         try:
             page = context.new_page()
             page.goto(f"{study['base']}{study['path']}")

@@ -57,8 +57,13 @@ def test_template_field_loop(tmp_path, capsys, monkeypatch, n):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = subprocess.Popen([str(Path(sys.executable).with_name("quietpoll")), "serve", str(study), "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy(), text=True)
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("quietpoll")), "serve", str(study), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+        text=True,
+    )
     try:
         first = server.stdout.readline()  # "serving on http://127.0.0.1:PORT ..."
         match = re.search(r"serving on (http://127\.0\.0\.1:\d+)", first)
@@ -78,8 +83,9 @@ def test_template_field_loop(tmp_path, capsys, monkeypatch, n):
 
         # one interview in a real Chromium, as an interviewer does it
         with sync_playwright() as p:
-            context = p.chromium.launch_persistent_context(str(tmp_path / "profile"), executable_path=CHROMIUM,
-                                                           args=CHROMIUM_ARGS, headless=True)
+            context = p.chromium.launch_persistent_context(
+                str(tmp_path / "profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+            )
             try:
                 page = context.new_page()
                 page.goto(base + tokens[0]["enrol_path"])
@@ -87,7 +93,7 @@ def test_template_field_loop(tmp_path, capsys, monkeypatch, n):
                 enter_pin(page, PIN)
                 page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
                 assert "enrolled" in page.locator("#qp-device").inner_text()  # shown before the interview
-                page.check('input[name="consent"][value="no"]')   # declined: only the interview's own questions
+                page.check('input[name="consent"][value="no"]')  # declined: only the interview's own questions
                 page.check('input[name="mode"][value="intermediary"]')
                 page.check('input[name="paid"][value="no"]')
                 page.click("#qp-form button[type=submit]")
@@ -105,8 +111,11 @@ def test_template_field_loop(tmp_path, capsys, monkeypatch, n):
                 token = tokens[i // 50]["token"]
                 iid = f"uuid:00000000-0000-4000-8000-{i:012d}"
                 ct = seal(public, inst.form_id, iid, _payload(row), size=size)
-                r = client.post("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"},
-                                json={"form_id": inst.form_id, "instance_id": iid, "ciphertext": ct})
+                r = client.post(
+                    "/api/v1/submissions",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"form_id": inst.form_id, "instance_id": iid, "ciphertext": ct},
+                )
                 assert r.status_code == 201, r.text
             stats = client.get("/api/v1/stats", headers={"Authorization": f"Bearer {supervisor['token']}"}).json()
         assert sum(r["submissions"] for r in stats["interviewers"]) == n
@@ -115,10 +124,10 @@ def test_template_field_loop(tmp_path, capsys, monkeypatch, n):
         server.communicate(timeout=30)
 
     capsys.readouterr()
-    assert main(["pull", str(study)]) == 0      # --out defaults to the study's [data] path
+    assert main(["pull", str(study)]) == 0  # --out defaults to the study's [data] path
     assert main(["store", "stats", str(study), "--format", "json"]) == 0
     out = capsys.readouterr().out
-    counts = json.loads(out[out.index("{"):])["interviewers"]
+    counts = json.loads(out[out.index("{") :])["interviewers"]
     assert {r["alias"]: r["submissions"] for r in counts}["field-00"] == 1 + min(n - 1, 50)  # Chromium + API
     assert main(["tokens", "list", str(study), "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)

@@ -62,7 +62,9 @@ def study(tmp_path):
 
 
 def _visible_cities(page) -> list[str]:
-    return page.eval_on_selector_all('.q[data-name="city"] label.choice', "ls => ls.filter(l => !l.hidden).map(l => l.dataset.choice)")
+    return page.eval_on_selector_all(
+        '.q[data-name="city"] label.choice', "ls => ls.filter(l => !l.hidden).map(l => l.dataset.choice)"
+    )
 
 
 def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
@@ -91,7 +93,9 @@ def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
     pets = page.locator('section.repeat[data-repeat="pets"]')
     assert kids.locator(".instance").count() == 2 and pets.locator(".instance").count() == 3
     assert kids.locator("button[data-add], button[data-remove]").count() == 0
-    assert [kids.locator(".instance").nth(i).locator('input[name="kname"]').input_value() for i in range(2)] == ["anon"] * 2
+    assert [kids.locator(".instance").nth(i).locator('input[name="kname"]').input_value() for i in range(2)] == [
+        "anon"
+    ] * 2
     page.fill('input[name="n"]', "4")
     assert kids.locator(".instance").count() == 4 and page.input_value('input[name="twice"]') == "8"
     assert kids.locator(".instance").nth(3).get_by_text("Name").is_visible()
@@ -121,10 +125,17 @@ def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
 
     page.click("button[type=submit]")
     page.wait_for_function("() => document.getElementById('qp-status').textContent === 'Sent.'")
-    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    ((form_id, instance_id, ciphertext),) = [r[:3] for r in study["store"].ciphertexts()]
     answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
     assert {k: v for k, v in answers.items() if k not in ("kids", "pets")} == {
-        "prov": "p2", "city": "c3", "n": 2, "twice": 4, "ro": "fixed", "both": "p1", "share": 0.5, "d": "2024-01-02",
+        "prov": "p2",
+        "city": "c3",
+        "n": 2,
+        "twice": 4,
+        "ro": "fixed",
+        "both": "p1",
+        "share": 0.5,
+        "d": "2024-01-02",
         "pets_count": 3,  # pyxform's calculation for the literal count, sealed like any calculation
     }
     assert answers["kids"] == [{"kname": "anon"}, {"kname": "Ji-woo"}]
@@ -133,7 +144,9 @@ def test_defaults_read_only_counts_and_choice_columns(study, browser_context):
     # the next interview starts from the defaults again
     assert page.input_value('input[name="n"]') == "2" and page.is_checked('input[name="prov"][value="p1"]')
     assert kids.locator(".instance").count() == 2 and page.input_value('input[name="twice"]') == "4"
-    assert [kids.locator(".instance").nth(i).locator('input[name="kname"]').input_value() for i in range(2)] == ["anon"] * 2
+    assert [kids.locator(".instance").nth(i).locator('input[name="kname"]').input_value() for i in range(2)] == [
+        "anon"
+    ] * 2
 
     # pulled into linked tables that read_responses and validate read back
     out = study["tmp"] / "pulled.csv"

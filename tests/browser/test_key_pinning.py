@@ -22,7 +22,16 @@ from quietpoll.collect.keys import load_private
 from quietpoll.collect.store import Store
 from quietpoll.instrument.form import load_instrument
 
-from formserver import CHROMIUM, CHROMIUM_ARGS, OUTBOX_COUNT, chromium_or_skip, enrol_page, enter_pin, page_path, register
+from formserver import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    OUTBOX_COUNT,
+    chromium_or_skip,
+    enrol_page,
+    enter_pin,
+    page_path,
+    register,
+)
 from test_form_browser import FORM, FORM_MD
 
 PASS = "pinning passphrase"
@@ -49,8 +58,10 @@ def servers(tmp_path, monkeypatch):
     shutil.copytree(study, seized)
     shutil.rmtree(seized / "keys")
     assert main(["keys", "new", str(seized)]) == 0
-    public = {name: json.loads((folder / "keys" / "study.pub").read_text())["public_key"]
-              for name, folder in (("study", study), ("seized", seized))}
+    public = {
+        name: json.loads((folder / "keys" / "study.pub").read_text())["public_key"]
+        for name, folder in (("study", study), ("seized", seized))
+    }
     assert public["study"] != public["seized"]
     form = tmp_path / "form.md"
     form.write_text(FORM_MD, encoding="utf-8")
@@ -71,8 +82,16 @@ def servers(tmp_path, monkeypatch):
     try:
         with serving(switch) as base:
             register(base, store, token)
-            yield {"base": base, "switch": switch, "apps": apps, "store": store, "profile": tmp_path / "profile",
-                   "keys": {name: folder / "keys" / "study.key" for name, folder in (("study", study), ("seized", seized))}}
+            yield {
+                "base": base,
+                "switch": switch,
+                "apps": apps,
+                "store": store,
+                "profile": tmp_path / "profile",
+                "keys": {
+                    name: folder / "keys" / "study.key" for name, folder in (("study", study), ("seized", seized))
+                },
+            }
     finally:
         store.close()
 
@@ -82,8 +101,9 @@ def context(servers):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        ctx = p.chromium.launch_persistent_context(str(servers["profile"]), executable_path=CHROMIUM,
-                                                   args=CHROMIUM_ARGS, headless=True)
+        ctx = p.chromium.launch_persistent_context(
+            str(servers["profile"]), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
         try:
             yield ctx
         finally:
@@ -152,5 +172,7 @@ def test_only_a_new_enrolment_accepts_a_new_key(servers, context):
     page = enrol_page(context, base, FORM)  # a new code from the coordinator, a new PIN
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     _submit(page, store, 1)
-    (form_id, instance_id, ciphertext), = list(store.ciphertexts())
-    assert open_sealed(load_private(servers["keys"]["seized"], PASS), form_id, instance_id, ciphertext)["consent"] == "no"
+    ((form_id, instance_id, ciphertext),) = list(store.ciphertexts())
+    assert (
+        open_sealed(load_private(servers["keys"]["seized"], PASS), form_id, instance_id, ciphertext)["consent"] == "no"
+    )

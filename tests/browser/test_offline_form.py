@@ -75,7 +75,8 @@ def test_new_form_version_replaces_the_offline_cache(study, browser_context):
     assert new != old and page.get_by_text(NEW_LABEL).is_visible()
     page.wait_for_function(
         "async (v) => { const k = (await caches.keys()).filter(n => n.startsWith('quietpoll-')); return k.length === 1 && k[0].endsWith('-' + v)"
-        " && !!(await caches.match(location.origin + location.pathname)); }", arg=new
+        " && !!(await caches.match(location.origin + location.pathname)); }",
+        arg=new,
     )
 
     context.set_offline(True)

@@ -94,7 +94,8 @@ class _Chromium:
         port_file.unlink(missing_ok=True)
         self.proc = subprocess.Popen(
             [CHROMIUM, *CHROMIUM_ARGS, f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while not (port_file.exists() and port_file.read_text().count("\n") >= 1):
@@ -124,7 +125,12 @@ def _visible(page, name: str) -> bool:
 def _fill(page) -> None:
     page.check('input[name="consent"][value="yes"]')
     page.check('input[name="status"][value="inside"]')
-    for name, value in [("province", "north_hamgyong"), ("sex", "female"), ("age_band", "a30_39"), ("settlement", "city")]:
+    for name, value in [
+        ("province", "north_hamgyong"),
+        ("sex", "female"),
+        ("age_band", "a30_39"),
+        ("settlement", "city"),
+    ]:
         page.check(f'input[name="{name}"][value="{value}"]')
     page.check('input[name="devices_owned"][value="tv"]')
     page.check('input[name="ever_watched"][value="yes"]')
@@ -138,15 +144,24 @@ def _fill(page) -> None:
 
 def _shown(page) -> tuple:
     """What the draws decide on screen: the list-experiment arm and the randomized-response instruction."""
-    return (_visible(page, "le_count_treat"), _visible(page, "le_count_control"),
-            *(_visible(page, n) for n in ("rr_say_yes", "rr_say_no", "rr_say_truth")))
+    return (
+        _visible(page, "le_count_treat"),
+        _visible(page, "le_count_control"),
+        *(_visible(page, n) for n in ("rr_say_yes", "rr_say_no", "rr_say_truth")),
+    )
 
 
 def _needles(token: str, draws: list[float]) -> dict[str, bytes]:
     out: dict[str, bytes] = {}
     # the form id and title name the study's subject: a phone holder must not read them either
-    forms = {"token": token, "canary": CANARY, "canary-part": "평양-5309", "pin": PIN, "form id": FORM,
-             "form title": "Access to foreign information"}
+    forms = {
+        "token": token,
+        "canary": CANARY,
+        "canary-part": "평양-5309",
+        "pin": PIN,
+        "form id": FORM,
+        "form title": "Access to foreign information",
+    }
     for what, text in forms.items():
         raw = text.encode("utf-8")
         out[f"{what} utf-8"] = raw
@@ -175,8 +190,12 @@ def test_profile_holds_no_token_canary_or_draw_after_a_crash_and_resume(tmp_path
     assert "?" not in added["enrol_path"] and token not in added["enrol_path"]
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([str(Path(sys.executable).with_name("quietpoll")), "serve", str(study), "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=os.environ.copy())
+    server = subprocess.Popen(
+        [str(Path(sys.executable).with_name("quietpoll")), "serve", str(study), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     profile = tmp_path / "profile"
     profile.mkdir()
     try:

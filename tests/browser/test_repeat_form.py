@@ -85,7 +85,10 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     third.locator('input[name="age"]').fill("130")
     assert third.locator('.q[data-name="age"] .err').is_visible()
     third.locator('input[name="age"]').fill("16")
-    assert third.locator('.q[data-name="works"]').is_visible() and not third.locator('.q[data-name="adult_note"]').is_visible()
+    assert (
+        third.locator('.q[data-name="works"]').is_visible()
+        and not third.locator('.q[data-name="adult_note"]').is_visible()
+    )
     # each instance has its own radio group
     second.locator('input[value="yes"]').check()
     third.locator('input[value="no"]').check()
@@ -107,8 +110,14 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     page.wait_for_selector('#quietpoll[data-ready="true"]', state="attached")
     assert page.locator("#qp-status").inner_text() == "The interview in progress was restored."
     assert instances.count() == 2 and page.input_value('input[name="household"]') == CANARY
-    assert [instances.nth(i).locator('input[name="first_name"]').input_value() for i in range(2)] == ["Ok-ran", "Su-min"]
-    assert instances.nth(0).locator('input[value="yes"]').is_checked() and instances.nth(1).locator('input[value="no"]').is_checked()
+    assert [instances.nth(i).locator('input[name="first_name"]').input_value() for i in range(2)] == [
+        "Ok-ran",
+        "Su-min",
+    ]
+    assert (
+        instances.nth(0).locator('input[value="yes"]').is_checked()
+        and instances.nth(1).locator('input[value="no"]').is_checked()
+    )
     assert page.input_value('input[name="size"]') == "8" and page.is_checked('input[name="done"][value="yes"]')
     # Korean labels reach instances added later
     page.click('button[data-set-lang="Korean (ko)"]')
@@ -120,7 +129,7 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     page.wait_for_function("() => document.getElementById('qp-status').textContent === '전송했습니다.'")
     assert section.locator(".instance").count() == 0  # the next interview starts with no instances
 
-    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    ((form_id, instance_id, ciphertext),) = [r[:3] for r in study["store"].ciphertexts()]
     answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
     members = [
         {"first_name": "Ok-ran", "age": 40, "works": "yes", "adult": "adult"},
@@ -144,7 +153,7 @@ def test_repeat_add_remove_and_sealed_list(study, browser_context, caplog):
     assert set(responses.repeats) == {"member"} and responses.main["household"].to_list() == [CANARY]
     assert responses.repeat_columns["member"] == {q: q for q in ("first_name", "age", "works", "adult")}
     main_report = validate(responses.main, study["instrument"])
-    assert main_report.problems == ()   # pull's instance_id is collection metadata
+    assert main_report.problems == ()  # pull's instance_id is collection metadata
     member_report = validate(responses.repeats["member"], study["instrument"], repeat="member")
     assert member_report.n_rows == 2 and member_report.problems == ()
 
@@ -162,7 +171,7 @@ def test_required_inside_a_repeat_blocks_submit(study, browser_context):
     context, _ = browser_context
     page = open_form(context, study["base"], FORM)
     page.fill('input[name="household"]', "H-1")
-    page.click('section.repeat button[data-add]')
+    page.click("section.repeat button[data-add]")
     page.click("button[type=submit]")
     error = page.locator('.instance .q[data-name="first_name"] .err')
     assert error.is_visible() and "required" in error.inner_text()

@@ -21,8 +21,8 @@ def decode_png(data: bytes) -> np.ndarray:
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     pos, idat, width = 8, b"", 0
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", body)
             assert depth == 8 and colour in (2, 6) and interlace == 0
@@ -33,7 +33,7 @@ def decode_png(data: bytes) -> np.ndarray:
     raw = np.frombuffer(zlib.decompress(idat), np.uint8).reshape(height, 1 + width * channels)
     out = np.zeros((height, width * channels), np.int32)
     bpp = channels
-    for y in range(height):          # PNG scanline filters (per row, as the format defines)
+    for y in range(height):  # PNG scanline filters (per row, as the format defines)
         f, line = raw[y, 0], raw[y, 1:].astype(np.int32)
         prev = out[y - 1] if y else np.zeros_like(line)
         if f == 0:
@@ -168,16 +168,19 @@ def test_report_fits_the_screen(reports, language, width, height, tmp_path):
         scroll_width, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
         assert scroll_width <= inner, f"page {scroll_width} px wide on a {inner} px screen"
         # the tables that are wider than the screen scroll inside their box
-        assert page.evaluate("[...document.querySelectorAll('table')].every(t => t.parentElement.classList"
-                             ".contains('scroll'))")
+        assert page.evaluate(
+            "[...document.querySelectorAll('table')].every(t => t.parentElement.classList.contains('scroll'))"
+        )
         # visible charts: the smallest SVG text as rendered, in CSS px
         sizes = page.evaluate("""[...document.querySelectorAll('svg.chart')]
             .filter(s => getComputedStyle(s).display !== 'none')
             .map(s => s.getBoundingClientRect().width / s.viewBox.baseVal.width
                       * Math.min(...[...s.querySelectorAll('text')].map(t => parseFloat(t.getAttribute('font-size')))))""")
         assert len(sizes) >= 11 and min(sizes) >= 11, sizes[:5]
-        kinds = page.evaluate("[...document.querySelectorAll('svg.chart')].filter(s => getComputedStyle(s).display"
-                              " !== 'none').map(s => s.classList.contains('chart-narrow'))")
+        kinds = page.evaluate(
+            "[...document.querySelectorAll('svg.chart')].filter(s => getComputedStyle(s).display"
+            " !== 'none').map(s => s.classList.contains('chart-narrow'))"
+        )
         assert all(kinds) if width < 600 else not any(kinds)
         if language == "Korean":
             assert page.evaluate("getComputedStyle(document.querySelector('h2')).wordBreak") == "keep-all"

@@ -48,7 +48,9 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
     study = tmp_path / "study"
     assert main(["init", str(study)]) == 0
     assert main(["keys", "new", str(study)]) == 0
-    (study / "weather.svg").write_text('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>')
+    (study / "weather.svg").write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="3"/></svg>'
+    )
     with (study / "study.toml").open("a", encoding="utf-8") as f:
         f.write('\n[collect.disguise]\ntitle = "Weather today"\nname = "Weather"\nicon = "weather.svg"\n')
     capsys.readouterr()
@@ -57,8 +59,12 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     cli = Path(sys.executable).with_name("quietpoll")
-    proc = subprocess.Popen([str(cli), "serve", str(study), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [str(cli), "serve", str(study), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     route = added["enrol_path"].partition("#e=")[0]  # /f/ROUTE: an opaque id, never the form id
     try:
         deadline = time.monotonic() + 30
@@ -78,7 +84,9 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
         manifest = httpx.get(f"{base}/manifest.webmanifest").json()
         assert manifest["name"] == "Weather" and manifest["short_name"] == "Weather"
         icon = httpx.get(f"{base}/icon")
-        assert icon.content == (study / "weather.svg").read_bytes() and icon.headers["content-type"].startswith("image/svg")
+        assert icon.content == (study / "weather.svg").read_bytes() and icon.headers["content-type"].startswith(
+            "image/svg"
+        )
         # the questionnaire only with a token
         assert httpx.get(f"{base}{route}/questionnaire").status_code == 401
         q = httpx.get(f"{base}{route}/questionnaire", headers={"Authorization": f"Bearer {added['token']}"})
@@ -97,13 +105,25 @@ def test_serve_accepts_the_template(tmp_path, monkeypatch, capsys):
         enrol = httpx.post(f"{base}{route}/enrol", headers={"Authorization": "Bearer x"})
         assert enrol.status_code == 401
         # no product name in any header or error body
-        responses = [page, icon, q, again, enrol, httpx.get(f"{base}/nothing/here"),
-                     httpx.get(f"{base}/api/v1/health"), httpx.post(f"{base}/api/v1/submissions", json={}),
-                     httpx.get(f"{base}{route}/questionnaire")]
+        responses = [
+            page,
+            icon,
+            q,
+            again,
+            enrol,
+            httpx.get(f"{base}/nothing/here"),
+            httpx.get(f"{base}/api/v1/health"),
+            httpx.post(f"{base}/api/v1/submissions", json={}),
+            httpx.get(f"{base}{route}/questionnaire"),
+        ]
         for r in responses:
-            shown = " ".join(f"{k}: {v}" for k, v in r.headers.items()).lower() + (r.text.lower() if r.status_code >= 400 else "")
+            shown = " ".join(f"{k}: {v}" for k, v in r.headers.items()).lower() + (
+                r.text.lower() if r.status_code >= 400 else ""
+            )
             assert "quietpoll" not in shown and "uvicorn" not in shown and "starlette" not in shown, (r.url, shown)
-        assert "quietpoll" not in json.dumps(manifest).lower() and "quietpoll" not in page.text.split("<body>")[0].lower()
+        assert (
+            "quietpoll" not in json.dumps(manifest).lower() and "quietpoll" not in page.text.split("<body>")[0].lower()
+        )
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)

@@ -16,9 +16,13 @@ def test_supervisor_page_shows_counts_and_keeps_no_token(study, tmp_path):
 
     supervisor = study["store"].add_supervisor("sup-01")
     with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(str(tmp_path / "sup-profile"), executable_path=CHROMIUM,
-                                                       args=CHROMIUM_ARGS, headless=True,
-                                                       viewport={"width": 375, "height": 812})
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "sup-profile"),
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 375, "height": 812},
+        )
         try:
             page = context.new_page()
             page.goto(f"{study['base']}/s")
@@ -33,8 +37,12 @@ def test_supervisor_page_shows_counts_and_keeps_no_token(study, tmp_path):
             rows = page.locator("#qp-stats tbody tr").all_inner_texts()
             assert any(r.startswith(study["store"].tokens()[0]["alias"]) for r in rows), rows
             assert page.input_value("input[name=token]") == ""  # the field is cleared at once
-            assert supervisor not in page.url and page.evaluate(EVERYTHING) == {"local": 0, "session": 0,
-                                                                              "dbs": 0, "caches": 0}
+            assert supervisor not in page.url and page.evaluate(EVERYTHING) == {
+                "local": 0,
+                "session": 0,
+                "dbs": 0,
+                "caches": 0,
+            }
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
             assert page.title() == "Notes"  # the disguise's title, no product name
         finally:

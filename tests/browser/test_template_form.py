@@ -169,11 +169,24 @@ def test_template_treatment_arm_offline_reload_and_pull(study, browser_context):
     assert pull(study["store"], study["private"], out) == 1
     row = pl.read_parquet(out).row(0, named=True)
     expected = {
-        "consent": "yes", "status": "left", "year_left": 2019, "province": "north_hamgyong", "sex": "female",
-        "age_band": "a30_39", "settlement": "city", "months_third": 14, "devices_owned": "tv usb",
-        "ever_watched": "yes", "origins": "south_korea", "origin_most": "south_korea",
-        "le_treat": 1, "le_count_treat": 3, "le_count": 3, "rr_answer": "yes",
-        "mode": "intermediary", "paid": "no",
+        "consent": "yes",
+        "status": "left",
+        "year_left": 2019,
+        "province": "north_hamgyong",
+        "sex": "female",
+        "age_band": "a30_39",
+        "settlement": "city",
+        "months_third": 14,
+        "devices_owned": "tv usb",
+        "ever_watched": "yes",
+        "origins": "south_korea",
+        "origin_most": "south_korea",
+        "le_treat": 1,
+        "le_count_treat": 3,
+        "le_count": 3,
+        "rr_answer": "yes",
+        "mode": "intermediary",
+        "paid": "no",
     }
     assert {k: row[k] for k in expected} == expected
     for absent in ("le_count_control", "radio_tuning", "instanceID", "deviceid"):
@@ -196,7 +209,7 @@ def test_template_control_arm_and_the_draw_stays_hidden(study, browser_context):
     _assert_draw_not_in_page(page, repr(HIGH_DRAW)[:8])
     page.click("button[type=submit]")
     _wait_stored(study["store"], 1)
-    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    ((form_id, instance_id, ciphertext),) = [r[:3] for r in study["store"].ciphertexts()]
     answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
     assert not {"le_draw", "rr_spin"} & answers.keys()  # the draws never leave the device
     assert repr(HIGH_DRAW)[:8] not in json.dumps(answers)

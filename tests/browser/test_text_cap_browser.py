@@ -67,7 +67,7 @@ def test_over_the_cap_is_refused_at_the_cap_is_sealed_to_the_form_size(study, br
     assert not error.is_visible()
     page.click("button[type=submit]")
     _wait_stored(study["store"], 1)
-    (form_id, instance_id, ciphertext), = [r[:3] for r in study["store"].ciphertexts()]
+    ((form_id, instance_id, ciphertext),) = [r[:3] for r in study["store"].ciphertexts()]
     answers = open_sealed(study["private"], form_id, instance_id, ciphertext)
     assert answers["story"] == at_cap and answers["answer"] == "yes" and answers["arm"] in (0, 1)
     assert "spin" not in answers and "private" not in answers
@@ -95,10 +95,12 @@ def test_an_added_repeat_stops_at_the_limit_the_envelope_size_assumes(tmp_path, 
     with serve_form(tmp_path / "rep", REPEAT_MD, "rep", "interviewer-4") as served:
         context, _ = browser_context
         page = open_form(context, served["base"], "rep")
-        added = page.evaluate("""(n) => { const b = document.querySelector('[data-add]');
+        added = page.evaluate(
+            """(n) => { const b = document.querySelector('[data-add]');
             for (let i = 0; i < n; i++) b.click();
             return document.querySelectorAll('section.repeat > .instances > .instance').length; }""",
-                              MAX_REPEAT_INSTANCES + 3)
+            MAX_REPEAT_INSTANCES + 3,
+        )
         assert added == MAX_REPEAT_INSTANCES
         assert str(MAX_REPEAT_INSTANCES) in page.locator("#qp-status").inner_text()
 
@@ -122,12 +124,14 @@ def test_answers_that_outgrow_the_envelope_are_refused_never_sealed_larger(tmp_p
         page = open_form(context, served["base"], "grow")
         page.fill('input[name="t"]', "x" * TEXT_MAX_BYTES)
         page.click("button[type=submit]")
-        page.wait_for_function("() => document.getElementById('qp-status').textContent.includes('larger than the form')")
+        page.wait_for_function(
+            "() => document.getElementById('qp-status').textContent.includes('larger than the form')"
+        )
         time.sleep(0.3)
         assert served["store"].count() == 0
         page.fill('input[name="t"]', "short")
         page.click("button[type=submit]")
         _wait_stored(served["store"], 1)
-        (_, _, ciphertext), = [r[:3] for r in served["store"].ciphertexts()]
+        ((_, _, ciphertext),) = [r[:3] for r in served["store"].ciphertexts()]
         size = envelope_size(served["instrument"])
         assert len(ciphertext) == ((1 + 32 + size + 16) * 4 + 2) // 3

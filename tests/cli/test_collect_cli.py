@@ -25,7 +25,7 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     assert main(["init", str(study)]) == 0
     assert main(["keys", "new", str(study)]) == 0
     assert (study / "keys" / "study.pub").exists() and (study / "keys" / "study.key").exists()
-    assert main(["keys", "new", str(study)]) == 2          # never overwrites a key
+    assert main(["keys", "new", str(study)]) == 2  # never overwrites a key
     capsys.readouterr()
     assert main(["keys", "split", str(study), "-t", "2", "-n", "3"]) == 0
     shares = capsys.readouterr().out.split()
@@ -33,8 +33,10 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     (study / "keys" / "study.key").rename(study / "keys" / "old.key")
     (tmp_path / "s1").write_text(shares[0] + "\n")
     (tmp_path / "s3").write_text("# custodian 3\n" + shares[2] + "\n")
-    assert main(["keys", "join", str(study), "--share-file", str(tmp_path / "s1"),
-                 "--share-file", str(tmp_path / "s3")]) == 0
+    assert (
+        main(["keys", "join", str(study), "--share-file", str(tmp_path / "s1"), "--share-file", str(tmp_path / "s3")])
+        == 0
+    )
     capsys.readouterr()
 
     assert main(["tokens", "add", str(study), "--name", "field-07"]) == 0
@@ -42,16 +44,25 @@ def test_keys_tokens_submit_list_pull(tmp_path, capsys, monkeypatch):
     store = Store.open("sqlite:///" + str(study / "collect.db"))
     client = TestClient(create_app(store))
     ct = seal(load_public(study / "keys" / "study.pub"), "foreign_media", "uuid:1", {"sex": "female", "age": 34})
-    r = client.post("/api/v1/submissions", json={"form_id": "foreign_media", "instance_id": "uuid:1",
-                                                 "ciphertext": ct}, headers={"Authorization": f"Bearer {token}"})
+    r = client.post(
+        "/api/v1/submissions",
+        json={"form_id": "foreign_media", "instance_id": "uuid:1", "ciphertext": ct},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert r.status_code == 201
     store.close()
 
     url = "sqlite:///" + str(study / "collect.db")
     assert main(["store", "list", "--store", url, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert rows == [{"instance_id": "uuid:1", "form_id": "foreign_media", "received_at": rows[0]["received_at"],
-                     "token_alias": "field-07"}]
+    assert rows == [
+        {
+            "instance_id": "uuid:1",
+            "form_id": "foreign_media",
+            "received_at": rows[0]["received_at"],
+            "token_alias": "field-07",
+        }
+    ]
     assert rows[0]["received_at"].endswith(":00:00Z")
 
     out = tmp_path / "responses.csv"
@@ -156,7 +167,7 @@ def test_keys_join_reads_shares_from_stdin(tmp_path, capsys, monkeypatch):
     assert main(["keys", "join", str(study)]) == 0
     assert (study / "keys" / "study.key").exists()
     (study / "keys" / "study.key").unlink()
-    monkeypatch.setattr(sys, "stdin", io.StringIO(shares[0] + "\n"))   # '-' among the files
+    monkeypatch.setattr(sys, "stdin", io.StringIO(shares[0] + "\n"))  # '-' among the files
     (tmp_path / "s2").write_text(shares[1])
     assert main(["keys", "join", str(study), "--share-file", "-", "--share-file", str(tmp_path / "s2")]) == 0
     from quietpoll.collect.keys import load_private
@@ -184,7 +195,7 @@ def test_keys_join_prompts_without_echo(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys.stdin, "isatty", lambda: True, raising=False)
     monkeypatch.setattr(click, "prompt", prompt)
     assert main(["keys", "join", str(study)]) == 0
-    assert asked == [("share 1", True), ("share 2", True)]   # the threshold (2) is read from the first share
+    assert asked == [("share 1", True), ("share 2", True)]  # the threshold (2) is read from the first share
     assert (study / "keys" / "study.key").exists()
 
 
@@ -202,7 +213,7 @@ def test_share_and_key_files_are_private(tmp_path, capsys, monkeypatch):
     finally:
         os.umask(old)
     out = capsys.readouterr().out
-    assert "qp1-" not in out                                    # the shares went to files, not the terminal
+    assert "qp1-" not in out  # the shares went to files, not the terminal
     files = sorted((tmp_path / "shares").iterdir())
     assert [f.name for f in files] == ["share-1.txt", "share-2.txt", "share-3.txt"]
     assert stat.S_IMODE((tmp_path / "shares").stat().st_mode) == 0o700
@@ -236,9 +247,9 @@ def test_no_command_takes_a_secret_on_the_command_line():
     for path, cmd in walk(cli):
         for p in cmd.params:
             if isinstance(p, click.Option) and any(w in o.lower() for o in p.opts for w in secret):
-                if p.opts == ["--share"] and p.hidden:   # refused with an explanation (test above)
+                if p.opts == ["--share"] and p.hidden:  # refused with an explanation (test above)
                     continue
-                if set(p.opts) & {"--share-file", "--max-share", "--shares"}:   # a path, a weight share, a count
+                if set(p.opts) & {"--share-file", "--max-share", "--shares"}:  # a path, a weight share, a count
                     continue
                 offending.append((" ".join(path), p.opts))
     assert offending == []

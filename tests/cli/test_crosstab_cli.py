@@ -11,8 +11,9 @@ CLUS1 = str(Path(__file__).resolve().parents[1] / "reference" / "data" / "apiclu
 
 
 def test_crosstab_json_matches_r(capsys):
-    code = main(["crosstab", CLUS1, "sch.wide", "stype", "--ids", "dnum", "--weights", "pw", "--fpc", "fpc",
-                 "--format", "json"])
+    code = main(
+        ["crosstab", CLUS1, "sch.wide", "stype", "--ids", "dnum", "--weights", "pw", "--fpc", "fpc", "--format", "json"]
+    )
     out = capsys.readouterr().out
     assert code == 0
     test = json.loads(out)["test"]
@@ -23,8 +24,7 @@ def test_crosstab_json_matches_r(capsys):
 
 
 def test_crosstab_table_and_errors(capsys):
-    assert main(["crosstab", CLUS1, "sch.wide", "stype", "--ids", "dnum", "--weights", "pw", "--format",
-                 "table"]) == 0
+    assert main(["crosstab", CLUS1, "sch.wide", "stype", "--ids", "dnum", "--weights", "pw", "--format", "table"]) == 0
     assert "Rao-Scott F" in capsys.readouterr().out
     assert main(["crosstab", CLUS1, "sch.wide", "nope", "--ids", "dnum"]) == 2
     err = capsys.readouterr().err

@@ -30,8 +30,16 @@ def demo(tmp_path_factory):
 def test_demo_writes_study_and_report(demo):
     out, code, text = demo
     assert code == 0
-    for name in ("study/study.toml", "study/form.xlsx", "study/responses.csv", "study/truth.json",
-                 "study/README-SYNTHETIC.md", "report.html", "report.json", "demo-summary.json"):
+    for name in (
+        "study/study.toml",
+        "study/form.xlsx",
+        "study/responses.csv",
+        "study/truth.json",
+        "study/README-SYNTHETIC.md",
+        "report.html",
+        "report.json",
+        "demo-summary.json",
+    ):
         assert (out / name).exists(), name
     assert "SYNTHETIC" in text and str(out / "report.html") in text
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))

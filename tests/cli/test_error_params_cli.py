@@ -34,8 +34,9 @@ def unnested(tmp_path_factory) -> Path:
     study = tmp_path_factory.mktemp("params") / "study"
     make_study(study)
     toml = (study / "study.toml").read_text(encoding="utf-8")
-    (study / "study.toml").write_text(toml.replace('strata = "sample"\n', 'strata = "sample"\nids = ["sex"]\n'),
-                                      encoding="utf-8")
+    (study / "study.toml").write_text(
+        toml.replace('strata = "sample"\n', 'strata = "sample"\nids = ["sex"]\n'), encoding="utf-8"
+    )
     return study
 
 
@@ -49,8 +50,7 @@ def test_the_study_key_where_the_command_has_no_flag(unnested, tmp_path, capsys)
 
 def test_a_study_file_error_names_the_key(tmp_path, capsys):
     shutil.copyfile(STRAT, tmp_path / "d.csv")
-    (tmp_path / "study.toml").write_text('[data]\npath = "d.csv"\n[design.replicates]\ncolumns = "pw"\n'
-                                         'type = "Fay"\n')
+    (tmp_path / "study.toml").write_text('[data]\npath = "d.csv"\n[design.replicates]\ncolumns = "pw"\ntype = "Fay"\n')
     assert main(["estimate", "--study", str(tmp_path), "--mean", "api00"]) == 2
     err = one_line(capsys)
     assert "[design]: replicate type Fay needs rho (the Fay" in err and "--rho" not in err

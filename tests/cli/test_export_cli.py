@@ -40,11 +40,14 @@ def test_study_folder_missing_its_data(tmp_path, capsys):
     _one_line_error(capsys, "missing its data")
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--to", "spss"], "--to 'spss'"),
-    (["--to", "csv", "--language", "French"], "French"),
-    (["--to", "csv", "--out", "/nonexistent-folder/x.csv"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--to", "spss"], "--to 'spss'"),
+        (["--to", "csv", "--language", "French"], "French"),
+        (["--to", "csv", "--out", "/nonexistent-folder/x.csv"], "does not exist"),
+    ],
+)
 def test_bad_options(study, capsys, args, needle):
     assert main(["export", str(study), *args]) == 2
     _one_line_error(capsys, needle)

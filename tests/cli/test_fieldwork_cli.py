@@ -22,17 +22,20 @@ def synthetic(n=120, seed=0) -> pl.DataFrame:
     """SYNTHETIC answers to a few template questions; rows 5 and 6 copy row 4."""
     rng = np.random.default_rng(seed)
     provinces = ["pyongyang", "north_hamgyong", "ryanggang", "chagang", "kangwon"]
-    f = pl.DataFrame({
-        "consent": ["yes"] * n,
-        "status": rng.choice(["inside", "defector"], n),
-        "province": rng.choice(provinces, n),
-        "sex": rng.choice(["male", "female"], n),
-        "year_left": rng.integers(2000, 2024, n),
-        "months_third": rng.integers(0, 60, n),
-        "interviewer": rng.choice(["A", "B", "C", "D"], n),
-    })
-    f = f.with_columns(pl.when(pl.col("status") == "inside").then(None).otherwise(pl.col("year_left"))
-                       .alias("year_left"))
+    f = pl.DataFrame(
+        {
+            "consent": ["yes"] * n,
+            "status": rng.choice(["inside", "defector"], n),
+            "province": rng.choice(provinces, n),
+            "sex": rng.choice(["male", "female"], n),
+            "year_left": rng.integers(2000, 2024, n),
+            "months_third": rng.integers(0, 60, n),
+            "interviewer": rng.choice(["A", "B", "C", "D"], n),
+        }
+    )
+    f = f.with_columns(
+        pl.when(pl.col("status") == "inside").then(None).otherwise(pl.col("year_left")).alias("year_left")
+    )
     return pl.concat([f[:5], f[4:5], f[4:5], f[7:]])
 
 
@@ -58,8 +61,15 @@ def test_validate_json_contract(study, capsys, tmp_path):
     assert out["n_rows"] == data.height
     choice = [p for p in out["problems"] if p["rule"] == "choice" and p["column"] == "sex"]
     assert {"row": 3, "column": "sex", "rule": "choice", "value": "other"}.items() <= choice[0].items()
-    assert {p["rule"] for p in out["problems"]} <= {"type", "choice", "constraint", "relevance", "required",
-                                                    "unknown_column", "missing_column"}
+    assert {p["rule"] for p in out["problems"]} <= {
+        "type",
+        "choice",
+        "constraint",
+        "relevance",
+        "required",
+        "unknown_column",
+        "missing_column",
+    }
     assert any(p["rule"] == "unknown_column" and p["column"] == "interviewer" for p in out["problems"])
     assert any(p["rule"] == "missing_column" for p in out["problems"])
 
@@ -68,8 +78,12 @@ def test_quality_finds_the_copies(study, capsys, tmp_path):
     path = tmp_path / "responses.csv"
     synthetic().write_csv(path)
     capsys.readouterr()
-    assert main(["quality", str(path), "--instrument", str(study / "form.xlsx"), "--threshold", "0.99",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            ["quality", str(path), "--instrument", str(study / "form.xlsx"), "--threshold", "0.99", "--format", "json"]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     pairs = {(d["row"], d["match_row"]) for d in out["near_duplicates"]}
     assert {(4, 5), (4, 6), (5, 6)} <= pairs

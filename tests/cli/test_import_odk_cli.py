@@ -44,8 +44,13 @@ def setup(tmp_path, key):
     form = tmp_path / "form.md"
     form.write_text(FORM_MD, encoding="utf-8")
     pem = tmp_path / "odk.pem"
-    pem.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                      serialization.BestAvailableEncryption(PASS.encode())))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(PASS.encode()),
+        )
+    )
     return {"source": source, "form": form, "key": pem, "out": tmp_path / "responses.csv"}
 
 
@@ -96,8 +101,11 @@ def test_passphrase_missing_or_wrong(setup, capsys, monkeypatch):
 
 def test_wrong_key(setup, tmp_path, capsys):
     other = tmp_path / "other.pem"
-    other.write_bytes(rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()))
+    other.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
+        )
+    )
     assert main(_args(setup, **{"--key": other})) == 2
     _one_line_error(capsys, IDS[0], "cannot be opened with this ODK private key")
     assert not setup["out"].exists()

@@ -29,8 +29,7 @@ def test_model_json_contract_matches_r(capsys):
     assert set(res) == {"design", "model", "coefficients"}
     assert {"formula", "family", "df_residual", "dispersion", "n"} <= set(res["model"])
     g = GOLDEN["strat-gaussian"]
-    assert [c["term"] for c in res["coefficients"]] == g["terms"] == ["(Intercept)", "ell", "meals", "stypeH",
-                                                                       "stypeM"]
+    assert [c["term"] for c in res["coefficients"]] == g["terms"] == ["(Intercept)", "ell", "meals", "stypeH", "stypeM"]
     assert res["model"]["df_residual"] == g["df_residual"] and res["model"]["n"] == g["n"]
     for c, est, se, lo in zip(res["coefficients"], g["estimate"], g["se"], g["ci_low"]):
         assert {"term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high"} <= set(c)
@@ -40,8 +39,9 @@ def test_model_json_contract_matches_r(capsys):
 
 
 def test_model_subset_is_a_domain(capsys):
-    code, out, err = run(capsys, "model", DATA, "api00 ~ ell + meals", *STRAT, "--subset", 'stype != "H"',
-                         "--format", "json")
+    code, out, err = run(
+        capsys, "model", DATA, "api00 ~ ell + meals", *STRAT, "--subset", 'stype != "H"', "--format", "json"
+    )
     assert code == 0, err
     res = json.loads(out)
     g = GOLDEN["strat-extra-6"]
@@ -51,9 +51,22 @@ def test_model_subset_is_a_domain(capsys):
 
 
 def test_model_replicate_design_and_family(capsys):
-    code, out, err = run(capsys, "model", REF / "data" / "apistrat_boot.csv", "hi700 ~ ell + meals + stype",
-                         "--weights", "pw", "--repweights", "rw*", "--rep-type", "bootstrap",
-                         "--family", "quasibinomial", "--format", "json")
+    code, out, err = run(
+        capsys,
+        "model",
+        REF / "data" / "apistrat_boot.csv",
+        "hi700 ~ ell + meals + stype",
+        "--weights",
+        "pw",
+        "--repweights",
+        "rw*",
+        "--rep-type",
+        "bootstrap",
+        "--family",
+        "quasibinomial",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     res = json.loads(out)
     g = GOLDEN["boot-quasibinomial"]
@@ -72,22 +85,24 @@ def test_model_table_and_csv(capsys):
 
 
 def test_model_aliased_term_is_reported(capsys):
-    code, out, _ = run(capsys, "model", DATA, "api00 ~ ell + mobility + I(2 * mobility)", *STRAT, "--format",
-                       "json")
+    code, out, _ = run(capsys, "model", DATA, "api00 ~ ell + mobility + I(2 * mobility)", *STRAT, "--format", "json")
     assert code == 0
     last = json.loads(out)["coefficients"][-1]
     assert last["term"] == "I(2 * mobility)" and last["aliased"] and last["estimate"] is None
 
 
-@pytest.mark.parametrize("args, words", [
-    (["api00 ~ ell + nosuchcol"], "nosuchcol"),
-    (["api00 ~ ell", "--family", "binomial"], "0/1"),
-    (["api00 ~ ell", "--subset", "stype == 'X'"], "subset has no rows"),
-    (["api00 ~ ell", "--subset", "nosuch > 1"], "nosuch"),
-    (["api00 ~ ell", "--subset", "stype ==="], "--subset"),
-    (["api00 ~ ell", "--family", "tweedie"], "family"),
-    (["api00 ell"], "~"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["api00 ~ ell + nosuchcol"], "nosuchcol"),
+        (["api00 ~ ell", "--family", "binomial"], "0/1"),
+        (["api00 ~ ell", "--subset", "stype == 'X'"], "subset has no rows"),
+        (["api00 ~ ell", "--subset", "nosuch > 1"], "nosuch"),
+        (["api00 ~ ell", "--subset", "stype ==="], "--subset"),
+        (["api00 ~ ell", "--family", "tweedie"], "family"),
+        (["api00 ell"], "~"),
+    ],
+)
 def test_model_bad_input_one_line_exit_2(capsys, args, words):
     code, out, err = run(capsys, "model", DATA, *args, *STRAT)
     assert code == 2
@@ -96,10 +111,9 @@ def test_model_bad_input_one_line_exit_2(capsys, args, words):
 
 def test_model_perfect_separation_warns_as_r(capsys):
     with pytest.warns(UserWarning, match="fitted probabilities numerically 0 or 1") as rec:
-        code, out, err = run(capsys, "model", DATA, "hi700 ~ api00", *STRAT, "--family", "binomial",
-                             "--format", "json")
+        code, out, err = run(capsys, "model", DATA, "hi700 ~ api00", *STRAT, "--family", "binomial", "--format", "json")
     assert code == 0 and err == ""
-    assert all(issubclass(w.category, UserWarning) for w in rec)   # no numpy noise (overflow) besides
+    assert all(issubclass(w.category, UserWarning) for w in rec)  # no numpy noise (overflow) besides
     json.loads(out)
 
 
@@ -114,11 +128,14 @@ def test_ttest_json_contract_matches_r(capsys):
     assert res["df"] == g["df"]
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--var", "api00", "--group", "stype"], "two levels"),
-    (["--var", "nosuch", "--group", "awards"], "nosuch"),
-    (["--var", "api00", "--group", "awards", "--subset", "awards == 'Yes'"], "(it has 1)"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--var", "api00", "--group", "stype"], "two levels"),
+        (["--var", "nosuch", "--group", "awards"], "nosuch"),
+        (["--var", "api00", "--group", "awards", "--subset", "awards == 'Yes'"], "(it has 1)"),
+    ],
+)
 def test_ttest_bad_input_one_line_exit_2(capsys, args, words):
     code, out, err = run(capsys, "ttest", DATA, *args, *STRAT)
     assert code == 2
@@ -126,12 +143,12 @@ def test_ttest_bad_input_one_line_exit_2(capsys, args, words):
 
 
 def test_model_with_study_takes_formula_alone(capsys, tmp_path):
-    (tmp_path / "study.toml").write_text(f'[data]\npath = "{DATA}"\n\n[design]\nstrata = "stype"\n'
-                                         'weights = "pw"\nfpc = "fpc"\n')
+    (tmp_path / "study.toml").write_text(
+        f'[data]\npath = "{DATA}"\n\n[design]\nstrata = "stype"\nweights = "pw"\nfpc = "fpc"\n'
+    )
     code, out, err = run(capsys, "model", "--study", tmp_path, "api00 ~ ell + meals + stype", "--format", "json")
     assert code == 0, err
-    assert [c["se"] for c in json.loads(out)["coefficients"]] == pytest.approx(GOLDEN["strat-gaussian"]["se"],
-                                                                               rel=1e-9)
+    assert [c["se"] for c in json.loads(out)["coefficients"]] == pytest.approx(GOLDEN["strat-gaussian"]["se"], rel=1e-9)
     code, out, err = run(capsys, "model", "--study", tmp_path, "--format", "json")
     assert code == 2 and "FORMULA" in err
 
@@ -144,8 +161,9 @@ def test_model_formula_cannot_run_code(capsys, tmp_path):
 
 def test_model_wald_test_of_a_term(capsys):
     g = {c["id"]: c for c in json.loads((REF / "golden" / "glm.json").read_text())["infer"]}["strat-gaussian-stype"]
-    code, out, err = run(capsys, "model", DATA, "api00 ~ ell + meals + stype", *STRAT, "--test", "stype",
-                         "--format", "json")
+    code, out, err = run(
+        capsys, "model", DATA, "api00 ~ ell + meals + stype", *STRAT, "--test", "stype", "--format", "json"
+    )
     assert code == 0, err
     t = json.loads(out)["tests"][0]
     assert t["terms"] == ["stype"] and t["df"] == g["F"]["df"] and t["ddf"] == g["F"]["ddf"]

@@ -27,8 +27,9 @@ def run(capsys, *args):
 
 def test_lrt_json_matches_r(capsys):
     g = next(c for c in G2["lrt"] if c["dname"] == "strat" and c["family"] == "gaussian")
-    code, out, err = run(capsys, "model", DATA, g["formula"], *STRAT, "--test", g["term"], "--test-method", "LRT",
-                         "--format", "json")
+    code, out, err = run(
+        capsys, "model", DATA, g["formula"], *STRAT, "--test", g["term"], "--test-method", "LRT", "--format", "json"
+    )
     assert code == 0, err
     res = json.loads(out)
     assert FIXED <= set(res)
@@ -37,15 +38,31 @@ def test_lrt_json_matches_r(capsys):
     assert t["statistic"] == pytest.approx(g["chisq"], rel=1e-9)
     assert t["lambda"] == pytest.approx(g["lambda"], rel=1e-9)
     assert t["p"] == pytest.approx(g["p"], rel=1e-6)
-    code, out, err = run(capsys, "model", DATA, g["formula"], *STRAT, "--test", g["term"], "--test-method", "LRT",
-                         "--format", "table")
+    code, out, err = run(
+        capsys, "model", DATA, g["formula"], *STRAT, "--test", g["term"], "--test-method", "LRT", "--format", "table"
+    )
     assert code == 0 and "Rao-Scott" in out
 
 
 def test_margins_ame_contrasts_json(capsys):
     g = next(c for c in G2["predmeans"] if c["id"] == "strat-binomial-stype")
-    code, out, err = run(capsys, "model", DATA, g["formula"], *STRAT, "--family", "binomial", "--margins", "stype",
-                         "--ame", "ell", "--contrast", "ell - meals", "--format", "json")
+    code, out, err = run(
+        capsys,
+        "model",
+        DATA,
+        g["formula"],
+        *STRAT,
+        "--family",
+        "binomial",
+        "--margins",
+        "stype",
+        "--ame",
+        "ell",
+        "--contrast",
+        "ell - meals",
+        "--format",
+        "json",
+    )
     assert code == 0, err
     res = json.loads(out)
     assert FIXED <= set(res) and {"margins", "ame", "contrasts"} <= set(res)
@@ -58,21 +75,40 @@ def test_margins_ame_contrasts_json(capsys):
     (c,) = res["contrasts"]
     coef = {r["term"]: r for r in res["coefficients"]}
     assert c["estimate"] == pytest.approx(coef["ell"]["estimate"] - coef["meals"]["estimate"], rel=1e-12)
-    code, out, err = run(capsys, "model", DATA, g["formula"], *STRAT, "--family", "binomial", "--margins", "stype",
-                         "--ame", "ell", "--contrast", "ell - meals", "--format", "table")
+    code, out, err = run(
+        capsys,
+        "model",
+        DATA,
+        g["formula"],
+        *STRAT,
+        "--family",
+        "binomial",
+        "--margins",
+        "stype",
+        "--ame",
+        "ell",
+        "--contrast",
+        "ell - meals",
+        "--format",
+        "table",
+    )
     assert code == 0 and "Predictive margins" in out and "Average marginal effects" in out and "Contrasts" in out
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--contrast", "stypeX - stypeM"], "'stypeX'"),                         # a contrast on an unknown level
-    (["--contrast", "__import__('os').system('true')"], "not allowed"),
-    (["--margins", "nosuch"], "nosuch"),
-    (["--ame", "awards"], "not a variable of the model"),
-    (["--test", "stype", "--test-method", "LRT", "--format", "csv"], "csv"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--contrast", "stypeX - stypeM"], "'stypeX'"),  # a contrast on an unknown level
+        (["--contrast", "__import__('os').system('true')"], "not allowed"),
+        (["--margins", "nosuch"], "nosuch"),
+        (["--ame", "awards"], "not a variable of the model"),
+        (["--test", "stype", "--test-method", "LRT", "--format", "csv"], "csv"),
+    ],
+)
 def test_inference_bad_input_one_line_exit_2(capsys, args, words):
-    code, out, err = run(capsys, "model", DATA, "hi700 ~ ell + meals + stype", *STRAT, "--family", "quasibinomial",
-                         *args)
+    code, out, err = run(
+        capsys, "model", DATA, "hi700 ~ ell + meals + stype", *STRAT, "--family", "quasibinomial", *args
+    )
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("quietpoll: error:") and words in err, err
 

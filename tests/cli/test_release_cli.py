@@ -21,19 +21,29 @@ QI = ["sex", "age", "province"]
 def data(tmp_path):
     rng = np.random.default_rng(11)  # SYNTHETIC respondents
     n = 250
-    notes = np.array(["reach me at +82 10 5555 1234", "mail: someone@example.net", "김민수가 청진에서 봤다",
-                      "no comment", "ID 800202-2345678"], dtype=object)
+    notes = np.array(
+        [
+            "reach me at +82 10 5555 1234",
+            "mail: someone@example.net",
+            "김민수가 청진에서 봤다",
+            "no comment",
+            "ID 800202-2345678",
+        ],
+        dtype=object,
+    )
     path = tmp_path / "d.csv"
-    pl.DataFrame({
-        "name": [f"Respondent {i}" for i in range(n)],
-        "meta/instanceID": [f"uuid:{i:06d}" for i in range(n)],
-        "today": [f"2026-0{1 + i % 9}-15" for i in range(n)],
-        "sex": rng.choice(["male", "female"], n).tolist(),
-        "age": rng.integers(18, 80, n),
-        "province": rng.choice(["a", "b", "c", "d", "e", "f"], n, p=[0.4, 0.3, 0.1, 0.1, 0.05, 0.05]).tolist(),
-        "watched": rng.choice(["yes", "no"], n).tolist(),
-        "note": rng.choice(notes, n).tolist(),
-    }).write_csv(path)
+    pl.DataFrame(
+        {
+            "name": [f"Respondent {i}" for i in range(n)],
+            "meta/instanceID": [f"uuid:{i:06d}" for i in range(n)],
+            "today": [f"2026-0{1 + i % 9}-15" for i in range(n)],
+            "sex": rng.choice(["male", "female"], n).tolist(),
+            "age": rng.integers(18, 80, n),
+            "province": rng.choice(["a", "b", "c", "d", "e", "f"], n, p=[0.4, 0.3, 0.1, 0.1, 0.05, 0.05]).tolist(),
+            "watched": rng.choice(["yes", "no"], n).tolist(),
+            "note": rng.choice(notes, n).tolist(),
+        }
+    ).write_csv(path)
     names = tmp_path / "names.txt"
     names.write_text("김민수\n청진\n", encoding="utf-8")
     return tmp_path, str(path), str(names)
@@ -48,9 +58,33 @@ def test_release_json_and_independent_checks(data, capsys):
     tmp, path, names = data
     out = tmp / "public.csv"
     report_file = tmp / "report.json"
-    assert main(["release", path, "--qi", ",".join(QI), "--k", "5", "--identifiers", "name", "--out", str(out),
-                 "--recode", "age=bands:20,30,40,50,60", "--names", names, "--report", str(report_file),
-                 "--max-suppressed", "0.2", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                path,
+                "--qi",
+                ",".join(QI),
+                "--k",
+                "5",
+                "--identifiers",
+                "name",
+                "--out",
+                str(out),
+                "--recode",
+                "age=bands:20,30,40,50,60",
+                "--names",
+                names,
+                "--report",
+                str(report_file),
+                "--max-suppressed",
+                "0.2",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     rep = json.loads(captured.out)
     assert "not logged" in captured.err
@@ -70,15 +104,49 @@ def test_release_table_output_and_study_log(data, capsys):
     tmp, path, _ = data
     study = tmp / "study"
     study.mkdir()
-    base = ["release", path, "--qi", "sex,province", "--k", "3", "--identifiers", "name", "--study", str(study),
-            "--format", "table"]
+    base = [
+        "release",
+        path,
+        "--qi",
+        "sex,province",
+        "--k",
+        "3",
+        "--identifiers",
+        "name",
+        "--study",
+        str(study),
+        "--format",
+        "table",
+    ]
     assert main([*base, "--out", str(tmp / "a.parquet")]) == 0
     out = capsys.readouterr().out
     assert "release report" in out and "dropped" in out and "logged as release 1" in out
     # the same records again under a finer QI set: differencing warning on stderr, still written
-    assert main(["release", path, "--qi", "sex,province,age", "--recode", "age=bands:40", "--k", "3",
-                 "--identifiers", "name", "--study", str(study), "--out", str(tmp / "b.csv"),
-                 "--format", "json", "--max-suppressed", "0.3"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                path,
+                "--qi",
+                "sex,province,age",
+                "--recode",
+                "age=bands:40",
+                "--k",
+                "3",
+                "--identifiers",
+                "name",
+                "--study",
+                str(study),
+                "--out",
+                str(tmp / "b.csv"),
+                "--format",
+                "json",
+                "--max-suppressed",
+                "0.3",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     rep = json.loads(captured.out)
     assert rep["log"]["id"] == 2
@@ -98,19 +166,22 @@ def test_refusal_exit_3(data, capsys):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["--qi", "nope"], "nope"),
-    (["--qi", "sex", "--k", "1"], "k must be"),
-    (["--qi", "sex,name"], "both a direct identifier"),
-    (["--qi", "sex", "--recode", "age=bands:30,20"], "increase"),
-    (["--qi", "sex", "--recode", "age"], "COL=SPEC"),
-    (["--qi", "sex", "--top-code", "age=x"], "not a number"),
-    (["--qi", "sex", "--year-bands", "age=1"], "at least 2"),
-    (["--qi", "sex", "--free-text", "missing_col"], "missing_col"),
-    (["--qi", "sex", "--names", "no_such_names.txt"], "names list"),
-    (["--qi", "sex", "--max-suppressed", "2"], "--max-suppressed"),
-    ([], "--qi"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--qi", "nope"], "nope"),
+        (["--qi", "sex", "--k", "1"], "k must be"),
+        (["--qi", "sex,name"], "both a direct identifier"),
+        (["--qi", "sex", "--recode", "age=bands:30,20"], "increase"),
+        (["--qi", "sex", "--recode", "age"], "COL=SPEC"),
+        (["--qi", "sex", "--top-code", "age=x"], "not a number"),
+        (["--qi", "sex", "--year-bands", "age=1"], "at least 2"),
+        (["--qi", "sex", "--free-text", "missing_col"], "missing_col"),
+        (["--qi", "sex", "--names", "no_such_names.txt"], "names list"),
+        (["--qi", "sex", "--max-suppressed", "2"], "--max-suppressed"),
+        ([], "--qi"),
+    ],
+)
 def test_bad_input_exit_2(data, capsys, args, needle):
     tmp, path, _ = data
     assert main(["release", path, "--identifiers", "name", "--out", str(tmp / "o.csv"), *args]) == 2
@@ -132,17 +203,43 @@ def test_study_form_used_for_metadata(tmp_path, capsys):
     rng = np.random.default_rng(4)  # SYNTHETIC
     n = 60
     path = tmp_path / "kobo.csv"
-    pl.DataFrame({"start": ["2026-05-02T09:00:00.000+09:00"] * n, "end": ["2026-05-02T09:40:00.000+09:00"] * n,
-                  "today": ["2026-05-02"] * n, "profile/sex": rng.choice(["male", "female"], n).tolist(),
-                  "profile/province": rng.choice(["ryanggang", "north_hamgyong"], n).tolist(),
-                  "meta/instanceID": [f"uuid:{i}" for i in range(n)]}).write_csv(path)
-    assert main(["release", str(path), "--qi", "profile/sex,profile/province", "--k", "3", "--study",
-                 str(tmp_path / "s"), "--timestamps", "quarter", "--out", str(tmp_path / "o.csv"),
-                 "--format", "json"]) == 0
+    pl.DataFrame(
+        {
+            "start": ["2026-05-02T09:00:00.000+09:00"] * n,
+            "end": ["2026-05-02T09:40:00.000+09:00"] * n,
+            "today": ["2026-05-02"] * n,
+            "profile/sex": rng.choice(["male", "female"], n).tolist(),
+            "profile/province": rng.choice(["ryanggang", "north_hamgyong"], n).tolist(),
+            "meta/instanceID": [f"uuid:{i}" for i in range(n)],
+        }
+    ).write_csv(path)
+    assert (
+        main(
+            [
+                "release",
+                str(path),
+                "--qi",
+                "profile/sex,profile/province",
+                "--k",
+                "3",
+                "--study",
+                str(tmp_path / "s"),
+                "--timestamps",
+                "quarter",
+                "--out",
+                str(tmp_path / "o.csv"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rep = json.loads(capsys.readouterr().out)
     assert {d["column"]: d["reason"] for d in rep["coarsened"]} == {
-        "start": "collection metadata: start timestamp", "end": "collection metadata: end timestamp",
-        "today": "collection metadata: today timestamp"}
+        "start": "collection metadata: start timestamp",
+        "end": "collection metadata: end timestamp",
+        "today": "collection metadata: today timestamp",
+    }
     assert [d["column"] for d in rep["dropped"]] == ["meta/instanceID"]
     released = pl.read_csv(tmp_path / "o.csv")
     assert released.columns == ["start", "end", "today", "profile/sex", "profile/province"]

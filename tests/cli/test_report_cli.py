@@ -51,8 +51,9 @@ def test_report_option_naming_unknown_indicator(study, tmp_path, capsys):
     copy = tmp_path / "study"
     shutil.copytree(study, copy)
     toml = (copy / "study.toml").read_text(encoding="utf-8")
-    (copy / "study.toml").write_text(toml.replace('direct = "watched_sk"', 'direct = "watched_korean"'),
-                                     encoding="utf-8")
+    (copy / "study.toml").write_text(
+        toml.replace('direct = "watched_sk"', 'direct = "watched_korean"'), encoding="utf-8"
+    )
     one_line_error(capsys, main(["report", str(copy), "--out", str(tmp_path)]), "watched_korean")
 
 
@@ -75,8 +76,10 @@ def test_unknown_format(study, capsys):
 
 def test_good_run(study, tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["report", str(study), "--out", str(out), "--indicator", "ever_watched",
-                 "--indicator", "watched_sk_list"]) == 0
+    assert (
+        main(["report", str(study), "--out", str(out), "--indicator", "ever_watched", "--indicator", "watched_sk_list"])
+        == 0
+    )
     printed = capsys.readouterr().out
     assert f"wrote {out / 'report.html'}" in printed
     data = json.loads((out / "report.json").read_text(encoding="utf-8"))
@@ -97,7 +100,7 @@ def test_publish_logs_counts_and_warns_when_a_later_report_can_be_differenced(st
     assert len(log) == sum(1 for t in first["tables"] if "n" in t or t.get("cols") or t.get("rows"))
     capsys.readouterr()
     lines = (folder / "responses.csv").read_text().splitlines(keepends=True)
-    (folder / "responses.csv").write_text("".join(lines[:1] + lines[2:]))   # one interview fewer
+    (folder / "responses.csv").write_text("".join(lines[:1] + lines[2:]))  # one interview fewer
     assert main(["report", str(folder), "--out", str(tmp_path / "r2"), "--publish"]) == 0
     second = json.loads((tmp_path / "r2" / "report.json").read_text())
     assert second["release_warnings"] and all("differ from release" in w for w in second["release_warnings"])

@@ -25,15 +25,19 @@ def data(tmp_path):
     treat[:4] = 1
     spin = rng.random(n)
     path = tmp_path / "d.csv"
-    pl.DataFrame({
-        "sex": rng.choice(["male", "female"], n).tolist(),
-        "province": rng.choice(["a", "b"], n).tolist(),
-        "arm": treat,
-        "items": count,
-        "items_text": [f"n{c}" for c in count],
-        "spin": spin,
-        "answer": np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", rng.choice(["yes", "no"], n))).tolist(),
-    }).write_csv(path)
+    pl.DataFrame(
+        {
+            "sex": rng.choice(["male", "female"], n).tolist(),
+            "province": rng.choice(["a", "b"], n).tolist(),
+            "arm": treat,
+            "items": count,
+            "items_text": [f"n{c}" for c in count],
+            "spin": spin,
+            "answer": np.where(
+                spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", rng.choice(["yes", "no"], n))
+            ).tolist(),
+        }
+    ).write_csv(path)
     return tmp_path, str(path)
 
 
@@ -44,8 +48,27 @@ def _ceilings(frame: pl.DataFrame) -> int:
 
 def test_disclosure_flags_ceiling_floor_rows_and_draws(data, capsys):
     tmp, path = data
-    assert main(["disclosure", path, "--qi", "sex,province", "--list-experiment", "items", "--treatment", "arm",
-                 "--randomized-response", "answer", "--draw", "spin", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "disclosure",
+                path,
+                "--qi",
+                "sex,province",
+                "--list-experiment",
+                "items",
+                "--treatment",
+                "arm",
+                "--randomized-response",
+                "answer",
+                "--draw",
+                "spin",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     sd = result["sensitive_designs"]
     le = sd["list_experiments"][0]
@@ -53,8 +76,23 @@ def test_disclosure_flags_ceiling_floor_rows_and_draws(data, capsys):
     assert le["control_items"] == J and le["ceiling_rows"] + le["floor_rows"] == _ceilings(frame)
     assert {0, 1, 2, 3} <= set(le["rows"])
     assert sd["draw_columns"][0]["column"] == "spin" and sd["decodable"] is True
-    assert main(["disclosure", path, "--qi", "sex,province", "--list-experiment", "items", "--treatment", "arm",
-                 "--format", "table"]) == 0
+    assert (
+        main(
+            [
+                "disclosure",
+                path,
+                "--qi",
+                "sex,province",
+                "--list-experiment",
+                "items",
+                "--treatment",
+                "arm",
+                "--format",
+                "table",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "decodes answers" in text and "ceiling" in text and "spin" in text  # draw-like by name and values
 
@@ -62,17 +100,58 @@ def test_disclosure_flags_ceiling_floor_rows_and_draws(data, capsys):
 def test_release_codes_ceilings_and_drops_draws(data, capsys):
     tmp, path = data
     out = tmp / "public.csv"
-    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
-                 "items", "--treatment", "arm", "--randomized-response", "answer", "--draw", "spin",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                path,
+                "--qi",
+                "sex,province",
+                "--k",
+                "2",
+                "--out",
+                str(out),
+                "--list-experiment",
+                "items",
+                "--treatment",
+                "arm",
+                "--randomized-response",
+                "answer",
+                "--draw",
+                "spin",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     released = pl.read_csv(out)
     assert "spin" not in released.columns and _ceilings(released) == 0
     le = report["sensitive"]["list_experiments"][0]
     assert le["ceiling_rows"] >= 2 and le["floor_rows"] >= 2 and le["columns_coded"] == ["items"]
     assert le["estimate_full"]["estimate"] != le["estimate_released"]["estimate"]
-    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
-                 "items", "--treatment", "arm", "--format", "table"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                path,
+                "--qi",
+                "sex,province",
+                "--k",
+                "2",
+                "--out",
+                str(out),
+                "--list-experiment",
+                "items",
+                "--treatment",
+                "arm",
+                "--format",
+                "table",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "ceiling" in text and "estimate on the full file" in text
 
@@ -80,8 +159,29 @@ def test_release_codes_ceilings_and_drops_draws(data, capsys):
 def test_release_coding_none_only_when_asked(data, capsys):
     tmp, path = data
     out = tmp / "public.csv"
-    assert main(["release", path, "--qi", "sex,province", "--k", "2", "--out", str(out), "--list-experiment",
-                 "items", "--treatment", "arm", "--sensitive-coding", "none", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                path,
+                "--qi",
+                "sex,province",
+                "--k",
+                "2",
+                "--out",
+                str(out),
+                "--list-experiment",
+                "items",
+                "--treatment",
+                "arm",
+                "--sensitive-coding",
+                "none",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert _ceilings(pl.read_csv(out)) > 0 and report["sensitive"]["coding"] == "none"
 

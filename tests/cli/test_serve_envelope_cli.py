@@ -53,8 +53,12 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
     route = form_path(store, "foreign_media")
     store.close()
     cli = Path(sys.executable).with_name("quietpoll")
-    proc = subprocess.Popen([str(cli), "serve", str(study), "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=os.environ.copy())
+    proc = subprocess.Popen(
+        [str(cli), "serve", str(study), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=os.environ.copy(),
+    )
     try:
         deadline = time.monotonic() + 30
         page = None
@@ -70,15 +74,18 @@ def test_serve_carries_the_cap_and_refuses_other_envelope_sizes(tmp_path, monkey
         # the open shell says nothing of the form; the questionnaire (to a bearer token) carries both
         assert "data-text-max" not in page.text and "data-envelope-size" not in page.text
         headers = {"Authorization": f"Bearer {token}"}
-        html = httpx.get(f"http://127.0.0.1:{port}{route}/questionnaire", headers=headers,
-                         timeout=5).json()["html"]
+        html = httpx.get(f"http://127.0.0.1:{port}{route}/questionnaire", headers=headers, timeout=5).json()["html"]
         assert 'data-text-max="64"' in html and f'data-envelope-size="{size}"' in html
         public = load_public(study / "keys" / "study.pub")
         other = 1024 if size != 1024 else 4096
         for instance_id, pad_to, status in (("uuid:a", size, 201), ("uuid:b", other, 400)):
             ct = seal(public, inst.form_id, instance_id, {"consent": "no"}, size=pad_to)
-            r = httpx.post(f"http://127.0.0.1:{port}/api/v1/submissions", headers=headers, timeout=5,
-                           json={"form_id": inst.form_id, "instance_id": instance_id, "ciphertext": ct})
+            r = httpx.post(
+                f"http://127.0.0.1:{port}/api/v1/submissions",
+                headers=headers,
+                timeout=5,
+                json={"form_id": inst.form_id, "instance_id": instance_id, "ciphertext": ct},
+            )
             assert r.status_code == status, r.text
         assert r.json()["error"]["code"] == "bad_request"
     finally:

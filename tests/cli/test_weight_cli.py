@@ -66,21 +66,26 @@ def test_weight_table_output(tmp_path, capsys):
     assert "Kish design effect" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("targets,needle", [
-    ('E = 4421\nH = 755\nM = 1018\nX = 10', "'X'"),                     # a target level absent from the data
-    ('E = 4421\nH = 755', "'M'"),                                        # a data level absent from the targets
-    ('E = 4421\nH = -755\nM = 1018', "H"),                               # negative target
-    ('E = 4421\nH = 0\nM = 1018', "H"),                                  # zero target
-])
+@pytest.mark.parametrize(
+    "targets,needle",
+    [
+        ("E = 4421\nH = 755\nM = 1018\nX = 10", "'X'"),  # a target level absent from the data
+        ("E = 4421\nH = 755", "'M'"),  # a data level absent from the targets
+        ("E = 4421\nH = -755\nM = 1018", "H"),  # negative target
+        ("E = 4421\nH = 0\nM = 1018", "H"),  # zero target
+    ],
+)
 def test_bad_targets(tmp_path, capsys, targets, needle):
-    s = study(tmp_path, "\n[weighting]\nmethod = \"poststratify\"\n[weighting.targets.stype]\n" + targets + "\n")
+    s = study(tmp_path, '\n[weighting]\nmethod = "poststratify"\n[weighting.targets.stype]\n' + targets + "\n")
     code = main(["estimate", "--study", str(s), "--mean", "api00"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "stype" in err and needle in err, err
 
 
 def test_margins_whose_totals_disagree(tmp_path, capsys):
-    s = study(tmp_path, """
+    s = study(
+        tmp_path,
+        """
 [weighting]
 method = "rake"
 [weighting.targets.stype]
@@ -90,14 +95,17 @@ M = 1018
 [weighting.targets.awards]
 No = 100
 Yes = 200
-""")
+""",
+    )
     code = main(["estimate", "--study", str(s), "--mean", "api00"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "awards" in err, err
 
 
 def test_non_convergence(tmp_path, capsys):
-    s = study(tmp_path, """
+    s = study(
+        tmp_path,
+        """
 [weighting]
 method = "logit"
 bounds = [0.9, 1.1]
@@ -105,7 +113,8 @@ bounds = [0.9, 1.1]
 E = 4421
 H = 755
 M = 1018
-""")
+""",
+    )
     code = main(["estimate", "--study", str(s), "--mean", "api00"])
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "converge" in err, err

@@ -33,7 +33,7 @@ def submission_xml(form_id: str, version: str | None, instance_id: str, body: st
     """A submission instance as Collect saves it: ``body`` is the answer elements (XML text)."""
     v = f' version="{escape(version)}"' if version else ""
     return (
-        f"<?xml version='1.0' ?><data id=\"{escape(form_id)}\"{v} xmlns:jr=\"http://openrosa.org/javarosa\""
+        f'<?xml version=\'1.0\' ?><data id="{escape(form_id)}"{v} xmlns:jr="http://openrosa.org/javarosa"'
         f' xmlns:orx="{OPENROSA_NS}">{body}<meta><instanceID>{escape(instance_id)}</instanceID></meta></data>'
     ).encode("utf-8")
 

@@ -206,7 +206,7 @@ def raw_rows(url: str, sql: str) -> list[tuple]:
     if url.startswith("sqlite:///"):
         import sqlite3
 
-        db = sqlite3.connect(url[len("sqlite:///"):])
+        db = sqlite3.connect(url[len("sqlite:///") :])
         try:
             return [tuple(bytes(v) if isinstance(v, memoryview) else v for v in r) for r in db.execute(sql)]
         finally:

@@ -117,8 +117,10 @@ def test_postgresql_closed_hours_share_one_xmin_and_lie_in_key_order(pg_server, 
         st.put("fm", "uuid:next-hour", sealed[0][1][:-4] + "AAAA", "a1")  # the next hour's first arrival
         st.close()
         with psycopg.connect(url, autocommit=True) as conn:
-            rows = conn.execute("SELECT instance_id, xmin::text FROM submissions"
-                                " WHERE received_at = '2026-03-01T09:00:00Z' ORDER BY ctid").fetchall()
+            rows = conn.execute(
+                "SELECT instance_id, xmin::text FROM submissions"
+                " WHERE received_at = '2026-03-01T09:00:00Z' ORDER BY ctid"
+            ).fetchall()
         assert len(rows) == N and [r[0] for r in rows] == sorted(iid for iid, _ in sealed)
         assert len({r[1] for r in rows}) == 1  # one transaction wrote them all
     finally:

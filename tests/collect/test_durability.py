@@ -52,9 +52,22 @@ class Server:
         code = "import sys; from quietpoll.cli import main; sys.exit(main(sys.argv[1:]))"
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "serve", str(study), "--store", url, "--host", "127.0.0.1",
-             "--port", str(self.port)],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                code,
+                "serve",
+                str(study),
+                "--store",
+                url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 30
         while True:
@@ -77,14 +90,16 @@ class Server:
         self.log.close()
 
 
-def _stream(base: str, items: list[tuple[str, str, str]], acked: dict, lock: threading.Lock,
-            statuses: list) -> None:
+def _stream(base: str, items: list[tuple[str, str, str]], acked: dict, lock: threading.Lock, statuses: list) -> None:
     """Send (token, instance id, ciphertext) in order; stop at the first transport error (server gone)."""
     with httpx.Client(base_url=base, timeout=10.0) as client:
         for token, iid, ct in items:
             try:
-                r = client.post("/api/v1/submissions", json={"form_id": FORM, "instance_id": iid, "ciphertext": ct},
-                                headers={"Authorization": f"Bearer {token}"})
+                r = client.post(
+                    "/api/v1/submissions",
+                    json={"form_id": FORM, "instance_id": iid, "ciphertext": ct},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
             except httpx.TransportError:
                 return
             with lock:
@@ -124,8 +139,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path, store_url, caps
     lock = threading.Lock()
     server = Server(study, store_url, log)
     try:
-        workers = [threading.Thread(target=_stream, args=(server.base, items, acked, lock, statuses))
-                   for items in per_client]
+        workers = [
+            threading.Thread(target=_stream, args=(server.base, items, acked, lock, statuses)) for items in per_client
+        ]
         for w in workers:
             w.start()
         deadline = time.monotonic() + 60
@@ -145,8 +161,9 @@ def test_sigkill_mid_stream_loses_nothing_acknowledged(tmp_path, store_url, caps
     try:
         resend = [[item for item in items if item[1] not in before] for items in per_client]
         again: dict[str, int] = {}
-        workers = [threading.Thread(target=_stream, args=(server.base, items, again, lock, statuses))
-                   for items in resend]
+        workers = [
+            threading.Thread(target=_stream, args=(server.base, items, again, lock, statuses)) for items in resend
+        ]
         for w in workers:
             w.start()
         for w in workers:

@@ -111,9 +111,16 @@ def test_disguise_setting(tmp_path):
     (tmp_path / "big.svg").write_bytes(b"<svg/>" + b" " * 300_000)
     (tmp_path / "w.gif").write_bytes(b"GIF89a")
     bad = [
-        ({"title": ""}, "title"), ({"title": "x" * 61}, "title"), ({"name": "a\nb"}, "name"), ({"title": 3}, "title"),
-        ({"icon": "w.gif"}, "icon"), ({"icon": "missing.png"}, "not found"), ({"icon": "big.svg"}, "larger"),
-        ({"icon": 1}, "icon"), ({"colour": "red"}, "unknown key"), ("x", "table"),
+        ({"title": ""}, "title"),
+        ({"title": "x" * 61}, "title"),
+        ({"name": "a\nb"}, "name"),
+        ({"title": 3}, "title"),
+        ({"icon": "w.gif"}, "icon"),
+        ({"icon": "missing.png"}, "not found"),
+        ({"icon": "big.svg"}, "larger"),
+        ({"icon": 1}, "icon"),
+        ({"colour": "red"}, "unknown key"),
+        ("x", "table"),
     ]
     for section, message in bad:
         with pytest.raises(CollectError, match=message):

@@ -65,8 +65,11 @@ def test_api_maps_the_route_id_to_the_form(tmp_path):
     from quietpoll.instrument.form import load_instrument
 
     form = tmp_path / "form.md"
-    form.write_text("| survey |  |  |  |\n|---|---|---|---|\n|  | type | name | label |\n|  | text | remark | Remark |\n"
-                    "| settings |  |\n|---|---|\n|  | form_id |\n|  | rt |\n", encoding="utf-8")
+    form.write_text(
+        "| survey |  |  |  |\n|---|---|---|---|\n|  | type | name | label |\n|  | text | remark | Remark |\n"
+        "| settings |  |\n|---|---|\n|  | form_id |\n|  | rt |\n",
+        encoding="utf-8",
+    )
     inst = load_instrument(form)
     private = X25519PrivateKey.generate()
     public = private.public_key()
@@ -80,8 +83,11 @@ def test_api_maps_the_route_id_to_the_form(tmp_path):
         route = form_path(store, inst.form_id).removeprefix("/f/")
         ct = seal(public, inst.form_id, "uuid:r1", {"remark": "x"})
         with TestClient(app) as client:
-            r = client.post("/api/v1/submissions", headers={"Authorization": f"Bearer {token}"},
-                            json={"form_id": route, "instance_id": "uuid:r1", "ciphertext": ct})
+            r = client.post(
+                "/api/v1/submissions",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"form_id": route, "instance_id": "uuid:r1", "ciphertext": ct},
+            )
             assert r.status_code == 201, r.text
             assert client.get(f"/f/{inst.form_id}").status_code == 404
             assert client.get(f"/f/{route}").status_code == 200

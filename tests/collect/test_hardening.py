@@ -15,8 +15,13 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
 from quietpoll.collect.app import create_app, serving, uvicorn_options
 from quietpoll.collect.envelope import seal
-from quietpoll.collect.http import (HEADER_TIMEOUT, MAX_HEADER_BYTES, HardenedHttpToolsProtocol, hardening_options,
-                                    raise_nofile_limit)
+from quietpoll.collect.http import (
+    HEADER_TIMEOUT,
+    MAX_HEADER_BYTES,
+    HardenedHttpToolsProtocol,
+    hardening_options,
+    raise_nofile_limit,
+)
 from quietpoll.collect.store import Store
 
 FORM = "hardening_probe"
@@ -66,7 +71,7 @@ def test_options_are_the_served_ones():
     assert 64 <= opts["limit_concurrency"] <= 2048 and opts["backlog"] >= 128
     assert opts["h11_max_incomplete_event_size"] == MAX_HEADER_BYTES
     assert opts["access_log"] is False and opts["server_header"] is False and opts["proxy_headers"] is False
-    assert hardening_options(nofile=512)["limit_concurrency"] == 256   # kept below the descriptor limit
+    assert hardening_options(nofile=512)["limit_concurrency"] == 256  # kept below the descriptor limit
 
 
 def test_nofile_soft_limit_is_raised(monkeypatch):
@@ -79,7 +84,7 @@ def test_nofile_soft_limit_is_raised(monkeypatch):
         got = raise_nofile_limit(4096)
         want = 4096 if hard == resource.RLIM_INFINITY else min(4096, hard)
         assert got == want == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        assert raise_nofile_limit(100) == want   # never lowered
+        assert raise_nofile_limit(100) == want  # never lowered
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, resource.getrlimit(resource.RLIMIT_NOFILE)[0]), hard))
 
@@ -124,8 +129,11 @@ def test_two_thousand_slow_connections_do_not_stop_the_health_check(server):
 def test_a_64_mb_header_gets_431_within_a_second(server, where):
     sock = socket.create_connection(server["addr"], timeout=5)
     big = b"a" * (64 * 1024 * 1024)
-    payload = (b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + big if where == "header"
-               else b"GET /api/v1/health?" + big)
+    payload = (
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + big
+        if where == "header"
+        else b"GET /api/v1/health?" + big
+    )
     errors: list[BaseException] = []
 
     def send():
@@ -147,9 +155,11 @@ def test_a_64_mb_header_gets_431_within_a_second(server, where):
 
 
 def test_a_header_just_over_the_limit_and_a_long_request_line(server):
-    for head in (b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n",
-                 b"GET /" + b"a" * (MAX_HEADER_BYTES + 10) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
-                 b"\r\n\r\nGET /" + b"a" * 100_000):   # empty lines first: a blank line that ends no head
+    for head in (
+        b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * MAX_HEADER_BYTES + b"\r\n\r\n",
+        b"GET /" + b"a" * (MAX_HEADER_BYTES + 10) + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"\r\n\r\nGET /" + b"a" * 100_000,
+    ):  # empty lines first: a blank line that ends no head
         with socket.create_connection(server["addr"], timeout=5) as s:
             t0 = time.monotonic()
             s.sendall(head)
@@ -159,23 +169,26 @@ def test_a_header_just_over_the_limit_and_a_long_request_line(server):
     assert r.status_code == 400
 
 
-@pytest.mark.parametrize("body", [
-    b'{"form_id": ' + b"9" * 5000 + b', "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": -' + b"9" * 5000 + b', "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": [[' + b"1" * 5000 + b']], "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b"[" * 100_000 + b"]" * 100_000,
-    b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
-    b'{"form_id": 1e99999, "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": "' + b"1" * 5000 + b'.5e1", "instance_id": 7, "ciphertext": null}',
-    b'{"form_id": "\xff\xfe", "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": "\\ud800", "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": NaN, "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'{"form_id": "f", "form_id": "g", "instance_id": "uuid:1", "ciphertext": "AA"}',
-    b'["form_id", "instance_id", "ciphertext"]',
-    b'{"form_id": {"x": 1}, "instance_id": true, "ciphertext": 1.5}',
-    b"",
-    b"\x00" * 1000,
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"form_id": ' + b"9" * 5000 + b', "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": -' + b"9" * 5000 + b', "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": [[' + b"1" * 5000 + b']], "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"a":' * 50_000 + b"1" + b"}" * 50_000,
+        b'{"form_id": 1e99999, "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": "' + b"1" * 5000 + b'.5e1", "instance_id": 7, "ciphertext": null}',
+        b'{"form_id": "\xff\xfe", "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": "\\ud800", "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": NaN, "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'{"form_id": "f", "form_id": "g", "instance_id": "uuid:1", "ciphertext": "AA"}',
+        b'["form_id", "instance_id", "ciphertext"]',
+        b'{"form_id": {"x": 1}, "instance_id": true, "ciphertext": 1.5}',
+        b"",
+        b"\x00" * 1000,
+    ],
+)
 def test_every_malformed_body_gets_400_quickly(server, body):
     r, elapsed = _submit(server, body)
     assert r.status_code == 400, (r.status_code, r.text[:200])
@@ -197,7 +210,7 @@ def test_a_head_that_never_completes_is_cut(server):
         status = _read_status(partial, t0 + 5)
         assert status.startswith(b"HTTP/1.1 408") and time.monotonic() - t0 < 3
         silent.settimeout(5)
-        assert silent.recv(100) == b""   # closed without a word
+        assert silent.recv(100) == b""  # closed without a word
         partial.close()
         silent.close()
         # a keep-alive connection's next request gets the same limit, counted from its first byte
@@ -223,8 +236,10 @@ def test_a_stalled_body_is_cut_and_a_slow_but_steady_one_is_not(server):
     iid = "uuid:00000000-0000-4000-8000-0000000051e0"
     doc = {"form_id": FORM, "instance_id": iid, "ciphertext": seal(KEY.public_key(), FORM, iid, {"q": "z"})}
     body = json.dumps(doc).encode()
-    head = (f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server['token']}\r\n"
-            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+    head = (
+        f"POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {server['token']}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
     with serving(create_app(server["store"], forms={FORM: {}}, rate_limit=None), http=Quick) as base:
         host, port = base.removeprefix("http://").split(":")
         with socket.create_connection((host, int(port)), timeout=5) as s:
@@ -236,11 +251,11 @@ def test_a_stalled_body_is_cut_and_a_slow_but_steady_one_is_not(server):
             except ConnectionResetError:
                 rest = b""
             assert time.monotonic() - t0 < 3 and not rest.startswith(b"HTTP/1.1 2")
-        with socket.create_connection((host, int(port)), timeout=5) as s:   # 0.3 s between pieces: fine
+        with socket.create_connection((host, int(port)), timeout=5) as s:  # 0.3 s between pieces: fine
             s.sendall(head)
             for i in range(0, len(body), len(body) // 4 + 1):
                 time.sleep(0.3)
-                s.sendall(body[i:i + len(body) // 4 + 1])
+                s.sendall(body[i : i + len(body) // 4 + 1])
             assert _read_status(s, time.monotonic() + 5).startswith(b"HTTP/1.1 201")
 
 
@@ -257,7 +272,7 @@ def test_slow_heads_are_evicted_before_requests_are_refused(server):
                 s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                 slow.append(s)
             for _ in range(5):
-                assert _health(base).status_code == 200   # not uvicorn's 503: the oldest slow heads went
+                assert _health(base).status_code == 200  # not uvicorn's 503: the oldest slow heads went
         finally:
             for s in slow:
                 s.close()

@@ -55,17 +55,24 @@ PHOTO = bytes(range(256)) * 3 + b"SYNTHETIC-PHOTO"  # 783 bytes, not a real pict
 
 # (instance id, answer elements, media) - synthetic submissions
 SUBMISSIONS = [
-    ("uuid:0b6f7c1e-0000-4000-8000-000000000001",
-     "<profile><sex>female</sex><age>34</age></profile><devices>tv usb</devices><hours>2.5</hours>"
-     "<photo>1767225600.jpg</photo><member><mname>A</mname><mage>61</mage></member>"
-     f"<member><mname>B</mname><mage>7</mage></member><remark>{CANARY}</remark>",
-     {"1767225600.jpg": PHOTO}),
-    ("uuid:0b6f7c1e-0000-4000-8000-000000000002",
-     "<profile><sex>male</sex><age>51</age></profile><devices>radio</devices><hours>0</hours>"
-     "<photo/><remark/>", {}),
-    ("uuid:0b6f7c1e-0000-4000-8000-000000000003",
-     "<profile><sex>female</sex><age>seven</age></profile><devices/><hours/><photo/>"
-     "<member><mname>C</mname><mage>12</mage></member><remark>ok</remark>", {}),
+    (
+        "uuid:0b6f7c1e-0000-4000-8000-000000000001",
+        "<profile><sex>female</sex><age>34</age></profile><devices>tv usb</devices><hours>2.5</hours>"
+        "<photo>1767225600.jpg</photo><member><mname>A</mname><mage>61</mage></member>"
+        f"<member><mname>B</mname><mage>7</mage></member><remark>{CANARY}</remark>",
+        {"1767225600.jpg": PHOTO},
+    ),
+    (
+        "uuid:0b6f7c1e-0000-4000-8000-000000000002",
+        "<profile><sex>male</sex><age>51</age></profile><devices>radio</devices><hours>0</hours><photo/><remark/>",
+        {},
+    ),
+    (
+        "uuid:0b6f7c1e-0000-4000-8000-000000000003",
+        "<profile><sex>female</sex><age>seven</age></profile><devices/><hours/><photo/>"
+        "<member><mname>C</mname><mage>12</mage></member><remark>ok</remark>",
+        {},
+    ),
 ]
 
 
@@ -126,8 +133,11 @@ def test_round_trip_briefcase(tmp_path, rsa_key, instrument):
     members = pl.read_csv(out.with_name("responses-member.csv"))
     assert members.columns == ["mname", "mage", "PARENT_KEY", "KEY", "SET-OF-member"]
     assert members["mage"].dtype == pl.Int64 and members["mage"].to_list() == [61, 7, 12]
-    assert members["KEY"].to_list() == [f"{SUBMISSIONS[0][0]}/member[1]", f"{SUBMISSIONS[0][0]}/member[2]",
-                                        f"{SUBMISSIONS[2][0]}/member[1]"]
+    assert members["KEY"].to_list() == [
+        f"{SUBMISSIONS[0][0]}/member[1]",
+        f"{SUBMISSIONS[0][0]}/member[2]",
+        f"{SUBMISSIONS[2][0]}/member[1]",
+    ]
 
     photo = tmp_path / "out" / "responses-media" / "uuid_0b6f7c1e-0000-4000-8000-000000000001" / "1767225600.jpg"
     assert photo.read_bytes() == PHOTO
@@ -157,8 +167,17 @@ def test_central_download_zip(tmp_path, rsa_key, instrument):
     for iid, body, media in SUBMISSIONS:
         xml = submission_xml(FORM, VERSION, iid, body)
         stem = iid.replace(":", "_")
-        encrypt_submission(folder, rsa_key.public_key(), FORM, VERSION, iid, xml, media,
-                           manifest_name=f"{stem}.xml", enc_folder=folder / stem / "attachments")
+        encrypt_submission(
+            folder,
+            rsa_key.public_key(),
+            FORM,
+            VERSION,
+            iid,
+            xml,
+            media,
+            manifest_name=f"{stem}.xml",
+            enc_folder=folder / stem / "attachments",
+        )
     archive = tmp_path / "central.zip"
     with zipfile.ZipFile(archive, "w") as z:
         for p in sorted(folder.rglob("*")):
@@ -196,8 +215,10 @@ def test_real_briefcase_sample_from_corpus(tmp_path):
     shutil.copy(CORPUS / "encrypted-form-submission.xml", inst / "submission.xml")
     shutil.copy(CORPUS / "encrypted-form-submission.xml.enc", inst / "submission.xml.enc")
     form = tmp_path / "form.md"
-    form.write_text("| survey |\n| | type | name | label |\n| | text | name | Your name |\n"
-                    "| settings |\n| | form_id | form_title |\n| | encrypted-form | Encrypted Form |\n")
+    form.write_text(
+        "| survey |\n| | type | name | label |\n| | text | name | Your name |\n"
+        "| settings |\n| | form_id | form_title |\n| | encrypted-form | Encrypted Form |\n"
+    )
     key = load_odk_key(CORPUS / "encrypted-form-key.pem")
     out = tmp_path / "r.csv"
     assert import_odk(tmp_path / "instances", key, load_instrument(form), out).submissions == 1
@@ -264,8 +285,9 @@ def test_swapped_files_are_refused(tmp_path, rsa_key, instrument):
 def test_missing_signature_is_refused(tmp_path, rsa_key, instrument):
     iid, body, _ = SUBMISSIONS[1]
     inst = tmp_path / "src" / "instances" / "x"
-    encrypt_submission(inst, rsa_key.public_key(), FORM, VERSION, iid, submission_xml(FORM, VERSION, iid, body),
-                       sign=False)
+    encrypt_submission(
+        inst, rsa_key.public_key(), FORM, VERSION, iid, submission_xml(FORM, VERSION, iid, body), sign=False
+    )
     with pytest.raises(CollectError, match=f"{iid}.*no base64EncryptedElementSignature"):
         import_odk(tmp_path / "src", rsa_key, instrument, tmp_path / "r.csv")
 

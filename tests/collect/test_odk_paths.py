@@ -48,8 +48,15 @@ def instrument(tmp_path):
 def _source(root: Path, key, iid: str = IID, media: dict[str, bytes] | None = None) -> Path:
     """One submission; the encrypted files go to a folder of a harmless name whatever the id."""
     body = "<age>30</age><photo>p.jpg</photo><member><mname>A</mname></member><remark>synthetic</remark>"
-    encrypt_submission(root / "instances" / "one", key.public_key(), FORM, None, iid,
-                       submission_xml(FORM, None, iid, body), media if media is not None else {"p.jpg": PHOTO})
+    encrypt_submission(
+        root / "instances" / "one",
+        key.public_key(),
+        FORM,
+        None,
+        iid,
+        submission_xml(FORM, None, iid, body),
+        media if media is not None else {"p.jpg": PHOTO},
+    )
     return root / "instances"
 
 
@@ -66,8 +73,10 @@ def _tree(root: Path) -> dict[str, bytes | str]:
     return out
 
 
-@pytest.mark.parametrize("iid", ["..", "../x", "../../x", "/tmp/x", "uuid:a/b", "uuid:a\\b", ".", "uuid:a\tb",
-                                 "uuid:a\u202eb", "uuid:..", "-rf"])
+@pytest.mark.parametrize(
+    "iid",
+    ["..", "../x", "../../x", "/tmp/x", "uuid:a/b", "uuid:a\\b", ".", "uuid:a\tb", "uuid:a\u202eb", "uuid:..", "-rf"],
+)
 def test_hostile_instance_ids_are_refused(tmp_path, key, instrument, iid):
     source = _source(tmp_path / "src", key, iid)
     out = tmp_path / "out" / "r.csv"
@@ -78,8 +87,21 @@ def test_hostile_instance_ids_are_refused(tmp_path, key, instrument, iid):
     assert _tree(tmp_path) == before  # nothing written anywhere, inside or outside the folder
 
 
-@pytest.mark.parametrize("name", ["..", "../evil.jpg", "../../evil.jpg", "/tmp/evil.jpg", ".hidden", "-x.jpg",
-                                  "a\tb.jpg", "a\u202egpj.exe", "a\\b.jpg", "a\u0085b.jpg"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "..",
+        "../evil.jpg",
+        "../../evil.jpg",
+        "/tmp/evil.jpg",
+        ".hidden",
+        "-x.jpg",
+        "a\tb.jpg",
+        "a\u202egpj.exe",
+        "a\\b.jpg",
+        "a\u0085b.jpg",
+    ],
+)
 def test_hostile_media_names_are_refused(tmp_path, key, instrument, name):
     source = _source(tmp_path / "src", key, media={name: PHOTO})
     out = tmp_path / "out" / "r.csv"
@@ -109,7 +131,7 @@ def test_symlinked_submission_folder_inside_the_media_folder_is_refused(tmp_path
     outside.mkdir()
     media = tmp_path / "out" / "media"
     media.mkdir(parents=True)
-    (media / IID.replace(":", "_")).symlink_to(outside)   # a link planted as the folder's child
+    (media / IID.replace(":", "_")).symlink_to(outside)  # a link planted as the folder's child
     before = _tree(tmp_path)
     with pytest.raises(CollectError, match="symbolic link"):
         import_odk(source, key, instrument, tmp_path / "out" / "r.csv", media_dir=media)
@@ -162,7 +184,7 @@ def test_outputs_are_private(tmp_path, key, instrument):
     source = _source(tmp_path / "src", key)
     out = tmp_path / "out" / "r.csv"
     out.parent.mkdir()
-    old = os.umask(0o022)   # an ordinary umask: the modes must not depend on it
+    old = os.umask(0o022)  # an ordinary umask: the modes must not depend on it
     try:
         result = import_odk(source, key, instrument, out)
     finally:

@@ -13,7 +13,7 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 
-PROBE = f'''
+PROBE = f"""
 import sys
 sys.path.insert(0, {str(HERE)!r})
 import pgserver
@@ -23,7 +23,7 @@ pgserver.find_bindir = lambda: None  # as on a machine without the server binari
 
 def test_probe(store_url):
     assert store_url
-'''
+"""
 
 
 @pytest.mark.parametrize("ci,expected", [("true", "1 error"), ("", "1 skipped")])
@@ -33,9 +33,24 @@ def test_missing_postgresql_fails_under_ci(tmp_path, ci, expected):
     if ci:
         env["CI"] = ci
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-         "-k", "postgresql", str(tmp_path / "test_probe.py")],
-        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--rootdir",
+            str(tmp_path),
+            "-k",
+            "postgresql",
+            str(tmp_path / "test_probe.py"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
     )
     assert expected in proc.stdout, proc.stdout + proc.stderr
     if ci:

@@ -54,8 +54,11 @@ def test_pull_writes_every_good_row_and_sets_the_rest_aside(st, pair, tmp_path):
     assert result.rows == 3 and frame["instance_id"].to_list() == ["uuid:g0", "uuid:g1", "uuid:g2"]
     assert frame["q"].to_list() == [0, 1, 2]
     got = {q["instance_id"]: (q["token_alias"], q["reason"]) for q in result.quarantined}
-    assert got == {"uuid:junk": ("thief-09", "undecryptable"), "uuid:replay": ("thief-09", "replayed"),
-                   "uuid:swapped": ("thief-10", "replayed")}
+    assert got == {
+        "uuid:junk": ("thief-09", "undecryptable"),
+        "uuid:replay": ("thief-09", "replayed"),
+        "uuid:swapped": ("thief-10", "replayed"),
+    }
     assert result.aliases == ["thief-09", "thief-10"]
     # the store now holds only the good rows; the quarantine all four, with alias, form and hour
     assert [r["instance_id"] for r in st.list()] == ["uuid:g0", "uuid:g1", "uuid:g2"]
@@ -145,7 +148,9 @@ def test_instance_id_field_naming_another_instance_is_malformed(st, pair, tmp_pa
     result = pull_all(st, sk, tmp_path / "a.csv")
     assert result.rows == 1 and pl.read_csv(tmp_path / "a.csv")["a"].to_list() == [2]
     assert sorted((q["instance_id"], q["reason"]) for q in result.quarantined) == [
-        ("uuid:1", "malformed"), ("uuid:3", "malformed")]
+        ("uuid:1", "malformed"),
+        ("uuid:3", "malformed"),
+    ]
 
 
 def test_rate_counters_shared_between_stores(store_url):
@@ -153,8 +158,11 @@ def test_rate_counters_shared_between_stores(store_url):
     try:
         key = os.urandom(32)
         now = 1_000_000.0 * 60 + 5  # 5 s into a 60 s window
-        assert [a.take_rate(key, 3, 60.0, now), b.take_rate(key, 3, 60.0, now), a.take_rate(key, 3, 60.0, now)] \
-            == [0.0, 0.0, 0.0]
+        assert [a.take_rate(key, 3, 60.0, now), b.take_rate(key, 3, 60.0, now), a.take_rate(key, 3, 60.0, now)] == [
+            0.0,
+            0.0,
+            0.0,
+        ]
         assert b.take_rate(key, 3, 60.0, now + 1) == pytest.approx(54.0)
         assert a.take_rate(os.urandom(32), 3, 60.0, now) == 0.0  # another token has its own counter
         assert a.take_rate(key, 3, 60.0, now + 60) == 0.0  # the next window starts afresh
@@ -178,6 +186,8 @@ def test_a_store_that_cannot_be_written_still_gets_every_good_row(st, pair, tmp_
     result = pull_all(st, sk, tmp_path / "out.csv")
     assert result.rows == 3 and not result.moved
     assert sorted((q["instance_id"], q["token_alias"], q["reason"]) for q in result.quarantined) == [
-        ("uuid:junk", "thief-09", "undecryptable"), ("uuid:replay", "thief-09", "replayed"),
-        ("uuid:swapped", "thief-10", "replayed")]
+        ("uuid:junk", "thief-09", "undecryptable"),
+        ("uuid:replay", "thief-09", "replayed"),
+        ("uuid:swapped", "thief-10", "replayed"),
+    ]
     assert st.count() == 6  # nothing moved

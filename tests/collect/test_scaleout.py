@@ -44,9 +44,25 @@ class Server:
         code = "import sys; from quietpoll.cli import main; sys.exit(main(sys.argv[1:]))"
         self.log = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", code, "serve", str(study), "--store", url, "--host", "127.0.0.1",
-             "--port", str(self.port), "--rate-limit", f"{LIMIT}/3600", *extra],
-            stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            [
+                sys.executable,
+                "-c",
+                code,
+                "serve",
+                str(study),
+                "--store",
+                url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--rate-limit",
+                f"{LIMIT}/3600",
+                *extra,
+            ],
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while True:
@@ -95,8 +111,11 @@ def _study(tmp_path, monkeypatch, url):
 def _send(base: str, items: list[tuple[str, str, str]], results: list, lock: threading.Lock) -> None:
     with httpx.Client(base_url=base, timeout=30.0) as client:
         for token, iid, ct in items:
-            r = client.post("/api/v1/submissions", json={"form_id": FORM, "instance_id": iid, "ciphertext": ct},
-                            headers={"Authorization": f"Bearer {token}"})
+            r = client.post(
+                "/api/v1/submissions",
+                json={"form_id": FORM, "instance_id": iid, "ciphertext": ct},
+                headers={"Authorization": f"Bearer {token}"},
+            )
             with lock:
                 results.append((token, iid, r.status_code))
 
@@ -112,7 +131,7 @@ def _run_load(bases: list[str], public, tokens) -> tuple[list, dict]:
             sealed[iid] = seal(public, FORM, iid, {"answer": f"synthetic-{iid}"})
         items = [(token, iid, sealed[iid]) for iid in ids] + [(token, iid, sealed[iid]) for iid in ids[:RESENDS]]
         for s, base in enumerate(bases):
-            plans.append((base, items[s::len(bases)]))  # every resend goes to the other server than the first
+            plans.append((base, items[s :: len(bases)]))  # every resend goes to the other server than the first
     results: list = []
     lock = threading.Lock()
     threads = [threading.Thread(target=_send, args=(base, items, results, lock)) for base, items in plans]
@@ -165,8 +184,9 @@ def test_serve_workers_share_the_limit(tmp_path, monkeypatch, pg_url):
     _wait_for_a_quiet_window()
     server = Server(study, pg_url, log, "--workers", "2")
     try:
-        children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True,
-                                  text=True, timeout=10).stdout.split()
+        children = subprocess.run(
+            ["ps", "-o", "pid=", "--ppid", str(server.proc.pid)], capture_output=True, text=True, timeout=10
+        ).stdout.split()
         assert len(children) >= 2, "serve --workers 2 runs two worker processes"
         results, sealed = _run_load([server.base, server.base], public, tokens)
     finally:
@@ -175,8 +195,7 @@ def test_serve_workers_share_the_limit(tmp_path, monkeypatch, pg_url):
 
 
 def test_bad_rate_limit_and_workers_flags(tmp_path, capsys):
-    for flags in (["--rate-limit", "0/60"], ["--rate-limit", "ten/60"], ["--rate-limit", "5"],
-                  ["--workers", "0"]):
+    for flags in (["--rate-limit", "0/60"], ["--rate-limit", "ten/60"], ["--rate-limit", "5"], ["--workers", "0"]):
         assert main(["serve", str(tmp_path), *flags]) == 2
         assert "rate-limit" in capsys.readouterr().err or flags[0] == "--workers"
 
@@ -197,9 +216,11 @@ def test_rate_counters_cannot_be_tied_to_an_alias(store_url):
     pk = X25519PrivateKey.generate().public_key()
     client = TestClient(create_app(st, rate_limit=(5, 60.0)))
     for i in range(3):
-        r = client.post("/api/v1/submissions", json={"form_id": FORM, "instance_id": f"uuid:{i}",
-                                                     "ciphertext": seal(pk, FORM, f"uuid:{i}", {"a": i})},
-                        headers={"Authorization": f"Bearer {token}"})
+        r = client.post(
+            "/api/v1/submissions",
+            json={"form_id": FORM, "instance_id": f"uuid:{i}", "ciphertext": seal(pk, FORM, f"uuid:{i}", {"a": i})},
+            headers={"Authorization": f"Bearer {token}"},
+        )
         assert r.status_code == 201
     rows = [(bytes(k), int(h)) for k, h in raw_rows(store_url, "SELECT key, hits FROM rate")]
     hashes = {bytes(h) for (h,) in raw_rows(store_url, "SELECT token_hash FROM tokens")}
@@ -226,9 +247,11 @@ def test_serve_settles_its_sqlite_store_when_it_stops(tmp_path, monkeypatch, wor
     try:
         with httpx.Client(base_url=server.base, timeout=30.0) as client:
             for iid in arrival:
-                r = client.post("/api/v1/submissions", json={"form_id": FORM, "instance_id": iid,
-                                                             "ciphertext": sealed[iid]},
-                                headers={"Authorization": f"Bearer {tokens[0]}"})
+                r = client.post(
+                    "/api/v1/submissions",
+                    json={"form_id": FORM, "instance_id": iid, "ciphertext": sealed[iid]},
+                    headers={"Authorization": f"Bearer {tokens[0]}"},
+                )
                 assert r.status_code == 201
     finally:
         server.stop()

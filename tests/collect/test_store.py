@@ -258,8 +258,12 @@ def test_db_never_holds_tokens_or_plaintext(st, store_url, pair, request):
     if store_url.startswith("sqlite"):
         names = [r[0] for r in raw_rows(store_url, "SELECT name FROM sqlite_master WHERE type = 'table'")]
     else:
-        names = [r[0] for r in raw_rows(store_url, "SELECT table_name FROM information_schema.tables "
-                                                   "WHERE table_schema = 'public'")]
+        names = [
+            r[0]
+            for r in raw_rows(
+                store_url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+            )
+        ]
     assert {"submissions", "tokens", "meta"} <= set(names)
     rows = {t: raw_rows(store_url, f'SELECT * FROM "{t}"') for t in names}
     assert len(rows["submissions"]) == 5 and len(rows["tokens"]) == 5
@@ -272,7 +276,7 @@ def test_db_never_holds_tokens_or_plaintext(st, store_url, pair, request):
         assert needle.encode() not in dump and repr(needle).encode()[1:-1] not in dump
 
     if store_url.startswith("sqlite"):
-        path = Path(store_url[len("sqlite:///"):])
+        path = Path(store_url[len("sqlite:///") :])
         raw = _all_bytes(path)
         st.close()
         raw += _all_bytes(path)
@@ -390,10 +394,14 @@ def test_pull_writes_repeats_as_linked_tables(st, pair, tmp_path):
 
     sk, pk = pair
     payloads = {  # synthetic
-        "uuid:a": {"household": "H-1", "done": "yes", "member": [
-            {"first_name": "Ok-ran", "age": 40, "job": [{"trade": "baker"}, {"trade": "driver"}]},
-            {"first_name": "Su-min", "age": 130},
-        ]},
+        "uuid:a": {
+            "household": "H-1",
+            "done": "yes",
+            "member": [
+                {"first_name": "Ok-ran", "age": 40, "job": [{"trade": "baker"}, {"trade": "driver"}]},
+                {"first_name": "Su-min", "age": 130},
+            ],
+        },
         "uuid:b": {"household": "H-2", "done": "no"},
         "uuid:c": {"household": "H-3", "member": [{"first_name": "Min", "age": 7}]},
     }
@@ -459,8 +467,21 @@ def test_pulled_parquet_reads_back_with_its_linked_repeats(st, pair, tmp_path):
     from quietpoll.instrument.form import load_instrument
 
     sk, pk = pair
-    st.put("hh", "uuid:a", seal(pk, "hh", "uuid:a", {"household": "H-1", "done": "yes", "member": [
-        {"first_name": "Ok-ran", "age": 40}, {"first_name": "Min", "age": 7}]}), "alice")   # synthetic
+    st.put(
+        "hh",
+        "uuid:a",
+        seal(
+            pk,
+            "hh",
+            "uuid:a",
+            {
+                "household": "H-1",
+                "done": "yes",
+                "member": [{"first_name": "Ok-ran", "age": 40}, {"first_name": "Min", "age": 7}],
+            },
+        ),
+        "alice",
+    )  # synthetic
     out = tmp_path / "pulled.parquet"
     assert pull(st, sk, out) == 1
     form = tmp_path / "hh.md"
@@ -480,8 +501,9 @@ def test_pull_list_of_objects_under_a_name_that_cannot_name_a_file_stays_json(st
     assert not (tmp_path.parent / "evil.csv").exists() and not (tmp_path.parent / "out-..").exists()
 
 
-@pytest.mark.parametrize("payload", [{"KEY": "x", "rep": [{"b": 1}]}, {"rep": [{"PARENT_KEY": "x"}]},
-                                     {"rep": [{"SET-OF-rep": "x"}]}])
+@pytest.mark.parametrize(
+    "payload", [{"KEY": "x", "rep": [{"b": 1}]}, {"rep": [{"PARENT_KEY": "x"}]}, {"rep": [{"SET-OF-rep": "x"}]}]
+)
 def test_pull_sets_aside_fields_named_like_link_columns(st, pair, tmp_path, payload):
     sk, pk = pair
     st.put("f", "uuid:1", seal(pk, "f", "uuid:1", payload), "alice")
@@ -490,5 +512,6 @@ def test_pull_sets_aside_fields_named_like_link_columns(st, pair, tmp_path, payl
     result = pull_all(st, sk, out)
     assert result.rows == 1 and pl.read_csv(out)["instance_id"].to_list() == ["uuid:2"]
     assert [(q["instance_id"], q["token_alias"], q["reason"]) for q in result.quarantined] == [
-        ("uuid:1", "alice", "malformed")]
+        ("uuid:1", "alice", "malformed")
+    ]
     assert [r["instance_id"] for r in st.list()] == ["uuid:2"]

@@ -57,16 +57,30 @@ def test_stats_count_per_alias_and_day_from_metadata(st):
     assert one["last_seen"].endswith(":00:00Z")  # the store keeps hours, no finer time
     assert stats["field-02"]["submissions"] == 0 and stats["field-02"]["quarantined"] == 1
     assert stats["field-02"]["last_seen"] is not None
-    assert stats["field-03"] == {"alias": "field-03", "revoked": True, "submissions": 0, "quarantined": 0,
-                                 "last_seen": None, "days": {}}
+    assert stats["field-03"] == {
+        "alias": "field-03",
+        "revoked": True,
+        "submissions": 0,
+        "quarantined": 0,
+        "last_seen": None,
+        "days": {},
+    }
     text = json.dumps(st.stats())
     assert _ct(0) not in text and "uuid:" not in text  # metadata only: no ciphertext, no instance id
 
 
 def test_build_stats_keeps_aliases_without_a_token():
     rows = build_stats([], [("gone", "2026-12-01", 2, "2026-12-01T10:00:00Z")], [])
-    assert rows == [{"alias": "gone", "revoked": None, "submissions": 2, "quarantined": 0,
-                     "last_seen": "2026-12-01T10:00:00Z", "days": {"2026-12-01": 2}}]
+    assert rows == [
+        {
+            "alias": "gone",
+            "revoked": None,
+            "submissions": 2,
+            "quarantined": 0,
+            "last_seen": "2026-12-01T10:00:00Z",
+            "days": {"2026-12-01": 2},
+        }
+    ]
 
 
 def test_only_a_supervisor_token_opens_the_view_and_it_cannot_submit(st):
@@ -83,6 +97,9 @@ def test_only_a_supervisor_token_opens_the_view_and_it_cannot_submit(st):
         assert ok.status_code == 200 and ok.headers["cache-control"] == "no-store"
         rows = {r["alias"]: r for r in ok.json()["interviewers"]}
         assert rows["field-01"]["submissions"] == 1
-        sent = client.post("/api/v1/submissions", headers={"Authorization": f"Bearer {supervisor}"},
-                           json={"form_id": "f", "instance_id": "uuid:s1", "ciphertext": _ct(5)})
+        sent = client.post(
+            "/api/v1/submissions",
+            headers={"Authorization": f"Bearer {supervisor}"},
+            json={"form_id": "f", "instance_id": "uuid:s1", "ciphertext": _ct(5)},
+        )
         assert sent.status_code == 403 and st.count() == 1

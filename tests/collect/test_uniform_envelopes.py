@@ -114,7 +114,7 @@ def test_text_bytes_counts_utf8_and_json_escapes():
     assert text_bytes("남포") == 6
     assert text_bytes('"\\') == 4
     assert text_bytes("\x01") == 6
-    assert text_bytes("\U0001F600") == 4
+    assert text_bytes("\U0001f600") == 4
 
 
 def test_pad_to_the_form_size_and_refuse_what_does_not_fit():
@@ -155,8 +155,11 @@ def test_server_refuses_an_envelope_of_another_size_for_the_form(store):
 
     def post(form_id, instance_id, size):
         ct = seal(KEY.public_key(), form_id, instance_id, {"q": "CANARY-7731"}, size=size)
-        return client.post("/api/v1/submissions", headers=headers,
-                           json={"form_id": form_id, "instance_id": instance_id, "ciphertext": ct})
+        return client.post(
+            "/api/v1/submissions",
+            headers=headers,
+            json={"form_id": form_id, "instance_id": instance_id, "ciphertext": ct},
+        )
 
     assert post("fm", "uuid:ok", 4096).status_code == 201
     refused = post("fm", "uuid:small", 1024)
@@ -177,9 +180,9 @@ def test_page_carries_the_size_the_cap_and_the_device_only_marks():
     for name in inst.device_only:
         assert f'data-name="{name}"' in page
         start = page.index(f'data-name="{name}"')
-        assert 'data-device-only="true"' in page[start: page.index(">", start)], name
+        assert 'data-device-only="true"' in page[start : page.index(">", start)], name
     start = page.index('data-name="le_treat"')
-    assert 'data-device-only' not in page[start: page.index(">", start)]
+    assert "data-device-only" not in page[start : page.index(">", start)]
     capped = render_form(inst, PUBLIC_B64, text_max_bytes=64)
     assert 'data-text-max="64"' in capped
 

@@ -44,23 +44,51 @@ def test_the_template_is_accepted():
 @pytest.mark.parametrize(
     ("rows", "expected"),
     [
-        (["integer | n | N | | | | ", "integer | s | S | | | | ", "calculate | t | | | | sum(${n}) | "],
-         "t (calculation) uses sum(), which the browser form does not implement"),
+        (
+            ["integer | n | N | | | | ", "integer | s | S | | | | ", "calculate | t | | | | sum(${n}) | "],
+            "t (calculation) uses sum(), which the browser form does not implement",
+        ),
         (["calculate | d | | | | random() | "], "d (calculation) uses random() outside once()"),
         (["integer | n | N | random() < 0.5 | | | "], "n (relevant) uses random() outside once()"),
         (["geopoint | g | Where | | | | "], "g (type geopoint): the browser form has no input for this type"),
         (["image | p | Photo | | | | "], "p (type photo)"),
-        (["text | a | A | | regex(., ${b}) | | ", "text | b | B | | | | "], "regex() with a pattern that is not a literal"),
+        (
+            ["text | a | A | | regex(., ${b}) | | ", "text | b | B | | | | "],
+            "regex() with a pattern that is not a literal",
+        ),
         (["text | a | A | | regex(., '(') | | "], "invalid regex() pattern"),
         (["text | a | A | /data/b = 'x' | | | ", "text | b | B | | | | "], "an XPath path"),
-        (["text | a | A | | | | ", "select_one yn | o | O | | | | ${a} = filter"], "o (choice_filter) reads the column 'filter', which the choice list 'yn' does not have"),
-        (["text | a | A | | | | ", "begin_repeat | r | R | | | | ", "integer | age | Age | | | | ", "end_repeat | | | | | | ",
-          "integer | n | N | ${age} > 3 | | | "], "reads ${age} inside the repeat 'r' from outside it"),
-        (["calculate | x | | | | ${y} + 1 | ", "calculate | y | | | | ${x} + 1 | "], "depend on each other in a circle"),
-        (["integer | n | N | | | | ", "integer | m | M | | | round(${n}, 1, 2) | "], "m (calculation) calls round() with 3"),
+        (
+            ["text | a | A | | | | ", "select_one yn | o | O | | | | ${a} = filter"],
+            "o (choice_filter) reads the column 'filter', which the choice list 'yn' does not have",
+        ),
+        (
+            [
+                "text | a | A | | | | ",
+                "begin_repeat | r | R | | | | ",
+                "integer | age | Age | | | | ",
+                "end_repeat | | | | | | ",
+                "integer | n | N | ${age} > 3 | | | ",
+            ],
+            "reads ${age} inside the repeat 'r' from outside it",
+        ),
+        (
+            ["calculate | x | | | | ${y} + 1 | ", "calculate | y | | | | ${x} + 1 | "],
+            "depend on each other in a circle",
+        ),
+        (
+            ["integer | n | N | | | | ", "integer | m | M | | | round(${n}, 1, 2) | "],
+            "m (calculation) calls round() with 3",
+        ),
         (["integer | n | N | | | | ", "calculate | c | | | | substring(${n}, 1) | "], "substring()"),
-        (["deviceid | deviceid | | | | | ", "integer | n | N | ${deviceid} = 'x' | | | "], "reads ${deviceid} (type deviceid), which the browser form leaves empty"),
-        (["end | end | | | | | ", "integer | n | N | ${end} != '' | | | "], "reads ${end} (end), which is only known when"),
+        (
+            ["deviceid | deviceid | | | | | ", "integer | n | N | ${deviceid} = 'x' | | | "],
+            "reads ${deviceid} (type deviceid), which the browser form leaves empty",
+        ),
+        (
+            ["end | end | | | | | ", "integer | n | N | ${end} != '' | | | "],
+            "reads ${end} (end), which is only known when",
+        ),
     ],
 )
 def test_refused_with_a_reason(tmp_path, rows, expected):
@@ -95,10 +123,14 @@ def test_calculations_and_draws_are_never_in_the_page(tmp_path):
 
 
 def test_repeat_is_a_template_with_add_and_remove(tmp_path):
-    rows = ["integer | n | N | | | | ", "begin_repeat | member | Member | ${n} > 0 | | | ",
-            "select_one yn | works | Works | | | | ", "end_repeat | | | | | | "]
+    rows = [
+        "integer | n | N | | | | ",
+        "begin_repeat | member | Member | ${n} > 0 | | | ",
+        "select_one yn | works | Works | | | | ",
+        "end_repeat | | | | | | ",
+    ]
     html = render_form(_form(tmp_path, rows), KEY)
-    section = html[html.index('<section class="repeat" data-repeat="member"'):html.index("</section>")]
+    section = html[html.index('<section class="repeat" data-repeat="member"') : html.index("</section>")]
     assert "data-group-relevant" in section and "&#34;${n} \\u003e 0&#34;" in section
     assert '<template><fieldset class="instance"' in section and 'name="works"' in section
     assert "data-add" in section and "data-remove" in section
@@ -125,10 +157,16 @@ def test_committed_bundle_is_the_build_of_the_sources(tmp_path):
     if node is None or not (webdir / "node_modules" / "esbuild").is_dir():
         message = "node or web/node_modules missing: cannot rebuild the bundle to compare (scripts/install-web-deps.sh)"
         if os.environ.get("CI"):
-            pytest.fail(message)   # `make test` installs them; in CI a missing toolchain is a failure
+            pytest.fail(message)  # `make test` installs them; in CI a missing toolchain is a failure
         pytest.skip(message)
-    subprocess.run([node, "build.mjs"], cwd=webdir, env={**os.environ, "QUIETPOLL_WEB_OUT": str(tmp_path)},
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [node, "build.mjs"],
+        cwd=webdir,
+        env={**os.environ, "QUIETPOLL_WEB_OUT": str(tmp_path)},
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     for name in ("form.js", "form.css", "sw.js", "supervisor.js"):
         assert (tmp_path / name).read_bytes() == (web.STATIC_DIR / name).read_bytes(), f"{name}: run npm run build"
 
@@ -177,14 +215,16 @@ def test_defaults_read_only_counts_and_choice_columns_are_accepted_and_rendered(
     assert re.search(r'<input[^>]*name="prov" value="p1" checked>', html)
     assert re.search(r'<input[^>]*name="n" type="number"[^>]*value="2"', html)
     assert re.search(r'<input[^>]*name="ro"[^>]*value="fixed" readonly', html)
-    assert re.search(r'<input[^>]*name="both" value="p1" checked>', html) and re.search(r'name="both" value="p2" checked>', html)
+    assert re.search(r'<input[^>]*name="both" value="p1" checked>', html) and re.search(
+        r'name="both" value="p2" checked>', html
+    )
     assert 'data-read-only="${n} &gt; 5"' in html and 'data-calculate="${n} * 2"' in html
     assert re.search(r'<input[^>]*name="share"[^>]*value="0.5"', html) and 'value="2024-01-02"' in html
     assert 'data-choice-data="{&#34;pop&#34;: &#34;5&#34;, &#34;province&#34;: &#34;p1&#34;}"' in html
     # the province list has no filter: no choice data rendered for it
     assert 'data-choice="p1" data-choice-data' not in html
-    kids = html[html.index('data-repeat="kids"'):]
-    kids = kids[:kids.index("</section>")]
+    kids = html[html.index('data-repeat="kids"') :]
+    kids = kids[: kids.index("</section>")]
     assert 'data-repeat-count="${n}"' in kids and "data-add" not in kids and "data-remove" not in kids
     assert 'value="anon"' in kids
     assert 'data-repeat-count="${pets_count}"' in html  # pyxform turns a literal count into a calculation
@@ -194,19 +234,52 @@ def test_defaults_read_only_counts_and_choice_columns_are_accepted_and_rendered(
 @pytest.mark.parametrize(
     ("replace", "expected"),
     [
-        (("| integer | n | N | 2 |", "| integer | n | N | ${share} + 1 |"), "n (default '${share} + 1'): a default computed when the form first loads"),
+        (
+            ("| integer | n | N | 2 |", "| integer | n | N | ${share} + 1 |"),
+            "n (default '${share} + 1'): a default computed when the form first loads",
+        ),
         (("| integer | n | N | 2 |", "| integer | n | N | two |"), "n (default 'two') is not a whole number"),
-        (("| decimal | share | Share | 0.5 |", "| decimal | share | Share | half |"), "share (default 'half') is not a number"),
-        (("| date | d | D | 2024-01-02 |", "| date | d | D | 2024-13-02 |"), "d (default '2024-13-02') is not a date written YYYY-MM-DD"),
-        (("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p9 |"), "prov (default 'p9') is not a choice of the list 'prov'"),
-        (("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p1 p2 |"), "prov (default 'p1 p2') is not a choice"),
-        (("| select_multiple prov | both | Both | p1 p2 |", "| select_multiple prov | both | Both | p1 p3 |"), "both (default 'p1 p3') is not a choice"),
-        (("| text | pname | Name | |", "| note | pname | Name | 7 |"), "pname (default '7'): a default on a note question is not filled"),
+        (
+            ("| decimal | share | Share | 0.5 |", "| decimal | share | Share | half |"),
+            "share (default 'half') is not a number",
+        ),
+        (
+            ("| date | d | D | 2024-01-02 |", "| date | d | D | 2024-13-02 |"),
+            "d (default '2024-13-02') is not a date written YYYY-MM-DD",
+        ),
+        (
+            ("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p9 |"),
+            "prov (default 'p9') is not a choice of the list 'prov'",
+        ),
+        (
+            ("| select_one prov | prov | Province | p1 |", "| select_one prov | prov | Province | p1 p2 |"),
+            "prov (default 'p1 p2') is not a choice",
+        ),
+        (
+            ("| select_multiple prov | both | Both | p1 p2 |", "| select_multiple prov | both | Both | p1 p3 |"),
+            "both (default 'p1 p3') is not a choice",
+        ),
+        (
+            ("| text | pname | Name | |", "| note | pname | Name | 7 |"),
+            "pname (default '7'): a default on a note question is not filled",
+        ),
         (("| repeat_count | choice_filter |", "| repeat_count | choice_filter |"), None),
-        (("${n} | | | |\n|  | text | kname", "sum(${n}) | | | |\n|  | text | kname"), "kids_count (calculation) uses sum()"),  # pyxform: a calculate per count expression
-        (("${n} | | | |\n|  | text | kname", "${kname} | | | |\n|  | text | kname"), "kids (repeat_count) reads ${kname} inside the repeat 'kids' from outside it"),
-        (("| yes | | | ${n} * 2 |", "| pulldata('a', 'b', 'c', 'd') | | | ${n} * 2 |"), "twice (read_only) uses pulldata()"),
-        (("province=${prov} and pop > 3", "region=${prov}"), "city (choice_filter) reads the column 'region', which the choice list 'city' does not have"),
+        (
+            ("${n} | | | |\n|  | text | kname", "sum(${n}) | | | |\n|  | text | kname"),
+            "kids_count (calculation) uses sum()",
+        ),  # pyxform: a calculate per count expression
+        (
+            ("${n} | | | |\n|  | text | kname", "${kname} | | | |\n|  | text | kname"),
+            "kids (repeat_count) reads ${kname} inside the repeat 'kids' from outside it",
+        ),
+        (
+            ("| yes | | | ${n} * 2 |", "| pulldata('a', 'b', 'c', 'd') | | | ${n} * 2 |"),
+            "twice (read_only) uses pulldata()",
+        ),
+        (
+            ("province=${prov} and pop > 3", "region=${prov}"),
+            "city (choice_filter) reads the column 'region', which the choice list 'city' does not have",
+        ),
         (("province=${prov} and pop > 3", "label = 'C1'"), "city (choice_filter) reads the column 'label'"),
     ],
 )
@@ -232,5 +305,8 @@ def test_group_labels_are_shown_in_every_language():
     inst = load_instrument(TEMPLATE)
     assert inst.group_labels["profile"] == {"English": "A. About you", "Korean": "A. 응답자 정보"}
     page = render_form(inst, KEY)
-    assert '<legend><span data-lang="English" lang="en">A. About you</span><span data-lang="Korean" lang="ko" hidden>A. 응답자 정보</span></legend>' in page
+    assert (
+        '<legend><span data-lang="English" lang="en">A. About you</span><span data-lang="Korean" lang="ko" hidden>A. 응답자 정보</span></legend>'
+        in page
+    )
     assert "<legend>Profile</legend>" not in page

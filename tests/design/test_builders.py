@@ -111,8 +111,7 @@ def test_brr_numeric_strata_need_r_character_order(golden):
     default = _build(case)
     assert not np.array_equal(default.factors, _r_factors(case))
     assert case["stratum_order"][:5] == [0, 9, 10, 11, 1]
-    np.testing.assert_array_equal(_build(case, stratum_order=case["stratum_order"]).factors,
-                                  _r_factors(case))
+    np.testing.assert_array_equal(_build(case, stratum_order=case["stratum_order"]).factors, _r_factors(case))
 
 
 def test_replicate_order_ignores_code_values(golden):
@@ -303,8 +302,7 @@ def test_bootstrap_scale_matches_r(boot):
         assert sub.scale == pytest.approx(run["sub_scale"], rel=1e-13)
         np.testing.assert_array_equal(sub.rscales, run["sub_rscales"])
     one = boot["apiclus1"]
-    rep = build_replicates("bootstrap", None, np.asarray(one["psu_codes"]),
-                           replicates=one["replicates"], seed=2)
+    rep = build_replicates("bootstrap", None, np.asarray(one["psu_codes"]), replicates=one["replicates"], seed=2)
     assert rep.scale == pytest.approx(one["scale"], rel=1e-13)
 
 
@@ -373,8 +371,7 @@ def test_bootstrap_fpc_pseudo_population():
     # and the others twice; 3 units are drawn without replacement, so per-replicate counts sum
     # to 3 and the expected factor of a PSU is copies * 3 / 7
     psu = np.arange(3)
-    rep = build_replicates("bootstrap", None, psu, popsize=np.full(3, 7.0), replicates=4000,
-                           seed=3)
+    rep = build_replicates("bootstrap", None, psu, popsize=np.full(3, 7.0), replicates=4000, seed=3)
     np.testing.assert_array_equal(rep.factors.sum(axis=0), 3.0)
     assert rep.factors.max() <= 3
     np.testing.assert_allclose(np.sort(rep.factors.mean(axis=1)), [6 / 7, 6 / 7, 9 / 7], atol=0.06)

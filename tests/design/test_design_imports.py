@@ -26,14 +26,18 @@ def import_graph() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = defaultdict(set)
     for mod, path in mods.items():
         tree = ast.parse(path.read_text())
-        skip = {id(n) for node in ast.walk(tree)
-                if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test) for n in ast.walk(node)}
+        skip = {
+            id(n)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for n in ast.walk(node)
+        }
         here = mod.split(".") if path.name == "__init__.py" else mod.split(".")[:-1]
         for node in ast.walk(tree):
             if id(node) in skip:
                 continue
             if isinstance(node, ast.ImportFrom):
-                base = here[:len(here) - node.level + 1] if node.level else []
+                base = here[: len(here) - node.level + 1] if node.level else []
                 target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
                 for alias in node.names:
                     for cand in (f"{target}.{alias.name}", target):

@@ -14,8 +14,18 @@ import quietpoll
 PKG = Path(quietpoll.__file__).parent
 DESIGN_CLASSES = {"TaylorDesign", "ReplicateDesign"}
 KIND_VALUES = {"taylor", "replicate"}
-KIND_ATTRS = {"rep_variance", "replicate_totals", "rep_matrix", "repweights", "stages", "calibrations",
-              "variance", "rep_columns", "n_replicates", "kind"}
+KIND_ATTRS = {
+    "rep_variance",
+    "replicate_totals",
+    "rep_matrix",
+    "repweights",
+    "stages",
+    "calibrations",
+    "variance",
+    "rep_columns",
+    "n_replicates",
+    "kind",
+}
 DESIGNISH = re.compile(r"(^|_)(des|design|designs|weighted|rep|taylor)$|design")
 
 
@@ -35,7 +45,7 @@ def kind_branches(source: str, filename: str = "<src>") -> list[str]:
             sides = [node.left, *node.comparators]
             for i, side in enumerate(sides):
                 if isinstance(side, ast.Attribute) and side.attr == "kind":
-                    others = sides[:i] + sides[i + 1:]
+                    others = sides[:i] + sides[i + 1 :]
                     consts = {o.value for o in others if isinstance(o, ast.Constant)}
                     if consts & KIND_VALUES or DESIGNISH.search(_name(side.value)):
                         found.append(f"{filename}:{node.lineno}: compares {_name(side.value)}.kind")
@@ -47,8 +57,11 @@ def kind_branches(source: str, filename: str = "<src>") -> list[str]:
                     found.append(f"{filename}:{node.lineno}: isinstance on {sorted(names & DESIGN_CLASSES)}")
             if node.func.id in ("hasattr", "getattr") and len(node.args) >= 2:
                 attr = node.args[1]
-                if (isinstance(attr, ast.Constant) and attr.value in KIND_ATTRS
-                        and DESIGNISH.search(_name(node.args[0]))):
+                if (
+                    isinstance(attr, ast.Constant)
+                    and attr.value in KIND_ATTRS
+                    and DESIGNISH.search(_name(node.args[0]))
+                ):
                     found.append(f"{filename}:{node.lineno}: {node.func.id}(…, {attr.value!r})")
     return found
 

@@ -19,9 +19,17 @@ from quietpoll.weighting.methods import WeightingMethod
 def frame(n=60, seed=1):
     rng = np.random.default_rng(seed)
     g = rng.integers(0, 3, n)
-    return pl.DataFrame({"y": rng.normal(10, 2, n), "x": rng.uniform(1, 3, n), "b": rng.integers(0, 2, n),
-                         "g": [f"g{v}" for v in g], "st": rng.integers(0, 2, n), "psu": np.arange(n) // 3,
-                         "w": rng.uniform(1, 4, n)})
+    return pl.DataFrame(
+        {
+            "y": rng.normal(10, 2, n),
+            "x": rng.uniform(1, 3, n),
+            "b": rng.integers(0, 2, n),
+            "g": [f"g{v}" for v in g],
+            "st": rng.integers(0, 2, n),
+            "psu": np.arange(n) // 3,
+            "w": rng.uniform(1, 4, n),
+        }
+    )
 
 
 def taylor():
@@ -39,8 +47,13 @@ def replicate():
 @pytest.mark.parametrize("make", [taylor, replicate])
 def test_vcov_diagonal_is_each_rows_variance(make):
     des = make()
-    for t in (qp.mean(des, "y,x", by="g"), qp.total(des, "y", by="g"), qp.ratio(des, "y", "x", by="g"),
-              qp.proportion(des, "b", by="g"), qp.proportion(des, "g")):
+    for t in (
+        qp.mean(des, "y,x", by="g"),
+        qp.total(des, "y", by="g"),
+        qp.ratio(des, "y", "x", by="g"),
+        qp.proportion(des, "b", by="g"),
+        qp.proportion(des, "g"),
+    ):
         V = t.vcov()
         assert V.shape == (len(t), len(t)) and np.allclose(V, V.T)
         np.testing.assert_allclose(np.sqrt(np.diag(V)), [r.se for r in t.rows], rtol=1e-10)
@@ -91,18 +104,21 @@ def test_replicate_columns_follow_the_weighting():
 
 # ---- registries ---------------------------------------------------------------------------------
 
+
 def test_replicate_type_registry_drives_spec_and_builders():
     assert {"JK1", "JKn", "BRR", "Fay", "bootstrap", "SDR", "ACS", "other", "subbootstrap"} == set(REPLICATE_TYPES)
     with pytest.raises(DesignError, match="is not one of JK1, JKn"):
         ReplicateSpec("rw*", type="nope")
-    with pytest.raises(DesignError, match="unknown replicate type 'SDR'"):   # given as columns only
+    with pytest.raises(DesignError, match="unknown replicate type 'SDR'"):  # given as columns only
         build_replicates("SDR", None, np.arange(6))
 
 
 def test_a_new_replicate_type_is_one_registration(monkeypatch):
     monkeypatch.setattr("quietpoll.design.builders.REPLICATE_TYPES", dict(REPLICATE_TYPES))
-    monkeypatch.setattr("quietpoll.design.builders._ALIASES", dict(__import__("quietpoll.design.builders",
-                                                                              fromlist=["_ALIASES"])._ALIASES))
+    monkeypatch.setattr(
+        "quietpoll.design.builders._ALIASES",
+        dict(__import__("quietpoll.design.builders", fromlist=["_ALIASES"])._ALIASES),
+    )
     from quietpoll.design import builders, replicate as rep_mod, spec as spec_mod
 
     monkeypatch.setattr(rep_mod, "REPLICATE_TYPES", builders.REPLICATE_TYPES)
@@ -129,7 +145,7 @@ def test_weighting_methods_registry(monkeypatch):
         WeightingSpec(method="magic", targets={"g": {"g0": 1}})
     assert e.value.param == "method" and str(e.value).startswith("method must be one of poststratify, rake")
 
-    def halve(spec, frame, margins, X, pop, w, W):   # a new method: one registration
+    def halve(spec, frame, margins, X, pop, w, W):  # a new method: one registration
         return w / 2, None if W is None else W / 2, None
 
     monkeypatch.setitem(METHODS, "halve", WeightingMethod("halve", halve))
@@ -141,15 +157,19 @@ def test_weighting_methods_registry(monkeypatch):
 
 # ---- errors name parameters -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("call,param,text", [
-    (lambda d: qp.mean(d, "y", by="nope"), "by", "by column 'nope' is not in the data"),
-    (lambda d: qp.mean(d, "y", level=2), "level", "level must be between 0 and 1"),
-    (lambda d: qp.mean(d, "y", df="lots"), "df", "df must be 'design', 'inf' or a number"),
-    (lambda d: qp.proportion(d, "b", ci_method="magic"), "ci_method", "ci_method must be one of"),
-    (lambda d: qp.mean(d, "y", ci_method="logit"), "ci_method", "ci_method logit applies to proportions"),
-    (lambda d: qp.mean(d, "g"), "prop", "use a proportion (prop) for a categorical variable"),
-    (lambda d: qp.glm(d, "y ~ x", subset="x >"), "subset", "subset: expected"),
-])
+
+@pytest.mark.parametrize(
+    "call,param,text",
+    [
+        (lambda d: qp.mean(d, "y", by="nope"), "by", "by column 'nope' is not in the data"),
+        (lambda d: qp.mean(d, "y", level=2), "level", "level must be between 0 and 1"),
+        (lambda d: qp.mean(d, "y", df="lots"), "df", "df must be 'design', 'inf' or a number"),
+        (lambda d: qp.proportion(d, "b", ci_method="magic"), "ci_method", "ci_method must be one of"),
+        (lambda d: qp.mean(d, "y", ci_method="logit"), "ci_method", "ci_method logit applies to proportions"),
+        (lambda d: qp.mean(d, "g"), "prop", "use a proportion (prop) for a categorical variable"),
+        (lambda d: qp.glm(d, "y ~ x", subset="x >"), "subset", "subset: expected"),
+    ],
+)
 def test_core_errors_name_parameters_not_flags(call, param, text):
     with pytest.raises((EstimationError, ColumnError)) as e:
         call(taylor())

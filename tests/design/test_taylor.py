@@ -9,8 +9,15 @@ import pytest
 import quietpoll as qp
 from quietpoll.errors import DesignError, LonelyPSUError
 
-FRAME = pl.DataFrame({"s": ["a", "a", "a", "a", "b", "b", "c"], "psu": [1, 1, 2, 2, 1, 2, 1],
-                      "w": [2.0, 2, 3, 3, 4, 4, 5], "y": [1.0, 2, 3, 4, 5, 6, 7], "N": [10.0] * 6 + [1.0]})
+FRAME = pl.DataFrame(
+    {
+        "s": ["a", "a", "a", "a", "b", "b", "c"],
+        "psu": [1, 1, 2, 2, 1, 2, 1],
+        "w": [2.0, 2, 3, 3, 4, 4, 5],
+        "y": [1.0, 2, 3, 4, 5, 6, 7],
+        "N": [10.0] * 6 + [1.0],
+    }
+)
 
 
 def se(des):
@@ -41,8 +48,15 @@ def test_lonely_policies():
 def test_fpc_as_fraction_equals_population_size():
     f = FRAME.with_columns(n_h=pl.col("psu").n_unique().over("s").cast(pl.Float64))
     a = qp.svydesign(f, strata="s", ids="psu", weights="w", nest=True, fpc="N", lonely_psu="remove")
-    b = qp.svydesign(f.with_columns(frac=pl.col("n_h") / pl.col("N")), strata="s", ids="psu", weights="w",
-                     nest=True, fpc="frac", lonely_psu="remove")
+    b = qp.svydesign(
+        f.with_columns(frac=pl.col("n_h") / pl.col("N")),
+        strata="s",
+        ids="psu",
+        weights="w",
+        nest=True,
+        fpc="frac",
+        lonely_psu="remove",
+    )
     assert se(a) == pytest.approx(se(b), rel=1e-12)
 
 

@@ -15,15 +15,20 @@ from quietpoll.errors import DisclosureError
 def published(n: int, seed: int = 0) -> tuple[pl.Series, pl.DataFrame]:
     rng = np.random.default_rng(seed)  # SYNTHETIC
     ids = pl.Series([f"uuid:{i}" for i in range(n)])
-    frame = pl.DataFrame({"sex": rng.choice(["m", "f"], n).tolist(),
-                          "age": rng.choice(["20-39", "40-59", "60+"], n).tolist(),
-                          "age5": rng.choice(["20-24", "25-29"], n).tolist()})
+    frame = pl.DataFrame(
+        {
+            "sex": rng.choice(["m", "f"], n).tolist(),
+            "age": rng.choice(["20-39", "40-59", "60+"], n).tolist(),
+            "age5": rng.choice(["20-24", "25-29"], n).tolist(),
+        }
+    )
     return ids, frame
 
 
 def record(study, ids, frame, qi, k=5, name="a.csv"):
-    return log.record_release(study, file=name, sha256="0" * 64, fingerprints=ids, published=frame, qi=qi, k=k,
-                              final_k=k, recodes=[])
+    return log.record_release(
+        study, file=name, sha256="0" * 64, fingerprints=ids, published=frame, qi=qi, k=k, final_k=k, recodes=[]
+    )
 
 
 def test_entries_written_and_read(tmp_path):
@@ -51,8 +56,13 @@ def test_record_sets_differing_by_fewer_than_k(tmp_path, drop, warns):
     record(tmp_path, ids, frame, ["sex", "age"])
     w = log.check_release(tmp_path, ids.head(60 - drop), frame.head(60 - drop), ["sex", "age"], 5)
     assert any("removes" in x for x in w) == warns
-    w_add = log.check_release(tmp_path, pl.concat([ids, pl.Series([f"new{i}" for i in range(drop)])]),
-                              pl.concat([frame, frame.head(drop)]), ["sex", "age"], 5)
+    w_add = log.check_release(
+        tmp_path,
+        pl.concat([ids, pl.Series([f"new{i}" for i in range(drop)])]),
+        pl.concat([frame, frame.head(drop)]),
+        ["sex", "age"],
+        5,
+    )
     assert any("adds" in x for x in w_add) == warns
 
 

@@ -25,8 +25,14 @@ def test_bands_with_fractional_breaks():
 def test_year_bands_aligned_on_width():
     df = pl.DataFrame({"year_left": [2009, 2010, 2014, 2015, 2023, None]})
     out, rep = apply_recodes(df, [parse_recode("year_left=5", "years")])
-    assert out.get_column("year_left").to_list() == ["2005-2009", "2010-2014", "2010-2014", "2015-2019", "2020-2024",
-                                                     None]
+    assert out.get_column("year_left").to_list() == [
+        "2005-2009",
+        "2010-2014",
+        "2010-2014",
+        "2015-2019",
+        "2020-2024",
+        None,
+    ]
     assert rep[0]["spec"] == "years:5"
 
 
@@ -39,11 +45,21 @@ def test_top_code_keeps_numbers():
     assert [r["values_changed"] for r in rep] == [2, 1]
 
 
-@pytest.mark.parametrize("spec,needle", [
-    ("age", "COL=SPEC"), ("=bands:1,2", "no column"), ("age=bands", "KIND:ARGS"), ("age=cuts:1,2", "unknown kind"),
-    ("age=bands:", "at least one break"), ("age=bands:30,20", "increase"), ("age=bands:1,x", "not a number"),
-    ("age=years:2.5", "whole number"), ("age=years:1", "at least 2"), ("age=top:inf", "finite"),
-])
+@pytest.mark.parametrize(
+    "spec,needle",
+    [
+        ("age", "COL=SPEC"),
+        ("=bands:1,2", "no column"),
+        ("age=bands", "KIND:ARGS"),
+        ("age=cuts:1,2", "unknown kind"),
+        ("age=bands:", "at least one break"),
+        ("age=bands:30,20", "increase"),
+        ("age=bands:1,x", "not a number"),
+        ("age=years:2.5", "whole number"),
+        ("age=years:1", "at least 2"),
+        ("age=top:inf", "finite"),
+    ],
+)
 def test_bad_specs(spec, needle):
     with pytest.raises(DisclosureError, match=needle):
         parse_recode(spec)
@@ -51,7 +67,8 @@ def test_bad_specs(spec, needle):
 
 def test_bad_columns():
     df = pl.DataFrame({"age": [1, 2], "name": ["a", "b"], "when": [None, None]}).with_columns(
-        pl.col("when").cast(pl.Date))
+        pl.col("when").cast(pl.Date)
+    )
     with pytest.raises(DisclosureError, match="nope"):
         apply_recodes(df, [Recode("nope", "top", value=1.0)])
     with pytest.raises(DisclosureError, match="'name'.*not numbers"):

@@ -21,29 +21,39 @@ from quietpoll.io import read_data
 PHONE = re.compile(r"\+?\d[\d\s().\-]{6,}\d")
 EMAIL = re.compile(r"[^\s@]+@[^\s@]+\.[A-Za-z]{2,}")
 QI = ["sex", "age", "province", "year_left"]
-STORIES = ["my brother's phone is +82 10-9876-5432", "write to defector77@example.org", "Park from Hyesan helped me",
-           "박영희가 혜산에서 도와줬다", "nothing to add", "call 010 2222 3333 or 13912345678", None]
+STORIES = [
+    "my brother's phone is +82 10-9876-5432",
+    "write to defector77@example.org",
+    "Park from Hyesan helped me",
+    "박영희가 혜산에서 도와줬다",
+    "nothing to add",
+    "call 010 2222 3333 or 13912345678",
+    None,
+]
 
 
 def synthetic(n: int = 300, seed: int = 5) -> pl.DataFrame:
     """SYNTHETIC respondents with identifiers, Kobo-style metadata and free text."""
     rng = np.random.default_rng(seed)
-    return pl.DataFrame({
-        "full_name": [f"Person {i}" for i in range(n)],
-        "phone": [f"010-{1000 + i}-{5000 + i}" for i in range(n)],
-        "_uuid": [f"uuid-{i:05d}" for i in range(n)],
-        "_submission_time": [f"2026-0{1 + i % 6}-1{i % 10}T08:30:00" for i in range(n)],
-        "_submitted_by": rng.choice(["enum01", "enum02"], n).tolist(),
-        "deviceid": [f"imei:35{i:013d}" for i in range(n)],
-        "start": [f"2026-0{1 + i % 6}-1{i % 10}T08:00:00+09:00" for i in range(n)],
-        "sex": rng.choice(["male", "female"], n, p=[0.3, 0.7]).tolist(),
-        "age": rng.integers(16, 85, n),
-        "province": rng.choice(["north_hamgyong", "ryanggang", "pyongyang", "chagang", "kangwon"], n,
-                               p=[0.5, 0.3, 0.1, 0.05, 0.05]).tolist(),
-        "year_left": rng.integers(1998, 2025, n),
-        "watched": rng.choice(["yes", "no"], n).tolist(),
-        "story": rng.choice(np.array(STORIES, dtype=object), n).tolist(),
-    })
+    return pl.DataFrame(
+        {
+            "full_name": [f"Person {i}" for i in range(n)],
+            "phone": [f"010-{1000 + i}-{5000 + i}" for i in range(n)],
+            "_uuid": [f"uuid-{i:05d}" for i in range(n)],
+            "_submission_time": [f"2026-0{1 + i % 6}-1{i % 10}T08:30:00" for i in range(n)],
+            "_submitted_by": rng.choice(["enum01", "enum02"], n).tolist(),
+            "deviceid": [f"imei:35{i:013d}" for i in range(n)],
+            "start": [f"2026-0{1 + i % 6}-1{i % 10}T08:00:00+09:00" for i in range(n)],
+            "sex": rng.choice(["male", "female"], n, p=[0.3, 0.7]).tolist(),
+            "age": rng.integers(16, 85, n),
+            "province": rng.choice(
+                ["north_hamgyong", "ryanggang", "pyongyang", "chagang", "kangwon"], n, p=[0.5, 0.3, 0.1, 0.05, 0.05]
+            ).tolist(),
+            "year_left": rng.integers(1998, 2025, n),
+            "watched": rng.choice(["yes", "no"], n).tolist(),
+            "story": rng.choice(np.array(STORIES, dtype=object), n).tolist(),
+        }
+    )
 
 
 def pairwise_min_k(frame: pl.DataFrame, qi: list[str]) -> int:
@@ -57,8 +67,15 @@ RECODES = [parse_recode("age=bands:20,30,40,50,60"), parse_recode("year_left=yea
 
 def test_release_is_k_anonymous_without_identifiers_phones_or_emails(tmp_path):
     df = synthetic()
-    rel = release(df, qi=QI, k=5, identifiers=["full_name", "phone"], names=["Park", "Hyesan", "박영희", "혜산"],
-                  recodes=RECODES, max_suppressed=0.2)
+    rel = release(
+        df,
+        qi=QI,
+        k=5,
+        identifiers=["full_name", "phone"],
+        names=["Park", "Hyesan", "박영희", "혜산"],
+        recodes=RECODES,
+        max_suppressed=0.2,
+    )
     out = rel.frame
     assert pairwise_min_k(out, QI) >= 5
     assert rel.report["final_k"] == pairwise_min_k(out, QI)
@@ -111,12 +128,23 @@ def test_form_metadata_types_and_text_questions(tmp_path):
         "| | username | user | |\n| | begin_group | g | G |\n| | text | note | Note |\n| | end_group | | |\n"
         "| | select_one sx | sex | Sex |\n| | text | comment_code | Code |\n| | geopoint | home | Home |\n"
         "| choices |\n| | list_name | name | label |\n| | sx | m | Male |\n| | sx | f | Female |\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     inst = load_instrument(form)
     n = 12
-    df = pl.DataFrame({"begun": ["2026-02-03T10:00:00"] * n, "dev": ["d"] * n, "user": ["u"] * n,
-                       "g/note": ["mail me: x@y.org"] * n, "sex": ["m", "f"] * 6, "comment_code": ["ok 1234567"] * n,
-                       "home": ["39.0 125.7 0 5"] * n, "_home_latitude": [39.0] * n, "other_text": ["a@b.org"] * n})
+    df = pl.DataFrame(
+        {
+            "begun": ["2026-02-03T10:00:00"] * n,
+            "dev": ["d"] * n,
+            "user": ["u"] * n,
+            "g/note": ["mail me: x@y.org"] * n,
+            "sex": ["m", "f"] * 6,
+            "comment_code": ["ok 1234567"] * n,
+            "home": ["39.0 125.7 0 5"] * n,
+            "_home_latitude": [39.0] * n,
+            "other_text": ["a@b.org"] * n,
+        }
+    )
     rel = release(df, qi=["sex"], k=2, instrument=inst, timestamps="quarter")
     out = rel.frame
     assert set(out.columns) == {"begun", "g/note", "sex", "comment_code", "other_text"}
@@ -132,8 +160,13 @@ def test_form_metadata_types_and_text_questions(tmp_path):
 
 def test_value_labels_kept_for_unchanged_columns():
     df = pl.DataFrame({"sex": [1, 2] * 5, "q": [1, 1, 2, 2, 1, 1, 2, 2, 1, 1], "age": list(range(30, 40))})
-    rel = release(df, qi=["sex"], k=2, recodes=[parse_recode("age=bands:35")],
-                  value_labels={"sex": {1: "male", 2: "female"}, "age": {30: "thirty"}, "gone": {1: "x"}})
+    rel = release(
+        df,
+        qi=["sex"],
+        k=2,
+        recodes=[parse_recode("age=bands:35")],
+        value_labels={"sex": {1: "male", 2: "female"}, "age": {30: "thirty"}, "gone": {1: "x"}},
+    )
     assert rel.value_labels == {"sex": {1: "male", 2: "female"}}
 
 
@@ -143,21 +176,24 @@ def test_refused_when_k_would_destroy_the_file():
         release(df, qi=QI, k=5, identifiers=["full_name"])
 
 
-@pytest.mark.parametrize("kw,needle", [
-    ({"qi": ["nope"]}, "'nope' is not in the data"),
-    ({"qi": []}, "no quasi-identifiers"),
-    ({"k": 1}, "k must be"),
-    ({"identifiers": ["sex"]}, "both a direct identifier"),
-    ({"identifiers": ["nope"]}, "identifier column 'nope'"),
-    ({"free_text": ["sex"]}, "both free text"),
-    ({"free_text": ["nope"]}, "'nope'"),
-    ({"qi": ["sex", "deviceid"]}, "'deviceid' is collection metadata"),
-    ({"recodes": [parse_recode("nope=top:1")]}, "recode column 'nope'"),
-    ({"recodes": [parse_recode("watched=top:1")]}, "'watched'.*not numbers"),
-    ({"free_text": ["_uuid"]}, "free-text column '_uuid' is collection metadata"),
-    ({"record_id": "sex"}, "unique"),
-    ({"timestamps": "week"}, "--timestamps"),
-])
+@pytest.mark.parametrize(
+    "kw,needle",
+    [
+        ({"qi": ["nope"]}, "'nope' is not in the data"),
+        ({"qi": []}, "no quasi-identifiers"),
+        ({"k": 1}, "k must be"),
+        ({"identifiers": ["sex"]}, "both a direct identifier"),
+        ({"identifiers": ["nope"]}, "identifier column 'nope'"),
+        ({"free_text": ["sex"]}, "both free text"),
+        ({"free_text": ["nope"]}, "'nope'"),
+        ({"qi": ["sex", "deviceid"]}, "'deviceid' is collection metadata"),
+        ({"recodes": [parse_recode("nope=top:1")]}, "recode column 'nope'"),
+        ({"recodes": [parse_recode("watched=top:1")]}, "'watched'.*not numbers"),
+        ({"free_text": ["_uuid"]}, "free-text column '_uuid' is collection metadata"),
+        ({"record_id": "sex"}, "unique"),
+        ({"timestamps": "week"}, "--timestamps"),
+    ],
+)
 def test_bad_input(kw, needle):
     args = {"qi": ["sex"], "k": 2, "identifiers": ["full_name"], **kw}
     with pytest.raises(DisclosureError, match=needle):
@@ -166,15 +202,37 @@ def test_bad_input(kw, needle):
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    rows=st.lists(st.tuples(st.sampled_from(["m", "f"]), st.integers(15, 80), st.sampled_from(["a", "b", "c"]),
-                            st.sampled_from(STORIES[:6])), min_size=5, max_size=35),
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from(["m", "f"]),
+            st.integers(15, 80),
+            st.sampled_from(["a", "b", "c"]),
+            st.sampled_from(STORIES[:6]),
+        ),
+        min_size=5,
+        max_size=35,
+    ),
     k=st.integers(2, 4),
 )
 def test_property_release_is_k_anonymous_without_identifiers(rows, k):
-    df = pl.DataFrame({"name": [f"n{i}" for i in range(len(rows))], "sex": [r[0] for r in rows],
-                       "age": [r[1] for r in rows], "province": [r[2] for r in rows], "story": [r[3] for r in rows]})
-    rel = release(df, qi=["sex", "age", "province"], k=k, identifiers=["name"],
-                  recodes=[parse_recode("age=bands:30,50")], max_suppressed=1.0, max_suppressed_per_qi=1.0)
+    df = pl.DataFrame(
+        {
+            "name": [f"n{i}" for i in range(len(rows))],
+            "sex": [r[0] for r in rows],
+            "age": [r[1] for r in rows],
+            "province": [r[2] for r in rows],
+            "story": [r[3] for r in rows],
+        }
+    )
+    rel = release(
+        df,
+        qi=["sex", "age", "province"],
+        k=k,
+        identifiers=["name"],
+        recodes=[parse_recode("age=bands:30,50")],
+        max_suppressed=1.0,
+        max_suppressed_per_qi=1.0,
+    )
     out = rel.frame
     assert "name" not in out.columns
     assert pairwise_min_k(out, ["sex", "age", "province"]) >= k

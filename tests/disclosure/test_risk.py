@@ -32,8 +32,14 @@ def synthetic(n: int = 400, seed: int = 3) -> pl.DataFrame:
     danger = rng.integers(1, 6, size=n)
     w = rng.uniform(5, 80, size=n)
     return pl.DataFrame(
-        {"sex": list(sex), "age_band": list(age), "province": list(prov), "watched": list(watched),
-         "danger": danger, "w": w}
+        {
+            "sex": list(sex),
+            "age_band": list(age),
+            "province": list(prov),
+            "watched": list(watched),
+            "danger": danger,
+            "w": w,
+        }
     )
 
 

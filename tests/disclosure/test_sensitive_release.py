@@ -65,22 +65,26 @@ def synthetic(n: int = 400, seed: int = 3) -> tuple[pl.DataFrame, dict[str, np.n
     knows = rng.random(n) < 0.3
     answer = np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", np.where(knows, "yes", "no")))
     forced = np.where(spin < 1 / 6, "yes", np.where(spin < 2 / 6, "no", "truth"))
-    frame = pl.DataFrame({
-        "instance_id": [f"uuid:{i:05d}" for i in range(n)],
-        "sex": rng.choice(["male", "female"], n).tolist(),
-        "province": rng.choice(["p1", "p2"], n).tolist(),
-        "le_draw": le_draw,
-        "le_treat": treat,
-        "le_count_control": pl.Series(np.where(treat == 0, count, -1)).replace(-1, None),
-        "le_count_treat": pl.Series(np.where(treat == 1, count, -1)).replace(-1, None),
-        "le_count": count,
-        "le_all": (count > J).astype(int),  # a careless calculation of the count: 1 only at the ceiling
-        "rr_spin": spin.round(6),
-        "rr_forced": forced.tolist(),
-        "rr_answer": answer.tolist(),
-        "rr_why": pl.Series(np.where(forced == "truth", rng.choice(["yes", "no"], n), None).tolist(), dtype=pl.String),
-        "coin_toss": rng.random(n),  # not in the form: a draw-like column by its name and values
-    })
+    frame = pl.DataFrame(
+        {
+            "instance_id": [f"uuid:{i:05d}" for i in range(n)],
+            "sex": rng.choice(["male", "female"], n).tolist(),
+            "province": rng.choice(["p1", "p2"], n).tolist(),
+            "le_draw": le_draw,
+            "le_treat": treat,
+            "le_count_control": pl.Series(np.where(treat == 0, count, -1)).replace(-1, None),
+            "le_count_treat": pl.Series(np.where(treat == 1, count, -1)).replace(-1, None),
+            "le_count": count,
+            "le_all": (count > J).astype(int),  # a careless calculation of the count: 1 only at the ceiling
+            "rr_spin": spin.round(6),
+            "rr_forced": forced.tolist(),
+            "rr_answer": answer.tolist(),
+            "rr_why": pl.Series(
+                np.where(forced == "truth", rng.choice(["yes", "no"], n), None).tolist(), dtype=pl.String
+            ),
+            "coin_toss": rng.random(n),  # not in the form: a draw-like column by its name and values
+        }
+    )
     return frame, {"treat": treat, "count": count, "spin": spin, "sensitive": sensitive}
 
 
@@ -89,8 +93,11 @@ def decodes(released: pl.DataFrame, truth: dict[str, np.ndarray], treatment: str
     """Every way found to read a list-experiment or randomized-response answer from ``released``."""
     found = []
     n = released.height
-    treated = released.get_column(treatment).cast(pl.Int64).to_numpy() == 1 if treatment in released.columns \
+    treated = (
+        released.get_column(treatment).cast(pl.Int64).to_numpy() == 1
+        if treatment in released.columns
         else truth["treat"] == 1
+    )
     spin = truth["spin"]
     order = np.argsort(spin)
     ceiling = treated & (truth["count"] == J + 1)
@@ -115,11 +122,18 @@ def decodes(released: pl.DataFrame, truth: dict[str, np.ndarray], treatment: str
                 if rows.any() and not set(text[rows].tolist()) & others:
                     found.append(f"{c}: separates the {name} rows")
         # a draw-like column: fractions in [0, 1]
-        if finite.sum() > 10 and v[finite].min() >= 0 and v[finite].max() <= 1 and np.any(v[finite] != np.round(v[finite])):
+        if (
+            finite.sum() > 10
+            and v[finite].min() >= 0
+            and v[finite].max() <= 1
+            and np.any(v[finite] != np.round(v[finite]))
+        ):
             found.append(f"{c}: looks like a draw")
         # a function of the draw: as a step function of the spin (few runs once sorted by it), value or presence
-        for label, values in ((c, s.cast(pl.String).fill_null("<missing>").to_numpy()),
-                              (f"{c} (presence)", s.is_null().to_numpy())):
+        for label, values in (
+            (c, s.cast(pl.String).fill_null("<missing>").to_numpy()),
+            (f"{c} (presence)", s.is_null().to_numpy()),
+        ):
             distinct = len(set(values.tolist()))
             if 2 <= distinct <= n // 4:
                 runs = 1 + int(np.sum(values[order][1:] != values[order][:-1]))
@@ -138,16 +152,24 @@ def form(tmp_path):
 def test_the_decoder_finds_every_leak_in_the_raw_file(form):
     frame, truth = synthetic()
     found = " | ".join(decodes(frame, truth))
-    for leak in ("le_count:", "le_count_treat:", "rr_spin: looks like a draw", "coin_toss: looks like a draw",
-                 "le_draw: looks like a draw", "rr_forced: a step function", "rr_why (presence): a step function",
-                 "le_all: separates the ceiling rows"):
+    for leak in (
+        "le_count:",
+        "le_count_treat:",
+        "rr_spin: looks like a draw",
+        "coin_toss: looks like a draw",
+        "le_draw: looks like a draw",
+        "rr_forced: a step function",
+        "rr_why (presence): a step function",
+        "le_all: separates the ceiling rows",
+    ):
         assert leak in found, leak
 
 
 def test_release_publishes_nothing_that_decodes(form, tmp_path):
     frame, truth = synthetic()
-    designs = designs_from(instrument=form, list_experiment=["le_count"], treatment="le_treat",
-                           randomized_response=["rr_answer"])
+    designs = designs_from(
+        instrument=form, list_experiment=["le_count"], treatment="le_treat", randomized_response=["rr_answer"]
+    )
     before = assess(frame, designs)
     le = before.to_dict()["list_experiments"][0]
     assert le["ceiling_rows"] > 0 and le["floor_rows"] > 0 and le["control_items"] == J
@@ -211,13 +233,33 @@ def test_release_cli_on_a_template_study_with_draws(tmp_path, capsys):
     frame = frame.with_columns(pl.Series("rr_spin", spin), pl.Series("le_draw", rng.random(frame.height)))
     # floors: a few treated respondents report none of the 5 items (SYNTHETIC)
     floor = (pl.col("le_treat") == 1) & (pl.int_range(pl.len()) < 40)
-    frame = frame.with_columns(pl.when(floor).then(0).otherwise(pl.col(c)).alias(c)
-                               for c in ("le_count", "le_count_treat"))
+    frame = frame.with_columns(
+        pl.when(floor).then(0).otherwise(pl.col(c)).alias(c) for c in ("le_count", "le_count_treat")
+    )
     data = tmp_path / "pulled.csv"
     frame.write_csv(data)
     out = tmp_path / "public.csv"
-    assert main(["release", str(data), "--study", str(study), "--qi", "sex", "--k", "2", "--out", str(out),
-                 "--max-suppressed", "0.5", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "release",
+                str(data),
+                "--study",
+                str(study),
+                "--qi",
+                "sex",
+                "--k",
+                "2",
+                "--out",
+                str(out),
+                "--max-suppressed",
+                "0.5",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     released = pl.read_csv(out, infer_schema_length=10000)
     truth = {"treat": frame["le_treat"].to_numpy(), "spin": spin, "count": frame["le_count"].to_numpy()}
@@ -232,8 +274,14 @@ def test_release_cli_on_a_template_study_with_draws(tmp_path, capsys):
 
 def test_a_study_design_absent_from_the_file_is_skipped_a_flagged_one_is_an_error():
     frame, _ = synthetic()
-    sections = {"report": {"indicators": [{"id": "x", "list_experiment": {"count": "gone", "treatment": "arm"}},
-                                          {"id": "y", "randomized_response": {"answer": "gone_too"}}]}}
+    sections = {
+        "report": {
+            "indicators": [
+                {"id": "x", "list_experiment": {"count": "gone", "treatment": "arm"}},
+                {"id": "y", "randomized_response": {"answer": "gone_too"}},
+            ]
+        }
+    }
     rel = release(frame.drop("coin_toss"), qi=["sex"], k=2, sensitive=designs_from(sections=sections))
     assert rel.report["sensitive"]["list_experiments"] == [] and rel.report["sensitive"]["randomized_response"] == []
     with pytest.raises(DisclosureError, match="'gone' is not in the data"):

@@ -22,8 +22,14 @@ def synthetic(n: int, seed: int, null_share: float = 0.05) -> pl.DataFrame:
     rng = np.random.default_rng(seed)  # SYNTHETIC
     a = rng.integers(0, 6, n).astype(object)
     a[rng.random(n) < null_share] = None
-    return pl.DataFrame({"a": list(a), "b": rng.choice(["x", "y", "z", "w"], n).tolist(),
-                         "c": rng.integers(0, 8, n), "other": rng.random(n)})
+    return pl.DataFrame(
+        {
+            "a": list(a),
+            "b": rng.choice(["x", "y", "z", "w"], n).tolist(),
+            "c": rng.integers(0, 8, n),
+            "other": rng.random(n),
+        }
+    )
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -96,10 +102,15 @@ def test_refusal_exit_code_is_3():
     assert ReleaseRefused("x").exit_code == 3
 
 
-@pytest.mark.parametrize("kw,needle", [
-    ({"k": 1}, "k must be"), ({"k": 2.5}, "k must be"), ({"k": 2, "importance": ["zz"]}, "zz"),
-    ({"k": 2, "max_share": 1.5}, "--max-suppressed"),
-])
+@pytest.mark.parametrize(
+    "kw,needle",
+    [
+        ({"k": 1}, "k must be"),
+        ({"k": 2.5}, "k must be"),
+        ({"k": 2, "importance": ["zz"]}, "zz"),
+        ({"k": 2, "max_share": 1.5}, "--max-suppressed"),
+    ],
+)
 def test_bad_input(kw, needle):
     df = synthetic(20, 1)
     with pytest.raises(DisclosureError, match=needle):
@@ -110,13 +121,18 @@ def test_bad_input(kw, needle):
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    rows=st.lists(st.tuples(st.one_of(st.none(), st.integers(0, 3)), st.sampled_from(["u", "v", "w"]),
-                            st.integers(0, 4)), min_size=4, max_size=40),
+    rows=st.lists(
+        st.tuples(st.one_of(st.none(), st.integers(0, 3)), st.sampled_from(["u", "v", "w"]), st.integers(0, 4)),
+        min_size=4,
+        max_size=40,
+    ),
     k=st.integers(2, 4),
 )
 def test_property_released_file_is_k_anonymous(rows, k):
-    df = pl.DataFrame({"a": [r[0] for r in rows], "b": [r[1] for r in rows], "c": [r[2] for r in rows]},
-                      schema={"a": pl.Int64, "b": pl.String, "c": pl.Int64})
+    df = pl.DataFrame(
+        {"a": [r[0] for r in rows], "b": [r[1] for r in rows], "c": [r[2] for r in rows]},
+        schema={"a": pl.Int64, "b": pl.String, "c": pl.Int64},
+    )
     qi = ["a", "b", "c"]
     if df.height < k:
         with pytest.raises(ReleaseRefused):
@@ -126,8 +142,10 @@ def test_property_released_file_is_k_anonymous(rows, k):
     res = local_suppression(df, qi, k, max_share=1.0, max_share_per_qi=1.0)
     after = pairwise_counts(res.frame, qi)
     assert after.min() >= k
-    new_nulls = (res.frame.select([pl.col(q).is_null() for q in qi]).to_numpy()
-                 & ~df.select([pl.col(q).is_null() for q in qi]).to_numpy())
+    new_nulls = (
+        res.frame.select([pl.col(q).is_null() for q in qi]).to_numpy()
+        & ~df.select([pl.col(q).is_null() for q in qi]).to_numpy()
+    )
     # records already at or above k are never suppressed; a k-anonymous input is returned unchanged
     assert not new_nulls[before >= k].any()
     if before.min() >= k:

@@ -17,8 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import Bounds, LinearConstraint, milp
 
-from quietpoll.disclosure.tables import (audit_ranges, dominance_sensitive, full_array, p_percent_sensitive,
-                                        suppress_table)
+from quietpoll.disclosure.tables import (
+    audit_ranges,
+    dominance_sensitive,
+    full_array,
+    p_percent_sensitive,
+    suppress_table,
+)
 from quietpoll.errors import DisclosureError
 
 
@@ -37,8 +42,12 @@ def attacker_milp(view, rows, cols, grand, integer=True):
     """Min and max of every unknown (cells and totals) over non-negative (integer) tables that agree
     with the published numbers. Returns {("cell", i, j) | ("row", i) | ("col", j) | ("grand",): (lo, hi)}."""
     r, c = len(view), len(view[0])
-    names = [("cell", i, j) for i in range(r) for j in range(c)] + [("row", i) for i in range(r)] + \
-            [("col", j) for j in range(c)] + [("grand",)]
+    names = (
+        [("cell", i, j) for i in range(r) for j in range(c)]
+        + [("row", i) for i in range(r)]
+        + [("col", j) for j in range(c)]
+        + [("grand",)]
+    )
     pos = {nm: k for k, nm in enumerate(names)}
     known = {}
     for i in range(r):
@@ -50,7 +59,7 @@ def attacker_milp(view, rows, cols, grand, integer=True):
     if grand is not None:
         known[("grand",)] = grand
     A = []
-    for i in range(r):   # cells of row i add up to its total
+    for i in range(r):  # cells of row i add up to its total
         a = np.zeros(len(names))
         for j in range(c):
             a[pos[("cell", i, j)]] = 1
@@ -111,8 +120,12 @@ def assert_protected(table, result, protection):
     ranges = attacker_milp(view, rows, cols, grand)
     t = np.asarray(table, dtype=float)
     for nm, (lo, hi) in ranges.items():
-        true = {"cell": lambda: t[nm[1], nm[2]], "row": lambda: t[nm[1]].sum(), "col": lambda: t[:, nm[1]].sum(),
-                "grand": lambda: t.sum()}[nm[0]]()
+        true = {
+            "cell": lambda: t[nm[1], nm[2]],
+            "row": lambda: t[nm[1]].sum(),
+            "col": lambda: t[:, nm[1]].sum(),
+            "grand": lambda: t.sum(),
+        }[nm[0]]()
         assert lo - 1e-6 <= true <= hi + 1e-6
         assert hi - lo >= protection - 1e-6, f"{nm} recovered to [{lo}, {hi}] (true {true})"
 
@@ -148,7 +161,7 @@ def test_zero_cells_are_not_primary_and_are_used_last():
     table = np.array([[0, 5, 40], [0, 30, 25]])
     res = suppress_table(table, min_cell=10)
     assert not res.primary[0, 0] and not res.primary[1, 0]
-    assert not res.cells[:, 0].any()        # non-zero cells were available as complements
+    assert not res.cells[:, 0].any()  # non-zero cells were available as complements
     assert_protected(table, res, 10)
 
 
@@ -190,8 +203,9 @@ def test_attacker_beats_naive_primary_only_suppression():
     """The attacker is not toothless: with only the primary cell hidden it recovers it exactly."""
     table = np.array([[3, 50], [40, 60]])
     res = suppress_table(table, min_cell=10)
-    naive = type(res)(primary=res.primary, secondary=np.zeros_like(res.secondary), min_cell=10, protection=10,
-                      value_protection=None)
+    naive = type(res)(
+        primary=res.primary, secondary=np.zeros_like(res.secondary), min_cell=10, protection=10, value_protection=None
+    )
     view, rows, cols, grand = published(table, naive)
     ranges = attacker_milp(view, rows, cols, grand)
     assert ranges[("cell", 0, 0)] == (3, 3)
@@ -205,8 +219,12 @@ def test_audit_ranges_equal_the_attackers_integer_ranges():
         low, high = audit_ranges(full_array(table), res.suppressed)
         view, rows, cols, grand = published(table, res)
         for nm, (lo, hi) in attacker_milp(view, rows, cols, grand).items():
-            i, j = {"cell": (nm[1:] if len(nm) == 3 else None), "row": (nm[1], -1) if nm[0] == "row" else None,
-                    "col": (-1, nm[1]) if nm[0] == "col" else None, "grand": (-1, -1)}[nm[0]]
+            i, j = {
+                "cell": (nm[1:] if len(nm) == 3 else None),
+                "row": (nm[1], -1) if nm[0] == "row" else None,
+                "col": (-1, nm[1]) if nm[0] == "col" else None,
+                "grand": (-1, -1),
+            }[nm[0]]
             assert low[i, j] == pytest.approx(lo, abs=1e-6)
             assert high[i, j] == pytest.approx(hi, abs=1e-6) or (np.isinf(hi) and np.isinf(high[i, j]))
 
@@ -214,8 +232,7 @@ def test_audit_ranges_equal_the_attackers_integer_ranges():
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 4), st.integers(2, 4), st.integers(2, 10), st.data())
 def test_random_tables_are_protected(r, c, min_cell, data):
-    table = np.array(data.draw(st.lists(st.lists(st.integers(0, 40), min_size=c, max_size=c), min_size=r,
-                                        max_size=r)))
+    table = np.array(data.draw(st.lists(st.lists(st.integers(0, 40), min_size=c, max_size=c), min_size=r, max_size=r)))
     res = suppress_table(table, min_cell=min_cell)
     F = np.zeros((r + 1, c + 1))
     F[:r, :c] = table
@@ -223,7 +240,7 @@ def test_random_tables_are_protected(r, c, min_cell, data):
     F[r, :c] = table.sum(0)
     F[r, c] = table.sum()
     small = (F > 0) & (F < min_cell)
-    assert np.all(res.suppressed[small])                 # every small entry is hidden
+    assert np.all(res.suppressed[small])  # every small entry is hidden
     assert not np.any(res.primary & ~small) or F[r, c] < min_cell
     if res.suppressed.any():
         assert_protected(table, res, min_cell)
@@ -234,7 +251,7 @@ def test_dominance_rule_against_direct_count():
     cell = rng.integers(0, 6, 200)
     x = rng.exponential(10, 200)
     x[cell == 2] = 0.1
-    x[np.flatnonzero(cell == 2)[0]] = 500.0          # one giant contributor in cell 2
+    x[np.flatnonzero(cell == 2)[0]] = 500.0  # one giant contributor in cell 2
     got = dominance_sensitive(cell, x, 6, n=2, k=85)
     for g in range(6):
         v = np.sort(x[cell == g])[::-1]
@@ -255,12 +272,15 @@ def test_p_percent_rule_against_direct_count():
     assert got[1]
 
 
-@pytest.mark.parametrize("kwargs, msg", [
-    (dict(counts=np.array([1, 2, 3]), min_cell=3), "two-dimensional"),
-    (dict(counts=np.array([[1, -2]]), min_cell=3), "non-negative"),
-    (dict(counts=np.array([[1, 2]]), min_cell=0), "min_cell"),
-    (dict(counts=np.array([[1, 2]]), values=np.array([[1.0]]), min_cell=3), "shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, msg",
+    [
+        (dict(counts=np.array([1, 2, 3]), min_cell=3), "two-dimensional"),
+        (dict(counts=np.array([[1, -2]]), min_cell=3), "non-negative"),
+        (dict(counts=np.array([[1, 2]]), min_cell=0), "min_cell"),
+        (dict(counts=np.array([[1, 2]]), values=np.array([[1.0]]), min_cell=3), "shape"),
+    ],
+)
 def test_bad_input(kwargs, msg):
     with pytest.raises(DisclosureError, match=msg):
         suppress_table(**kwargs)
@@ -276,10 +296,10 @@ def test_bad_rule_parameters():
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(2, 4), st.integers(2, 4), st.data())
 def test_random_weighted_tables_are_protected(r, c, data):
-    counts = np.array(data.draw(st.lists(st.lists(st.integers(0, 30), min_size=c, max_size=c), min_size=r,
-                                         max_size=r)))
-    weights = np.array(data.draw(st.lists(st.lists(st.floats(0.5, 20.0), min_size=c, max_size=c), min_size=r,
-                                          max_size=r)))
+    counts = np.array(data.draw(st.lists(st.lists(st.integers(0, 30), min_size=c, max_size=c), min_size=r, max_size=r)))
+    weights = np.array(
+        data.draw(st.lists(st.lists(st.floats(0.5, 20.0), min_size=c, max_size=c), min_size=r, max_size=r))
+    )
     values = counts * weights
     res = suppress_table(counts, values, min_cell=6)
     if not res.suppressed.any():

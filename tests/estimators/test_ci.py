@@ -10,8 +10,9 @@ import pytest
 from quietpoll.estimators import ci
 
 
-@pytest.mark.parametrize("p,n,level,df", [(0.3, 50, 0.95, math.inf), (0.98, 150, 0.95, 40), (0.05, 36, 0.9, 12),
-                                          (0.5, 10, 0.99, math.inf)])
+@pytest.mark.parametrize(
+    "p,n,level,df", [(0.3, 50, 0.95, math.inf), (0.98, 150, 0.95, 40), (0.05, 36, 0.9, 12), (0.5, 10, 0.99, math.inf)]
+)
 def test_wilson_is_the_score_interval_with_effective_n(p, n, level, df):
     """Wilson (1927): the p0 solving (p - p0)^2 = z^2 p0 (1 - p0) / n, with n the effective sample
     size p(1-p)/var (Kish) and z the t quantile on the design df. Solved here as a quadratic."""

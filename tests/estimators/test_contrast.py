@@ -73,9 +73,9 @@ def test_nonlinear_exact_derivative_matches_callable_numeric_gradient():
     f = contrast(DOM, lambda b: math.exp(b[1] - b[0]) * math.sqrt(b[2]) / math.log(1 + b[0]))
     assert e.coef()[0] == pytest.approx(f.coef()[0], rel=1e-14)
     assert e.vcov()[0, 0] == pytest.approx(f.vcov()[0, 0], rel=1e-7)
-    g = math.exp(0.15) * np.array([-1.0, 1.0, 0.0])          # the gradient of exp(south - north)
+    g = math.exp(0.15) * np.array([-1.0, 1.0, 0.0])  # the gradient of exp(south - north)
     assert contrast(DOM, "exp(south - north)").vcov()[0, 0] == pytest.approx(g @ V @ g, rel=1e-12)
-    assert contrast(DOM, "south^2").coef()[0] == pytest.approx(0.45 ** 2, rel=1e-14)   # R's ^
+    assert contrast(DOM, "south^2").coef()[0] == pytest.approx(0.45**2, rel=1e-14)  # R's ^
 
 
 def test_backticks_and_dotted_names():
@@ -83,15 +83,18 @@ def test_backticks_and_dotted_names():
     assert contrast(r, "`factor(dom)2` / `(Intercept)` + avg.ed").coef()[0] == pytest.approx(5.0)
 
 
-@pytest.mark.parametrize("expr", [
-    "__import__('os').system('touch {m}')",
-    "open('{m}', 'w')",
-    "(lambda: open('{m}', 'w'))()",
-    "south.__class__",
-    "[open('{m}', 'w')][0]",
-    "exp(south, north)",
-    "exp(x=south)",
-])
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "__import__('os').system('touch {m}')",
+        "open('{m}', 'w')",
+        "(lambda: open('{m}', 'w'))()",
+        "south.__class__",
+        "[open('{m}', 'w')][0]",
+        "exp(south, north)",
+        "exp(x=south)",
+    ],
+)
 def test_expressions_cannot_run_code(expr, tmp_path):
     marker = tmp_path / "ran"
     with pytest.raises(QuietpollError):
@@ -99,14 +102,17 @@ def test_expressions_cannot_run_code(expr, tmp_path):
     assert not marker.exists()
 
 
-@pytest.mark.parametrize("spec, words", [
-    ("south - west", "'west'"),
-    ({"west": 1.0, "north": -1.0}, "'west'"),
-    ([1.0, -1.0], "needs 3 values"),
-    ("south -", "cannot read"),
-    ("log(north - north)", "cannot be evaluated"),
-    ({}, "empty"),
-])
+@pytest.mark.parametrize(
+    "spec, words",
+    [
+        ("south - west", "'west'"),
+        ({"west": 1.0, "north": -1.0}, "'west'"),
+        ([1.0, -1.0], "needs 3 values"),
+        ("south -", "cannot read"),
+        ("log(north - north)", "cannot be evaluated"),
+        ({}, "empty"),
+    ],
+)
 def test_contrast_errors(spec, words):
     with pytest.raises(QuietpollError, match=words):
         contrast(DOM, spec)

@@ -67,9 +67,23 @@ def test_to_dict_shape():
     res = crosstab(_dclus1(), "sch.wide", "stype")
     assert isinstance(res, Crosstab)
     d = res.to_dict()
-    assert set(d) == {"row", "col", "row_levels", "col_levels", "proportions", "se", "test",
-                      "pearson_chisq", "n", "counts", "counts_se", "row_percent", "row_percent_se",
-                      "col_percent", "col_percent_se"}
+    assert set(d) == {
+        "row",
+        "col",
+        "row_levels",
+        "col_levels",
+        "proportions",
+        "se",
+        "test",
+        "pearson_chisq",
+        "n",
+        "counts",
+        "counts_se",
+        "row_percent",
+        "row_percent_se",
+        "col_percent",
+        "col_percent_se",
+    }
     for k in ("row_percent", "col_percent", "counts"):
         assert len(d[k]) == 2 and len(d[k][0]) == 3
     assert all(math.isclose(sum(r), 100.0, rel_tol=1e-12) for r in d["row_percent"])
@@ -83,8 +97,13 @@ def test_to_dict_shape():
 
 def test_na_rm_false_gives_nan_test():
     data = frame("apiclus2").with_columns(
-        pl.when(pl.col("enroll") > 400).then(pl.lit("big")).when(pl.col("enroll").is_not_null())
-        .then(pl.lit("small")).otherwise(None).alias("size"))
+        pl.when(pl.col("enroll") > 400)
+        .then(pl.lit("big"))
+        .when(pl.col("enroll").is_not_null())
+        .then(pl.lit("small"))
+        .otherwise(None)
+        .alias("size")
+    )
     des = qp.svydesign(data, ids=["dnum", "snum"], weights="pw", fpc=["fpc1", "fpc2"])
     kept = crosstab(des, "size", "stype")
     res = crosstab(des, "size", "stype", na_rm=False)

@@ -24,20 +24,23 @@ def strat():
     return qp.svydesign(d, strata="stype", weights="pw", fpc="fpc")
 
 
-@pytest.mark.parametrize("formulaic, r", [
-    ("Intercept", "(Intercept)"),
-    ("stype[T.H]", "stypeH"),
-    ("factor(dom)[T.2]", "factor(dom)2"),
-    ("ell:meals", "ell:meals"),
-    ("stype[T.H]:ell", "stypeH:ell"),
-    ("ell:stype[E]", "ell:stypeE"),
-    ("I(ell ** 2)", "I(ell^2)"),
-    ("I((ell + 1) ** 2)", "I((ell + 1)^2)"),
-    ("I(ell * 2 - 1)", "I(ell * 2 - 1)"),
-    ("poly(meals, 2)[1]", "poly(meals, 2)1"),
-    ("relevel(stype, ref='H')[T.E]", 'relevel(stype, ref = "H")E'),
-    ("I(api00 > 700)", "I(api00 > 700)"),
-])
+@pytest.mark.parametrize(
+    "formulaic, r",
+    [
+        ("Intercept", "(Intercept)"),
+        ("stype[T.H]", "stypeH"),
+        ("factor(dom)[T.2]", "factor(dom)2"),
+        ("ell:meals", "ell:meals"),
+        ("stype[T.H]:ell", "stypeH:ell"),
+        ("ell:stype[E]", "ell:stypeE"),
+        ("I(ell ** 2)", "I(ell^2)"),
+        ("I((ell + 1) ** 2)", "I((ell + 1)^2)"),
+        ("I(ell * 2 - 1)", "I(ell * 2 - 1)"),
+        ("poly(meals, 2)[1]", "poly(meals, 2)1"),
+        ("relevel(stype, ref='H')[T.E]", 'relevel(stype, ref = "H")E'),
+        ("I(api00 > 700)", "I(api00 > 700)"),
+    ],
+)
 def test_r_names(formulaic, r):
     assert r_name(formulaic) == r
 
@@ -49,33 +52,47 @@ def test_power_inside_calls_only():
 
 def test_formula_language_on_a_design(strat):
     res = qp.glm(strat, "api00 ~ relevel(factor(stype), ref = 'M') + ell*meals + I(ell^2) + avg.ed")
-    assert res.names == ('(Intercept)', 'relevel(factor(stype), ref = "M")E', 'relevel(factor(stype), ref = "M")H',
-                         "ell", "meals", "I(ell^2)", "avg.ed", "ell:meals")
+    assert res.names == (
+        "(Intercept)",
+        'relevel(factor(stype), ref = "M")E',
+        'relevel(factor(stype), ref = "M")H',
+        "ell",
+        "meals",
+        "I(ell^2)",
+        "avg.ed",
+        "ell:meals",
+    )
     assert res.n == 200 - int(strat.data["avg.ed"].is_null().sum())
 
 
-@pytest.mark.parametrize("expr, expected", [
-    ("stype == 'E'", lambda d: d["stype"] == "E"),
-    ('stype != "E" & ell > 20', lambda d: (d["stype"] != "E") & (d["ell"] > 20)),
-    ("!(stype in ['E', 'M']) | meals <= 10", lambda d: ~d["stype"].is_in(["E", "M"]) | (d["meals"] <= 10)),
-    ("stype %in% c('H') & api00 >= api99", lambda d: (d["stype"] == "H") & (d["api00"] >= d["api99"])),
-    ("is.na(avg.ed)", lambda d: d["avg.ed"].is_null()),
-    ("avg.ed > 3", lambda d: (d["avg.ed"] > 3).fill_null(False)),    # a missing comparison is false
-    ("`acs.k3` < 20", lambda d: (d["acs.k3"] < 20).fill_null(False)),
-])
+@pytest.mark.parametrize(
+    "expr, expected",
+    [
+        ("stype == 'E'", lambda d: d["stype"] == "E"),
+        ('stype != "E" & ell > 20', lambda d: (d["stype"] != "E") & (d["ell"] > 20)),
+        ("!(stype in ['E', 'M']) | meals <= 10", lambda d: ~d["stype"].is_in(["E", "M"]) | (d["meals"] <= 10)),
+        ("stype %in% c('H') & api00 >= api99", lambda d: (d["stype"] == "H") & (d["api00"] >= d["api99"])),
+        ("is.na(avg.ed)", lambda d: d["avg.ed"].is_null()),
+        ("avg.ed > 3", lambda d: (d["avg.ed"] > 3).fill_null(False)),  # a missing comparison is false
+        ("`acs.k3` < 20", lambda d: (d["acs.k3"] < 20).fill_null(False)),
+    ],
+)
 def test_subset_language(strat, expr, expected):
     d = strat.data
     assert np.array_equal(subset_mask(d, expr), expected(d).to_numpy())
 
 
-@pytest.mark.parametrize("expr, err, words", [
-    ("nosuch == 1", ColumnError, "nosuch"),
-    ("stype ==", EstimationError, "expected"),
-    ("stype = 'E'", EstimationError, "cannot read"),
-    ("ell == 'x'", EstimationError, "numeric column 'ell'"),
-    ("__import__('os')", ColumnError, "^subset names column"),
-    ("", EstimationError, "empty"),
-])
+@pytest.mark.parametrize(
+    "expr, err, words",
+    [
+        ("nosuch == 1", ColumnError, "nosuch"),
+        ("stype ==", EstimationError, "expected"),
+        ("stype = 'E'", EstimationError, "cannot read"),
+        ("ell == 'x'", EstimationError, "numeric column 'ell'"),
+        ("__import__('os')", ColumnError, "^subset names column"),
+        ("", EstimationError, "empty"),
+    ],
+)
 def test_subset_errors(strat, expr, err, words):
     with pytest.raises(err, match=words.replace("(", r"\(")):
         subset_mask(strat.data, expr)
@@ -107,15 +124,18 @@ def test_aliased_term_on_a_replicate_design(strat):
     assert res.coefficients()[3]["estimate"] is None
 
 
-@pytest.mark.parametrize("formula, family, err, words", [
-    ("api00 ~ ell + nosuch", "gaussian", ColumnError, "nosuch"),
-    ("api00 ~ ell", "binomial", EstimationError, "0/1"),
-    ("hi700 ~ ell", "poisson", None, None),
-    ("I(api00 - 900) ~ ell", "poisson", EstimationError, ">= 0"),
-    ("ell ~ meals", "Gamma", EstimationError, "> 0"),
-    ("api00 ~ ell", "negbin", EstimationError, "family must be one of"),
-    ("api00", "gaussian", EstimationError, "~"),
-])
+@pytest.mark.parametrize(
+    "formula, family, err, words",
+    [
+        ("api00 ~ ell + nosuch", "gaussian", ColumnError, "nosuch"),
+        ("api00 ~ ell", "binomial", EstimationError, "0/1"),
+        ("hi700 ~ ell", "poisson", None, None),
+        ("I(api00 - 900) ~ ell", "poisson", EstimationError, ">= 0"),
+        ("ell ~ meals", "Gamma", EstimationError, "> 0"),
+        ("api00 ~ ell", "negbin", EstimationError, "family must be one of"),
+        ("api00", "gaussian", EstimationError, "~"),
+    ],
+)
 def test_bad_models(strat, formula, family, err, words):
     if err is None:
         qp.glm(strat, formula, family=family)
@@ -128,7 +148,7 @@ def test_empty_subset_and_no_rows(strat):
     with pytest.raises(EstimationError, match="subset has no rows"):
         qp.glm(strat, "api00 ~ ell", subset="stype == 'X'")
     with pytest.raises(EstimationError, match="no rows"):
-        qp.glm(strat, "api00 ~ acs.k3", subset="stype == 'H'")      # acs.k3 is missing for every H school
+        qp.glm(strat, "api00 ~ acs.k3", subset="stype == 'H'")  # acs.k3 is missing for every H school
 
 
 def test_separation_warns_not_fails(strat):
@@ -139,15 +159,18 @@ def test_separation_warns_not_fails(strat):
     assert res.coef[1] > 0
 
 
-@pytest.mark.parametrize("formula, words", [
-    ('api00 ~ I(__import__("os").getpid())', "calls '__import__'"),
-    ("api00 ~ I(ell.__class__)", "'__'"),
-    ("api00 ~ I((1).__class__)", "'__'"),
-    ('api00 ~ {getattr(ell, "real")}', "calls 'getattr'"),
-    ('api00 ~ I("a".join("b"))', "calls '.join'"),
-    ('api00 ~ I([open][0]("/etc/passwd"))', "open"),
-    ("api00 ~ I(x=open)", "open"),
-])
+@pytest.mark.parametrize(
+    "formula, words",
+    [
+        ('api00 ~ I(__import__("os").getpid())', "calls '__import__'"),
+        ("api00 ~ I(ell.__class__)", "'__'"),
+        ("api00 ~ I((1).__class__)", "'__'"),
+        ('api00 ~ {getattr(ell, "real")}', "calls 'getattr'"),
+        ('api00 ~ I("a".join("b"))', "calls '.join'"),
+        ('api00 ~ I([open][0]("/etc/passwd"))', "open"),
+        ("api00 ~ I(x=open)", "open"),
+    ],
+)
 def test_formula_runs_no_arbitrary_python(strat, formula, words):
     """formulaic evaluates a formula's terms as Python: only listed functions and data columns may
     appear, so a formula from a study file or a script cannot run code."""

@@ -38,7 +38,7 @@ def worked(weights=None):
 def pmf(k, p):
     """Binomial(J, p) probability of k (0 outside 0..J)."""
     kk = np.clip(k, 0, J)
-    return np.where((k >= 0) & (k <= J), comb(J, kk) * p ** kk * (1 - p) ** (J - kk), 0.0)
+    return np.where((k >= 0) & (k <= J), comb(J, kk) * p**kk * (1 - p) ** (J - kk), 0.0)
 
 
 def row_loglik(par, y, t):
@@ -53,7 +53,7 @@ def scipy_mle(y, t, w):
     """Maximize sum_i w_i log Pr(Y_i | T_i) with scipy (rows with the same (y, t) pooled for speed)."""
     cells, inv = np.unique(np.column_stack([y, t]), axis=0, return_inverse=True)
     wc = np.bincount(inv.ravel(), weights=w)
-    obj = lambda par: -(wc * row_loglik(par, cells[:, 0], cells[:, 1])).sum()   # noqa: E731
+    obj = lambda par: -(wc * row_loglik(par, cells[:, 0], cells[:, 1])).sum()  # noqa: E731
     r = minimize(obj, [0.4, 0.5], method="Nelder-Mead", options={"xatol": 1e-11, "fatol": 1e-9, "maxiter": 4000})
     assert r.success
     return r.x
@@ -82,7 +82,7 @@ def test_worked_example_estimate_and_information_se():
     th = fit(N[None], J).theta[0]
     assert th == pytest.approx(theta, rel=1e-6)
     # observed information from the independent likelihood (numerical Hessian) vs the module's
-    total = lambda par: (w * row_loglik(par, y, t)).sum()   # noqa: E731
+    total = lambda par: (w * row_loglik(par, y, t)).sum()  # noqa: E731
     Hnum = num_grad(lambda p: num_grad(total, p, 1e-5), th, 1e-5)
     se_info = math.sqrt(np.linalg.inv(-Hnum)[0, 0])
     H = hessian(N, th, J)
@@ -91,7 +91,7 @@ def test_worked_example_estimate_and_information_se():
     # design-based SE under SRS (with replacement, each row a PSU): the sandwich
     # n/(n-1) H^-1 (sum s_i s_i') H^-1 with s_i each row's score, here by numerical differentiation
     n = len(y)
-    S = num_grad(lambda p: row_loglik(p, y, t), th)                       # (n, 2)
+    S = num_grad(lambda p: row_loglik(p, y, t), th)  # (n, 2)
     Hi = np.linalg.inv(Hnum)
     V = n / (n - 1) * Hi @ (S.T @ S) @ Hi
     assert row.se == pytest.approx(math.sqrt(V[0, 0]), rel=1e-5)
@@ -131,8 +131,13 @@ def test_em_newton_and_scipy_agree_and_vectorized_equals_one_by_one():
     for k in np.flatnonzero(inner)[:10]:
         one = fit(N[k], J).theta[0]
         assert one == pytest.approx(em.theta[k], rel=1e-10, abs=1e-12)
-        r = minimize(lambda th: -loglik(th, N[k:k + 1], J)[0], [0.5, 0.5], method="L-BFGS-B",
-                     bounds=[(1e-9, 1 - 1e-9)] * 2, options={"ftol": 1e-15, "gtol": 1e-12})
+        r = minimize(
+            lambda th: -loglik(th, N[k : k + 1], J)[0],
+            [0.5, 0.5],
+            method="L-BFGS-B",
+            bounds=[(1e-9, 1 - 1e-9)] * 2,
+            options={"ftol": 1e-15, "gtol": 1e-12},
+        )
         assert r.x == pytest.approx(em.theta[k], rel=1e-5, abs=1e-7)
     # pure EM (as in the paper) reaches the same point when run to a tight tolerance
     th, _, done = list_ml._run_em(list_ml._start(N, J), N, J, 1e-13, 200_000)
@@ -147,8 +152,15 @@ def cluster_sample(seed=2, n_psu=12, per=30):
     u = rng.normal(0, 0.3, n_psu)[psu]
     t = rng.integers(0, 2, n)
     y = rng.binomial(J, 1 / (1 + np.exp(-u)), n) + t * (rng.random(n) < 0.35)
-    return pl.DataFrame({"count": y, "treat": t, "psu": psu, "w": rng.uniform(1, 5, n).round(3),
-                         "g": np.where(rng.random(n) < 0.5, "a", "b")})
+    return pl.DataFrame(
+        {
+            "count": y,
+            "treat": t,
+            "psu": psu,
+            "w": rng.uniform(1, 5, n).round(3),
+            "g": np.where(rng.random(n) < 0.5, "a", "b"),
+        }
+    )
 
 
 def test_replicate_se_is_refit_under_each_replicate():
@@ -177,7 +189,8 @@ def test_taylor_and_replicate_agree_with_domains_and_ml_near_diff():
         assert rb.se == pytest.approx(ra.se, rel=0.1)
         assert abs(ra.estimate - rd.estimate) < 2 * rd.se
         assert ra.ci_low < ra.estimate < ra.ci_high and ra.df == tay.degf(
-            np.flatnonzero(df["g"].to_numpy() == ra.domain["g"]))
+            np.flatnonzero(df["g"].to_numpy() == ra.domain["g"])
+        )
     # a domain's linearization uses the whole design: the same as zero-weighting the other rows
     zero = df.with_columns(pl.when(pl.col("g") == "a").then(pl.col("w")).otherwise(0.0).alias("w"))
     za = list_experiment_ml(qp.svydesign(zero, ids="psu", weights="w"), "count", "treat").rows[0]
@@ -187,8 +200,13 @@ def test_taylor_and_replicate_agree_with_domains_and_ml_near_diff():
 
 def test_boundary_estimate_has_no_linearized_se():
     # the treated arm looks like the control arm shifted down: the ML estimate of delta is 0
-    df = pl.DataFrame({"count": [0] * 5 + [1] * 20 + [2] * 20 + [3] * 5 + [0] * 10 + [1] * 25 + [2] * 15 + [3] * 5,
-                       "treat": [0] * 50 + [1] * 55, "psu": np.arange(105) % 10})
+    df = pl.DataFrame(
+        {
+            "count": [0] * 5 + [1] * 20 + [2] * 20 + [3] * 5 + [0] * 10 + [1] * 25 + [2] * 15 + [3] * 5,
+            "treat": [0] * 50 + [1] * 55,
+            "psu": np.arange(105) % 10,
+        }
+    )
     with pytest.warns(UserWarning, match="boundary"):
         r = list_experiment_ml(qp.svydesign(df), "count", "treat").rows[0]
     assert r.estimate == 0.0 and math.isnan(r.se) and r.ci_low is None or math.isnan(r.ci_low or math.nan)
@@ -198,15 +216,18 @@ def test_boundary_estimate_has_no_linearized_se():
     assert r.estimate == 0.0 and r.se >= 0
 
 
-@pytest.mark.parametrize("values,treat,kw,err,msg", [
-    ([0.0, 1.0, 2.5, 3.0, 1.0, 2.0], [0, 0, 0, 1, 1, 1], {}, ColumnError, "whole numbers"),
-    ([0, 1, -1, 3, 1, 2], [0, 0, 0, 1, 1, 1], {}, ColumnError, "whole numbers"),
-    ([0, 1, 2, 3, 1, 4], [0, 0, 0, 1, 1, 1], {}, ColumnError, r"above J \+ 1 = 3"),
-    ([0, 1, 3, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 2}, ColumnError, "control-row count 3 above"),
-    ([0, 1, 2, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 0}, EstimationError, "control_items must be"),
-    ([0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1], {}, EstimationError, "every control row"),
-    ([0, 1, 2, 3, 1, 2], [0, 0, 2, 1, 1, 1], {}, ColumnError, "0 and 1"),
-])
+@pytest.mark.parametrize(
+    "values,treat,kw,err,msg",
+    [
+        ([0.0, 1.0, 2.5, 3.0, 1.0, 2.0], [0, 0, 0, 1, 1, 1], {}, ColumnError, "whole numbers"),
+        ([0, 1, -1, 3, 1, 2], [0, 0, 0, 1, 1, 1], {}, ColumnError, "whole numbers"),
+        ([0, 1, 2, 3, 1, 4], [0, 0, 0, 1, 1, 1], {}, ColumnError, r"above J \+ 1 = 3"),
+        ([0, 1, 3, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 2}, ColumnError, "control-row count 3 above"),
+        ([0, 1, 2, 3, 1, 2], [0, 0, 0, 1, 1, 1], {"control_items": 0}, EstimationError, "control_items must be"),
+        ([0, 0, 0, 1, 1, 0], [0, 0, 0, 1, 1, 1], {}, EstimationError, "every control row"),
+        ([0, 1, 2, 3, 1, 2], [0, 0, 2, 1, 1, 1], {}, ColumnError, "0 and 1"),
+    ],
+)
 def test_bad_counts_and_treatment(values, treat, kw, err, msg):
     df = pl.DataFrame({"count": values, "treat": treat})
     with pytest.raises(err, match=msg):
@@ -215,8 +236,13 @@ def test_bad_counts_and_treatment(values, treat, kw, err, msg):
 
 @pytest.mark.filterwarnings("ignore:ML list estimate")
 def test_domain_without_one_arm_is_an_error():
-    df = pl.DataFrame({"count": [0, 1, 2, 1, 2, 3, 1, 2], "treat": [0, 0, 1, 1, 1, 1, 0, 1],
-                       "g": ["a", "a", "a", "a", "b", "b", "b", "b"]})
+    df = pl.DataFrame(
+        {
+            "count": [0, 1, 2, 1, 2, 3, 1, 2],
+            "treat": [0, 0, 1, 1, 1, 1, 0, 1],
+            "g": ["a", "a", "a", "a", "b", "b", "b", "b"],
+        }
+    )
     df = df.with_columns(pl.when(pl.col("g") == "b").then(1).otherwise(pl.col("treat")).alias("treat"))
     with pytest.raises(EstimationError, match="in domain g=b has no control rows"):
         list_experiment_ml(qp.svydesign(df), "count", "treat", by="g", control_items=3)
@@ -226,10 +252,10 @@ def test_not_converging_is_an_error(monkeypatch):
     real = list_ml.fit
 
     def capped(N, J, start=None, *, algorithm="em", max_em=200_000):
-        return real(N, J, start, algorithm=algorithm, max_em=1)     # far too few EM steps after Newton
+        return real(N, J, start, algorithm=algorithm, max_em=1)  # far too few EM steps after Newton
 
     def failing_newton(theta, N, J, maxit=60):
-        return theta.copy(), np.zeros(len(theta), bool), 0         # Newton gives up at once
+        return theta.copy(), np.zeros(len(theta), bool), 0  # Newton gives up at once
 
     monkeypatch.setattr(list_ml, "fit", capped)
     monkeypatch.setattr(list_ml, "_newton", failing_newton)
@@ -264,6 +290,10 @@ def test_boundary_fits_equal_the_closed_forms():
     psi = (N0 @ np.arange(J + 1) + N1 @ (np.arange(J + 2) - 1)) / (J * (N0.sum() + N1.sum()))
     assert res.theta[0] == pytest.approx([1.0, psi], rel=1e-9)
     # the likelihood there is not beaten by scipy inside the square
-    r = minimize(lambda th: -loglik(th, np.concatenate([N0, N1])[None], J)[0], [0.5, 0.5], method="L-BFGS-B",
-                 bounds=[(1e-9, 1 - 1e-9)] * 2)
+    r = minimize(
+        lambda th: -loglik(th, np.concatenate([N0, N1])[None], J)[0],
+        [0.5, 0.5],
+        method="L-BFGS-B",
+        bounds=[(1e-9, 1 - 1e-9)] * 2,
+    )
     assert res.loglik[0] >= -r.fun - 1e-6

@@ -62,8 +62,15 @@ def num_grad(f, x, eps=1e-6):
 def num_hess(f, x, h=1e-3):
     """Second differences of f (error about 1e-7 relative on these likelihoods)."""
     E = np.eye(len(x)) * h
-    return np.array([[(f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j]))
-                      / (4 * h * h) for j in range(len(x))] for i in range(len(x))])
+    return np.array(
+        [
+            [
+                (f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j])) / (4 * h * h)
+                for j in range(len(x))
+            ]
+            for i in range(len(x))
+        ]
+    )
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +102,7 @@ def test_lm_model_se_is_ordinary_least_squares(srs):
     des = qp.svydesign(srs, weights="one")
     res = list_regression(des, "count ~ x1 + x2", "treat", method="lm", variance="model")
     x1, x2, t = srs["x1"].to_numpy(), srs["x2"].to_numpy(), srs["treat"].to_numpy()
-    X = np.column_stack([t, x1 * t, x2 * t, np.ones_like(x1), x1, x2])    # sensitive, then control
+    X = np.column_stack([t, x1 * t, x2 * t, np.ones_like(x1), x1, x2])  # sensitive, then control
     y = srs["count"].to_numpy().astype(float)
     b, *_ = np.linalg.lstsq(X, y, rcond=None)
     e = y - X @ b
@@ -107,7 +114,8 @@ def test_lm_model_se_is_ordinary_least_squares(srs):
 @pytest.mark.parametrize("kind", ["taylor", "replicate", "poststratified"])
 def test_intercept_only_prevalence_equals_imai_ml_and_difference(kind):
     df = simulate(600, 5, clusters=40, icc=0.2).with_columns(
-        (pl.col("cl") % 4).alias("st"), (1 + (pl.col("x2") * 2)).cast(pl.Float64).alias("w"))
+        (pl.col("cl") % 4).alias("st"), (1 + (pl.col("x2") * 2)).cast(pl.Float64).alias("w")
+    )
     des = qp.svydesign(df, ids="cl", strata="st", weights="w", nest=True)
     if kind == "replicate":
         des = qp.as_svrepdesign(des, type="JKn")
@@ -187,6 +195,7 @@ def test_missing_values_leave_rows_out_of_the_fit_not_the_design(srs):
 
 # ---- bad input: one error naming the parameter -------------------------------------------------------
 
+
 def test_formula_term_absent_from_the_data(srs):
     des = qp.svydesign(srs, weights="one")
     for method in ("ml", "lm"):
@@ -234,8 +243,9 @@ def test_prevalence_at_zero_warns_that_the_fit_ran_to_the_boundary():
     """Nobody holds the sensitive item: the ML fit's intercept runs off to -infinity; the fit says so."""
     rng = np.random.default_rng(0)
     n = 600
-    df = pl.DataFrame({"count": rng.binomial(J, 0.4, n), "treat": rng.integers(0, 2, n),
-                       "x1": rng.normal(size=n), "one": np.ones(n)})
+    df = pl.DataFrame(
+        {"count": rng.binomial(J, 0.4, n), "treat": rng.integers(0, 2, n), "x1": rng.normal(size=n), "one": np.ones(n)}
+    )
     with pytest.warns(UserWarning, match="separation"):
         res = list_regression(qp.svydesign(df, weights="one"), "count ~ x1", "treat")
     assert res.extra["boundary"] is True
@@ -247,8 +257,9 @@ def test_text_treatment_and_json(srs):
     """A treatment coded as text gives the same fit as 0/1; the result's dict is JSON."""
     import json
 
-    text = srs.with_columns(pl.when(pl.col("treat") == 1).then(pl.lit("treated")).otherwise(pl.lit("control"))
-                            .alias("treat"))
+    text = srs.with_columns(
+        pl.when(pl.col("treat") == 1).then(pl.lit("treated")).otherwise(pl.lit("control")).alias("treat")
+    )
     for method in ("lm", "ml"):
         a = list_regression(qp.svydesign(srs, weights="one"), "count ~ x1 + x2", "treat", method=method)
         b = list_regression(qp.svydesign(text, weights="one"), "count ~ x1 + x2", "treat", method=method)
@@ -268,10 +279,12 @@ def test_formulas_cannot_run_code(srs, tmp_path):
     marker = tmp_path / "ran"
     evil = f"__import__('pathlib').Path('{marker}').touch()"
     des = qp.svydesign(srs, weights="one")
-    calls = [lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="ml"),
-             lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="lm"),
-             lambda: rr_regression(des, f"x2 ~ x1 + {evil}", rr_design="warner", p=0.7),
-             lambda: mubp(srs, f"x2 ~ x1 + {evil}", {"x1": 0.0})]
+    calls = [
+        lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="ml"),
+        lambda: list_regression(des, f"count ~ x1 + {evil}", "treat", method="lm"),
+        lambda: rr_regression(des, f"x2 ~ x1 + {evil}", rr_design="warner", p=0.7),
+        lambda: mubp(srs, f"x2 ~ x1 + {evil}", {"x1": 0.0}),
+    ]
     for call in calls:
         with pytest.raises(EstimationError, match="may not call"):
             call()

@@ -21,12 +21,14 @@ REF = Path(__file__).parents[1] / "reference" / "data"
 
 def strat():
     return DesignSpec.from_mapping(dict(weights="pw", strata="stype", fpc=["fpc"])).build(
-        qp.read_data(REF / "apistrat.csv").frame)
+        qp.read_data(REF / "apistrat.csv").frame
+    )
 
 
 def boot():
     return DesignSpec.from_mapping(dict(weights="pw", replicates=dict(columns="rw*", type="bootstrap"))).build(
-        qp.read_data(REF / "apistrat_boot.csv").frame)
+        qp.read_data(REF / "apistrat_boot.csv").frame
+    )
 
 
 def fit(des, formula, family="gaussian"):
@@ -46,11 +48,12 @@ def test_replicate_margins_by_hand():
     b = full.coef
     ell, meals = f.get_column("ell").cast(pl.Float64).to_numpy(), f.get_column("meals").cast(pl.Float64).to_numpy()
     w = des.weights
-    W = des.rep_matrix(np.arange(des.n))                 # (n, R)
+    W = des.rep_matrix(np.arange(des.n))  # (n, R)
     fits, grads = [], []
     for lv in levels:
-        X = np.column_stack([np.ones(des.n), ell, meals, np.full(des.n, lv == "H", float),
-                             np.full(des.n, lv == "M", float)])
+        X = np.column_stack(
+            [np.ones(des.n), ell, meals, np.full(des.n, lv == "H", float), np.full(des.n, lv == "M", float)]
+        )
         mu = 1 / (1 + np.exp(-(X @ b)))
         fits.append(mu)
         grads.append((w * mu * (1 - mu)) @ X / w.sum())
@@ -100,7 +103,7 @@ def test_ame_of_a_factor_is_a_difference_of_margins():
     res = fit(strat(), "hi700 ~ ell + meals + stype", "binomial")
     rows = ame(res, "stype")
     assert [(r["level"], r["reference"]) for r in rows] == [("H", "E"), ("M", "E")]
-    m = predictive_margins(res, "stype", levels=["E", "H", "M"])     # in the model: no refit
+    m = predictive_margins(res, "stype", levels=["E", "H", "M"])  # in the model: no refit
     c = np.array([-1.0, 1.0, 0.0])
     assert rows[0]["estimate"] == pytest.approx(c @ m.coef(), rel=1e-12)
     assert rows[0]["se"] == pytest.approx(np.sqrt(c @ m.vcov() @ c), rel=1e-12)

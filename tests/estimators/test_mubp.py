@@ -36,8 +36,14 @@ def one(v):
 
 @pytest.mark.parametrize("case", GOLDEN["cases"], ids=[c["id"] for c in GOLDEN["cases"]])
 def test_matches_independent_r_implementation(case):
-    res = mubp(DATA, "y ~ z1 + z2", MEANS, population_cov=COV if one(case["with_cov"]) else None,
-               population_size=one(case["population_size"]), phi=PHI)
+    res = mubp(
+        DATA,
+        "y ~ z1 + z2",
+        MEANS,
+        population_cov=COV if one(case["with_cov"]) else None,
+        population_size=one(case["population_size"]),
+        phi=PHI,
+    )
     np.testing.assert_allclose(res.coef, case["coef"], rtol=1e-7)
     np.testing.assert_allclose(res.mubp, case["mubp"], rtol=1e-6)
     assert res.rho == pytest.approx(one(case["rho"]), rel=1e-6)
@@ -74,7 +80,7 @@ def independent(y, Z, zbar, S=None, phis=(0, 0.5, 1)):
     for phi in phis:
         g = 1 / rho if phi == 1 else (phi + (1 - phi) * rho) / (phi * rho + 1 - phi)
         m = mu_u + g * (x1 - xbar) / sx
-        v = max(1 + g * g * (v1 - sx ** 2) / sx ** 2, np.finfo(float).eps)
+        v = max(1 + g * g * (v1 - sx**2) / sx**2, np.finfo(float).eps)
         out.append(y.mean() - stats.norm.cdf(m / math.sqrt(v)))
     return np.array(out)
 
@@ -97,7 +103,7 @@ def test_known_truth_inside_the_range():
     bias = one(GOLDEN["sample_mean_y"]) - one(GOLDEN["population_mean_y"])
     lo, hi = res.interval
     assert lo < bias < hi, (lo, bias, hi)
-    assert res.mubp[0] < bias          # the covariates explain only part of the bias
+    assert res.mubp[0] < bias  # the covariates explain only part of the bias
     d = res.to_dict()
     assert [r["phi"] for r in d["rows"]] == [0.0, 0.5, 1.0] and d["mubp_low"] == lo
     assert json.loads(json.dumps(d))["probit"]["z1"] == pytest.approx(res.coef[1])
@@ -127,17 +133,20 @@ def test_factor_covariates_by_r_column_name():
     np.testing.assert_allclose(a.mubp, b.mubp, rtol=1e-9)
 
 
-@pytest.mark.parametrize("kwargs,param,error", [
-    ({"population_means": {"z1": 0.0}}, "population_means", EstimationError),
-    ({"population_cov": np.eye(3)}, "population_cov", EstimationError),
-    ({"population_cov": {"z1": {"z1": 1.0}}}, "population_cov", EstimationError),
-    ({"population_cov": np.array([[1.0, 2.0], [2.0, 1.0]])}, "population_cov", EstimationError),
-    ({"population_size": 100}, "population_size", EstimationError),
-    ({"phi": (0, 1.5)}, "phi", EstimationError),
-    ({"formula": "y ~ z1 + z9"}, "formula", ColumnError),
-    ({"formula": "z1 ~ z2"}, "formula", EstimationError),
-    ({"formula": "y z1"}, "formula", EstimationError),
-])
+@pytest.mark.parametrize(
+    "kwargs,param,error",
+    [
+        ({"population_means": {"z1": 0.0}}, "population_means", EstimationError),
+        ({"population_cov": np.eye(3)}, "population_cov", EstimationError),
+        ({"population_cov": {"z1": {"z1": 1.0}}}, "population_cov", EstimationError),
+        ({"population_cov": np.array([[1.0, 2.0], [2.0, 1.0]])}, "population_cov", EstimationError),
+        ({"population_size": 100}, "population_size", EstimationError),
+        ({"phi": (0, 1.5)}, "phi", EstimationError),
+        ({"formula": "y ~ z1 + z9"}, "formula", ColumnError),
+        ({"formula": "z1 ~ z2"}, "formula", EstimationError),
+        ({"formula": "y z1"}, "formula", EstimationError),
+    ],
+)
 def test_bad_input_names_the_parameter(kwargs, param, error):
     args = {"formula": "y ~ z1 + z2", "population_means": MEANS, **kwargs}
     with pytest.raises(error) as e:

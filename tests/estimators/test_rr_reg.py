@@ -33,11 +33,11 @@ DESIGNS = {
 
 def answer_prob(design, h, kw):
     """P(recorded yes | true prevalence h), from each design's description (not from rr_reg)."""
-    if design == "forced":        # answer truthfully w.p. p_truth, else forced yes w.p. p_yes, forced no
+    if design == "forced":  # answer truthfully w.p. p_truth, else forced yes w.p. p_yes, forced no
         return kw["p_truth"] * h + kw["p_yes"]
-    if design.startswith("warner"):   # the statement w.p. p, its negation otherwise
+    if design.startswith("warner"):  # the statement w.p. p, its negation otherwise
         return kw["p"] * h + (1 - kw["p"]) * (1 - h)
-    return kw["p"] * h + (1 - kw["p"]) * kw["p_unrelated"]   # sensitive question w.p. p, else unrelated
+    return kw["p"] * h + (1 - kw["p"]) * kw["p_unrelated"]  # sensitive question w.p. p, else unrelated
 
 
 def simulate(design, n, seed, *, clusters=None, icc=0.0, cluster_x=False):
@@ -51,8 +51,8 @@ def simulate(design, n, seed, *, clusters=None, icc=0.0, cluster_x=False):
     x2 = rng.integers(0, 2, n)
     h = 1 / (1 + np.exp(-(-0.4 + 0.7 * x1 - 0.5 * x2 + 2 * u[cl])))
     z = rng.random(n) < h
-    lam_yes = answer_prob(design, 1.0, kw)       # P(yes | Z = 1)
-    lam_no = answer_prob(design, 0.0, kw)        # P(yes | Z = 0)
+    lam_yes = answer_prob(design, 1.0, kw)  # P(yes | Z = 1)
+    lam_no = answer_prob(design, 0.0, kw)  # P(yes | Z = 0)
     a = (rng.random(n) < np.where(z, lam_yes, lam_no)).astype(int)
     return pl.DataFrame({"a": a, "x1": x1, "x2": x2, "cl": cl, "one": np.ones(n)})
 
@@ -68,8 +68,15 @@ def num_grad(f, x, eps=1e-6):
 
 def num_hess(f, x, h=1e-3):
     E = np.eye(len(x)) * h
-    return np.array([[(f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j]))
-                      / (4 * h * h) for j in range(len(x))] for i in range(len(x))])
+    return np.array(
+        [
+            [
+                (f(x + E[i] + E[j]) - f(x + E[i] - E[j]) - f(x - E[i] + E[j]) + f(x - E[i] - E[j])) / (4 * h * h)
+                for j in range(len(x))
+            ]
+            for i in range(len(x))
+        ]
+    )
 
 
 @pytest.mark.parametrize("design", list(DESIGNS))
@@ -98,7 +105,8 @@ def test_ml_equals_the_published_likelihood_maximized_independently(design):
 @pytest.mark.parametrize("design", ["forced", "warner", "unrelated"])
 def test_intercept_only_prevalence_equals_the_moment_estimator(design, kind):
     df = simulate(design, 800, 9, clusters=40, icc=0.1).with_columns(
-        (pl.col("cl") % 4).alias("st"), (1 + 2.0 * pl.col("x2")).alias("w"))
+        (pl.col("cl") % 4).alias("st"), (1 + 2.0 * pl.col("x2")).alias("w")
+    )
     des = qp.svydesign(df, ids="cl", strata="st", weights="w", nest=True)
     if kind == "replicate":
         des = qp.as_svrepdesign(des, type="JKn")
@@ -141,7 +149,7 @@ def test_prevalence_by_group():
         m = df["x2"].to_numpy() == int(r["x2"])
         assert r["estimate"] == pytest.approx(h[m].mean(), rel=1e-12)
         assert r["ci_low"] < r["estimate"] < r["ci_high"]
-    assert rows[0]["estimate"] > rows[1]["estimate"]      # x2's true slope is -0.5
+    assert rows[0]["estimate"] > rows[1]["estimate"]  # x2's true slope is -0.5
 
 
 def test_text_answers():
@@ -154,18 +162,22 @@ def test_text_answers():
 
 # ---- probabilities that do not identify the model, and other bad input ---------------------------------
 
-@pytest.mark.parametrize("kw,param", [
-    ({"rr_design": "warner", "p": 0.5}, "p"),
-    ({"rr_design": "forced", "p_truth": 0.0, "p_yes": 0.5}, "p_truth"),
-    ({"rr_design": "forced", "p_truth": 1.2, "p_yes": 0.1}, "p_truth"),
-    ({"rr_design": "forced", "p_truth": 0.7}, "p_yes"),
-    ({"rr_design": "forced", "p_truth": 0.7, "p_yes": 0.4}, "p_yes"),
-    ({"rr_design": "unrelated", "p": 0.0, "p_unrelated": 0.3}, "p"),
-    ({"rr_design": "unrelated", "p": 0.6, "p_unrelated": 1.3}, "p_unrelated"),
-    ({"rr_design": "warner", "p": 0.7, "p_yes": 0.1}, "p_yes"),
-    ({"rr_design": "mirror", "p": 0.7}, "rr_design"),
-    ({"rr_design": "forced", "p_truth": "x", "p_yes": 0.1}, "p_truth"),
-])
+
+@pytest.mark.parametrize(
+    "kw,param",
+    [
+        ({"rr_design": "warner", "p": 0.5}, "p"),
+        ({"rr_design": "forced", "p_truth": 0.0, "p_yes": 0.5}, "p_truth"),
+        ({"rr_design": "forced", "p_truth": 1.2, "p_yes": 0.1}, "p_truth"),
+        ({"rr_design": "forced", "p_truth": 0.7}, "p_yes"),
+        ({"rr_design": "forced", "p_truth": 0.7, "p_yes": 0.4}, "p_yes"),
+        ({"rr_design": "unrelated", "p": 0.0, "p_unrelated": 0.3}, "p"),
+        ({"rr_design": "unrelated", "p": 0.6, "p_unrelated": 1.3}, "p_unrelated"),
+        ({"rr_design": "warner", "p": 0.7, "p_yes": 0.1}, "p_yes"),
+        ({"rr_design": "mirror", "p": 0.7}, "rr_design"),
+        ({"rr_design": "forced", "p_truth": "x", "p_yes": 0.1}, "p_truth"),
+    ],
+)
 def test_unidentifying_or_bad_probabilities(kw, param):
     df = simulate("forced", 200, 1)
     with pytest.raises(EstimationError) as e:
@@ -203,6 +215,5 @@ def test_prevalence_at_zero_warns_that_the_fit_ran_to_the_boundary():
     n = 800
     df = pl.DataFrame({"a": (rng.random(n) < 0.1).astype(int), "x1": rng.normal(size=n), "one": np.ones(n)})
     with pytest.warns(UserWarning, match="separation"):
-        res = rr_regression(qp.svydesign(df, weights="one"), "a ~ x1", rr_design="forced", p_truth=0.7,
-                            p_yes=0.15)
+        res = rr_regression(qp.svydesign(df, weights="one"), "a ~ x1", rr_design="forced", p_truth=0.7, p_yes=0.15)
     assert res.extra["boundary"] is True

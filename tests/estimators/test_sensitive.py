@@ -17,13 +17,15 @@ from quietpoll.estimators import ci as cimod
 from quietpoll.estimators.sensitive import list_experiment, randomized_response, rr_transform
 
 # a small SRS-like example: equal weights, one stratum, every row its own PSU
-SMALL = pl.DataFrame({
-    "count": [2, 3, 1, 4, 2, 3, 1, 2, 0, 3, 2, 1],
-    "treat": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
-    "ans":   [1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0],
-    "g":     ["a", "a", "b", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
-    "w":     [10.0] * 12,
-})
+SMALL = pl.DataFrame(
+    {
+        "count": [2, 3, 1, 4, 2, 3, 1, 2, 0, 3, 2, 1],
+        "treat": [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0],
+        "ans": [1, 0, 1, 1, 0, 0, 1, 0, 0, 1, 0, 0],
+        "g": ["a", "a", "b", "b", "a", "b", "a", "b", "a", "b", "a", "b"],
+        "w": [10.0] * 12,
+    }
+)
 
 
 def srs(frame=SMALL):
@@ -39,7 +41,7 @@ def test_list_experiment_small_srs_by_hand():
     est_hand = y1.mean() - y0.mean()
     # textbook with-replacement linearization: n/(n-1) * sum over rows of the centred influence squared;
     # with equal weights the influence of a treated row is (y - m1)/n1, of a control row -(y - m0)/n0
-    var_hand = n / (n - 1) * (((y1 - y1.mean()) ** 2).sum() / n1 ** 2 + ((y0 - y0.mean()) ** 2).sum() / n0 ** 2)
+    var_hand = n / (n - 1) * (((y1 - y1.mean()) ** 2).sum() / n1**2 + ((y0 - y0.mean()) ** 2).sum() / n0**2)
     # the same from the influence values directly (weights included)
     w = SMALL["w"].to_numpy()
     W1, W0 = w @ t, w @ (1 - t)
@@ -106,7 +108,7 @@ def test_list_experiment_by_domain():
         m1, m0 = (w * d * full_t) @ full_y / W1, (w * d * (1 - full_t)) @ full_y / W0
         z = w * d * (full_t * (full_y - m1) / W1 - (1 - full_t) * (full_y - m0) / W0)
         n = len(z)
-        assert r.se ** 2 == pytest.approx(n / (n - 1) * ((z - z.mean()) ** 2).sum(), rel=1e-12)
+        assert r.se**2 == pytest.approx(n / (n - 1) * ((z - z.mean()) ** 2).sum(), rel=1e-12)
         assert r.n == 6 and r.n_missing == 0
 
 
@@ -132,10 +134,17 @@ def synthetic(n_strata=6, psu_per=8, per_psu=25, seed=1):
                 treat = int(rng.random() < 0.5)
                 base = rng.binomial(4, 1 / (1 + math.exp(-(u - 0.3))))
                 sens = int(rng.random() < 0.25 + 0.05 * h)
-                rows.append({"stratum": h, "psu": h * 100 + j, "w": float(rng.uniform(5, 40)),
-                             "count": base + treat * sens, "treat": treat,
-                             "ans": int(rng.random() < 0.7 * (0.25 + 0.05 * h) + 0.1),
-                             "region": "north" if h < 3 else "south"})
+                rows.append(
+                    {
+                        "stratum": h,
+                        "psu": h * 100 + j,
+                        "w": float(rng.uniform(5, 40)),
+                        "count": base + treat * sens,
+                        "treat": treat,
+                        "ans": int(rng.random() < 0.7 * (0.25 + 0.05 * h) + 0.1),
+                        "region": "north" if h < 3 else "south",
+                    }
+                )
     return pl.DataFrame(rows)
 
 
@@ -162,22 +171,26 @@ def test_replicate_variance_matches_numpy():
     rep = qp.as_svrepdesign(qp.svydesign(data, ids="psu", strata="stratum", weights="w"), "JKn")
     y, t = data["count"].to_numpy().astype(float), data["treat"].to_numpy().astype(float)
     W = np.asarray(rep.rep_matrix(slice(None)), float)
-    d = (W * (y * t)[:, None]).sum(0) / (W * t[:, None]).sum(0) \
-        - (W * (y * (1 - t))[:, None]).sum(0) / (W * (1 - t)[:, None]).sum(0)
+    d = (W * (y * t)[:, None]).sum(0) / (W * t[:, None]).sum(0) - (W * (y * (1 - t))[:, None]).sum(0) / (
+        W * (1 - t)[:, None]
+    ).sum(0)
     v = rep.scale * (rep.rscales * (d - d.mean()) ** 2).sum()
     r = list_experiment(rep, "count", "treat").rows[0]
-    assert r.se ** 2 == pytest.approx(v, rel=1e-10)
+    assert r.se**2 == pytest.approx(v, rel=1e-10)
     # the covariance matters: the variance of the difference is not the sum of the two variances
     m = qp.mean(rep, "count", by="treat")
     assert r.estimate == pytest.approx(m.rows[1].estimate - m.rows[0].estimate, rel=1e-12)
 
 
-@pytest.mark.parametrize("kw,a,c", [
-    (dict(rr_design="forced", p_truth=0.75, p_yes=0.1), 0.75, 0.1),
-    (dict(rr_design="warner", p=0.7), 0.4, 0.3),
-    (dict(rr_design="warner", p=0.2), -0.6, 0.8),
-    (dict(rr_design="unrelated", p=0.6, p_unrelated=0.3), 0.6, 0.4 * 0.3),
-])
+@pytest.mark.parametrize(
+    "kw,a,c",
+    [
+        (dict(rr_design="forced", p_truth=0.75, p_yes=0.1), 0.75, 0.1),
+        (dict(rr_design="warner", p=0.7), 0.4, 0.3),
+        (dict(rr_design="warner", p=0.2), -0.6, 0.8),
+        (dict(rr_design="unrelated", p=0.6, p_unrelated=0.3), 0.6, 0.4 * 0.3),
+    ],
+)
 def test_randomized_response_is_linear_transform_of_mean(kw, a, c):
     des = srs()
     lam = qp.mean(des, "ans").rows[0]
@@ -221,21 +234,24 @@ def test_randomized_response_text_answers_and_domains():
         assert ra.estimate == pytest.approx((lam - 0.2) / 0.6, rel=1e-12)
 
 
-@pytest.mark.parametrize("kw,msg", [
-    (dict(rr_design="warner", p=0.5), "unidentifiable"),
-    (dict(rr_design="warner", p=1.2), r"p must be in"),
-    (dict(rr_design="warner"), "p is required"),
-    (dict(rr_design="forced", p_truth=0.8), "p_yes is required"),
-    (dict(rr_design="forced", p_truth=0.0, p_yes=0.1), "p_truth must be in"),
-    (dict(rr_design="forced", p_truth=0.8, p_yes=0.3), "at most 1"),
-    (dict(rr_design="forced", p_truth=0.8, p_yes=-0.1), "p_yes must be in"),
-    (dict(rr_design="forced", p_truth=0.8, p_yes=0.1, p=0.3), "does not apply"),
-    (dict(rr_design="unrelated", p=0.7), "p_unrelated is required"),
-    (dict(rr_design="unrelated", p=0.7, p_unrelated=1.5), "p_unrelated must be in"),
-    (dict(rr_design="unrelated", p=0.0, p_unrelated=0.5), r"p must be in"),
-    (dict(rr_design="spinner", p=0.7), "^rr_design must be one of"),
-    (dict(rr_design="warner", p="abc"), "must be a probability"),
-])
+@pytest.mark.parametrize(
+    "kw,msg",
+    [
+        (dict(rr_design="warner", p=0.5), "unidentifiable"),
+        (dict(rr_design="warner", p=1.2), r"p must be in"),
+        (dict(rr_design="warner"), "p is required"),
+        (dict(rr_design="forced", p_truth=0.8), "p_yes is required"),
+        (dict(rr_design="forced", p_truth=0.0, p_yes=0.1), "p_truth must be in"),
+        (dict(rr_design="forced", p_truth=0.8, p_yes=0.3), "at most 1"),
+        (dict(rr_design="forced", p_truth=0.8, p_yes=-0.1), "p_yes must be in"),
+        (dict(rr_design="forced", p_truth=0.8, p_yes=0.1, p=0.3), "does not apply"),
+        (dict(rr_design="unrelated", p=0.7), "p_unrelated is required"),
+        (dict(rr_design="unrelated", p=0.7, p_unrelated=1.5), "p_unrelated must be in"),
+        (dict(rr_design="unrelated", p=0.0, p_unrelated=0.5), r"p must be in"),
+        (dict(rr_design="spinner", p=0.7), "^rr_design must be one of"),
+        (dict(rr_design="warner", p="abc"), "must be a probability"),
+    ],
+)
 def test_bad_parameters(kw, msg):
     with pytest.raises(EstimationError, match=msg):
         randomized_response(srs(), "ans", **kw)

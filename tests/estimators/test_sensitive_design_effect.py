@@ -33,8 +33,15 @@ def sample(n=1500, seed=0, effect=0.0, n_psu=None):
     bump = (t == 1) & (rng.random(n) < effect)
     y = np.minimum(y0 + t * z + bump, J + 1)
     psu = np.arange(n) % (n_psu or n)
-    return pl.DataFrame({"count": y, "treat": t, "w": rng.uniform(1, 4, n).round(3), "psu": psu,
-                         "g": np.where(rng.random(n) < 0.5, "a", "b")})
+    return pl.DataFrame(
+        {
+            "count": y,
+            "treat": t,
+            "w": rng.uniform(1, 4, n).round(3),
+            "psu": psu,
+            "g": np.where(rng.random(n) < 0.5, "a", "b"),
+        }
+    )
 
 
 def pis_by_hand(y, t, w):
@@ -83,10 +90,10 @@ def test_lr_statistic_and_face_match_nnls():
         S = A @ A.T + 0.2 * np.eye(m)
         theta = rng.normal(0, 1.2, size=(25, m))
         lam, pos = _project(theta, S)
-        L = np.linalg.cholesky(np.linalg.inv(S))        # S^-1 = L L'
+        L = np.linalg.cholesky(np.linalg.inv(S))  # S^-1 = L L'
         for i in range(len(theta)):
-            x, r = nnls(L.T, L.T @ theta[i])            # min ||L'(theta - x)|| over x >= 0
-            assert lam[i] == pytest.approx(r ** 2, rel=1e-8, abs=1e-12)
+            x, r = nnls(L.T, L.T @ theta[i])  # min ||L'(theta - x)|| over x >= 0
+            assert lam[i] == pytest.approx(r**2, rel=1e-8, abs=1e-12)
             assert pos[i] == int((x > 1e-12).sum())
 
 
@@ -97,7 +104,7 @@ def test_chi_bar_square_weights_for_two_components(rho):
     lam, p = _chibar_test(pi, S)
     lam_ref, _ = _project(pi[None], S)
     assert lam == pytest.approx(lam_ref[0])
-    w0 = 0.25 - math.asin(rho) / (2 * math.pi)        # no component positive: Z in the polar cone
+    w0 = 0.25 - math.asin(rho) / (2 * math.pi)  # no component positive: Z in the polar cone
     p_ref = w0 * stats.chi2.sf(lam, 2) + 0.5 * stats.chi2.sf(lam, 1)
     assert p == pytest.approx(p_ref, abs=0.004)
     # feasible estimates: lambda = 0 and p = 1 - P(both positive)
@@ -125,10 +132,13 @@ def test_no_effect_accepted_and_strong_effect_rejected_with_domains():
 
 def test_api_estimate_adds_the_test_to_the_json():
     df = sample(800, seed=6, n_psu=40)
-    for des in (qp.svydesign(df, ids="psu", weights="w"),
-                qp.as_svrepdesign(qp.svydesign(df, ids="psu", weights="w"), "bootstrap", replicates=30, seed=1)):
-        tab = qp.estimate(df, des, list_experiment=("count", "treat"), list_method="ml", by=["g"],
-                          design_effect_test=True)
+    for des in (
+        qp.svydesign(df, ids="psu", weights="w"),
+        qp.as_svrepdesign(qp.svydesign(df, ids="psu", weights="w"), "bootstrap", replicates=30, seed=1),
+    ):
+        tab = qp.estimate(
+            df, des, list_experiment=("count", "treat"), list_method="ml", by=["g"], design_effect_test=True
+        )
         assert isinstance(tab, DesignEffectTable)
         obj = tab.to_json_obj()
         json.dumps(obj, allow_nan=False)
@@ -142,8 +152,12 @@ def test_api_estimate_adds_the_test_to_the_json():
 def test_bad_input():
     df = sample(200, seed=7)
     with pytest.raises(EstimationError, match="no treated rows"):
-        design_effect_test(qp.svydesign(df.with_columns(pl.lit(0).alias("treat"), pl.col("count").clip(0, J))),
-                           "count", "treat", control_items=J)
+        design_effect_test(
+            qp.svydesign(df.with_columns(pl.lit(0).alias("treat"), pl.col("count").clip(0, J))),
+            "count",
+            "treat",
+            control_items=J,
+        )
     with pytest.raises(ColumnError, match="whole numbers"):
         design_effect_test(qp.svydesign(df.with_columns(pl.col("count") / 2)), "count", "treat")
     # the Python API names its parameters (the CLI writes them as flags)

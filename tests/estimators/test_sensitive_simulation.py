@@ -58,12 +58,12 @@ def test_list_experiment_unbiased_and_covers(method):
         est, lo, hi = run(frames, lambda d: list_experiment(d, "count", "treat"))
     else:
         with warnings.catch_warnings():
-            warnings.simplefilter("error")      # no estimate may fall on the boundary here
+            warnings.simplefilter("error")  # no estimate may fall on the boundary here
             est, lo, hi = run(frames, lambda d: list_experiment_ml(d, "count", "treat", control_items=J))
     check(est, lo, hi)
 
 
-@pytest.mark.filterwarnings("ignore:ML list estimate")   # one of the 400 samples has its ML estimate at 0
+@pytest.mark.filterwarnings("ignore:ML list estimate")  # one of the 400 samples has its ML estimate at 0
 def test_ml_is_more_precise_than_the_difference():
     # Imai (2011): the ML estimator uses the control items' distribution, so its sampling variance is
     # below the difference in means under the model
@@ -74,20 +74,23 @@ def test_ml_is_more_precise_than_the_difference():
     assert m.var() < d.var()
 
 
-@pytest.mark.parametrize("design,kw", [
-    ("forced", dict(p_truth=0.7, p_yes=0.15)),
-    ("warner", dict(p=0.75)),
-    ("unrelated", dict(p=0.6, p_unrelated=0.4)),
-])
+@pytest.mark.parametrize(
+    "design,kw",
+    [
+        ("forced", dict(p_truth=0.7, p_yes=0.15)),
+        ("warner", dict(p=0.75)),
+        ("unrelated", dict(p=0.6, p_unrelated=0.4)),
+    ],
+)
 def test_randomized_response_unbiased_and_covers(design, kw):
     rng = np.random.default_rng({"forced": 21, "warner": 22, "unrelated": 23}[design])
     truth = rng.random((REPS, N)) < TRUTH
     u = rng.random((REPS, N))
-    if design == "forced":       # the die says: answer truthfully (p_truth), say yes (p_yes), or say no
+    if design == "forced":  # the die says: answer truthfully (p_truth), say yes (p_yes), or say no
         ans = np.where(u < kw["p_truth"], truth, u < kw["p_truth"] + kw["p_yes"])
-    elif design == "warner":     # the statement or its negation
+    elif design == "warner":  # the statement or its negation
         ans = np.where(u < kw["p"], truth, ~truth)
-    else:                        # the sensitive question or an innocuous one with known yes share
+    else:  # the sensitive question or an innocuous one with known yes share
         ans = np.where(u < kw["p"], truth, rng.random((REPS, N)) < kw["p_unrelated"])
     frames = [pl.DataFrame({"ans": ans[i].astype(np.int8)}) for i in range(REPS)]
     est, lo, hi = run(frames, lambda d: randomized_response(d, "ans", rr_design=design, **kw))

@@ -34,13 +34,28 @@ def _instrument() -> Instrument:
 
 def test_kobo_csv(tmp_path):
     p = tmp_path / "export.csv"
-    pl.DataFrame({
-        "start": ["2024-01-01"], "hh/name": ["Ann"], "hh/person/age": [33], "hh/colours": ["red green"],
-        "hh/colours/red": [1], "hh/colours/blue": [0], "hh/colours/green": [1], "where": ["1 2 3 4"],
-        "_where_latitude": [1.0], "_where_longitude": [2.0], "_where_altitude": [3.0], "_where_precision": [4.0],
-        "_id": [7], "_uuid": ["u"], "_submission_time": ["2024-01-01T00:00:00"], "_validation_status": [None],
-        "_index": [1], "surprise": ["x"],
-    }).write_csv(p)
+    pl.DataFrame(
+        {
+            "start": ["2024-01-01"],
+            "hh/name": ["Ann"],
+            "hh/person/age": [33],
+            "hh/colours": ["red green"],
+            "hh/colours/red": [1],
+            "hh/colours/blue": [0],
+            "hh/colours/green": [1],
+            "where": ["1 2 3 4"],
+            "_where_latitude": [1.0],
+            "_where_longitude": [2.0],
+            "_where_altitude": [3.0],
+            "_where_precision": [4.0],
+            "_id": [7],
+            "_uuid": ["u"],
+            "_submission_time": ["2024-01-01T00:00:00"],
+            "_validation_status": [None],
+            "_index": [1],
+            "surprise": ["x"],
+        }
+    ).write_csv(p)
     r = read_responses(p, _instrument())
     assert isinstance(r, Responses) and r.source_format == "kobo"
     assert r.columns["name"] == "name" and r.columns["age"] == "age"
@@ -80,16 +95,31 @@ def test_kobo_xlsx_with_repeat_sheet(tmp_path):
 
 def test_odk_csv_with_repeat_file(tmp_path):
     p = tmp_path / "hh.csv"
-    pl.DataFrame({
-        "SubmissionDate": ["Apr 26, 2018 8:58:20 AM"], "hh-name": ["Ann"], "hh-person-age": [33],
-        "hh-colours": ["blue"], "hh-colours/blue": [1], "where-Latitude": [1.5], "where-Longitude": [2.5],
-        "where-Altitude": [0.0], "where-Accuracy": [5.0], "meta-instanceID": ["uuid:1"],
-        "SET-OF-children": ["uuid:1/children"], "KEY": ["uuid:1"],
-    }).write_csv(p)
-    pl.DataFrame({
-        "child_name": ["Bo"], "child_age": [3], "PARENT_KEY": ["uuid:1"], "KEY": ["uuid:1/children[1]"],
-        "SET-OF-children": ["uuid:1/children"],
-    }).write_csv(tmp_path / "hh-children.csv")
+    pl.DataFrame(
+        {
+            "SubmissionDate": ["Apr 26, 2018 8:58:20 AM"],
+            "hh-name": ["Ann"],
+            "hh-person-age": [33],
+            "hh-colours": ["blue"],
+            "hh-colours/blue": [1],
+            "where-Latitude": [1.5],
+            "where-Longitude": [2.5],
+            "where-Altitude": [0.0],
+            "where-Accuracy": [5.0],
+            "meta-instanceID": ["uuid:1"],
+            "SET-OF-children": ["uuid:1/children"],
+            "KEY": ["uuid:1"],
+        }
+    ).write_csv(p)
+    pl.DataFrame(
+        {
+            "child_name": ["Bo"],
+            "child_age": [3],
+            "PARENT_KEY": ["uuid:1"],
+            "KEY": ["uuid:1/children[1]"],
+            "SET-OF-children": ["uuid:1/children"],
+        }
+    ).write_csv(tmp_path / "hh-children.csv")
     r = read_responses(p, _instrument())
     assert r.source_format == "odk"
     assert {"name", "age", "colours", "colours/blue", "where/latitude", "where/precision"} <= set(r.columns)
@@ -137,8 +167,12 @@ def _pairs():
         forms = sorted(d.glob("*.xlsx"))
         if forms:
             out += [(forms[0], f) for f in sorted(d.glob("*.csv")) + sorted(d.glob("*.sav"))]
-    out.append((CORPUS / "forms" / "reach__REACH_2024_MSNA-kobo-tool_draft_v11.xlsx",
-                EXPORTS / "reach-msna-2024" / "dummy_raw_data.xlsx"))
+    out.append(
+        (
+            CORPUS / "forms" / "reach__REACH_2024_MSNA-kobo-tool_draft_v11.xlsx",
+            EXPORTS / "reach-msna-2024" / "dummy_raw_data.xlsx",
+        )
+    )
     return out
 
 
@@ -162,8 +196,18 @@ def test_corpus_export_maps(form, data):
 def test_corpus_odk_briefcase_without_xlsform():
     """Briefcase folders hold XForms (.xml), not XLSForms: the columns are mapped against the question
     names of all-data-types.xml, written out here."""
-    names = ["some_string", "some_int", "some_decimal", "some_date", "some_time", "some_date_time",
-             "some_geopoint", "some_geotrace", "some_geoshape", "some_barcode"]
+    names = [
+        "some_string",
+        "some_int",
+        "some_decimal",
+        "some_date",
+        "some_time",
+        "some_date_time",
+        "some_geopoint",
+        "some_geotrace",
+        "some_geoshape",
+        "some_barcode",
+    ]
     types = ["text", "integer", "decimal", "date", "time", "datetime", "geopoint", "geotrace", "geoshape", "barcode"]
     qs = tuple(Question(n, t) for n, t in zip(names, types))
     inst = Instrument("all-data-types", "x", None, (), None, qs, {}, (), "x.xml")

@@ -171,7 +171,7 @@ TABLE = [
     ("string(true())", E, "true"),
     ("string(${age})", E, ""),
     ("string(0 div 0)", E, "NaN"),
-    ("1 <= string(0 div 0)", E, False),   # the text 'NaN' read as a number is NaN: false with anything
+    ("1 <= string(0 div 0)", E, False),  # the text 'NaN' read as a number is NaN: false with anything
     ("1 > 'NaN'", E, False),
     ("'NaN' != 1", E, True),
     # numbers

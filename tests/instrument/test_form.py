@@ -350,8 +350,10 @@ def test_defaults_read_only_repeat_counts_and_choice_columns_are_kept(tmp_path):
     # a literal count becomes pyxform's calculate <repeat>_count, which the count refers to
     assert inst.repeat_counts == {"kids": "${n}", "pets": "${pets_count}"}
     assert q["pets_count"].calculation == "3" and q["pets_count"].type == "calculate"
-    assert [(c.name, dict(c.data)) for c in inst.choices["city"]] == [("c1", {"province": "p1", "pop": "5"}),
-                                                                     ("c2", {"province": "p2"})]
+    assert [(c.name, dict(c.data)) for c in inst.choices["city"]] == [
+        ("c1", {"province": "p1", "pop": "5"}),
+        ("c2", {"province": "p2"}),
+    ]
     assert [dict(c.data) for c in inst.choices["prov"]] == [{}]
     assert q["city"].choice_filter == "province=${prov}"
 
@@ -382,8 +384,9 @@ _DEVICE_FORM = """| survey |
 
 def _device_form(tmp_path, mark="yes", namespaces='quietpoll="urn:quietpoll:xforms"'):
     path = tmp_path / "dev.md"
-    text = _DEVICE_FORM.format(mark=mark, ns_header="namespaces" if namespaces else "version",
-                               ns_value=namespaces or "1")
+    text = _DEVICE_FORM.format(
+        mark=mark, ns_header="namespaces" if namespaces else "version", ns_value=namespaces or "1"
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
@@ -418,7 +421,8 @@ def test_device_only_bad_marks_are_one_line_errors(tmp_path, mark, namespaces, e
 
 def test_device_only_on_a_group_is_refused(tmp_path):
     path = tmp_path / "g.md"
-    path.write_text("""| survey |
+    path.write_text(
+        """| survey |
 |  | type | name | label | bind::quietpoll:device-only |
 |  | begin_group | g | G | yes |
 |  | text | t | T | |
@@ -426,7 +430,9 @@ def test_device_only_on_a_group_is_refused(tmp_path):
 | settings |
 |  | form_id | namespaces |
 |  | g | quietpoll="urn:quietpoll:xforms" |
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     with pytest.raises(InstrumentError, match="marks fields, not a group"):
         load_instrument(path)
 

@@ -25,7 +25,11 @@ def _legacy(inst) -> list[str]:
 
 
 def test_duplicate_choice_names_load_with_a_warning(tmp_path):
-    path = _md(tmp_path, "|  | select_one yn | q | Q |\n", "|  | yn | y | Yes |\n|  | yn | n | No |\n|  | yn | y | Yes again |\n")
+    path = _md(
+        tmp_path,
+        "|  | select_one yn | q | Q |\n",
+        "|  | yn | y | Yes |\n|  | yn | n | No |\n|  | yn | y | Yes again |\n",
+    )
     inst = load_instrument(path)
     assert [c.name for c in inst.choices["yn"]] == ["y", "n", "y"]
     [warning] = _legacy(inst)
@@ -33,10 +37,19 @@ def test_duplicate_choice_names_load_with_a_warning(tmp_path):
 
 
 def test_duplicate_names_under_one_parent_are_renamed_later_ones_only(tmp_path):
-    path = _md(tmp_path, "|  | text | a | A |\n|  | begin_group | g | G |\n|  | text | a | A in g |\n|  | text | b | B |\n"
-                         "|  | text | b | B again |\n|  | text | b | B thrice |\n|  | end_group |  |  |\n")
+    path = _md(
+        tmp_path,
+        "|  | text | a | A |\n|  | begin_group | g | G |\n|  | text | a | A in g |\n|  | text | b | B |\n"
+        "|  | text | b | B again |\n|  | text | b | B thrice |\n|  | end_group |  |  |\n",
+    )
     inst = load_instrument(path)
-    assert [q.path for q in inst.questions if q.type == "text"] == ["a", "g/a", "g/b", "g/b_2", "g/b_3"]  # a in g is no duplicate
+    assert [q.path for q in inst.questions if q.type == "text"] == [
+        "a",
+        "g/a",
+        "g/b",
+        "g/b_2",
+        "g/b_3",
+    ]  # a in g is no duplicate
     [warning] = _legacy(inst)
     assert "b -> b_2" in warning and "b -> b_3" in warning and "a -> " not in warning
 
@@ -49,8 +62,10 @@ def test_old_set_form_title_row_moves_to_the_settings(tmp_path):
 
 
 def test_broken_reference_in_a_tools_own_column_is_ignored(tmp_path):
-    text = ("| survey |  |  |  |  |\n|---|---|---|---|---|\n|  | type | name | label | labelReport |\n"
-            "|  | text | first | First |  |\n|  | text | a | Hello ${first} | Hello ${fir |\n")
+    text = (
+        "| survey |  |  |  |  |\n|---|---|---|---|---|\n|  | type | name | label | labelReport |\n"
+        "|  | text | first | First |  |\n|  | text | a | Hello ${first} | Hello ${fir |\n"
+    )
     path = tmp_path / "form.md"
     path.write_text(text, encoding="utf-8")
     inst = load_instrument(path)

@@ -57,7 +57,7 @@ SMALL_MD = """| survey |
 # text in every script, and the characters JSON writes longest (\u0001: 6 bytes, emoji: 4 bytes)
 CHARS = st.one_of(
     st.characters(codec="utf-8", exclude_categories=("Cs",)),
-    st.sampled_from(["가", "힣", "\U0001F600", "\x01", '"', "\\", "a"]),
+    st.sampled_from(["가", "힣", "\U0001f600", "\x01", '"', "\\", "a"]),
 )
 
 
@@ -69,7 +69,7 @@ def _fit(text: str, cap: int) -> str:
 
 
 def _texts(cap: int):
-    longest = st.sampled_from(["가", "\x01", "\U0001F600", "x"]).map(lambda c: _fit(c * cap, cap))
+    longest = st.sampled_from(["가", "\x01", "\U0001f600", "x"]).map(lambda c: _fit(c * cap, cap))
     return st.one_of(longest, st.text(CHARS, max_size=cap).map(lambda t: _fit(t, cap)))
 
 
@@ -101,8 +101,14 @@ def _value(draw, instrument, q, cap):
 
 
 def _sealed(instrument, repeat):
-    return [q for q in instrument.questions if q.repeat == repeat and q.type in SEALED and not q.device_only
-            and not (q.type == "calculate" and not q.calculation)]
+    return [
+        q
+        for q in instrument.questions
+        if q.repeat == repeat
+        and q.type in SEALED
+        and not q.device_only
+        and not (q.type == "calculate" and not q.calculation)
+    ]
 
 
 @st.composite
@@ -121,8 +127,11 @@ def interviews(draw, instrument, calculations, cap=TEXT_MAX_BYTES):
         count = draw(st.integers(0, 3))
         items = []
         for _ in range(count):
-            item = {q.name: _value(draw, instrument, q, cap) for q in _sealed(instrument, repeat)
-                    if q.type != "calculate" and draw(st.booleans())}
+            item = {
+                q.name: _value(draw, instrument, q, cap)
+                for q in _sealed(instrument, repeat)
+                if q.type != "calculate" and draw(st.booleans())
+            }
             items.append(item)
         if items:
             out[repeat] = items

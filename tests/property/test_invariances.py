@@ -25,11 +25,17 @@ def samples(draw):
             for _ in range(int(rng.integers(1, 7))):
                 rows.append((h, h * 10 + j))
     n = len(rows)
-    return pl.DataFrame({
-        "s": [r[0] for r in rows], "psu": [r[1] for r in rows],
-        "w": rng.uniform(0.5, 20, n), "y": rng.normal(10, 4, n).round(3),
-        "x": rng.uniform(1, 5, n).round(3), "g": rng.choice(["a", "b", "c"], n), "b": rng.integers(0, 2, n),
-    })
+    return pl.DataFrame(
+        {
+            "s": [r[0] for r in rows],
+            "psu": [r[1] for r in rows],
+            "w": rng.uniform(0.5, 20, n),
+            "y": rng.normal(10, 4, n).round(3),
+            "x": rng.uniform(1, 5, n).round(3),
+            "g": rng.choice(["a", "b", "c"], n),
+            "b": rng.integers(0, 2, n),
+        }
+    )
 
 
 def design(frame, **kw):
@@ -47,7 +53,7 @@ def test_row_order_does_not_matter(frame, seed):
     shuffled = frame[perm]
     for fn in (qp.mean, qp.total):
         a, b = values(fn(design(frame), "y", by="g")), values(fn(design(shuffled), "y", by="g"))
-        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)   # an SE that is 0 in exact arithmetic
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)  # an SE that is 0 in exact arithmetic
     a = values(qp.ratio(design(frame), "y", "x"))
     b = values(qp.ratio(design(shuffled), "y", "x"))
     np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -57,12 +63,15 @@ def test_row_order_does_not_matter(frame, seed):
 @given(samples(), st.floats(0.01, 1000))
 def test_weight_scaling(frame, c):
     scaled = frame.with_columns(pl.col("w") * c)
-    np.testing.assert_allclose(values(qp.mean(design(frame), "y", by="g")),
-                               values(qp.mean(design(scaled), "y", by="g")), rtol=1e-9, atol=1e-10)
-    np.testing.assert_allclose(values(qp.total(design(frame), "y")) * c, values(qp.total(design(scaled), "y")),
-                               rtol=1e-9)
-    np.testing.assert_allclose(values(qp.proportion(design(frame), "g")),
-                               values(qp.proportion(design(scaled), "g")), rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(
+        values(qp.mean(design(frame), "y", by="g")), values(qp.mean(design(scaled), "y", by="g")), rtol=1e-9, atol=1e-10
+    )
+    np.testing.assert_allclose(
+        values(qp.total(design(frame), "y")) * c, values(qp.total(design(scaled), "y")), rtol=1e-9
+    )
+    np.testing.assert_allclose(
+        values(qp.proportion(design(frame), "g")), values(qp.proportion(design(scaled), "g")), rtol=1e-9, atol=1e-15
+    )
 
 
 @SETTINGS
@@ -97,13 +106,20 @@ def test_replicate_and_taylor_agree_on_a_large_simple_sample():
     rng = np.random.default_rng(7)
     n, H, P = 6000, 30, 20
     s = rng.integers(0, H, n)
-    frame = pl.DataFrame({"s": s, "psu": s * P + rng.integers(0, P, n), "w": rng.uniform(1, 3, n),
-                          "y": rng.normal(0, 1, n), "g": rng.integers(0, 3, n)})
+    frame = pl.DataFrame(
+        {
+            "s": s,
+            "psu": s * P + rng.integers(0, P, n),
+            "w": rng.uniform(1, 3, n),
+            "y": rng.normal(0, 1, n),
+            "g": rng.integers(0, 3, n),
+        }
+    )
     des = design(frame)
     taylor = qp.mean(des, "y", by="g")
     for kind in ("JKn", "bootstrap"):
         rep = qp.as_svrepdesign(des, kind, replicates=400, seed=3)
         for a, b in zip(taylor.rows, qp.mean(rep, "y", by="g").rows):
-            tol = 0.01 if kind == "JKn" else 0.12   # jackknife ~ linearization; bootstrap within Monte Carlo error
+            tol = 0.01 if kind == "JKn" else 0.12  # jackknife ~ linearization; bootstrap within Monte Carlo error
             assert b.se == pytest.approx(a.se, rel=tol)
             assert b.estimate == pytest.approx(a.estimate, rel=1e-12)

@@ -37,7 +37,7 @@ def planted_survey(seed: int = 7) -> tuple[pl.DataFrame, dict]:
     values = codes + 1  # answers 1..k
     # skip logic: q41..q50 asked only when q01 == 1
     asked = np.ones((n, nq), dtype=bool)
-    asked[:, 40:50] = (values[:, [0]] == 1)
+    asked[:, 40:50] = values[:, [0]] == 1
     missing = ~asked | ((rng.random((n, nq)) < 0.02) & (np.arange(nq) >= 1))  # q01 always answered
     # I03: the same answer pattern on q11..q18 for every respondent
     i03 = interviewer == "I03"

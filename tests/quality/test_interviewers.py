@@ -96,16 +96,19 @@ def test_planted_item_nonresponse(planted):
 
 
 def test_durations_numeric_text_and_missing():
-    frame = pl.DataFrame({
-        "s": [0.0, 10.0, 5.0, None, 0.0],
-        "e": [100.0, 5.0, 9.0, 3.0, 19.0],
-        "q1": [1, 1, 1, 1, None],
-    })
+    frame = pl.DataFrame(
+        {
+            "s": [0.0, 10.0, 5.0, None, 0.0],
+            "e": [100.0, 5.0, 9.0, 3.0, 19.0],
+            "q1": [1, 1, 1, 1, None],
+        }
+    )
     flags = durations(frame, "s", "e", np.array([10, 10, 2, 1, 10]))
     assert [(f["row"], f["reason"]) for f in flags] == [(1, "negative"), (3, "missing"), (4, "too_short")]
     assert flags[0]["seconds"] == -5.0 and flags[1]["seconds"] is None
-    text = pl.DataFrame({"s": ["2024-01-01 10:00:00", "2024-01-01 10:00:00"],
-                         "e": ["2024-01-01 10:30:00", "2024-01-01 10:00:30"]})
+    text = pl.DataFrame(
+        {"s": ["2024-01-01 10:00:00", "2024-01-01 10:00:00"], "e": ["2024-01-01 10:30:00", "2024-01-01 10:00:30"]}
+    )
     flags = durations(text, "s", "e", np.array([60, 60]))
     assert [(f["row"], f["seconds"]) for f in flags] == [(1, 30.0)]
     with pytest.raises(ValidationError):
@@ -115,12 +118,15 @@ def test_durations_numeric_text_and_missing():
 
 
 def test_straightlining_rules():
-    frame = pl.DataFrame({
-        "a": [1, 1, 1, None, "x"],
-        "b": [1, 2, 1, 3, "x"],
-        "c": [1, 1, None, 3, "x"],
-        "d": [1, 1, 1, 3, "y"],
-    }, strict=False)
+    frame = pl.DataFrame(
+        {
+            "a": [1, 1, 1, None, "x"],
+            "b": [1, 2, 1, 3, "x"],
+            "c": [1, 1, None, 3, "x"],
+            "d": [1, 1, 1, 3, "y"],
+        },
+        strict=False,
+    )
     frame = frame.with_columns(pl.col(c).cast(pl.String) for c in "abcd")
     flags = straightlining(frame, {"g": ["a", "b", "c", "d"]})
     assert [(f["row"], f["answer"], f["answered"]) for f in flags] == [(0, "1", 4), (2, "1", 3), (3, "3", 3)]
@@ -144,8 +150,12 @@ def test_item_nonresponse_counts_and_flag():
     flagged = [r["interviewer"] for r in res["by_interviewer"] if r["flagged"]]
     assert flagged == ["C"]
     c = next(r for r in res["by_interviewer"] if r["interviewer"] == "C")
-    table = np.array([[c["missing"], c["asked"] - c["missing"]],
-                      [miss.sum() - c["missing"], n * 5 - c["asked"] - (miss.sum() - c["missing"])]])
+    table = np.array(
+        [
+            [c["missing"], c["asked"] - c["missing"]],
+            [miss.sum() - c["missing"], n * 5 - c["asked"] - (miss.sum() - c["missing"])],
+        ]
+    )
     ref = stats.chi2_contingency(table, correction=False)
     assert c["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
 
@@ -193,7 +203,11 @@ def test_categorical_and_continuous_tests():
     pairs = {(r["interviewer"], r["question"]): r for r in res if r["kind"] == "interviewer"}
     assert pairs[("b", "cat")]["test"] == "chi2" and pairs[("b", "cat")]["flagged"]
     assert pairs[("c", "cont")]["test"] == "ks" and pairs[("c", "cont")]["flagged"]
-    table = np.array([[np.sum((iv == "b") & (cat == v)) for v in ("dk", "no", "yes")],
-                      [np.sum((iv != "b") & (cat == v)) for v in ("dk", "no", "yes")]])
+    table = np.array(
+        [
+            [np.sum((iv == "b") & (cat == v)) for v in ("dk", "no", "yes")],
+            [np.sum((iv != "b") & (cat == v)) for v in ("dk", "no", "yes")],
+        ]
+    )
     ref = stats.chi2_contingency(table, correction=False)
     assert pairs[("b", "cat")]["p_value"] == pytest.approx(ref.pvalue, rel=1e-9)

@@ -95,8 +95,10 @@ def test_disclosure_to_dict_is_the_old_json(demo, planted):
     assert as_printed(printed, default=float) == golden("demo_disclosure.json")
     folder, _, _ = planted
     frame = read_data(folder / "data.csv").frame
-    printed = {**disclosure_risk(frame, ["age", "region"], sensitive=["watched"], k=2).to_dict(),
-               "sensitive_designs": assess(frame, designs_from()).to_dict()}
+    printed = {
+        **disclosure_risk(frame, ["age", "region"], sensitive=["watched"], k=2).to_dict(),
+        "sensitive_designs": assess(frame, designs_from()).to_dict(),
+    }
     assert as_printed(printed, default=float) == golden("planted_disclosure.json")
 
 
@@ -107,24 +109,49 @@ def test_commands_print_the_old_json(demo, planted):
     study, _, _ = demo
     data, form = str(study / "responses.csv"), str(study / "form.xlsx")
     assert run(["validate", data, "--instrument", form, "--format", "json"]) == golden("demo_validate.json")
-    assert run(["quality", data, "--instrument", form, "--threshold", "0.6", "--format", "json"]) == \
-        golden("demo_quality_given.json")
-    assert run(["disclosure", data, "--instrument", form, "--study", str(study), "--format", "json"]) == \
-        golden("demo_disclosure.json")
-    assert run(["disclosure", data, "--qi", "sex,age_group,province_group", "--sensitive", "months_third",
-                "--k", "3", "--format", "json"]) == golden("demo_disclosure_weighted.json")
+    assert run(["quality", data, "--instrument", form, "--threshold", "0.6", "--format", "json"]) == golden(
+        "demo_quality_given.json"
+    )
+    assert run(["disclosure", data, "--instrument", form, "--study", str(study), "--format", "json"]) == golden(
+        "demo_disclosure.json"
+    )
+    assert run(
+        [
+            "disclosure",
+            data,
+            "--qi",
+            "sex,age_group,province_group",
+            "--sensitive",
+            "months_third",
+            "--k",
+            "3",
+            "--format",
+            "json",
+        ]
+    ) == golden("demo_disclosure_weighted.json")
     folder, _, _ = planted
     data, form = str(folder / "data.csv"), str(folder / "form.csv")
     assert run(["validate", data, "--instrument", form, "--format", "json"]) == golden("planted_validate.json")
-    assert run(["quality", data, "--instrument", form, "--interviewer", "interviewer", "--seed", "1",
-                "--format", "json"]) == golden("planted_quality.json")
+    assert run(
+        ["quality", data, "--instrument", form, "--interviewer", "interviewer", "--seed", "1", "--format", "json"]
+    ) == golden("planted_quality.json")
 
 
 def test_weight_prints_the_old_json(demo, tmp_path):
     """`weight --format json`: WeightDiagnostics.to_dict() plus the command's collapsed and excluded."""
     study, _, _ = demo
-    assert run(["weight", str(study / "responses.csv"), "--study", str(study), "--out", str(tmp_path / "w.csv"),
-                "--format", "json"]) == golden("demo_weight.json")
+    assert run(
+        [
+            "weight",
+            str(study / "responses.csv"),
+            "--study",
+            str(study),
+            "--out",
+            str(tmp_path / "w.csv"),
+            "--format",
+            "json",
+        ]
+    ) == golden("demo_weight.json")
 
 
 # -- the extraction written once ----------------------------------------------------------------------------
@@ -141,8 +168,9 @@ def test_flagged_rows_and_pairs(demo):
         partners = {b for a, b in pairs if a == f.row} | {a for a, b in pairs if b == f.row}
         assert f.matches == tuple(sorted(partners))
         assert f.share == max(d.share for d in result.near_duplicates if f.row in (d.row, d.match_row))
-    assert result.pairs() == [{"row": d.row, "match_row": d.match_row, "share": d.share}
-                              for d in result.near_duplicates]
+    assert result.pairs() == [
+        {"row": d.row, "match_row": d.match_row, "share": d.share} for d in result.near_duplicates
+    ]
     assert all("interviewer" not in p for p in result.pairs())  # collection metadata is never published
     assert result.flagged_interviewers() == {d.interviewer for d in result.near_duplicates}
 
@@ -158,8 +186,10 @@ def test_validation_counts(planted):
     _, instrument, frame = planted
     result = validate(frame, instrument)
     assert result.by_rule() == {"type": 1, "unknown_column": 1}
-    assert result.by_column() == [{"column": "age", "rule": "type", "count": 1},
-                                  {"column": "interviewer", "rule": "unknown_column", "count": 1}]
+    assert result.by_column() == [
+        {"column": "age", "rule": "type", "count": 1},
+        {"column": "interviewer", "rule": "unknown_column", "count": 1},
+    ]
     assert result.rows() == (4,) and result.rows("unknown_column") == ()
 
 

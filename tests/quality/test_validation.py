@@ -33,21 +33,30 @@ def _instrument() -> Instrument:
         Question("instanceID", "calculate", group=("meta",)),
     )
     return Instrument(
-        form_id="t", title="T", version="1", languages=("English", "French"), default_language="English",
-        questions=qs, choices={"yes_no": yes_no, "fruit": fruit}, repeats=(), source="t.xlsx",
+        form_id="t",
+        title="T",
+        version="1",
+        languages=("English", "French"),
+        default_language="English",
+        questions=qs,
+        choices={"yes_no": yes_no, "fruit": fruit},
+        repeats=(),
+        source="t.xlsx",
     )
 
 
 def _clean() -> pl.DataFrame:
-    return pl.DataFrame({
-        "age": ["30", "45", "20"],
-        "consent": ["yes", "no", "yes"],
-        "fruits": ["apple pear", "", None],
-        "why": [None, "busy", None],
-        "income": ["100.5", None, "3"],
-        "visit": ["2024-03-01", None, "2024-03-02"],
-        "fancy": [None, None, None],
-    })
+    return pl.DataFrame(
+        {
+            "age": ["30", "45", "20"],
+            "consent": ["yes", "no", "yes"],
+            "fruits": ["apple pear", "", None],
+            "why": [None, "busy", None],
+            "income": ["100.5", None, "3"],
+            "visit": ["2024-03-01", None, "2024-03-02"],
+            "fancy": [None, None, None],
+        }
+    )
 
 
 def _only(result, rule):
@@ -175,19 +184,30 @@ def test_datetime_typing_with_offsets():
 def test_kobo_export_end_to_end(tmp_path):
     inst = _instrument()
     p = tmp_path / "kobo.csv"
-    pl.DataFrame({
-        "age": [30, 150], "consent": ["yes", "no"], "fruits/apple": [1, 0], "fruits/pear": [0, 0],
-        "fruits/fig": [1, 0], "why": [None, "busy"], "work/income": [10.0, None], "visit": ["2024-01-01", None],
-        "fancy": [None, None], "_uuid": ["a", "b"], "_index": [1, 2],
-    }).write_csv(p)
+    pl.DataFrame(
+        {
+            "age": [30, 150],
+            "consent": ["yes", "no"],
+            "fruits/apple": [1, 0],
+            "fruits/pear": [0, 0],
+            "fruits/fig": [1, 0],
+            "why": [None, "busy"],
+            "work/income": [10.0, None],
+            "visit": ["2024-01-01", None],
+            "fancy": [None, None],
+            "_uuid": ["a", "b"],
+            "_index": [1, 2],
+        }
+    ).write_csv(p)
     r = read_responses(p, inst)
     assert r.main["fruits"].to_list() == ["apple fig", ""]
     result = validate(r.main, inst)
     assert [(p["row"], p["column"], p["rule"]) for p in result.to_dict()["problems"]] == [(1, "age", "constraint")]
 
 
-@pytest.mark.skipif(not (CORPUS / "exports").is_dir(),
-                    reason="../shared/corpus not present (shared corpus of published exports)")
+@pytest.mark.skipif(
+    not (CORPUS / "exports").is_dir(), reason="../shared/corpus not present (shared corpus of published exports)"
+)
 def test_corpus_export_validates_to_json():
     from quietpoll.instrument.form import load_instrument
 

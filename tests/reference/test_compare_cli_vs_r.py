@@ -19,8 +19,10 @@ GOLDEN = {c["id"]: c for c in json.loads((HERE / "golden" / "glm2.json").read_te
 FLAGS = {
     "strat": ("apistrat.csv", ["--strata", "stype", "--weights", "pw", "--fpc", "fpc"]),
     "clus1": ("apiclus1.csv", ["--ids", "dnum", "--weights", "pw", "--fpc", "fpc"]),
-    "jk1": ("apiclus1_jk1.csv", ["--weights", "pw", "--repweights", "rw*", "--rep-type", "JK1",
-                                 "--scale", "0.933333333333333"]),
+    "jk1": (
+        "apiclus1_jk1.csv",
+        ["--weights", "pw", "--repweights", "rw*", "--rep-type", "JK1", "--scale", "0.933333333333333"],
+    ),
 }
 
 
@@ -29,8 +31,23 @@ def test_compare_matches_svyby_covmat_and_svycontrast(case, capsys):
     data, flags = FLAGS[case]
     g = GOLDEN[case]
     capsys.readouterr()
-    assert main(["estimate", str(HERE / "data" / data), *flags, "--mean", "api00", "--by", "stype", "--compare",
-                 "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                str(HERE / "data" / data),
+                *flags,
+                "--mean",
+                "api00",
+                "--by",
+                "stype",
+                "--compare",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["statistic"] == "difference"]
     assert [r["domain"] for r in rows] == [{"stype": n} for n in g["diff"]["names"]]
     assert all(r["reference"] == {"stype": g["levels"][0]} and r["of"] == "mean" for r in rows)
@@ -42,8 +59,11 @@ def test_compare_matches_svyby_covmat_and_svycontrast(case, capsys):
 
 def test_compare_bad_input_one_line(capsys):
     data = str(HERE / "data" / "apistrat.csv")
-    for extra, words in ((["--by", "stype,sch.wide"], "exactly one --by"), ([], "exactly one --by"),
-                         (["--by", "stype", "--format", "csv"], "not csv")):
+    for extra, words in (
+        (["--by", "stype,sch.wide"], "exactly one --by"),
+        ([], "exactly one --by"),
+        (["--by", "stype", "--format", "csv"], "not csv"),
+    ):
         capsys.readouterr()
         assert main(["estimate", data, "--weights", "pw", "--mean", "api00", "--compare", *extra]) == 2
         err = capsys.readouterr().err
@@ -54,8 +74,25 @@ def test_compare_with_df_inf_uses_the_normal(capsys):
     g = GOLDEN["strat"]
     data, flags = FLAGS["strat"]
     capsys.readouterr()
-    assert main(["estimate", str(HERE / "data" / data), *flags, "--mean", "api00", "--by", "stype", "--compare",
-                 "--df", "inf", "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                str(HERE / "data" / data),
+                *flags,
+                "--mean",
+                "api00",
+                "--by",
+                "stype",
+                "--compare",
+                "--df",
+                "inf",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["statistic"] == "difference"]
     est, se = g["diff"]["estimate"][0], g["diff"]["se"][0]
     assert rows[0]["df"] is None and math.isclose(rows[0]["p"], 2 * stats.norm.sf(abs(est / se)), rel_tol=1e-9)

@@ -19,9 +19,15 @@ GOLDEN = json.loads((HERE / "golden" / "estimates.json").read_text())
 RTOL = 1e-9
 # Woodruff intervals on replicate designs: R 4.1.1 ignores interval.type there and always uses
 # the "mean" method; quietpoll honours the method asked, so only "mean" cases are comparable.
-CASES = [c for c in GOLDEN["cases"]
-         if not (c["design"]["kind"] == "replicate" and c["request"]["statistic"] == "quantile"
-                 and c["request"]["ci_method"] not in ("mean", "quantile"))]
+CASES = [
+    c
+    for c in GOLDEN["cases"]
+    if not (
+        c["design"]["kind"] == "replicate"
+        and c["request"]["statistic"] == "quantile"
+        and c["request"]["ci_method"] not in ("mean", "quantile")
+    )
+]
 
 
 @lru_cache(maxsize=None)
@@ -58,8 +64,12 @@ def key(row):
     lev = row["level"]
     if isinstance(lev, float):
         lev = round(lev, 12)
-    return (row["statistic"], row["variable"], None if lev is None else str(lev),
-            tuple(sorted((k, str(v)) for k, v in row["domain"].items())))
+    return (
+        row["statistic"],
+        row["variable"],
+        None if lev is None else str(lev),
+        tuple(sorted((k, str(v)) for k, v in row["domain"].items())),
+    )
 
 
 def close(a, b, rtol=RTOL, atol=1e-12):
@@ -92,7 +102,8 @@ def test_case_matches_r(case):
             rtol = 1e-7 if (f.startswith("ci_") and case["request"]["ci_method"] == "likelihood") else RTOL
             assert close(g[f], exp.get(f), rtol=rtol), f"{k} {f}: quietpoll {g[f]!r} vs R {exp.get(f)!r}"
         df_exp = exp["df"]
-        assert close(g["df"] if g["df"] is not None else math.inf,
-                     math.inf if df_exp == "Inf" else df_exp), f"{k} df {g['df']} vs {df_exp}"
+        assert close(g["df"] if g["df"] is not None else math.inf, math.inf if df_exp == "Inf" else df_exp), (
+            f"{k} df {g['df']} vs {df_exp}"
+        )
         assert g["n"] == exp["n"] and g["n_missing"] == exp["n_missing"], k
     assert len(got) == len(case["rows"]), "quietpoll gives rows R does not"

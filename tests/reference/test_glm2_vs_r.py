@@ -43,7 +43,7 @@ HERE = Path(__file__).parent
 GOLDEN = json.loads((HERE / "golden" / "glm2.json").read_text())
 GLM_CASES = json.loads((HERE / "golden" / "glm.json").read_text())["cases"]
 RTOL = 1e-9
-P_RTOL = 1e-6   # LRT p-values: see the docstring
+P_RTOL = 1e-6  # LRT p-values: see the docstring
 
 
 @lru_cache(maxsize=None)
@@ -128,7 +128,7 @@ def test_svycontrast_on_glm_matches_r(case):
     nl = contrast(res, spec)
     np.testing.assert_allclose(nl.coef(), case["nonlinear_delta"]["estimate"], rtol=RTOL)
     np.testing.assert_allclose(nl.vcov(), np.array(case["nonlinear_delta"]["vcov"], float), rtol=RTOL)
-    if res.replicates is not None:     # R's svycontrast on an svyglm with return.replicates = TRUE
+    if res.replicates is not None:  # R's svycontrast on an svyglm with return.replicates = TRUE
         nl = contrast(res, spec, replicates=True)
         np.testing.assert_allclose(nl.vcov(), np.array(case["nonlinear"]["vcov"], float), rtol=RTOL)
         lr = contrast(res, {"HM": {"stypeH": 1, "stypeM": -1}, "sum": [0, 1, 1, 0, 0]}, replicates=True)
@@ -215,4 +215,4 @@ def test_crosstab_percentages_and_counts_match_r(case):
         np.testing.assert_allclose(getattr(res, key + "_se"), np.array(case[key]["se"], float), rtol=RTOL)
     d = res.to_dict()
     assert {"row_percent", "row_percent_se", "col_percent", "col_percent_se", "counts", "counts_se"} <= set(d)
-    assert {"proportions", "se", "test"} <= set(d)         # the existing keys stay
+    assert {"proportions", "se", "test"} <= set(d)  # the existing keys stay

@@ -95,12 +95,16 @@ def test_glm_matches_r(case):
         assert close(row["ci_low"], case["ci_low"][j]), (row["term"], "ci_low")
         assert close(row["ci_high"], case["ci_high"][j]), (row["term"], "ci_high")
     if not diverged:
-        np.testing.assert_allclose(res.vcov, np.array(case["vcov"], float), rtol=RTOL, atol=1e-14 * np.abs(
-            np.array(case["vcov"], float)).max())
+        np.testing.assert_allclose(
+            res.vcov, np.array(case["vcov"], float), rtol=RTOL, atol=1e-14 * np.abs(np.array(case["vcov"], float)).max()
+        )
     disp = res.dispersion
     if case["design"]["kind"] == "replicate":
-        n_sub = design(case["id"]).n if not case.get("subset") else int(
-            qp.estimators.subset.subset_mask(design(case["id"]).data, case["subset"]).sum())
+        n_sub = (
+            design(case["id"]).n
+            if not case.get("subset")
+            else int(qp.estimators.subset.subset_mask(design(case["id"]).data, case["subset"]).sum())
+        )
         disp *= n_sub
     assert close(disp, case["dispersion"]), ("dispersion", disp, case["dispersion"])
 
@@ -111,7 +115,7 @@ def test_golden_covers_every_family_and_replicate_type():
     types = {c["design"]["replicates"]["type"] for c in CASES if c["design"]["kind"] == "replicate"}
     assert types == {"JK1", "JKn", "BRR", "Fay", "bootstrap"}
     assert any(c.get("weighting") for c in CASES) and any(c.get("subset") for c in CASES)
-    assert any(e is None for c in CASES for e in c["estimate"])      # an aliased term
+    assert any(e is None for c in CASES for e in c["estimate"])  # an aliased term
 
 
 TTESTS = GOLDEN["ttests"]

@@ -36,8 +36,7 @@ def design(case):
     if case["replicate"]:
         r = case["replicate"]
         cols = [c for c in d.columns if c.startswith("rw")]
-        return qp.svrepdesign(d, repweights=cols, type=r["type"], weights="pw", scale=r["scale"],
-                              rscales=r["rscales"])
+        return qp.svrepdesign(d, repweights=cols, type=r["type"], weights="pw", scale=r["scale"], rscales=r["rscales"])
     s = case["spec"]
     des = qp.svydesign(d, ids=s["ids"], strata=s["strata"], weights=s["weights"], fpc=s["fpc"])
     w = case.get("weighting")

@@ -62,8 +62,16 @@ def run(case):
         return new, rep
     if method == "rake":
         codes = [margin_codes(f, m) for m in margins]
-        res = rake_weights(codes, w, [m.totals for m in margins], maxit=spec["maxit"], epsilon=spec["epsilon"],
-                           labels=labels, replicates=W, allow_nonconvergence="unconverged" in case["id"])
+        res = rake_weights(
+            codes,
+            w,
+            [m.totals for m in margins],
+            maxit=spec["maxit"],
+            epsilon=spec["epsilon"],
+            labels=labels,
+            replicates=W,
+            allow_nonconvergence="unconverged" in case["id"],
+        )
         assert res.converged == ("unconverged" not in case["id"])
         return res.weights, res.replicate_weights
     X, pop = model_matrix(f, margins, population=spec["population"])
@@ -111,9 +119,14 @@ def test_kalton_published_tables():
     """Kalton & Flores-Cervantes (2003) adjustment factors (rounded), as R survey's tests/kalton.R."""
     f = frame("kalton")
     n_cell = np.bincount((f["a"].to_numpy() - 1) * 3 + f["b"].to_numpy() - 1, minlength=12)
-    ids = {"A_poststratify": "kalton-poststratify-ab", "B_rake": "kalton-rake-ab-eps1e-4",
-           "C_linear": "kalton-calibrate-linear", "D_greg": "kalton-calibrate-greg-numeric",
-           "G_logit": "kalton-calibrate-logit-0.5-2.2", "G_trunclinear": "kalton-calibrate-linear-bounded-0.5-2.2"}
+    ids = {
+        "A_poststratify": "kalton-poststratify-ab",
+        "B_rake": "kalton-rake-ab-eps1e-4",
+        "C_linear": "kalton-calibrate-linear",
+        "D_greg": "kalton-calibrate-greg-numeric",
+        "G_logit": "kalton-calibrate-logit-0.5-2.2",
+        "G_trunclinear": "kalton-calibrate-linear-bounded-0.5-2.2",
+    }
     for table, cid in ids.items():
         new, _ = run(next(c for c in CASES if c["id"] == cid))
         cell = (f["a"].to_numpy() - 1) * 3 + f["b"].to_numpy() - 1

@@ -35,9 +35,15 @@ def weighted(case):
     if w["method"] == "trim":
         t = w["trim"]
         return des.trim(t.get("lower"), t.get("upper"), bool(t.get("strict")))
-    spec = WeightingSpec(method=w["method"], targets=w["targets"], population=w.get("population"),
-                         bounds=tuple(w["bounds"]) if w.get("bounds") else None, maxit=w.get("maxit"),
-                         epsilon=w.get("epsilon"), allow_nonconvergence="unconverged" in case["id"])
+    spec = WeightingSpec(
+        method=w["method"],
+        targets=w["targets"],
+        population=w.get("population"),
+        bounds=tuple(w["bounds"]) if w.get("bounds") else None,
+        maxit=w.get("maxit"),
+        epsilon=w.get("epsilon"),
+        allow_nonconvergence="unconverged" in case["id"],
+    )
     return des.weight(spec)
 
 

@@ -22,7 +22,8 @@ def built(demo_study, tmp_path_factory):
     from quietpoll.report import build_report
 
     steps = []
-    result = build_report(demo_study, tmp_path_factory.mktemp("report"),
-                          progress=lambda step, k, n: steps.append((step, k, n)))
+    result = build_report(
+        demo_study, tmp_path_factory.mktemp("report"), progress=lambda step, k, n: steps.append((step, k, n))
+    )
     result.steps = steps
     return result

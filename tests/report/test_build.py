@@ -34,9 +34,18 @@ def test_files_and_contract(built):
         for key in ("id", "label", "estimate", "se", "ci_low", "ci_high", "n", "suppressed", "domain"):
             assert key in r
     overall = [r for r in data["indicators"] if not r["domain"]]
-    assert [r["id"] for r in overall] == ["ever_watched", "watch_monthly", "radio_weekly", "owns_usb", "watched_sk",
-                                          "watched_sk_list", "knows_punished", "knows_punished_rr", "more_danger",
-                                          "home_inspected"]
+    assert [r["id"] for r in overall] == [
+        "ever_watched",
+        "watch_monthly",
+        "radio_weekly",
+        "owns_usb",
+        "watched_sk",
+        "watched_sk_list",
+        "knows_punished",
+        "knows_punished_rr",
+        "more_danger",
+        "home_inspected",
+    ]
     assert {s[0] for s in built.steps} >= {"weighting", "tables and disclosure rules", "writing the report"}
 
 
@@ -92,7 +101,7 @@ def test_domain_estimates_match_their_crosstab(built):
     for r in data["indicators"]:
         if r["kind"] != "proportion" or not r["domain"] or r["suppressed"]:
             continue
-        (by, value), = r["domain"].items()
+        ((by, value),) = r["domain"].items()
         t = tables[f"crosstab:{r['variable']}:{by}"]
         i = [x["level"] for x in t["rows"]].index(r["level"])
         j = [x["level"] for x in t["cols"]].index(value)
@@ -143,11 +152,19 @@ def test_quality_weighting_and_methods(built):
     for m in w["margins"]:
         assert m["achieved"] == pytest.approx(m["target"], rel=1e-6)
     names = [e["element"] for e in d["methods"]["elements"]]
-    for el in ("Sponsor and who conducted the survey", "Who was sampled and how", "Dates of data collection",
-               "Mode of data collection", "Sample size", "Weighting", "Margin of error and design effect"):
+    for el in (
+        "Sponsor and who conducted the survey",
+        "Who was sampled and how",
+        "Dates of data collection",
+        "Mode of data collection",
+        "Sample size",
+        "Weighting",
+        "Margin of error and design effect",
+    ):
         assert el in names
     assert d["methods"]["margin_of_error"] == pytest.approx(
-        1.959963984540054 * math.sqrt(w["kish_deff"] * 0.25 / d["sample"]["n_analysed"]), rel=1e-9)
+        1.959963984540054 * math.sqrt(w["kish_deff"] * 0.25 / d["sample"]["n_analysed"]), rel=1e-9
+    )
     assert any(q["id"] == "ever_watched" and "foreign video" in q["wording"] for q in d["methods"]["question_wording"])
     assert "SYNTHETIC" in d["methods"]["statement"]
 
@@ -201,8 +218,10 @@ def test_golden_report_json(built):
             problems.append(f"{path}: {a!r} != {b!r}")
 
     cmp(built.data, golden, "report")
-    assert not problems, f"{len(problems)} difference(s) from the golden file (regenerate with {REGENERATE} " \
-                         f"if intended): " + "; ".join(problems[:10])
+    assert not problems, (
+        f"{len(problems)} difference(s) from the golden file (regenerate with {REGENERATE} "
+        f"if intended): " + "; ".join(problems[:10])
+    )
 
 
 def test_bad_input(demo_study, tmp_path):
@@ -230,9 +249,11 @@ def test_template_study_without_weighting_or_indicators(demo_study, tmp_path):
     study = create_study(tmp_path / "plain")
     shutil.copyfile(demo_study / "responses.csv", study / "responses.csv")
     # the template ships recodes, weighting and indicators: take them out for a bare study
-    (study / "study.toml").write_text('[study]\ntitle = "Bare"\n[instrument]\npath = "form.xlsx"\n'
-                                      '[data]\npath = "responses.csv"\n[report]\nlanguage = "English"\n',
-                                      encoding="utf-8")
+    (study / "study.toml").write_text(
+        '[study]\ntitle = "Bare"\n[instrument]\npath = "form.xlsx"\n'
+        '[data]\npath = "responses.csv"\n[report]\nlanguage = "English"\n',
+        encoding="utf-8",
+    )
     res = build_report(study, tmp_path / "out")
     assert res.data["indicators"] == [] and res.data["weighting"]["method"] is None
     assert res.data["weighting"]["kish_deff"] == pytest.approx(1.0)

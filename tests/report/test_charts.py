@@ -11,10 +11,12 @@ NS = "{http://www.w3.org/2000/svg}"
 
 
 def rows():
-    return [{"label": "A <b>&", "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6, "naive": 0.7, "suppressed": False},
-            {"label": "hidden", "estimate": None, "ci_low": None, "ci_high": None, "suppressed": True},
-            {"label": "group", "heading": True},
-            {"label": "wide", "estimate": 0.2, "ci_low": -0.3, "ci_high": 1.4, "suppressed": False, "warn": True}]
+    return [
+        {"label": "A <b>&", "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6, "naive": 0.7, "suppressed": False},
+        {"label": "hidden", "estimate": None, "ci_low": None, "ci_high": None, "suppressed": True},
+        {"label": "group", "heading": True},
+        {"label": "wide", "estimate": 0.2, "ci_low": -0.3, "ci_high": 1.4, "suppressed": False, "warn": True},
+    ]
 
 
 def test_svg_is_well_formed_and_complete():
@@ -27,7 +29,7 @@ def test_svg_is_well_formed_and_complete():
     # two estimates (one with a warning) + the legend dots of both kinds
     assert len(filled) == 4
     hollow = [c for c in root.iter(f"{NS}circle") if c.get("fill") == "none"]
-    assert len(hollow) == 2          # one naive estimate + the legend
+    assert len(hollow) == 2  # one naive estimate + the legend
     for el in root.iter():
         assert el.get("href") is None and el.get("{http://www.w3.org/1999/xlink}href") is None
 
@@ -38,7 +40,7 @@ def test_positions_on_percent_scale_and_clipped():
     assert float(dots[0].get("cx")) == LABEL_W + 0.5 * PLOT_W
     lines = [(float(e.get("x1")), float(e.get("x2"))) for e in root.iter(f"{NS}line") if e.get("stroke-width") == "2.5"]
     assert (LABEL_W + 0.4 * PLOT_W, LABEL_W + 0.6 * PLOT_W) == tuple(round(v, 1) for v in lines[0])
-    assert lines[1] == (LABEL_W, LABEL_W + PLOT_W)     # an interval beyond [0, 1] is drawn to the edges
+    assert lines[1] == (LABEL_W, LABEL_W + PLOT_W)  # an interval beyond [0, 1] is drawn to the edges
 
 
 def test_numeric_scale_covers_values():
@@ -55,9 +57,10 @@ def _texts(root):
 def test_long_labels_wrap_and_stay_distinct():
     """Labels are wrapped, never cut: two rows that differ only at the end stay distinguishable."""
     base = "Knows someone punished for watching or listening to foreign media"
-    rows_ = [{"label": f"{base} (direct question)", "estimate": 0.3, "ci_low": 0.2, "ci_high": 0.4, "suppressed": False},
-             {"label": f"{base} (randomized response)", "estimate": 0.5, "ci_low": 0.3, "ci_high": 0.7,
-              "suppressed": False}]
+    rows_ = [
+        {"label": f"{base} (direct question)", "estimate": 0.3, "ci_low": 0.2, "ci_high": 0.4, "suppressed": False},
+        {"label": f"{base} (randomized response)", "estimate": 0.5, "ci_low": 0.3, "ci_high": 0.7, "suppressed": False},
+    ]
     for narrow in (False, True):
         root = ET.fromstring(dot_whisker(rows_, title="t", narrow=narrow))
         texts = _texts(root)
@@ -65,7 +68,7 @@ def test_long_labels_wrap_and_stay_distinct():
         assert f"{base} (direct question)" in lines and f"{base} (randomized response)" in lines
         assert not any("…" in t for t in texts)
         label = next(t for t in root.iter(f"{NS}text") if "".join(t.itertext()).startswith("Knows"))
-        assert len(list(label.iter(f"{NS}tspan"))) >= 2          # wrapped onto more than one line
+        assert len(list(label.iter(f"{NS}tspan"))) >= 2  # wrapped onto more than one line
 
 
 def test_wrap_keeps_every_character():
@@ -79,14 +82,16 @@ def test_wrap_keeps_every_character():
 
 
 def test_clipped_intervals_and_outside_estimates_are_marked():
-    r = [{"label": "le", "estimate": 1.3, "ci_low": 0.43, "ci_high": 2.17, "suppressed": False, "warn": True},
-         {"label": "rr", "estimate": -0.6, "ci_low": -1.3, "ci_high": 0.11, "suppressed": False, "warn": True},
-         {"label": "ok", "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6, "suppressed": False}]
+    r = [
+        {"label": "le", "estimate": 1.3, "ci_low": 0.43, "ci_high": 2.17, "suppressed": False, "warn": True},
+        {"label": "rr", "estimate": -0.6, "ci_low": -1.3, "ci_high": 0.11, "suppressed": False, "warn": True},
+        {"label": "ok", "estimate": 0.5, "ci_low": 0.4, "ci_high": 0.6, "suppressed": False},
+    ]
     root = ET.fromstring(dot_whisker(r, title="t"))
     arrows = [p for p in root.iter(f"{NS}polygon") if p.get("class") == "clipped"]
-    assert len(arrows) == 2                    # 217% at the right edge, -130% at the left edge
+    assert len(arrows) == 2  # 217% at the right edge, -130% at the left edge
     outside = [p for p in root.iter(f"{NS}polygon") if p.get("class") == "outside"]
-    assert len(outside) == 2                   # both estimates beyond the axis, as hollow triangles
+    assert len(outside) == 2  # both estimates beyond the axis, as hollow triangles
     assert len([c for c in root.iter(f"{NS}circle") if c.get("r") == "5.5"]) == 1
     texts = _texts(root)
     for key in ("clipped", "outside", "warn", "estimate"):
@@ -99,7 +104,9 @@ def test_clipped_intervals_and_outside_estimates_are_marked():
 
 
 def test_legend_names_every_mark_used():
-    root = ET.fromstring(dot_whisker(rows(), title="t", legend={"naive": "비가중 추정값", "suppressed": "비공개: 적음"}))
+    root = ET.fromstring(
+        dot_whisker(rows(), title="t", legend={"naive": "비가중 추정값", "suppressed": "비공개: 적음"})
+    )
     texts = _texts(root)
     assert "비가중 추정값" in texts and "비공개: 적음" in texts and LEGEND["warn"] in texts
 

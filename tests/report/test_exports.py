@@ -15,8 +15,18 @@ from quietpoll.errors import ReportError, StudyError
 from quietpoll.report.exports import FORMATS, export_study, labelled_responses, legal_names
 
 PROVINCE_Q = "In which province did you last live in North Korea?"
-PROVINCES_EN = ["Pyongyang", "South Pyongan", "North Pyongan", "Chagang", "South Hwanghae", "North Hwanghae",
-                "Kangwon", "South Hamgyong", "North Hamgyong", "Ryanggang"]
+PROVINCES_EN = [
+    "Pyongyang",
+    "South Pyongan",
+    "North Pyongan",
+    "Chagang",
+    "South Hwanghae",
+    "North Hwanghae",
+    "Kangwon",
+    "South Hamgyong",
+    "North Hamgyong",
+    "Ryanggang",
+]
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +47,21 @@ def test_readstat_formats_keep_codes_and_labels(study, source, tmp_path, fmt):
     assert df.height == 150
     assert meta.column_names_to_labels["province"] == PROVINCE_Q
     assert {int(k): v for k, v in meta.variable_value_labels["province"].items()} == dict(
-        enumerate(PROVINCES_EN, start=1))
+        enumerate(PROVINCES_EN, start=1)
+    )
     # codes are the choice positions: decode and compare with the file's choice names
-    order = ["pyongyang", "south_pyongan", "north_pyongan", "chagang", "south_hwanghae", "north_hwanghae",
-             "kangwon", "south_hamgyong", "north_hamgyong", "ryanggang"]
+    order = [
+        "pyongyang",
+        "south_pyongan",
+        "north_pyongan",
+        "chagang",
+        "south_hwanghae",
+        "north_hwanghae",
+        "kangwon",
+        "south_hamgyong",
+        "north_hamgyong",
+        "ryanggang",
+    ]
     assert [order[int(c) - 1] for c in df["province"]] == source["province"].to_list()
     # select_multiple: the answer as text plus labelled 0/1 indicators, null where not asked
     usb = df["devices_used_usb"]
@@ -48,7 +69,9 @@ def test_readstat_formats_keep_codes_and_labels(study, source, tmp_path, fmt):
     expect = source["devices_used"].str.contains(r"(^| )usb( |$)").cast(pl.Float64)
     assert usb.cast(pl.Float64).to_list() == expect.to_list()
     assert {int(k): v for k, v in meta.variable_value_labels["devices_used_usb"].items()} == {
-        0: "not selected", 1: "selected"}
+        0: "not selected",
+        1: "selected",
+    }
     assert meta.column_names_to_labels["devices_used_usb"].endswith(": USB drive")
     assert "SYNTHETIC" in meta.file_label
     assert df["le_count"].to_list() == source["le_count"].to_list()
@@ -59,16 +82,17 @@ def test_dta_in_korean_with_long_labels_shortened(study, tmp_path):
     df, meta = pyreadstat.read_dta(out, output_format="polars")
     assert meta.variable_value_labels["province"][10] == "량강도"
     assert meta.column_names_to_labels["province"] == "북한에서 마지막으로 살았던 도(직할시)는 어디입니까?"
-    long = meta.column_names_to_labels["le_count_treat"]      # the list question is longer than Stata's 80
+    long = meta.column_names_to_labels["le_count_treat"]  # the list question is longer than Stata's 80
     assert len(long) <= 80 and long.endswith("...")
     assert all(len(c) <= 28 for c in df.columns)
 
 
 def test_weighted_export_adds_final_weight(study, tmp_path):
-    df, meta = pyreadstat.read_sav(export_study(study, "sav", tmp_path / "w.sav", weighted=True).path,
-                                   output_format="polars")
+    df, meta = pyreadstat.read_sav(
+        export_study(study, "sav", tmp_path / "w.sav", weighted=True).path, output_format="polars"
+    )
     w = df["final_weight"]
-    assert w.null_count() == 4                               # the flagged near-duplicates
+    assert w.null_count() == 4  # the flagged near-duplicates
     assert w.drop_nulls().min() > 0
     assert "weight" in meta.column_names_to_labels["final_weight"].lower()
 
@@ -95,8 +119,7 @@ def test_csv_with_codebook_sidecar(study, source, tmp_path):
     book = pl.read_csv(res.sidecar, infer_schema_length=None)
     sex = book.filter(pl.col("variable") == "sex")
     assert sex["label"][0] == "Sex"
-    assert dict(zip(sex["value"].drop_nulls(), sex["value_label"].drop_nulls())) == {"male": "Male",
-                                                                                      "female": "Female"}
+    assert dict(zip(sex["value"].drop_nulls(), sex["value_label"].drop_nulls())) == {"male": "Male", "female": "Female"}
 
 
 def test_parquet_labels_in_field_and_schema_metadata(study, tmp_path):
@@ -153,8 +176,9 @@ def test_study_missing_its_data(tmp_path):
 def test_a_value_outside_the_choices_is_kept_as_text(tmp_path):
     s = make_study(tmp_path / "s")
     data = pl.read_csv(s / "responses.csv", infer_schema_length=None)
-    data.with_columns(pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("maybe")).otherwise(pl.col("sex"))
-                      .alias("sex")).write_csv(s / "responses.csv")
+    data.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("maybe")).otherwise(pl.col("sex")).alias("sex")
+    ).write_csv(s / "responses.csv")
     labelled = labelled_responses(s)
     assert "sex" not in labelled.codes and "sex" not in labelled.value_labels
     assert any(n.startswith("sex:") for n in labelled.notes)

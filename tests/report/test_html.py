@@ -17,7 +17,7 @@ def test_page_is_self_contained(built):
     assert not re.search(r"url\(", html)
     assert "@import" not in html
     urls = set(re.findall(r"https?://[^\s\"'<>]+", html))
-    assert urls <= {"http://www.w3.org/2000/svg"}      # the SVG namespace name, never fetched
+    assert urls <= {"http://www.w3.org/2000/svg"}  # the SVG namespace name, never fetched
 
 
 def test_content_security_policy_allows_nothing_external(built):
@@ -34,7 +34,7 @@ def test_content_security_policy_allows_nothing_external(built):
 def test_banner_and_numbers(built):
     html = built.html_path.read_text(encoding="utf-8")
     assert 'id="synthetic-banner"' in html and "SYNTHETIC DATA" in html
-    text = re.sub(r"<[^>]+>", "", html)          # values outside 0-100% are wrapped in a span
+    text = re.sub(r"<[^>]+>", "", html)  # values outside 0-100% are wrapped in a span
     for r in built.data["indicators"]:
         if not r["domain"] and not r["suppressed"]:
             assert num(r["estimate"], r["share"]) in text
@@ -75,23 +75,30 @@ def test_warnings_are_notes_once_per_table(built):
     assert flagged
     letters = sum(len(r["flags"]) for r in flagged)
     letters += sum(len(r.get("flags") or []) for t in built.data["tables"] for r in t["rows"])
-    sensitive_outside = sum(1 for s in built.data["sensitive"] if s["estimate"] is not None and
-                            (s["estimate"] < 0 or s["estimate"] > 1 or s["ci_low"] < 0 or s["ci_high"] > 1))
+    sensitive_outside = sum(
+        1
+        for s in built.data["sensitive"]
+        if s["estimate"] is not None and (s["estimate"] < 0 or s["estimate"] > 1 or s["ci_low"] < 0 or s["ci_high"] > 1)
+    )
     assert html.count('<sup class="fn">') - html.count('<li><sup class="fn">') == letters + sensitive_outside
     note = "The interval is wider than 30 percentage points: read the estimate with care."
     lists = re.findall(r'<ul class="notes">(.*?)</ul>', html, re.S)
     assert all(block.count(note) <= 1 for block in lists)
     tables_with_wide = sum(1 for r in built.data["indicators"] if not r["domain"] and "wide_interval" in r["flags"]) > 0
-    tables_with_wide += len({r["id"] for r in built.data["indicators"] if r["domain"] and "wide_interval" in r["flags"]})
-    tables_with_wide += sum(1 for t in built.data["tables"] if any("wide_interval" in (r.get("flags") or [])
-                                                                   for r in t["rows"]))
+    tables_with_wide += len(
+        {r["id"] for r in built.data["indicators"] if r["domain"] and "wide_interval" in r["flags"]}
+    )
+    tables_with_wide += sum(
+        1 for t in built.data["tables"] if any("wide_interval" in (r.get("flags") or []) for r in t["rows"])
+    )
     assert html.count(note) == tables_with_wide
 
 
 def test_values_outside_0_100_are_explained(built):
     html = built.html_path.read_text(encoding="utf-8")
-    outside = [r for r in built.data["indicators"] if r["estimate"] is not None and r["share"]
-               and not 0 <= r["estimate"] <= 1]
+    outside = [
+        r for r in built.data["indicators"] if r["estimate"] is not None and r["share"] and not 0 <= r["estimate"] <= 1
+    ]
     assert outside, "the demo's list experiment gives estimates outside [0, 1]"
     for r in outside:
         assert "outside_range" in r["flags"]

@@ -30,8 +30,7 @@ def _msgid(m) -> str | tuple:
 
 def extracted() -> set:
     method_map = [("**/templates/**.j2", "jinja2"), ("**.py", "python")]
-    options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True",
-                                      "lstrip_blocks": "True"}}
+    options = {"**/templates/**.j2": {"extensions": "jinja2.ext.i18n", "trim_blocks": "True", "lstrip_blocks": "True"}}
     out = set()
     for _file, _line, message, _comments, _context in extract_from_dir(str(REPORT), method_map, options):
         out.add(message if isinstance(message, str) else tuple(message))
@@ -82,11 +81,15 @@ def test_languages():
     assert translations("English").gettext("Weighting") == "Weighting"
     assert translations("Korean").gettext("Weighting") == "가중"
     ko = translations("Korean (ko)")
-    assert ko.ngettext("%(num)d interview was analysed.", "%(num)d interviews were analysed.", 2) % {"num": 2} \
+    assert (
+        ko.ngettext("%(num)d interview was analysed.", "%(num)d interviews were analysed.", 2) % {"num": 2}
         == "면접 2건을 분석했습니다."
+    )
     en = translations("English")
-    assert en.ngettext("%(num)d interview was analysed.", "%(num)d interviews were analysed.", 1) % {"num": 1} \
+    assert (
+        en.ngettext("%(num)d interview was analysed.", "%(num)d interviews were analysed.", 1) % {"num": 1}
         == "1 interview was analysed."
+    )
 
 
 def test_weighting_sentences_follow_the_design():
@@ -151,8 +154,24 @@ def test_korean_report_has_no_english_message(demo_study, tmp_path, korean):
                 elif re.fullmatch(r"[A-Za-z]{3,}", fragment):
                     assert fragment not in leftover, f"English word of the catalogue in the Korean report: {fragment!r}"
     # and no run of English words outside those data values, besides known technical names
-    allowed = {"Kish", "Rao-Scott", "AAPOR", "study", "toml", "drop_flagged", "false", "quality", "weighting",
-               "design", "forced", "warner", "unrelated", "p", "F", "n"}
+    allowed = {
+        "Kish",
+        "Rao-Scott",
+        "AAPOR",
+        "study",
+        "toml",
+        "drop_flagged",
+        "false",
+        "quality",
+        "weighting",
+        "design",
+        "forced",
+        "warner",
+        "unrelated",
+        "p",
+        "F",
+        "n",
+    }
     runs = [m.group(0) for m in re.finditer(r"(?:\b[A-Za-z][A-Za-z_-]+\b[ ,]+){3,}", text)]
     runs = [r for r in runs if not set(re.findall(r"[A-Za-z_-]+", r)) <= names | codes | allowed]
     assert not runs, runs[:5]

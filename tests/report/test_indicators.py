@@ -9,16 +9,29 @@ from quietpoll.report.indicators import is_binary, sensitive_pairs
 
 
 def row(id_, est, domain=None, kind="proportion", direct=None, suppressed=False):
-    return {"id": id_, "label": id_, "kind": kind, "direct": direct, "domain": domain or {},
-            "domain_label": "", "estimate": None if suppressed else est, "ci_low": None if suppressed else est - .1,
-            "ci_high": None if suppressed else est + .1, "suppressed": suppressed}
+    return {
+        "id": id_,
+        "label": id_,
+        "kind": kind,
+        "direct": direct,
+        "domain": domain or {},
+        "domain_label": "",
+        "estimate": None if suppressed else est,
+        "ci_low": None if suppressed else est - 0.1,
+        "ci_high": None if suppressed else est + 0.1,
+        "suppressed": suppressed,
+    }
 
 
 def test_sensitive_pairs():
-    rows = [row("d", 0.4), row("le", 0.55, kind="list_experiment", direct="d"),
-            row("d", 0.3, {"s": "a"}), row("le", 0.5, {"s": "a"}, kind="list_experiment", direct="d"),
-            row("d", 0.2, {"s": "b"}, suppressed=True), row("le", 0.6, {"s": "b"}, kind="list_experiment",
-                                                              direct="d")]
+    rows = [
+        row("d", 0.4),
+        row("le", 0.55, kind="list_experiment", direct="d"),
+        row("d", 0.3, {"s": "a"}),
+        row("le", 0.5, {"s": "a"}, kind="list_experiment", direct="d"),
+        row("d", 0.2, {"s": "b"}, suppressed=True),
+        row("le", 0.6, {"s": "b"}, kind="list_experiment", direct="d"),
+    ]
     pairs = sensitive_pairs(rows)
     assert [p["domain"] for p in pairs] == [{}, {"s": "a"}, {"s": "b"}]
     assert pairs[0]["difference"] == pytest.approx(0.15)
@@ -52,15 +65,18 @@ def test_groups_in_the_forms_order(built):
     from quietpoll.report.toplines import calculated_values
 
     assert calculated_values("if(${status} = 'inside', 'residents', 'defectors')") == ["residents", "defectors"]
-    assert calculated_values('if(${a} != "x" and ${b} >= "y", "g1", if(${c}<\'z\', \'g2\', "g3"))') == \
-        ["g1", "g2", "g3"]
+    assert calculated_values('if(${a} != "x" and ${b} >= "y", "g1", if(${c}<\'z\', \'g2\', "g3"))') == [
+        "g1",
+        "g2",
+        "g3",
+    ]
     rows = [r for r in built.data["indicators"] if r["id"] == "ever_watched" and r["domain"]]
     order = {}
     for r in rows:
-        (by, v), = r["domain"].items()
+        ((by, v),) = r["domain"].items()
         order.setdefault(by, []).append(v)
     assert order["sample"] == ["residents", "defectors"]
     assert order["exit_cohort"] == ["inside", "before_2012", "2012_2015", "2016_2019", "2020_on"]
     assert order["sex"] == ["male", "female"]
     assert order["province_group"] == ["ne_border", "nw_border", "pyongyang", "interior"]
-    assert built.data["settings"]["by_labels"]["sex"] != "sex"        # the question's label
+    assert built.data["settings"]["by_labels"]["sex"] != "sex"  # the question's label

@@ -27,8 +27,10 @@ def test_margin_of_error(built):
     m = built.data["methods"]
     n = built.data["sample"]["n_analysed"]
     assert math.isclose(m["margin_of_error"], 1.959963984540054 * math.sqrt(m["kish_deff"] / (4 * n)), rel_tol=1e-12)
-    assert f"±{100 * m['margin_of_error']:.1f}" in {e["element"]: e["value"] for e in m["elements"]}[
-        "Margin of error and design effect"]
+    assert (
+        f"±{100 * m['margin_of_error']:.1f}"
+        in {e["element"]: e["value"] for e in m["elements"]}["Margin of error and design effect"]
+    )
 
 
 def test_question_wording(built):

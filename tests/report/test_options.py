@@ -8,8 +8,10 @@ import pytest
 from quietpoll.errors import ReportError
 from quietpoll.report.options import check_against, parse_options
 
-IND = [{"id": "a", "label": "A", "variable": "x", "level": "yes"},
-       {"id": "b", "label": "B", "label_ko": "비", "list_experiment": {"count": "c", "treatment": "t"}, "direct": "a"}]
+IND = [
+    {"id": "a", "label": "A", "variable": "x", "level": "yes"},
+    {"id": "b", "label": "B", "label_ko": "비", "list_experiment": {"count": "c", "treatment": "t"}, "direct": "a"},
+]
 
 
 def test_defaults_and_kinds():
@@ -21,20 +23,25 @@ def test_defaults_and_kinds():
     assert [i.id for i in parse_options({"report": {"indicators": IND}}, only=["b"]).indicators] == ["b"]
 
 
-@pytest.mark.parametrize("section, msg", [
-    ({"colour": "red"}, "unknown key"),
-    ({"indicators": [IND[0], IND[0]]}, "used twice"),
-    ({"indicators": [{"id": "a", "variable": "x", "list_experiment": {"count": "c", "treatment": "t"}}]},
-     "exactly one of"),
-    ({"indicators": [{"id": "a", "list_experiment": {"count": "c"}}]}, "list_experiment must be"),
-    ({"indicators": [{"id": "a", "randomized_response": {"answer": "r"}}]}, "randomized_response must"),
-    ({"indicators": [{"label": "no id", "variable": "x"}]}, "needs an id"),
-    ({"indicators": [{"id": "a", "variable": "x", "direct": "zz"}]}, "direct = 'zz'"),
-    ({"min_cell": 0}, "min_cell must be at least 1"),
-    ({"min_cell": "ten"}, "whole numbers"),
-    ({"dominance": [0, 50]}, "dominance"),
-    ({"level": 1.5}, "level must be between"),
-])
+@pytest.mark.parametrize(
+    "section, msg",
+    [
+        ({"colour": "red"}, "unknown key"),
+        ({"indicators": [IND[0], IND[0]]}, "used twice"),
+        (
+            {"indicators": [{"id": "a", "variable": "x", "list_experiment": {"count": "c", "treatment": "t"}}]},
+            "exactly one of",
+        ),
+        ({"indicators": [{"id": "a", "list_experiment": {"count": "c"}}]}, "list_experiment must be"),
+        ({"indicators": [{"id": "a", "randomized_response": {"answer": "r"}}]}, "randomized_response must"),
+        ({"indicators": [{"label": "no id", "variable": "x"}]}, "needs an id"),
+        ({"indicators": [{"id": "a", "variable": "x", "direct": "zz"}]}, "direct = 'zz'"),
+        ({"min_cell": 0}, "min_cell must be at least 1"),
+        ({"min_cell": "ten"}, "whole numbers"),
+        ({"dominance": [0, 50]}, "dominance"),
+        ({"level": 1.5}, "level must be between"),
+    ],
+)
 def test_bad_options(section, msg):
     with pytest.raises(ReportError, match=msg):
         parse_options({"report": section})

@@ -24,8 +24,10 @@ def test_renderer_from_environment_must_exist(monkeypatch, tmp_path):
         find_renderer()
 
 
-@pytest.mark.skipif(shutil.which("chromium") is None and not os.environ.get("CI"),
-                    reason="Debian's chromium is not installed (make test installs it; CI fails instead)")
+@pytest.mark.skipif(
+    shutil.which("chromium") is None and not os.environ.get("CI"),
+    reason="Debian's chromium is not installed (make test installs it; CI fails instead)",
+)
 def test_real_pdf(tmp_path):
     html = tmp_path / "r.html"
     html.write_text("<!DOCTYPE html><html><body><h1>SYNTHETIC report</h1></body></html>", encoding="utf-8")

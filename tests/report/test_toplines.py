@@ -42,10 +42,19 @@ def setup(tmp_path):
     watched = ["yes"] * 60 + ["no"] * 34 + ["maybe"] * 6
     g = ["a"] * 30 + ["b"] * 30 + ["a"] * 20 + ["b"] * 14 + ["a"] * 3 + ["b"] * 3
     devices = rng.choice(["tv", "usb", "tv usb"], 100, p=[0.6, 0.05, 0.35]).tolist()
-    frame = pl.DataFrame({"watched": watched, "g": g, "devices": devices, "devices/tv": [int("tv" in d) for d in
-                                                                                          devices],
-                          "devices/usb": [int("usb" in d) for d in devices], "months": rng.integers(0, 20, 100),
-                          "w": rng.uniform(1, 3, 100), "__s_watched": watched, "__s_g": g})
+    frame = pl.DataFrame(
+        {
+            "watched": watched,
+            "g": g,
+            "devices": devices,
+            "devices/tv": [int("tv" in d) for d in devices],
+            "devices/usb": [int("usb" in d) for d in devices],
+            "months": rng.integers(0, 20, 100),
+            "w": rng.uniform(1, 3, 100),
+            "__s_watched": watched,
+            "__s_g": g,
+        }
+    )
     design = DesignSpec(weights="w").build(frame)
     return inst, frame, design
 
@@ -95,8 +104,10 @@ def test_numeric_mean_and_dominance(setup):
     w, y = frame["w"].to_numpy(), frame["months"].to_numpy()
     assert t["rows"][0]["estimate"] == pytest.approx((w * y).sum() / w.sum(), rel=1e-12)
     # one respondent with an enormous weight and value dominates the total: suppressed
-    heavy = frame.with_columns(pl.when(pl.int_range(100) == 0).then(10_000.0).otherwise(pl.col("w")).alias("w"),
-                               pl.when(pl.int_range(100) == 0).then(19).otherwise(pl.col("months")).alias("months"))
+    heavy = frame.with_columns(
+        pl.when(pl.int_range(100) == 0).then(10_000.0).otherwise(pl.col("w")).alias("w"),
+        pl.when(pl.int_range(100) == 0).then(19).otherwise(pl.col("months")).alias("months"),
+    )
     t = topline(DesignSpec(weights="w").build(heavy), inst, inst.question("months"), opts())
     assert t["rows"][0]["suppressed"] and t["suppression"]["dominance"]
 
@@ -127,8 +138,10 @@ def test_levels_follow_the_form(setup):
 def test_p_percent_rule_for_means(setup):
     inst, frame, design = setup
     # two respondents hold almost all of the total: the p% rule hides the mean even with a lax dominance rule
-    big = frame.with_columns(pl.when(pl.int_range(100) < 2).then(5_000.0).otherwise(pl.col("w")).alias("w"),
-                             pl.when(pl.int_range(100) < 2).then(19).otherwise(pl.col("months")).alias("months"))
+    big = frame.with_columns(
+        pl.when(pl.int_range(100) < 2).then(5_000.0).otherwise(pl.col("w")).alias("w"),
+        pl.when(pl.int_range(100) < 2).then(19).otherwise(pl.col("months")).alias("months"),
+    )
     des = DesignSpec(weights="w").build(big)
     lax = opts(dominance=[1, 99])
     assert not topline(des, inst, inst.question("months"), lax)["rows"][0]["suppressed"]
@@ -140,8 +153,16 @@ def test_indicator_on_a_by_column_is_not_broken_down_by_itself(setup):
     from quietpoll.report.indicators import indicator_rows
 
     inst, frame, design = setup
-    o = parse_options({"report": {"min_cell": 10, "by": ["g", "watched"], "indicators": [
-        {"id": "w", "label": "Watched", "variable": "watched", "level": "yes"}]}}, language="English (en)")
+    o = parse_options(
+        {
+            "report": {
+                "min_cell": 10,
+                "by": ["g", "watched"],
+                "indicators": [{"id": "w", "label": "Watched", "variable": "watched", "level": "yes"}],
+            }
+        },
+        language="English (en)",
+    )
     crosstabs = {("watched", "g"): two_way_table(design, inst, "watched", "g", o, rs_design=design)}
     rows = indicator_rows(design, DesignSpec().build(frame), inst, o, crosstabs)
     assert [tuple(r["domain"]) for r in rows] == [(), ("g",), ("g",)]

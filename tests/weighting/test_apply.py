@@ -13,7 +13,7 @@ from quietpoll.weighting import WeightingSpec
 
 
 def _sample(seed=0, n=400):
-    rng = np.random.default_rng(seed)   # SYNTHETIC data
+    rng = np.random.default_rng(seed)  # SYNTHETIC data
     x = rng.normal(size=n)
     g = np.where(rng.random(n) < 0.7, "f", "m")
     return pl.DataFrame({"x": x, "g": g, "y": x + rng.normal(size=n), "w": np.ones(n)})
@@ -23,8 +23,13 @@ def test_methods_return_new_designs():
     f = _sample()
     des = qp.svydesign(f, weights="w")
     targets = {"g": {"f": 500, "m": 500}}
-    for new in (des.poststratify(targets), des.rake(targets), des.calibrate(targets),
-                des.calibrate(targets, calfun="logit", bounds=(0.2, 5)), des.calibrate(targets, calfun="raking")):
+    for new in (
+        des.poststratify(targets),
+        des.rake(targets),
+        des.calibrate(targets),
+        des.calibrate(targets, calfun="logit", bounds=(0.2, 5)),
+        des.calibrate(targets, calfun="raking"),
+    ):
         assert new is not des and des.weights.sum() == pytest.approx(400)
         assert new.weights.sum() == pytest.approx(1000)
         assert qp.proportion(new, "g").rows[0].estimate == pytest.approx(0.5)
@@ -33,7 +38,7 @@ def test_methods_return_new_designs():
 
 
 def test_propensity_then_rake(tmp_path):
-    rng = np.random.default_rng(5)      # SYNTHETIC reference sample: x centred at 0.5, 50/50 sex
+    rng = np.random.default_rng(5)  # SYNTHETIC reference sample: x centred at 0.5, 50/50 sex
     ref = pl.DataFrame({"x": rng.normal(0.5, 1, 600), "g": rng.choice(["f", "m"], 600)})
     path = tmp_path / "reference.csv"
     ref.write_csv(path)
@@ -44,8 +49,15 @@ def test_propensity_then_rake(tmp_path):
     before = qp.mean(des, "x").rows[0].estimate
     after = qp.mean(pw, "x").rows[0].estimate
     assert abs(after - 0.5) < abs(before - 0.5)
-    raked = des.weight(WeightingSpec(method="propensity", reference=str(path), covariates=("x", "g"), then="rake",
-                                     targets={"g": {"f": 300, "m": 300}}))
+    raked = des.weight(
+        WeightingSpec(
+            method="propensity",
+            reference=str(path),
+            covariates=("x", "g"),
+            then="rake",
+            targets={"g": {"f": 300, "m": 300}},
+        )
+    )
     assert qp.proportion(raked, "g").rows[0].estimate == pytest.approx(0.5)
 
 
@@ -67,7 +79,7 @@ def test_min_cell_merges_a_target_level_no_interview_has():
 
     f = _sample(n=60).with_columns(pl.Series("p", ["a"] * 30 + ["b"] * 25 + ["c"] * 5))
     des = qp.svydesign(f, weights="w")
-    targets = {"p": {"a": 400, "b": 300, "c": 200, "d": 100}}   # nobody from "d"
+    targets = {"p": {"a": 400, "b": 300, "c": 200, "d": 100}}  # nobody from "d"
     with pytest.raises(WeightingError, match="'d' of 'p' does not occur"):
         apply_weighting(des, WeightingSpec(method="rake", targets=targets))
     record: list = []

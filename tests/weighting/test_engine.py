@@ -35,7 +35,7 @@ def sample(draw, n_margins=2):
     codes = []
     for k in ks:
         c = rng.integers(0, k, n)
-        c[:k] = np.arange(k)                      # every level has a respondent
+        c[:k] = np.arange(k)  # every level has a respondent
         codes.append(c)
     w = rng.uniform(0.5, 5.0, n)
     pw = w * rng.uniform(0.5, 2.0, n) * rng.uniform(10, 100)
@@ -98,8 +98,9 @@ def test_calibrated_totals_equal_the_targets(s, calfun):
     codes, w, totals = s
     rng = np.random.default_rng(len(w))
     x = rng.uniform(1, 10, len(w))
-    X = np.column_stack([np.ones_like(w)] + [(c == j).astype(float) for c in codes for j in range(1, c.max() + 1)]
-                        + [x])
+    X = np.column_stack(
+        [np.ones_like(w)] + [(c == j).astype(float) for c in codes for j in range(1, c.max() + 1)] + [x]
+    )
     # targets near the sample's own so that bounded calibration is feasible
     pop = (X.T @ w) * rng.uniform(0.9, 1.1, X.shape[1])
     bounds = (0.2, 5.0) if calfun == "logit" else (-np.inf, np.inf)
@@ -152,14 +153,16 @@ def test_poststratify_replicate_columns_each_hit_the_targets():
     W = np.array([[1, 0, 2], [1, 2, 2], [1, 1, 0], [1, 1, 3], [1, 1, 3], [2, 2, 2]], dtype=float)
     N = np.array([10.0, 20.0, 5.0])
     out = poststratify_weights(cells, W, N)
-    np.testing.assert_allclose(np.stack([np.bincount(cells, weights=out[:, r]) for r in range(3)], 1),
-                               np.repeat(N[:, None], 3, 1))
+    np.testing.assert_allclose(
+        np.stack([np.bincount(cells, weights=out[:, r]) for r in range(3)], 1), np.repeat(N[:, None], 3, 1)
+    )
 
 
 def test_poststratify_empty_cell_names_it():
     with pytest.raises(WeightingError, match="'stype=M' has no weighted respondents"):
-        poststratify_weights(np.array([0, 0, 1]), np.ones(3), np.array([1.0, 2.0, 3.0]),
-                             labels=["stype=E", "stype=H", "stype=M"])
+        poststratify_weights(
+            np.array([0, 0, 1]), np.ones(3), np.array([1.0, 2.0, 3.0]), labels=["stype=E", "stype=H", "stype=M"]
+        )
     with pytest.raises(WeightingError, match="replicate 2"):
         poststratify_weights(np.array([0, 1]), np.array([[1.0, 1.0], [1.0, 0.0]]), np.array([1.0, 2.0]))
 
@@ -167,8 +170,14 @@ def test_poststratify_empty_cell_names_it():
 # ---- targets ----------------------------------------------------------------------------------
 @pytest.fixture
 def frame():
-    return pl.DataFrame({"stype": ["E", "E", "H", "M", "M"], "grade": [1, 2, 2, 1, 1],
-                         "x": [1.0, 2.0, 3.0, 4.0, 5.0], "score": [1.5, None, 2.0, 3.0, 1.0]})
+    return pl.DataFrame(
+        {
+            "stype": ["E", "E", "H", "M", "M"],
+            "grade": [1, 2, 2, 1, 1],
+            "x": [1.0, 2.0, 3.0, 4.0, 5.0],
+            "score": [1.5, None, 2.0, 3.0, 1.0],
+        }
+    )
 
 
 def test_parse_targets_text_matching_and_order(frame):
@@ -191,17 +200,26 @@ def test_shares_need_population(frame):
         parse_targets({"stype": {"E": 0.5, "H": 0.3, "M": 0.2}}, frame)
 
 
-@pytest.mark.parametrize("targets, match", [
-    ({"region": {"N": 1}}, "'region' is not a column"),
-    ({"stype": {"E": 1, "H": 1, "M": 1, "X": 1}}, "target level 'X' of 'stype' does not occur in the data .*E, H, M"),
-    ({"stype": {"E": 1, "H": 1}}, "'stype' level 'M' occurs in the data but has no target"),
-    ({"stype": {"E": 1, "H": -1, "M": 1}}, "'stype' level 'H' is -1; targets must be positive"),
-    ({"stype": {"E": 1, "H": 0, "M": 1}}, "'stype' level 'H' is 0"),
-    ({"score": 10.0}, "'score' has 1 missing value"),
-    ({"stype": {"E": 50, "H": 30, "M": 20}, "grade": {"1": 60, "2": 60}}, "'grade' total 120 but 'stype' totals 100"),
-    ({"stype": {"E": "many", "H": 1, "M": 1}}, "not a number"),
-    ({"stype": 100}, "'stype' has a single total"),
-])
+@pytest.mark.parametrize(
+    "targets, match",
+    [
+        ({"region": {"N": 1}}, "'region' is not a column"),
+        (
+            {"stype": {"E": 1, "H": 1, "M": 1, "X": 1}},
+            "target level 'X' of 'stype' does not occur in the data .*E, H, M",
+        ),
+        ({"stype": {"E": 1, "H": 1}}, "'stype' level 'M' occurs in the data but has no target"),
+        ({"stype": {"E": 1, "H": -1, "M": 1}}, "'stype' level 'H' is -1; targets must be positive"),
+        ({"stype": {"E": 1, "H": 0, "M": 1}}, "'stype' level 'H' is 0"),
+        ({"score": 10.0}, "'score' has 1 missing value"),
+        (
+            {"stype": {"E": 50, "H": 30, "M": 20}, "grade": {"1": 60, "2": 60}},
+            "'grade' total 120 but 'stype' totals 100",
+        ),
+        ({"stype": {"E": "many", "H": 1, "M": 1}}, "not a number"),
+        ({"stype": 100}, "'stype' has a single total"),
+    ],
+)
 def test_bad_targets(frame, targets, match):
     with pytest.raises(WeightingError, match=match):
         parse_targets(targets, frame)
@@ -252,10 +270,22 @@ def test_rake_nonconvergence_names_margins():
     a, b = rng.integers(0, 3, 200), rng.integers(0, 2, 200)
     a[:3], b[:2] = np.arange(3), np.arange(2)
     with pytest.raises(WeightingError, match="raking on stype, sch.wide did not converge in 1 sweeps"):
-        rake_weights([a, b], np.ones(200), [np.array([500.0, 300, 200]), np.array([100.0, 900])], maxit=1,
-                     epsilon=1e-9, labels=[["stype=E", "stype=H", "stype=M"], ["sch.wide=No", "sch.wide=Yes"]])
-    res = rake_weights([a, b], np.ones(200), [np.array([500.0, 300, 200]), np.array([100.0, 900])], maxit=1,
-                       epsilon=1e-9, allow_nonconvergence=True)
+        rake_weights(
+            [a, b],
+            np.ones(200),
+            [np.array([500.0, 300, 200]), np.array([100.0, 900])],
+            maxit=1,
+            epsilon=1e-9,
+            labels=[["stype=E", "stype=H", "stype=M"], ["sch.wide=No", "sch.wide=Yes"]],
+        )
+    res = rake_weights(
+        [a, b],
+        np.ones(200),
+        [np.array([500.0, 300, 200]), np.array([100.0, 900])],
+        maxit=1,
+        epsilon=1e-9,
+        allow_nonconvergence=True,
+    )
     assert not res.converged and res.iterations == 1 and res.margin_error > 0
 
 
@@ -265,7 +295,7 @@ def test_rake_epsilon_below_one_is_relative():
     w = np.ones(4)
     t = [np.array([600.0, 400.0]), np.array([300.0, 700.0])]
     # the independence table is reached in one sweep; a second one changes nothing
-    r = rake_weights([a, b], w, t, epsilon=0.5)   # 0.5 * sum(w) = 2 people
+    r = rake_weights([a, b], w, t, epsilon=0.5)  # 0.5 * sum(w) = 2 people
     assert r.converged and r.iterations == 2
 
 

@@ -53,7 +53,7 @@ def test_joint_cells_decode_to_the_codes_in_lexicographic_order(s):
 
 def test_joint_cells_compress_a_large_table():
     rng = np.random.default_rng(1)
-    codes = [rng.integers(0, 300, 50) for _ in range(4)]      # 300**4 cells for 50 rows
+    codes = [rng.integers(0, 300, 50) for _ in range(4)]  # 300**4 cells for 50 rows
     joint, digits = combine_codes(codes, [300] * 4)
     assert len(digits[0]) == len(np.unique(joint)) <= 50
     for c, d in zip(codes, digits):
@@ -73,14 +73,23 @@ def test_small_codes_keep_minus_one_and_values():
 def frame():
     rng = np.random.default_rng(7)
     n = 400
-    return pl.DataFrame({"region": rng.choice(["north", "south", "east", "west", "Zentral"], n),
-                         "sex": rng.choice(["f", "m"], n), "age": rng.integers(1, 5, n),
-                         "w": rng.uniform(0.5, 2, n), "x": rng.normal(10, 2, n)})
+    return pl.DataFrame(
+        {
+            "region": rng.choice(["north", "south", "east", "west", "Zentral"], n),
+            "sex": rng.choice(["f", "m"], n),
+            "age": rng.integers(1, 5, n),
+            "w": rng.uniform(0.5, 2, n),
+            "x": rng.normal(10, 2, n),
+        }
+    )
 
 
 def _targets():
-    return {"region": {"west": 100, "north": 300, "south": 200, "east": 250, "Zentral": 150},
-            "sex": {"m": 480, "f": 520}, "age": {"1": 200, "2": 300, "3": 250, "4": 250}}
+    return {
+        "region": {"west": 100, "north": 300, "south": 200, "east": 250, "Zentral": 150},
+        "sex": {"m": 480, "f": 520},
+        "age": {"1": 200, "2": 300, "3": 250, "4": 250},
+    }
 
 
 def _general(var, spec, frame, w=None):
@@ -91,16 +100,16 @@ def _general(var, spec, frame, w=None):
 @pytest.mark.parametrize("dtype", [pl.String, pl.Categorical, "enum"])
 def test_fast_codes_equal_the_general_path(frame, dtype):
     if dtype == "enum":
-        cats = ["west", "north", "other", "south", "east", "Zentral"]     # "other": a category with no rows
+        cats = ["west", "north", "other", "south", "east", "Zentral"]  # "other": a category with no rows
         frame = frame.with_columns(pl.col("region").cast(pl.Enum(cats)))
     else:
         frame = frame.with_columns(pl.col("region").cast(dtype))
     t = _targets()
     fast = tg._target_order_codes(t, frame)
-    assert set(fast) == {"region", "sex"}                     # "age" is numeric: the general path
+    assert set(fast) == {"region", "sex"}  # "age" is numeric: the general path
     for m in parse_targets(t, frame, weights=frame["w"].to_numpy()):
         g = _general(m.variable, t[m.variable], frame)
-        assert m.levels == g.levels                           # sorted as text: "Zentral" < "east"
+        assert m.levels == g.levels  # sorted as text: "Zentral" < "east"
         np.testing.assert_array_equal(m.totals, g.totals)
         np.testing.assert_array_equal(m.codes, g.codes)
         assert m.codes.dtype == np.int8
@@ -108,7 +117,7 @@ def test_fast_codes_equal_the_general_path(frame, dtype):
 
 def test_fast_path_leaves_out_what_it_cannot_vouch_for(frame):
     t = _targets()
-    missing_level = {**t, "sex": {"m": 480, "f": 500, "x": 20}}          # a target level not in the data
+    missing_level = {**t, "sex": {"m": 480, "f": 500, "x": 20}}  # a target level not in the data
     assert "sex" not in tg._target_order_codes(missing_level, frame)
     with pytest.raises(WeightingError, match="target level 'x' of 'sex' does not occur in the data"):
         parse_targets(missing_level, frame)
@@ -133,8 +142,9 @@ def test_zero_weight_rows_with_an_untargeted_level_take_the_general_path(frame):
     des = qp.svydesign(frame.with_columns(pl.Series("w0", w)), weights="w0")
     out = des.rake({"region": spec, "sex": {"m": 360, "f": 390}}, maxit=500, epsilon=1e-9)
     assert np.all(out.weights[east] == 0)
-    np.testing.assert_allclose(np.bincount(m.codes[~east], weights=out.weights[~east]),
-                               [spec[k] for k in m.levels], rtol=1e-6)
+    np.testing.assert_allclose(
+        np.bincount(m.codes[~east], weights=out.weights[~east]), [spec[k] for k in m.levels], rtol=1e-6
+    )
 
 
 # ---- the model matrix as cells --------------------------------------------------------------------
@@ -151,7 +161,7 @@ def test_cell_model_matrix_products_equal_the_dense_matrix(seed, n_cats, n_nums,
     nums = [rng.normal(size=n) for _ in range(n_nums)]
     X = from_codes(n, cats, nums)
     D = np.ones((n, 1))
-    for c, k in cats:                 # R's treatment dummies; a row without a level has none
+    for c, k in cats:  # R's treatment dummies; a row without a level has none
         D = np.column_stack([D] + [(c == j).astype(float) for j in range(1, k)])
     if nums:
         D = np.column_stack([D, *nums])
@@ -182,8 +192,8 @@ def test_raking_record_rebuilds_the_last_sweep(frame):
     res = rake_weights(codes, w, [m.totals for m in margins], maxit=100, epsilon=1e-9)
     last = res.last_sweep
     assert len(last) == 3
-    np.testing.assert_array_equal(last[-1], res.weights)      # the last step's weights are the result
-    for c, m, x in zip(codes, margins, last):                  # each step hit its own margin exactly
+    np.testing.assert_array_equal(last[-1], res.weights)  # the last step's weights are the result
+    for c, m, x in zip(codes, margins, last):  # each step hit its own margin exactly
         np.testing.assert_allclose(np.bincount(c, weights=x, minlength=len(m.levels)), m.totals, rtol=1e-12)
     des = qp.svydesign(frame, weights="w").rake(t, maxit=100, epsilon=1e-9)
     rec = des.calibrations[-1]
@@ -211,7 +221,7 @@ def test_margin_codes_for_a_margin_without_stored_codes(frame):
 
 def test_blockwise_sums_and_gathers_equal_numpy():
     rng = np.random.default_rng(3)
-    n, k = 200_003, 2_100                          # more rows than one block of 65,536
+    n, k = 200_003, 2_100  # more rows than one block of 65,536
     joint = rng.integers(0, k, n).astype(np.uint16)
     w = rng.uniform(0.5, 2, n)
     np.testing.assert_array_equal(joint_sums(joint, k), np.bincount(joint, minlength=k))

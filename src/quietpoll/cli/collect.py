@@ -143,8 +143,12 @@ def tokens() -> None:
 @click.option("--store", help="Store URL (default: the study's).")
 @click.option("--form", "form_id", help="The form whose page the enrolment path opens (default: the study's form).")
 @click.option("--ttl", type=float, default=None, help="Seconds the one-time enrolment code lives (default 86400).")
-@click.option("--supervisor", is_flag=True, help="A supervisor's token: it opens the supervisor's view (/s, counts "
-              "from metadata) and cannot submit; no enrolment path.")
+@click.option(
+    "--supervisor",
+    is_flag=True,
+    help="A supervisor's token: it opens the supervisor's view (/s, counts "
+    "from metadata) and cannot submit; no enrolment path.",
+)
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def tokens_add(study, alias, store, form_id, ttl, supervisor, fmt):
     """Make a token for ALIAS and a one-time enrolment path (shown once; only hashes are kept).
@@ -508,8 +512,10 @@ _SERVE_ENV = "QUIETPOLL_SERVE"
 def _announce(app, host: str, port: int, workers: int) -> None:
     """Where the server listens and its pages (the operator's terminal; nothing of a respondent)."""
     base = f"http://{host}:{port}"
-    click.echo(f"serving on {base} ({workers} process{'es' if workers > 1 else ''}); behind the TLS proxy, "
-               "give interviewers https://HOST + their enrolment path")
+    click.echo(
+        f"serving on {base} ({workers} process{'es' if workers > 1 else ''}); behind the TLS proxy, "
+        "give interviewers https://HOST + their enrolment path"
+    )
     for route, form_id in sorted(getattr(app.state, "form_routes", {}).items(), key=lambda kv: kv[1]):
         click.echo(f"  form {form_id}: {base}/f/{route}")
     click.echo(f"  supervisor's view: {base}/s   submissions: {base}/api/v1/submissions")

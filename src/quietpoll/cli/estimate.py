@@ -52,8 +52,12 @@ def _ci_methods() -> tuple[str, ...]:
 @click.option("--rr-p", type=float, help="Warner / unrelated question: probability of the sensitive question.")
 @click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
-@click.option("--compare", is_flag=True, help="With one --by column: each domain minus the first (R's svyby "
-              "covmat = TRUE + svycontrast), rows with \"statistic\": \"difference\", \"reference\" and \"p\".")
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="With one --by column: each domain minus the first (R's svyby "
+    'covmat = TRUE + svycontrast), rows with "statistic": "difference", "reference" and "p".',
+)
 @click.option("--domain", "domain_", multiple=True, type=KEY_VALUE, help="Restrict to one subpopulation: COL=VALUE.")
 @click.option("--level", type=float, default=0.95, show_default=True, help="Confidence level.")
 @click.option(
@@ -191,11 +195,24 @@ def domain_differences(table, by: str, level: float, df_: str | float = "design"
         df = float(table.design.get("df") or min(float(r.df) for r in rows)) if df_ == "design" else float(df_)
         est = Estimates(tuple(str(r.domain[by]) for r in rows), b[idx], V[np.ix_(idx, idx)], df, level)
         for d in compare_domains(est, level=level):
-            out.append({"statistic": "difference", "of": stat, "variable": var, "level": lev,
-                        "domain": {by: d["domain"]}, "reference": {by: d["reference"]}, "estimate": d["estimate"],
-                        "se": d["se"], "ci_low": d["ci_low"], "ci_high": d["ci_high"], "level_ci": d["level_ci"],
-                        "ci_method": "wald", "df": None if d["df"] is None or d["df"] == float("inf") else d["df"],
-                        "p": d["p"]})
+            out.append(
+                {
+                    "statistic": "difference",
+                    "of": stat,
+                    "variable": var,
+                    "level": lev,
+                    "domain": {by: d["domain"]},
+                    "reference": {by: d["reference"]},
+                    "estimate": d["estimate"],
+                    "se": d["se"],
+                    "ci_low": d["ci_low"],
+                    "ci_high": d["ci_high"],
+                    "level_ci": d["level_ci"],
+                    "ci_method": "wald",
+                    "df": None if d["df"] is None or d["df"] == float("inf") else d["df"],
+                    "p": d["p"],
+                }
+            )
     return out
 
 
@@ -206,8 +223,18 @@ def _print_differences(rows: list[dict], out) -> None:
     for r in rows:
         dom = ", ".join(f"{k}={v}" for k, v in r["domain"].items())
         ref = ", ".join(f"{k}={v}" for k, v in r["reference"].items())
-        t.add_row(r["of"], r["variable"], fmt(r["level"]), dom, ref, fmt(r["estimate"], 6), fmt(r["se"], 4),
-                  f"[{fmt(r['ci_low'], 5)}, {fmt(r['ci_high'], 5)}]", fmt(r["df"]), fmt(r["p"], 3))
+        t.add_row(
+            r["of"],
+            r["variable"],
+            fmt(r["level"]),
+            dom,
+            ref,
+            fmt(r["estimate"], 6),
+            fmt(r["se"], 4),
+            f"[{fmt(r['ci_low'], 5)}, {fmt(r['ci_high'], 5)}]",
+            fmt(r["df"]),
+            fmt(r["p"], 3),
+        )
     out.print(t)
 
 
@@ -246,8 +273,7 @@ def _print_design_effect_tests(tests, out) -> None:
     type=click.Choice(["shares", "row", "col", "counts"]),
     default="shares",
     show_default=True,
-    help="What the table shows: population shares, row or column percentages, or weighted counts (JSON has them "
-    "all).",
+    help="What the table shows: population shares, row or column percentages, or weighted counts (JSON has them all).",
 )
 @click.option("--format", "fmt_", type=click.Choice(["table", "json"]), help="Output (table on a terminal).")
 def crosstab(args, design, statistic, cells, fmt_):

@@ -57,7 +57,7 @@ def _names(*texts: str | None) -> list[str]:
     default="F",
     show_default=True,
     help="Wald F on the residual df, Wald chi-square, or the Rao-Scott working likelihood-ratio "
-    "test (R's method = \"LRT\", saddlepoint p-value on the residual df).",
+    'test (R\'s method = "LRT", saddlepoint p-value on the residual df).',
 )
 @click.option(
     "--margins",

@@ -151,8 +151,13 @@ def uvicorn_options(nofile: int | None = None) -> dict[str, Any]:
     """
     from quietpoll.collect.http import hardening_options
 
-    return {"access_log": False, "proxy_headers": False, "server_header": False, "log_level": "info",
-            **hardening_options(nofile)}
+    return {
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "log_level": "info",
+        **hardening_options(nofile),
+    }
 
 
 class ApiError(Exception):

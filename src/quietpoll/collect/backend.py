@@ -163,8 +163,10 @@ class StoreBackend(ABC):
 
 #: SQL both stores run for :meth:`StoreBackend.stats` (no placeholders): submissions per alias and day,
 #: and set-aside rows per alias
-STATS_BY_DAY = ("SELECT token_alias, substr(received_at, 1, 10) AS day, COUNT(*), MAX(received_at) "
-                "FROM submissions GROUP BY token_alias, substr(received_at, 1, 10)")
+STATS_BY_DAY = (
+    "SELECT token_alias, substr(received_at, 1, 10) AS day, COUNT(*), MAX(received_at) "
+    "FROM submissions GROUP BY token_alias, substr(received_at, 1, 10)"
+)
 STATS_QUARANTINED = "SELECT token_alias, COUNT(*), MAX(received_at) FROM quarantine GROUP BY token_alias"
 
 
@@ -174,14 +176,21 @@ def build_stats(tokens: list[dict], by_day: list[tuple], quarantined: list[tuple
     ``last_seen`` is the hour of the alias's latest submission or set-aside row (the store keeps no finer
     time). Nothing here is decrypted: it is what the store keeps beside the ciphertext."""
     rows: dict[str, dict] = {
-        t["alias"]: {"alias": t["alias"], "revoked": bool(t["revoked"]), "submissions": 0, "quarantined": 0,
-                     "last_seen": None, "days": {}}
+        t["alias"]: {
+            "alias": t["alias"],
+            "revoked": bool(t["revoked"]),
+            "submissions": 0,
+            "quarantined": 0,
+            "last_seen": None,
+            "days": {},
+        }
         for t in tokens
     }
 
     def row(alias: str) -> dict:
-        return rows.setdefault(alias, {"alias": alias, "revoked": None, "submissions": 0, "quarantined": 0,
-                                       "last_seen": None, "days": {}})
+        return rows.setdefault(
+            alias, {"alias": alias, "revoked": None, "submissions": 0, "quarantined": 0, "last_seen": None, "days": {}}
+        )
 
     def seen(r: dict, hour: str | None) -> None:
         if hour is not None and (r["last_seen"] is None or hour > r["last_seen"]):

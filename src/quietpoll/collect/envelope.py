@@ -114,8 +114,10 @@ def pad(plaintext: bytes, size: int | None = None) -> bytes:
     if size is not None:
         size = _check_size(size)
         if need > size:
-            raise CollectError(f"the submission is too large for this form's envelope: {len(data)} bytes of "
-                               f"answers, at most {size - 4}")
+            raise CollectError(
+                f"the submission is too large for this form's envelope: {len(data)} bytes of "
+                f"answers, at most {size - 4}"
+            )
         return struct.pack(">I", len(data)) + data + bytes(size - need)
     for bucket in BUCKETS:
         if need <= bucket:
@@ -191,8 +193,9 @@ def check_ciphertext(ciphertext: str, size: int | None = None) -> None:
     """
     wire = _decode(ciphertext)
     if size is not None and len(wire) != 1 + _ENC_LEN + _check_size(size) + _TAG_LEN:
-        raise CollectError(f"ciphertext has {len(wire)} bytes; every submission of this form has "
-                           f"{1 + _ENC_LEN + size + _TAG_LEN}")
+        raise CollectError(
+            f"ciphertext has {len(wire)} bytes; every submission of this form has {1 + _ENC_LEN + size + _TAG_LEN}"
+        )
 
 
 def seal(public_key: X25519PublicKey, form_id: str, instance_id: str, payload: dict, size: int | None = None) -> str:

@@ -75,8 +75,10 @@ NOFILE_WANTED = 65536
 
 def _response(status: int, reason: str, code: str, message: str) -> bytes:
     body = json.dumps({"error": {"code": code, "message": message}}).encode("ascii")
-    head = (f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
-            "cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n")
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n"
+        "cache-control: no-store\r\nx-content-type-options: nosniff\r\nconnection: close\r\n\r\n"
+    )
     return head.encode("ascii") + body
 
 
@@ -103,14 +105,14 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         limit = config.limit_concurrency
         if limit:  # evict a little before uvicorn's limit answers 503
             self.evict_at = min(type(self).evict_at, max(1, limit - min(128, limit // 8)))
-        self._in_head = True        # waiting for (the rest of) a request head
-        self._head_bytes = 0        # bytes of the current head so far
-        self._head_tail = b""       # last bytes seen, to find a blank line split across reads
+        self._in_head = True  # waiting for (the rest of) a request head
+        self._head_bytes = 0  # bytes of the current head so far
+        self._head_tail = b""  # last bytes seen, to find a blank line split across reads
         self._head_timer = None
-        self._in_body = False       # head complete, body still arriving
+        self._in_body = False  # head complete, body still arriving
         self._body_timer = None
         self._refused = False
-        self._heads_done = 0        # request heads completed on this connection
+        self._heads_done = 0  # request heads completed on this connection
         # connections waiting for their head, oldest first; shared by the server's connections
         if not hasattr(server_state, "quietpoll_waiting"):
             server_state.quietpoll_waiting = {}
@@ -159,8 +161,12 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self._in_head and not self.transport.is_closing():
             if self._head_bytes:
-                self._refuse(408, "Request Timeout", "timeout",
-                             f"the request head was not complete within {self.header_timeout:g} s")
+                self._refuse(
+                    408,
+                    "Request Timeout",
+                    "timeout",
+                    f"the request head was not complete within {self.header_timeout:g} s",
+                )
             else:
                 self._drop()
 
@@ -198,8 +204,12 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
             size = len(data) if end < 0 else end - len(self._head_tail)
             self._head_bytes += size
             if self._head_bytes > self.max_header_bytes:
-                self._refuse(431, "Request Header Fields Too Large", "too_large",
-                             f"the request head is larger than {self.max_header_bytes} bytes")
+                self._refuse(
+                    431,
+                    "Request Header Fields Too Large",
+                    "too_large",
+                    f"the request head is larger than {self.max_header_bytes} bytes",
+                )
                 return
             if end < 0:
                 self._head_tail = (self._head_tail + data)[-3:]
@@ -210,8 +220,12 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
                 self._head_bytes += len(data) - size
                 self._head_tail = (self._head_tail + data)[-3:]
                 if self._head_bytes > self.max_header_bytes:
-                    self._refuse(431, "Request Header Fields Too Large", "too_large",
-                                 f"the request head is larger than {self.max_header_bytes} bytes")
+                    self._refuse(
+                        431,
+                        "Request Header Fields Too Large",
+                        "too_large",
+                        f"the request head is larger than {self.max_header_bytes} bytes",
+                    )
                     return
         else:
             super().data_received(data)

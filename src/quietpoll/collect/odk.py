@@ -106,9 +106,11 @@ _MAX_MEMBER = 512 * 1024 * 1024  # bytes of one file in a zip source
 _MAX_XML = 64 * 1024 * 1024  # bytes of one manifest or submission XML
 
 #: What the ODK "signature" check means; printed by ``quietpoll import-odk``.
-SIGNATURE_NOTE = ("ODK's submission signature is made with the form's public key, which anybody with the form "
-                  "has: it was checked against accidental damage, but it does not show who made a submission "
-                  "or that nobody changed it on purpose")
+SIGNATURE_NOTE = (
+    "ODK's submission signature is made with the form's public key, which anybody with the form "
+    "has: it was checked against accidental damage, but it does not show who made a submission "
+    "or that nobody changed it on purpose"
+)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -121,8 +123,10 @@ def _read_key_bytes(path: str | os.PathLike[str]) -> bytes:
         raise InputError(f"{p}: ODK private key file not found (give --key PATH to the form's RSA key, PEM)")
     data = p.read_bytes()
     if b"-----BEGIN" not in data or b"PRIVATE KEY-----" not in data:
-        raise CollectError(f"{p}: not a PEM private key (expected '-----BEGIN RSA PRIVATE KEY-----' or "
-                           "'-----BEGIN PRIVATE KEY-----'); give the ODK form's private key")
+        raise CollectError(
+            f"{p}: not a PEM private key (expected '-----BEGIN RSA PRIVATE KEY-----' or "
+            "'-----BEGIN PRIVATE KEY-----'); give the ODK form's private key"
+        )
     return data
 
 
@@ -140,8 +144,10 @@ def load_odk_key(path: str | os.PathLike[str], passphrase: str | None = None) ->
         key = serialization.load_pem_private_key(data, password=password)
     except TypeError:
         if password is None:
-            raise CollectError(f"{path}: the private key is protected by a passphrase; set "
-                               "QUIETPOLL_ODK_PASSPHRASE or run in a terminal to be asked") from None
+            raise CollectError(
+                f"{path}: the private key is protected by a passphrase; set "
+                "QUIETPOLL_ODK_PASSPHRASE or run in a terminal to be asked"
+            ) from None
         key = serialization.load_pem_private_key(data, password=None)
     except ValueError:
         if password is not None:
@@ -254,8 +260,10 @@ def _text(elem: ET.Element | None) -> str | None:
 
 def _check_file_name(name: str | None, where: str, what: str) -> str:
     if not name or not name.endswith(".enc") or not _plain_name(name) or not _plain_name(name[: -len(".enc")]):
-        raise CollectError(f"{where}: the manifest names {what} {name!r}; expected a plain file name ending in .enc "
-                           "(no folders, '..', control characters or leading '.' or '-')")
+        raise CollectError(
+            f"{where}: the manifest names {what} {name!r}; expected a plain file name ending in .enc "
+            "(no folders, '..', control characters or leading '.' or '-')"
+        )
     return name
 
 
@@ -359,8 +367,10 @@ def _find(src: _Source) -> list[EncryptedSubmission]:
             "its submission.xml manifest is missing: pull the submission again"
         )
     if not subs:
-        raise CollectError(f"{src.path}: no encrypted ODK submission found (expected instances/<id>/submission.xml "
-                           "manifests with their .enc files)")
+        raise CollectError(
+            f"{src.path}: no encrypted ODK submission found (expected instances/<id>/submission.xml "
+            "manifests with their .enc files)"
+        )
     return [subs[k] for k in sorted(subs)]
 
 
@@ -409,8 +419,9 @@ def _signature_source(sub: EncryptedSubmission, plain: dict[str, bytes]) -> byte
     return "".join(line + "\n" for line in lines).encode("utf-8")
 
 
-def decrypt_submission(private_key: RSAPrivateKey, sub: EncryptedSubmission,
-                       read: Callable[[str], bytes]) -> tuple[bytes, dict[str, bytes]]:
+def decrypt_submission(
+    private_key: RSAPrivateKey, sub: EncryptedSubmission, read: Callable[[str], bytes]
+) -> tuple[bytes, dict[str, bytes]]:
     """The decrypted submission XML and media (original name -> bytes) of one submission, after
     checking its signature. ``read`` returns a file of the source by its path there."""
     if sub.signature is None:
@@ -522,8 +533,13 @@ class ImportResult:
     media_dir: Path | None
 
 
-def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instrument: Instrument,
-               out_path: str | os.PathLike[str], media_dir: str | os.PathLike[str] | None = None) -> ImportResult:
+def import_odk(
+    source: str | os.PathLike[str],
+    private_key: RSAPrivateKey,
+    instrument: Instrument,
+    out_path: str | os.PathLike[str],
+    media_dir: str | os.PathLike[str] | None = None,
+) -> ImportResult:
     """Decrypt every encrypted submission of ``source`` (Briefcase storage or Central download, folder or
     zip) for ``instrument`` into ``out_path`` (by extension, via :func:`quietpoll.io.write_data`),
     repeats into ``OUT-<repeat>.<ext>`` beside it, media into ``media_dir`` (default: a folder
@@ -558,13 +574,17 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
     for sub, xml, files in decrypted:
         root = _parse_xml(xml, f"submission {sub.instance_id!r} ({sub.xml_file}, decrypted)")
         if root.get("id") != sub.form_id:
-            raise CollectError(f"submission {sub.instance_id!r}: its decrypted XML is of form {root.get('id')!r}, "
-                               f"its manifest says {sub.form_id!r}; the files were swapped")
+            raise CollectError(
+                f"submission {sub.instance_id!r}: its decrypted XML is of form {root.get('id')!r}, "
+                f"its manifest says {sub.form_id!r}; the files were swapped"
+            )
         meta = _child(root, "meta")
         inner_id = _text(_child(meta, "instanceID")) if meta is not None else None
         if inner_id is not None and inner_id != sub.instance_id:
-            raise CollectError(f"submission {sub.instance_id!r}: its decrypted XML carries instance id {inner_id!r}; "
-                               "the files were swapped")
+            raise CollectError(
+                f"submission {sub.instance_id!r}: its decrypted XML carries instance id {inner_id!r}; "
+                "the files were swapped"
+            )
         main, reps = rows_from_xml(root, instrument, sub.instance_id)
         records.append({"instance_id": sub.instance_id} | main)
         for name, rows in reps.items():
@@ -577,8 +597,10 @@ def import_odk(source: str | os.PathLike[str], private_key: RSAPrivateKey, instr
     plan = media_plan(folder, media) if folder is not None else []
     for target in targets:
         if os.path.lexists(target):
-            raise CollectError(f"{target} already exists; import-odk never overwrites a file: remove it or give "
-                               "another --out. Nothing was written")
+            raise CollectError(
+                f"{target} already exists; import-odk never overwrites a file: remove it or give "
+                "another --out. Nothing was written"
+            )
     write_data(records_frame(records, first=("instance_id",)), out, overwrite=False)
     for name, target in zip(tables, targets[1:]):
         write_data(records_frame(tables[name]), target, overwrite=False)

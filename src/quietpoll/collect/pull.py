@@ -133,7 +133,8 @@ def pull_all(
     A submission that cannot be used never stops the pull: it is set aside (moved to the store's
     quarantine, reasons in :mod:`quietpoll.collect.setaside`) after every good row has been written, and
     listed in the result (``moved`` False when the store could not be written, e.g. a read-only copy:
-    the rows are then listed but left among the submissions). Everything is decrypted before anything is written or set aside. When no
+    the rows are then listed but left among the submissions). Everything is decrypted before anything is
+    written or set aside. When no
     submission opens at all, the key may be the wrong one: with ``public_key`` (the study's) the key is
     checked against it and the rows are set aside only if it matches; without it, CollectError (naming
     an instance id only) and nothing is written or set aside.
@@ -141,8 +142,10 @@ def pull_all(
     from quietpoll.io import write_data
 
     if public_key is not None and _raw_public(private_key.public_key()) != _raw_public(public_key):
-        raise CollectError("this private key does not belong to the study (its public key differs from "
-                           "keys/study.pub); nothing was written")
+        raise CollectError(
+            "this private key does not belong to the study (its public key differs from "
+            "keys/study.pub); nothing was written"
+        )
     pseudonym = pseudonymizer(private_key)
     opened: list[tuple[dict, tuple]] = []
     failed: list[tuple] = []
@@ -219,9 +222,17 @@ def pull_all(
                 raise
             moved = False
             aliases = {s[1]: s[3] for _, s in opened} | {s[1]: s[3] for s in failed}
-            quarantined = [{"id": quarantine_id(f, i, c), "instance_id": i, "form_id": f,
-                            "token_alias": aliases[i], "received_at": None, "reason": reason}
-                           for f, i, c, reason in aside]
+            quarantined = [
+                {
+                    "id": quarantine_id(f, i, c),
+                    "instance_id": i,
+                    "form_id": f,
+                    "token_alias": aliases[i],
+                    "received_at": None,
+                    "reason": reason,
+                }
+                for f, i, c, reason in aside
+            ]
     return PullResult(rows=len(rows), files=files, quarantined=quarantined, moved=moved)
 
 
@@ -238,5 +249,3 @@ def records_frame(records: list[dict], first: tuple[str, ...] = ()) -> pl.DataFr
         for name in record:
             columns.setdefault(name, None)
     return pl.DataFrame({name: _column([r.get(name) for r in records]) for name in columns})
-
-

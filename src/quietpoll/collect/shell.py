@@ -145,15 +145,27 @@ _SHELL = """<!doctype html>
 """
 
 
-def render_shell(form_id: str, public_key: str, bundle: str, sw_version: str, disguise: Disguise | None,
-                 code: str, questionnaire: str | None = None) -> str:
+def render_shell(
+    form_id: str,
+    public_key: str,
+    bundle: str,
+    sw_version: str,
+    disguise: Disguise | None,
+    code: str,
+    questionnaire: str | None = None,
+) -> str:
     import jinja2
     from markupsafe import Markup
 
     env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
     return env.from_string(_SHELL).render(
-        form_id=form_id, public_key=public_key, bundle=bundle, sw_version=sw_version,
-        disguise=disguise or Disguise(), code=code, questionnaire=Markup(questionnaire or ""),
+        form_id=form_id,
+        public_key=public_key,
+        bundle=bundle,
+        sw_version=sw_version,
+        disguise=disguise or Disguise(),
+        code=code,
+        questionnaire=Markup(questionnaire or ""),
     )
 
 
@@ -210,9 +222,17 @@ def render_supervisor(disguise: Disguise | None) -> str:
     return env.from_string(_SUPERVISOR).render(disguise=disguise or Disguise())
 
 
-def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_key: str, bundle: str,
-                 version: str, store, disguise: Disguise | None, static_dir: Path,
-                 routes_by_id: Mapping[str, str] | None = None) -> list:
+def shell_routes(
+    fragments: Mapping[str, str],
+    codes: Mapping[str, str],
+    public_key: str,
+    bundle: str,
+    version: str,
+    store,
+    disguise: Disguise | None,
+    static_dir: Path,
+    routes_by_id: Mapping[str, str] | None = None,
+) -> list:
     """The routes of the module docstring for the questionnaires ``fragments`` (form id -> HTML);
     ``routes_by_id``: route id -> form id (default :func:`form_routes`)."""
     from starlette.concurrency import run_in_threadpool
@@ -221,14 +241,22 @@ def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_
 
     disguise = disguise or Disguise()
     route_of = dict(routes_by_id) if routes_by_id is not None else form_routes(fragments, store)
-    shells = {rid: render_shell(rid, public_key, bundle, version, disguise, codes.get(fid, ""))
-              for rid, fid in route_of.items()}
+    shells = {
+        rid: render_shell(rid, public_key, bundle, version, disguise, codes.get(fid, ""))
+        for rid, fid in route_of.items()
+    }
     first = sorted(route_of)[0] if route_of else ""
-    manifest = json.dumps({
-        "name": disguise.name, "short_name": disguise.name, "start_url": f"/f/{first}", "scope": "/",
-        "display": "standalone", "background_color": "#ffffff",
-        "icons": [{"src": "/icon", "sizes": "any", "type": disguise.icon_type}],
-    })
+    manifest = json.dumps(
+        {
+            "name": disguise.name,
+            "short_name": disguise.name,
+            "start_url": f"/f/{first}",
+            "scope": "/",
+            "display": "standalone",
+            "background_color": "#ffffff",
+            "icons": [{"src": "/icon", "sizes": "any", "type": disguise.icon_type}],
+        }
+    )
 
     def refused(message: str) -> Response:
         return error_response(401, message, {"WWW-Authenticate": "Bearer"})
@@ -270,7 +298,9 @@ def shell_routes(fragments: Mapping[str, str], codes: Mapping[str, str], public_
             return error_response(400, 'the body must be {"code": CODE}')
         token = await run_in_threadpool(store.redeem_enrol_code, doc["code"])
         if token is None:
-            return refused("this enrolment link is unknown, already used or expired: ask your coordinator for a new link")
+            return refused(
+                "this enrolment link is unknown, already used or expired: ask your coordinator for a new link"
+            )
         return JSONResponse({"token": token})
 
     async def questionnaire(request: Request) -> Response:

@@ -62,12 +62,30 @@ _BOOL_BYTES = len('"false"')
 _ISO_BYTES = len('"2026-12-04T10:04:02.123Z"')
 _FIXED = {"date": 12 + 2, "today": 10 + 2, "start": _ISO_BYTES, "end": _ISO_BYTES}
 _NUMERIC_TYPES = frozenset({"integer", "decimal"})
-_NUMERIC_FUNCS = frozenset({"count-selected", "string-length", "number", "int", "round", "floor", "ceiling", "abs",
-                            "pow", "min", "max", "random", "today", "now"})
-_BOOL_FUNCS = frozenset({"selected", "regex", "contains", "starts-with", "ends-with", "boolean", "not", "true",
-                         "false"})
-_SEALED_TYPES = frozenset({"select_one", "select_multiple", "integer", "decimal", "text", "date", "calculate",
-                           "start", "end", "today"})
+_NUMERIC_FUNCS = frozenset(
+    {
+        "count-selected",
+        "string-length",
+        "number",
+        "int",
+        "round",
+        "floor",
+        "ceiling",
+        "abs",
+        "pow",
+        "min",
+        "max",
+        "random",
+        "today",
+        "now",
+    }
+)
+_BOOL_FUNCS = frozenset(
+    {"selected", "regex", "contains", "starts-with", "ends-with", "boolean", "not", "true", "false"}
+)
+_SEALED_TYPES = frozenset(
+    {"select_one", "select_multiple", "integer", "decimal", "text", "date", "calculate", "start", "end", "today"}
+)
 
 
 def text_bytes(value: str) -> int:

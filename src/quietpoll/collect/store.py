@@ -339,8 +339,9 @@ class Store(StoreBackend):
             try:
                 for qid, (f, i, c, reason) in zip(ids, rows):
                     db.execute(_SET_ASIDE, (qid, reason, i, f, c))
-                    db.execute("DELETE FROM submissions WHERE instance_id = ? AND form_id = ? AND ciphertext = ?",
-                               (i, f, c))
+                    db.execute(
+                        "DELETE FROM submissions WHERE instance_id = ? AND form_id = ? AND ciphertext = ?", (i, f, c)
+                    )
                 db.execute("COMMIT")
             except BaseException:
                 if db.in_transaction:
@@ -351,9 +352,13 @@ class Store(StoreBackend):
     def quarantined(self) -> list[dict]:
         """``[{"id", "instance_id", "form_id", "token_alias", "received_at", "reason"}]`` by id."""
         with self._lock:
-            rows = self._conn().execute(
-                "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
-            ).fetchall()
+            rows = (
+                self._conn()
+                .execute(
+                    "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
+                )
+                .fetchall()
+            )
         return [dict(zip(_QUARANTINE_KEYS, r)) for r in rows]
 
     def release(self, qid: str) -> str:

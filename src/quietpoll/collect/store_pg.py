@@ -295,11 +295,13 @@ class PgStore(StoreBackend):
         if row[0] == form_id and hmac.compare_digest(row[1].encode("utf-8"), ciphertext.encode("utf-8")):
             return "duplicate"
         qid = quarantine_id(form_id, instance_id, ciphertext)
-        self._run(lambda c: c.execute(  # set aside, never lost: the lead decides (quietpoll store quarantine)
-            "INSERT INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
-            " VALUES (%s, %s, %s, %s, %s, %s, 'conflict') ON CONFLICT (id) DO NOTHING",
-            (qid, instance_id, form_id, ciphertext, token_alias, hour),
-        ))
+        self._run(
+            lambda c: c.execute(  # set aside, never lost: the lead decides (quietpoll store quarantine)
+                "INSERT INTO quarantine(id, instance_id, form_id, ciphertext, token_alias, received_at, reason)"
+                " VALUES (%s, %s, %s, %s, %s, %s, 'conflict') ON CONFLICT (id) DO NOTHING",
+                (qid, instance_id, form_id, ciphertext, token_alias, hour),
+            )
+        )
         return "conflict"
 
     def settle(self) -> bool:
@@ -395,9 +397,11 @@ class PgStore(StoreBackend):
         return ids
 
     def quarantined(self) -> list[dict]:
-        rows = self._run(lambda c: c.execute(
-            "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
-        ).fetchall())
+        rows = self._run(
+            lambda c: c.execute(
+                "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
+            ).fetchall()
+        )
         return [dict(zip(_store._QUARANTINE_KEYS, r)) for r in rows]
 
     def release(self, qid: str) -> str:
@@ -478,8 +482,11 @@ class PgStore(StoreBackend):
 
     def add_supervisor(self, alias: str) -> str:
         token = self.add_token(alias)
-        self._run(lambda c: c.execute("INSERT INTO meta(key, value) VALUES (%s, '1') ON CONFLICT (key) DO NOTHING",
-                                      (f"supervisor:{alias}",)))
+        self._run(
+            lambda c: c.execute(
+                "INSERT INTO meta(key, value) VALUES (%s, '1') ON CONFLICT (key) DO NOTHING", (f"supervisor:{alias}",)
+            )
+        )
         return token
 
     def supervisors(self) -> frozenset[str]:
@@ -489,16 +496,16 @@ class PgStore(StoreBackend):
     def stats(self) -> list[dict]:
         from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
 
-        by_day, aside = self._run(lambda c: (c.execute(STATS_BY_DAY).fetchall(),
-                                             c.execute(STATS_QUARANTINED).fetchall()))
+        by_day, aside = self._run(
+            lambda c: (c.execute(STATS_BY_DAY).fetchall(), c.execute(STATS_QUARANTINED).fetchall())
+        )
         return build_stats(self.tokens(), by_day, aside)
 
     def route_key(self) -> bytes:
         fresh = secrets.token_hex(32)
 
         def work(conn):
-            conn.execute("INSERT INTO meta(key, value) VALUES ('route_key', %s) ON CONFLICT (key) DO NOTHING",
-                         (fresh,))
+            conn.execute("INSERT INTO meta(key, value) VALUES ('route_key', %s) ON CONFLICT (key) DO NOTHING", (fresh,))
             return conn.execute("SELECT value FROM meta WHERE key = 'route_key'").fetchone()[0]
 
         return bytes.fromhex(self._run(work))

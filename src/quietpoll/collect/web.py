@@ -59,7 +59,14 @@ from quietpoll.instrument.form import Instrument, Question
 
 from .sizing import TEXT_MAX_BYTES, envelope_size
 
-__all__ = ["add_form_routes", "render_form", "bundle_digest_hex", "browser_unsupported", "BROWSER_FUNCTIONS", "STATIC_DIR"]
+__all__ = [
+    "add_form_routes",
+    "render_form",
+    "bundle_digest_hex",
+    "browser_unsupported",
+    "BROWSER_FUNCTIONS",
+    "STATIC_DIR",
+]
 
 STATIC_DIR = Path(__file__).with_name("static")
 
@@ -165,8 +172,12 @@ def _lang_name(language: str) -> str:
     return re.sub(r"\s*\([^)]*\)\s*$", "", language) or language
 
 
-def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Mapping[str, str] | None = None,
-          labels: Mapping[str, Mapping[str, str]] | None = None) -> list[dict]:
+def _tree(
+    questions: tuple[Question, ...],
+    repeats: tuple[str, ...],
+    counts: Mapping[str, str] | None = None,
+    labels: Mapping[str, Mapping[str, str]] | None = None,
+) -> list[dict]:
     """Nest questions by their group path (form order kept; a group reopened later is a new fieldset).
     A path element that is a repeat becomes a repeat node; its ``relevant`` is the group relevance
     its questions share (the repeat's own and its enclosing groups')."""
@@ -180,8 +191,12 @@ def _tree(questions: tuple[Question, ...], repeats: tuple[str, ...], counts: Map
             stack.pop()
         while len(stack[-1][0]) < len(q.group):
             path = q.group[: len(stack[-1][0]) + 1]
-            node = {"group": "/".join(path), "labels": (labels or {}).get("/".join(path)) or {},
-                    "label": path[-1].replace("_", " ").capitalize(), "children": []}
+            node = {
+                "group": "/".join(path),
+                "labels": (labels or {}).get("/".join(path)) or {},
+                "label": path[-1].replace("_", " ").capitalize(),
+                "children": [],
+            }
             if path[-1] in repeat_names:
                 node["repeat"] = path[-1]
                 node["relevant"] = None
@@ -265,8 +280,14 @@ def bundle_digest_hex() -> str:
     return hashlib.sha256(_bundle_digest()).hexdigest()
 
 
-def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str | None = None, disguise=None,
-                text_max_bytes: int = TEXT_MAX_BYTES) -> str:
+def render_form(
+    instrument: Instrument,
+    public_key_b64: str,
+    *,
+    sw_version: str | None = None,
+    disguise=None,
+    text_max_bytes: int = TEXT_MAX_BYTES,
+) -> str:
     """The whole page as an enrolled browser shows it once unlocked: the neutral shell of
     :mod:`quietpoll.collect.shell` with the questionnaire inside (HTML text; holds no answer and no
     token). The server never sends this page: it sends the shell, and the questionnaire only to a
@@ -278,12 +299,26 @@ def render_form(instrument: Instrument, public_key_b64: str, *, sw_version: str 
     fragment = _render(instrument, text_max_bytes)
     if sw_version is None:
         sw_version = _version([fragment])
-    return render_shell(instrument.form_id, public_key, bundle_digest_hex(), sw_version, disguise,
-                        _code(instrument.default_language or (list(instrument.languages) or [""])[0]), fragment)
+    return render_shell(
+        instrument.form_id,
+        public_key,
+        bundle_digest_hex(),
+        sw_version,
+        disguise,
+        _code(instrument.default_language or (list(instrument.languages) or [""])[0]),
+        fragment,
+    )
 
 
-def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: str, store=None,
-                    disguise=None, *, text_max_bytes: int = TEXT_MAX_BYTES) -> None:
+def add_form_routes(
+    app,
+    instruments: Mapping[str, Instrument],
+    public_key_b64: str,
+    store=None,
+    disguise=None,
+    *,
+    text_max_bytes: int = TEXT_MAX_BYTES,
+) -> None:
     """Add the browser form's routes to ``app`` (see :mod:`quietpoll.collect.shell`): the neutral
     shell ``/f/ROUTE``, ``/f/ROUTE/enrol``, ``/f/ROUTE/questionnaire`` (both need
     ``store``), ``/manifest.webmanifest``, ``/icon``, ``/static/...`` and ``/sw.js``. ``text_max_bytes``: the text
@@ -299,14 +334,19 @@ def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: 
     public_key = _check_public_key(public_key_b64)
     fragments = {form_id: _render(inst, text_max_bytes) for form_id, inst in instruments.items()}
     version = _version([fragments[k] for k in sorted(fragments)])
-    codes = {form_id: _code(inst.default_language or (list(inst.languages) or [""])[0])
-             for form_id, inst in instruments.items()}
+    codes = {
+        form_id: _code(inst.default_language or (list(inst.languages) or [""])[0])
+        for form_id, inst in instruments.items()
+    }
     routes_by_id = form_routes(fragments, store)
     # the page knows its form by route id only (its outbox, its storage names): the API maps it back
     if hasattr(app.state, "form_routes"):
         app.state.form_routes.update({r: f for r, f in routes_by_id.items() if r != f})
-    app.router.routes.extend(shell_routes(fragments, codes, public_key, bundle_digest_hex(), version, store,
-                                          disguise, STATIC_DIR, routes_by_id))
+    app.router.routes.extend(
+        shell_routes(
+            fragments, codes, public_key, bundle_digest_hex(), version, store, disguise, STATIC_DIR, routes_by_id
+        )
+    )
 
 
 # ---- what the browser form can run -------------------------------------------------------------
@@ -314,26 +354,55 @@ def add_form_routes(app, instruments: Mapping[str, Instrument], public_key_b64: 
 #: Functions web/src/expr.js implements, with their (min, max) argument counts (max None: any);
 #: tests/browser/test_expr_crosscheck.py checks this table against the bundle's.
 BROWSER_FUNCTIONS: dict[str, tuple[int, int | None]] = {
-    "selected": (2, 2), "count-selected": (1, 1), "selected-at": (2, 2), "string-length": (1, 1),
-    "regex": (2, 2), "if": (3, 3), "coalesce": (2, 2), "concat": (0, None), "contains": (2, 2),
-    "starts-with": (2, 2), "ends-with": (2, 2), "substr": (2, 3), "string": (1, 1), "number": (1, 1),
-    "int": (1, 1), "round": (1, 2), "floor": (1, 1), "ceiling": (1, 1), "abs": (1, 1), "pow": (2, 2),
-    "min": (1, None), "max": (1, None), "boolean": (1, 1), "not": (1, 1), "true": (0, 0), "false": (0, 0),
-    "today": (0, 0), "now": (0, 0), "once": (1, 1), "random": (0, 0),
+    "selected": (2, 2),
+    "count-selected": (1, 1),
+    "selected-at": (2, 2),
+    "string-length": (1, 1),
+    "regex": (2, 2),
+    "if": (3, 3),
+    "coalesce": (2, 2),
+    "concat": (0, None),
+    "contains": (2, 2),
+    "starts-with": (2, 2),
+    "ends-with": (2, 2),
+    "substr": (2, 3),
+    "string": (1, 1),
+    "number": (1, 1),
+    "int": (1, 1),
+    "round": (1, 2),
+    "floor": (1, 1),
+    "ceiling": (1, 1),
+    "abs": (1, 1),
+    "pow": (2, 2),
+    "min": (1, None),
+    "max": (1, None),
+    "boolean": (1, 1),
+    "not": (1, 1),
+    "true": (0, 0),
+    "false": (0, 0),
+    "today": (0, 0),
+    "now": (0, 0),
+    "once": (1, 1),
+    "random": (0, 0),
 }
 
 
 def _expressions(q: Question) -> list[tuple[str, str]]:
-    out = [("relevant", q.relevant), ("constraint", q.constraint),
-           ("required", q.required if isinstance(q.required, str) else None),
-           ("calculation", q.calculation), ("choice_filter", q.choice_filter),
-           ("read_only", q.read_only if isinstance(q.read_only, str) else None)]
+    out = [
+        ("relevant", q.relevant),
+        ("constraint", q.constraint),
+        ("required", q.required if isinstance(q.required, str) else None),
+        ("calculation", q.calculation),
+        ("choice_filter", q.choice_filter),
+        ("read_only", q.read_only if isinstance(q.read_only, str) else None),
+    ]
     out += [("group relevant", g) for g in q.group_relevant]
     return [(kind, text) for kind, text in out if text]
 
 
-def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str, Question],
-                      choice_columns: frozenset[str] = frozenset()) -> list[str]:
+def _check_expression(
+    q: Question, kind: str, text: str, questions: Mapping[str, Question], choice_columns: frozenset[str] = frozenset()
+) -> list[str]:
     """Why the browser cannot evaluate ``text`` (of question ``q``) exactly as the Python evaluator.
     ``choice_columns``: the columns of ``q``'s choice list a choice_filter may read besides ``name``."""
     from ..instrument.xpath import Binary, Call, Current, Negate, Number, Path, Ref, String, parse
@@ -373,7 +442,9 @@ def _check_expression(q: Question, kind: str, text: str, questions: Mapping[str,
             lo, hi = arity
             if len(n.args) < lo or (hi is not None and len(n.args) > hi):
                 problems.append(f"{where} calls {n.name}() with {len(n.args)} argument(s)")
-            if n.name == "random" and not (kind == "calculation" and isinstance(parent, Call) and parent.name == "once"):
+            if n.name == "random" and not (
+                kind == "calculation" and isinstance(parent, Call) and parent.name == "once"
+            ):
                 problems.append(f"{where} uses random() outside once(): write once(random()) in a calculation")
             if n.name == "regex" and len(n.args) == 2:
                 pattern = n.args[1]
@@ -417,8 +488,10 @@ def _default_problems(q: Question, instrument: Instrument) -> list[str]:
         return []
     where = f"{q.name} (default {q.default!r})"
     if q.default_dynamic:
-        return [f"{where}: a default computed when the form first loads is not run by the browser form; "
-                "write a calculation instead"]
+        return [
+            f"{where}: a default computed when the form first loads is not run by the browser form; "
+            "write a calculation instead"
+        ]
     if q.type not in _INPUT_TYPES:
         return [f"{where}: a default on a {q.type} question is not filled by the browser form"]
     if q.type in ("select_one", "select_multiple"):
@@ -444,8 +517,9 @@ def _default_problems(q: Question, instrument: Instrument) -> list[str]:
     return []
 
 
-def _repeat_count_problems(instrument: Instrument, repeat: str, count: str,
-                           questions: Mapping[str, Question]) -> list[str]:
+def _repeat_count_problems(
+    instrument: Instrument, repeat: str, count: str, questions: Mapping[str, Question]
+) -> list[str]:
     """Why the browser cannot fix the number of instances of ``repeat`` by its repeat_count."""
     inside = [q for q in instrument.questions if q.repeat == repeat or repeat in q.group]
     if not inside:
@@ -479,7 +553,7 @@ def _calculation_cycle(instrument: Instrument) -> list[str] | None:
                 state[path.pop()] = 2
                 iters.pop()
             elif state.get(nxt) == 1:
-                return path[path.index(nxt):] + [nxt]
+                return path[path.index(nxt) :] + [nxt]
             elif not state.get(nxt):
                 state[nxt] = 1
                 path.append(nxt)

@@ -7,5 +7,13 @@ from .replicate import ReplicateDesign
 from .spec import LONELY_PSU, REP_TYPES, DesignSpec, ReplicateSpec
 from .taylor import TaylorDesign
 
-__all__ = ["Design", "DesignSpec", "ReplicateSpec", "TaylorDesign", "ReplicateDesign", "LONELY_PSU", "REP_TYPES",
-           "REPLICATE_TYPES"]
+__all__ = [
+    "Design",
+    "DesignSpec",
+    "ReplicateSpec",
+    "TaylorDesign",
+    "ReplicateDesign",
+    "LONELY_PSU",
+    "REP_TYPES",
+    "REPLICATE_TYPES",
+]

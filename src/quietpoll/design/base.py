@@ -27,11 +27,9 @@ def numeric_column(frame: pl.DataFrame, name: str, role: str, *, allow_null: boo
     if s.dtype == pl.Boolean:
         s = s.cast(pl.Float64)
     if not s.dtype.is_numeric():
-        raise ColumnError(f"{role} column '{name}' is not numeric (it holds {s.dtype}); "
-                          "give a numeric column")
+        raise ColumnError(f"{role} column '{name}' is not numeric (it holds {s.dtype}); give a numeric column")
     if not allow_null and s.null_count():
-        raise ColumnError(f"{role} column '{name}' has {s.null_count()} missing value(s); "
-                          "fill them or drop those rows")
+        raise ColumnError(f"{role} column '{name}' has {s.null_count()} missing value(s); fill them or drop those rows")
     out = s.cast(pl.Float64).to_numpy()
     if not allow_null and np.isnan(out).any():
         raise ColumnError(f"{role} column '{name}' has NaN values; fill them or drop those rows")
@@ -47,8 +45,9 @@ def design_weights(frame: pl.DataFrame, weights: str | None, probs: str | None) 
             raise DesignError(f"weights column '{weights}' has infinite values")
         if (w < 0).any():
             bad = int(np.flatnonzero(w < 0)[0])
-            raise DesignError(f"weights column '{weights}' has negative values (first at row {bad}: {w[bad]}); "
-                              "weights must be >= 0")
+            raise DesignError(
+                f"weights column '{weights}' has negative values (first at row {bad}: {w[bad]}); weights must be >= 0"
+            )
         return w
     if probs:
         p = numeric_column(frame, probs, "probabilities")
@@ -80,20 +79,35 @@ class Weightable:
 
         return self.weight(WeightingSpec("poststratify", targets, population))
 
-    def rake(self, targets, *, population: float | None = None, maxit: int | None = None,
-             epsilon: float | None = None):
+    def rake(self, targets, *, population: float | None = None, maxit: int | None = None, epsilon: float | None = None):
         """Rake to categorical margins by iterative proportional fitting (R's rake)."""
         from ..weighting.apply import WeightingSpec
 
         return self.weight(WeightingSpec("rake", targets, population, maxit=maxit, epsilon=epsilon))
 
-    def calibrate(self, targets, *, calfun: str = "linear", bounds=None, population: float | None = None,
-                  maxit: int | None = None, epsilon: float | None = None):
+    def calibrate(
+        self,
+        targets,
+        *,
+        calfun: str = "linear",
+        bounds=None,
+        population: float | None = None,
+        maxit: int | None = None,
+        epsilon: float | None = None,
+    ):
         """Calibrate to margins and totals: calfun linear (GREG), raking or logit with bounds (R's calibrate)."""
         from ..weighting.apply import WeightingSpec
 
-        return self.weight(WeightingSpec(calfun, targets, population, bounds=None if bounds is None else tuple(bounds),
-                                         maxit=maxit, epsilon=epsilon))
+        return self.weight(
+            WeightingSpec(
+                calfun,
+                targets,
+                population,
+                bounds=None if bounds is None else tuple(bounds),
+                maxit=maxit,
+                epsilon=epsilon,
+            )
+        )
 
     def trim(self, lower: float | None = None, upper: float | None = None, strict: bool = False):
         """Trim weights to [lower, upper], sharing the excess out (R's trimWeights)."""

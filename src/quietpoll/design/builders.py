@@ -48,8 +48,15 @@ from quietpoll.errors import DesignError
 
 from .hadamard import check_hadamard_matrix, hadamard
 
-__all__ = ["REPLICATE_TYPES", "BUILT_TYPES", "ReplicateType", "Replicates", "build_replicates", "hadamard",
-           "register_replicate_type"]
+__all__ = [
+    "REPLICATE_TYPES",
+    "BUILT_TYPES",
+    "ReplicateType",
+    "Replicates",
+    "build_replicates",
+    "hadamard",
+    "register_replicate_type",
+]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -64,12 +71,12 @@ class ReplicateType:
     factors from stage-1 strata and PSUs (`build`, None if quietpoll cannot build it)."""
 
     name: str
-    scales: Callable | None = None     # (scale, rscales, rho, R) -> (scale, rscales), either may be None
-    build: Callable | None = None      # (units, rho, replicates, rng, hadamard_matrix, stratum_order)
+    scales: Callable | None = None  # (scale, rscales, rho, R) -> (scale, rscales), either may be None
+    build: Callable | None = None  # (units, rho, replicates, rng, hadamard_matrix, stratum_order)
     #                                    -> (table, scale, rscales, type, rho)
-    aliases: tuple[str, ...] = ()      # other spellings accepted (the name is case-insensitive)
-    half_sample: bool = False          # rho, hadamard_matrix and stratum_order apply (BRR, Fay)
-    keeps_fpc: bool = True             # a population size is used (else dropped with a warning, as R)
+    aliases: tuple[str, ...] = ()  # other spellings accepted (the name is case-insensitive)
+    half_sample: bool = False  # rho, hadamard_matrix and stratum_order apply (BRR, Fay)
+    keeps_fpc: bool = True  # a population size is used (else dropped with a warning, as R)
 
 
 #: name -> ReplicateType, in registration order
@@ -110,7 +117,6 @@ class Replicates:
     @property
     def n_replicates(self) -> int:
         return int(self.factors.shape[1])
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -158,9 +164,7 @@ def _psus(strata: np.ndarray | None, psu: np.ndarray, popsize: np.ndarray | None
     stratum = strata_c[first_row]
     if not np.array_equal(stratum[row_psu], strata_c):
         bad = int(psu_c[np.flatnonzero(stratum[row_psu] != strata_c)[0]])
-        raise DesignError(
-            f"PSU code {bad} occurs in more than one stratum: PSUs must be nested in strata"
-        )
+        raise DesignError(f"PSU code {bad} occurs in more than one stratum: PSUs must be nested in strata")
     pop = None
     if popsize is not None:
         p = np.asarray(popsize, dtype=np.float64)
@@ -176,9 +180,7 @@ def _psus(strata: np.ndarray | None, psu: np.ndarray, popsize: np.ndarray | None
         np.maximum.at(hi, s_inv, p)
         if np.any(lo != hi):
             bad = int(s_codes[np.flatnonzero(lo != hi)[0]])
-            raise DesignError(
-                f"popsize varies within stratum code {bad}: it must be constant in each stratum"
-            )
+            raise DesignError(f"popsize varies within stratum code {bad}: it must be constant in each stratum")
         pop = p[first_row]
     return _PSUs(row_psu=row_psu, stratum=stratum, label=uniq[order], popsize=pop)
 
@@ -215,9 +217,7 @@ def _jk1(units: _PSUs) -> tuple[np.ndarray, float, np.ndarray]:
     if units.popsize is not None:
         big_n = float(units.popsize[0])
         if big_n < n:
-            raise DesignError(
-                f"popsize ({big_n:g}) is smaller than the number of sampled PSUs ({n})"
-            )
+            raise DesignError(f"popsize ({big_n:g}) is smaller than the number of sampled PSUs ({n})")
         fpc = (big_n - n) / big_n
     if fpc == 0:  # everything sampled: R drops all replicates (survey.drop.replicates)
         return np.zeros((n, 0)), 0.0, np.zeros(0)
@@ -277,8 +277,7 @@ def _brr(
         listing = ", ".join(f"code {c} has {k}" for c, k in zip(codes[bad][:5], n_h[bad][:5]))
         more = "" if bad.sum() <= 5 else f" and {int(bad.sum()) - 5} more"
         raise DesignError(
-            "BRR and Fay replicate weights need exactly 2 PSUs in every stratum; "
-            f"stratum {listing} PSUs{more}"
+            f"BRR and Fay replicate weights need exactly 2 PSUs in every stratum; stratum {listing} PSUs{more}"
         )
     n_strata = codes.size
     # rank of each stratum: the order in which it receives Hadamard rows 1, 2, ...
@@ -287,9 +286,7 @@ def _brr(
     else:
         so = _as_codes("stratum_order", stratum_order)
         if so.size != n_strata or not np.array_equal(np.sort(so), codes):
-            raise DesignError(
-                "stratum_order must list each stratum code of the sample exactly once"
-            )
+            raise DesignError("stratum_order must list each stratum code of the sample exactly once")
         rank_of_code = np.empty(n_strata, dtype=np.int64)
         rank_of_code[np.searchsorted(codes, so)] = np.arange(n_strata)
     rank = rank_of_code[idx_codes]
@@ -317,15 +314,12 @@ def _bootstrap_common(units: _PSUs, what: str) -> tuple[np.ndarray, np.ndarray, 
     if np.any(lonely):
         k = int(np.flatnonzero(lonely)[0])
         raise DesignError(
-            f"stratum code {codes[k]} has only one PSU: the {what} cannot resample it; "
-            "merge it with another stratum"
+            f"stratum code {codes[k]} has only one PSU: the {what} cannot resample it; merge it with another stratum"
         )
     return codes, idx, n_h
 
 
-def _bootstrap(
-    units: _PSUs, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, float, np.ndarray]:
+def _bootstrap(units: _PSUs, replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
     codes, idx, n_h = _bootstrap_common(units, "bootstrap")
     n_pop = _population_sizes(units, idx, n_h)
     if n_pop is not None:
@@ -354,9 +348,7 @@ def _bootstrap(
     return table, scale, np.ones(replicates)
 
 
-def _subbootstrap(
-    units: _PSUs, replicates: int, rng: np.random.Generator
-) -> tuple[np.ndarray, float, np.ndarray]:
+def _subbootstrap(units: _PSUs, replicates: int, rng: np.random.Generator) -> tuple[np.ndarray, float, np.ndarray]:
     codes, idx, n_h = _bootstrap_common(units, "subbootstrap")
     table = np.empty((idx.size, replicates))
     for h in range(codes.size):
@@ -370,8 +362,7 @@ def _subbootstrap(
 def _canonical_type(type: str) -> str:
     name = canonical_type(type) if isinstance(type, str) else None
     if name is None or REPLICATE_TYPES[name].build is None:
-        raise DesignError(f"unknown replicate type {type!r}; choose one of {', '.join(BUILT_TYPES)}",
-                          param="type")
+        raise DesignError(f"unknown replicate type {type!r}; choose one of {', '.join(BUILT_TYPES)}", param="type")
     return name
 
 
@@ -436,8 +427,7 @@ def build_replicates(
     if stratum_order is not None and not rtype.half_sample:
         raise DesignError("{stratum_order} only applies to BRR and Fay replicate weights", param="stratum_order")
     if hadamard_matrix is not None and not rtype.half_sample:
-        raise DesignError("{hadamard_matrix} only applies to BRR and Fay replicate weights",
-                          param="hadamard_matrix")
+        raise DesignError("{hadamard_matrix} only applies to BRR and Fay replicate weights", param="hadamard_matrix")
 
     if popsize is not None and not rtype.keeps_fpc:
         warnings.warn(
@@ -446,8 +436,9 @@ def build_replicates(
         )
         popsize = None
     units = _psus(strata, psu, popsize)
-    table, scale, rscales, kind, out_rho = rtype.build(units, rho, int(replicates), np.random.default_rng(seed),
-                                                       hadamard_matrix, stratum_order)
+    table, scale, rscales, kind, out_rho = rtype.build(
+        units, rho, int(replicates), np.random.default_rng(seed), hadamard_matrix, stratum_order
+    )
 
     factors = np.ascontiguousarray(table[units.row_psu, :], dtype=np.float64)
     rscales = np.asarray(rscales, dtype=np.float64)
@@ -475,8 +466,7 @@ def _given(default):
 
 def _jkn_scales(scale, rscales, rho, R):
     if rscales is None:
-        raise DesignError("JKn replicate weights need {rscales} ((n_h - 1) / n_h for each replicate)",
-                          param="rscales")
+        raise DesignError("JKn replicate weights need {rscales} ((n_h - 1) / n_h for each replicate)", param="rscales")
     return scale, rscales
 
 
@@ -494,22 +484,35 @@ def _simple(name, builder, draws=False):
     def build(units, rho, replicates, rng, hadamard_matrix, stratum_order):
         table, scale, rscales = builder(units, replicates, rng) if draws else builder(units)
         return table, scale, rscales, name, None
+
     return build
 
 
 register_replicate_type(ReplicateType("JK1", _given(lambda R: (R - 1) / R), _simple("JK1", _jk1)))
 register_replicate_type(ReplicateType("JKn", _jkn_scales, _simple("JKn", _jkn)))
-register_replicate_type(ReplicateType("BRR", lambda scale, rscales, rho, R: (1.0 / R, rscales), _half_sample,
-                                      half_sample=True, keeps_fpc=False))
-register_replicate_type(ReplicateType("Fay", lambda scale, rscales, rho, R: (1.0 / (R * (1 - rho) ** 2), rscales),
-                                      _half_sample, half_sample=True, keeps_fpc=False))
-register_replicate_type(ReplicateType("bootstrap", _given(lambda R: 1.0 / (R - 1)),
-                                      _simple("bootstrap", _bootstrap, draws=True)))
+register_replicate_type(
+    ReplicateType(
+        "BRR", lambda scale, rscales, rho, R: (1.0 / R, rscales), _half_sample, half_sample=True, keeps_fpc=False
+    )
+)
+register_replicate_type(
+    ReplicateType(
+        "Fay",
+        lambda scale, rscales, rho, R: (1.0 / (R * (1 - rho) ** 2), rscales),
+        _half_sample,
+        half_sample=True,
+        keeps_fpc=False,
+    )
+)
+register_replicate_type(
+    ReplicateType("bootstrap", _given(lambda R: 1.0 / (R - 1)), _simple("bootstrap", _bootstrap, draws=True))
+)
 register_replicate_type(ReplicateType("SDR", _sdr_scales, aliases=("successive-difference",)))
 register_replicate_type(ReplicateType("ACS", _sdr_scales))
 register_replicate_type(ReplicateType("other", _given(lambda R: None)))
-register_replicate_type(ReplicateType("subbootstrap", None, _simple("subbootstrap", _subbootstrap, draws=True),
-                                      keeps_fpc=False))
+register_replicate_type(
+    ReplicateType("subbootstrap", None, _simple("subbootstrap", _subbootstrap, draws=True), keeps_fpc=False)
+)
 
 #: the types build_replicates (as.svrepdesign) can build, in registration order
 BUILT_TYPES: tuple[str, ...] = tuple(n for n, t in REPLICATE_TYPES.items() if t.build is not None)

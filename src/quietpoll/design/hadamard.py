@@ -209,14 +209,10 @@ def check_hadamard_matrix(matrix: np.ndarray, n_strata: int) -> np.ndarray:
     """A user-supplied Hadamard matrix, recoded 0/1 as R does (the value of H[0, 0] becomes 0)."""
     h = np.asarray(matrix)
     if h.ndim != 2 or h.shape[0] < n_strata + 1:
-        raise DesignError(
-            f"hadamard_matrix must be a matrix with at least n_strata + 1 = {n_strata + 1} rows"
-        )
+        raise DesignError(f"hadamard_matrix must be a matrix with at least n_strata + 1 = {n_strata + 1} rows")
     values = np.unique(h)
     if values.size != 2:
-        raise DesignError(
-            f"hadamard_matrix must hold exactly two distinct values, found {values.size}"
-        )
+        raise DesignError(f"hadamard_matrix must hold exactly two distinct values, found {values.size}")
     h01 = (h != h.flat[0]).astype(np.int64)
     pm = 2 * h01 - 1
     if h01.shape[0] != h01.shape[1] or not np.array_equal(

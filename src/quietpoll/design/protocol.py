@@ -32,7 +32,6 @@ Rows = Any
 Reweighting = Callable[[np.ndarray, "np.ndarray | None"], tuple[np.ndarray, "np.ndarray | None", Any]]
 
 
-
 @dataclass(frozen=True, eq=False)
 class Piece:
     """One domain's estimates (q,) with both ways of measuring them, as :meth:`Design.vcov` takes
@@ -66,8 +65,7 @@ class Design(Protocol):
     weights: np.ndarray
 
     @property
-    def n(self) -> int:
-        ...
+    def n(self) -> int: ...
 
     def degf(self, rows: Rows | None = None) -> float:
         """Design degrees of freedom of the rows with weight (R's degf)."""
@@ -97,10 +95,15 @@ class Design(Protocol):
         row), so a domain's weights are rescaled over all n rows, as R does."""
         ...
 
-    def vcov(self, rows: Rows, theta: np.ndarray, *,
-             influence: Callable[[], np.ndarray | None] | None = None,
-             reevaluate: Callable[[Replicates], np.ndarray] | None = None,
-             what: str = "this statistic") -> np.ndarray:
+    def vcov(
+        self,
+        rows: Rows,
+        theta: np.ndarray,
+        *,
+        influence: Callable[[], np.ndarray | None] | None = None,
+        reevaluate: Callable[[Replicates], np.ndarray] | None = None,
+        what: str = "this statistic",
+    ) -> np.ndarray:
         """(q, q) covariance of the estimates theta (q,) of the rows of one analysis domain.
 
         ``influence()`` returns (len(rows), q) weighted influence values (None: no linearization
@@ -129,5 +132,4 @@ class Design(Protocol):
         weights under their original names); empty when it has none."""
         ...
 
-    def describe(self) -> dict:
-        ...
+    def describe(self) -> dict: ...

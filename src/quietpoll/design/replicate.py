@@ -29,10 +29,10 @@ class ReplicateDesign(Weightable):
     """A sample analysed with replicate weights."""
 
     data: pl.DataFrame
-    weights: np.ndarray        # (n,) full-sample weights
-    repweights: RepWeights     # (n, R) combined replicate weights (full-sample weight included)
+    weights: np.ndarray  # (n,) full-sample weights
+    repweights: RepWeights  # (n, R) combined replicate weights (full-sample weight included)
     scale: float
-    rscales: np.ndarray        # (R,)
+    rscales: np.ndarray  # (R,)
     type: str
     mse: bool
     rho: float | None
@@ -62,34 +62,65 @@ class ReplicateDesign(Weightable):
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
         w = design_weights(data, spec.weights, spec.probs)
         columns = []
-        for c in cols:   # column by column: the replicate weights are never copied as one block
+        for c in cols:  # column by column: the replicate weights are never copied as one block
             s = data.get_column(c)
             if s.null_count():
                 raise DesignError(f"replicate weight column '{c}' has missing values")
             a = s.cast(pl.Float64).to_numpy()
-            low = a.min()                        # NaN if any value is NaN: one pass checks both
+            low = a.min()  # NaN if any value is NaN: one pass checks both
             if not low >= 0:
                 what = "missing values" if np.isnan(low) else "negative values"
                 raise DesignError(f"replicate weight column '{c}' has {what}")
             columns.append(a if rs.combined_weights else a * w)
         scale, rscales = replicate_scales(rs, len(columns))
         rep = RepWeights.from_columns(columns, w)
-        return cls(data=data, weights=w, repweights=rep, scale=scale, rscales=rscales, type=rs.type,
-                   mse=rs.mse, rho=rs.rho, spec=spec, rep_columns=tuple(cols))
+        return cls(
+            data=data,
+            weights=w,
+            repweights=rep,
+            scale=scale,
+            rscales=rscales,
+            type=rs.type,
+            mse=rs.mse,
+            rho=rs.rho,
+            spec=spec,
+            rep_columns=tuple(cols),
+        )
 
     @classmethod
-    def from_arrays(cls, data: pl.DataFrame, weights: np.ndarray, repweights: np.ndarray, *, type: str,
-                    scale: float, rscales: np.ndarray, mse: bool = False, rho: float | None = None,
-                    spec: DesignSpec | None = None, rep_columns: tuple[str, ...] = ()) -> ReplicateDesign:
+    def from_arrays(
+        cls,
+        data: pl.DataFrame,
+        weights: np.ndarray,
+        repweights: np.ndarray,
+        *,
+        type: str,
+        scale: float,
+        rscales: np.ndarray,
+        mse: bool = False,
+        rho: float | None = None,
+        spec: DesignSpec | None = None,
+        rep_columns: tuple[str, ...] = (),
+    ) -> ReplicateDesign:
         R = repweights.shape[1]
         rep = RepWeights.from_dense(repweights, np.asarray(weights, float))
-        rsp = ReplicateSpec(columns=(), type=type, rho=rho, scale=scale, rscales=tuple(np.broadcast_to(rscales, R)),
-                            mse=mse)
+        rsp = ReplicateSpec(
+            columns=(), type=type, rho=rho, scale=scale, rscales=tuple(np.broadcast_to(rscales, R)), mse=mse
+        )
         base = spec or DesignSpec()
         spec = DesignSpec(weights=base.weights, probs=base.probs, lonely_psu=base.lonely_psu, replicates=rsp)
-        return cls(data=data, weights=np.asarray(weights, float), repweights=rep,
-                   scale=float(scale), rscales=np.broadcast_to(np.asarray(rscales, float), (R,)).copy(),
-                   type=type, mse=mse, rho=rho, spec=spec, rep_columns=tuple(rep_columns))
+        return cls(
+            data=data,
+            weights=np.asarray(weights, float),
+            repweights=rep,
+            scale=float(scale),
+            rscales=np.broadcast_to(np.asarray(rscales, float), (R,)).copy(),
+            type=type,
+            mse=mse,
+            rho=rho,
+            spec=spec,
+            rep_columns=tuple(rep_columns),
+        )
 
     # ---- what estimators call -------------------------------------------------------------------
 
@@ -135,7 +166,7 @@ class ReplicateDesign(Weightable):
     def _used_patterns(self) -> np.ndarray:
         if "used" not in self._cache:
             W = self.repweights
-            used = np.bincount(W.unit, weights=W.rowscale ** 2, minlength=W.factors.shape[0]) > 0
+            used = np.bincount(W.unit, weights=W.rowscale**2, minlength=W.factors.shape[0]) > 0
             self._cache["used"] = used
         return self._cache["used"]
 
@@ -184,9 +215,18 @@ class ReplicateDesign(Weightable):
     def reweight(self, step) -> ReplicateDesign:
         """Every replicate weight column weighted again by the same step (R's methods for svyrep)."""
         weights, replicates, _ = step(self.weights, self.repweights.rows(slice(None)))
-        return ReplicateDesign.from_arrays(self.data, weights, replicates, type=self.type, scale=self.scale,
-                                           rscales=self.rscales, mse=self.mse, rho=self.rho, spec=self.spec,
-                                           rep_columns=self.rep_columns)
+        return ReplicateDesign.from_arrays(
+            self.data,
+            weights,
+            replicates,
+            type=self.type,
+            scale=self.scale,
+            rscales=self.rscales,
+            mse=self.mse,
+            rho=self.rho,
+            spec=self.spec,
+            rep_columns=self.rep_columns,
+        )
 
     def replicate_columns(self) -> dict[str, np.ndarray]:
         if not self.rep_columns:
@@ -195,10 +235,19 @@ class ReplicateDesign(Weightable):
         return {c: W[:, j] for j, c in enumerate(self.rep_columns)}
 
     def describe(self) -> dict:
-        return {"kind": "replicate", "n": self.n, "df": self.degf(), "weights": self.spec.weights,
-                "type": self.type, "replicates": self.n_replicates, "scale": self.scale,
-                "rscales": sorted(set(np.round(self.rscales, 12).tolist()))[:5], "mse": self.mse,
-                "rho": self.rho, "sum_weights": float(self.weights.sum())}
+        return {
+            "kind": "replicate",
+            "n": self.n,
+            "df": self.degf(),
+            "weights": self.spec.weights,
+            "type": self.type,
+            "replicates": self.n_replicates,
+            "scale": self.scale,
+            "rscales": sorted(set(np.round(self.rscales, 12).tolist()))[:5],
+            "mse": self.mse,
+            "rho": self.rho,
+            "sum_weights": float(self.weights.sum()),
+        }
 
 
 DESIGN_KINDS["replicate"] = ReplicateDesign.from_spec
@@ -207,14 +256,15 @@ DESIGN_KINDS["replicate"] = ReplicateDesign.from_spec
 def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
     """scale and rscales as R's svrepdesign sets them for each type (combined weights)."""
     t = rs.type
-    if REPLICATE_TYPES[t].scales is None:   # pragma: no cover - ReplicateSpec accepts only types with scales
+    if REPLICATE_TYPES[t].scales is None:  # pragma: no cover - ReplicateSpec accepts only types with scales
         raise DesignError(f"replicate type '{t}' cannot be given as replicate weight columns")
     if R < 2:
         raise DesignError("a replicate design needs at least two replicate weight columns")
     rscales = None if rs.rscales is None else np.asarray(rs.rscales, float)
     if rscales is not None and len(rscales) not in (1, R):
-        raise DesignError(f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})",
-                          param="rscales")
+        raise DesignError(
+            f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})", param="rscales"
+        )
     scale, rscales = REPLICATE_TYPES[t].scales(rs.scale, rscales, rs.rho, R)
     if scale is None:
         scale = 1.0
@@ -254,11 +304,11 @@ def _rank_gram(G: np.ndarray, tol: float) -> tuple[int, float]:
             continue
         a = np.asarray(accepted, dtype=np.int64)
         resid = norm2 - (L[j, a] @ L[j, a] if len(a) else 0.0)
-        if resid <= (tol ** 2) * norm2:
+        if resid <= (tol**2) * norm2:
             continue
         worst = min(worst, float(np.sqrt(resid / norm2)))
         d = np.sqrt(resid)
-        L[j + 1:, j] = (G[j + 1:, j] - (L[j + 1:, a] @ L[j, a] if len(a) else 0.0)) / d
+        L[j + 1 :, j] = (G[j + 1 :, j] - (L[j + 1 :, a] @ L[j, a] if len(a) else 0.0)) / d
         L[j, j] = d
         accepted.append(j)
     return len(accepted), worst

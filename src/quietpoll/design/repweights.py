@@ -21,7 +21,7 @@ import numpy as np
 import polars as pl
 
 _SEED = 20240531
-_MAX_PATTERN_SHARE = 0.25   # compress only if there are at most n/4 distinct patterns
+_MAX_PATTERN_SHARE = 0.25  # compress only if there are at most n/4 distinct patterns
 
 
 @dataclass(frozen=True, eq=False)
@@ -30,18 +30,17 @@ class RepWeights:
 
     n: int
     R: int
-    dense: np.ndarray | None = None      # (n, R) row-major
-    factors: np.ndarray | None = None    # (U, R)
-    unit: np.ndarray | None = None       # (n,) pattern of each row
-    rowscale: np.ndarray | None = None   # (n,)
+    dense: np.ndarray | None = None  # (n, R) row-major
+    factors: np.ndarray | None = None  # (U, R)
+    unit: np.ndarray | None = None  # (n,) pattern of each row
+    rowscale: np.ndarray | None = None  # (n,)
 
     @property
     def compressed(self) -> bool:
         return self.factors is not None
 
     @classmethod
-    def from_columns(cls, columns: Sequence[np.ndarray], weights: np.ndarray, *, compress: bool = True
-                     ) -> RepWeights:
+    def from_columns(cls, columns: Sequence[np.ndarray], weights: np.ndarray, *, compress: bool = True) -> RepWeights:
         """From equally long float columns (one per replicate) and the full-sample weights."""
         n, R = len(weights), len(columns)
         if compress and n >= 8:
@@ -105,10 +104,10 @@ def _compress(columns, weights):
     # of its scale; a pattern split across a rounding boundary is merely stored twice
     step = 1e-9 * max(float(np.abs(h1).max()), 1e-300)
     key = np.round(h1 / step).astype(np.int64)
-    unit = pl.Series(key).rank("dense").to_numpy().astype(np.int64) - 1   # hash-free of a sort in numpy
+    unit = pl.Series(key).rank("dense").to_numpy().astype(np.int64) - 1  # hash-free of a sort in numpy
     U = int(unit.max()) + 1
     first = np.full(U, n, np.int64)
-    np.minimum.at(first, unit, np.arange(n))        # each pattern's first row
+    np.minimum.at(first, unit, np.arange(n))  # each pattern's first row
     if U > _MAX_PATTERN_SHARE * n:
         return None
     factors = np.empty((U, R))

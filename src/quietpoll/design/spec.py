@@ -73,13 +73,15 @@ class DesignSpec:
         object.__setattr__(self, "ids", _as_tuple(self.ids))
         object.__setattr__(self, "fpc", _as_tuple(self.fpc))
         if self.lonely_psu not in LONELY_PSU:
-            raise DesignError(f"{{lonely_psu}} must be one of {', '.join(LONELY_PSU)}, got '{self.lonely_psu}'",
-                              param="lonely_psu")
+            raise DesignError(
+                f"{{lonely_psu}} must be one of {', '.join(LONELY_PSU)}, got '{self.lonely_psu}'", param="lonely_psu"
+            )
         if self.weights and self.probs:
             raise DesignError("give either weights or probabilities (probs), not both")
         if self.replicates is not None and (self.strata or self.ids or self.fpc):
-            raise DesignError("a replicate-weight design takes no strata, ids or fpc: "
-                              "they are in the replicate weights")
+            raise DesignError(
+                "a replicate-weight design takes no strata, ids or fpc: they are in the replicate weights"
+            )
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> DesignSpec:
@@ -95,12 +97,24 @@ class DesignSpec:
             if rs is not None and not isinstance(rs, (list, tuple)):
                 rs = [rs]
             rspec = ReplicateSpec(
-                columns=rep.get("columns", "rw*"), type=rep.get("type", "other"), rho=rep.get("rho"),
-                scale=rep.get("scale"), rscales=tuple(float(x) for x in rs) if rs is not None else None,
-                mse=bool(rep.get("mse", False)), combined_weights=bool(rep.get("combined_weights", True)))
-        return cls(weights=m.get("weights"), probs=m.get("probs"), strata=m.get("strata"),
-                   ids=m.get("ids") or (), fpc=m.get("fpc") or (), nest=bool(m.get("nest", False)),
-                   lonely_psu=m.get("lonely_psu", "fail"), replicates=rspec)
+                columns=rep.get("columns", "rw*"),
+                type=rep.get("type", "other"),
+                rho=rep.get("rho"),
+                scale=rep.get("scale"),
+                rscales=tuple(float(x) for x in rs) if rs is not None else None,
+                mse=bool(rep.get("mse", False)),
+                combined_weights=bool(rep.get("combined_weights", True)),
+            )
+        return cls(
+            weights=m.get("weights"),
+            probs=m.get("probs"),
+            strata=m.get("strata"),
+            ids=m.get("ids") or (),
+            fpc=m.get("fpc") or (),
+            nest=bool(m.get("nest", False)),
+            lonely_psu=m.get("lonely_psu", "fail"),
+            replicates=rspec,
+        )
 
     def with_overrides(self, **kw: Any) -> DesignSpec:
         kw = {k: v for k, v in kw.items() if v is not None}

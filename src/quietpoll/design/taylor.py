@@ -25,13 +25,13 @@ from .spec import DESIGN_KINDS, DesignSpec
 class Stage:
     """One sampling stage: units (clusters) nested in strata."""
 
-    strata: np.ndarray        # (n,) stratum code of each row at this stage
-    units: np.ndarray         # (n,) unit code of each row (unique across strata)
+    strata: np.ndarray  # (n,) stratum code of each row at this stage
+    units: np.ndarray  # (n,) unit code of each row (unique across strata)
     unit_stratum: np.ndarray  # (U,) stratum code of each unit
-    n_units: np.ndarray       # (H,) sampled units per stratum in the whole design
+    n_units: np.ndarray  # (H,) sampled units per stratum in the whole design
     popsize: np.ndarray | None  # (U,) population units in the unit's stratum, inf = no fpc
-    labels: list[tuple]       # (H,) stratum labels, for messages
-    identity: bool = False    # every row is its own unit (element sampling)
+    labels: list[tuple]  # (H,) stratum labels, for messages
+    identity: bool = False  # every row is its own unit (element sampling)
 
     @property
     def n_strata(self) -> int:
@@ -47,7 +47,7 @@ class TaylorDesign(Weightable):
     stages: tuple[Stage, ...]
     spec: DesignSpec
     has_strata: bool
-    calibrations: tuple = ()   # weighting records (weighting/records.py), in the order applied
+    calibrations: tuple = ()  # weighting records (weighting/records.py), in the order applied
     _cache: dict = field(default_factory=dict, repr=False)
 
     kind = "taylor"
@@ -73,8 +73,9 @@ class TaylorDesign(Weightable):
         # one stage of element sampling when no cluster ids are given
         n_stages = max(1, len(id_arrays))
         if spec.fpc and len(spec.fpc) > n_stages:
-            raise DesignError(f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): "
-                              "give at most one fpc per stage")
+            raise DesignError(
+                f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): give at most one fpc per stage"
+            )
         fpc_arrays = [numeric_column(data, c, "fpc") for c in spec.fpc]
 
         stages: list[Stage] = []
@@ -104,8 +105,9 @@ class TaylorDesign(Weightable):
                 popsize = _popsize(fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels)
             if k == 0 and n_u == 1 and not (spec.nest and strata_arr is not None):
                 raise DesignError("the design has only one primary sampling unit: no variance can be estimated")
-            stages.append(Stage(st_codes, u_codes, unit_stratum, n_units, popsize, st_labels,
-                                identity=(not ids and k == 0)))
+            stages.append(
+                Stage(st_codes, u_codes, unit_stratum, n_units, popsize, st_labels, identity=(not ids and k == 0))
+            )
             prev_units = u_codes
         if not spec.weights and not spec.probs and spec.fpc:
             # no weights given: the fpc implies them, 1 / product of the stages' sampling fractions
@@ -188,7 +190,7 @@ class TaylorDesign(Weightable):
         if influence is None:
             raise missing_engine(what, "a replicate-weight design")
         scores = influence()
-        if scores is None:   # no linearization exists at theta (e.g. a boundary estimate)
+        if scores is None:  # no linearization exists at theta (e.g. a boundary estimate)
             q = len(np.atleast_1d(theta))
             return np.full((q, q), np.nan)
         return self.variance(rows, scores)
@@ -202,7 +204,7 @@ class TaylorDesign(Weightable):
             if p.influence is None:
                 raise missing_engine("this estimate", "a replicate-weight design")
             s = p.influence()
-            S[p.rows, j:j + q] = np.nan if s is None else np.asarray(s, float).reshape(-1, q)
+            S[p.rows, j : j + q] = np.nan if s is None else np.asarray(s, float).reshape(-1, q)
             j += q
         return self.variance(slice(None), S)
 
@@ -218,12 +220,22 @@ class TaylorDesign(Weightable):
 
     def describe(self) -> dict:
         st = self.stages[0]
-        return {"kind": "taylor", "n": self.n, "df": self.degf(),
-                "weights": self.spec.weights, "probs": self.spec.probs, "strata": self.spec.strata,
-                "ids": list(self.spec.ids), "fpc": list(self.spec.fpc), "nest": self.spec.nest,
-                "lonely_psu": self.spec.lonely_psu, "n_strata": int(st.n_strata),
-                "n_psu": int(len(st.unit_stratum)), "sum_weights": self._sum_weights(),
-                "weighting": [type(r).__name__.replace("Record", "").lower() for r in self.calibrations]}
+        return {
+            "kind": "taylor",
+            "n": self.n,
+            "df": self.degf(),
+            "weights": self.spec.weights,
+            "probs": self.spec.probs,
+            "strata": self.spec.strata,
+            "ids": list(self.spec.ids),
+            "fpc": list(self.spec.fpc),
+            "nest": self.spec.nest,
+            "lonely_psu": self.spec.lonely_psu,
+            "n_strata": int(st.n_strata),
+            "n_psu": int(len(st.unit_stratum)),
+            "sum_weights": self._sum_weights(),
+            "weighting": [type(r).__name__.replace("Record", "").lower() for r in self.calibrations],
+        }
 
     def _sum_weights(self) -> float:
         if "sum_weights" not in self._cache:
@@ -232,6 +244,7 @@ class TaylorDesign(Weightable):
 
 
 # ---- the variance engine ------------------------------------------------------------------------
+
 
 def _multistage(stages, k, rows, scores, lonely, factor):
     st = stages[k]
@@ -262,7 +275,7 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
         for j in range(q):
             totals[:, j] = np.bincount(units, weights=scores[:, j], minlength=n_u)
     if isinstance(rows, slice):
-        present = st.n_units > 0   # the whole sample: every stratum
+        present = st.n_units > 0  # the whole sample: every stratum
     else:
         present = np.bincount(st.strata[rows], minlength=st.n_strata) > 0
     nh = st.n_units.astype(float)
@@ -279,9 +292,11 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
     if lonely_h.any() and lonely == "fail":
         h = int(np.flatnonzero(lonely_h)[0])
         label = _label(st.labels[h])
-        raise LonelyPSUError(f"stratum {label} has only one PSU at stage {stage_no}; choose a lonely-PSU "
-                             "policy ({lonely_psu} remove|adjust|average|certainty) or merge strata",
-                             param="lonely_psu")
+        raise LonelyPSUError(
+            f"stratum {label} has only one PSU at stage {stage_no}; choose a lonely-PSU "
+            "policy ({lonely_psu} remove|adjust|average|certainty) or merge strata",
+            param="lonely_psu",
+        )
     us = st.unit_stratum
     sums = np.zeros((st.n_strata, q))
     for j in range(q):
@@ -309,6 +324,7 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
 
 # ---- helpers ------------------------------------------------------------------------------------
 
+
 def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
     s = require_column(frame, name, role)
     if s.null_count():
@@ -320,8 +336,11 @@ def _check_nested(u_codes, s_codes, n_u):
     first = np.full(n_u, -1, np.int64)
     first[u_codes] = s_codes
     if (first[u_codes] != s_codes).any():
-        raise DesignError("clusters are not nested in strata at the first stage (the same PSU id appears "
-                          "in several strata); use {nest} if PSU ids are only unique within strata", param="nest")
+        raise DesignError(
+            "clusters are not nested in strata at the first stage (the same PSU id appears "
+            "in several strata); use {nest} if PSU ids are only unique within strata",
+            param="nest",
+        )
 
 
 def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
@@ -331,9 +350,10 @@ def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
     unit_fpc = np.empty(len(unit_stratum))
     unit_fpc[u_codes] = fpc
     is_size = bool((fpc > 1).any())
-    if is_size != bool((fpc >= 1).all()):   # as R: sizes all >= 1 with one > 1, or fractions all <= 1
-        raise DesignError(f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); "
-                          "use one or the other")
+    if is_size != bool((fpc >= 1).all()):  # as R: sizes all >= 1 with one > 1, or fractions all <= 1
+        raise DesignError(
+            f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); use one or the other"
+        )
     nh = n_units[unit_stratum].astype(float)
     with np.errstate(divide="ignore"):
         popsize = unit_fpc if is_size else nh / unit_fpc
@@ -341,9 +361,11 @@ def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
     if bad.any():
         u = int(np.flatnonzero(bad)[0])
         h = unit_stratum[u]
-        raise DesignError(f"fpc column '{name}' at stage {k + 1} implies more than 100% sampling in stratum "
-                          f"{_label(labels[h])}: population {popsize[u]:g} < {int(nh[u])} sampled units; "
-                          "give population sizes >= the sample size, or fractions <= 1")
+        raise DesignError(
+            f"fpc column '{name}' at stage {k + 1} implies more than 100% sampling in stratum "
+            f"{_label(labels[h])}: population {popsize[u]:g} < {int(nh[u])} sampled units; "
+            "give population sizes >= the sample size, or fractions <= 1"
+        )
     return popsize
 
 

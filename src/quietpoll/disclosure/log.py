@@ -104,16 +104,20 @@ def check_release(
     folder = _folder(study)
     warnings: list[str] = []
     new = published.select([pl.col(q).cast(pl.String) for q in qi]).with_columns(
-        fingerprints.cast(pl.String).alias(_FP))
+        fingerprints.cast(pl.String).alias(_FP)
+    )
     new_ids = new.select(_FP)
     for entry in load_log(folder):
         if entry.get("kind") != "file":
             continue
         label = f"release {entry['id']} ({entry.get('file')}, {entry.get('time')})"
         if entry.get("fingerprint") != fingerprint_kind or (
-                fingerprint_kind == "row-hash" and entry.get("polars") != pl.__version__):
-            warnings.append(f"{label}: records cannot be matched (different record fingerprint); "
-                            "differencing against it was not checked")
+            fingerprint_kind == "row-hash" and entry.get("polars") != pl.__version__
+        ):
+            warnings.append(
+                f"{label}: records cannot be matched (different record fingerprint); "
+                "differencing against it was not checked"
+            )
             continue
         path = folder / "releases" / entry["records"]
         if not path.exists():
@@ -124,11 +128,14 @@ def check_release(
         removed = old.select(_FP).join(new_ids, on=_FP, how="anti").height
         for what, m in (("adds", added), ("removes", removed)):
             if 0 < m < k:
-                warnings.append(f"{label}: this release {what} {m} record(s), fewer than k = {k}; differencing "
-                                "the two files singles them out (publish the same record set, or differ by >= k)")
+                warnings.append(
+                    f"{label}: this release {what} {m} record(s), fewer than k = {k}; differencing "
+                    "the two files singles them out (publish the same record set, or differ by >= k)"
+                )
         old_qi = [c for c in old.columns if c != _FP]
         both = new.rename({q: f"new:{q}" for q in qi}).join(
-            old.rename({q: f"old:{q}" for q in old_qi}), on=_FP, how="full", coalesce=True)
+            old.rename({q: f"old:{q}" for q in old_qi}), on=_FP, how="full", coalesce=True
+        )
         cols = [f"new:{q}" for q in qi] + [f"old:{q}" for q in old_qi]
         in_new = both.get_column(_FP).is_in(new_ids.get_column(_FP).implode())
         in_old = both.get_column(_FP).is_in(old.get_column(_FP).implode())
@@ -138,9 +145,11 @@ def check_release(
         f = wildcard_frequencies(both.select(cols), cols)
         low = int(((f < k) & common.to_numpy()).sum())
         if low:
-            warnings.append(f"{label}: {low} record(s) published in both are below k = {k} when the quasi-identifiers "
-                            f"of both releases are combined ({', '.join(old_qi)} then; {', '.join(qi)} now); "
-                            "publish with the same coarsening as before")
+            warnings.append(
+                f"{label}: {low} record(s) published in both are below k = {k} when the quasi-identifiers "
+                f"of both releases are combined ({', '.join(old_qi)} then; {', '.join(qi)} now); "
+                "publish with the same coarsening as before"
+            )
     return warnings
 
 
@@ -164,11 +173,23 @@ def record_release(
     records = f"{rid:04d}-records.parquet"
     (folder / "releases").mkdir(exist_ok=True)
     published.select([pl.col(q).cast(pl.String) for q in qi]).with_columns(
-        fingerprints.cast(pl.String).alias(_FP)).write_parquet(folder / "releases" / records)
-    entry = {"id": rid, "kind": "file", "time": _now(), "file": Path(file).name, "sha256": sha256,
-             "rows": int(published.height), "qi": list(qi), "k": int(k), "final_k": int(final_k),
-             "recodes": list(recodes), "records": records, "fingerprint": fingerprint_kind,
-             "polars": pl.__version__}
+        fingerprints.cast(pl.String).alias(_FP)
+    ).write_parquet(folder / "releases" / records)
+    entry = {
+        "id": rid,
+        "kind": "file",
+        "time": _now(),
+        "file": Path(file).name,
+        "sha256": sha256,
+        "rows": int(published.height),
+        "qi": list(qi),
+        "k": int(k),
+        "final_k": int(final_k),
+        "recodes": list(recodes),
+        "records": records,
+        "fingerprint": fingerprint_kind,
+        "polars": pl.__version__,
+    }
     _save(folder, [*entries, entry])
     return entry
 
@@ -204,15 +225,26 @@ def log_table(
             diff = (joined.get_column("__count") - joined.get_column("__old")).abs()  # suppressed (null): not compared
             risky = int(((diff > 0) & (diff < threshold)).sum())
             if risky:
-                warnings.append(f"table {name!r}: {risky} cell(s) differ from release {last['id']} by 1 to "
-                                f"{threshold - 1}; the difference of the two tables is a cell below the threshold")
+                warnings.append(
+                    f"table {name!r}: {risky} cell(s) differ from release {last['id']} by 1 to "
+                    f"{threshold - 1}; the difference of the two tables is a cell below the threshold"
+                )
         else:
             warnings.append(f"table {name!r}: the earlier release {last['id']} cannot be compared (different cells)")
     rid = max((int(e.get("id", 0)) for e in entries), default=0) + 1
     (folder / "releases").mkdir(exist_ok=True)
     fname = f"{rid:04d}-table.parquet"
     cells.write_parquet(folder / "releases" / fname)
-    entry = {"id": rid, "kind": "table", "time": _now(), "name": name, "keys": keys, "count": count,
-             "threshold": threshold, "cells": int(cells.height), "table": fname}
+    entry = {
+        "id": rid,
+        "kind": "table",
+        "time": _now(),
+        "name": name,
+        "keys": keys,
+        "count": count,
+        "threshold": threshold,
+        "cells": int(cells.height),
+        "table": fname,
+    }
     _save(folder, [*entries, entry])
     return warnings

@@ -78,8 +78,20 @@ _PLAIN = {
 }
 _SUBMITTER = frozenset({"_submitted_by", "SubmitterID", "SubmitterName", "_last_edited_by"})
 _DEVICE = frozenset({"DeviceID"})
-_INSTANCE = frozenset({"_uuid", "_id", "KEY", "meta/instanceID", "meta-instanceID", "instanceID", "formhub/uuid",
-                       "meta/deprecatedID", "meta-deprecatedID", "meta/rootUuid"})
+_INSTANCE = frozenset(
+    {
+        "_uuid",
+        "_id",
+        "KEY",
+        "meta/instanceID",
+        "meta-instanceID",
+        "instanceID",
+        "formhub/uuid",
+        "meta/deprecatedID",
+        "meta-deprecatedID",
+        "meta/rootUuid",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -117,8 +129,15 @@ def metadata_actions(columns: Sequence[str], instrument: Any = None) -> list[Met
         qtype = types.get(info.question, "") if info is not None and info.question else ""
         in_meta = instrument is not None and info is not None and info.question in meta_group
         if in_meta and qtype not in _TIMESTAMP_TYPES:
-            out.append(MetaAction(c, "drop", "collection metadata: instance id" if info.question == "instanceID"
-                                  else "collection metadata (form meta group)"))
+            out.append(
+                MetaAction(
+                    c,
+                    "drop",
+                    "collection metadata: instance id"
+                    if info.question == "instanceID"
+                    else "collection metadata (form meta group)",
+                )
+            )
         elif qtype in _TIMESTAMP_TYPES and info is not None and info.kind == "answer":
             out.append(MetaAction(c, "coarsen", f"collection metadata: {qtype} timestamp"))
         elif qtype in _DROP_TYPES:
@@ -136,8 +155,11 @@ def metadata_actions(columns: Sequence[str], instrument: Any = None) -> list[Met
 
 def _is_geo_part(column: str) -> bool:
     low = column.lower()
-    return any(low.endswith(sep + part) for sep in ("_", "-", "/")
-               for part in ("latitude", "longitude", "altitude", "accuracy", "precision"))
+    return any(
+        low.endswith(sep + part)
+        for sep in ("_", "-", "/")
+        for part in ("latitude", "longitude", "altitude", "accuracy", "precision")
+    )
 
 
 def text_columns(columns: Sequence[str], instrument: Any) -> list[str]:
@@ -179,7 +201,9 @@ def apply_metadata(
         before = frame.select([pl.col(a.column).is_not_null().sum() for a in coarsen]).row(0)
         frame = frame.with_columns(exprs)
         after = frame.select([pl.col(a.column).is_not_null().sum() for a in coarsen]).row(0)
-        coarsened = [{"column": a.column, "reason": a.reason, "to": grain, "unreadable_removed": int(b - n)}
-                     for a, b, n in zip(coarsen, before, after)]
+        coarsened = [
+            {"column": a.column, "reason": a.reason, "to": grain, "unreadable_removed": int(b - n)}
+            for a, b, n in zip(coarsen, before, after)
+        ]
     frame = frame.drop([d["column"] for d in dropped])
     return frame, dropped, coarsened

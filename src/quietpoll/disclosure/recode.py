@@ -76,7 +76,8 @@ def parse_recode(text: str, kind: str | None = None) -> Recode:
         spec = f"{kind}:{spec}"
     if ":" not in spec:
         raise DisclosureError(
-            f"recode of {column!r}: {spec!r} must read KIND:ARGS with KIND one of {', '.join(_KINDS)}")
+            f"recode of {column!r}: {spec!r} must read KIND:ARGS with KIND one of {', '.join(_KINDS)}"
+        )
     kind_, args = (part.strip() for part in spec.split(":", 1))
     if kind_ not in _KINDS:
         raise DisclosureError(f"recode of {column!r}: unknown kind {kind_!r}; use one of {', '.join(_KINDS)}")
@@ -133,7 +134,8 @@ def apply_recodes(frame: pl.DataFrame, recodes: Sequence[Recode]) -> tuple[pl.Da
             band = pl.sum_horizontal([(x >= b).cast(pl.Int64) for b in r.breaks])  # 0 .. len(breaks)
             labels = _labels(r.breaks)
             new = pl.when(x.is_not_null()).then(
-                band.replace_strict(list(range(len(labels))), labels, return_dtype=pl.String))
+                band.replace_strict(list(range(len(labels))), labels, return_dtype=pl.String)
+            )
         elif r.kind == "years":
             lo = (x / r.width).floor() * r.width
             new = pl.format("{}-{}", lo.cast(pl.Int64), (lo + r.width - 1).cast(pl.Int64))

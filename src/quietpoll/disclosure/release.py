@@ -124,8 +124,10 @@ def release(
     identifiers = check_columns(frame, identifiers, "identifier")
     for c in identifiers:
         if c in qi:
-            raise DisclosureError(f"column {c!r} is both a direct identifier (dropped) and a quasi-identifier; "
-                                  "name it in one of --identifiers and --qi")
+            raise DisclosureError(
+                f"column {c!r} is both a direct identifier (dropped) and a quasi-identifier; "
+                "name it in one of --identifiers and --qi"
+            )
     explicit_text = free_text is not None
     free_text = check_columns(frame, free_text, "free-text")
     for c in free_text:
@@ -150,8 +152,10 @@ def release(
     drawn = {d["column"] for d in sensitive_report["dropped"]}
     for c in [*(free_text or ()), *(r.column for r in recodes)]:
         if c in drawn:
-            raise DisclosureError(f"column {c!r} is a randomization draw (or computed from one), which release "
-                                  "drops; do not name it for scrubbing or recoding")
+            raise DisclosureError(
+                f"column {c!r} is a randomization draw (or computed from one), which release "
+                "drops; do not name it for scrubbing or recoding"
+            )
     if record_id in drawn:
         raise DisclosureError(f"record-id column {record_id!r} is a randomization draw, which release drops")
 
@@ -159,19 +163,24 @@ def release(
     actions = [a for a in metadata_actions(frame.columns, instrument) if a.column not in identifiers]
     for a in actions:
         if a.action == "drop" and a.column in qi:
-            raise DisclosureError(f"quasi-identifier {a.column!r} is {a.reason}, which release drops; "
-                                  "take it out of --qi")
+            raise DisclosureError(
+                f"quasi-identifier {a.column!r} is {a.reason}, which release drops; take it out of --qi"
+            )
         if a.action == "drop" and any(r.column == a.column for r in recodes):
             raise DisclosureError(f"column {a.column!r} is recoded but release drops it ({a.reason})")
     k_before = int(wildcard_frequencies(frame, qi).min())
     out = frame.drop(identifiers)
     out, dropped, coarsened = apply_metadata(out, actions, timestamps)
-    dropped = ([{"column": c, "reason": "direct identifier"} for c in identifiers]
-               + [{"column": d["column"], "reason": d["reason"]} for d in sensitive_report["dropped"]] + dropped)
+    dropped = (
+        [{"column": c, "reason": "direct identifier"} for c in identifiers]
+        + [{"column": d["column"], "reason": d["reason"]} for d in sensitive_report["dropped"]]
+        + dropped
+    )
     for c in free_text:
         if c not in out.columns:
-            raise DisclosureError(f"free-text column {c!r} is collection metadata that release drops; "
-                                  "take it out of --free-text")
+            raise DisclosureError(
+                f"free-text column {c!r} is collection metadata that release drops; take it out of --free-text"
+            )
 
     # free text
     touched = {d["column"] for d in coarsened} | {r.column for r in recodes}
@@ -185,8 +194,9 @@ def release(
 
     # recodes, then suppression
     out, recode_report = apply_recodes(out, recodes)
-    sup = local_suppression(out, qi, k, importance=importance, max_share=max_suppressed,
-                            max_share_per_qi=max_suppressed_per_qi)
+    sup = local_suppression(
+        out, qi, k, importance=importance, max_share=max_suppressed, max_share_per_qi=max_suppressed_per_qi
+    )
     out = sup.frame
     cells_total = n_in * len(qi)
     changed = touched | set(free_text)
@@ -245,19 +255,30 @@ def publish(
     report = dict(rel.report)
     warnings = list(report.get("warnings", []))
     if study is not None:
-        warnings += log.check_release(study, rel.fingerprints, rel.frame, report["qi"], report["k"],
-                                      fingerprint_kind=rel.fingerprint_kind)
+        warnings += log.check_release(
+            study, rel.fingerprints, rel.frame, report["qi"], report["k"], fingerprint_kind=rel.fingerprint_kind
+        )
     write_data(rel.frame, out, rel.value_labels or None)
     digest = _sha256(Path(out))
     report["output"] = {**report["output"], "file": os.fspath(out), "sha256": digest}
     report["log"] = None
     if study is not None:
-        entry = log.record_release(study, file=os.fspath(out), sha256=digest, fingerprints=rel.fingerprints,
-                                   published=rel.frame, qi=report["qi"], k=report["k"], final_k=report["final_k"],
-                                   recodes=report["recodes"], fingerprint_kind=rel.fingerprint_kind)
+        entry = log.record_release(
+            study,
+            file=os.fspath(out),
+            sha256=digest,
+            fingerprints=rel.fingerprints,
+            published=rel.frame,
+            qi=report["qi"],
+            k=report["k"],
+            final_k=report["final_k"],
+            recodes=report["recodes"],
+            fingerprint_kind=rel.fingerprint_kind,
+        )
         report["log"] = {"id": entry["id"], "path": os.fspath(log.log_path(study))}
     else:
-        warnings.append("not logged: pass --study to keep a release log, so that later releases are checked "
-                        "against this one")
+        warnings.append(
+            "not logged: pass --study to keep a release log, so that later releases are checked against this one"
+        )
     report["warnings"] = warnings
     return report

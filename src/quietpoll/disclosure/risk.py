@@ -34,8 +34,15 @@ import polars as pl
 
 from quietpoll.errors import DisclosureError
 
-__all__ = ["DisclosureError", "disclosure_risk", "propose_qi", "RISK_THRESHOLD", "individual_risk", "RiskReport",
-           "IndividualRisk"]
+__all__ = [
+    "DisclosureError",
+    "disclosure_risk",
+    "propose_qi",
+    "RISK_THRESHOLD",
+    "individual_risk",
+    "RiskReport",
+    "IndividualRisk",
+]
 
 #: Records whose individual risk exceeds this are counted in ``individual_risk.records_above``.
 RISK_THRESHOLD = 0.1
@@ -120,8 +127,14 @@ class IndividualRisk:
     method: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"max": self.max, "mean": self.mean, "threshold": self.threshold,
-                "records_above": self.records_above, "weighted": self.weighted, "method": self.method}
+        return {
+            "max": self.max,
+            "mean": self.mean,
+            "threshold": self.threshold,
+            "records_above": self.records_above,
+            "weighted": self.weighted,
+            "method": self.method,
+        }
 
 
 @dataclass(frozen=True)
@@ -143,11 +156,20 @@ class RiskReport:
     expected_reidentifications: float
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n": self.n, "qi": list(self.qi), "sensitive": list(self.sensitive), "k": self.k,
-                "k_anonymity": self.k_anonymity, "records_below_k": self.records_below_k,
-                "rows_below_k": list(self.rows_below_k), "uniques": self.uniques, "classes": self.classes,
-                "l_diversity": dict(self.l_diversity), "individual_risk": self.individual_risk.to_dict(),
-                "expected_reidentifications": self.expected_reidentifications}
+        return {
+            "n": self.n,
+            "qi": list(self.qi),
+            "sensitive": list(self.sensitive),
+            "k": self.k,
+            "k_anonymity": self.k_anonymity,
+            "records_below_k": self.records_below_k,
+            "rows_below_k": list(self.rows_below_k),
+            "uniques": self.uniques,
+            "classes": self.classes,
+            "l_diversity": dict(self.l_diversity),
+            "individual_risk": self.individual_risk.to_dict(),
+            "expected_reidentifications": self.expected_reidentifications,
+        }
 
     def summary(self, *, expected: bool = True) -> dict[str, Any]:
         """The headline: qi, k, k_anonymity, records_below_k, uniques (and expected_reidentifications)."""
@@ -233,10 +255,24 @@ def disclosure_risk(
 
     l_div = {s: int(classes.get_column(f"__l{j}").min()) for j, s in enumerate(sensitive)}
     return RiskReport(
-        n=int(n), qi=tuple(qi), sensitive=tuple(sensitive), k=k, k_anonymity=k_anon, records_below_k=records_below,
-        rows_below_k=tuple(rows_below), uniques=uniques, classes=int(classes.height), l_diversity=l_div,
-        individual_risk=IndividualRisk(max=float(r_class.max()), mean=expected / n, threshold=RISK_THRESHOLD,
-                                       records_above=records_above, weighted=w is not None, method=method),
+        n=int(n),
+        qi=tuple(qi),
+        sensitive=tuple(sensitive),
+        k=k,
+        k_anonymity=k_anon,
+        records_below_k=records_below,
+        rows_below_k=tuple(rows_below),
+        uniques=uniques,
+        classes=int(classes.height),
+        l_diversity=l_div,
+        individual_risk=IndividualRisk(
+            max=float(r_class.max()),
+            mean=expected / n,
+            threshold=RISK_THRESHOLD,
+            records_above=records_above,
+            weighted=w is not None,
+            method=method,
+        ),
         expected_reidentifications=expected,
     )
 
@@ -252,15 +288,53 @@ def disclosure_risk(
 # Questions keep the form's order.
 _THEMES = frozenset(
     {
-        "sex", "gender", "age", "province", "region", "district", "county", "city", "town", "village",
-        "settlement", "urban", "rural", "residence", "occupation", "job", "profession", "education",
-        "school", "status", "marital", "ethnicity", "ethnic", "religion", "nationality", "arrival",
-        "birth", "born",
+        "sex",
+        "gender",
+        "age",
+        "province",
+        "region",
+        "district",
+        "county",
+        "city",
+        "town",
+        "village",
+        "settlement",
+        "urban",
+        "rural",
+        "residence",
+        "occupation",
+        "job",
+        "profession",
+        "education",
+        "school",
+        "status",
+        "marital",
+        "ethnicity",
+        "ethnic",
+        "religion",
+        "nationality",
+        "arrival",
+        "birth",
+        "born",
     }
 )
 _LABEL_THEMES = frozenset(
-    {"sex", "gender", "age", "province", "region", "district", "county", "settlement", "occupation",
-     "education", "marital", "ethnicity", "religion", "nationality"}
+    {
+        "sex",
+        "gender",
+        "age",
+        "province",
+        "region",
+        "district",
+        "county",
+        "settlement",
+        "occupation",
+        "education",
+        "marital",
+        "ethnicity",
+        "religion",
+        "nationality",
+    }
 )
 _NUMERIC_THEMES = frozenset({"age", "year", "born", "birth"})
 
@@ -287,4 +361,3 @@ def propose_qi(instrument: Any) -> list[str]:
         elif kind in ("integer", "decimal") and name_tokens & _NUMERIC_THEMES:
             out.append(q.name)
     return out
-

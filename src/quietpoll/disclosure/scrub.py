@@ -57,9 +57,36 @@ _HAS_GROUP = {"email": False, "phone": True, "id_number": True}
 
 # Korean particles (josa) that may follow a name; longest first.
 _PARTICLES = sorted(
-    ["이", "가", "은", "는", "을", "를", "의", "에", "에서", "에게", "한테", "께서", "와", "과", "도", "로", "으로",
-     "랑", "이랑", "하고", "만", "까지", "부터", "씨", "님", "네"],
-    key=len, reverse=True,
+    [
+        "이",
+        "가",
+        "은",
+        "는",
+        "을",
+        "를",
+        "의",
+        "에",
+        "에서",
+        "에게",
+        "한테",
+        "께서",
+        "와",
+        "과",
+        "도",
+        "로",
+        "으로",
+        "랑",
+        "이랑",
+        "하고",
+        "만",
+        "까지",
+        "부터",
+        "씨",
+        "님",
+        "네",
+    ],
+    key=len,
+    reverse=True,
 )
 _HANGUL = re.compile(r"[\u1100-\u11ff\u3130-\u318f\uac00-\ud7af]")
 

@@ -50,8 +50,17 @@ import polars as pl
 
 from quietpoll.errors import DisclosureError, QuietpollError
 
-__all__ = ["ListExperiment", "SensitiveDesigns", "designs_from", "assess", "protect", "CODINGS", "DRAW_NAME",
-           "ListExposure", "SensitiveAssessment"]
+__all__ = [
+    "ListExperiment",
+    "SensitiveDesigns",
+    "designs_from",
+    "assess",
+    "protect",
+    "CODINGS",
+    "DRAW_NAME",
+    "ListExposure",
+    "SensitiveAssessment",
+]
 
 CODINGS = ("top-bottom", "none")
 #: A column name that says "randomization draw".
@@ -244,14 +253,19 @@ def _count_columns(frame: pl.DataFrame, le: ListExperiment, instrument) -> tuple
 def _checked(frame: pl.DataFrame, le: ListExperiment):
     from quietpoll.estimators.sensitive import list_counts
 
-    for role, c in (("list-experiment count", le.count), ("treatment", le.treatment), *(
-            ("list-experiment count", a) for a in le.also)):
+    for role, c in (
+        ("list-experiment count", le.count),
+        ("treatment", le.treatment),
+        *(("list-experiment count", a) for a in le.also),
+    ):
         if c not in frame.columns:
             raise DisclosureError(f"{role} column {c!r} is not in the data")
     for c in (le.count, *le.also):
         if not frame.schema[c].is_numeric():
-            raise DisclosureError(f"list-experiment count column {c!r} is not numeric ({frame.schema[c]}): "
-                                  "it must hold whole numbers 0..J+1")
+            raise DisclosureError(
+                f"list-experiment count column {c!r} is not numeric ({frame.schema[c]}): "
+                "it must hold whole numbers 0..J+1"
+            )
     try:
         return list_counts(frame, le.count, le.treatment, le.control_items)
     except QuietpollError as exc:
@@ -292,10 +306,17 @@ class ListExposure:
         return bool(self.ceiling_rows or self.floor_rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"count": self.count, "treatment": self.treatment, "control_items": self.control_items,
-                "count_columns": list(self.count_columns), "computed_from_count": list(self.computed_from_count),
-                "treated_rows": self.treated_rows, "ceiling_rows": self.ceiling_rows, "floor_rows": self.floor_rows,
-                "rows": list(self.rows)}
+        return {
+            "count": self.count,
+            "treatment": self.treatment,
+            "control_items": self.control_items,
+            "count_columns": list(self.count_columns),
+            "computed_from_count": list(self.computed_from_count),
+            "treated_rows": self.treated_rows,
+            "ceiling_rows": self.ceiling_rows,
+            "floor_rows": self.floor_rows,
+            "rows": list(self.rows),
+        }
 
 
 @dataclass(frozen=True)
@@ -304,16 +325,19 @@ class SensitiveAssessment:
 
     list_experiments: tuple[ListExposure, ...]
     randomized_response: tuple[str, ...]
-    draw_columns: tuple[dict[str, str], ...]     # {"column", "reason"}
+    draw_columns: tuple[dict[str, str], ...]  # {"column", "reason"}
 
     @property
     def decodable(self) -> bool:
         return bool(self.draw_columns) or any(le.decodes for le in self.list_experiments)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"list_experiments": [le.to_dict() for le in self.list_experiments],
-                "randomized_response": [{"answer": c} for c in self.randomized_response],
-                "draw_columns": [dict(d) for d in self.draw_columns], "decodable": self.decodable}
+        return {
+            "list_experiments": [le.to_dict() for le in self.list_experiments],
+            "randomized_response": [{"answer": c} for c in self.randomized_response],
+            "draw_columns": [dict(d) for d in self.draw_columns],
+            "decodable": self.decodable,
+        }
 
 
 def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveAssessment:
@@ -333,24 +357,44 @@ def assess(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveAssessmen
         floor = treated & (y == 0)
         rows = np.flatnonzero(ceiling | floor)
         count_columns, computed = _count_columns(frame, le, designs.instrument)
-        lists.append(ListExposure(count=le.count, treatment=le.treatment, control_items=J,
-                                  count_columns=tuple(count_columns), computed_from_count=tuple(computed),
-                                  treated_rows=int(treated.sum()), ceiling_rows=int(ceiling.sum()),
-                                  floor_rows=int(floor.sum()), rows=tuple(int(i) for i in rows[:MAX_ROWS_LISTED])))
-    return SensitiveAssessment(list_experiments=tuple(lists), randomized_response=tuple(designs.randomized),
-                               draw_columns=tuple(draw_columns(frame, designs)))
+        lists.append(
+            ListExposure(
+                count=le.count,
+                treatment=le.treatment,
+                control_items=J,
+                count_columns=tuple(count_columns),
+                computed_from_count=tuple(computed),
+                treated_rows=int(treated.sum()),
+                ceiling_rows=int(ceiling.sum()),
+                floor_rows=int(floor.sum()),
+                rows=tuple(int(i) for i in rows[:MAX_ROWS_LISTED]),
+            )
+        )
+    return SensitiveAssessment(
+        list_experiments=tuple(lists),
+        randomized_response=tuple(designs.randomized),
+        draw_columns=tuple(draw_columns(frame, designs)),
+    )
 
 
 def _present(frame: pl.DataFrame, designs: SensitiveDesigns) -> SensitiveDesigns:
     def keep(column: str) -> bool:
         return column in frame.columns or designs.sources.get(column) != "study"
 
-    return replace(designs, lists=tuple(le for le in designs.lists if keep(le.count)),
-                   randomized=tuple(c for c in designs.randomized if keep(c)))
+    return replace(
+        designs,
+        lists=tuple(le for le in designs.lists if keep(le.count)),
+        randomized=tuple(c for c in designs.randomized if keep(c)),
+    )
 
 
-def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-bottom",
-            protected: Iterable[str] = (), ignore: Iterable[str] = ()) -> tuple[pl.DataFrame, dict[str, Any]]:
+def protect(
+    frame: pl.DataFrame,
+    designs: SensitiveDesigns,
+    coding: str = "top-bottom",
+    protected: Iterable[str] = (),
+    ignore: Iterable[str] = (),
+) -> tuple[pl.DataFrame, dict[str, Any]]:
     """``frame`` with every draw (and function of one) dropped and, unless ``coding="none"``, the
     treated rows' counts top- and bottom-coded (see the module docstring); and the report section
     (``sensitive``) saying what was done and what it costs the list-experiment estimates.
@@ -369,57 +413,85 @@ def protect(frame: pl.DataFrame, designs: SensitiveDesigns, coding: str = "top-b
                 raise DisclosureError(f"column {c!r} is a list-experiment column and a draw; it cannot be both")
     for c in designs.randomized:
         if c in drop:
-            raise DisclosureError(f"randomized-response answer {c!r} is a draw or computed from one: check the "
-                                  "form and the draw columns")
+            raise DisclosureError(
+                f"randomized-response answer {c!r} is a draw or computed from one: check the form and the draw columns"
+            )
     clash = sorted(protected & set(drop))
     if clash:
-        raise DisclosureError(f"quasi-identifier {clash[0]!r} is a randomization draw (or computed from one), which "
-                              "release drops; take it out of --qi")
+        raise DisclosureError(
+            f"quasi-identifier {clash[0]!r} is a randomization draw (or computed from one), which "
+            "release drops; take it out of --qi"
+        )
     for le in found.list_experiments:  # a function of the count cannot be coded like it: dropped
         for c in le.computed_from_count:
             if c not in drop and c not in ignore and coding != "none":
                 if c in protected:
-                    raise DisclosureError(f"quasi-identifier {c!r} is computed from the list-experiment count "
-                                          f"{le.count!r}, which release drops; take it out of --qi")
+                    raise DisclosureError(
+                        f"quasi-identifier {c!r} is computed from the list-experiment count "
+                        f"{le.count!r}, which release drops; take it out of --qi"
+                    )
                 drop.append(c)
-                dropped.append({"column": c, "reason": f"computed from the list-experiment count "
-                                                       f"{le.count!r} (decodes its ceiling)"})
+                dropped.append(
+                    {
+                        "column": c,
+                        "reason": f"computed from the list-experiment count {le.count!r} (decodes its ceiling)",
+                    }
+                )
     out = frame.drop(drop)
     lists = []
     for le, seen in zip(designs.lists, found.list_experiments):
         J = seen.control_items
-        entry: dict[str, Any] = {"count": seen.count, "treatment": seen.treatment, "control_items": J,
-                                 "treated_rows": seen.treated_rows, "ceiling_rows": seen.ceiling_rows,
-                                 "floor_rows": seen.floor_rows}
+        entry: dict[str, Any] = {
+            "count": seen.count,
+            "treatment": seen.treatment,
+            "control_items": J,
+            "treated_rows": seen.treated_rows,
+            "ceiling_rows": seen.ceiling_rows,
+            "floor_rows": seen.floor_rows,
+        }
         entry["columns_coded"] = []
         entry["estimate_full"] = _srs_estimate(frame, le.count, le.treatment)
         if coding == "top-bottom" and seen.decodes:
             _, t, t_missing, _ = _checked(frame, ListExperiment(le.count, le.treatment, J))
             treated = pl.Series((t == 1) & ~t_missing)
             cols = [c for c in seen.count_columns if c in out.columns]
-            out = out.with_columns([
-                pl.when(treated & (pl.col(c) >= J + 1)).then(pl.lit(J, dtype=out.schema[c]))
-                .when(treated & (pl.col(c) <= 0)).then(pl.lit(1, dtype=out.schema[c]))
-                .otherwise(pl.col(c)).alias(c)
-                for c in cols if out.schema[c].is_numeric()
-            ])
+            out = out.with_columns(
+                [
+                    pl.when(treated & (pl.col(c) >= J + 1))
+                    .then(pl.lit(J, dtype=out.schema[c]))
+                    .when(treated & (pl.col(c) <= 0))
+                    .then(pl.lit(1, dtype=out.schema[c]))
+                    .otherwise(pl.col(c))
+                    .alias(c)
+                    for c in cols
+                    if out.schema[c].is_numeric()
+                ]
+            )
             entry["columns_coded"] = cols
-        entry["coding"] = (f"treated rows: {J + 1} (ceiling) published as {J}, 0 (floor) as 1"
-                           if coding == "top-bottom" else "none (switched off: ceiling and floor rows decode "
-                                                          "the sensitive item)")
-        entry["estimate_released"] = (_srs_estimate(out, le.count, le.treatment)
-                                      if le.count in out.columns and le.treatment in out.columns else
-                                      {"estimate": None, "se": None})
+        entry["coding"] = (
+            f"treated rows: {J + 1} (ceiling) published as {J}, 0 (floor) as 1"
+            if coding == "top-bottom"
+            else "none (switched off: ceiling and floor rows decode the sensitive item)"
+        )
+        entry["estimate_released"] = (
+            _srs_estimate(out, le.count, le.treatment)
+            if le.count in out.columns and le.treatment in out.columns
+            else {"estimate": None, "se": None}
+        )
         lists.append(entry)
     report = {
         "coding": coding,
         "dropped": dropped,
         "list_experiments": lists,
         "randomized_response": [
-            {"answer": c, "note": "published as answered; the draws are dropped, and the estimator needs only "
-                                  "the design's probabilities, so the estimate is unchanged"}
-            for c in designs.randomized],
+            {
+                "answer": c,
+                "note": "published as answered; the draws are dropped, and the estimator needs only "
+                "the design's probabilities, so the estimate is unchanged",
+            }
+            for c in designs.randomized
+        ],
         "estimates": "list-experiment estimates are differences in means under simple random sampling "
-                     "(unweighted): they show what the coding costs, not the survey's published figures",
+        "(unweighted): they show what the coding costs, not the survey's published figures",
     }
     return out, report

@@ -89,9 +89,7 @@ def _codes(frame: pl.DataFrame, qi: Sequence[str]) -> pl.DataFrame:
 
 
 def _mask_expr(qi: Sequence[str]) -> pl.Expr:
-    return pl.sum_horizontal(
-        [pl.col(q).is_not_null().cast(pl.Int64) * (1 << j) for j, q in enumerate(qi)]
-    ).alias(_M)
+    return pl.sum_horizontal([pl.col(q).is_not_null().cast(pl.Int64) * (1 << j) for j, q in enumerate(qi)]).alias(_M)
 
 
 def _counts(query: pl.DataFrame, pop: pl.DataFrame, qi: Sequence[str]) -> np.ndarray:
@@ -202,10 +200,15 @@ def local_suppression(
         low = state.filter(pl.Series(unsafe)).with_columns(pl.Series("__f", f[unsafe]))
         parts = []
         for j, name in enumerate(qi):
-            part = low.filter(pl.col(name).is_not_null()).with_columns(
-                pl.col(name).alias("__qv")).with_columns(
-                pl.lit(None, dtype=pl.Int64).alias(name), (pl.col(_M) - (1 << j)).alias(_M),
-                pl.lit(j, dtype=pl.Int64).alias("__q"))
+            part = (
+                low.filter(pl.col(name).is_not_null())
+                .with_columns(pl.col(name).alias("__qv"))
+                .with_columns(
+                    pl.lit(None, dtype=pl.Int64).alias(name),
+                    (pl.col(_M) - (1 << j)).alias(_M),
+                    pl.lit(j, dtype=pl.Int64).alias("__q"),
+                )
+            )
             parts.append(part)
         cand = pl.concat(parts)
         fc = _counts(cand, state, qi)
@@ -232,24 +235,41 @@ def local_suppression(
         suppressed[ids, cols] = True
         # the new state: the suppressed cells set to null
         sup = pl.DataFrame({f"__s{j}": suppressed[:, j] for j in range(nq)})
-        state = pl.concat([combos.select(["__id", *qi, _C]), sup], how="horizontal").with_columns(
-            [pl.when(pl.col(f"__s{j}")).then(None).otherwise(pl.col(name)).alias(name) for j, name in enumerate(qi)]
-        ).with_columns(_mask_expr(qi)).select(["__id", *qi, _M, _C])
+        state = (
+            pl.concat([combos.select(["__id", *qi, _C]), sup], how="horizontal")
+            .with_columns(
+                [pl.when(pl.col(f"__s{j}")).then(None).otherwise(pl.col(name)).alias(name) for j, name in enumerate(qi)]
+            )
+            .with_columns(_mask_expr(qi))
+            .select(["__id", *qi, _M, _C])
+        )
         cells = (suppressed * counts[:, None]).sum(axis=0)
         if cells.sum() > budget:
-            raise _refuse(f"needs at least {int(cells.sum())} of {n * nq} quasi-identifier values suppressed "
-                          f"({cells.sum() / (n * nq):.1%}), above --max-suppressed {max_share:.1%}", k, qi)
+            raise _refuse(
+                f"needs at least {int(cells.sum())} of {n * nq} quasi-identifier values suppressed "
+                f"({cells.sum() / (n * nq):.1%}), above --max-suppressed {max_share:.1%}",
+                k,
+                qi,
+            )
     else:  # pragma: no cover - every tuple reaches k once wholly suppressed (n >= k)
         raise DisclosureError("local suppression did not converge")
 
     cells = (suppressed * counts[:, None]).sum(axis=0)
     for j, name in enumerate(qi):
         if cells[j] > max_share_per_qi * n:
-            raise _refuse(f"would suppress {int(cells[j])} of {n} values of {name!r} ({cells[j] / n:.1%}), "
-                          f"above --max-suppressed-per-qi {max_share_per_qi:.0%}", k, qi)
+            raise _refuse(
+                f"would suppress {int(cells[j])} of {n} values of {name!r} ({cells[j] / n:.1%}), "
+                f"above --max-suppressed-per-qi {max_share_per_qi:.0%}",
+                k,
+                qi,
+            )
     # back to the rows: each row takes its tuple's suppression flags
-    row_id = codes.select(qi).join(combos.select([*qi, "__id"]), on=qi, how="left", nulls_equal=True,
-                                   maintain_order="left").get_column("__id").to_numpy()
+    row_id = (
+        codes.select(qi)
+        .join(combos.select([*qi, "__id"]), on=qi, how="left", nulls_equal=True, maintain_order="left")
+        .get_column("__id")
+        .to_numpy()
+    )
     flags = suppressed[row_id]
     out = frame.with_columns(
         [pl.when(pl.Series(flags[:, j])).then(None).otherwise(pl.col(name)).alias(name) for j, name in enumerate(qi)]
@@ -263,4 +283,3 @@ def local_suppression(
         final_k=final_k,
         order=order,
     )
-

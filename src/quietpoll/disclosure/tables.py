@@ -50,12 +50,19 @@ from scipy.optimize import linprog
 
 from ..errors import DisclosureError
 
-__all__ = ["SuppressedTable", "suppress_table", "audit_ranges", "full_array", "dominance_sensitive",
-           "p_percent_sensitive", "threshold_primary"]
+__all__ = [
+    "SuppressedTable",
+    "suppress_table",
+    "audit_ranges",
+    "full_array",
+    "dominance_sensitive",
+    "p_percent_sensitive",
+    "threshold_primary",
+]
 
-_BIG = 1e9        # cost offset: totals are chosen only after interior cells
-_ZERO = 1e15      # cost offset: zero cells last
-_GRAND = 1e18     # cost offset: the grand total only when nothing else is left
+_BIG = 1e9  # cost offset: totals are chosen only after interior cells
+_ZERO = 1e15  # cost offset: zero cells last
+_GRAND = 1e18  # cost offset: the grand total only when nothing else is left
 
 
 @dataclass(frozen=True)
@@ -94,9 +101,12 @@ class SuppressedTable:
         return bool(self.suppressed[-1, -1])
 
     def summary(self) -> dict:
-        return {"rule": f"threshold: fewer than {self.min_cell} respondents; secondary suppression audited "
-                        f"by linear programming (protection {self.protection:g} respondents)",
-                "primary": int(self.primary.sum()), "secondary": int(self.secondary.sum())}
+        return {
+            "rule": f"threshold: fewer than {self.min_cell} respondents; secondary suppression audited "
+            f"by linear programming (protection {self.protection:g} respondents)",
+            "primary": int(self.primary.sum()),
+            "secondary": int(self.secondary.sum()),
+        }
 
 
 def full_array(table: np.ndarray) -> np.ndarray:
@@ -134,7 +144,7 @@ def audit_ranges(F: np.ndarray, suppressed: np.ndarray) -> tuple[np.ndarray, np.
         c[k] = 1.0
         lo = linprog(c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
         hi = linprog(-c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-        if lo.status != 0:   # infeasible cannot happen for a true table; be explicit if it does
+        if lo.status != 0:  # infeasible cannot happen for a true table; be explicit if it does
             raise DisclosureError("table audit: the published table is inconsistent (rows or columns do not add up)")
         low.flat[flat] = lo.fun
         high.flat[flat] = np.inf if hi.status == 3 else -hi.fun
@@ -191,12 +201,13 @@ def _first_unprotected(F: np.ndarray, S: np.ndarray, prot: float, order: np.ndar
         c[k] = 1.0
         for sign in (1.0, -1.0):
             res = linprog(sign * c, A_eq=A, b_eq=b, bounds=(0, None), method="highs")
-            if res.status == 3:            # unbounded: the entry can be as large as you like
+            if res.status == 3:  # unbounded: the entry can be as large as you like
                 seen_hi[k] = np.inf
                 continue
             if res.status != 0:
-                raise DisclosureError("table audit: the published table is inconsistent (rows or columns do "
-                                      "not add up)")
+                raise DisclosureError(
+                    "table audit: the published table is inconsistent (rows or columns do not add up)"
+                )
             np.minimum(seen_lo, res.x, out=seen_lo)
             np.maximum(seen_hi, res.x, out=seen_hi)
             if seen_hi[k] - seen_lo[k] >= prot:
@@ -295,8 +306,15 @@ def _complete_lines(S: np.ndarray, cost: np.ndarray) -> None:
                 changed = True
 
 
-def suppress_table(counts, values=None, *, min_cell: int, protection: float | None = None,
-                   value_protection: float | None = None, sensitive=None) -> SuppressedTable:
+def suppress_table(
+    counts,
+    values=None,
+    *,
+    min_cell: int,
+    protection: float | None = None,
+    value_protection: float | None = None,
+    sensitive=None,
+) -> SuppressedTable:
     """Threshold rule plus audited secondary suppression for one table.
 
     ``counts``: (r, c) unweighted respondent counts (decide the suppression). ``values``: optional
@@ -322,8 +340,11 @@ def suppress_table(counts, values=None, *, min_cell: int, protection: float | No
     prot = float(min_cell if protection is None else protection)
     vprot = None
     if Fv is not None:
-        vprot = float(value_protection) if value_protection is not None else (
-            prot * Fv[-1, -1] / Fc[-1, -1] if Fc[-1, -1] > 0 else 0.0)
+        vprot = (
+            float(value_protection)
+            if value_protection is not None
+            else (prot * Fv[-1, -1] / Fc[-1, -1] if Fc[-1, -1] > 0 else 0.0)
+        )
     primary = threshold_primary(Fc, int(min_cell))
     if sensitive is not None:
         sens = np.asarray(sensitive, dtype=bool)
@@ -332,12 +353,12 @@ def suppress_table(counts, values=None, *, min_cell: int, protection: float | No
         if sens.shape != Fc.shape:
             raise DisclosureError(f"sensitive mask shape {sens.shape} does not fit table shape {counts.shape}")
         primary = primary | sens
-    if primary[-1, -1]:          # the whole table holds fewer than min_cell respondents: publish nothing
+    if primary[-1, -1]:  # the whole table holds fewer than min_cell respondents: publish nothing
         S = np.ones_like(primary)
     else:
         S = primary.copy()
     cost = _costs(Fc)
-    order = np.argsort(cost, axis=None, kind="stable")   # cheapest (smallest, most sensitive) entries first
+    order = np.argsort(cost, axis=None, kind="stable")  # cheapest (smallest, most sensitive) entries first
     tol = 1e-9
     while True:
         _complete_lines(S, cost)
@@ -356,11 +377,12 @@ def suppress_table(counts, values=None, *, min_cell: int, protection: float | No
         where[i, :] = True
         where[:, j] = True
         pick = _cheapest(cost, S, where) or _cheapest(cost, S, np.ones_like(S))
-        if pick is None:         # everything is suppressed and still fails: nothing more to hide
+        if pick is None:  # everything is suppressed and still fails: nothing more to hide
             break
         S[pick] = True
-    return SuppressedTable(primary=primary, secondary=S & ~primary, min_cell=int(min_cell), protection=prot,
-                           value_protection=vprot)
+    return SuppressedTable(
+        primary=primary, secondary=S & ~primary, min_cell=int(min_cell), protection=prot, value_protection=vprot
+    )
 
 
 def _top_sums(cell: np.ndarray, x: np.ndarray, n_cells: int, top: int) -> tuple[np.ndarray, np.ndarray]:

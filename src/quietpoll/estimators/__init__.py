@@ -9,6 +9,21 @@ from .sensitive import list_experiment, randomized_response
 from .smooth import mean, proportion, ratio, total
 from .table import Estimate, Table
 
-__all__ = ["mean", "total", "proportion", "ratio", "quantile", "list_experiment", "randomized_response",
-           "Estimate", "Table", "CI_METHODS", "contrast", "compare_domains", "predictive_margins", "ame",
-           "svyvar", "svytable"]
+__all__ = [
+    "mean",
+    "total",
+    "proportion",
+    "ratio",
+    "quantile",
+    "list_experiment",
+    "randomized_response",
+    "Estimate",
+    "Table",
+    "CI_METHODS",
+    "contrast",
+    "compare_domains",
+    "predictive_margins",
+    "ame",
+    "svyvar",
+    "svytable",
+]

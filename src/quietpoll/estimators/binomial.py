@@ -67,10 +67,10 @@ def _fit(y, pw, start=None, maxit=25, epsilon=1e-8, binary=None):
         # sum pw a (1 - a) and sum s pw (1 - a)(a log(2 pw + 1) + 1), s = +-1 by outcome.
         inv = 1.0 / (pw + 1)
         a = (pw + 0.5) * inv
-        t = (0.5 * pw) * inv                      # pw (1 - a)
+        t = (0.5 * pw) * inv  # pw (1 - a)
         lp = np.log(pw + 0.5)
         devold = -2 * float(pw @ (lp + np.log(inv)))
-        ww2 = t * a                               # pw mu (1 - mu): the first step's working weights
+        ww2 = t * a  # pw mu (1 - mu): the first step's working weights
         sign = 2 * y - 1
         first = float((sign * t) @ (a * (lp + math.log(2.0)) + 1) / ww2.sum())
     elif start is None:
@@ -78,7 +78,7 @@ def _fit(y, pw, start=None, maxit=25, epsilon=1e-8, binary=None):
         eta = np.log(mu / (1 - mu))
         devold = _deviance_rows(y, mu, pw, const)
         me = _mu_eta(eta)
-        ww2 = pw * me ** 2 / (mu * (1 - mu))
+        ww2 = pw * me**2 / (mu * (1 - mu))
         first = float(ww2 @ (eta + (y - mu) / me) / ww2.sum())
     else:
         first = None
@@ -91,7 +91,7 @@ def _fit(y, pw, start=None, maxit=25, epsilon=1e-8, binary=None):
         else:
             m = float(_linkinv(beta))
             me = float(_mu_eta(beta))
-            ww2 = me ** 2 / (m * (1 - m))          # times pw: the same for every row
+            ww2 = me**2 / (m * (1 - m))  # times pw: the same for every row
             # sum ww2 * (eta + (y - mu)/me) / sum ww2, with mu and eta the same for every row
             beta = float(beta + (swy - sw * m) / (sw * me))
         mu_s = float(_linkinv(beta))
@@ -102,8 +102,9 @@ def _fit(y, pw, start=None, maxit=25, epsilon=1e-8, binary=None):
     return beta, ww2, mu_s, it + 1
 
 
-def logit_ci_binary_taylor(y: np.ndarray, w: np.ndarray, p: float, V: np.ndarray, level: float, df: float
-                           ) -> tuple[float, float] | None:
+def logit_ci_binary_taylor(
+    y: np.ndarray, w: np.ndarray, p: float, V: np.ndarray, level: float, df: float
+) -> tuple[float, float] | None:
     """The same interval without a second pass over the design, for a Taylor design.
 
     After the first IRLS step the working weights are the prior weights times a constant, so R's

@@ -34,7 +34,7 @@ def saddle(x: float, lam: np.ndarray, mult: np.ndarray | None = None) -> float:
         return float(np.sum(m * lam / (1 - 2 * z * lam)))
 
     def k2(z):
-        return 2 * float(np.sum(m * lam ** 2 / (1 - 2 * z * lam) ** 2))
+        return 2 * float(np.sum(m * lam**2 / (1 - 2 * z * lam) ** 2))
 
     n = float(m.sum())
     if (lam < 0).any():
@@ -54,7 +54,7 @@ def saddle(x: float, lam: np.ndarray, mult: np.ndarray | None = None) -> float:
 
 def _satterthwaite(a: np.ndarray) -> tuple[float, float]:
     tr = float(np.mean(a))
-    tr2 = float(np.mean(a ** 2)) / tr ** 2
+    tr2 = float(np.mean(a**2)) / tr**2
     return tr * tr2, len(a) / tr2
 
 
@@ -77,7 +77,7 @@ def pfsum_upper(x: float, a: np.ndarray, ddf: float, method: str = "saddlepoint"
     scale, ndf = _satterthwaite(a)
     rval = float(stats.f.sf(x / ndf / scale, ndf, ddf))
     if method == "saddlepoint":
-        copies = math.floor(ddf)          # R's rep(-x/ddf, ddf) truncates
+        copies = math.floor(ddf)  # R's rep(-x/ddf, ddf) truncates
         lam = np.append(a, -x / ddf)
         mult = np.append(np.ones(len(a)), copies)
         if copies < 1:

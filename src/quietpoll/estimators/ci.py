@@ -39,8 +39,9 @@ def critical(level: float, df: float) -> float:
 
 def check_method(method: str) -> str:
     if method not in CI_METHODS:
-        raise EstimationError(f"{{ci_method}} must be one of {', '.join(CI_METHODS)}, got '{method}'",
-                              param="ci_method")
+        raise EstimationError(
+            f"{{ci_method}} must be one of {', '.join(CI_METHODS)}, got '{method}'", param="ci_method"
+        )
     return method
 
 
@@ -49,8 +50,9 @@ def wald(est: float, se: float, level: float, df: float) -> tuple[float, float]:
     return est - q * se, est + q * se
 
 
-def proportion_ci(method: str, p: float, var: float, level: float, df: float, n: int,
-                  likelihood=None) -> tuple[float, float]:
+def proportion_ci(
+    method: str, p: float, var: float, level: float, df: float, n: int, likelihood=None
+) -> tuple[float, float]:
     """Interval for a proportion p with design variance var, by `method`.
 
     `n` is the number of rows in the analysis domain (for beta's df adjustment); `likelihood` is a

@@ -30,10 +30,10 @@ class Request:
 @dataclass(frozen=True)
 class AnalysisVar:
     name: str
-    values: np.ndarray | None      # float, for numeric statistics
-    codes: np.ndarray | None       # int level codes, for proportions (-1 where missing)
+    values: np.ndarray | None  # float, for numeric statistics
+    codes: np.ndarray | None  # int level codes, for proportions (-1 where missing)
     levels: tuple[str, ...]
-    missing: np.ndarray            # bool
+    missing: np.ndarray  # bool
 
     def combined(self, other: AnalysisVar, name: str) -> AnalysisVar:
         return AnalysisVar(name, None, None, (), self.missing | other.missing)
@@ -43,16 +43,19 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
     s = require_column(frame, name, "analysis")
     if numeric:
         if s.null_count() == s.len():
-            s = s.cast(pl.Float64, strict=False)   # an empty column (read as text): no cases
+            s = s.cast(pl.Float64, strict=False)  # an empty column (read as text): no cases
         if s.dtype == pl.Boolean:
             s = s.cast(pl.Float64)
         if not s.dtype.is_numeric():
-            raise ColumnError(f"analysis column '{name}' is not numeric ({s.dtype}); use a "
-                              "proportion ({prop}) for a categorical variable", param="prop")
+            raise ColumnError(
+                f"analysis column '{name}' is not numeric ({s.dtype}); use a "
+                "proportion ({prop}) for a categorical variable",
+                param="prop",
+            )
         if s.null_count():
             values = s.cast(pl.Float64).fill_null(np.nan).to_numpy().copy()
         else:
-            values = s.cast(pl.Float64).to_numpy()   # no copy for a float column without nulls
+            values = s.cast(pl.Float64).to_numpy()  # no copy for a float column without nulls
         nan = np.isnan(values)
         if nan.any():
             values = values.copy()
@@ -66,7 +69,7 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
 
 def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
     if s.dtype == pl.Enum:
-        cats = s.dtype.categories.to_list()   # the fixed level order of the Enum (as a factor's levels)
+        cats = s.dtype.categories.to_list()  # the fixed level order of the Enum (as a factor's levels)
         codes = s.to_physical().fill_null(0).to_numpy().astype(np.int64)
         return tuple(cats), codes
     if s.dtype in (pl.Categorical, pl.Boolean):
@@ -100,7 +103,7 @@ def _small_integer_levels(s: pl.Series):
     if lo != 0:
         k = k - lo
     present = np.bincount(k) > 0
-    if s.null_count():   # nulls were given a real value's code above; recount without them
+    if s.null_count():  # nulls were given a real value's code above; recount without them
         present = np.bincount(k[~s.is_null().to_numpy()], minlength=len(present)) > 0
     if present.all():
         codes = k
@@ -119,7 +122,7 @@ def domain_rows(domains, g: int, var: AnalysisVar, design):
         if domains.codes is None or domains.count == 1:
             where = _where(domains.labels[g])
             raise EstimationError(f"no cases with a value of '{var.name}'{where}: nothing to estimate")
-        return None, 0, size   # an empty domain gives no row, as R's svyby
+        return None, 0, size  # an empty domain gives no row, as R's svyby
     return rows, n, size - n
 
 
@@ -131,16 +134,29 @@ def resolve_df(design, rows, df) -> float:
     return float(df)
 
 
-def make_row(statistic, variable, level, domain, est, var, lo, hi, req: Request, df, deff, n, n_missing
-             ) -> Estimate:
+def make_row(statistic, variable, level, domain, est, var, lo, hi, req: Request, df, deff, n, n_missing) -> Estimate:
     se = math.sqrt(var) if var >= 0 else math.nan
     cv = se / abs(est) if est else math.nan
     deff = None if deff is None else float(deff)
     n_eff = n / deff if deff and math.isfinite(deff) and deff > 0 else None
-    return Estimate(statistic=statistic, variable=variable, level=level, domain=dict(domain),
-                    estimate=float(est), se=se, ci_low=lo, ci_high=hi, level_ci=float(req.level),
-                    ci_method=req.ci_method, df=float(df), deff=deff, n=int(n), n_missing=int(n_missing),
-                    cv=cv, n_eff=n_eff)
+    return Estimate(
+        statistic=statistic,
+        variable=variable,
+        level=level,
+        domain=dict(domain),
+        estimate=float(est),
+        se=se,
+        ci_low=lo,
+        ci_high=hi,
+        level_ci=float(req.level),
+        ci_method=req.ci_method,
+        df=float(df),
+        deff=deff,
+        n=int(n),
+        n_missing=int(n_missing),
+        cv=cv,
+        n_eff=n_eff,
+    )
 
 
 def _where(label: dict) -> str:

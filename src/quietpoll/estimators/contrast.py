@@ -60,26 +60,33 @@ def as_estimates(result, df: float | None = None) -> Estimates:
         est = result
     elif hasattr(result, "aliased") and hasattr(result, "df_residual"):  # a GLM result (quietpoll.glm)
         ok = ~result.aliased
-        est = Estimates(tuple(n for n, k in zip(result.names, ok) if k), result.coef[ok], result.vcov,
-                        float(result.df_residual), result.level)
+        est = Estimates(
+            tuple(n for n, k in zip(result.names, ok) if k),
+            result.coef[ok],
+            result.vcov,
+            float(result.df_residual),
+            result.level,
+        )
     else:
         for attr in ("names", "coef", "vcov"):
             if not hasattr(result, attr):
-                raise EstimationError(f"contrast needs a result with names, coef() and vcov(); "
-                                      f"{type(result).__name__} has no '{attr}'")
+                raise EstimationError(
+                    f"contrast needs a result with names, coef() and vcov(); {type(result).__name__} has no '{attr}'"
+                )
         b = result.coef() if callable(result.coef) else result.coef
         V = result.vcov() if callable(result.vcov) else result.vcov
         d = getattr(result, "df", math.inf)
         d = d() if callable(d) else d
         d = math.inf if d is None else float(np.min(np.asarray(d, float)))
         lev = getattr(result, "level_ci", getattr(result, "level", None))
-        lev = float(lev) if _is_number(lev) and 0 < float(lev) < 1 else 0.95   # "level" may be a category
+        lev = float(lev) if _is_number(lev) and 0 < float(lev) < 1 else 0.95  # "level" may be a category
         est = Estimates(tuple(str(n) for n in result.names), np.asarray(b, float), np.asarray(V, float), d, lev)
     b = np.asarray(est.coef(), float).reshape(-1)
     V = np.asarray(est.vcov(), float)
     if V.shape != (len(b), len(b)) or len(est.names) != len(b):
-        raise EstimationError(f"contrast: {len(est.names)} names, {len(b)} estimates and a {V.shape} "
-                              "covariance do not match")
+        raise EstimationError(
+            f"contrast: {len(est.names)} names, {len(b)} estimates and a {V.shape} covariance do not match"
+        )
     if len(set(est.names)) != len(est.names):
         raise EstimationError("contrast: the estimates' names are not unique")
     if df is not None:
@@ -118,12 +125,17 @@ class ContrastResult:
         """{"contrast", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high"} per contrast
         (t on the df, or normal when the df is infinite)."""
         level = self.level if level is None else level
-        return [dict(contrast=n, **_inference(e, s, self.df, level))
-                for n, e, s in zip(self.names, self.estimate, self.se)]
+        return [
+            dict(contrast=n, **_inference(e, s, self.df, level)) for n, e, s in zip(self.names, self.estimate, self.se)
+        ]
 
     def to_dict(self) -> dict:
-        return {"contrasts": self.rows(), "vcov": [[_num(v) for v in r] for r in self.cov],
-                "df": None if math.isinf(self.df) else self.df, "level": self.level}
+        return {
+            "contrasts": self.rows(),
+            "vcov": [[_num(v) for v in r] for r in self.cov],
+            "df": None if math.isinf(self.df) else self.df,
+            "level": self.level,
+        }
 
 
 def _inference(est: float, se: float, df: float, level: float) -> dict:
@@ -138,9 +150,15 @@ def _inference(est: float, se: float, df: float, level: float) -> dict:
         p = float(2 * (stats.t.sf(abs(z), df) if finite_df else stats.norm.sf(abs(z))))
     else:
         p = math.nan
-    return {"estimate": _num(est), "se": _num(se), "statistic": _num(z),
-            "df": None if not finite_df else float(df), "p": _num(p),
-            "ci_low": _num(est - q * se), "ci_high": _num(est + q * se)}
+    return {
+        "estimate": _num(est),
+        "se": _num(se),
+        "statistic": _num(z),
+        "df": None if not finite_df else float(df),
+        "p": _num(p),
+        "ci_low": _num(est - q * se),
+        "ci_high": _num(est + q * se),
+    }
 
 
 def _num(x):
@@ -151,8 +169,9 @@ def _num(x):
 # ---- contrasts ----------------------------------------------------------------------------------
 
 
-def contrast(result, spec, *, df: float | None = None, level: float | None = None,
-             replicates: bool = False) -> ContrastResult:
+def contrast(
+    result, spec, *, df: float | None = None, level: float | None = None, replicates: bool = False
+) -> ContrastResult:
     """R's svycontrast(result, spec): linear or nonlinear contrasts with delta-method covariance.
 
     `spec` is a dict name -> weight, a vector over the names, an expression string, a callable of
@@ -173,11 +192,16 @@ def contrast(result, spec, *, df: float | None = None, level: float | None = Non
         reps = getattr(result, "replicates", None)
         des = getattr(result, "design_obj", None)
         if reps is None or des is None:
-            raise EstimationError("contrast replicates=True needs a GLM fitted on a replicate design",
-                                  param="replicates")
+            raise EstimationError(
+                "contrast replicates=True needs a GLM fitted on a replicate design", param="replicates"
+            )
         thetas = np.array([[_one(one, est.names, br)[0] for _, one in items] for br in np.asarray(reps, float)])
-        cov = np.asarray(des.vcov(slice(None), np.array(values, float), reevaluate=lambda _d: thetas,
-                                  what="contrast replicates=True"), float).reshape(len(items), len(items))
+        cov = np.asarray(
+            des.vcov(
+                slice(None), np.array(values, float), reevaluate=lambda _d: thetas, what="contrast replicates=True"
+            ),
+            float,
+        ).reshape(len(items), len(items))
     else:
         cov = G @ V @ G.T
     lev = est.level if level is None else float(level)
@@ -206,8 +230,10 @@ def _items(spec, names) -> list[tuple[str, object]]:
         return [("contrast", arr)]
     if isinstance(spec, Sequence) and spec:
         return [(_label(s) if isinstance(s, (str, Mapping)) else f"contrast{i + 1}", s) for i, s in enumerate(spec)]
-    raise EstimationError(f"contrast: cannot read the specification {spec!r} (weights, an expression, a "
-                          "callable, or a list or dict of these)")
+    raise EstimationError(
+        f"contrast: cannot read the specification {spec!r} (weights, an expression, a "
+        "callable, or a list or dict of these)"
+    )
 
 
 def _label(s) -> str:
@@ -248,8 +274,9 @@ def _one(one, names, b) -> tuple[float, np.ndarray]:
         return _numeric(one, b)
     arr = np.asarray(one, float).reshape(-1)
     if len(arr) != p:
-        raise EstimationError(f"contrast: a weight vector needs {p} values (one per estimate: "
-                              f"{', '.join(names)}), got {len(arr)}")
+        raise EstimationError(
+            f"contrast: a weight vector needs {p} values (one per estimate: {', '.join(names)}), got {len(arr)}"
+        )
     return float(arr @ b), arr
 
 
@@ -257,7 +284,7 @@ def _numeric(f: Callable, b: np.ndarray) -> tuple[float, np.ndarray]:
     """f(b) and its gradient by central differences with one Richardson extrapolation."""
     try:
         v = float(f(b.copy()))
-    except Exception as e:   # a user's function: report it as the user's problem
+    except Exception as e:  # a user's function: report it as the user's problem
         raise EstimationError(f"contrast: the function failed at the estimates: {e}") from None
     g = np.empty(len(b))
     for j in range(len(b)):
@@ -292,6 +319,7 @@ def _const(x: float, p: int) -> _Dual:
 def _chain(f: Callable[[float], float], df: Callable[[float], float]):
     def apply(x: _Dual) -> _Dual:
         return _Dual(f(x.v), df(x.v) * x.g)
+
     return apply
 
 
@@ -333,15 +361,16 @@ def _expression(text: str, names: Sequence[str], b: np.ndarray) -> tuple[float, 
     try:
         tree = ast.parse(src, mode="eval")
     except SyntaxError:
-        raise EstimationError(f"contrast: cannot read the expression '{text}' (quote names that are not "
-                              "plain identifiers in backticks, e.g. `factor(dom)2`)") from None
+        raise EstimationError(
+            f"contrast: cannot read the expression '{text}' (quote names that are not "
+            "plain identifiers in backticks, e.g. `factor(dom)2`)"
+        ) from None
     p = len(names)
     index = {n: i for i, n in enumerate(names)}
 
     def var(name: str) -> _Dual:
         if name not in index:
-            raise EstimationError(f"contrast: '{name}' in '{text}' is not one of the estimates "
-                                  f"({', '.join(names)})")
+            raise EstimationError(f"contrast: '{name}' in '{text}' is not one of the estimates ({', '.join(names)})")
         g = np.zeros(p)
         g[index[name]] = 1.0
         return _Dual(float(b[index[name]]), g)
@@ -361,15 +390,16 @@ def _expression(text: str, names: Sequence[str], b: np.ndarray) -> tuple[float, 
             return _const(node.value, p)
         if isinstance(node, ast.Name):
             return var(quoted.get(node.id, node.id))
-        if isinstance(node, ast.Attribute):    # R names with dots, e.g. avg.ed
+        if isinstance(node, ast.Attribute):  # R names with dots, e.g. avg.ed
             name = dotted(node)
             if name is not None:
                 return var(name)
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             x = ev(node.operand)
             return _Dual(-x.v, -x.g) if isinstance(node.op, ast.USub) else x
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div,
-                                                                ast.Pow, ast.BitXor)):
+        if isinstance(node, ast.BinOp) and isinstance(
+            node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.Pow, ast.BitXor)
+        ):
             x, y = ev(node.left), ev(node.right)
             op = node.op
             if isinstance(op, ast.Add):
@@ -380,12 +410,19 @@ def _expression(text: str, names: Sequence[str], b: np.ndarray) -> tuple[float, 
                 return _Dual(x.v * y.v, y.v * x.g + x.v * y.g)
             if isinstance(op, ast.Div):
                 return _Dual(x.v / y.v, (x.g * y.v - x.v * y.g) / (y.v * y.v))
-            return _power(x, y)                # ** or R's ^
-        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS
-                and not node.keywords and len(node.args) == 1):
+            return _power(x, y)  # ** or R's ^
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id in FUNCTIONS
+            and not node.keywords
+            and len(node.args) == 1
+        ):
             return FUNCTIONS[node.func.id](ev(node.args[0]))
-        raise EstimationError(f"contrast: '{ast.unparse(node)}' is not allowed in an expression (numbers, "
-                              "estimate names, + - * / ^ and the functions " + ", ".join(FUNCTIONS) + ")")
+        raise EstimationError(
+            f"contrast: '{ast.unparse(node)}' is not allowed in an expression (numbers, "
+            "estimate names, + - * / ^ and the functions " + ", ".join(FUNCTIONS) + ")"
+        )
 
     try:
         out = ev(tree)
@@ -395,7 +432,7 @@ def _expression(text: str, names: Sequence[str], b: np.ndarray) -> tuple[float, 
 
 
 def _power(x: _Dual, y: _Dual) -> _Dual:
-    v = x.v ** y.v
+    v = x.v**y.v
     g = y.v * x.v ** (y.v - 1) * x.g if np.any(x.g) else 0 * x.g
     if np.any(y.g):
         g = g + v * math.log(x.v) * y.g
@@ -405,8 +442,9 @@ def _power(x: _Dual, y: _Dual) -> _Dual:
 # ---- differences between domains ------------------------------------------------------------------
 
 
-def compare_domains(result, reference: str | None = None, *, level: float | None = None,
-                    df: float | None = None) -> list[dict]:
+def compare_domains(
+    result, reference: str | None = None, *, level: float | None = None, df: float | None = None
+) -> list[dict]:
     """Each domain minus the reference domain (default: the first), from domain estimates with their
     joint covariance (R's svyby(..., covmat = TRUE) + svycontrast). Rows: {"statistic": "difference",
     "domain", "reference", "estimate", "se", "t", "ci_low", "ci_high", "level_ci", "df", "p"}."""
@@ -416,14 +454,27 @@ def compare_domains(result, reference: str | None = None, *, level: float | None
         raise EstimationError("compare needs at least two domains")
     ref = names[0] if reference is None else str(reference)
     if ref not in names:
-        raise EstimationError(f"compare: reference '{ref}' is not one of the domains ({', '.join(names)})",
-                              param="reference")
+        raise EstimationError(
+            f"compare: reference '{ref}' is not one of the domains ({', '.join(names)})", param="reference"
+        )
     others = [n for n in names if n != ref]
     spec = {n: {n: 1.0, ref: -1.0} for n in others}
     res = contrast(est, spec, level=level)
     rows = []
     for n, r in zip(others, res.rows()):
-        rows.append({"statistic": "difference", "domain": n, "reference": ref, "estimate": r["estimate"],
-                     "se": r["se"], "t": r["statistic"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                     "level_ci": res.level, "df": r["df"], "p": r["p"]})
+        rows.append(
+            {
+                "statistic": "difference",
+                "domain": n,
+                "reference": ref,
+                "estimate": r["estimate"],
+                "se": r["se"],
+                "t": r["statistic"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "level_ci": res.level,
+                "df": r["df"],
+                "p": r["p"],
+            }
+        )
     return rows

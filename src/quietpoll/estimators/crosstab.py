@@ -42,20 +42,20 @@ class Crosstab:
     col: str
     row_levels: tuple[str, ...]
     col_levels: tuple[str, ...]
-    proportions: np.ndarray   # (r, c) estimated cell proportions (summing to 1)
-    se: np.ndarray            # (r, c) their standard errors
-    statistic: str            # "F" | "Chisq"
-    value: float              # F, or Pearson's X^2 for "Chisq" (as R reports it)
+    proportions: np.ndarray  # (r, c) estimated cell proportions (summing to 1)
+    se: np.ndarray  # (r, c) their standard errors
+    statistic: str  # "F" | "Chisq"
+    value: float  # F, or Pearson's X^2 for "Chisq" (as R reports it)
     ndf: float
     ddf: float | None
     p_value: float
-    pearson: float            # Pearson's X^2 of the weighted table scaled to n rows
-    n: int                    # rows with both variables observed
-    counts: np.ndarray | None = None        # (r, c) weighted counts (R's svytotal of the cells)
+    pearson: float  # Pearson's X^2 of the weighted table scaled to n rows
+    n: int  # rows with both variables observed
+    counts: np.ndarray | None = None  # (r, c) weighted counts (R's svytotal of the cells)
     counts_se: np.ndarray | None = None
-    row_percent: np.ndarray | None = None   # (r, c) 100 x share of the column level within the row level
+    row_percent: np.ndarray | None = None  # (r, c) 100 x share of the column level within the row level
     row_percent_se: np.ndarray | None = None
-    col_percent: np.ndarray | None = None   # (r, c) 100 x share of the row level within the column level
+    col_percent: np.ndarray | None = None  # (r, c) 100 x share of the row level within the column level
     col_percent_se: np.ndarray | None = None
 
     def to_dict(self) -> dict:
@@ -66,13 +66,21 @@ class Crosstab:
             "col_levels": list(self.col_levels),
             "proportions": _matrix(self.proportions),
             "se": _matrix(self.se),
-            "test": {"statistic": self.statistic, "value": _num(self.value), "ndf": _num(self.ndf),
-                     "ddf": _num(self.ddf), "p_value": _num(self.p_value), "method": METHOD},
+            "test": {
+                "statistic": self.statistic,
+                "value": _num(self.value),
+                "ndf": _num(self.ndf),
+                "ddf": _num(self.ddf),
+                "p_value": _num(self.p_value),
+                "method": METHOD,
+            },
             "pearson_chisq": _num(self.pearson),
             "n": int(self.n),
-            **{k: _matrix(getattr(self, k)) for k in ("counts", "counts_se", "row_percent", "row_percent_se",
-                                                      "col_percent", "col_percent_se")
-               if getattr(self, k) is not None},
+            **{
+                k: _matrix(getattr(self, k))
+                for k in ("counts", "counts_se", "row_percent", "row_percent_se", "col_percent", "col_percent_se")
+                if getattr(self, k) is not None
+            },
         }
 
 
@@ -83,8 +91,9 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
     and missing values present, the test statistic and p-value are NaN, as in R.
     """
     if statistic not in STATISTICS:
-        raise EstimationError(f"unknown crosstab statistic '{statistic}'; use one of "
-                              + ", ".join(f"'{s}'" for s in STATISTICS))
+        raise EstimationError(
+            f"unknown crosstab statistic '{statistic}'; use one of " + ", ".join(f"'{s}'" for s in STATISTICS)
+        )
     if row == col:
         raise EstimationError(f"crosstab needs two different columns (got '{row}' twice)")
     frame = design.data
@@ -95,8 +104,9 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
     for v in (rv, cv):
         if len(v.levels) < 2:
             found = f"only '{v.levels[0]}'" if v.levels else "no values"
-            raise EstimationError(f"crosstab column '{v.name}' has {found}: a test of association needs "
-                                  "at least 2 levels")
+            raise EstimationError(
+                f"crosstab column '{v.name}' has {found}: a test of association needs at least 2 levels"
+            )
     r, c = len(rv.levels), len(cv.levels)
     missing = rv.missing | cv.missing
     any_missing = bool(missing.any())
@@ -113,14 +123,14 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
     Y[:, K] = 1.0
     p, V = evaluate(design, rows, Y, ratio_stat(K))
 
-    N = design.n   # R scales the table to all rows of the design, missing ones included
+    N = design.n  # R scales the table to all rows of the design, missing ones included
     pearson = _pearson(p.reshape((r, c), order="F"), N)
     delta = _design_effects(p, V, r, c, N)
     tr = float(np.trace(delta))
     nu = _design_df(design)
 
     if statistic == "F":
-        d0 = tr ** 2 / float(np.sum(delta * delta.T))
+        d0 = tr**2 / float(np.sum(delta * delta.T))
         value = pearson / tr
         ndf, ddf = d0, d0 * nu
         p_value = float(stats.f.sf(value, ndf, ddf))
@@ -133,11 +143,22 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
 
     se = np.sqrt(np.where(np.diag(V) >= 0, np.diag(V), np.nan))
     more = _margins(design, rows, cells, r, c)
-    return Crosstab(row=row, col=col, row_levels=rv.levels, col_levels=cv.levels,
-                    proportions=p.reshape((r, c), order="F"), se=se.reshape((r, c), order="F"),
-                    statistic=statistic, value=float(value), ndf=float(ndf),
-                    ddf=None if ddf is None else float(ddf), p_value=p_value, pearson=float(pearson), n=n,
-                    **more)
+    return Crosstab(
+        row=row,
+        col=col,
+        row_levels=rv.levels,
+        col_levels=cv.levels,
+        proportions=p.reshape((r, c), order="F"),
+        se=se.reshape((r, c), order="F"),
+        statistic=statistic,
+        value=float(value),
+        ndf=float(ndf),
+        ddf=None if ddf is None else float(ddf),
+        p_value=p_value,
+        pearson=float(pearson),
+        n=n,
+        **more,
+    )
 
 
 def _margins(design, rows, cells: np.ndarray, r: int, c: int) -> dict:
@@ -150,8 +171,8 @@ def _margins(design, rows, cells: np.ndarray, r: int, c: int) -> dict:
     Y[np.arange(n), cells] = 1.0
     Y[np.arange(n), K + cells % r] = 1.0
     Y[np.arange(n), K + r + cells // r] = 1.0
-    ri = K + np.arange(K) % r           # the row total of each cell
-    ci = K + r + np.arange(K) // r      # the column total of each cell
+    ri = K + np.arange(K) % r  # the row total of each cell
+    ci = K + r + np.arange(K) // r  # the column total of each cell
 
     def g(T):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -159,8 +180,14 @@ def _margins(design, rows, cells: np.ndarray, r: int, c: int) -> dict:
 
     def influence(T, theta, Yr):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.concatenate([Yr[:, :K], (Yr[:, :K] - theta[K:2 * K] * Yr[:, ri]) / T[ri],
-                                   (Yr[:, :K] - theta[2 * K:] * Yr[:, ci]) / T[ci]], axis=1)
+            return np.concatenate(
+                [
+                    Yr[:, :K],
+                    (Yr[:, :K] - theta[K : 2 * K] * Yr[:, ri]) / T[ri],
+                    (Yr[:, :K] - theta[2 * K :] * Yr[:, ci]) / T[ci],
+                ],
+                axis=1,
+            )
 
     from .smooth import Smooth
 
@@ -170,12 +197,18 @@ def _margins(design, rows, cells: np.ndarray, r: int, c: int) -> dict:
     def mat(a):
         return a.reshape((r, c), order="F")
 
-    return {"counts": mat(est[:K]), "counts_se": mat(se[:K]),
-            "row_percent": 100 * mat(est[K:2 * K]), "row_percent_se": 100 * mat(se[K:2 * K]),
-            "col_percent": 100 * mat(est[2 * K:]), "col_percent_se": 100 * mat(se[2 * K:])}
+    return {
+        "counts": mat(est[:K]),
+        "counts_se": mat(se[:K]),
+        "row_percent": 100 * mat(est[K : 2 * K]),
+        "row_percent_se": 100 * mat(se[K : 2 * K]),
+        "col_percent": 100 * mat(est[2 * K :]),
+        "col_percent_se": 100 * mat(se[2 * K :]),
+    }
 
 
 # ---- pieces --------------------------------------------------------------------------------------
+
 
 def _pearson(P: np.ndarray, N: int) -> float:
     """Pearson's X^2 of the table N * P against the product of its margins (R's chisq.test)."""
@@ -187,8 +220,8 @@ def _pearson(P: np.ndarray, N: int) -> float:
 
 def _contrasts(r: int, c: int) -> np.ndarray:
     """(rc, (r-1)(c-1)): interaction columns of the saturated cell model, main effects projected out."""
-    i = np.tile(np.arange(r), c)      # row level of each cell (rows vary fastest)
-    j = np.repeat(np.arange(c), r)    # column level
+    i = np.tile(np.arange(r), c)  # row level of each cell (rows vary fastest)
+    j = np.repeat(np.arange(c), r)  # column level
     R = (i[:, None] == np.arange(1, r)[None, :]).astype(float)
     Cc = (j[:, None] == np.arange(1, c)[None, :]).astype(float)
     X1 = np.column_stack([np.ones(r * c), R, Cc])
@@ -202,14 +235,16 @@ def _design_effects(p: np.ndarray, V: np.ndarray, r: int, c: int, N: int) -> np.
     C = _contrasts(r, c)
     with np.errstate(divide="ignore"):
         dinv = np.where(p == 0, 0.0, 1.0 / p)
-    A = C * dinv[:, None]             # D^-1 C
-    srs = (C.T @ A) / N               # C' D^-1 C / N: the same contrasts under multinomial sampling
-    des = A.T @ V @ A                 # C' D^-1 V D^-1 C
+    A = C * dinv[:, None]  # D^-1 C
+    srs = (C.T @ A) / N  # C' D^-1 C / N: the same contrasts under multinomial sampling
+    des = A.T @ V @ A  # C' D^-1 V D^-1 C
     try:
         return np.linalg.solve(srs, des)
     except np.linalg.LinAlgError:
-        raise EstimationError("the two-way table has empty rows or columns, so the Rao-Scott design "
-                              "effects cannot be computed; drop or merge the empty levels") from None
+        raise EstimationError(
+            "the two-way table has empty rows or columns, so the Rao-Scott design "
+            "effects cannot be computed; drop or merge the empty levels"
+        ) from None
 
 
 def _design_df(design) -> float:

@@ -53,19 +53,28 @@ def svyvar(design, var: str) -> dict:
 
     est, V = evaluate(design, rows, Y, Smooth(g, influence))
     se = math.sqrt(max(float(V[0, 0]), 0.0))
-    return {"statistic": "variance", "variable": var, "estimate": float(est[0]), "se": se, "n": len(rows),
-            "n_missing": int(v.missing.sum())}
+    return {
+        "statistic": "variance",
+        "variable": var,
+        "estimate": float(est[0]),
+        "se": se,
+        "n": len(rows),
+        "n_missing": int(v.missing.sum()),
+    }
 
 
 @dataclass(frozen=True)
 class WeightedTable:
     variables: tuple[str, ...]
     levels: tuple[tuple[str, ...], ...]
-    counts: np.ndarray           # one axis per variable, levels in R's order
+    counts: np.ndarray  # one axis per variable, levels in R's order
 
     def to_dict(self) -> dict:
-        return {"variables": list(self.variables), "levels": [list(lv) for lv in self.levels],
-                "counts": self.counts.tolist()}
+        return {
+            "variables": list(self.variables),
+            "levels": [list(lv) for lv in self.levels],
+            "counts": self.counts.tolist(),
+        }
 
 
 def svytable(design, variables, *, ntotal: float | None = None, round: bool = False) -> WeightedTable:
@@ -87,12 +96,13 @@ def svytable(design, variables, *, ntotal: float | None = None, round: bool = Fa
     if not all(shape):
         raise EstimationError("svytable: a column has no observed values")
     idx = np.ravel_multi_index(tuple(np.asarray(v.codes)[rows] for v in vs), shape)
-    counts = np.bincount(idx, weights=np.asarray(design.weights, float)[rows],
-                         minlength=int(np.prod(shape))).reshape(shape)
+    counts = np.bincount(idx, weights=np.asarray(design.weights, float)[rows], minlength=int(np.prod(shape))).reshape(
+        shape
+    )
     if ntotal is not None:
         if not (float(ntotal) > 0):
             raise EstimationError(f"ntotal must be a positive total, got {ntotal}", param="ntotal")
         counts = counts * float(ntotal) / counts.sum()
     if round:
-        counts = np.round(counts)      # R's round: half to even, as numpy
+        counts = np.round(counts)  # R's round: half to even, as numpy
     return WeightedTable(tuple(variables), tuple(tuple(v.levels) for v in vs), counts)

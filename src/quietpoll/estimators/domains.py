@@ -19,9 +19,9 @@ from ..codes import column_array, factorize
 @dataclass(frozen=True)
 class Domains:
     by: tuple[str, ...]
-    codes: np.ndarray | None          # (n,) code per row, -1 for no domain; None = whole sample
+    codes: np.ndarray | None  # (n,) code per row, -1 for no domain; None = whole sample
     labels: tuple[dict[str, str], ...]
-    order: np.ndarray | None = None   # rows sorted by code
+    order: np.ndarray | None = None  # rows sorted by code
     bounds: np.ndarray | None = None  # start of each code's block in `order`
 
     @property
@@ -32,7 +32,7 @@ class Domains:
         """Row indices of domain g restricted to rows where keep is True (None = all rows)."""
         if self.codes is None:
             return slice(None) if keep is None else np.flatnonzero(keep)
-        r = self.order[self.bounds[g]:self.bounds[g + 1]]
+        r = self.order[self.bounds[g] : self.bounds[g + 1]]
         return r if keep is None else r[keep[r]]
 
 
@@ -54,8 +54,9 @@ def make_domains(frame: pl.DataFrame, by) -> Domains:
     if nulls.any():
         # recode over non-missing rows only, so a level seen only with missing values disappears
         keep = ~nulls
-        sub_codes, k, labels = factorize(*[a.filter(pl.Series(keep)) if isinstance(a, pl.Series) else a[keep]
-                                           for a in arrays])
+        sub_codes, k, labels = factorize(
+            *[a.filter(pl.Series(keep)) if isinstance(a, pl.Series) else a[keep] for a in arrays]
+        )
         codes = np.full(frame.height, -1, np.int64)
         codes[keep] = sub_codes
     small = codes.astype(np.int32 if k > 32000 else np.int16)

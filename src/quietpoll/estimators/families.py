@@ -67,12 +67,14 @@ def _check_binary(name):
             bad = (y != 0) & (y != 1)
             if bad.any():
                 v = y[np.flatnonzero(bad)[0]]
-                raise EstimationError(f"family binomial needs a 0/1 response: '{response}' has the value {v:g}; "
-                                      "use family quasibinomial for proportions between 0 and 1")
+                raise EstimationError(
+                    f"family binomial needs a 0/1 response: '{response}' has the value {v:g}; "
+                    "use family quasibinomial for proportions between 0 and 1"
+                )
         elif ((y < 0) | (y > 1)).any():
             v = y[np.flatnonzero((y < 0) | (y > 1))[0]]
-            raise EstimationError(f"family {name} needs a response between 0 and 1: '{response}' has the "
-                                  f"value {v:g}")
+            raise EstimationError(f"family {name} needs a response between 0 and 1: '{response}' has the value {v:g}")
+
     return check
 
 
@@ -80,6 +82,7 @@ def _check_nonneg(name):
     def check(y, response):
         if (y < 0).any():
             raise EstimationError(f"family {name} needs a response >= 0: '{response}' has negative values")
+
     return check
 
 
@@ -98,30 +101,70 @@ def _finite_positive(mu):
 
 def _gaussian() -> Family:
     ident = lambda x: x  # noqa: E731
-    return Family("gaussian", "identity", ident, ident, np.ones_like, np.ones_like,
-                  lambda y, mu, wt: wt * (y - mu) ** 2, lambda y, w: y.copy(),
-                  lambda mu: True, lambda eta: True, lambda y, r: None)
+    return Family(
+        "gaussian",
+        "identity",
+        ident,
+        ident,
+        np.ones_like,
+        np.ones_like,
+        lambda y, mu, wt: wt * (y - mu) ** 2,
+        lambda y, w: y.copy(),
+        lambda mu: True,
+        lambda eta: True,
+        lambda y, r: None,
+    )
 
 
 def _binomial(name: str) -> Family:
-    return Family(name, "logit", lambda mu: np.log(mu / (1 - mu)), _logit_linkinv, _logit_mu_eta,
-                  lambda mu: mu * (1 - mu), _binom_dev, _binomial_start,
-                  lambda mu: bool(np.isfinite(mu).all() and ((mu > 0) & (mu < 1)).all()),
-                  lambda eta: True, _check_binary(name))
+    return Family(
+        name,
+        "logit",
+        lambda mu: np.log(mu / (1 - mu)),
+        _logit_linkinv,
+        _logit_mu_eta,
+        lambda mu: mu * (1 - mu),
+        _binom_dev,
+        _binomial_start,
+        lambda mu: bool(np.isfinite(mu).all() and ((mu > 0) & (mu < 1)).all()),
+        lambda eta: True,
+        _check_binary(name),
+    )
 
 
 def _poisson(name: str) -> Family:
     def inv(eta):
         return np.maximum(np.exp(np.clip(eta, -745, 709.7)), EPS)
 
-    return Family(name, "log", np.log, inv, inv, lambda mu: mu, _pois_dev, lambda y, w: y + 0.1,
-                  _finite_positive, lambda eta: True, _check_nonneg(name))
+    return Family(
+        name,
+        "log",
+        np.log,
+        inv,
+        inv,
+        lambda mu: mu,
+        _pois_dev,
+        lambda y, w: y + 0.1,
+        _finite_positive,
+        lambda eta: True,
+        _check_nonneg(name),
+    )
 
 
 def _gamma() -> Family:
-    return Family("Gamma", "inverse", lambda mu: 1 / mu, lambda eta: 1 / eta, lambda eta: -1 / eta ** 2,
-                  lambda mu: mu ** 2, _gamma_dev, lambda y, w: y.copy(), _finite_positive,
-                  lambda eta: bool(np.isfinite(eta).all() and (eta != 0).all()), _check_positive)
+    return Family(
+        "Gamma",
+        "inverse",
+        lambda mu: 1 / mu,
+        lambda eta: 1 / eta,
+        lambda eta: -1 / eta**2,
+        lambda mu: mu**2,
+        _gamma_dev,
+        lambda y, w: y.copy(),
+        _finite_positive,
+        lambda eta: bool(np.isfinite(eta).all() and (eta != 0).all()),
+        _check_positive,
+    )
 
 
 FAMILIES: dict[str, Callable[[], Family]] = {

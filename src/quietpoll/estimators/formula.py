@@ -34,11 +34,11 @@ from ..errors import ColumnError, EstimationError
 class ModelFrame:
     formula: str
     response: str
-    y: np.ndarray            # (m,) response of the complete rows
-    X: np.ndarray            # (m, p) model matrix
-    names: tuple[str, ...]   # R's column names
-    complete: np.ndarray     # (n,) bool: no missing value in any model variable
-    spec: object             # formulaic ModelSpec of the right-hand side (for predict)
+    y: np.ndarray  # (m,) response of the complete rows
+    X: np.ndarray  # (m, p) model matrix
+    names: tuple[str, ...]  # R's column names
+    complete: np.ndarray  # (n,) bool: no missing value in any model variable
+    spec: object  # formulaic ModelSpec of the right-hand side (for predict)
 
 
 def _factor(x):
@@ -87,8 +87,15 @@ def _num_label(v) -> str:
     return str(v)
 
 
-CONTEXT = {"factor": _factor, "relevel": _relevel, "sqrt": np.sqrt, "abs": np.abs, "log2": np.log2,
-           "log10": np.log10, "log1p": np.log1p}
+CONTEXT = {
+    "factor": _factor,
+    "relevel": _relevel,
+    "sqrt": np.sqrt,
+    "abs": np.abs,
+    "log2": np.log2,
+    "log10": np.log10,
+    "log1p": np.log1p,
+}
 
 
 def _python_syntax(formula: str) -> str:
@@ -113,9 +120,30 @@ _IDENT = re.compile(r"""("[^"]*"|'[^']*')|`([^`]+)`|([A-Za-z_.][A-Za-z0-9_.]*)(\
 _KNOWN = {"TRUE", "FALSE", "True", "False", "pi", "T", "F"}
 # the only functions a formula may call: formulaic evaluates a formula's terms as Python, so anything
 # else (__import__, getattr, open, methods of objects) is refused before it runs
-ALLOWED_CALLS = ("factor", "relevel", "C", "Treatment", "I", "poly", "log", "log2", "log10", "log1p", "exp",
-                 "sqrt", "abs", "center", "scale", "np.log", "np.log2", "np.log10", "np.log1p", "np.exp",
-                 "np.sqrt", "np.abs")
+ALLOWED_CALLS = (
+    "factor",
+    "relevel",
+    "C",
+    "Treatment",
+    "I",
+    "poly",
+    "log",
+    "log2",
+    "log10",
+    "log1p",
+    "exp",
+    "sqrt",
+    "abs",
+    "center",
+    "scale",
+    "np.log",
+    "np.log2",
+    "np.log10",
+    "np.log1p",
+    "np.exp",
+    "np.sqrt",
+    "np.abs",
+)
 
 
 def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
@@ -124,7 +152,7 @@ def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
     have = set(columns)
     used, unknown, out, pos = [], [], [], 0
     for m in _IDENT.finditer(text):
-        out.append(text[pos:m.start()])
+        out.append(text[pos : m.start()])
         pos = m.end()
         quoted, bq, name, call, kw = m.groups()
         if quoted is not None:
@@ -137,11 +165,12 @@ def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
             out.append(m.group(0))
             continue
         if call and name not in ALLOWED_CALLS:
-            raise EstimationError(f"the formula calls '{name}', which a formula may not call (allowed: "
-                                  f"{', '.join(ALLOWED_CALLS)})")
+            raise EstimationError(
+                f"the formula calls '{name}', which a formula may not call (allowed: {', '.join(ALLOWED_CALLS)})"
+            )
         if "__" in name:
             raise EstimationError(f"the formula uses '{name}': names with '__' are not allowed in a formula")
-        if name in have and not call and not kw:     # a column wins over a constant of the same name
+        if name in have and not call and not kw:  # a column wins over a constant of the same name
             used.append(name)
             out.append((f"`{name}`" if not name.isidentifier() else name) + (m.group(5) or ""))
             continue
@@ -192,8 +221,7 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
         use &= mask
     idx = np.flatnonzero(use)
     if len(idx) == 0:
-        raise EstimationError(f"no rows with every variable of '{formula}' observed (in the subset): "
-                              "nothing to fit")
+        raise EstimationError(f"no rows with every variable of '{formula}' observed (in the subset): nothing to fit")
     pdf = sub[idx].to_pandas()
     try:
         mm = model_matrix(text, pdf, context=CONTEXT, na_action="ignore", output="pandas")
@@ -202,8 +230,10 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     rhs = mm.rhs
     names = tuple(r_name(c) for c in rhs.model_spec.column_names)
     if mm.lhs.shape[1] != 1:
-        raise EstimationError(f"the response of '{formula}' must be one numeric column (it gives "
-                              f"{mm.lhs.shape[1]} columns: a text column? code it 0/1)")
+        raise EstimationError(
+            f"the response of '{formula}' must be one numeric column (it gives "
+            f"{mm.lhs.shape[1]} columns: a text column? code it 0/1)"
+        )
     y = np.asarray(mm.lhs.iloc[:, 0].to_numpy(), float)
     # column by column into LAPACK's (Fortran) layout: no strided stacking of a tall matrix
     X = np.empty(rhs.shape, order="F")
@@ -256,8 +286,16 @@ def _split_top(s: str, sep: str) -> list[str]:
 
 # ---- R's deparse of a (Python-parsed) expression -------------------------------------------------
 
-_BIN = {ast.Add: ("+", 4), ast.Sub: ("-", 4), ast.Mult: ("*", 5), ast.Div: ("/", 5), ast.Mod: ("%%", 5),
-        ast.Pow: ("^", 7), ast.BitAnd: ("&", 2), ast.BitOr: ("|", 1)}
+_BIN = {
+    ast.Add: ("+", 4),
+    ast.Sub: ("-", 4),
+    ast.Mult: ("*", 5),
+    ast.Div: ("/", 5),
+    ast.Mod: ("%%", 5),
+    ast.Pow: ("^", 7),
+    ast.BitAnd: ("&", 2),
+    ast.BitOr: ("|", 1),
+}
 _CMP = {ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<=", ast.Eq: "==", ast.NotEq: "!="}
 
 

@@ -34,20 +34,20 @@ class GLMResult:
     formula: str
     family: Family
     names: tuple[str, ...]
-    coef: np.ndarray          # (p,), NaN where aliased
-    vcov: np.ndarray          # (k, k) over the non-aliased coefficients
-    aliased: np.ndarray       # (p,) bool
+    coef: np.ndarray  # (p,), NaN where aliased
+    vcov: np.ndarray  # (k, k) over the non-aliased coefficients
+    aliased: np.ndarray  # (p,) bool
     df_residual: float
     dispersion: float
-    n: int                    # rows in the fit
+    n: int  # rows in the fit
     level: float
     design: dict
     fit: IRLSFit = field(repr=False)
     frame: ModelFrame = field(repr=False)
-    replicates: np.ndarray | None = field(default=None, repr=False)   # (R, k) replicate coefficients
-    deviance: float = math.nan   # glm deviance with the rescaled prior weights (R's deviance(model))
-    subset: object = field(default=None, repr=False)    # the subset the fit was asked for (refits use it)
-    design_obj: object = field(default=None, repr=False)   # the design (refits, margins)
+    replicates: np.ndarray | None = field(default=None, repr=False)  # (R, k) replicate coefficients
+    deviance: float = math.nan  # glm deviance with the rescaled prior weights (R's deviance(model))
+    subset: object = field(default=None, repr=False)  # the subset the fit was asked for (refits use it)
+    design_obj: object = field(default=None, repr=False)  # the design (refits, margins)
 
     @property
     def se(self) -> np.ndarray:
@@ -65,23 +65,53 @@ class GLMResult:
         for j, name in enumerate(self.names):
             est = self.coef[j]
             if self.aliased[j]:
-                rows.append({"term": name, "estimate": None, "se": None, "statistic": None, "df": df,
-                             "p": None, "ci_low": None, "ci_high": None, "aliased": True})
+                rows.append(
+                    {
+                        "term": name,
+                        "estimate": None,
+                        "se": None,
+                        "statistic": None,
+                        "df": df,
+                        "p": None,
+                        "ci_low": None,
+                        "ci_high": None,
+                        "aliased": True,
+                    }
+                )
                 continue
             t = est / se[j] if se[j] > 0 else math.nan
             p = 2 * stats.t.sf(abs(t), df) if df > 0 and math.isfinite(t) else math.nan
-            rows.append({"term": name, "estimate": _f(est), "se": _f(se[j]), "statistic": _f(t), "df": df,
-                         "p": _f(p), "ci_low": _f(est - q * se[j]), "ci_high": _f(est + q * se[j]),
-                         "aliased": False})
+            rows.append(
+                {
+                    "term": name,
+                    "estimate": _f(est),
+                    "se": _f(se[j]),
+                    "statistic": _f(t),
+                    "df": df,
+                    "p": _f(p),
+                    "ci_low": _f(est - q * se[j]),
+                    "ci_high": _f(est + q * se[j]),
+                    "aliased": False,
+                }
+            )
         return rows
 
     def to_dict(self) -> dict:
-        return {"design": self.design,
-                "model": {"formula": self.formula, "family": self.family.name, "link": self.family.link,
-                          "df_residual": self.df_residual, "dispersion": _f(self.dispersion), "n": self.n,
-                          "level": self.level, "iterations": self.fit.iterations,
-                          "converged": bool(self.fit.converged)},
-                "coefficients": self.coefficients()}
+        return {
+            "design": self.design,
+            "model": {
+                "formula": self.formula,
+                "family": self.family.name,
+                "link": self.family.link,
+                "df_residual": self.df_residual,
+                "dispersion": _f(self.dispersion),
+                "n": self.n,
+                "level": self.level,
+                "iterations": self.fit.iterations,
+                "converged": bool(self.fit.converged),
+            },
+            "coefficients": self.coefficients(),
+        }
 
     def predict(self, newdata=None, type: str = "link") -> dict:
         """Predictions with SEs (R's predict.svyglm); see glm_infer.predict."""
@@ -122,8 +152,7 @@ def _f(x) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def glm(design, formula: str, family: str | Family = "gaussian", *, subset=None, level: float = 0.95
-        ) -> GLMResult:
+def glm(design, formula: str, family: str | Family = "gaussian", *, subset=None, level: float = 0.95) -> GLMResult:
     """Fit `formula` on `design` (R's svyglm(formula, design, family = ...)). `subset` restricts the
     fit to a domain: a boolean array over the design's rows, a polars expression, or the text of a
     subset expression (subset.py); the design keeps every row and PSU."""
@@ -141,7 +170,7 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     sub = _subset_mask(design, subset)
     sub_rows = None if sub is None else np.flatnonzero(sub)
     mf = model_frame(design.data, formula, sub_rows)
-    rows = np.flatnonzero(mf.complete)        # the analysis domain: in the subset, every variable seen
+    rows = np.flatnonzero(mf.complete)  # the analysis domain: in the subset, every variable seen
     fam.check(mf.y, mf.response)
     w = np.asarray(design.weights, float)
     n_sub = design.n if sub is None else int(sub.sum())
@@ -171,15 +200,32 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         df_rows = np.arange(design.n) if sub_rows is None else sub_rows
         # summary.svrepglm: weighted mean of squared Pearson residuals (R 4.1.1 multiplies it by the
         # number of rows of the subset design, a scaling of its residuals; quietpoll does not)
-        dispersion = float((w[rows] * r0 ** 2).sum() / w_sub.sum())
+        dispersion = float((w[rows] * r0**2).sum() / w_sub.sum())
     else:
         df_rows = rows
         # summary.svyglm: svyvar of the Pearson residuals over the design
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
     df_res = float(design.degf(df_rows) + 1 - k)
     deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
-    return GLMResult(formula, fam, mf.names, coef, V, fit.aliased, df_res, dispersion, len(rows), float(level),
-                     design.describe(), fit, mf, replicates, deviance, subset, design)
+    return GLMResult(
+        formula,
+        fam,
+        mf.names,
+        coef,
+        V,
+        fit.aliased,
+        df_res,
+        dispersion,
+        len(rows),
+        float(level),
+        design.describe(),
+        fit,
+        mf,
+        replicates,
+        deviance,
+        subset,
+        design,
+    )
 
 
 def _svyvar(r: np.ndarray, w: np.ndarray) -> float:
@@ -230,7 +276,7 @@ def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) ->
     beta0 = fit.coef[ok]
     # a well-conditioned basis: X M with M = R0^-1 from the full fit's weighted QR
     M = np.linalg.inv(fit.R)
-    Xt = (M.T @ X.T).T                  # Fortran layout: contiguous columns for the replicate totals
+    Xt = (M.T @ X.T).T  # Fortran layout: contiguous columns for the replicate totals
     start = np.linalg.solve(M, beta0)
     R = design.n_replicates
     if fam.name == "gaussian":
@@ -240,7 +286,7 @@ def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) ->
         pairs = [(a, b) for a in range(k) for b in range(a, k)]
         G = np.zeros((R, k, k))
         for s in range(0, len(pairs), 8):
-            chunk = pairs[s:s + 8]
+            chunk = pairs[s : s + 8]
             P = np.empty((len(rows), len(chunk)), order="F")
             for j, (a, b) in enumerate(chunk):
                 np.multiply(Xt[:, a], Xt[:, b], out=P[:, j])

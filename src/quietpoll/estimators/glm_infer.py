@@ -39,14 +39,14 @@ def _new_matrix(res, newdata: pl.DataFrame) -> np.ndarray:
     from formulaic.errors import FormulaicError
 
     try:
-        mm = res.frame.spec.get_model_matrix(newdata.to_pandas(), context=CONTEXT,
-                                             output="numpy")
+        mm = res.frame.spec.get_model_matrix(newdata.to_pandas(), context=CONTEXT, output="numpy")
     except (FormulaicError, ValueError, KeyError, NameError, TypeError) as e:
         raise EstimationError(f"cannot build the model matrix of the new data: {e}") from None
     X = np.asarray(mm, float)
     if X.shape[1] != len(res.names):
-        raise EstimationError(f"the new data give {X.shape[1]} model columns, the fit has {len(res.names)} "
-                              "(a level the fit never saw?)")
+        raise EstimationError(
+            f"the new data give {X.shape[1]} model columns, the fit has {len(res.names)} (a level the fit never saw?)"
+        )
     return X
 
 
@@ -68,8 +68,9 @@ def _norm(label: str) -> str:
     return ":".join(r_deparse(p.strip().strip("`")) for p in _split_top(_python_syntax(label), ":"))
 
 
-def reg_term_test(res, terms, method: str = "F", *, df: float | None = None,
-                  lrt_approximation: str = "saddlepoint") -> dict:
+def reg_term_test(
+    res, terms, method: str = "F", *, df: float | None = None, lrt_approximation: str = "saddlepoint"
+) -> dict:
     """R's regTermTest(model, terms, method, df). "F": the Wald statistic beta' V^-1 beta over the
     non-aliased columns of the terms, divided by their number, F on the residual df; "Chisq": the
     Wald statistic against chi-square (R's df = Inf); "LRT": R's method = "LRT", the working
@@ -81,16 +82,14 @@ def reg_term_test(res, terms, method: str = "F", *, df: float | None = None,
     if method not in ("F", "Chisq", "LRT"):
         raise EstimationError(f"regTermTest method must be 'F', 'Chisq' or 'LRT', got '{method}'")
     if lrt_approximation not in ("saddlepoint", "satterthwaite"):
-        raise EstimationError("lrt_approximation must be 'saddlepoint' or 'satterthwaite', got "
-                              f"'{lrt_approximation}'")
+        raise EstimationError(f"lrt_approximation must be 'saddlepoint' or 'satterthwaite', got '{lrt_approximation}'")
     if isinstance(terms, str):
         terms = [t for t in _split_top(terms.lstrip("~ ").replace(" + ", "+"), "+") if t.strip()]
     wanted = [_norm(t) for t in terms]
     labels = dict(term_labels(res))
     missing = [t for t in wanted if t not in labels]
     if missing:
-        raise EstimationError(f"regTermTest: '{missing[0]}' is not a term of the model (terms: "
-                              f"{', '.join(labels)})")
+        raise EstimationError(f"regTermTest: '{missing[0]}' is not a term of the model (terms: {', '.join(labels)})")
     cols = sorted({c for t in wanted for c in labels[t]})
     ok_idx = np.flatnonzero(~res.aliased)
     index = [int(np.searchsorted(ok_idx, c)) for c in cols if not res.aliased[c]]
@@ -101,11 +100,23 @@ def reg_term_test(res, terms, method: str = "F", *, df: float | None = None,
         return _lrt(res, wanted, index, V, df, lrt_approximation)
     chisq = float(beta @ np.linalg.solve(V, beta))
     if method == "Chisq":
-        return {"terms": wanted, "statistic": chisq, "df": k, "ddf": None,
-                "p": float(stats.chi2.sf(chisq, k)), "method": "Chisq"}
+        return {
+            "terms": wanted,
+            "statistic": chisq,
+            "df": k,
+            "ddf": None,
+            "p": float(stats.chi2.sf(chisq, k)),
+            "method": "Chisq",
+        }
     ddf = res.df_residual
-    return {"terms": wanted, "statistic": chisq / k, "df": k, "ddf": ddf,
-            "p": float(stats.f.sf(chisq / k, k, ddf)), "method": "F"}
+    return {
+        "terms": wanted,
+        "statistic": chisq / k,
+        "df": k,
+        "ddf": ddf,
+        "p": float(stats.f.sf(chisq / k, k, ddf)),
+        "method": "F",
+    }
 
 
 def naive_cov(res) -> np.ndarray:
@@ -125,18 +136,30 @@ def _lrt(res, wanted, index, V, df, approximation) -> dict:
     lam = np.sort(np.real(lam))[::-1]
     reduced = reduced_formula(res.formula, wanted)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")     # the full fit has already warned about its data
+        warnings.simplefilter("ignore")  # the full fit has already warned about its data
         m0 = res.refit(reduced)
     chisq = float(m0.deviance - res.deviance)
     ddf = res.df_residual if df is None else float(df)
     if not ddf > 0:
-        raise EstimationError(f"regTermTest LRT: the residual df is {ddf:g}; the F reference needs a positive df "
-                              "(use df = inf for the chi-square reference)", param="df")
+        raise EstimationError(
+            f"regTermTest LRT: the residual df is {ddf:g}; the F reference needs a positive df "
+            "(use df = inf for the chi-square reference)",
+            param="df",
+        )
     p = pfsum_upper(chisq, lam, ddf, approximation)
-    return {"terms": wanted, "statistic": chisq, "df": len(index), "ddf": None if math.isinf(ddf) else ddf,
-            "p": p, "method": "LRT", "lambda": [float(v) for v in lam], "scale": float(lam.mean()),
-            "statistic_scaled": chisq / float(lam.mean()), "approximation": approximation,
-            "reduced_formula": reduced}
+    return {
+        "terms": wanted,
+        "statistic": chisq,
+        "df": len(index),
+        "ddf": None if math.isinf(ddf) else ddf,
+        "p": p,
+        "method": "LRT",
+        "lambda": [float(v) for v in lam],
+        "scale": float(lam.mean()),
+        "statistic_scaled": chisq / float(lam.mean()),
+        "approximation": approximation,
+        "reduced_formula": reduced,
+    }
 
 
 def reduced_formula(formula: str, terms: list[str]) -> str:

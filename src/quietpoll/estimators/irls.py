@@ -25,12 +25,12 @@ EPSILON, MAXIT, QR_TOL = 1e-8, 25, 1e-11
 
 @dataclass(frozen=True)
 class IRLSFit:
-    coef: np.ndarray        # (p,), 0 for aliased columns (NA in R)
-    aliased: np.ndarray     # (p,) bool
+    coef: np.ndarray  # (p,), 0 for aliased columns (NA in R)
+    aliased: np.ndarray  # (p,) bool
     eta: np.ndarray
     mu: np.ndarray
-    working_weights: np.ndarray   # prior * mu.eta^2 / V at the last iteration's start (R's glm$weights)
-    R: np.ndarray           # (k, k) triangular factor of sqrt(W) X[:, ~aliased] at the last iteration
+    working_weights: np.ndarray  # prior * mu.eta^2 / V at the last iteration's start (R's glm$weights)
+    R: np.ndarray  # (k, k) triangular factor of sqrt(W) X[:, ~aliased] at the last iteration
     iterations: int
     converged: bool
     boundary: bool
@@ -55,8 +55,8 @@ def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     keep = np.ones(p, bool)
     while True:
         cols = np.flatnonzero(keep)
-        A = np.empty((n, len(cols) + 1), order="F")     # LAPACK's layout, overwritten by the QR
-        np.multiply(X if len(cols) == p else X[:, cols], w[:, None], out=A[:, :len(cols)])
+        A = np.empty((n, len(cols) + 1), order="F")  # LAPACK's layout, overwritten by the QR
+        np.multiply(X if len(cols) == p else X[:, cols], w[:, None], out=A[:, : len(cols)])
         np.multiply(z, w, out=A[:, len(cols)])
         if norms is None:
             norms = np.sqrt(np.einsum("ij,ij->j", A[:, :p], A[:, :p]))
@@ -91,8 +91,9 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         eta = X @ coefold
     mu = family.linkinv(eta)
     if not (family.validmu(mu) and family.valideta(eta)):
-        raise EstimationError(f"cannot find valid starting values for family {family.name}: give a "
-                              "response inside the family's range")
+        raise EstimationError(
+            f"cannot find valid starting values for family {family.name}: give a response inside the family's range"
+        )
     devold = float(family.dev_resids(y, mu, prior).sum())
     boundary = conv = False
     coef = np.zeros(p) if coefold is None else coefold
@@ -107,7 +108,7 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         var = family.variance(mu)
         if good.all():
             z = eta + (y - mu) / mu_eta
-            w = np.sqrt(prior * mu_eta ** 2 / var)
+            w = np.sqrt(prior * mu_eta**2 / var)
             Xg = X
         else:
             z = eta[good] + (y - mu)[good] / mu_eta[good]
@@ -132,8 +133,7 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         boundary = False
         if not np.isfinite(dev) or not (family.valideta(eta) and family.validmu(mu)):
             if coefold is None:
-                raise EstimationError("no valid set of coefficients has been found (R: please supply "
-                                      "starting values)")
+                raise EstimationError("no valid set of coefficients has been found (R: please supply starting values)")
             for _ in range(MAXIT):
                 start_ = (start_ + coefold) / 2
                 eta = X @ start_
@@ -142,8 +142,7 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
                 if np.isfinite(dev) and family.valideta(eta) and family.validmu(mu):
                     break
             else:
-                raise EstimationError("the fit cannot correct its step size (R: inner loop; cannot correct "
-                                      "step size)")
+                raise EstimationError("the fit cannot correct its step size (R: inner loop; cannot correct step size)")
             boundary = True
         coef = start_
         if abs(dev - devold) / (abs(dev) + 0.1) < EPSILON:
@@ -157,21 +156,32 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
 
 def _warnings(family, mu, conv, boundary):
     if not conv:
-        warnings.warn("the GLM fit did not converge in 25 iterations (as R's glm.fit: algorithm did not "
-                      "converge)", stacklevel=4)
+        warnings.warn(
+            "the GLM fit did not converge in 25 iterations (as R's glm.fit: algorithm did not converge)", stacklevel=4
+        )
     if boundary:
-        warnings.warn("the GLM fit stopped at a boundary value (R: algorithm stopped at boundary value)",
-                      stacklevel=4)
+        warnings.warn("the GLM fit stopped at a boundary value (R: algorithm stopped at boundary value)", stacklevel=4)
     eps = 10 * EPS
     if family.name == "binomial" and ((mu > 1 - eps) | (mu < eps)).any():
-        warnings.warn("fitted probabilities numerically 0 or 1 occurred (perfect or quasi-perfect "
-                      "separation: coefficients and SEs are unreliable)", stacklevel=4)
+        warnings.warn(
+            "fitted probabilities numerically 0 or 1 occurred (perfect or quasi-perfect "
+            "separation: coefficients and SEs are unreliable)",
+            stacklevel=4,
+        )
     if family.name == "poisson" and (mu < eps).any():
         warnings.warn("fitted rates numerically 0 occurred", stacklevel=4)
 
 
-def fit_many(Xt: np.ndarray, y: np.ndarray, weights_block: Callable[[slice], np.ndarray], K: int,
-             family: Family, start: np.ndarray, *, block: int = 65536) -> tuple[np.ndarray, np.ndarray]:
+def fit_many(
+    Xt: np.ndarray,
+    y: np.ndarray,
+    weights_block: Callable[[slice], np.ndarray],
+    K: int,
+    family: Family,
+    start: np.ndarray,
+    *,
+    block: int = 65536,
+) -> tuple[np.ndarray, np.ndarray]:
     """K glm.fit runs warm-started at `start` (in the basis of Xt, (m, k), the non-aliased columns),
     the prior weights of problem j being column j of weights_block(rows) (already scaled as R scales
     them). One pass over the rows per iteration gives the deviance at the current coefficients and the
@@ -189,7 +199,7 @@ def fit_many(Xt: np.ndarray, y: np.ndarray, weights_block: Callable[[slice], np.
         new = np.linalg.solve(G, h[:, :, None])[:, :, 0]
         dev, G2, h2 = _pass(Xt, y, weights_block, new, idx, family, block)
         bad = ~np.isfinite(dev)
-        for _ in range(MAXIT):          # step halving towards the previous coefficients, as glm.fit
+        for _ in range(MAXIT):  # step halving towards the previous coefficients, as glm.fit
             if not bad.any():
                 break
             new[bad] = (new[bad] + coef[idx[bad]]) / 2
@@ -230,7 +240,7 @@ def _pass(Xt, y, weights_block, coef, idx, family, block):
         ww = np.multiply(mu_eta, mu_eta)
         ww /= var
         ww *= Wb
-        wz = y[sl, None] - mu          # a new array: var may be mu itself (poisson)
+        wz = y[sl, None] - mu  # a new array: var may be mu itself (poisson)
         wz *= mu_eta
         wz /= var
         wz *= Wb

@@ -57,8 +57,9 @@ def _mu_eta(eta):
 def _deviance(y, mu, wt) -> float:
     """Binomial deviance sum(2 wt (y log(y/mu) + (1-y) log((1-y)/(1-mu)))) for 0/1 y."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = (np.where(y > 0, y * np.log(y / mu), 0.0)
-                 + np.where(y < 1, (1.0 - y) * np.log((1.0 - y) / (1.0 - mu)), 0.0))
+        terms = np.where(y > 0, y * np.log(y / mu), 0.0) + np.where(
+            y < 1, (1.0 - y) * np.log((1.0 - y) / (1.0 - mu)), 0.0
+        )
     return float(np.sum(2.0 * wt * terms))
 
 
@@ -165,8 +166,9 @@ def _approx(x, y, xout):
     return out
 
 
-def likelihood_ci(y: np.ndarray, w: np.ndarray, p: float, var: float, level: float, df: float,
-                  *, n_rows: int | None = None) -> tuple[float, float]:
+def likelihood_ci(
+    y: np.ndarray, w: np.ndarray, p: float, var: float, level: float, df: float, *, n_rows: int | None = None
+) -> tuple[float, float]:
     """R's ``svyciprop(~y, design, method = "likelihood", level = level, df = df)`` interval.
 
     y       0/1 values of the analysis-domain rows; w their sampling weights (zero weights allowed);

@@ -36,17 +36,17 @@ from .domains import make_domains
 from .sensitive import list_counts, list_row
 from .table import Table
 
-EDGE = 1e-7          # a parameter this close to 0 or 1 is on the boundary
-_EM_TOL = 1e-3       # EM runs until steps are this small, then Newton polishes
+EDGE = 1e-7  # a parameter this close to 0 or 1 is on the boundary
+_EM_TOL = 1e-3  # EM runs until steps are this small, then Newton polishes
 _NEWTON_TOL = 1e-11
 
 
 @dataclass(frozen=True)
 class Fit:
-    theta: np.ndarray        # (K, 2): delta, psi
-    loglik: np.ndarray       # (K,)
-    converged: np.ndarray    # (K,) bool
-    boundary: np.ndarray     # (K,) bool: a parameter at 0 or 1
+    theta: np.ndarray  # (K, 2): delta, psi
+    loglik: np.ndarray  # (K,)
+    converged: np.ndarray  # (K,) bool
+    boundary: np.ndarray  # (K,) bool: a parameter at 0 or 1
     iterations: int
 
 
@@ -91,9 +91,9 @@ def cell_derivatives(theta: np.ndarray, J: int) -> tuple[np.ndarray, np.ndarray]
     C = 2 * J + 3
     g = np.zeros((K, C, 2))
     h = np.zeros((K, C, 2, 2))
-    g[:, :J + 1, 1] = s                          # control: d/dpsi log b(y)
-    h[:, :J + 1, 1, 1] = ds
-    a, c = b[:, :-1], b[:, 1:]                   # b(y - 1), b(y) for treated y = 0..J+1
+    g[:, : J + 1, 1] = s  # control: d/dpsi log b(y)
+    h[:, : J + 1, 1, 1] = ds
+    a, c = b[:, :-1], b[:, 1:]  # b(y - 1), b(y) for treated y = 0..J+1
     a1, c1, a2, c2 = b1[:, :-1], b1[:, 1:], b2[:, :-1], b2[:, 1:]
     f = d * a + (1 - d) * c
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -124,13 +124,13 @@ def _score_hessian(theta, N, J):
 
 
 def _em_step(theta, N, J):
-    N0, N1 = N[:, :J + 1], N[:, J + 1:]
+    N0, N1 = N[:, : J + 1], N[:, J + 1 :]
     d = theta[:, :1]
     b = np.pad(np.exp(_log_binom(J, theta[:, 1])), ((0, 0), (1, 1)))
     num = d * b[:, :-1]
     f = num + (1 - d) * b[:, 1:]
     with np.errstate(divide="ignore", invalid="ignore"):
-        zeta = np.where(N1 > 0, num / f, 0.0)           # P(Z = 1 | T = 1, Y = y)
+        zeta = np.where(N1 > 0, num / f, 0.0)  # P(Z = 1 | T = 1, Y = y)
     W1, W = N1.sum(1), N.sum(1)
     y0, y1 = np.arange(J + 1), np.arange(J + 2)
     delta = (N1 * zeta).sum(1) / W1
@@ -139,14 +139,13 @@ def _em_step(theta, N, J):
 
 
 def _start(N, J):
-    N0, N1 = N[:, :J + 1], N[:, J + 1:]
+    N0, N1 = N[:, : J + 1], N[:, J + 1 :]
     m0 = (N0 * np.arange(J + 1)).sum(1) / N0.sum(1)
     m1 = (N1 * np.arange(J + 2)).sum(1) / N1.sum(1)
     return np.column_stack([np.clip(m1 - m0, 0.05, 0.95), np.clip(m0 / J, 0.05, 0.95)])
 
 
-def fit(N: np.ndarray, J: int, start: np.ndarray | None = None, *, algorithm: str = "em",
-        max_em: int = 200_000) -> Fit:
+def fit(N: np.ndarray, J: int, start: np.ndarray | None = None, *, algorithm: str = "em", max_em: int = 200_000) -> Fit:
     """ML fit of K problems from weighted cell totals N (K, 2J+3), vectorized over K.
 
     algorithm "em": EM (as Imai 2011) until steps are below 1e-3, then Newton with step halving
@@ -174,7 +173,7 @@ def fit(N: np.ndarray, J: int, start: np.ndarray | None = None, *, algorithm: st
         th = np.where(th < EDGE, 0.0, np.where(th > 1 - EDGE, 1.0, th))
         theta[bad] = th
         edge = ((th == 0) | (th == 1)).any(axis=1)
-        if (~edge).any():                  # an interior point after EM: Newton must now confirm it
+        if (~edge).any():  # an interior point after EM: Newton must now confirm it
             idx = bad[~edge]
             theta[idx], ok[idx], n = _newton(theta[idx], N[idx], J)
             its += n
@@ -228,8 +227,12 @@ def _newton(theta, N, J, maxit: int = 60):
         det = H[:, 0, 0] * H[:, 1, 1] - H[:, 0, 1] * H[:, 1, 0]
         negdef = (H[:, 0, 0] < 0) & (det > 0) & np.isfinite(det)
         with np.errstate(divide="ignore", invalid="ignore"):
-            step = np.column_stack([H[:, 1, 1] * U[:, 0] - H[:, 0, 1] * U[:, 1],
-                                    H[:, 0, 0] * U[:, 1] - H[:, 1, 0] * U[:, 0]]) / det[:, None]   # H^-1 U
+            step = (
+                np.column_stack(
+                    [H[:, 1, 1] * U[:, 0] - H[:, 0, 1] * U[:, 1], H[:, 0, 0] * U[:, 1] - H[:, 1, 0] * U[:, 0]]
+                )
+                / det[:, None]
+            )  # H^-1 U
         good = negdef & np.isfinite(step).all(axis=1)
         failed[act[~good]] = True
         act, step = act[good], step[good]
@@ -239,7 +242,7 @@ def _newton(theta, N, J, maxit: int = 60):
         act, step = act[~conv], step[~conv]
         lam = np.ones(len(act))
         moved = np.zeros(len(act), bool)
-        for _ in range(40):                        # halve until inside the square and not worse
+        for _ in range(40):  # halve until inside the square and not worse
             todo = ~moved
             if not todo.any():
                 break
@@ -275,8 +278,17 @@ def replicate_cell_totals(rep, rows, cells: np.ndarray, J: int) -> np.ndarray:
     return rep.replicate_totals(rows, E)
 
 
-def list_experiment_ml(design, count: str, treatment: str, *, by=None, level: float = 0.95, df="design",
-                       control_items: int | None = None, algorithm: str = "em") -> Table:
+def list_experiment_ml(
+    design,
+    count: str,
+    treatment: str,
+    *,
+    by=None,
+    level: float = 0.95,
+    df="design",
+    control_items: int | None = None,
+    algorithm: str = "em",
+) -> Table:
     """Imai's (2011) ML estimate of the sensitive item's prevalence delta in each domain, with its
     design-based SE (linearization for Taylor designs, re-fitting under each replicate weight for
     replicate designs) and a Wald interval on `df`. `control_items` is J (default: the largest count
@@ -299,15 +311,21 @@ def list_experiment_ml(design, count: str, treatment: str, *, by=None, level: fl
         res = fit(N[None, :], J, algorithm=algorithm)
         where = _where(label)
         if not res.converged[0]:
-            raise EstimationError(f"the ML list estimator did not converge for '{count}'{where}; use "
-                                  "{list_method} diff", param="list_method")
+            raise EstimationError(
+                f"the ML list estimator did not converge for '{count}'{where}; use {{list_method}} diff",
+                param="list_method",
+            )
         theta = res.theta[0]
         boundary = bool(res.boundary[0])
         # on the boundary no linearization exists (NaN); replicates are refitted all the same
-        V = design.vcov(rows, theta,
-                        influence=lambda: None if boundary else _taylor_scores(design, rows, cells, theta, N, J),
-                        reevaluate=lambda rep: _replicate_thetas(replicate_cell_totals(rep, rows, cells, J),
-                                                                 theta, J, count, where, boundary))
+        V = design.vcov(
+            rows,
+            theta,
+            influence=lambda: None if boundary else _taylor_scores(design, rows, cells, theta, N, J),
+            reevaluate=lambda rep: _replicate_thetas(
+                replicate_cell_totals(rep, rows, cells, J), theta, J, count, where, boundary
+            ),
+        )
         v = float(V[0, 0])
         if boundary:
             _warn_boundary(count, where, theta, replicate=not math.isnan(v))
@@ -328,38 +346,47 @@ def _taylor_scores(design, rows, cells, theta, N, J):
     """Weighted influence values of (delta, psi): -H^{-1} s_i per row."""
     g, _ = cell_derivatives(theta[None, :], J)
     H = hessian(N, theta, J)
-    infl_cell = -np.linalg.solve(H, g[0].T).T          # (C, 2)
+    infl_cell = -np.linalg.solve(H, g[0].T).T  # (C, 2)
     return design.weights[rows][:, None] * infl_cell[cells]
 
 
 def _replicate_thetas(NR, theta, J, count, where, boundary):
     """Re-fit under every replicate (Newton warm-started at the full-sample estimate, EM where it
     fails); replicates that leave one arm without weight give no estimate (as the difference does)."""
-    W0, W1 = NR[:, :J + 1].sum(1), NR[:, J + 1:].sum(1)
+    W0, W1 = NR[:, : J + 1].sum(1), NR[:, J + 1 :].sum(1)
     usable = (W0 > 0) & (W1 > 0)
     thetas = np.full((len(NR), 2), np.nan)
     if usable.any():
         res = fit(NR[usable], J, start=theta, algorithm="em" if boundary else "newton")
         if not res.converged.all():
             r = int(np.flatnonzero(usable)[np.flatnonzero(~res.converged)[0]]) + 1
-            raise EstimationError(f"the ML list estimator did not converge under replicate {r} for "
-                                  f"'{count}'{where}; use {{list_method}} diff", param="list_method")
+            raise EstimationError(
+                f"the ML list estimator did not converge under replicate {r} for "
+                f"'{count}'{where}; use {{list_method}} diff",
+                param="list_method",
+            )
         thetas[usable] = res.theta
     return thetas
 
 
 def _check_arms(N, J, label, count):
-    if not (N[:J + 1].sum() > 0 and N[J + 1:].sum() > 0):
-        arm = "control" if not N[:J + 1].sum() > 0 else "treated"
-        raise EstimationError(f"list experiment '{count}'{_where(label)} has no {arm} rows with weight: "
-                              "both arms are needed (drop this {by} column or merge its levels)", param="by")
+    if not (N[: J + 1].sum() > 0 and N[J + 1 :].sum() > 0):
+        arm = "control" if not N[: J + 1].sum() > 0 else "treated"
+        raise EstimationError(
+            f"list experiment '{count}'{_where(label)} has no {arm} rows with weight: "
+            "both arms are needed (drop this {by} column or merge its levels)",
+            param="by",
+        )
 
 
 def _warn_boundary(count, where, theta, replicate=False):
     what = "delta" if (theta[0] < EDGE or theta[0] > 1 - EDGE) else "psi"
-    tail = ("its replicate SE is unreliable" if replicate else "no linearized SE exists there")
-    warnings.warn(f"ML list estimate for '{count}'{where} is on the boundary ({what} = "
-                  f"{theta[0 if what == 'delta' else 1]:.3g}); {tail}", stacklevel=3)
+    tail = "its replicate SE is unreliable" if replicate else "no linearized SE exists there"
+    warnings.warn(
+        f"ML list estimate for '{count}'{where} is on the boundary ({what} = "
+        f"{theta[0 if what == 'delta' else 1]:.3g}); {tail}",
+        stacklevel=3,
+    )
 
 
 def _where(label: dict) -> str:

@@ -37,15 +37,31 @@ from scipy.special import expit, gammaln, log_expit, logit
 
 from ..errors import ColumnError, EstimationError
 from .formula import ModelFrame, _split_top, model_frame
-from .mlreg import (RegressionFit, RowModel, check_level_variance, design_df, influence, maximize,
-                    model_vcov, replicate_fits, warn_boundary)
+from .mlreg import (
+    RegressionFit,
+    RowModel,
+    check_level_variance,
+    design_df,
+    influence,
+    maximize,
+    model_vcov,
+    replicate_fits,
+    warn_boundary,
+)
 
 METHODS = ("lm", "ml")
 
 
-def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
-                    control_items: int | None = None, variance: str = "design", level: float = 0.95
-                    ) -> RegressionFit:
+def list_regression(
+    design,
+    formula: str,
+    treatment: str,
+    *,
+    method: str = "ml",
+    control_items: int | None = None,
+    variance: str = "design",
+    level: float = 0.95,
+) -> RegressionFit:
     """Fit a list-experiment regression (see the module text). `treatment` is the column marking the
     long list (0/1, Boolean, or two text values one of which is "1"/"treatment"/"treated"/"true").
     `variance` "design" (default) gives design-based SEs, "model" the ML (or OLS) SEs of ictreg.
@@ -56,14 +72,20 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
         raise EstimationError("{method} must be 'lm' or 'ml', got " + repr(method), param="method")
     check_level_variance(level, variance)
     if not treatment or treatment not in design.data.columns:
-        raise ColumnError("{treatment}: a list experiment needs its treatment column (which list each "
-                          f"respondent saw); '{treatment}' is not in the data", param="treatment")
+        raise ColumnError(
+            "{treatment}: a list experiment needs its treatment column (which list each "
+            f"respondent saw); '{treatment}' is not in the data",
+            param="treatment",
+        )
     count, rhs = _split_formula(formula)
     if count not in design.data.columns:
         raise ColumnError("{formula}: the item-count column '" + count + "' is not in the data", param="formula")
     if count == treatment or treatment in _rhs_columns(design.data, formula):
-        raise EstimationError("{treatment} must not appear in {formula}: the treatment enters the model by "
-                              "itself", param="treatment", also=("formula",))
+        raise EstimationError(
+            "{treatment} must not appear in {formula}: the treatment enters the model by itself",
+            param="treatment",
+            also=("formula",),
+        )
     y, t, missing, J = list_counts(design.data, count, treatment, control_items)
     if method == "lm":
         return _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, level)
@@ -72,13 +94,15 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
     yr, tr = y[rows], t[rows]
     w = np.asarray(design.weights, float)[rows]
     if not (w[tr == 1].sum() > 0 and w[tr == 0].sum() > 0):
-        raise EstimationError("{treatment}: the list experiment needs treated and control rows with weight",
-                              param="treatment")
+        raise EstimationError(
+            "{treatment}: the list experiment needs treated and control rows with weight", param="treatment"
+        )
     X = mf.X
     p = X.shape[1]
     if np.linalg.matrix_rank(X) < p:
-        raise EstimationError(f"{{formula}}: the covariates of '{formula}' are collinear (drop a term)",
-                              param="formula")
+        raise EstimationError(
+            f"{{formula}}: the covariates of '{formula}' are collinear (drop a term)", param="formula"
+        )
 
     def make():
         return list_model(X, yr, tr, J)
@@ -86,8 +110,10 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
     model = make()
     theta, ok, its = maximize(model, w, _start(X, yr, tr, J, w, mf.names))
     if not ok:
-        raise EstimationError(f"the ML list regression of '{formula}' did not converge (try method 'lm', or "
-                              "fewer covariates)", param="method")
+        raise EstimationError(
+            f"the ML list regression of '{formula}' did not converge (try method 'lm', or fewer covariates)",
+            param="method",
+        )
     boundary = warn_boundary(X @ theta[:p], w, "ML list regression")
     Vm = model_vcov(model, theta, w)
     infl = reps = None
@@ -95,20 +121,42 @@ def list_regression(design, formula: str, treatment: str, *, method: str = "ml",
         V = Vm
     else:  # the design's own engine: influence values (sandwich) or refits under each replicate
         kept: dict[str, np.ndarray] = {}
-        V = design.vcov(rows, theta, what="the ML list regression",
-                        influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
-                        reevaluate=lambda _d: kept.setdefault(
-                            "reps", replicate_fits(design, rows, make, theta, "ML list regression")))
+        V = design.vcov(
+            rows,
+            theta,
+            what="the ML list regression",
+            influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
+            reevaluate=lambda _d: kept.setdefault(
+                "reps", replicate_fits(design, rows, make, theta, "ML list regression")
+            ),
+        )
         infl, reps = kept.get("infl"), kept.get("reps")
     ll = float(w @ model.loglik_rows(theta))
     names = mf.names + mf.names
     parts = ("sensitive",) * p + ("control",) * p
-    return RegressionFit("list_ml", formula, names, parts, theta, V, Vm, variance,
-                         design_df(design, rows, 2 * p, reps is not None), len(rows), float(level), ll, ok,
-                         design.describe(),
-                         {"method": "ml", "treatment": treatment, "control_items": J, "iterations": its,
-                          "boundary": boundary},
-                         rows, X, np.arange(p), "logit", infl, reps)
+    return RegressionFit(
+        "list_ml",
+        formula,
+        names,
+        parts,
+        theta,
+        V,
+        Vm,
+        variance,
+        design_df(design, rows, 2 * p, reps is not None),
+        len(rows),
+        float(level),
+        ll,
+        ok,
+        design.describe(),
+        {"method": "ml", "treatment": treatment, "control_items": J, "iterations": its, "boundary": boundary},
+        rows,
+        X,
+        np.arange(p),
+        "logit",
+        infl,
+        reps,
+    )
 
 
 def list_model(X: np.ndarray, y: np.ndarray, t: np.ndarray, J: int) -> RowModel:
@@ -129,8 +177,9 @@ def list_model(X: np.ndarray, y: np.ndarray, t: np.ndarray, J: int) -> RowModel:
 
     def zeta_of(ed, ep):
         z = ed + lratio - ep
-        return np.where(np.isposinf(lratio), 1.0, np.where(np.isneginf(lratio), 0.0,
-                                                            expit(np.where(np.isfinite(z), z, 0.0))))
+        return np.where(
+            np.isposinf(lratio), 1.0, np.where(np.isneginf(lratio), 0.0, expit(np.where(np.isfinite(z), z, 0.0)))
+        )
 
     def loglik_rows(theta):
         ed, ep = parts(theta)
@@ -187,8 +236,10 @@ def _start(X, y, t, J, w, names):
 
 def _split_formula(formula: str) -> tuple[str, str]:
     if not isinstance(formula, str) or "~" not in formula:
-        raise EstimationError("{formula} must be 'count ~ x1 + x2' (the item count, then the covariates), "
-                              f"got {formula!r}", param="formula")
+        raise EstimationError(
+            f"{{formula}} must be 'count ~ x1 + x2' (the item count, then the covariates), got {formula!r}",
+            param="formula",
+        )
     lhs, rhs = formula.split("~", 1)
     lhs, rhs = lhs.strip().strip("`"), rhs.strip()
     if not lhs:
@@ -223,12 +274,13 @@ def _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, lev
     tq = f"`{treatment}`" if not treatment.isidentifier() else treatment
     lhs = formula.split("~", 1)[0].strip()
     full = f"{lhs} ~ {tq}" if rhs.strip() == "1" else f"{lhs} ~ ({rhs}) * {tq}"
-    _frame(design.data, formula, missing)           # a term absent from the data: named as `formula`
+    _frame(design.data, formula, missing)  # a term absent from the data: named as `formula`
     res = glm(des, full, "gaussian", level=level)
     if res.aliased.any():
         bad = [n for n, a in zip(res.names, res.aliased) if a]
-        raise EstimationError(f"{{formula}}: the term '{bad[0]}' of the linear list model is aliased (collinear)",
-                              param="formula")
+        raise EstimationError(
+            f"{{formula}}: the term '{bad[0]}' of the linear list model is aliased (collinear)", param="formula"
+        )
     names = list(res.names)
     sens, ctrl, sname = [], [], []
     for j, nm in enumerate(names):
@@ -249,7 +301,7 @@ def _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, lev
     # OLS covariance of lm (what ictreg reports): sigma^2 (X'WX)^-1, weights scaled to mean 1
     wn = w * (len(w) / w.sum())
     A = (mf.X * wn[:, None]).T @ mf.X
-    sigma2 = float(wn @ e ** 2) / (len(w) - len(names))
+    sigma2 = float(wn @ e**2) / (len(w) - len(names))
     Ainv = np.linalg.inv(A)
     Vm = (sigma2 * Ainv)[np.ix_(order, order)]
     infl = None
@@ -260,17 +312,36 @@ def _fit_lm(design, formula, count, rhs, treatment, t, missing, J, variance, lev
     ctrl_names = [names[j] for j in ctrl]
     missing_cols = [s for s in sname if s not in ctrl_names]
     if missing_cols:
-        raise EstimationError(f"{{formula}}: the linear list model needs the main effect of '{missing_cols[0]}'",
-                              param="formula")
+        raise EstimationError(
+            f"{{formula}}: the linear list model needs the main effect of '{missing_cols[0]}'", param="formula"
+        )
     Xs = mf.X[:, [ctrl[ctrl_names.index(s)] for s in sname]]
-    ll = float(-0.5 * (wn @ e ** 2))
+    ll = float(-0.5 * (wn @ e**2))
     out_names = tuple(sname + ctrl_names)
     parts = ("sensitive",) * len(sens) + ("control",) * len(ctrl)
-    return RegressionFit("list_lm", formula, out_names, parts, coef, Vm if variance == "model" else V, Vm,
-                         variance, res.df_residual, res.n, float(level), ll, bool(res.fit.converged),
-                         design.describe(), {"method": "lm", "treatment": treatment, "control_items": J,
-                                             "svyglm_formula": full},
-                         rows, Xs, np.arange(len(sens)), "identity", infl, reps)
+    return RegressionFit(
+        "list_lm",
+        formula,
+        out_names,
+        parts,
+        coef,
+        Vm if variance == "model" else V,
+        Vm,
+        variance,
+        res.df_residual,
+        res.n,
+        float(level),
+        ll,
+        bool(res.fit.converged),
+        design.describe(),
+        {"method": "lm", "treatment": treatment, "control_items": J, "svyglm_formula": full},
+        rows,
+        Xs,
+        np.arange(len(sens)),
+        "identity",
+        infl,
+        reps,
+    )
 
 
 def srs_log_likelihood(theta, X, y, t, J) -> float:

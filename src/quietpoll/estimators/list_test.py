@@ -44,7 +44,7 @@ def _cdf_stat(J: int) -> Smooth:
 
     def parts(T):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return T[:, :k] / T[:, 2 * k:2 * k + 1], T[:, k:2 * k] / T[:, 2 * k + 1:2 * k + 2]
+            return T[:, :k] / T[:, 2 * k : 2 * k + 1], T[:, k : 2 * k] / T[:, 2 * k + 1 : 2 * k + 2]
 
     def g(T):
         F1, F0 = parts(T)
@@ -53,16 +53,15 @@ def _cdf_stat(J: int) -> Smooth:
 
     def influence(T, theta, Y):
         F1, F0 = (a[0] for a in parts(T[None, :]))
-        d1 = (Y[:, :k] - F1 * Y[:, 2 * k:2 * k + 1]) / T[2 * k]
-        d0 = (Y[:, k:2 * k] - F0 * Y[:, 2 * k + 1:2 * k + 2]) / T[2 * k + 1]
+        d1 = (Y[:, :k] - F1 * Y[:, 2 * k : 2 * k + 1]) / T[2 * k]
+        d0 = (Y[:, k : 2 * k] - F0 * Y[:, 2 * k + 1 : 2 * k + 2]) / T[2 * k + 1]
         d0m = np.concatenate([np.zeros((len(Y), 1)), d0[:, :-1]], axis=1)
         return np.concatenate([d0 - d1, d1 - d0m], axis=1)
 
     return Smooth(g, influence)
 
 
-def design_effect_test(design, count: str, treatment: str, *, by=None, control_items: int | None = None
-                       ) -> list[dict]:
+def design_effect_test(design, count: str, treatment: str, *, by=None, control_items: int | None = None) -> list[dict]:
     """The Blair-Imai design-effect test in each domain: every pi_{y,z} with its design-based SE,
     the two likelihood-ratio statistics and p-values, and the Bonferroni-corrected p-value of the
     null hypothesis of no design effect (all pi >= 0). JSON-ready dicts, one per domain."""
@@ -84,24 +83,36 @@ def design_effect_test(design, count: str, treatment: str, *, by=None, control_i
         if not (w @ tr > 0 and w @ (1 - tr) > 0):
             arm = "treated" if not w @ tr > 0 else "control"
             where = (" in domain " + ", ".join(f"{a}={b}" for a, b in label.items())) if label else ""
-            raise EstimationError(f"design-effect test for '{count}'{where}: no {arm} rows with weight; both "
-                                  "arms are needed")
+            raise EstimationError(
+                f"design-effect test for '{count}'{where}: no {arm} rows with weight; both arms are needed"
+            )
         pi, V = evaluate(design, rows, Y, _cdf_stat(J))
         se = np.sqrt(np.clip(np.diag(V), 0, None))
-        set1, set0 = np.arange(J), k + np.arange(1, k)       # pi_{y,1}, y < J;  pi_{y,0}, y > 0
+        set1, set0 = np.arange(J), k + np.arange(1, k)  # pi_{y,1}, y < J;  pi_{y,0}, y > 0
         lam1, p1 = _chibar_test(pi[set1], V[np.ix_(set1, set1)])
         lam0, p0 = _chibar_test(pi[set0], V[np.ix_(set0, set0)])
         ps = [p for p in (p1, p0) if p is not None]
         p = min(1.0, 2 * min(ps)) if ps else 1.0
-        out.append({
-            "variable": count, "treatment": treatment, "domain": dict(label), "control_items": J,
-            "n": int(n), "n_missing": int(n_missing),
-            "pi": [{"y": int(yy), "z": z, "estimate": float(pi[i]), "se": float(se[i])}
-                   for i, (z, yy) in enumerate([(1, v) for v in levels] + [(0, v) for v in levels])],
-            "lr_statistic_z1": lam1, "lr_statistic_z0": lam0, "p_value_z1": p1, "p_value_z0": p0,
-            "p_value": float(p),
-            "method": "Blair-Imai (2012) likelihood-ratio tests of pi >= 0 (chi-bar-square), Bonferroni",
-        })
+        out.append(
+            {
+                "variable": count,
+                "treatment": treatment,
+                "domain": dict(label),
+                "control_items": J,
+                "n": int(n),
+                "n_missing": int(n_missing),
+                "pi": [
+                    {"y": int(yy), "z": z, "estimate": float(pi[i]), "se": float(se[i])}
+                    for i, (z, yy) in enumerate([(1, v) for v in levels] + [(0, v) for v in levels])
+                ],
+                "lr_statistic_z1": lam1,
+                "lr_statistic_z0": lam0,
+                "p_value_z1": p1,
+                "p_value_z0": p0,
+                "p_value": float(p),
+                "method": "Blair-Imai (2012) likelihood-ratio tests of pi >= 0 (chi-bar-square), Bonferroni",
+            }
+        )
     return out
 
 
@@ -125,7 +136,7 @@ def _chibar_test(pi: np.ndarray, S: np.ndarray) -> tuple[float | None, float | N
     draws = np.random.default_rng(SEED).multivariate_normal(np.zeros(m), S, size=N_DRAWS, method="eigh")
     _, positives = _project(draws, S)
     ok = positives >= 0
-    w = np.bincount(positives[ok], minlength=m + 1) / ok.sum()    # w[k]: k positive components
+    w = np.bincount(positives[ok], minlength=m + 1) / ok.sum()  # w[k]: k positive components
     lam = float(lam_obs[0])
     # chi2 with m - k degrees of freedom for k positive components; chi2_0 is a point mass at 0
     tail = np.array([stats.chi2.sf(lam, m - kk) if m - kk > 0 else 0.0 for kk in range(m + 1)])
@@ -141,7 +152,7 @@ def _project(theta: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     lam = np.full(D, np.nan)
     pos = np.full(D, -1, np.int64)
     tol = 1e-12 * max(1.0, float(np.abs(theta).max()))
-    free_all = theta.min(axis=1) >= -tol                 # A empty: theta itself is feasible
+    free_all = theta.min(axis=1) >= -tol  # A empty: theta itself is feasible
     lam[free_all], pos[free_all] = 0.0, m
     for size in range(1, m + 1):
         for A in itertools.combinations(range(m), size):

@@ -91,7 +91,7 @@ def predictive_margins(res, var: str, *, levels=None) -> Estimates:
     model = res
     if var not in _model_columns(res, design.data):
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")   # the adjustment model has already warned
+            warnings.simplefilter("ignore")  # the adjustment model has already warned
             model = glm(design, f"{res.formula} + `{var}`", res.family, subset=res.subset, level=res.level)
     rows = _fit_rows(res)
     cols = [c for c in _model_columns(model, design.data)]
@@ -118,8 +118,19 @@ def margins_rows(res, var: str) -> list[dict]:
     "df"}."""
     m = predictive_margins(res, var)
     out = ContrastResult(m.names, m.coef(), m.vcov(), m.df, m.level).rows()
-    return [{"variable": var, "level": r["contrast"], "estimate": r["estimate"], "se": r["se"],
-             "ci_low": r["ci_low"], "ci_high": r["ci_high"], "level_ci": m.level, "df": r["df"]} for r in out]
+    return [
+        {
+            "variable": var,
+            "level": r["contrast"],
+            "estimate": r["estimate"],
+            "se": r["se"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "level_ci": m.level,
+            "df": r["df"],
+        }
+        for r in out
+    ]
 
 
 def _mu_eta2(family, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -131,8 +142,8 @@ def _mu_eta2(family, eta: np.ndarray, mu: np.ndarray) -> np.ndarray:
     if family.link == "log":
         return mu
     if family.link == "inverse":
-        return 2 / eta ** 3
-    h = 1e-6 * (1 + np.abs(eta))      # pragma: no cover - every family here has one of the links above
+        return 2 / eta**3
+    h = 1e-6 * (1 + np.abs(eta))  # pragma: no cover - every family here has one of the links above
     return (family.mu_eta(eta + h) - family.mu_eta(eta - h)) / (2 * h)
 
 
@@ -151,9 +162,22 @@ def ame(res, var: str) -> list[dict]:
         levels = sorted(s.drop_nulls().unique().to_list())
         m = predictive_margins(res, var, levels=levels)
         out = compare_domains(m)
-        return [{"variable": var, "level": r["domain"], "reference": r["reference"], "estimate": r["estimate"],
-                 "se": r["se"], "statistic": r["t"], "p": r["p"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                 "level_ci": r["level_ci"], "df": r["df"]} for r in out]
+        return [
+            {
+                "variable": var,
+                "level": r["domain"],
+                "reference": r["reference"],
+                "estimate": r["estimate"],
+                "se": r["se"],
+                "statistic": r["t"],
+                "p": r["p"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "level_ci": r["level_ci"],
+                "df": r["df"],
+            }
+            for r in out
+        ]
     x = s.cast(pl.Float64).to_numpy()
     h = 1e-5 * max(float(np.std(x)), float(np.abs(x).max()) * 1e-3, 1e-8)
     up = _matrix(res, frame.with_columns((pl.col(var).cast(pl.Float64) + h).alias(var)))
@@ -171,6 +195,18 @@ def ame(res, var: str) -> list[dict]:
     est, Vcond = evaluate(design, rows, np.column_stack([me, np.ones(len(rows))]), ratio_stat(1))
     V = g @ res.vcov @ g + Vcond[0, 0]
     r = ContrastResult((var,), est, np.array([[V]]), float(res.df_residual), res.level).rows()[0]
-    return [{"variable": var, "level": None, "reference": None, "estimate": r["estimate"], "se": r["se"],
-             "statistic": r["statistic"], "p": r["p"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-             "level_ci": res.level, "df": r["df"]}]
+    return [
+        {
+            "variable": var,
+            "level": None,
+            "reference": None,
+            "estimate": r["estimate"],
+            "se": r["se"],
+            "statistic": r["statistic"],
+            "p": r["p"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "level_ci": res.level,
+            "df": r["df"],
+        }
+    ]

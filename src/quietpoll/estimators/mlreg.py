@@ -38,7 +38,7 @@ class RowModel:
     k: int
     loglik_rows: Callable[[np.ndarray], np.ndarray]
     score_rows: Callable[[np.ndarray], np.ndarray]
-    hessian: Callable[[np.ndarray, np.ndarray], np.ndarray]     # (theta, weights) -> (k, k)
+    hessian: Callable[[np.ndarray, np.ndarray], np.ndarray]  # (theta, weights) -> (k, k)
 
 
 def maximize(model: RowModel, w: np.ndarray, start: np.ndarray) -> tuple[np.ndarray, bool, int]:
@@ -59,11 +59,12 @@ def maximize(model: RowModel, w: np.ndarray, start: np.ndarray) -> tuple[np.ndar
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = minimize(f, np.asarray(start, float), jac=g, hess=h, method="trust-exact",
-                       options={"gtol": 1e-10, "maxiter": 500})
+        res = minimize(
+            f, np.asarray(start, float), jac=g, hess=h, method="trust-exact", options={"gtol": 1e-10, "maxiter": 500}
+        )
     theta = np.asarray(res.x, float)
     its = int(res.nit)
-    for _ in range(20):                         # Newton polish: quadratic convergence near the optimum
+    for _ in range(20):  # Newton polish: quadratic convergence near the optimum
         H = h(theta)
         try:
             step = np.linalg.solve(H, g(theta))
@@ -96,9 +97,12 @@ def warn_boundary(eta: np.ndarray, w: np.ndarray, what: str) -> bool:
     covariate: separation, where coefficients diverge). True when it warned."""
     share = float(w[np.abs(eta) > BOUNDARY_ETA].sum() / w.sum())
     if share >= 0.01:
-        warnings.warn(f"{what}: the sensitive prevalence is predicted at 0 or 1 for {100 * share:.0f}% of the "
-                      "weight (a prevalence of 0 or 1 in the data or in a group of a covariate: separation); "
-                      "coefficients and SEs are unreliable (drop or merge terms)", stacklevel=3)
+        warnings.warn(
+            f"{what}: the sensitive prevalence is predicted at 0 or 1 for {100 * share:.0f}% of the "
+            "weight (a prevalence of 0 or 1 in the data or in a group of a covariate: separation); "
+            "coefficients and SEs are unreliable (drop or merge terms)",
+            stacklevel=3,
+        )
     return share >= 0.01
 
 
@@ -115,8 +119,9 @@ def influence(model: RowModel, theta: np.ndarray, w: np.ndarray) -> np.ndarray:
     return -np.linalg.solve(H, S.T).T
 
 
-def replicate_fits(design, rows: np.ndarray, model_for: Callable[[], RowModel], theta: np.ndarray,
-                   what: str) -> np.ndarray:
+def replicate_fits(
+    design, rows: np.ndarray, model_for: Callable[[], RowModel], theta: np.ndarray, what: str
+) -> np.ndarray:
     """(R, k) estimates under each replicate weight (NaN where a replicate leaves no weight)."""
     W = design.rep_matrix(rows)
     model = model_for()
@@ -132,8 +137,11 @@ def replicate_fits(design, rows: np.ndarray, model_for: Callable[[], RowModel], 
         else:
             bad.append(r + 1)
     if bad:
-        warnings.warn(f"{what}: the fit did not converge under {len(bad)} replicate(s) (first: {bad[0]}); "
-                      "they are left out of the variance", stacklevel=3)
+        warnings.warn(
+            f"{what}: the fit did not converge under {len(bad)} replicate(s) (first: {bad[0]}); "
+            "they are left out of the variance",
+            stacklevel=3,
+        )
     return out
 
 
@@ -148,15 +156,15 @@ def _inv(A: np.ndarray) -> np.ndarray:
 class RegressionFit:
     """A fitted regression with its coefficient table (rows carry the model part they belong to)."""
 
-    kind: str                   # "list_ml", "list_lm", "rr"
+    kind: str  # "list_ml", "list_lm", "rr"
     formula: str
-    names: tuple[str, ...]      # term names, in coefficient order
-    parts: tuple[str, ...]      # "sensitive" or "control" for each coefficient
+    names: tuple[str, ...]  # term names, in coefficient order
+    parts: tuple[str, ...]  # "sensitive" or "control" for each coefficient
     coef: np.ndarray
-    vcov: np.ndarray            # the covariance asked for (design or model)
+    vcov: np.ndarray  # the covariance asked for (design or model)
     vcov_model: np.ndarray
-    variance: str               # "design" or "model"
-    df_residual: float          # t quantiles on it for design variances; model variances use the normal
+    variance: str  # "design" or "model"
+    df_residual: float  # t quantiles on it for design variances; model variances use the normal
     n: int
     level: float
     loglik: float
@@ -164,12 +172,12 @@ class RegressionFit:
     design: dict
     extra: dict = field(default_factory=dict)
     # what prevalence() needs
-    rows: np.ndarray = field(default=None, repr=False)          # design rows of the fit
-    X: np.ndarray = field(default=None, repr=False)             # (m, p) covariates of the sensitive model
-    sens_index: np.ndarray = field(default=None, repr=False)    # coefficient indices of the sensitive model
-    link: str = "logit"                                          # "logit" or "identity"
-    infl: np.ndarray | None = field(default=None, repr=False)   # (m, k) Taylor influence of coef
-    replicates: np.ndarray | None = field(default=None, repr=False)   # (R, k) replicate coefficients
+    rows: np.ndarray = field(default=None, repr=False)  # design rows of the fit
+    X: np.ndarray = field(default=None, repr=False)  # (m, p) covariates of the sensitive model
+    sens_index: np.ndarray = field(default=None, repr=False)  # coefficient indices of the sensitive model
+    link: str = "logit"  # "logit" or "identity"
+    infl: np.ndarray | None = field(default=None, repr=False)  # (m, k) Taylor influence of coef
+    replicates: np.ndarray | None = field(default=None, repr=False)  # (R, k) replicate coefficients
 
     @property
     def se(self) -> np.ndarray:
@@ -195,17 +203,37 @@ class RegressionFit:
             else:
                 df = self.df_residual
                 p = 2 * stats.t.sf(abs(z), df) if df > 0 and math.isfinite(z) else math.nan
-            rows.append({"term": name, "part": self.parts[j], "estimate": _f(est), "se": _f(se[j]),
-                         "statistic": _f(z), "df": df, "p": _f(p), "ci_low": _f(est - q * se[j]),
-                         "ci_high": _f(est + q * se[j])})
+            rows.append(
+                {
+                    "term": name,
+                    "part": self.parts[j],
+                    "estimate": _f(est),
+                    "se": _f(se[j]),
+                    "statistic": _f(z),
+                    "df": df,
+                    "p": _f(p),
+                    "ci_low": _f(est - q * se[j]),
+                    "ci_high": _f(est + q * se[j]),
+                }
+            )
         return rows
 
     def to_dict(self) -> dict:
-        return {"design": self.design,
-                "model": {"kind": self.kind, "formula": self.formula, "variance": self.variance,
-                          "df_residual": self.df_residual, "n": self.n, "level": self.level,
-                          "loglik": _f(self.loglik), "converged": self.converged, **self.extra},
-                "coefficients": self.coefficients()}
+        return {
+            "design": self.design,
+            "model": {
+                "kind": self.kind,
+                "formula": self.formula,
+                "variance": self.variance,
+                "df_residual": self.df_residual,
+                "n": self.n,
+                "level": self.level,
+                "loglik": _f(self.loglik),
+                "converged": self.converged,
+                **self.extra,
+            },
+            "coefficients": self.coefficients(),
+        }
 
     def prevalence(self, design, by=None, level: float | None = None) -> list[dict]:
         """Predicted prevalence of the sensitive item in each group of `by` (None: overall): the
@@ -240,17 +268,19 @@ class RegressionFit:
             est.append(p)
             grads.append((w[loc] @ dh[loc]) / Wg)
             M[loc, j] = w[loc] * (h[loc] - p) / Wg
-        G = np.array(grads)                                   # (groups, k)
+        G = np.array(grads)  # (groups, k)
         if self.variance == "model":
             V = G @ self.vcov_model @ G.T
         else:
+
             def reevaluate(rep_design) -> np.ndarray:
                 """The group prevalences under each replicate (the replicate fits, replicate weights)."""
                 Wr = rep_design.rep_matrix(self.rows)
                 good = ~np.isnan(self.replicates).any(axis=1)
                 P = np.full((Wr.shape[1], len(groups)), np.nan)
-                Hr = np.column_stack([self._h(b)[0] if ok else np.full(len(self.rows), np.nan)
-                                      for b, ok in zip(self.replicates, good)])       # (m, R)
+                Hr = np.column_stack(
+                    [self._h(b)[0] if ok else np.full(len(self.rows), np.nan) for b, ok in zip(self.replicates, good)]
+                )  # (m, R)
                 for j, loc in enumerate(groups):
                     num = (Wr[loc] * Hr[loc]).sum(axis=0)
                     den = Wr[loc].sum(axis=0)
@@ -258,15 +288,27 @@ class RegressionFit:
                         P[:, j] = np.where(den > 0, num / den, np.nan)
                 return P
 
-            V = design.vcov(self.rows, np.array(est), what="the predicted prevalence",
-                            influence=None if self.infl is None else (lambda: M + self.infl @ G.T),
-                            reevaluate=None if self.replicates is None else reevaluate)
+            V = design.vcov(
+                self.rows,
+                np.array(est),
+                what="the predicted prevalence",
+                influence=None if self.infl is None else (lambda: M + self.infl @ G.T),
+                reevaluate=None if self.replicates is None else reevaluate,
+            )
         q = self._quantile(level)
         out = []
         for j, lab in enumerate(labels):
             se = math.sqrt(V[j, j]) if V[j, j] >= 0 else math.nan
-            out.append({**lab, "estimate": est[j], "se": _f(se), "ci_low": _f(est[j] - q * se),
-                        "ci_high": _f(est[j] + q * se), "n": int(len(groups[j]))})
+            out.append(
+                {
+                    **lab,
+                    "estimate": est[j],
+                    "se": _f(se),
+                    "ci_low": _f(est[j] - q * se),
+                    "ci_high": _f(est[j] + q * se),
+                    "n": int(len(groups[j])),
+                }
+            )
         return out
 
     def _h(self, coef: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -53,30 +53,39 @@ class MUBPResult:
     outcome: str
     formula: str
     n: int
-    sample_mean: float          # ybar
-    rho: float                  # two-step biserial correlation of U and the proxy
+    sample_mean: float  # ybar
+    rho: float  # two-step biserial correlation of U and the proxy
     proxy_sample_mean: float
     proxy_sample_var: float
     proxy_nonsampled_mean: float
     proxy_nonsampled_var: float
     sampling_fraction: float
     phi: tuple[float, ...]
-    mubp: tuple[float, ...]     # MUBP(phi) = ybar - ybar(phi)
-    mean: tuple[float, ...]     # ybar(phi), the population proportion under phi
+    mubp: tuple[float, ...]  # MUBP(phi) = ybar - ybar(phi)
+    mean: tuple[float, ...]  # ybar(phi), the population proportion under phi
     interval: tuple[float, float]
-    coef: tuple[float, ...]     # probit coefficients B
+    coef: tuple[float, ...]  # probit coefficients B
     names: tuple[str, ...]
 
     def to_dict(self) -> dict:
-        return {"outcome": self.outcome, "formula": self.formula, "n": self.n, "sample_mean": self.sample_mean,
-                "rho": self.rho, "proxy": {"sample_mean": self.proxy_sample_mean,
-                                           "sample_var": self.proxy_sample_var,
-                                           "nonsampled_mean": self.proxy_nonsampled_mean,
-                                           "nonsampled_var": self.proxy_nonsampled_var},
-                "sampling_fraction": self.sampling_fraction,
-                "rows": [{"phi": p, "mubp": _f(b), "mean": _f(m)} for p, b, m in zip(self.phi, self.mubp, self.mean)],
-                "mubp_low": _f(self.interval[0]), "mubp_high": _f(self.interval[1]),
-                "probit": dict(zip(self.names, self.coef))}
+        return {
+            "outcome": self.outcome,
+            "formula": self.formula,
+            "n": self.n,
+            "sample_mean": self.sample_mean,
+            "rho": self.rho,
+            "proxy": {
+                "sample_mean": self.proxy_sample_mean,
+                "sample_var": self.proxy_sample_var,
+                "nonsampled_mean": self.proxy_nonsampled_mean,
+                "nonsampled_var": self.proxy_nonsampled_var,
+            },
+            "sampling_fraction": self.sampling_fraction,
+            "rows": [{"phi": p, "mubp": _f(b), "mean": _f(m)} for p, b, m in zip(self.phi, self.mubp, self.mean)],
+            "mubp_low": _f(self.interval[0]),
+            "mubp_high": _f(self.interval[1]),
+            "probit": dict(zip(self.names, self.coef)),
+        }
 
 
 def _f(x: float) -> float | None:
@@ -117,8 +126,9 @@ def two_step_rho(x: np.ndarray, y: np.ndarray) -> float:
         b = p / xs / s
         return -float(log_ndtr(q * (a + b * x)).sum())
 
-    res = minimize_scalar(nll, bounds=(-RHO_BOUND, RHO_BOUND), method="bounded",
-                          options={"xatol": 1e-12, "maxiter": 1000})
+    res = minimize_scalar(
+        nll, bounds=(-RHO_BOUND, RHO_BOUND), method="bounded", options={"xatol": 1e-12, "maxiter": 1000}
+    )
     return float(res.x)
 
 
@@ -128,9 +138,15 @@ def _g(phi: float, rho: float) -> float:
     return (phi + (1 - phi) * rho) / (phi * rho + (1 - phi))
 
 
-def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float], *,
-         population_cov: Mapping[str, Mapping[str, float]] | np.ndarray | None = None,
-         population_size: float | None = None, phi: Sequence[float] = (0.0, 0.5, 1.0)) -> MUBPResult:
+def mubp(
+    data: pl.DataFrame,
+    formula: str,
+    population_means: Mapping[str, float],
+    *,
+    population_cov: Mapping[str, Mapping[str, float]] | np.ndarray | None = None,
+    population_size: float | None = None,
+    phi: Sequence[float] = (0.0, 0.5, 1.0),
+) -> MUBPResult:
     """MUBP of the proportion of `formula`'s 0/1 outcome (`y ~ z1 + factor(z2)`) at each `phi`, and its
     range over phi in [0, 1]. `population_means` gives the population mean of every model column
     but the intercept, by R's column name (a factor level's column: the population share of that
@@ -139,8 +155,10 @@ def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float]
     from .formula import model_frame
 
     if not isinstance(formula, str) or "~" not in formula:
-        raise EstimationError("{formula} must be 'y ~ z1 + z2' (the 0/1 outcome, then the auxiliary "
-                              f"covariates), got {formula!r}", param="formula")
+        raise EstimationError(
+            f"{{formula}} must be 'y ~ z1 + z2' (the 0/1 outcome, then the auxiliary covariates), got {formula!r}",
+            param="formula",
+        )
     try:
         mf = model_frame(data, formula)
     except ColumnError as e:
@@ -157,8 +175,14 @@ def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float]
     znames = [names[j] for j in zcols]
     missing = [nm for nm in znames if nm not in population_means]
     if missing:
-        raise EstimationError("{population_means} has no mean for the model column '" + missing[0] +
-                              "' (columns: " + ", ".join(znames) + ")", param="population_means")
+        raise EstimationError(
+            "{population_means} has no mean for the model column '"
+            + missing[0]
+            + "' (columns: "
+            + ", ".join(znames)
+            + ")",
+            param="population_means",
+        )
     zbar_pop = np.array([float(population_means[nm]) for nm in znames])
     if not np.isfinite(zbar_pop).all():
         raise EstimationError("{population_means} must be finite numbers", param="population_means")
@@ -166,16 +190,22 @@ def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float]
     ybar = float(y.mean())
     n = len(y)
     if ybar in (0.0, 1.0):
-        raise EstimationError("{formula}: the outcome is " + ("never" if ybar == 0 else "always") +
-                              " 1 in the sample: MUBP needs both answers", param="formula")
+        raise EstimationError(
+            "{formula}: the outcome is "
+            + ("never" if ybar == 0 else "always")
+            + " 1 in the sample: MUBP needs both answers",
+            param="formula",
+        )
     X = mf.X
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise EstimationError("{formula}: the covariates are collinear (drop a term)", param="formula")
     model = probit_model(X, y)
     B, ok, _ = maximize(model, np.ones(n), np.zeros(X.shape[1]))
     if not ok:
-        raise EstimationError("{formula}: the probit model of the outcome did not converge (a covariate "
-                              "separates the outcome?)", param="formula")
+        raise EstimationError(
+            "{formula}: the probit model of the outcome did not converge (a covariate separates the outcome?)",
+            param="formula",
+        )
     x = X @ B
     xm0, xv0 = float(x.mean()), float(((x - x.mean()) ** 2).mean())
     Z = X[:, zcols]
@@ -185,8 +215,9 @@ def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float]
     if population_size is not None:
         N = float(population_size)
         if not (math.isfinite(N) and N > n):
-            raise EstimationError("{population_size} must exceed the sample size " + str(n) + f", got {N:g}",
-                                  param="population_size")
+            raise EstimationError(
+                "{population_size} must exceed the sample size " + str(n) + f", got {N:g}", param="population_size"
+            )
         f = n / N
         zs = Z.mean(axis=0)
         zbar_ns = (N * zbar_pop - n * zs) / (N - n)
@@ -218,12 +249,28 @@ def mubp(data: pl.DataFrame, formula: str, population_means: Mapping[str, float]
     grid = [at(p)[0] for p in np.linspace(0, 1, 201)] + [v[0] for v in vals]
     grid = [v for v in grid if math.isfinite(v)]
     if abs(rho) < 1e-8:
-        warnings.warn("MUBP: the proxy is uncorrelated with the outcome; the bias under phi = 1 is unbounded",
-                      stacklevel=2)
+        warnings.warn(
+            "MUBP: the proxy is uncorrelated with the outcome; the bias under phi = 1 is unbounded", stacklevel=2
+        )
     interval = (min(grid), max(grid)) if grid else (math.nan, math.nan)
-    return MUBPResult(mf.response, formula, n, ybar, rho, xm0, xv0, xm1, xv1, f, phis,
-                      tuple(v[0] for v in vals), tuple(v[1] for v in vals), interval, tuple(map(float, B)),
-                      tuple(names))
+    return MUBPResult(
+        mf.response,
+        formula,
+        n,
+        ybar,
+        rho,
+        xm0,
+        xv0,
+        xm1,
+        xv1,
+        f,
+        phis,
+        tuple(v[0] for v in vals),
+        tuple(v[1] for v in vals),
+        interval,
+        tuple(map(float, B)),
+        tuple(names),
+    )
 
 
 def _cov(cov, znames: list[str]) -> np.ndarray | None:
@@ -234,14 +281,22 @@ def _cov(cov, znames: list[str]) -> np.ndarray | None:
         try:
             S = np.array([[float(cov[a][b]) for b in znames] for a in znames])
         except (KeyError, TypeError, ValueError):
-            raise EstimationError("{population_cov} must give the covariance of every pair of model columns ("
-                                  + ", ".join(znames) + ")", param="population_cov") from None
+            raise EstimationError(
+                "{population_cov} must give the covariance of every pair of model columns (" + ", ".join(znames) + ")",
+                param="population_cov",
+            ) from None
     else:
         S = np.asarray(cov, float)
         if S.shape != (k, k):
-            raise EstimationError("{population_cov} must be a " + f"{k} x {k} matrix in the order "
-                                  + ", ".join(znames) + f", got shape {S.shape}", param="population_cov")
+            raise EstimationError(
+                "{population_cov} must be a "
+                + f"{k} x {k} matrix in the order "
+                + ", ".join(znames)
+                + f", got shape {S.shape}",
+                param="population_cov",
+            )
     if not (np.isfinite(S).all() and np.allclose(S, S.T) and np.linalg.eigvalsh(S).min() >= -1e-10):
-        raise EstimationError("{population_cov} must be a symmetric positive semi-definite covariance matrix",
-                              param="population_cov")
+        raise EstimationError(
+            "{population_cov} must be a symmetric positive semi-definite covariance matrix", param="population_cov"
+        )
     return S

@@ -38,7 +38,7 @@ def _qrule_sorted(xs: np.ndarray, ws: np.ndarray, p: float) -> float:
     cumw = np.cumsum(ws.astype(np.longdouble)).astype(np.float64)
     total = float(np.sum(ws.astype(np.longdouble)))
     below = np.flatnonzero(cumw <= p * total)
-    pos = int(below[-1]) if len(below) else 0   # R's last() gives the first row when there is none
+    pos = int(below[-1]) if len(below) else 0  # R's last() gives the first row when there is none
     if p - cumw[pos] / total == 0:
         return float(xs[pos])
     return float(xs[min(pos + 1, len(xs) - 1)])
@@ -51,8 +51,16 @@ def _qrule_replicates(x: np.ndarray, W: np.ndarray, p: float) -> np.ndarray:
     return np.array([_qrule_sorted(xs, Ws[:, j], p) for j in range(W.shape[1])])
 
 
-def quantile(design, variables: str | Sequence[str], probs: Sequence[float] = (0.5,), *, by=None,
-             level: float = 0.95, ci_method: str = "wald", df="design") -> Table:
+def quantile(
+    design,
+    variables: str | Sequence[str],
+    probs: Sequence[float] = (0.5,),
+    *,
+    by=None,
+    level: float = 0.95,
+    ci_method: str = "wald",
+    df="design",
+) -> Table:
     """Quantiles with Woodruff intervals (or replicate-quantile intervals, method "quantile")."""
     if ci_method not in QUANTILE_CI:
         raise EstimationError(f"{{ci_method}} for quantiles must be one of {', '.join(QUANTILE_CI)}", param="ci_method")
@@ -76,16 +84,24 @@ def quantile(design, variables: str | Sequence[str], probs: Sequence[float] = (0
             for p in probs:
                 qhat = qrule_math(x, w, p)
                 if ci_method == "quantile":
-                    v = float(design.vcov(rows, np.array([qhat]), what="{ci_method} quantile",
-                                          reevaluate=lambda rep, x=x, p=p: _qrule_replicates(
-                                              x, rep.rep_matrix(rows), p)[:, None])[0, 0])
+                    v = float(
+                        design.vcov(
+                            rows,
+                            np.array([qhat]),
+                            what="{ci_method} quantile",
+                            reevaluate=lambda rep, x=x, p=p: _qrule_replicates(x, rep.rep_matrix(rows), p)[:, None],
+                        )[0, 0]
+                    )
                     lo, hi = qhat - q * math.sqrt(v), qhat + q * math.sqrt(v)
                     se = math.sqrt(v)
                 else:
                     lo, hi = _woodruff(design, rows, x, w, qhat, level, dfv, n, ci_method)
                     se = (hi - lo) / (2 * q) if math.isfinite(lo) and math.isfinite(hi) else math.nan
-                out.append(make_row("quantile", name, p, domains.labels[g], qhat, se * se, lo, hi, req, dfv,
-                                    None, n, n_missing))
+                out.append(
+                    make_row(
+                        "quantile", name, p, domains.labels[g], qhat, se * se, lo, hi, req, dfv, None, n, n_missing
+                    )
+                )
     return Table(tuple(out), design.describe())
 
 
@@ -95,7 +111,7 @@ def _woodruff(design, rows, x, w, qhat, level, df, n, method):
     theta, V = evaluate(design, rows, Y, ratio_stat(1))
     m, v = float(theta[0]), float(V[0, 0])
     pmethod = {"wald": "wald", "logit": "xlogit"}.get(method, method)
-    if pmethod == "beta":   # as R: the design df and the domain's rows, whatever df was asked
+    if pmethod == "beta":  # as R: the design df and the domain's rows, whatever df was asked
         plo, phi = cimod.proportion_ci("beta", m, v, level, design.degf(None if isinstance(rows, slice) else rows), n)
     else:
         plo, phi = cimod.proportion_ci(pmethod, m, v, level, df, n)

@@ -25,8 +25,17 @@ import polars as pl
 from scipy.special import expit, log_expit, logit
 
 from ..errors import ColumnError, EstimationError
-from .mlreg import (RegressionFit, RowModel, check_level_variance, design_df, influence, maximize,
-                    model_vcov, replicate_fits, warn_boundary)
+from .mlreg import (
+    RegressionFit,
+    RowModel,
+    check_level_variance,
+    design_df,
+    influence,
+    maximize,
+    model_vcov,
+    replicate_fits,
+    warn_boundary,
+)
 
 RR_DESIGNS = ("forced", "warner", "unrelated")
 _NEEDS = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
@@ -50,26 +59,42 @@ def rr_affine(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelated=N
     """(a, c) with P(yes | x) = c + a h(x); EstimationError naming the parameter when the design's
     probabilities are missing, surplus, out of range, or do not identify the model."""
     if rr_design not in _NEEDS:
-        raise EstimationError("{rr_design} must be one of " + ", ".join(RR_DESIGNS) + f", got {rr_design!r}",
-                              param="rr_design")
+        raise EstimationError(
+            "{rr_design} must be one of " + ", ".join(RR_DESIGNS) + f", got {rr_design!r}", param="rr_design"
+        )
     given = {"p_truth": p_truth, "p_yes": p_yes, "p": p, "p_unrelated": p_unrelated}
     for k, v in given.items():
         if v is not None and k not in _NEEDS[rr_design]:
-            raise EstimationError("{" + k + "} does not apply to the " + rr_design + " design (it takes "
-                                  + ", ".join(_NEEDS[rr_design]) + ")", param=k)
+            raise EstimationError(
+                "{"
+                + k
+                + "} does not apply to the "
+                + rr_design
+                + " design (it takes "
+                + ", ".join(_NEEDS[rr_design])
+                + ")",
+                param=k,
+            )
     if rr_design == "forced":
-        pt = _prob("p_truth", p_truth, True, True, " (at 0 nobody answers truthfully and the model is not "
-                   "identified; at 1 the question is asked directly)")
+        pt = _prob(
+            "p_truth",
+            p_truth,
+            True,
+            True,
+            " (at 0 nobody answers truthfully and the model is not identified; at 1 the question is asked directly)",
+        )
         py = _prob("p_yes", p_yes, False, True)
         if pt + py > 1 + 1e-12:
-            raise EstimationError("{p_yes}: p_truth + p_yes must be at most 1, got " + f"{pt + py:g}",
-                                  param="p_yes", also=("p_truth",))
+            raise EstimationError(
+                "{p_yes}: p_truth + p_yes must be at most 1, got " + f"{pt + py:g}", param="p_yes", also=("p_truth",)
+            )
         return pt, py
     if rr_design == "warner":
         pw = _prob("p", p, True, True)
         if abs(2 * pw - 1) < 1e-9:
-            raise EstimationError("{p} = 0.5 does not identify the warner model: the answer is then "
-                                  "independent of the truth", param="p")
+            raise EstimationError(
+                "{p} = 0.5 does not identify the warner model: the answer is then independent of the truth", param="p"
+            )
         return 2 * pw - 1, 1 - pw
     pu = _prob("p", p, True, True, " (at 0 nobody gets the sensitive question and the model is not identified)")
     q = _prob("p_unrelated", p_unrelated, False, False)
@@ -88,7 +113,7 @@ def rr_model(X: np.ndarray, y: np.ndarray, a: float, c: float) -> RowModel:
     def loglik_rows(theta):
         eta, h, lm = lam(theta)
         with np.errstate(divide="ignore", invalid="ignore"):
-            if c == 0 and a > 0:               # forced with p_yes = 0 or unrelated with q = 0: log lambda exact
+            if c == 0 and a > 0:  # forced with p_yes = 0 or unrelated with q = 0: log lambda exact
                 ll1 = np.log(a) + log_expit(eta)
             else:
                 ll1 = np.log(lm)
@@ -103,7 +128,7 @@ def rr_model(X: np.ndarray, y: np.ndarray, a: float, c: float) -> RowModel:
         eta, h, lm = lam(theta)
         v = lm * (1 - lm)
         u = (y - lm) / v
-        du = (-v - (y - lm) * (1 - 2 * lm)) / v ** 2
+        du = (-v - (y - lm) * (1 - 2 * lm)) / v**2
         m = a * h * (1 - h)
         coef = du * m * m + u * m * (1 - 2 * h)
         return (X * (w * coef)[:, None]).T @ X
@@ -111,8 +136,18 @@ def rr_model(X: np.ndarray, y: np.ndarray, a: float, c: float) -> RowModel:
     return RowModel(X.shape[1], loglik_rows, score_rows, hessian)
 
 
-def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=None, p=None,
-                  p_unrelated=None, variance: str = "design", level: float = 0.95) -> RegressionFit:
+def rr_regression(
+    design,
+    formula: str,
+    *,
+    rr_design: str,
+    p_truth=None,
+    p_yes=None,
+    p=None,
+    p_unrelated=None,
+    variance: str = "design",
+    level: float = 0.95,
+) -> RegressionFit:
     """Fit the logistic randomized-response regression `answer ~ x1 + x2` (see the module text).
     `answer` is 0/1, Boolean, or two text values one of which is "1"/"yes"/"y"/"true". The result's
     `prevalence(design, by)` predicts the sensitive attribute's prevalence by group."""
@@ -135,8 +170,9 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
         raise EstimationError("{formula}: no rows with positive weight to fit", param="formula")
     X = mf.X
     if np.linalg.matrix_rank(X) < X.shape[1]:
-        raise EstimationError(f"{{formula}}: the covariates of '{formula}' are collinear (drop a term)",
-                              param="formula")
+        raise EstimationError(
+            f"{{formula}}: the covariates of '{formula}' are collinear (drop a term)", param="formula"
+        )
 
     def make():
         return rr_model(X, y, a, c)
@@ -148,8 +184,11 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
         start[mf.names.index("(Intercept)")] = logit(min(max((lam - c) / a, 0.05), 0.95))
     theta, ok, its = maximize(model, w, start)
     if not ok:
-        raise EstimationError(f"the randomized-response regression of '{formula}' did not converge (the data "
-                              "may say nothing about a covariate: try fewer terms)", param="formula")
+        raise EstimationError(
+            f"the randomized-response regression of '{formula}' did not converge (the data "
+            "may say nothing about a covariate: try fewer terms)",
+            param="formula",
+        )
     boundary = warn_boundary(X @ theta, w, "randomized-response regression")
     Vm = model_vcov(model, theta, w)
     infl = reps = None
@@ -157,14 +196,37 @@ def rr_regression(design, formula: str, *, rr_design: str, p_truth=None, p_yes=N
         V = Vm
     else:  # the design's own engine: influence values (sandwich) or refits under each replicate
         kept: dict[str, np.ndarray] = {}
-        V = design.vcov(rows, theta, what="the randomized-response regression",
-                        influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
-                        reevaluate=lambda _d: kept.setdefault(
-                            "reps", replicate_fits(design, rows, make, theta, "randomized-response regression")))
+        V = design.vcov(
+            rows,
+            theta,
+            what="the randomized-response regression",
+            influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
+            reevaluate=lambda _d: kept.setdefault(
+                "reps", replicate_fits(design, rows, make, theta, "randomized-response regression")
+            ),
+        )
         infl, reps = kept.get("infl"), kept.get("reps")
     k = X.shape[1]
-    return RegressionFit("rr", formula, mf.names, ("sensitive",) * k, theta, V, Vm, variance,
-                         design_df(design, rows, k, reps is not None),
-                         len(rows), float(level), float(w @ model.loglik_rows(theta)), ok, design.describe(),
-                         {"rr_design": rr_design, "a": a, "c": c, "iterations": its, "boundary": boundary},
-                         rows, X, np.arange(k), "logit", infl, reps)
+    return RegressionFit(
+        "rr",
+        formula,
+        mf.names,
+        ("sensitive",) * k,
+        theta,
+        V,
+        Vm,
+        variance,
+        design_df(design, rows, k, reps is not None),
+        len(rows),
+        float(level),
+        float(w @ model.loglik_rows(theta)),
+        ok,
+        design.describe(),
+        {"rr_design": rr_design, "a": a, "c": c, "iterations": its, "boundary": boundary},
+        rows,
+        X,
+        np.arange(k),
+        "logit",
+        infl,
+        reps,
+    )

@@ -55,8 +55,9 @@ def list_row(method, count, label, est, v, lo, hi, req, dfv, n, n_missing) -> Li
     return ListEstimate(**{f.name: getattr(row, f.name) for f in fields(Estimate)}, method=method)
 
 
-def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: int | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def list_counts(
+    frame: pl.DataFrame, count: str, treatment: str, control_items: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Item counts and treatment of a list experiment checked for the ML estimator and the
     design-effect test: (int counts, 0/1 treatment, missing mask, J). Counts must be whole numbers,
     0..J for control rows and 0..J+1 for treated rows; J (the number of control items) is
@@ -68,32 +69,44 @@ def list_counts(frame: pl.DataFrame, count: str, treatment: str, control_items: 
     ok = ~missing
     frac = ok & ((y != np.floor(y)) | (y < 0))
     if frac.any():
-        raise ColumnError(f"list-experiment count column '{count}' must hold whole numbers 0, 1, 2, ... "
-                          f"(found {y[frac][0]:g})")
+        raise ColumnError(
+            f"list-experiment count column '{count}' must hold whole numbers 0, 1, 2, ... (found {y[frac][0]:g})"
+        )
     ctrl = ok & (t == 0)
     if control_items is None:
         if not ctrl.any():
-            raise EstimationError(f"list experiment: no control rows in '{treatment}' to tell the number of "
-                                  "control items; give {control_items} J", param="control_items")
+            raise EstimationError(
+                f"list experiment: no control rows in '{treatment}' to tell the number of "
+                "control items; give {control_items} J",
+                param="control_items",
+            )
         J = int(y[ctrl].max())
         if J < 1:
-            raise EstimationError(f"list experiment: every control row of '{count}' is 0, so the number of "
-                                  "control items cannot be told from the data; give {control_items} J",
-                                  param="control_items")
+            raise EstimationError(
+                f"list experiment: every control row of '{count}' is 0, so the number of "
+                "control items cannot be told from the data; give {control_items} J",
+                param="control_items",
+            )
     else:
         J = int(control_items)
         if J != control_items or J < 1:
-            raise EstimationError(f"{{control_items}} must be a whole number of at least 1, got {control_items}",
-                                  param="control_items")
+            raise EstimationError(
+                f"{{control_items}} must be a whole number of at least 1, got {control_items}", param="control_items"
+            )
     over = ctrl & (y > J)
     if over.any():
-        raise ColumnError(f"list-experiment count column '{count}' has a control-row count {y[over][0]:g} above "
-                          f"the {J} control items (counts of control rows must be 0..{J})")
+        raise ColumnError(
+            f"list-experiment count column '{count}' has a control-row count {y[over][0]:g} above "
+            f"the {J} control items (counts of control rows must be 0..{J})"
+        )
     over = ok & (t == 1) & (y > J + 1)
     if over.any():
         hint = "" if control_items is not None else "; give {control_items} J if the control rows never reach J"
-        raise ColumnError(f"list-experiment count column '{count}' has a treated-row count {y[over][0]:g} above "
-                          f"J + 1 = {J + 1} (J = {J} control items){hint}", also=("control_items",) if hint else ())
+        raise ColumnError(
+            f"list-experiment count column '{count}' has a treated-row count {y[over][0]:g} above "
+            f"J + 1 = {J + 1} (J = {J} control items){hint}",
+            also=("control_items",) if hint else (),
+        )
     return np.where(missing, 0, y).astype(np.int64), t, missing, J
 
 
@@ -122,14 +135,15 @@ def _binary(frame: pl.DataFrame, name: str, role: str, positive: tuple[str, ...]
     text = s.cast(pl.String)
     vals = sorted(set(text.drop_nulls().to_list()))
     if len(vals) > 2:
-        raise ColumnError(f"{role} column '{name}' has {len(vals)} values ({', '.join(vals[:5])}); it must "
-                          "have two")
+        raise ColumnError(f"{role} column '{name}' has {len(vals)} values ({', '.join(vals[:5])}); it must have two")
     pos = [v for v in vals if v.strip().lower() in positive]
     only_no = not pos and all(v.strip().lower() in _NEGATIVE for v in vals)  # a small sample: nobody said yes
     if len(vals) and len(pos) != 1 and not only_no:
-        raise ColumnError(f"{role} column '{name}': cannot tell which of {', '.join(map(repr, vals))} is "
-                          f"the {'treated group' if role == 'treatment' else 'yes answer'}; code it as "
-                          f"{' / '.join(positive)} (or 1/0)")
+        raise ColumnError(
+            f"{role} column '{name}': cannot tell which of {', '.join(map(repr, vals))} is "
+            f"the {'treated group' if role == 'treatment' else 'yes answer'}; code it as "
+            f"{' / '.join(positive)} (or 1/0)"
+        )
     v = (text == pos[0]).fill_null(False).cast(pl.Float64).to_numpy().copy() if pos else np.zeros(len(s))
     return v, missing
 
@@ -151,8 +165,7 @@ def _difference_stat() -> Smooth:
 DIFFERENCE = _difference_stat()
 
 
-def list_experiment(design, count: str, treatment: str, *, by=None, level: float = 0.95,
-                    df="design") -> Table:
+def list_experiment(design, count: str, treatment: str, *, by=None, level: float = 0.95, df="design") -> Table:
     """Prevalence of the sensitive item in a list experiment: the difference of design-weighted mean
     item counts, treated minus control, with the design-based SE of the difference (covariance of the
     two means included) and a Wald interval on `df` (the design df by default).
@@ -178,7 +191,7 @@ def list_experiment(design, count: str, treatment: str, *, by=None, level: float
         w = design.weights[rows]
         dfv = resolve_df(design, rows, req.df)
         if not (w @ tr > 0 and w @ (1 - tr) > 0):
-            est = v = math.nan         # no treated or no control cases with weight: nothing to difference
+            est = v = math.nan  # no treated or no control cases with weight: nothing to difference
         else:
             theta, V = evaluate(design, rows, Y, DIFFERENCE)
             est, v = float(theta[0]), float(V[0, 0])
@@ -217,12 +230,15 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
     given = {"p_truth": p_truth, "p_yes": p_yes, "p": p, "p_unrelated": p_unrelated}
     needs = {"forced": ("p_truth", "p_yes"), "warner": ("p",), "unrelated": ("p", "p_unrelated")}
     if rr_design not in needs:
-        raise EstimationError(f"{{rr_design}} must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'",
-                              param="rr_design")
+        raise EstimationError(
+            f"{{rr_design}} must be one of {', '.join(RR_DESIGNS)}, got '{rr_design}'", param="rr_design"
+        )
     surplus = [k for k, v in given.items() if v is not None and k not in needs[rr_design]]
     if surplus:
-        raise EstimationError(f"randomized response: {', '.join(surplus)} does not apply to the "
-                              f"{rr_design} design (it takes {', '.join(needs[rr_design])})")
+        raise EstimationError(
+            f"randomized response: {', '.join(surplus)} does not apply to the "
+            f"{rr_design} design (it takes {', '.join(needs[rr_design])})"
+        )
     if rr_design == "forced":
         pt = _check_prob("p_truth", p_truth, open_low=True, open_high=True)
         py = _check_prob("p_yes", p_yes, open_high=True)
@@ -232,16 +248,29 @@ def rr_transform(rr_design: str, *, p_truth=None, p_yes=None, p=None, p_unrelate
     if rr_design == "warner":
         pw = _check_prob("p", p, open_low=True, open_high=True)
         if abs(2 * pw - 1) < 1e-9:
-            raise EstimationError("randomized response: the warner design with p = 0.5 is unidentifiable "
-                                  "(the answers carry no information about the prevalence)")
+            raise EstimationError(
+                "randomized response: the warner design with p = 0.5 is unidentifiable "
+                "(the answers carry no information about the prevalence)"
+            )
         return 2 * pw - 1, 1 - pw
     pu = _check_prob("p", p, open_low=True, open_high=True)
     q = _check_prob("p_unrelated", p_unrelated)
     return pu, (1 - pu) * q
 
 
-def randomized_response(design, answer: str, *, rr_design: str, p_truth=None, p_yes=None, p=None,
-                        p_unrelated=None, by=None, level: float = 0.95, df="design") -> Table:
+def randomized_response(
+    design,
+    answer: str,
+    *,
+    rr_design: str,
+    p_truth=None,
+    p_yes=None,
+    p=None,
+    p_unrelated=None,
+    by=None,
+    level: float = 0.95,
+    df="design",
+) -> Table:
     """Prevalence of a sensitive attribute from randomized-response answers (see the module text for
     the three designs), with the design-based SE (that of the weighted "yes" share, divided by |a|)
     and a Wald interval. `answer` is 0/1, Boolean, or two text values one of which is
@@ -267,6 +296,9 @@ def randomized_response(design, answer: str, *, rr_design: str, p_truth=None, p_
         deff = vlam / vsrs if vsrs else math.nan
         dfv = resolve_df(design, rows, req.df)
         lo, hi = cimod.wald(est, math.sqrt(v) if v >= 0 else math.nan, req.level, dfv)
-        out.append(make_row("randomized_response", answer, None, domains.labels[gi], est, v, lo, hi, req, dfv,
-                            deff, n, n_missing))
+        out.append(
+            make_row(
+                "randomized_response", answer, None, domains.labels[gi], est, v, lo, hi, req, dfv, deff, n, n_missing
+            )
+        )
     return Table(tuple(out), design.describe())

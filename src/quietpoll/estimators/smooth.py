@@ -33,8 +33,7 @@ class Smooth:
     influence: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]  # (T, theta, Y) -> (rows, q)
 
 
-def evaluate(design, rows, Y: np.ndarray, stat: Smooth, pieces: list | None = None
-             ) -> tuple[np.ndarray, np.ndarray]:
+def evaluate(design, rows, Y: np.ndarray, stat: Smooth, pieces: list | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Point estimates (q,) and their covariance (q, q) for the rows of one analysis domain; the
     Piece that measured them is appended to `pieces` (for the table's joint covariance)."""
     w = design.weights[rows]
@@ -60,10 +59,10 @@ def ratio_stat(k: int) -> Smooth:
 
     def g(T):
         with np.errstate(divide="ignore", invalid="ignore"):
-            return T[:, :k] / T[:, k:k + 1]
+            return T[:, :k] / T[:, k : k + 1]
 
     def influence(T, theta, Y):
-        return (Y[:, :k] - theta[None, :] * Y[:, k:k + 1]) / T[k]
+        return (Y[:, :k] - theta[None, :] * Y[:, k : k + 1]) / T[k]
 
     return Smooth(g, influence)
 
@@ -112,7 +111,7 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, piece
             sw = float(w.sum())
             est = float(w @ yr) / sw
             dev = yr - est
-            scores = w * dev                      # divided by sum(w) in place when the design takes them
+            scores = w * dev  # divided by sum(w) in place when the design takes them
 
             def reevaluate(rep, yr=yr, rows=rows):
                 Tr = rep.replicate_totals(rows, np.column_stack([yr, np.ones_like(yr)]))
@@ -120,7 +119,7 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, piece
                     return Tr[:, :1] / Tr[:, 1:2]
 
             nobs = design.n_obs(rows)
-            s2 = float(scores @ dev) / sw * nobs / (nobs - 1) if nobs > 1 else math.nan   # R's svyvar
+            s2 = float(scores @ dev) / sw * nobs / (nobs - 1) if nobs > 1 else math.nan  # R's svyvar
             theta = np.array([est])
             influence = _scaled_once(scores, sw)
             V = design.vcov(rows, theta, influence=influence, reevaluate=reevaluate)
@@ -132,27 +131,45 @@ def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, piece
         est, v = float(theta[0]), float(V[0, 0])
         df = resolve_df(design, rows, req.df)
         lo, hi = cimod.wald(est, math.sqrt(v), req.level, df)
-        out.append(make_row(kind, var.name, None, domains.labels[g], est, v, lo, hi, req, df,
-                            v / vsrs if vsrs else math.nan, n, n_missing))
+        out.append(
+            make_row(
+                kind,
+                var.name,
+                None,
+                domains.labels[g],
+                est,
+                v,
+                lo,
+                hi,
+                req,
+                df,
+                v / vsrs if vsrs else math.nan,
+                n,
+                n_missing,
+            )
+        )
     return out
 
 
-def mean(design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald",
-         df="design") -> Table:
+def mean(
+    design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald", df="design"
+) -> Table:
     """Design-based means (R's svymean), per domain, missing values excluded as a domain."""
     return _numeric_stat(design, variables, by, Request(level, ci_method, df), "mean")
 
 
-def total(design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald",
-          df="design") -> Table:
+def total(
+    design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "wald", df="design"
+) -> Table:
     """Design-based totals (R's svytotal)."""
     return _numeric_stat(design, variables, by, Request(level, ci_method, df), "total")
 
 
 def _numeric_stat(design, variables, by, req: Request, kind: str) -> Table:
     if req.ci_method != "wald":
-        raise EstimationError(f"{{ci_method}} {req.ci_method} applies to proportions; a {kind} has only "
-                              "wald intervals", param="ci_method")
+        raise EstimationError(
+            f"{{ci_method}} {req.ci_method} applies to proportions; a {kind} has only wald intervals", param="ci_method"
+        )
     domains = make_domains(design.data, by)
     rows: list[Estimate] = []
     pieces: list[Piece] = []
@@ -162,8 +179,9 @@ def _numeric_stat(design, variables, by, req: Request, kind: str) -> Table:
     return Table(tuple(rows), design.describe(), pieces=tuple(pieces), engine=design)
 
 
-def proportion(design, variables: str | Sequence[str], *, by=None, level: float = 0.95,
-               ci_method: str = "logit", df="design") -> Table:
+def proportion(
+    design, variables: str | Sequence[str], *, by=None, level: float = 0.95, ci_method: str = "logit", df="design"
+) -> Table:
     """Proportions of each level of categorical variables, with intervals by `ci_method`."""
     req = Request(level, cimod.check_method(ci_method), df)
     domains = make_domains(design.data, by)
@@ -179,8 +197,9 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                 continue
             codes = var.codes[rows]
             if K == 2 and req.ci_method != "likelihood":
-                binary = _binary_linearized(design, rows, codes, name, levels, domains.labels[g], req, n,
-                                            n_missing, pieces)
+                binary = _binary_linearized(
+                    design, rows, codes, name, levels, domains.labels[g], req, n, n_missing, pieces
+                )
                 if binary is not None:
                     out += binary
                     continue
@@ -200,17 +219,31 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
                     return likelihood_ci(yk, design.weights[rows_], p_, v_, level_, df_)
 
                 if req.ci_method == "logit" and K == 2 and k == 0:
-                    lo, hi = None, None   # filled from the other level below: the logit interval is symmetric
+                    lo, hi = None, None  # filled from the other level below: the logit interval is symmetric
                 elif req.ci_method == "logit":
                     lo, hi = logit_ci(design, rows, Y[:, k], req.level, dfv)
                 elif req.ci_method == "beta":
                     # R's beta interval ignores df: it uses the design df and the rows of the domain
-                    lo, hi = cimod.proportion_ci("beta", p, v, req.level, design.degf(_rows_or_none(rows)),
-                                                 n)
+                    lo, hi = cimod.proportion_ci("beta", p, v, req.level, design.degf(_rows_or_none(rows)), n)
                 else:
                     lo, hi = cimod.proportion_ci(req.ci_method, p, v, req.level, dfv, n, likelihood=lik)
-                out.append(make_row("proportion", name, lev, domains.labels[g], p, v, lo, hi, req, dfv,
-                                    v / vsrs if vsrs else math.nan, n, n_missing))
+                out.append(
+                    make_row(
+                        "proportion",
+                        name,
+                        lev,
+                        domains.labels[g],
+                        p,
+                        v,
+                        lo,
+                        hi,
+                        req,
+                        dfv,
+                        v / vsrs if vsrs else math.nan,
+                        n,
+                        n_missing,
+                    )
+                )
             if req.ci_method == "logit" and K == 2:
                 # two levels: the fit for one is the mirror image of the fit for the other
                 first, second = out[-2], out[-1]
@@ -220,8 +253,9 @@ def proportion(design, variables: str | Sequence[str], *, by=None, level: float 
     return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
 
 
-def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missing, pieces: list
-                       ) -> list[Estimate] | None:
+def _binary_linearized(
+    design, rows, codes, name, levels, label, req, n, n_missing, pieces: list
+) -> list[Estimate] | None:
     """Both levels of a two-level variable from one linearization, when the design's variance is a
     function of influence values (else None: the general path re-evaluates): the second level's
     share is 1 - p with the same variance; the logit interval mirrors."""
@@ -247,20 +281,24 @@ def _binary_linearized(design, rows, codes, name, levels, label, req, n, n_missi
             ci1 = logit_ci(design, rows, y, req.level, dfv)
         ci0 = (1 - ci1[1], 1 - ci1[0])
     else:
-        dfm = design.degf(_rows_or_none(rows)) if req.ci_method == "beta" else dfv   # R's beta: design df
+        dfm = design.degf(_rows_or_none(rows)) if req.ci_method == "beta" else dfv  # R's beta: design df
         ci1 = cimod.proportion_ci(req.ci_method, p, v, req.level, dfm, n)
         ci0 = cimod.proportion_ci(req.ci_method, 1 - p, v, req.level, dfm, n)
-    return [make_row("proportion", name, levels[0], label, 1 - p, v, *ci0, req, dfv, deff, n, n_missing),
-            make_row("proportion", name, levels[1], label, p, v, *ci1, req, dfv, deff, n, n_missing)]
+    return [
+        make_row("proportion", name, levels[0], label, 1 - p, v, *ci0, req, dfv, deff, n, n_missing),
+        make_row("proportion", name, levels[1], label, p, v, *ci1, req, dfv, deff, n, n_missing),
+    ]
 
 
-def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0.95, ci_method: str = "wald",
-          df="design") -> Table:
+def ratio(
+    design, numerator: str, denominator: str, *, by=None, level: float = 0.95, ci_method: str = "wald", df="design"
+) -> Table:
     """Ratio of two totals (R's svyratio), rows with either value missing excluded."""
     req = Request(level, ci_method, df)
     if ci_method != "wald":
-        raise EstimationError(f"{{ci_method}} {ci_method} applies to proportions; a ratio has only wald "
-                              "intervals", param="ci_method")
+        raise EstimationError(
+            f"{{ci_method}} {ci_method} applies to proportions; a ratio has only wald intervals", param="ci_method"
+        )
     domains = make_domains(design.data, by)
     num = analysis_variable(design.data, numerator, numeric=True)
     den = analysis_variable(design.data, denominator, numeric=True)
@@ -280,8 +318,23 @@ def ratio(design, numerator: str, denominator: str, *, by=None, level: float = 0
         vsrs = _srs_var_of_mean(design, rows, r, w) * float(w.sum()) ** 2 if design.has_deff("ratio") else None
         dfv = resolve_df(design, rows, req.df)
         lo, hi = cimod.wald(est, math.sqrt(v), req.level, dfv)
-        out.append(make_row("ratio", both.name, None, domains.labels[g], est, v, lo, hi, req, dfv,
-                            None if vsrs is None else (v / vsrs if vsrs else math.nan), n, n_missing))
+        out.append(
+            make_row(
+                "ratio",
+                both.name,
+                None,
+                domains.labels[g],
+                est,
+                v,
+                lo,
+                hi,
+                req,
+                dfv,
+                None if vsrs is None else (v / vsrs if vsrs else math.nan),
+                n,
+                n_missing,
+            )
+        )
     return Table(tuple(out), design.describe(), pieces=tuple(pieces), engine=design)
 
 

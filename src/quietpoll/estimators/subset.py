@@ -26,8 +26,10 @@ import polars as pl
 
 from ..errors import ColumnError, EstimationError
 
-_TOKEN = re.compile(r"""\s*(?:(?P<num>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<str>"[^"]*"|'[^']*')|"""
-                    r"""(?P<op>==|!=|<=|>=|<|>|%in%|[&|!()\[\],])|(?P<bq>`[^`]+`)|(?P<name>[A-Za-z_.][\w.]*))""")
+_TOKEN = re.compile(
+    r"""\s*(?:(?P<num>-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)|(?P<str>"[^"]*"|'[^']*')|"""
+    r"""(?P<op>==|!=|<=|>=|<|>|%in%|[&|!()\[\],])|(?P<bq>`[^`]+`)|(?P<name>[A-Za-z_.][\w.]*))"""
+)
 _OPS = {"==": "eq", "!=": "ne", "<": "lt", "<=": "le", ">": "gt", ">=": "ge"}
 
 
@@ -37,7 +39,7 @@ def _tokens(text: str):
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
-            raise EstimationError(f"{{subset}}: cannot read '{text[pos:pos + 20]}' in '{text}'", param="subset")
+            raise EstimationError(f"{{subset}}: cannot read '{text[pos : pos + 20]}' in '{text}'", param="subset")
         kind = m.lastgroup
         val = m.group(kind)
         if kind == "bq":
@@ -128,8 +130,10 @@ class _Parser:
             vals = self.list_()
             return self._cast_in(name, col, vals)
         if op not in _OPS:
-            raise EstimationError(f"{{subset}}: expected a comparison (==, !=, <, <=, >, >=, in) after "
-                                  f"'{name}' in '{self.text}'", param="subset")
+            raise EstimationError(
+                f"{{subset}}: expected a comparison (==, !=, <, <=, >, >=, in) after '{name}' in '{self.text}'",
+                param="subset",
+            )
         self.take()
         kind2, val2 = self.peek()
         if kind2 == "name" and val2 not in ("TRUE", "FALSE", "True", "False", "true", "false"):

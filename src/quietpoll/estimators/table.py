@@ -11,8 +11,24 @@ import polars as pl
 
 from ..errors import EstimationError
 
-ROW_KEYS = ("statistic", "variable", "level", "domain", "estimate", "se", "ci_low", "ci_high", "level_ci",
-            "ci_method", "df", "deff", "n", "n_missing", "cv", "n_eff")
+ROW_KEYS = (
+    "statistic",
+    "variable",
+    "level",
+    "domain",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "level_ci",
+    "ci_method",
+    "df",
+    "deff",
+    "n",
+    "n_missing",
+    "cv",
+    "n_eff",
+)
 
 
 @dataclass(frozen=True)
@@ -55,8 +71,8 @@ class Table:
 
     rows: tuple[Estimate, ...]
     design: dict = field(default_factory=dict)
-    pieces: tuple = field(default=(), kw_only=True, repr=False, compare=False)   # design/protocol.py Piece
-    engine: Any = field(default=None, kw_only=True, repr=False, compare=False)   # the design that measured them
+    pieces: tuple = field(default=(), kw_only=True, repr=False, compare=False)  # design/protocol.py Piece
+    engine: Any = field(default=None, kw_only=True, repr=False, compare=False)  # the design that measured them
     _cache: dict = field(default_factory=dict, kw_only=True, repr=False, compare=False)
 
     def __len__(self) -> int:
@@ -68,8 +84,12 @@ class Table:
     def __add__(self, other: Table) -> Table:
         engine = self.engine if self.engine is not None else other.engine
         same = self.engine is None or other.engine is None or self.engine is other.engine
-        return Table(self.rows + other.rows, self.design or other.design,
-                     pieces=self.pieces + other.pieces if same else (), engine=engine)
+        return Table(
+            self.rows + other.rows,
+            self.design or other.design,
+            pieces=self.pieces + other.pieces if same else (),
+            engine=engine,
+        )
 
     @property
     def names(self) -> list[str]:
@@ -91,8 +111,10 @@ class Table:
         if "vcov" not in self._cache:
             q = sum(len(np.atleast_1d(p.theta)) for p in self.pieces)
             if self.engine is None or q != len(self.rows):
-                raise EstimationError("these estimates carry no joint covariance: vcov() is kept for means, "
-                                      "totals, proportions and ratios of one design")
+                raise EstimationError(
+                    "these estimates carry no joint covariance: vcov() is kept for means, "
+                    "totals, proportions and ratios of one design"
+                )
             self._cache["vcov"] = self.engine.vcov_joint(self.pieces) if q else np.zeros((0, 0))
         return self._cache["vcov"].copy()
 
@@ -109,11 +131,25 @@ class Table:
             r["domain"] = ", ".join(f"{k}={v}" for k, v in r["domain"].items())
             r["level"] = None if r["level"] is None else str(r["level"])
             rows.append(r)
-        schema = {"statistic": pl.String, "variable": pl.String, "level": pl.String, "domain": pl.String,
-                  "estimate": pl.Float64, "se": pl.Float64, "ci_low": pl.Float64, "ci_high": pl.Float64,
-                  "level_ci": pl.Float64, "ci_method": pl.String, "df": pl.Float64, "deff": pl.Float64,
-                  "n": pl.Int64, "n_missing": pl.Int64, "cv": pl.Float64, "n_eff": pl.Float64}
-        if any("method" in r for r in rows):   # list-experiment rows name their estimator
+        schema = {
+            "statistic": pl.String,
+            "variable": pl.String,
+            "level": pl.String,
+            "domain": pl.String,
+            "estimate": pl.Float64,
+            "se": pl.Float64,
+            "ci_low": pl.Float64,
+            "ci_high": pl.Float64,
+            "level_ci": pl.Float64,
+            "ci_method": pl.String,
+            "df": pl.Float64,
+            "deff": pl.Float64,
+            "n": pl.Int64,
+            "n_missing": pl.Int64,
+            "cv": pl.Float64,
+            "n_eff": pl.Float64,
+        }
+        if any("method" in r for r in rows):  # list-experiment rows name their estimator
             schema["method"] = pl.String
             rows = [{"method": None} | r for r in rows]
         return pl.DataFrame(rows, schema=schema, orient="row")

@@ -7,7 +7,18 @@ from .expressions import compile_expression, parse
 from .form import Choice, Instrument, Question, load_instrument
 from .typing import type_responses
 
-__all__ = ["Choice", "Instrument", "Question", "load_instrument", "compile_expression", "parse", "codebook",
-           "Responses", "read_responses", "type_responses", "TEMPLATES"]
+__all__ = [
+    "Choice",
+    "Instrument",
+    "Question",
+    "load_instrument",
+    "compile_expression",
+    "parse",
+    "codebook",
+    "Responses",
+    "read_responses",
+    "type_responses",
+    "TEMPLATES",
+]
 
 TEMPLATES = ("foreign-media",)

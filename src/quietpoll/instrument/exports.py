@@ -59,19 +59,61 @@ __all__ = [
 GEO_PARTS = ("latitude", "longitude", "altitude", "precision")
 
 _KOBO_META = {
-    "_id", "_uuid", "_submission_time", "_index", "_parent_index", "_parent_table_name",
-    "_validation_status", "_notes", "_status", "_submitted_by", "__version__", "_version", "_tags",
-    "_duration", "_total_media", "_media_count", "_media_all_received", "_last_edited_by",
-    "_attachments", "_geolocation", "_xform_id_string", "_edited", "$edited", "_bamboo_dataset_id",
-    "_date_modified", "_review_status", "_review_comment", "formhub/uuid", "meta/instanceID",
-    "meta/instanceName", "meta/deprecatedID", "meta/rootUuid", "instanceID", "meta/audit",
+    "_id",
+    "_uuid",
+    "_submission_time",
+    "_index",
+    "_parent_index",
+    "_parent_table_name",
+    "_validation_status",
+    "_notes",
+    "_status",
+    "_submitted_by",
+    "__version__",
+    "_version",
+    "_tags",
+    "_duration",
+    "_total_media",
+    "_media_count",
+    "_media_all_received",
+    "_last_edited_by",
+    "_attachments",
+    "_geolocation",
+    "_xform_id_string",
+    "_edited",
+    "$edited",
+    "_bamboo_dataset_id",
+    "_date_modified",
+    "_review_status",
+    "_review_comment",
+    "formhub/uuid",
+    "meta/instanceID",
+    "meta/instanceName",
+    "meta/deprecatedID",
+    "meta/rootUuid",
+    "instanceID",
+    "meta/audit",
 }
 _ODK_META = {
-    "KEY", "PARENT_KEY", "SubmissionDate", "isValidated", "ReviewState", "SubmitterID",
-    "SubmitterName", "AttachmentsPresent", "AttachmentsExpected", "Status", "DeviceID", "Edits",
-    "FormVersion", "meta-instanceID", "meta-instanceName", "meta-deprecatedID", "meta-audit",
+    "KEY",
+    "PARENT_KEY",
+    "SubmissionDate",
+    "isValidated",
+    "ReviewState",
+    "SubmitterID",
+    "SubmitterName",
+    "AttachmentsPresent",
+    "AttachmentsExpected",
+    "Status",
+    "DeviceID",
+    "Edits",
+    "FormVersion",
+    "meta-instanceID",
+    "meta-instanceName",
+    "meta-deprecatedID",
+    "meta-audit",
 }
-_QUIETPOLL_META = {"instance_id", "_interviewer"}   # written by `quietpoll pull` (and `import-odk`)
+_QUIETPOLL_META = {"instance_id", "_interviewer"}  # written by `quietpoll pull` (and `import-odk`)
 _ODK_GEO = {"Latitude": "latitude", "Longitude": "longitude", "Altitude": "altitude", "Accuracy": "precision"}
 _KOBO_GEO = re.compile(r"^_(?P<q>.+)_(?P<part>latitude|longitude|altitude|precision)$")
 _RANK = re.compile(r"^_\d+(st|nd|rd|th)_choice$")
@@ -278,9 +320,7 @@ def _clean(frame: pl.DataFrame, source_format: str) -> pl.DataFrame:
     text = [c for c, t in frame.schema.items() if t == pl.String]
     if not text:
         return frame
-    return frame.with_columns(
-        pl.when(pl.col(c) == "n/a").then(None).otherwise(pl.col(c)).alias(c) for c in text
-    )
+    return frame.with_columns(pl.when(pl.col(c) == "n/a").then(None).otherwise(pl.col(c)).alias(c) for c in text)
 
 
 def _indicator_true(column: str) -> pl.Expr:
@@ -344,9 +384,9 @@ def read_responses(
             except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
                 continue
     elif fmt == "odk" and dataset.format in ("csv", "tsv", "parquet", "sav", "dta"):
-        stem = p.stem   # ODK's layout, and what `pull` / `import-odk` write: <stem>-<repeat>.<same suffix>
+        stem = p.stem  # ODK's layout, and what `pull` / `import-odk` write: <stem>-<repeat>.<same suffix>
         for sibling in sorted(p.parent.glob(f"{stem}-*{p.suffix}")):
-            extra.append((sibling.stem[len(stem) + 1:], read_data(sibling).frame))
+            extra.append((sibling.stem[len(stem) + 1 :], read_data(sibling).frame))
     for name, rframe in extra:
         rfmt = detect_format(rframe.columns) if fmt == "plain" else fmt
         rframe, rcols, _, _, _ = _mapped(_clean(rframe, rfmt), instrument, rfmt)

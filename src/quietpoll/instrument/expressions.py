@@ -76,6 +76,7 @@ __all__ = [
     "SUPPORTED_FUNCTIONS",
 ]
 
+
 class _Compiler:
     def __init__(self, current: str | None, columns: Mapping[str, str] | None, today: _dt.date) -> None:
         self.current = current
@@ -103,7 +104,7 @@ class _Compiler:
         if v.kind in ("num", "numref"):
             e = v.expr.cast(pl.Float64, strict=False)
             return pl.when(e.is_nan()).then(None).otherwise(e)
-        if v.kind in ("str", "strref"):   # the text 'NaN' is NaN too, which compares false with anything
+        if v.kind in ("str", "strref"):  # the text 'NaN' is NaN too, which compares false with anything
             e = v.expr.cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False)
             return pl.when(e.is_nan()).then(None).otherwise(e)
         if v.kind == "bool":
@@ -319,4 +320,3 @@ def as_boolean(
 
 
 __all__ += ["as_boolean"]
-

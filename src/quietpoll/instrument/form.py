@@ -264,8 +264,9 @@ class _Flattener:
             relevant = _opt(bind.get("relevant"))
             if ctype in ("group", "repeat"):
                 if _device_only(bind.get(DEVICE_ONLY_ATTR), name):
-                    raise InstrumentError(f"{name}: bind::{DEVICE_ONLY_ATTR} marks fields, not a {ctype}; "
-                                          "mark each field inside it")
+                    raise InstrumentError(
+                        f"{name}: bind::{DEVICE_ONLY_ATTR} marks fields, not a {ctype}; mark each field inside it"
+                    )
                 inner_group = (*group, name)
                 inner_rel = (*group_relevant, relevant) if relevant else group_relevant
                 inner_repeat = repeat

@@ -57,9 +57,8 @@ def _text_to_date(e: pl.Expr) -> pl.Expr:
     return e.str.strip_chars().str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
 
 
-
 # each function: (min args, max args or None, implementation)
-_Impl = Callable[..., _V]   # (compiler, argument nodes) -> compiled value
+_Impl = Callable[..., _V]  # (compiler, argument nodes) -> compiled value
 _FUNCTIONS: dict[str, tuple[int, int | None, _Impl]] = {}
 
 
@@ -400,5 +399,3 @@ def _decimal_date_time(c: _Compiler, args: Sequence[Node]) -> _V:
 def _once(c: _Compiler, args: Sequence[Node]) -> _V:
     # once(x) keeps the first value computed on the device; over collected data it is x
     return c.compile(args[0])
-
-

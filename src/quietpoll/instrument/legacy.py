@@ -52,16 +52,21 @@ def _with(workbook: Any, **changes: Any) -> Any:
 
 
 def _duplicate_choices(workbook: Any) -> tuple[Any, str] | None:
-    seen = Counter((str(r.get("list_name") or r.get("list name") or ""), str(r.get("name")))
-                   for r in workbook.choices or () if r.get("name") is not None)
+    seen = Counter(
+        (str(r.get("list_name") or r.get("list name") or ""), str(r.get("name")))
+        for r in workbook.choices or ()
+        if r.get("name") is not None
+    )
     dups = sorted(f"{lst}/{name}" for (lst, name), n in seen.items() if n > 1)
     if not dups:
         return None
     settings = _settings(workbook) | {"allow_choice_duplicates": "yes"}
     shown = ", ".join(dups[:5]) + (f" and {len(dups) - 5} more" if len(dups) > 5 else "")
-    return (_with(workbook, settings=[settings]),
-            f"{LEGACY_PREFIX}choice names repeat within a list ({shown}); current pyxform refuses this, "
-            "read as with allow_choice_duplicates = yes")
+    return (
+        _with(workbook, settings=[settings]),
+        f"{LEGACY_PREFIX}choice names repeat within a list ({shown}); current pyxform refuses this, "
+        "read as with allow_choice_duplicates = yes",
+    )
 
 
 def _duplicate_names(workbook: Any) -> tuple[Any, str] | None:
@@ -89,9 +94,11 @@ def _duplicate_names(workbook: Any) -> tuple[Any, str] | None:
             stack.append(set())
     if not renamed:
         return None
-    return (_with(workbook, survey=rows),
-            f"{LEGACY_PREFIX}names repeat under one parent; current pyxform refuses this, the later ones were "
-            f"renamed ({', '.join(renamed)})")
+    return (
+        _with(workbook, survey=rows),
+        f"{LEGACY_PREFIX}names repeat under one parent; current pyxform refuses this, the later ones were "
+        f"renamed ({', '.join(renamed)})",
+    )
 
 
 def _set_rows(workbook: Any) -> tuple[Any, str] | None:
@@ -107,16 +114,39 @@ def _set_rows(workbook: Any) -> tuple[Any, str] | None:
         moved.append(f"'{_kind(row)}' -> settings {key}")
     if not moved:
         return None
-    return (_with(workbook, survey=kept, settings=[settings]),
-            f"{LEGACY_PREFIX}old row type(s) current pyxform does not know were moved to the settings "
-            f"({', '.join(moved)})")
+    return (
+        _with(workbook, survey=kept, settings=[settings]),
+        f"{LEGACY_PREFIX}old row type(s) current pyxform does not know were moved to the settings ({', '.join(moved)})",
+    )
 
 
 #: columns of the survey sheet that pyxform reads (a reference error there is the form's own error)
 _XLSFORM_COLUMNS = {
-    "type", "name", "label", "hint", "guidance_hint", "relevant", "constraint", "constraint_message",
-    "required", "required_message", "calculation", "default", "choice_filter", "repeat_count", "appearance",
-    "parameters", "read_only", "readonly", "trigger", "image", "audio", "video", "media", "note", "big-image",
+    "type",
+    "name",
+    "label",
+    "hint",
+    "guidance_hint",
+    "relevant",
+    "constraint",
+    "constraint_message",
+    "required",
+    "required_message",
+    "calculation",
+    "default",
+    "choice_filter",
+    "repeat_count",
+    "appearance",
+    "parameters",
+    "read_only",
+    "readonly",
+    "trigger",
+    "image",
+    "audio",
+    "video",
+    "media",
+    "note",
+    "big-image",
 }
 _REF_ERROR = re.compile(r"\[row : (\d+)\] On the 'survey' sheet, the '([^']+)' value is invalid\. Reference variables")
 
@@ -133,9 +163,11 @@ def _custom_column_reference(workbook: Any, message: str) -> tuple[Any, str] | N
     if not 0 <= i < len(rows) or column not in rows[i]:
         return None
     del rows[i][column]
-    return (_with(workbook, survey=rows),
-            f"{LEGACY_PREFIX}row {row_no}: a broken ${{...}} reference in the tool's own column '{column}' "
-            "(current pyxform checks every column); that cell was ignored")
+    return (
+        _with(workbook, survey=rows),
+        f"{LEGACY_PREFIX}row {row_no}: a broken ${{...}} reference in the tool's own column '{column}' "
+        "(current pyxform checks every column); that cell was ignored",
+    )
 
 
 _REPAIRS = (

@@ -107,7 +107,8 @@ def as_text(series: pl.Series) -> pl.Series:
     if dtype.is_float():
         whole = series.is_finite() & (series == series.floor())
         ints = pl.select(
-            pl.when(pl.lit(whole)).then(pl.lit(series).cast(pl.Int64, strict=False).cast(pl.String))
+            pl.when(pl.lit(whole))
+            .then(pl.lit(series).cast(pl.Int64, strict=False).cast(pl.String))
             .otherwise(pl.lit(series).cast(pl.String))
         ).to_series()
         return ints.alias(series.name)
@@ -138,9 +139,13 @@ def parse_column(series: pl.Series, qtype: str) -> pl.Series | None:
         as_int = text.str.to_integer(strict=False)
         as_float = text.cast(pl.Float64, strict=False)
         whole = as_float.is_finite() & (as_float == as_float.floor()) & (as_float.abs() < 2.0**63)
-        return pl.select(
-            pl.coalesce(pl.lit(as_int), pl.when(pl.lit(whole)).then(pl.lit(as_float).cast(pl.Int64, strict=False)))
-        ).to_series().alias(series.name)
+        return (
+            pl.select(
+                pl.coalesce(pl.lit(as_int), pl.when(pl.lit(whole)).then(pl.lit(as_float).cast(pl.Int64, strict=False)))
+            )
+            .to_series()
+            .alias(series.name)
+        )
     if qtype in ("decimal", "range"):
         if dtype.is_numeric():
             return series.cast(pl.Float64)
@@ -164,8 +169,9 @@ def parse_column(series: pl.Series, qtype: str) -> pl.Series | None:
             return series.cast(pl.Datetime("us"))
         text = series.cast(pl.String, strict=False).str.strip_chars().str.replace(r"Z$", "+00:00")
         attempts = [
-            lambda e, f=f: e.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC")
-            .dt.replace_time_zone(None)
+            lambda e, f=f: e.str.to_datetime(f, strict=False, time_unit="us", time_zone="UTC").dt.replace_time_zone(
+                None
+            )
             for f in _DATETIME_TZ_FORMATS
         ] + [lambda e, f=f: e.str.to_datetime(f, strict=False, time_unit="us") for f in _DATETIME_FORMATS]
         return _coalesce_parse(text, attempts)

@@ -6,6 +6,18 @@ from .report import quality_report
 from .results import NearDuplicate, Problem, QualityReport, ValidationResult
 from .validation import validate
 
-__all__ = ["validate", "percent_match", "null_threshold", "near_duplicates", "durations", "straightlining",
-           "item_nonresponse", "interviewer_effects", "quality_report", "ValidationResult", "QualityReport",
-           "Problem", "NearDuplicate"]
+__all__ = [
+    "validate",
+    "percent_match",
+    "null_threshold",
+    "near_duplicates",
+    "durations",
+    "straightlining",
+    "item_nonresponse",
+    "interviewer_effects",
+    "quality_report",
+    "ValidationResult",
+    "QualityReport",
+    "Problem",
+    "NearDuplicate",
+]

@@ -207,8 +207,11 @@ def item_nonresponse(
         _require(asked, questions, "asked-mask")
         if asked.height != n:
             raise ValidationError(f"asked has {asked.height} rows; the data have {n}")
-        was = np.column_stack([asked[q].cast(pl.Boolean).fill_null(False).to_numpy() for q in questions]) \
-            if questions else np.zeros((n, 0), dtype=bool)
+        was = (
+            np.column_stack([asked[q].cast(pl.Boolean).fill_null(False).to_numpy() for q in questions])
+            if questions
+            else np.zeros((n, 0), dtype=bool)
+        )
     else:
         was = np.ones_like(missing)
     miss = missing & was
@@ -261,9 +264,7 @@ def item_nonresponse(
             "p_adjusted": (float(pa) if np.isfinite(pa) else None),
             "flagged": bool(np.isfinite(pa) and pa < alpha and si > sr),
         }
-        for lab, mi, ai, si, sr, ar, pv, pa in zip(
-            labels, m_i, a_i, share_i, share_r, a_r, p, p_adj
-        )
+        for lab, mi, ai, si, sr, ar, pv, pa in zip(labels, m_i, a_i, share_i, share_r, a_r, p, p_adj)
     ]
     return result
 
@@ -373,9 +374,13 @@ def interviewer_effects(
         codes = sv.rank("dense").to_numpy().astype(np.int64) - 1 if sv.len() else np.zeros(0, np.int64)
         n_levels = int(codes.max()) + 1 if codes.size else 0
         discrete = (not numeric) or n_levels <= max_levels
-        table = np.bincount(g * max(n_levels, 1) + codes, minlength=k * max(n_levels, 1)).reshape(
-            k, max(n_levels, 1)
-        ).astype(float) if codes.size else np.zeros((k, 1))
+        table = (
+            np.bincount(g * max(n_levels, 1) + codes, minlength=k * max(n_levels, 1))
+            .reshape(k, max(n_levels, 1))
+            .astype(float)
+            if codes.size
+            else np.zeros((k, 1))
+        )
         row: dict = {"kind": "question", "question": q, "n": int(ok.sum())}
         rho = anova_p = None
         if numeric:
@@ -386,11 +391,13 @@ def interviewer_effects(
             t = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
             denom = t.sum() * (min(t.shape) - 1) if min(t.shape) > 1 else 0
             v = float(np.sqrt(stat / denom)) if denom and np.isfinite(stat) else None
-            row.update(test="chi2", rho_int=rho, statistic=stat, df=df, df2=None, p_value=p, cramers_v=v,
-                       anova_p=anova_p)
+            row.update(
+                test="chi2", rho_int=rho, statistic=stat, df=df, df2=None, p_value=p, cramers_v=v, anova_p=anova_p
+            )
         else:
-            row.update(test="anova", rho_int=rho, statistic=f, df=d1, df2=d2, p_value=anova_p, cramers_v=None,
-                       anova_p=anova_p)
+            row.update(
+                test="anova", rho_int=rho, statistic=f, df=d1, df2=d2, p_value=anova_p, cramers_v=None, anova_p=anova_p
+            )
         q_rows.append(row)
 
         # each interviewer vs the rest
@@ -403,17 +410,26 @@ def interviewer_effects(
             e_i = n_i[:, None] * col[None, :] / max(n_i.sum(), 1)
             e_r = n_r[:, None] * col[None, :] / max(n_i.sum(), 1)
             with np.errstate(invalid="ignore", divide="ignore"):
-                stat_i = (np.where(used, (table - e_i) ** 2 / np.where(e_i > 0, e_i, 1), 0)
-                          + np.where(used, (rest - e_r) ** 2 / np.where(e_r > 0, e_r, 1), 0)).sum(axis=1)
+                stat_i = (
+                    np.where(used, (table - e_i) ** 2 / np.where(e_i > 0, e_i, 1), 0)
+                    + np.where(used, (rest - e_r) ** 2 / np.where(e_r > 0, e_r, 1), 0)
+                ).sum(axis=1)
             df_i = float(used.sum() - 1)
             testable = (n_i >= min_interviews) & (n_r > 0) & (df_i >= 1)
             p_i = np.where(testable, stats.chi2.sf(stat_i, max(df_i, 1)), np.nan)
             for j in range(k):
-                i_rows.append({
-                    "kind": "interviewer", "interviewer": labels[j], "question": q, "test": "chi2",
-                    "n": int(n_i[j]), "statistic": float(stat_i[j]) if testable[j] else None,
-                    "df": df_i if testable[j] else None, "p_value": float(p_i[j]) if testable[j] else None,
-                })
+                i_rows.append(
+                    {
+                        "kind": "interviewer",
+                        "interviewer": labels[j],
+                        "question": q,
+                        "test": "chi2",
+                        "n": int(n_i[j]),
+                        "statistic": float(stat_i[j]) if testable[j] else None,
+                        "df": df_i if testable[j] else None,
+                        "p_value": float(p_i[j]) if testable[j] else None,
+                    }
+                )
         else:
             y = sv.cast(pl.Float64).to_numpy() if codes.size else np.zeros(0)
             for j in range(k):
@@ -423,10 +439,18 @@ def interviewer_effects(
                     st, pv = float(res.statistic), float(res.pvalue)
                 else:
                     st = pv = None
-                i_rows.append({
-                    "kind": "interviewer", "interviewer": labels[j], "question": q, "test": "ks",
-                    "n": int(mine.sum()), "statistic": st, "df": None, "p_value": pv,
-                })
+                i_rows.append(
+                    {
+                        "kind": "interviewer",
+                        "interviewer": labels[j],
+                        "question": q,
+                        "test": "ks",
+                        "n": int(mine.sum()),
+                        "statistic": st,
+                        "df": None,
+                        "p_value": pv,
+                    }
+                )
 
     def _adjust(rows: list[dict]) -> None:
         p = np.array([np.nan if r["p_value"] is None else r["p_value"] for r in rows], dtype=float)
@@ -446,11 +470,17 @@ def interviewer_effects(
         mine = [r for r in i_rows if r["interviewer"] == lab]
         flagged_q = [r["question"] for r in mine if r["flagged"]]
         pas = [r["p_adjusted"] for r in mine if r["p_adjusted"] is not None]
-        summary.append({
-            "kind": "interviewer_summary", "interviewer": lab, "tests": len(pas),
-            "flagged_questions": flagged_q, "min_p_adjusted": min(pas) if pas else None,
-            "flagged": bool(flagged_q), "correction": correction,
-        })
+        summary.append(
+            {
+                "kind": "interviewer_summary",
+                "interviewer": lab,
+                "tests": len(pas),
+                "flagged_questions": flagged_q,
+                "min_p_adjusted": min(pas) if pas else None,
+                "flagged": bool(flagged_q),
+                "correction": correction,
+            }
+        )
     return q_rows + i_rows + summary
 
 

@@ -9,17 +9,44 @@ from .duplicates import near_duplicates, null_threshold
 from .interviewers import durations, interviewer_effects, item_nonresponse, straightlining
 from .results import NearDuplicate, QualityReport, jsonable
 
-NOT_ANSWERS = {"note", "calculate", "start", "end", "today", "deviceid", "username", "subscriberid", "simserial",
-               "phonenumber", "audit", "begin_group", "end_group", "begin_repeat", "end_repeat"}
+NOT_ANSWERS = {
+    "note",
+    "calculate",
+    "start",
+    "end",
+    "today",
+    "deviceid",
+    "username",
+    "subscriberid",
+    "simserial",
+    "phonenumber",
+    "audit",
+    "begin_group",
+    "end_group",
+    "begin_repeat",
+    "end_repeat",
+}
 #: interviewer columns used by default, first found; "_interviewer" is the pseudonym `quietpoll pull` writes
-INTERVIEWER_COLUMNS = ("_interviewer", "interviewer", "intermediary", "enumerator", "_submitted_by", "username", "deviceid")
-K_R_THRESHOLD = 0.85   # Kuriakose & Robbins' fixed cut-off: never flag below it
+INTERVIEWER_COLUMNS = (
+    "_interviewer",
+    "interviewer",
+    "intermediary",
+    "enumerator",
+    "_submitted_by",
+    "username",
+    "deviceid",
+)
+K_R_THRESHOLD = 0.85  # Kuriakose & Robbins' fixed cut-off: never flag below it
 
 
-def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None = None,
-                   threshold: float | None = None, seed: int = 0) -> QualityReport:
-    questions = [q.name for q in instrument.data_questions()
-                 if q.type not in NOT_ANSWERS and q.repeat is None and q.name in frame.columns]
+def quality_report(
+    frame: pl.DataFrame, instrument, *, interviewer: str | None = None, threshold: float | None = None, seed: int = 0
+) -> QualityReport:
+    questions = [
+        q.name
+        for q in instrument.data_questions()
+        if q.type not in NOT_ANSWERS and q.repeat is None and q.name in frame.columns
+    ]
     if interviewer is None:
         interviewer = next((c for c in INTERVIEWER_COLUMNS if c in frame.columns), None)
     # a pair must share at least 10 answered questions to count (half the questions when there are fewer)
@@ -30,12 +57,15 @@ def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None =
         sims = 200 if frame.height <= 2000 else max(20, int(200 * 2000 / frame.height))
         simulated = null_threshold(frame, questions, seed=seed, min_compared=min_compared, simulations=sims)
         threshold = max(simulated, K_R_THRESHOLD)
-        rule = f"99th percentile of the maximum match among simulated independent interviews ({simulated:.3f}), " \
-               f"at least {K_R_THRESHOLD}"
+        rule = (
+            f"99th percentile of the maximum match among simulated independent interviews ({simulated:.3f}), "
+            f"at least {K_R_THRESHOLD}"
+        )
     else:
         rule = "given"
-    pairs = near_duplicates(frame, questions, interviewer=interviewer, threshold=threshold, seed=seed,
-                            min_compared=min_compared)
+    pairs = near_duplicates(
+        frame, questions, interviewer=interviewer, threshold=threshold, seed=seed, min_compared=min_compared
+    )
     start = next((q.name for q in instrument.questions if q.type == "start" and q.name in frame.columns), None)
     end = next((q.name for q in instrument.questions if q.type == "end" and q.name in frame.columns), None)
     found_durations = None
@@ -45,14 +75,24 @@ def quality_report(frame: pl.DataFrame, instrument, *, interviewer: str | None =
     grids = _grids(instrument, frame)
     effects = None
     if interviewer:
-        closed = [q.name for q in instrument.data_questions()
-                  if q.type in ("select_one", "integer", "decimal") and q.name in questions]
+        closed = [
+            q.name
+            for q in instrument.data_questions()
+            if q.type in ("select_one", "integer", "decimal") and q.name in questions
+        ]
         effects = jsonable(interviewer_effects(frame, closed, interviewer))
     return QualityReport(
-        n_rows=frame.height, questions=tuple(questions), interviewer=interviewer, threshold=jsonable(threshold),
-        threshold_rule=rule, near_duplicates=tuple(NearDuplicate.from_dict(jsonable(d)) for d in pairs),
-        durations=found_durations, straightlining=jsonable(straightlining(frame, grids) if grids else []),
-        item_nonresponse=jsonable(item_nonresponse(frame, questions, interviewer)), interviewer_effects=effects)
+        n_rows=frame.height,
+        questions=tuple(questions),
+        interviewer=interviewer,
+        threshold=jsonable(threshold),
+        threshold_rule=rule,
+        near_duplicates=tuple(NearDuplicate.from_dict(jsonable(d)) for d in pairs),
+        durations=found_durations,
+        straightlining=jsonable(straightlining(frame, grids) if grids else []),
+        item_nonresponse=jsonable(item_nonresponse(frame, questions, interviewer)),
+        interviewer_effects=effects,
+    )
 
 
 def _grids(instrument, frame) -> dict[str, list[str]]:
@@ -65,8 +105,13 @@ def _grids(instrument, frame) -> dict[str, list[str]]:
             grids[f"{run[0].group[-1] if run[0].group else 'grid'}:{run[0].list_name}"] = [q.name for q in run]
 
     for q in instrument.questions:
-        if q.type == "select_one" and q.name in frame.columns and run and q.list_name == run[-1].list_name \
-                and q.group == run[-1].group:
+        if (
+            q.type == "select_one"
+            and q.name in frame.columns
+            and run
+            and q.list_name == run[-1].list_name
+            and q.group == run[-1].group
+        ):
             run.append(q)
             continue
         close()

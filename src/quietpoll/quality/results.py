@@ -15,8 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Problem", "Unsupported", "ValidationResult", "NearDuplicate", "FlaggedRow", "QualityReport",
-           "jsonable"]
+__all__ = ["Problem", "Unsupported", "ValidationResult", "NearDuplicate", "FlaggedRow", "QualityReport", "jsonable"]
 
 
 def jsonable(obj: Any) -> Any:
@@ -46,8 +45,7 @@ class Problem:
     message: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "rule": self.rule, "value": self.value,
-                "message": self.message}
+        return {"row": self.row, "column": self.column, "rule": self.rule, "value": self.value, "message": self.message}
 
 
 @dataclass(frozen=True)
@@ -71,8 +69,11 @@ class ValidationResult:
     unsupported: tuple[Unsupported, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"n_rows": self.n_rows, "problems": [p.to_dict() for p in self.problems],
-                "unsupported": [u.to_dict() for u in self.unsupported]}
+        return {
+            "n_rows": self.n_rows,
+            "problems": [p.to_dict() for p in self.problems],
+            "unsupported": [u.to_dict() for u in self.unsupported],
+        }
 
     def by_rule(self) -> dict[str, int]:
         """Number of problems of each rule, rules in alphabetical order."""
@@ -108,13 +109,24 @@ class NearDuplicate:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> NearDuplicate:
-        return cls(row=int(d["row"]), match_row=int(d["match_row"]), share=float(d["share"]),
-                   compared=int(d["compared"]), threshold=float(d["threshold"]), interviewer=d.get("interviewer"),
-                   match_interviewer=d.get("match_interviewer"), has_interviewer="interviewer" in d)
+        return cls(
+            row=int(d["row"]),
+            match_row=int(d["match_row"]),
+            share=float(d["share"]),
+            compared=int(d["compared"]),
+            threshold=float(d["threshold"]),
+            interviewer=d.get("interviewer"),
+            match_interviewer=d.get("match_interviewer"),
+            has_interviewer="interviewer" in d,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"row": self.row, "match_row": self.match_row, "share": self.share,
-                               "compared": self.compared}
+        out: dict[str, Any] = {
+            "row": self.row,
+            "match_row": self.match_row,
+            "share": self.share,
+            "compared": self.compared,
+        }
         if self.has_interviewer:
             out["interviewer"] = self.interviewer
             out["match_interviewer"] = self.match_interviewer
@@ -150,10 +162,14 @@ class QualityReport:
     interviewer_effects: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"n_rows": self.n_rows, "questions": list(self.questions),
-                               "interviewer": self.interviewer, "threshold": self.threshold,
-                               "threshold_rule": self.threshold_rule,
-                               "near_duplicates": [d.to_dict() for d in self.near_duplicates]}
+        out: dict[str, Any] = {
+            "n_rows": self.n_rows,
+            "questions": list(self.questions),
+            "interviewer": self.interviewer,
+            "threshold": self.threshold,
+            "threshold_rule": self.threshold_rule,
+            "near_duplicates": [d.to_dict() for d in self.near_duplicates],
+        }
         if self.durations is not None:
             out["durations"] = self.durations
         out["straightlining"] = self.straightlining
@@ -177,11 +193,14 @@ class QualityReport:
         row = [d.row for d in self.near_duplicates]
         match = [d.match_row for d in self.near_duplicates]
         share = [d.share for d in self.near_duplicates]
-        frame = pl.DataFrame({"row": row + match, "match": match + row, "share": share * 2},
-                             schema={"row": pl.Int64, "match": pl.Int64, "share": pl.Float64})
+        frame = pl.DataFrame(
+            {"row": row + match, "match": match + row, "share": share * 2},
+            schema={"row": pl.Int64, "match": pl.Int64, "share": pl.Float64},
+        )
         frame = frame.group_by("row").agg(pl.col("match").unique().sort(), pl.col("share").max()).sort("row")
-        return tuple(FlaggedRow(row=int(r), matches=tuple(int(m) for m in ms), share=float(s))
-                     for r, ms, s in frame.iter_rows())
+        return tuple(
+            FlaggedRow(row=int(r), matches=tuple(int(m) for m in ms), share=float(s)) for r, ms, s in frame.iter_rows()
+        )
 
     @property
     def flagged_rows(self) -> tuple[int, ...]:

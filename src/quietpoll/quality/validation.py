@@ -186,8 +186,15 @@ class _Checker:
         for column in self.frame.columns:
             info = classify_column(column, index, "kobo")
             if info.kind == "unknown":
-                self.problems.append(Problem(row=None, column=column, rule="unknown_column", value=None,
-                                             message=f"column {column!r} is not a question of the form"))
+                self.problems.append(
+                    Problem(
+                        row=None,
+                        column=column,
+                        rule="unknown_column",
+                        value=None,
+                        message=f"column {column!r} is not a question of the form",
+                    )
+                )
             elif info.question is not None and info.kind in ("answer", "indicator"):
                 present.add(info.question)
         reported: set[str] = set()
@@ -197,8 +204,15 @@ class _Checker:
             if q.group[:1] == ("meta",) or q.repeat != self.repeat or q.device_only:
                 continue  # device-only fields (randomization draws) are never collected
             reported.add(q.name)
-            self.problems.append(Problem(row=None, column=q.name, rule="missing_column", value=None,
-                                         message=f"question {q.name!r} ({q.type}) has no column in the data"))
+            self.problems.append(
+                Problem(
+                    row=None,
+                    column=q.name,
+                    rule="missing_column",
+                    value=None,
+                    message=f"question {q.name!r} ({q.type}) has no column in the data",
+                )
+            )
 
     def types_and_choices(self, q: Question) -> pl.Series | None:
         """Checks type and choices; returns the cells with a type error (None if none can have one)."""
@@ -303,5 +317,6 @@ def validate(
     """
     checker = _Checker(frame, instrument, today, repeat)
     checker.run()
-    return ValidationResult(n_rows=frame.height, problems=tuple(checker.problems),
-                            unsupported=tuple(checker.unsupported))
+    return ValidationResult(
+        n_rows=frame.height, problems=tuple(checker.problems), unsupported=tuple(checker.unsupported)
+    )

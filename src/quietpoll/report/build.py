@@ -50,7 +50,7 @@ class ReportResult:
     json_path: Path
     pdf_path: Path | None = None
     data: dict = field(default_factory=dict)
-    prepared: PreparedStudy | None = field(default=None, repr=False)   # the study as the report used it
+    prepared: PreparedStudy | None = field(default=None, repr=False)  # the study as the report used it
 
 
 def _step(progress: Progress | None, k: int) -> None:
@@ -58,26 +58,37 @@ def _step(progress: Progress | None, k: int) -> None:
         progress(STEPS[k], k, len(STEPS))
 
 
-def _quality_summary(validation: ValidationResult, quality: QualityReport, flagged: list[int], dropped: bool,
-                     tr) -> dict:
+def _quality_summary(
+    validation: ValidationResult, quality: QualityReport, flagged: list[int], dropped: bool, tr
+) -> dict:
     _, ngettext = tr.gettext, tr.ngettext
     # interviewer / intermediary codes are collection metadata: never published, only counted
     return {
         "validation": {
-            "n_rows": validation.n_rows, "n_problems": len(validation.problems), "by_rule": validation.by_rule(),
+            "n_rows": validation.n_rows,
+            "n_problems": len(validation.problems),
+            "by_rule": validation.by_rule(),
             "by_column": validation.by_column(),
             "unsupported": len(validation.unsupported),
             "action": _("listed here; answers are used as collected (none was changed)"),
         },
         "near_duplicates": {
-            "threshold": quality.threshold, "threshold_rule": quality.threshold_rule,
-            "pairs": quality.pairs(), "n_flagged": len(flagged),
-            "action": (ngettext("excluded before weighting: both interviews of each flagged pair (%(num)d "
-                                "interview), since which one is the copy cannot be told",
-                                "excluded before weighting: both interviews of each flagged pair (%(num)d "
-                                "interviews), since which one is the copy cannot be told", len(flagged))
-                       % {"num": len(flagged)}) if dropped and flagged else
-                      (_("kept ([quality] drop_flagged = false)") if flagged else _("none flagged")),
+            "threshold": quality.threshold,
+            "threshold_rule": quality.threshold_rule,
+            "pairs": quality.pairs(),
+            "n_flagged": len(flagged),
+            "action": (
+                ngettext(
+                    "excluded before weighting: both interviews of each flagged pair (%(num)d "
+                    "interview), since which one is the copy cannot be told",
+                    "excluded before weighting: both interviews of each flagged pair (%(num)d "
+                    "interviews), since which one is the copy cannot be told",
+                    len(flagged),
+                )
+                % {"num": len(flagged)}
+            )
+            if dropped and flagged
+            else (_("kept ([quality] drop_flagged = false)") if flagged else _("none flagged")),
         },
         "durations": quality.findings("durations"),
         "straightlining": quality.findings("straightlining"),
@@ -91,23 +102,43 @@ def _weighting(prepared: PreparedStudy):
     cfg, design, weighted, frame = prepared.config, prepared.design, prepared.weighted, prepared.frame
     if cfg.weighting is None:
         diag = diagnostics(frame, design.weights, design.weights)
-        return {"method": None, "kish_deff": diag.kish_deff, "effective_n": diag.effective_n,
-                "margins": [], "warnings": [], "collapsed": []}
+        return {
+            "method": None,
+            "kish_deff": diag.kish_deff,
+            "effective_n": diag.effective_n,
+            "margins": [],
+            "warnings": [],
+            "collapsed": [],
+        }
     collapsed = list(prepared.collapsed)
     # margins achieved vs target for the variables whose levels were not merged (merged ones are listed)
     merged = {c.get("variable") for c in collapsed if isinstance(c, dict)}
     targets = {k: v for k, v in cfg.weighting.targets.items() if k not in merged}
-    margins = (parse_targets(targets, design.data, population=cfg.weighting.population)
-               if targets else None)
+    margins = parse_targets(targets, design.data, population=cfg.weighting.population) if targets else None
     diag = diagnostics(design.data, design.weights, weighted.weights, margins=margins)
-    return {"method": cfg.weighting.method, "variables": list(cfg.weighting.targets), "kish_deff": diag.kish_deff,
-            "effective_n": diag.effective_n, "n": int(frame.height), "weights": diag.summary(),
-            "margins": diag.margin_table(), "warnings": list(diag.warnings), "collapsed": collapsed}
+    return {
+        "method": cfg.weighting.method,
+        "variables": list(cfg.weighting.targets),
+        "kish_deff": diag.kish_deff,
+        "effective_n": diag.effective_n,
+        "n": int(frame.height),
+        "weights": diag.summary(),
+        "margins": diag.margin_table(),
+        "warnings": list(diag.warnings),
+        "collapsed": collapsed,
+    }
 
 
-def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
-                 indicators: list[str] | None = None, fmt: str = "html",
-                 progress: Progress | None = None, publish: bool = False) -> ReportResult:
+def build_report(
+    study_dir: Path,
+    out_dir: Path,
+    *,
+    language: str | None = None,
+    indicators: list[str] | None = None,
+    fmt: str = "html",
+    progress: Progress | None = None,
+    publish: bool = False,
+) -> ReportResult:
     """Run the study's pipeline and write out_dir/report.html and out_dir/report.json (and report.pdf
     with fmt="pdf"). With publish=True the published counts of every table are recorded in the study's
     release log (disclosure/log.py) and differencing warnings against the last publication are in
@@ -118,7 +149,7 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
     if fmt == "pdf":
         from .pdf import find_renderer
 
-        find_renderer()          # before the work: no renderer, no report
+        find_renderer()  # before the work: no renderer, no report
     _step(progress, 0)
     study_dir = Path(study_dir)
     if not study_dir.exists():
@@ -143,8 +174,13 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
     share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}
     # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
     copies = {f"__s_{c}": pl.col(c).cast(pl.String) for c in sorted(share_vars | set(opts.by))}
-    prepared = prepare_study(cfg, instrument=instrument, responses=responses, derived=copies,
-                             progress=lambda name: name != STEPS[0] and _step(progress, STEPS.index(name)))
+    prepared = prepare_study(
+        cfg,
+        instrument=instrument,
+        responses=responses,
+        derived=copies,
+        progress=lambda name: name != STEPS[0] and _step(progress, STEPS.index(name)),
+    )
     validation, quality, flagged = prepared.validation, prepared.quality, list(prepared.flagged)
     drop_flagged = cfg.quality.drop_flagged
     frame, weighted = prepared.frame, prepared.weighted
@@ -165,8 +201,14 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         if q.repeat is not None:
             skipped.append({"question": q.name, "reason": _("questions of repeats are not tabulated")})
         elif q.type in SKIP_REASON or q.type not in TABULATED:
-            skipped.append({"question": q.name, "reason": _(SKIP_REASON[q.type]) if SKIP_REASON.get(q.type)
-                            else _("%(type)s not tabulated") % {"type": q.type}})
+            skipped.append(
+                {
+                    "question": q.name,
+                    "reason": _(SKIP_REASON[q.type])
+                    if SKIP_REASON.get(q.type)
+                    else _("%(type)s not tabulated") % {"type": q.type},
+                }
+            )
         elif q.name not in frame.columns:
             skipped.append({"question": q.name, "reason": _("not in the data")})
         else:
@@ -178,10 +220,16 @@ def build_report(study_dir: Path, out_dir: Path, *, language: str | None = None,
         "title": cfg.title or instrument.title,
         "synthetic": opts.synthetic,
         "language": base_language(opts.language),
-        "settings": {"min_cell": opts.min_cell, "max_ci_width": opts.max_ci_width, "min_n": opts.min_n,
-                     "by": list(opts.by), "level": opts.level, "dominance": list(opts.dominance),
-                     "p_percent": opts.p_percent,
-                     "by_labels": {b: question_label(instrument, b, opts.language) for b in opts.by}},
+        "settings": {
+            "min_cell": opts.min_cell,
+            "max_ci_width": opts.max_ci_width,
+            "min_n": opts.min_n,
+            "by": list(opts.by),
+            "level": opts.level,
+            "dominance": list(opts.dominance),
+            "p_percent": opts.p_percent,
+            "by_labels": {b: question_label(instrument, b, opts.language) for b in opts.by},
+        },
         "sample": sample,
         "indicators": rows,
         "sensitive": sensitive_pairs(rows),
@@ -220,8 +268,9 @@ def published_counts(table: dict) -> pl.DataFrame | None:
         cells.append(("__all__", table.get("n")))
     if not cells:
         return None
-    return pl.DataFrame({"cell": [c for c, _ in cells], "n": [n for _, n in cells]},
-                        schema={"cell": pl.String, "n": pl.Float64})
+    return pl.DataFrame(
+        {"cell": [c for c, _ in cells], "n": [n for _, n in cells]}, schema={"cell": pl.String, "n": pl.Float64}
+    )
 
 
 def log_published_counts(study_dir: Path, data: dict, threshold: int) -> list[str]:
@@ -241,9 +290,16 @@ def _sample_sizes(design, instrument, opts, n_read: int, n_excluded: int) -> dic
     for by in opts.by[:1]:
         lv = column_levels(design.data, by, instrument, opts.language)
         counts, res = one_way(lv, design.weights, opts.min_cell, opts.dominance)
-        out["by"][by] = [{"level": v, "label": lab, "n": None if res.cells[0, k] else int(counts[k]),
-                          "suppressed": bool(res.cells[0, k])}
-                         for k, (v, lab) in enumerate(zip(lv.levels, lv.labels)) if counts[k] > 0]
+        out["by"][by] = [
+            {
+                "level": v,
+                "label": lab,
+                "n": None if res.cells[0, k] else int(counts[k]),
+                "suppressed": bool(res.cells[0, k]),
+            }
+            for k, (v, lab) in enumerate(zip(lv.levels, lv.labels))
+            if counts[k] > 0
+        ]
     return out
 
 

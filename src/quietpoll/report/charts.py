@@ -28,9 +28,14 @@ WARN = "#b35900"
 GRID = "#d9d9d9"
 
 #: legend texts (English defaults; the page passes them in the report's language)
-LEGEND = {"estimate": "weighted estimate and interval", "naive": "unweighted", "warn": "estimate with a warning",
-          "clipped": "interval continues beyond the axis", "outside": "estimate beyond the axis",
-          "suppressed": "suppressed: too few respondents to publish"}
+LEGEND = {
+    "estimate": "weighted estimate and interval",
+    "naive": "unweighted",
+    "warn": "estimate with a warning",
+    "clipped": "interval continues beyond the axis",
+    "outside": "estimate beyond the axis",
+    "suppressed": "suppressed: too few respondents to publish",
+}
 
 
 def _units(ch: str) -> float:
@@ -48,13 +53,13 @@ def wrap(text: str, width_em: float) -> list[str]:
         if line and used + sep + w > width_em:
             lines.append(line)
             line, used, sep = "", 0.0, 0.0
-        while w > width_em and not line:      # a single word wider than the line
+        while w > width_em and not line:  # a single word wider than the line
             cut, acc = 0, 0.0
             while cut < len(word) and acc + _units(word[cut]) <= width_em:
                 acc += _units(word[cut])
                 cut += 1
-            lines.append(word[:max(cut, 1)])
-            word = word[max(cut, 1):]
+            lines.append(word[: max(cut, 1)])
+            word = word[max(cut, 1) :]
             w = sum(_units(c) for c in word)
         line += (" " if line else "") + word
         used += sep + w
@@ -66,8 +71,12 @@ def wrap(text: str, width_em: float) -> list[str]:
 def _scale(rows: list[dict], share: bool) -> tuple[float, float]:
     if share:
         return 0.0, 1.0
-    vals = [v for r in rows for v in (r.get("ci_low"), r.get("ci_high"), r.get("estimate"), r.get("naive"))
-            if v is not None and math.isfinite(v)]
+    vals = [
+        v
+        for r in rows
+        for v in (r.get("ci_low"), r.get("ci_high"), r.get("estimate"), r.get("naive"))
+        if v is not None and math.isfinite(v)
+    ]
     if not vals:
         return 0.0, 1.0
     lo, hi = min(vals), max(vals)
@@ -85,19 +94,28 @@ def _ticks(lo: float, hi: float, share: bool) -> list[tuple[float, str]]:
 def _arrow(x: float, y: float, direction: int, colour: str) -> str:
     """A filled arrow head at x pointing left (-1) or right (+1)."""
     tip = x + 7 * direction
-    return (f'<polygon points="{x:.1f},{y - 5:.1f} {tip:.1f},{y:.1f} {x:.1f},{y + 5:.1f}" fill="{colour}" '
-            'class="clipped"/>')
+    return (
+        f'<polygon points="{x:.1f},{y - 5:.1f} {tip:.1f},{y:.1f} {x:.1f},{y + 5:.1f}" fill="{colour}" class="clipped"/>'
+    )
 
 
-def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label: str | None = None,
-                suppressed_label: str | None = None, legend: dict | None = None, narrow: bool = False) -> str:
+def dot_whisker(
+    rows: list[dict],
+    *,
+    title: str,
+    share: bool = True,
+    naive_label: str | None = None,
+    suppressed_label: str | None = None,
+    legend: dict | None = None,
+    narrow: bool = False,
+) -> str:
     """An SVG dot-and-whisker chart. Each row: label, estimate, ci_low, ci_high, naive (optional),
     suppressed, warn (bool), heading (bool: a group title row without a value). `legend` gives the
     legend texts (keys of LEGEND); narrow=True gives the phone layout."""
     text = dict(LEGEND, **(legend or {}))
     if naive_label is not None:
         text["naive"] = naive_label
-    row_suppressed = suppressed_label or "suppressed"      # the row's own word; the legend explains it
+    row_suppressed = suppressed_label or "suppressed"  # the row's own word; the legend explains it
     lo, hi = _scale(rows, share)
     span = (hi - lo) or 1.0
     width = NARROW_W if narrow else WIDTH
@@ -105,7 +123,7 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
     label_em = (NARROW_W - 12) / 12 if narrow else (LABEL_W - 14) / 12
 
     def x(v: float) -> float:
-        v = min(max(v, lo), hi)          # drawn to the edge; the table gives the value
+        v = min(max(v, lo), hi)  # drawn to the edge; the table gives the value
         return x0_plot + (v - lo) / span * plot_w
 
     # layout: each row's label lines and its height
@@ -113,7 +131,7 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
     for r in rows:
         lines = wrap(str(r["label"]), label_em)
         if narrow and not r.get("heading"):
-            h = LINE_H * len(lines) + 22          # the label, then the whisker under it
+            h = LINE_H * len(lines) + 22  # the label, then the whisker under it
         else:
             h = max(LINE_H * len(lines), 14) + ROW_PAD
         layout.append((r, lines, y, h))
@@ -123,12 +141,14 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
     body = []
     for k, (r, lines, top, h) in enumerate(layout):
         if k % 2 == 0:
-            body.append(f'<rect x="0" y="{top:.1f}" width="{width}" height="{h:.1f}" fill="#f4f7fb" '
-                        'fill-opacity="0.6"/>')
+            body.append(
+                f'<rect x="0" y="{top:.1f}" width="{width}" height="{h:.1f}" fill="#f4f7fb" fill-opacity="0.6"/>'
+            )
         weight = ' font-weight="bold"' if r.get("heading") else ""
         ty = top + 13 if narrow and not r.get("heading") else top + (h - LINE_H * len(lines)) / 2 + 12
-        spans = "".join(f'<tspan x="6" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
-                        for i, line in enumerate(lines))
+        spans = "".join(
+            f'<tspan x="6" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>' for i, line in enumerate(lines)
+        )
         body.append(f'<text x="6" y="{ty:.1f}" font-size="12"{weight} fill="#111">{spans}</text>')
         if r.get("heading"):
             continue
@@ -136,51 +156,66 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
         if r.get("suppressed") or r.get("estimate") is None:
             if r.get("suppressed"):
                 used.add("suppressed")
-            body.append(f'<text x="{x0_plot + 4}" y="{cy + 4:.1f}" font-size="12" font-style="italic" fill="#666">'
-                        f'{escape(row_suppressed if r.get("suppressed") else "—")}</text>')
+            body.append(
+                f'<text x="{x0_plot + 4}" y="{cy + 4:.1f}" font-size="12" font-style="italic" fill="#666">'
+                f"{escape(row_suppressed if r.get('suppressed') else '—')}</text>"
+            )
             continue
         colour = WARN if r.get("warn") else EST
         used.add("warn" if r.get("warn") else "estimate")
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
             xa, xb = x(r["ci_low"]), x(r["ci_high"])
-            body.append(f'<line x1="{xa:.1f}" y1="{cy:.1f}" x2="{xb:.1f}" y2="{cy:.1f}" stroke="{colour}" '
-                        'stroke-width="2.5"/>')
+            body.append(
+                f'<line x1="{xa:.1f}" y1="{cy:.1f}" x2="{xb:.1f}" y2="{cy:.1f}" stroke="{colour}" stroke-width="2.5"/>'
+            )
             for xe, v, side in ((xa, r["ci_low"], -1), (xb, r["ci_high"], 1)):
                 if (side < 0 and v < lo) or (side > 0 and v > hi):
                     body.append(_arrow(xe, cy, side, colour))
                     used.add("clipped")
                 else:
-                    body.append(f'<line x1="{xe:.1f}" y1="{cy - 5:.1f}" x2="{xe:.1f}" y2="{cy + 5:.1f}" '
-                                f'stroke="{colour}" stroke-width="2"/>')
+                    body.append(
+                        f'<line x1="{xe:.1f}" y1="{cy - 5:.1f}" x2="{xe:.1f}" y2="{cy + 5:.1f}" '
+                        f'stroke="{colour}" stroke-width="2"/>'
+                    )
         if r.get("naive") is not None:
             used.add("naive")
-            body.append(f'<circle cx="{x(r["naive"]):.1f}" cy="{cy:.1f}" r="4.5" fill="none" stroke="{NAIVE}" '
-                        'stroke-width="1.8"/>')
+            body.append(
+                f'<circle cx="{x(r["naive"]):.1f}" cy="{cy:.1f}" r="4.5" fill="none" stroke="{NAIVE}" '
+                'stroke-width="1.8"/>'
+            )
         est = r["estimate"]
         if est < lo or est > hi:
             used.add("outside")
             xe, side = x(est), (1 if est > hi else -1)
-            body.append(f'<polygon points="{xe - 6 * side:.1f},{cy - 7:.1f} {xe + 4 * side:.1f},{cy:.1f} '
-                        f'{xe - 6 * side:.1f},{cy + 7:.1f}" fill="#ffffff" stroke="{colour}" stroke-width="2" '
-                        'class="outside"/>')
+            body.append(
+                f'<polygon points="{xe - 6 * side:.1f},{cy - 7:.1f} {xe + 4 * side:.1f},{cy:.1f} '
+                f'{xe - 6 * side:.1f},{cy + 7:.1f}" fill="#ffffff" stroke="{colour}" stroke-width="2" '
+                'class="outside"/>'
+            )
         else:
             body.append(f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="5.5" fill="{colour}"/>')
     grid = []
     for t, lab in _ticks(lo, hi, share):
         xt = x(t)
-        grid.append(f'<line x1="{xt:.1f}" y1="{TOP - 6}" x2="{xt:.1f}" y2="{bottom}" stroke="{GRID}" '
-                    'stroke-width="1"/>')
+        grid.append(
+            f'<line x1="{xt:.1f}" y1="{TOP - 6}" x2="{xt:.1f}" y2="{bottom}" stroke="{GRID}" stroke-width="1"/>'
+        )
         anchor = "start" if narrow and t == lo else "end" if narrow and t == hi else "middle"
-        grid.append(f'<text x="{xt:.1f}" y="{bottom + 16}" font-size="12" text-anchor="{anchor}" fill="#333">'
-                    f'{escape(lab)}</text>')
+        grid.append(
+            f'<text x="{xt:.1f}" y="{bottom + 16}" font-size="12" text-anchor="{anchor}" fill="#333">'
+            f"{escape(lab)}</text>"
+        )
     # the legend: one line per kind of mark shown, under the axis
-    marks = {"estimate": f'<circle cx="{{x}}" cy="{{y}}" r="5" fill="{EST}"/>',
-             "naive": f'<circle cx="{{x}}" cy="{{y}}" r="4.5" fill="none" stroke="{NAIVE}" stroke-width="1.8"/>',
-             "warn": f'<circle cx="{{x}}" cy="{{y}}" r="5" fill="{WARN}"/>',
-             "clipped": '<polygon points="{xa},{ya} {xb},{y} {xa},{yb}" fill="' + EST + '"/>',
-             "outside": '<polygon points="{xa},{ya} {xb},{y} {xa},{yb}" fill="#ffffff" stroke="' + EST
-                        + '" stroke-width="2"/>',
-             "suppressed": '<text x="{xa}" y="{yt}" font-size="12" font-style="italic" fill="#666">…</text>'}
+    marks = {
+        "estimate": f'<circle cx="{{x}}" cy="{{y}}" r="5" fill="{EST}"/>',
+        "naive": f'<circle cx="{{x}}" cy="{{y}}" r="4.5" fill="none" stroke="{NAIVE}" stroke-width="1.8"/>',
+        "warn": f'<circle cx="{{x}}" cy="{{y}}" r="5" fill="{WARN}"/>',
+        "clipped": '<polygon points="{xa},{ya} {xb},{y} {xa},{yb}" fill="' + EST + '"/>',
+        "outside": '<polygon points="{xa},{ya} {xb},{y} {xa},{yb}" fill="#ffffff" stroke="'
+        + EST
+        + '" stroke-width="2"/>',
+        "suppressed": '<text x="{xa}" y="{yt}" font-size="12" font-style="italic" fill="#666">…</text>',
+    }
     legend_x = 6 if narrow else x0_plot
     legend_size = 12 if narrow else 11
     legend_em = (width - legend_x - 26) / legend_size
@@ -192,16 +227,20 @@ def dot_whisker(rows: list[dict], *, title: str, share: bool = True, naive_label
         lines = wrap(text[key], legend_em)
         cx, cy = legend_x + 6, ly - 4
         leg.append(marks[key].format(x=cx, y=cy, xa=cx - 4, xb=cx + 4, ya=cy - 5, yb=cy + 5, yt=ly))
-        spans = "".join(f'<tspan x="{legend_x + 18}" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
-                        for i, line in enumerate(lines))
+        spans = "".join(
+            f'<tspan x="{legend_x + 18}" dy="{0 if i == 0 else LINE_H}">{escape(line)}</tspan>'
+            for i, line in enumerate(lines)
+        )
         leg.append(f'<text x="{legend_x + 18}" y="{ly}" font-size="{legend_size}" fill="#333">{spans}</text>')
         ly += LINE_H * len(lines) + 3
     height = int(ly + 4)
     kind = "chart chart-narrow" if narrow else "chart chart-wide"
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" role="img" width="{width}" height="{height}" '
-           f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
-           f'<title>{escape(title)}</title>',
-           f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>']
+    out = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="{kind}" role="img" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" aria-label="{escape(title)}">',
+        f"<title>{escape(title)}</title>",
+        f'<rect x="0" y="0" width="{width}" height="{height}" fill="#ffffff"/>',
+    ]
     out += grid + body + leg
     out.append("</svg>")
     return "\n".join(out)

@@ -49,7 +49,7 @@ from pathlib import Path
 
 import polars as pl
 
-from ..errors import ReportError, StudyError
+from ..errors import ReportError
 from ..safe_output import neutralize_formulas, private_dir, private_output, xlsx_workbook
 from ..study import load_study
 
@@ -92,18 +92,22 @@ def _language(form, cfg, language: str | None) -> str | None:
     if wanted is None:
         return form.default_language
     if form.languages and wanted not in form.languages:
-        raise ReportError(f"{{language}} '{wanted}' is not a label language of the form; "
-                          f"available: {', '.join(form.languages)}", param="language")
+        raise ReportError(
+            f"{{language}} '{wanted}' is not a label language of the form; available: {', '.join(form.languages)}",
+            param="language",
+        )
     return wanted
 
 
 def _text(labels, language, default) -> str:
-    return (labels or {}).get(language or "") or (labels or {}).get(default or "") or next(
-        (t for t in (labels or {}).values() if t), "")
+    return (
+        (labels or {}).get(language or "")
+        or (labels or {}).get(default or "")
+        or next((t for t in (labels or {}).values() if t), "")
+    )
 
 
-def labelled_responses(study_dir: str | Path, *, language: str | None = None, weighted: bool = False
-                       ) -> LabelledData:
+def labelled_responses(study_dir: str | Path, *, language: str | None = None, weighted: bool = False) -> LabelledData:
     """The study's responses typed and labelled from its form (see the module docstring)."""
     from ..instrument.typing import choice_names, labels as choice_labels, parse_column
     from ..pipeline import prepare_study, read_study
@@ -150,8 +154,11 @@ def labelled_responses(study_dir: str | Path, *, language: str | None = None, we
             var_labels[q.name], types[q.name], questions[q.name] = label, kind, q.name
             for c in names:
                 name = f"{q.name}/{c}"
-                ind = pl.select(pl.when(pl.lit(text).is_not_null()).then(
-                    pl.lit(members).list.contains(c).cast(pl.Int64))).to_series().alias(name)
+                ind = (
+                    pl.select(pl.when(pl.lit(text).is_not_null()).then(pl.lit(members).list.contains(c).cast(pl.Int64)))
+                    .to_series()
+                    .alias(name)
+                )
                 cols.append(ind)
                 var_labels[name] = f"{label}: {labs.get(c, c)}" if label else labs.get(c, c)
                 val_labels[name] = {0: off, 1: on}
@@ -167,7 +174,7 @@ def labelled_responses(study_dir: str | Path, *, language: str | None = None, we
         if label:
             var_labels[q.name] = label
         types[q.name], questions[q.name] = kind, q.name
-    for c in raw.columns:       # meta, derived and unknown columns, as read
+    for c in raw.columns:  # meta, derived and unknown columns, as read
         if c not in done and not any(s.name == c for s in cols):
             cols.append(raw.get_column(c))
             types[c] = "meta" if c in responses.meta else "column"
@@ -176,13 +183,14 @@ def labelled_responses(study_dir: str | Path, *, language: str | None = None, we
         frame = frame.with_columns(prepared.final_weights("final_weight"))
         var_labels["final_weight"] = "Final weight ([weighting] of study.toml); empty: excluded near-duplicate"
         types["final_weight"] = "weight"
-    return LabelledData(frame, var_labels, val_labels, codes, types, questions, lang,
-                        cfg.study.synthetic, cfg.study.title or "", notes)
+    return LabelledData(
+        frame, var_labels, val_labels, codes, types, questions, lang, cfg.study.synthetic, cfg.study.title or "", notes
+    )
 
 
 def legal_names(columns: list[str], fmt: str) -> dict[str, str]:
     """Column -> a name SPSS / Stata accept (letters, digits, _; a letter first; Stata: <= 28 chars), unique."""
-    limit = 28 if fmt == "dta" else 64   # Stata allows 32; readstat names value-label sets after the variable
+    limit = 28 if fmt == "dta" else 64  # Stata allows 32; readstat names value-label sets after the variable
     out: dict[str, str] = {}
     taken: set[str] = set()
     for c in columns:
@@ -202,13 +210,14 @@ def legal_names(columns: list[str], fmt: str) -> dict[str, str]:
 
 def _fit(text: str, *, chars: int | None = None, nbytes: int | None = None) -> str:
     """`text` shortened (with "...") to at most `chars` characters and `nbytes` UTF-8 bytes."""
+
     def ok(t):
         return (chars is None or len(t) <= chars) and (nbytes is None or len(t.encode()) <= nbytes)
 
     if ok(text):
         return text
     lo, hi = 0, len(text)
-    while lo < hi:        # longest prefix that fits with the ellipsis
+    while lo < hi:  # longest prefix that fits with the ellipsis
         mid = (lo + hi + 1) // 2
         if ok(text[:mid] + "..."):
             lo = mid
@@ -220,16 +229,29 @@ def _fit(text: str, *, chars: int | None = None, nbytes: int | None = None) -> s
 def _codebook_rows(data: LabelledData, names: dict[str, str] | None = None) -> tuple[list[dict], list[dict]]:
     variables, values = [], []
     for c in data.frame.columns:
-        variables.append({"name": c, "exported_name": (names or {}).get(c, c), "label": data.variable_labels.get(c),
-                          "type": data.types.get(c), "question": data.questions.get(c)})
+        variables.append(
+            {
+                "name": c,
+                "exported_name": (names or {}).get(c, c),
+                "label": data.variable_labels.get(c),
+                "type": data.types.get(c),
+                "question": data.questions.get(c),
+            }
+        )
         for v, lab in data.value_labels.get(c, {}).items():
             code = data.codes.get(c, {}).get(v) if c in data.codes else v
             values.append({"name": c, "value": str(v), "code": code, "label": lab})
     return variables, values
 
 
-def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, *, language: str | None = None,
-                 weighted: bool = False) -> ExportResult:
+def export_study(
+    study_dir: str | Path,
+    to: str,
+    out: str | Path | None = None,
+    *,
+    language: str | None = None,
+    weighted: bool = False,
+) -> ExportResult:
     """Write the study's labelled responses as `to` (xlsx, sav, dta, parquet, csv) to `out`
     (default: STUDY/exports/responses[-SYNTHETIC].<format>)."""
     fmt = str(to).lower().lstrip(".")
@@ -250,8 +272,9 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
             with private_output(out) as tmp:
                 _write_readstat(data, tmp, fmt)
         except Exception as exc:  # noqa: BLE001 - readstat's own errors, e.g. a label it cannot store
-            raise ReportError(f"cannot write '{out}' as {fmt}: {str(exc).splitlines()[0] if str(exc) else exc!r}") \
-                from None
+            raise ReportError(
+                f"cannot write '{out}' as {fmt}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+            ) from None
     elif fmt == "parquet":
         with private_output(out) as tmp:
             _write_parquet(data, tmp)
@@ -268,13 +291,30 @@ def export_study(study_dir: str | Path, to: str, out: str | Path | None = None, 
             by_name.setdefault(v["name"], []).append(v)
         rows = []
         for var in variables:
-            rows.append({"variable": var["name"], "label": var["label"], "type": var["type"], "value": None,
-                         "code": None, "value_label": None})
-            rows += [{"variable": var["name"], "label": None, "type": None, "value": v["value"],
-                      "code": None if v["code"] is None else str(v["code"]), "value_label": v["label"]}
-                     for v in by_name.get(var["name"], [])]
-        codebook = pl.DataFrame(rows, schema={k: pl.String for k in ("variable", "label", "type", "value", "code",
-                                                                     "value_label")})
+            rows.append(
+                {
+                    "variable": var["name"],
+                    "label": var["label"],
+                    "type": var["type"],
+                    "value": None,
+                    "code": None,
+                    "value_label": None,
+                }
+            )
+            rows += [
+                {
+                    "variable": var["name"],
+                    "label": None,
+                    "type": None,
+                    "value": v["value"],
+                    "code": None if v["code"] is None else str(v["code"]),
+                    "value_label": v["label"],
+                }
+                for v in by_name.get(var["name"], [])
+            ]
+        codebook = pl.DataFrame(
+            rows, schema={k: pl.String for k in ("variable", "label", "type", "value", "code", "value_label")}
+        )
         with private_output(sidecar) as tmp:
             neutralize_formulas(codebook).write_csv(tmp)
     return ExportResult(out, data.frame.height, data.frame.width, sidecar)
@@ -293,21 +333,33 @@ def _write_readstat(data: LabelledData, out: Path, fmt: str) -> None:
     if recode:
         frame = frame.with_columns(recode)
     # Stata: no UInt / Boolean; everything numeric as Int64 / Float64
-    frame = frame.with_columns([pl.col(c).cast(pl.Int64) for c, t in frame.schema.items()
-                                if t.is_integer() and t != pl.Int64])
+    frame = frame.with_columns(
+        [pl.col(c).cast(pl.Int64) for c, t in frame.schema.items() if t.is_integer() and t != pl.Int64]
+    )
     frame = frame.rename(names)
     if fmt == "dta":
         var = {names[c]: _fit(t, chars=80) for c, t in data.variable_labels.items()}
-        val = {names[c]: {(data.codes[c][v] if c in data.codes else v): _fit(lab, chars=80) for v, lab in m.items()}
-               for c, m in data.value_labels.items()}
-        pyreadstat.write_dta(frame, out, file_label=_fit(_file_label(data), chars=80), column_labels=var,
-                             variable_value_labels=val)
+        val = {
+            names[c]: {(data.codes[c][v] if c in data.codes else v): _fit(lab, chars=80) for v, lab in m.items()}
+            for c, m in data.value_labels.items()
+        }
+        pyreadstat.write_dta(
+            frame, out, file_label=_fit(_file_label(data), chars=80), column_labels=var, variable_value_labels=val
+        )
     else:
         var = {names[c]: _fit(t, nbytes=255) for c, t in data.variable_labels.items()}
-        val = {names[c]: {(data.codes[c][v] if c in data.codes else v): _fit(lab, nbytes=120)
-                          for v, lab in m.items()} for c, m in data.value_labels.items()}
-        pyreadstat.write_sav(frame, out, file_label=_fit(_file_label(data), nbytes=64), column_labels=var,
-                             variable_value_labels=val, note=data.notes or None)
+        val = {
+            names[c]: {(data.codes[c][v] if c in data.codes else v): _fit(lab, nbytes=120) for v, lab in m.items()}
+            for c, m in data.value_labels.items()
+        }
+        pyreadstat.write_sav(
+            frame,
+            out,
+            file_label=_fit(_file_label(data), nbytes=64),
+            column_labels=var,
+            variable_value_labels=val,
+            note=data.notes or None,
+        )
 
 
 def _write_parquet(data: LabelledData, out: Path) -> None:
@@ -321,14 +373,18 @@ def _write_parquet(data: LabelledData, out: Path) -> None:
         if f.name in data.variable_labels:
             meta["label"] = data.variable_labels[f.name]
         if f.name in data.value_labels:
-            meta["value_labels"] = json.dumps({str(k): v for k, v in data.value_labels[f.name].items()},
-                                              ensure_ascii=False)
+            meta["value_labels"] = json.dumps(
+                {str(k): v for k, v in data.value_labels[f.name].items()}, ensure_ascii=False
+            )
         fields.append(f.with_metadata(meta) if meta else f)
     variables, values = _codebook_rows(data)
-    schema_meta = {"quietpoll.codebook": json.dumps({"variables": variables, "value_labels": values},
-                                                    ensure_ascii=False, default=str),
-                   "quietpoll.synthetic": "true" if data.synthetic else "false",
-                   "quietpoll.title": _file_label(data)}
+    schema_meta = {
+        "quietpoll.codebook": json.dumps(
+            {"variables": variables, "value_labels": values}, ensure_ascii=False, default=str
+        ),
+        "quietpoll.synthetic": "true" if data.synthetic else "false",
+        "quietpoll.title": _file_label(data),
+    }
     pq.write_table(pa.Table.from_arrays(table.columns, schema=pa.schema(fields, metadata=schema_meta)), out)
 
 
@@ -337,10 +393,13 @@ def _write_xlsx(data: LabelledData, out: Path) -> None:
     about = [_file_label(data), f"labels: {data.language or 'default'}", *data.notes]
     sheets = {
         "data": data.frame,
-        "variables": pl.DataFrame(variables, schema={k: pl.String for k in ("name", "exported_name", "label", "type",
-                                                                            "question")}),
-        "value_labels": pl.DataFrame([{**v, "code": None if v["code"] is None else str(v["code"])} for v in values],
-                                     schema={k: pl.String for k in ("name", "value", "code", "label")}),
+        "variables": pl.DataFrame(
+            variables, schema={k: pl.String for k in ("name", "exported_name", "label", "type", "question")}
+        ),
+        "value_labels": pl.DataFrame(
+            [{**v, "code": None if v["code"] is None else str(v["code"])} for v in values],
+            schema={k: pl.String for k in ("name", "value", "code", "label")},
+        ),
         "about": pl.DataFrame({"about": about}),
     }
     with xlsx_workbook(out) as wb:

@@ -91,29 +91,46 @@ def flags_of(rows) -> list[str]:
 
 def _env(language: str) -> tuple[jinja2.Environment, str]:
     src = resources.files(__package__).joinpath("templates", "report.html.j2").read_text(encoding="utf-8")
-    env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                             extensions=["jinja2.ext.i18n"])
+    env = jinja2.Environment(
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        extensions=["jinja2.ext.i18n"],
+    )
     env.install_gettext_translations(translations(language), newstyle=True)
     env.filters.update(pct=pct, num=num)
-    env.globals.update(ci=ci, num=num, pct=pct, amount=amount, markers=MARKERS, flags_of=flags_of,
-                       method_names=METHOD_NAMES)
+    env.globals.update(
+        ci=ci, num=num, pct=pct, amount=amount, markers=MARKERS, flags_of=flags_of, method_names=METHOD_NAMES
+    )
     return env, src
 
 
 def _chart_rows(rows: list[dict], label_key: str = "label") -> list[dict]:
-    return [{"label": r[label_key], "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-             "naive": r.get("naive_estimate"), "suppressed": r["suppressed"],
-             "warn": bool(r.get("flags") or r.get("warnings"))}
-            for r in rows]
+    return [
+        {
+            "label": r[label_key],
+            "estimate": r["estimate"],
+            "ci_low": r["ci_low"],
+            "ci_high": r["ci_high"],
+            "naive": r.get("naive_estimate"),
+            "suppressed": r["suppressed"],
+            "warn": bool(r.get("flags") or r.get("warnings")),
+        }
+        for r in rows
+    ]
 
 
 def _legend(tr) -> dict:
     _ = tr.gettext
-    return {"estimate": _("weighted estimate and its interval"), "naive": _("unweighted estimate"),
-            "warn": _("estimate with a note under the table (wide interval, few respondents or outside 0–100%)"),
-            "clipped": _("the interval continues beyond the axis"),
-            "outside": _("the estimate lies beyond the axis (see the table)"),
-            "suppressed": _("suppressed: too few respondents to publish (table rules)")}
+    return {
+        "estimate": _("weighted estimate and its interval"),
+        "naive": _("unweighted estimate"),
+        "warn": _("estimate with a note under the table (wide interval, few respondents or outside 0–100%)"),
+        "clipped": _("the interval continues beyond the axis"),
+        "outside": _("the estimate lies beyond the axis (see the table)"),
+        "suppressed": _("suppressed: too few respondents to publish (table rules)"),
+    }
 
 
 def _both(rows: list[dict], **kw) -> str:
@@ -148,8 +165,11 @@ def render_html(data: dict) -> str:
     env, src = _env(data["language"])
     css = CSS.strip()
     digest = base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode("ascii")
-    csp = (f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; script-src 'none'; "
-           "font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; style-src 'sha256-{digest}'; img-src 'none'; script-src 'none'; "
+        "font-src 'none'; connect-src 'none'; base-uri 'none'; form-action 'none'"
+    )
     lang = "ko" if data["language"] == "Korean" else "en"
-    return env.from_string(src).render(d=data, css=css, csp=csp, charts=charts(data), lang=lang,
-                                       level=f"{100 * data['settings'].get('level', 0.95):g}")
+    return env.from_string(src).render(
+        d=data, css=css, csp=csp, charts=charts(data), lang=lang, level=f"{100 * data['settings'].get('level', 0.95):g}"
+    )

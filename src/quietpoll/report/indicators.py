@@ -64,7 +64,7 @@ class Suppressor:
         self.design = design
         self.instrument = instrument
         self.opts = opts
-        self.crosstabs = crosstabs       # (variable, by) -> crosstab dict of toplines.two_way_table
+        self.crosstabs = crosstabs  # (variable, by) -> crosstab dict of toplines.two_way_table
         self.frame = design.data
         self.w = design.weights
 
@@ -108,8 +108,9 @@ class Suppressor:
             i = levels.index(level)
             return {cl.levels[k]: bool(res.cells[i, j] or res.col_totals[j]) for j, k in enumerate(keep)}
         if ind.kind == "randomized_response":
-            keep, _, _, res = two_way(self._levels(ind.randomized_response["answer"]), cl, self.w, o.min_cell,
-                                      o.dominance)
+            keep, _, _, res = two_way(
+                self._levels(ind.randomized_response["answer"]), cl, self.w, o.min_cell, o.dominance
+            )
             return {cl.levels[k]: bool(res.cells[:, j].any() or res.col_totals[j]) for j, k in enumerate(keep)}
         ok = self._observed(ind) & (cl.codes >= 0)
         K = len(cl.levels)
@@ -145,15 +146,21 @@ def _warnings(r: dict, opts, share: bool, tr) -> list[str]:
     lo, hi = r["ci_low"], r["ci_high"]
     found = flags(r, opts, share)
     if "wide_interval" in found:
-        out.append(_("interval wider than %(width)s (from %(low).3f to %(high).3f)")
-                   % {"width": f"{opts.max_ci_width:g}", "low": lo, "high": hi})
+        out.append(
+            _("interval wider than %(width)s (from %(low).3f to %(high).3f)")
+            % {"width": f"{opts.max_ci_width:g}", "low": lo, "high": hi}
+        )
     if "small_n" in found:
-        out.append(ngettext("based on %(num)d respondent (fewer than %(min_n)d)",
-                            "based on %(num)d respondents (fewer than %(min_n)d)", r["n"])
-                   % {"num": r["n"], "min_n": opts.min_n})
+        out.append(
+            ngettext(
+                "based on %(num)d respondent (fewer than %(min_n)d)",
+                "based on %(num)d respondents (fewer than %(min_n)d)",
+                r["n"],
+            )
+            % {"num": r["n"], "min_n": opts.min_n}
+        )
     if "outside_range" in found:
-        out.append(_("estimate or interval outside 0–100%%: the design's estimate is noisy at this sample size")
-                   % {})
+        out.append(_("estimate or interval outside 0–100%%: the design's estimate is noisy at this sample size") % {})
     return out
 
 
@@ -166,14 +173,31 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict, tr=None) ->
     for ind in opts.indicators:
         binary = ind.kind == "mean" and is_binary(design.data, ind.variable)
         share = ind.kind != "mean" or binary
-        for by in (None, *(b for b in opts.by if b not in ind.columns())):   # never a column by itself
+        for by in (None, *(b for b in opts.by if b not in ind.columns())):  # never a column by itself
             rows = _estimates(design, ind, by, opts.level)
             if by is None and not rows:  # nobody gave the indicator's answer (a small sample): say so
-                out.append({"id": ind.id, "label": ind.text(opts.language), "kind": ind.kind,
-                            "variable": ind.columns()[0], "level": ind.level, "domain": {}, "domain_label": "",
-                            "direct": ind.direct, "share": share, "suppressed": True, "estimate": None, "se": None,
-                            "ci_low": None, "ci_high": None, "n": None, "deff": None, "naive_estimate": None,
-                            "warnings": ["no interview gave this answer"]})
+                out.append(
+                    {
+                        "id": ind.id,
+                        "label": ind.text(opts.language),
+                        "kind": ind.kind,
+                        "variable": ind.columns()[0],
+                        "level": ind.level,
+                        "domain": {},
+                        "domain_label": "",
+                        "direct": ind.direct,
+                        "share": share,
+                        "suppressed": True,
+                        "estimate": None,
+                        "se": None,
+                        "ci_low": None,
+                        "ci_high": None,
+                        "n": None,
+                        "deff": None,
+                        "naive_estimate": None,
+                        "warnings": ["no interview gave this answer"],
+                    }
+                )
                 continue
             naive_rows = {tuple(r.domain.items()): r for r in _estimates(naive, ind, by, opts.level)}
             if by is None:
@@ -190,16 +214,37 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict, tr=None) ->
                 key = tuple(r.domain.items())
                 suppressed = hidden.get(key, True)
                 nv = naive_rows.get(key)
-                row = {"id": ind.id, "label": ind.text(opts.language), "kind": ind.kind,
-                       "variable": ind.columns()[0], "level": ind.level, "domain": dict(r.domain),
-                       "domain_label": ", ".join(labels.get(v, v) for v in r.domain.values()),
-                       "direct": ind.direct, "share": share, "suppressed": suppressed,
-                       "estimate": _num(r.estimate), "se": _num(r.se), "ci_low": _num(r.ci_low),
-                       "ci_high": _num(r.ci_high), "n": int(r.n), "deff": _num(r.deff),
-                       "naive_estimate": None if nv is None else _num(nv.estimate)}
+                row = {
+                    "id": ind.id,
+                    "label": ind.text(opts.language),
+                    "kind": ind.kind,
+                    "variable": ind.columns()[0],
+                    "level": ind.level,
+                    "domain": dict(r.domain),
+                    "domain_label": ", ".join(labels.get(v, v) for v in r.domain.values()),
+                    "direct": ind.direct,
+                    "share": share,
+                    "suppressed": suppressed,
+                    "estimate": _num(r.estimate),
+                    "se": _num(r.se),
+                    "ci_low": _num(r.ci_low),
+                    "ci_high": _num(r.ci_high),
+                    "n": int(r.n),
+                    "deff": _num(r.deff),
+                    "naive_estimate": None if nv is None else _num(nv.estimate),
+                }
                 if suppressed:
-                    row.update(estimate=None, se=None, ci_low=None, ci_high=None, n=None, deff=None,
-                               naive_estimate=None, warnings=[], flags=[])
+                    row.update(
+                        estimate=None,
+                        se=None,
+                        ci_low=None,
+                        ci_high=None,
+                        n=None,
+                        deff=None,
+                        naive_estimate=None,
+                        warnings=[],
+                        flags=[],
+                    )
                 else:
                     row["warnings"] = _warnings(row, opts, share, tr)
                     row["flags"] = flags(row, opts, share)
@@ -218,10 +263,23 @@ def sensitive_pairs(rows: list[dict]) -> list[dict]:
         if d is None:
             continue
         both = r["estimate"] is not None and d["estimate"] is not None
-        out.append({"id": r["id"], "direct": r["direct"], "domain": r["domain"], "domain_label": r["domain_label"],
-                    "label": r["label"], "direct_label": d["label"], "kind": r["kind"],
-                    "estimate": r["estimate"], "ci_low": r["ci_low"], "ci_high": r["ci_high"],
-                    "direct_estimate": d["estimate"], "direct_ci_low": d["ci_low"], "direct_ci_high": d["ci_high"],
-                    "difference": (r["estimate"] - d["estimate"]) if both else None,
-                    "suppressed": r["suppressed"] or d["suppressed"]})
+        out.append(
+            {
+                "id": r["id"],
+                "direct": r["direct"],
+                "domain": r["domain"],
+                "domain_label": r["domain_label"],
+                "label": r["label"],
+                "direct_label": d["label"],
+                "kind": r["kind"],
+                "estimate": r["estimate"],
+                "ci_low": r["ci_low"],
+                "ci_high": r["ci_high"],
+                "direct_estimate": d["estimate"],
+                "direct_ci_low": d["ci_low"],
+                "direct_ci_high": d["ci_high"],
+                "difference": (r["estimate"] - d["estimate"]) if both else None,
+                "suppressed": r["suppressed"] or d["suppressed"],
+            }
+        )
     return out

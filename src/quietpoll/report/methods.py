@@ -16,9 +16,14 @@ from .toplines import question_label
 
 MISSING = N_("not stated in study.toml")
 #: weighting method names as the report shows them (weighting/apply.py METHODS)
-METHOD_NAMES = {"rake": N_("raking"), "raking": N_("raking"), "poststratify": N_("post-stratification"),
-                "linear": N_("linear calibration"), "logit": N_("logit calibration"),
-                "propensity": N_("propensity weighting")}
+METHOD_NAMES = {
+    "rake": N_("raking"),
+    "raking": N_("raking"),
+    "poststratify": N_("post-stratification"),
+    "linear": N_("linear calibration"),
+    "logit": N_("logit calibration"),
+    "propensity": N_("propensity weighting"),
+}
 
 
 def _wording(instrument, ind, language: str, tr) -> list[dict]:
@@ -37,22 +42,36 @@ def _wording(instrument, ind, language: str, tr) -> list[dict]:
         for p in parts:
             out.append({"question": p, "wording": label(p)})
         if not out:
-            out.append({"question": count, "wording": _("item count column '%(column)s' (list experiment)")
-                        % {"column": count}})
+            out.append(
+                {
+                    "question": count,
+                    "wording": _("item count column '%(column)s' (list experiment)") % {"column": count},
+                }
+            )
         return out
     if ind.randomized_response:
         a = ind.randomized_response["answer"]
-        return [{"question": a, "wording": label(a) or _("answer column '%(column)s'") % {"column": a},
-                 "note": _("randomized response (%(design)s design)") % {"design": ind.randomized_response["design"]}}]
+        return [
+            {
+                "question": a,
+                "wording": label(a) or _("answer column '%(column)s'") % {"column": a},
+                "note": _("randomized response (%(design)s design)") % {"design": ind.randomized_response["design"]},
+            }
+        ]
     v = ind.variable
     q = instrument.question(v) if v in names else None
     calc = q.calculation if q is not None else None
-    if calc and not q.labels:     # a calculate question: show how it is derived, with the questions it reads
+    if calc and not q.labels:  # a calculate question: show how it is derived, with the questions it reads
         refs = dict.fromkeys(re.findall(r"\$\{([^}]+)\}", calc))
-        return [{"question": v, "wording": _("derived from other answers: %(calculation)s") % {"calculation": calc}}] + [
-            {"question": r, "wording": label(r)} for r in refs if r in names and instrument.question(r).labels]
-    return [{"question": v, "wording": label(v) or _("derived column '%(column)s' (computed from other answers)")
-             % {"column": v}}]
+        return [
+            {"question": v, "wording": _("derived from other answers: %(calculation)s") % {"calculation": calc}}
+        ] + [{"question": r, "wording": label(r)} for r in refs if r in names and instrument.question(r).labels]
+    return [
+        {
+            "question": v,
+            "wording": label(v) or _("derived column '%(column)s' (computed from other answers)") % {"column": v},
+        }
+    ]
 
 
 def _weighting_texts(w: dict, design_weights: str | None, level: float, deff: float, tr) -> tuple[str, str]:
@@ -63,24 +82,30 @@ def _weighting_texts(w: dict, design_weights: str | None, level: float, deff: fl
     if w.get("method"):
         method = _(METHOD_NAMES.get(w["method"], w["method"]))
         variables = ", ".join(w.get("variables") or [])
-        element = (_("%(method)s to population margins of %(variables)s; Kish design effect of the weights "
-                     "%(deff).2f, effective sample size %(neff).0f")
-                   % {"method": method, "variables": variables, "deff": deff, "neff": w["effective_n"]})
-        sentence = (_("Estimates are weighted to population margins of %(variables)s (%(method)s) and their "
-                      "%(level)s%% intervals account for the weighting. Weighting corrects these known margins, "
-                      "not how the people interviewed were selected.")
-                    % {"variables": variables, "method": method, "level": lv})
+        element = _(
+            "%(method)s to population margins of %(variables)s; Kish design effect of the weights "
+            "%(deff).2f, effective sample size %(neff).0f"
+        ) % {"method": method, "variables": variables, "deff": deff, "neff": w["effective_n"]}
+        sentence = _(
+            "Estimates are weighted to population margins of %(variables)s (%(method)s) and their "
+            "%(level)s%% intervals account for the weighting. Weighting corrects these known margins, "
+            "not how the people interviewed were selected."
+        ) % {"variables": variables, "method": method, "level": lv}
     elif design_weights:
-        element = (_("design weights (column %(column)s); no weighting to population margins (the study has no "
-                     "[weighting] section); Kish design effect of the weights %(deff).2f")
-                   % {"column": design_weights, "deff": deff})
-        sentence = (_("Estimates use the design weights (column %(column)s) and their %(level)s%% intervals "
-                      "account for the sampling design; they are not weighted to population margins.")
-                    % {"column": design_weights, "level": lv})
+        element = _(
+            "design weights (column %(column)s); no weighting to population margins (the study has no "
+            "[weighting] section); Kish design effect of the weights %(deff).2f"
+        ) % {"column": design_weights, "deff": deff}
+        sentence = _(
+            "Estimates use the design weights (column %(column)s) and their %(level)s%% intervals "
+            "account for the sampling design; they are not weighted to population margins."
+        ) % {"column": design_weights, "level": lv}
     else:
         element = _("none (no design weights and no [weighting] section): estimates describe the sample only")
-        sentence = (_("Estimates are unweighted and describe the sample only; their %(level)s%% intervals account "
-                      "for the sampling design.") % {"level": lv})
+        sentence = _(
+            "Estimates are unweighted and describe the sample only; their %(level)s%% intervals account "
+            "for the sampling design."
+        ) % {"level": lv}
     return element, sentence
 
 
@@ -100,28 +125,38 @@ def methods_statement(data: dict, opts, instrument, cfg, tr=None) -> dict:
     mean_deff = sum(r["deff"] for r in overall) / len(overall) if overall else None
     by_sizes = "; ".join(
         f"{by}: " + ", ".join(f"{x['label']} {_('suppressed') if x['suppressed'] else x['n']}" for x in levels)
-        for by, levels in sample["by"].items())
+        for by, levels in sample["by"].items()
+    )
     spec = getattr(cfg, "design", None)
     design_weights = getattr(spec, "weights", None) or getattr(spec, "probs", None)
     weighting, weighting_sentence = _weighting_texts(w, design_weights, opts.level, deff, tr)
-    size = (ngettext("%(num)d interview analysed (%(read)d collected, %(excluded)d excluded by the quality checks)",
-                     "%(num)d interviews analysed (%(read)d collected, %(excluded)d excluded by the quality checks)",
-                     n) % {"num": n, "read": sample["n_read"], "excluded": sample["n_excluded"]})
+    size = ngettext(
+        "%(num)d interview analysed (%(read)d collected, %(excluded)d excluded by the quality checks)",
+        "%(num)d interviews analysed (%(read)d collected, %(excluded)d excluded by the quality checks)",
+        n,
+    ) % {"num": n, "read": sample["n_read"], "excluded": sample["n_excluded"]}
     if moe is None:
         margin = _(MISSING)
     else:
-        values = {"moe": 100 * moe, "n": n, "level": f"{100 * opts.level:g}", "deff": deff,
-                  "mean_deff": mean_deff}
-        margin = (_("±%(moe).1f percentage points for a share of 50%% over all %(n)d interviews at %(level)s%% "
-                    "confidence, including the design effect of the weights (%(deff).2f); larger in subgroups. "
-                    "Each estimate's own interval (design-based, Taylor linearization) is shown beside it; mean "
-                    "design effect of the headline indicators %(mean_deff).2f") if mean_deff is not None else
-                  _("±%(moe).1f percentage points for a share of 50%% over all %(n)d interviews at %(level)s%% "
-                    "confidence, including the design effect of the weights (%(deff).2f); larger in subgroups. "
-                    "Each estimate's own interval (design-based, Taylor linearization) is shown beside it")) % values
-    form = ({"title": instrument.title, "form": instrument.form_id, "version": instrument.version})
-    questionnaire = (_("%(title)s (form %(form)s, version %(version)s)") if instrument.version
-                     else _("%(title)s (form %(form)s)")) % form
+        values = {"moe": 100 * moe, "n": n, "level": f"{100 * opts.level:g}", "deff": deff, "mean_deff": mean_deff}
+        margin = (
+            _(
+                "±%(moe).1f percentage points for a share of 50%% over all %(n)d interviews at %(level)s%% "
+                "confidence, including the design effect of the weights (%(deff).2f); larger in subgroups. "
+                "Each estimate's own interval (design-based, Taylor linearization) is shown beside it; mean "
+                "design effect of the headline indicators %(mean_deff).2f"
+            )
+            if mean_deff is not None
+            else _(
+                "±%(moe).1f percentage points for a share of 50%% over all %(n)d interviews at %(level)s%% "
+                "confidence, including the design effect of the weights (%(deff).2f); larger in subgroups. "
+                "Each estimate's own interval (design-based, Taylor linearization) is shown beside it"
+            )
+        ) % values
+    form = {"title": instrument.title, "form": instrument.form_id, "version": instrument.version}
+    questionnaire = (
+        _("%(title)s (form %(form)s, version %(version)s)") if instrument.version else _("%(title)s (form %(form)s)")
+    ) % form
     n_problems = data["quality"]["validation"]["n_problems"]
     elements = [
         {"element": _("Sponsor and who conducted the survey"), "value": st.sponsor or _(MISSING)},
@@ -133,26 +168,52 @@ def methods_statement(data: dict, opts, instrument, cfg, tr=None) -> dict:
         {"element": _("Weighting"), "value": weighting},
         {"element": _("Margin of error and design effect"), "value": margin},
         {"element": _("Questionnaire"), "value": questionnaire},
-        {"element": _("Data quality"),
-         "value": ngettext("%(num)d validation problem; %(action)s", "%(num)d validation problems; %(action)s",
-                           n_problems) % {"num": n_problems, "action": data["quality"]["near_duplicates"]["action"]}},
-        {"element": _("Disclosure control"), "value": (
-            _("no published cell comes from fewer than %(min_cell)d respondents; small cells and enough others to "
-              "stop them being worked out from the totals are suppressed (threshold rule with audited secondary "
-              "suppression); dominance rule (%(dom_n)d, %(dom_k)s%%) on weights")
-            % {"min_cell": opts.min_cell, "dom_n": opts.dominance[0], "dom_k": f"{opts.dominance[1]:g}"})},
+        {
+            "element": _("Data quality"),
+            "value": ngettext(
+                "%(num)d validation problem; %(action)s", "%(num)d validation problems; %(action)s", n_problems
+            )
+            % {"num": n_problems, "action": data["quality"]["near_duplicates"]["action"]},
+        },
+        {
+            "element": _("Disclosure control"),
+            "value": (
+                _(
+                    "no published cell comes from fewer than %(min_cell)d respondents; small cells and enough "
+                    "others to stop them being worked out from the totals are suppressed (threshold rule with "
+                    "audited secondary suppression); dominance rule (%(dom_n)d, %(dom_k)s%%) on weights"
+                )
+                % {"min_cell": opts.min_cell, "dom_n": opts.dominance[0], "dom_k": f"{opts.dominance[1]:g}"}
+            ),
+        },
     ]
     if opts.synthetic:
-        elements.insert(0, {"element": _("Data"), "value": _("SYNTHETIC: every interview in this report was "
-                                                             "generated by a computer; no real person answered")})
-    wording = [{"id": ind.id, "label": ind.text(opts.language), **q}
-               for ind in opts.indicators for q in _wording(instrument, ind, opts.language, tr)]
+        elements.insert(
+            0,
+            {
+                "element": _("Data"),
+                "value": _(
+                    "SYNTHETIC: every interview in this report was generated by a computer; no real person answered"
+                ),
+            },
+        )
+    wording = [
+        {"id": ind.id, "label": ind.text(opts.language), **q}
+        for ind in opts.indicators
+        for q in _wording(instrument, ind, opts.language, tr)
+    ]
     parts = [_("This report uses SYNTHETIC data.")] if opts.synthetic else []
     parts.append(ngettext("%(num)d interview was analysed.", "%(num)d interviews were analysed.", n) % {"num": n})
     if st.population:
         parts.append(_("Population: %(population)s.") % {"population": st.population.rstrip(".")})
     parts.append(weighting_sentence)
     parts.append(_("Treat every number as an estimate with the interval shown."))
-    return {"elements": elements, "question_wording": wording, "margin_of_error": moe, "kish_deff": deff,
-            "mean_indicator_deff": mean_deff, "statement": " ".join(parts),
-            "standard": _("AAPOR Transparency Initiative disclosure elements")}
+    return {
+        "elements": elements,
+        "question_wording": wording,
+        "margin_of_error": moe,
+        "kish_deff": deff,
+        "mean_indicator_deff": mean_deff,
+        "statement": " ".join(parts),
+        "standard": _("AAPOR Transparency Initiative disclosure elements"),
+    }

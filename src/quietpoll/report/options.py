@@ -36,33 +36,56 @@ from typing import Any
 import polars as pl
 
 from ..errors import ReportError
-from ..study import (INDICATOR_KEYS, REPORT_KEYS, RR_KEYS, Indicator, ReportOptions, StudySection, base_language,
-                     parse_report)
+from ..study import (
+    INDICATOR_KEYS,
+    REPORT_KEYS,
+    RR_KEYS,
+    Indicator,
+    ReportOptions,
+    StudySection,
+    base_language,
+    parse_report,
+)
 
-__all__ = ["INDICATOR_KEYS", "REPORT_KEYS", "RR_KEYS", "Indicator", "ReportOptions", "base_language",
-           "parse_options", "select", "resolve_language", "check_against"]
+__all__ = [
+    "INDICATOR_KEYS",
+    "REPORT_KEYS",
+    "RR_KEYS",
+    "Indicator",
+    "ReportOptions",
+    "base_language",
+    "parse_options",
+    "select",
+    "resolve_language",
+    "check_against",
+]
 
 
-def parse_options(sections: Mapping[str, Any], *, language: str | None = None,
-                  only: Sequence[str] | None = None) -> ReportOptions:
+def parse_options(
+    sections: Mapping[str, Any], *, language: str | None = None, only: Sequence[str] | None = None
+) -> ReportOptions:
     """ReportOptions from study.toml's sections as read (a dict of tables); `language` and `only`
     (indicator ids) override. The parsing is study.py's (:func:`quietpoll.study.parse_report`), done once
     when a study file is read; this is the same for a dict."""
     st = sections.get("study") or {}
-    study = StudySection(title=st.get("title"), synthetic=bool(st.get("synthetic", False)),
-                         **{k: st.get(k) for k in ("sponsor", "fieldwork", "mode", "population", "sampling")})
+    study = StudySection(
+        title=st.get("title"),
+        synthetic=bool(st.get("synthetic", False)),
+        **{k: st.get(k) for k in ("sponsor", "fieldwork", "mode", "population", "sampling")},
+    )
     return select(parse_report(sections.get("report"), study=study), language=language, only=only)
 
 
-def select(options: ReportOptions, *, language: str | None = None, only: Sequence[str] | None = None
-           ) -> ReportOptions:
+def select(options: ReportOptions, *, language: str | None = None, only: Sequence[str] | None = None) -> ReportOptions:
     """The options with the front end's choices: another label language, only some indicators."""
     if only:
         ids = [i.id for i in options.indicators]
         missing = [i for i in only if i not in ids]
         if missing:
-            raise ReportError(f"unknown indicator '{missing[0]}' ({{indicators}}); the study defines: "
-                              f"{', '.join(ids) or 'none'}", param="indicators")
+            raise ReportError(
+                f"unknown indicator '{missing[0]}' ({{indicators}}); the study defines: {', '.join(ids) or 'none'}",
+                param="indicators",
+            )
         options = replace(options, indicators=tuple(i for i in options.indicators if i.id in only))
     return replace(options, language=language) if language else options
 
@@ -93,5 +116,6 @@ def check_against(options: ReportOptions, frame: pl.DataFrame, languages: Sequen
             values = set(s.cast(pl.String).drop_nulls().unique().to_list())
             cats = set(s.dtype.categories.to_list()) if isinstance(s.dtype, pl.Enum) else set()
             if ind.level not in values | cats:
-                raise ReportError(f"report indicator '{ind.id}': level '{ind.level}' does not occur in column "
-                                  f"'{ind.variable}'")
+                raise ReportError(
+                    f"report indicator '{ind.id}': level '{ind.level}' does not occur in column '{ind.variable}'"
+                )

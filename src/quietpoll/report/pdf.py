@@ -26,9 +26,11 @@ def find_renderer() -> str:
         found = shutil.which(name)
         if found:
             return found
-    raise ReportError("{fmt} pdf needs a PDF renderer and none is installed: install Chromium "
-                      "(e.g. apt-get install chromium) or use {fmt} html and print the page from a browser",
-                      param="fmt")
+    raise ReportError(
+        "{fmt} pdf needs a PDF renderer and none is installed: install Chromium "
+        "(e.g. apt-get install chromium) or use {fmt} html and print the page from a browser",
+        param="fmt",
+    )
 
 
 def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:
@@ -37,10 +39,21 @@ def html_to_pdf(html: Path, pdf: Path, *, timeout: float = 120.0) -> Path:
     if pdf.exists():
         pdf.unlink()
     with tempfile.TemporaryDirectory(prefix="quietpoll-pdf-") as profile:
-        args = [exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-extensions",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                f"--user-data-dir={profile}", "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
-                Path(html).resolve().as_uri()]
+        args = [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            f"--print-to-pdf={pdf}",
+            Path(html).resolve().as_uri(),
+        ]
         try:
             proc = subprocess.run(args, capture_output=True, timeout=timeout, check=False)
         except subprocess.TimeoutExpired:

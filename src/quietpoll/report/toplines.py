@@ -24,13 +24,25 @@ from .i18n import N_, translations
 
 #: question types shown as frequencies / means; everything else is listed as not tabulated
 SKIP_REASON = {
-    "text": N_("free text is never published"), "calculate": N_("computed by the form"), "note": "",
-    "start": N_("collection metadata"), "end": N_("collection metadata"), "today": N_("collection metadata"),
-    "deviceid": N_("collection metadata"), "username": N_("collection metadata"), "audit": N_("collection metadata"),
-    "date": N_("dates are not tabulated"), "datetime": N_("dates are not tabulated"), "time": N_("times are not tabulated"),
-    "geopoint": N_("locations are never published"), "geotrace": N_("locations are never published"),
-    "geoshape": N_("locations are never published"), "image": N_("media are never published"),
-    "audio": N_("media are never published"), "video": N_("media are never published"), "file": N_("files are never published"),
+    "text": N_("free text is never published"),
+    "calculate": N_("computed by the form"),
+    "note": "",
+    "start": N_("collection metadata"),
+    "end": N_("collection metadata"),
+    "today": N_("collection metadata"),
+    "deviceid": N_("collection metadata"),
+    "username": N_("collection metadata"),
+    "audit": N_("collection metadata"),
+    "date": N_("dates are not tabulated"),
+    "datetime": N_("dates are not tabulated"),
+    "time": N_("times are not tabulated"),
+    "geopoint": N_("locations are never published"),
+    "geotrace": N_("locations are never published"),
+    "geoshape": N_("locations are never published"),
+    "image": N_("media are never published"),
+    "audio": N_("media are never published"),
+    "video": N_("media are never published"),
+    "file": N_("files are never published"),
 }
 
 
@@ -75,8 +87,9 @@ def column_levels(frame: pl.DataFrame, name: str, instrument, language: str) -> 
                 levels.sort(key=lambda v: (order.get(v, len(order)), v))
         labels = list(levels)
     lookup = pl.Series("l", levels, dtype=pl.String)
-    codes = text.replace_strict(lookup, pl.int_range(len(levels), eager=True), default=-1,
-                                return_dtype=pl.Int64).to_numpy()
+    codes = text.replace_strict(
+        lookup, pl.int_range(len(levels), eager=True), default=-1, return_dtype=pl.Int64
+    ).to_numpy()
     codes = np.where(text.is_null().to_numpy(), -1, codes)
     return Levels(name, tuple(levels), tuple(labels), codes)
 
@@ -87,8 +100,11 @@ _LITERAL = re.compile(r"(!=|<=|>=|=|<|>)?\s*'([^']*)'" + r'|(!=|<=|>=|=|<|>)?\s*
 def calculated_values(calculation: str) -> list[str]:
     """The text values a calculate expression can give, in the order it names them: its quoted literals
     that are not the right side of a comparison (`${status} = 'inside'` compares, `'residents'` is given)."""
-    return [m.group(2) if m.group(2) is not None else m.group(4) for m in _LITERAL.finditer(calculation)
-            if not (m.group(1) or m.group(3))]
+    return [
+        m.group(2) if m.group(2) is not None else m.group(4)
+        for m in _LITERAL.finditer(calculation)
+        if not (m.group(1) or m.group(3))
+    ]
 
 
 def magnitude_sensitive(cell: np.ndarray, contributions: np.ndarray, n_cells: int, opts) -> np.ndarray:
@@ -111,8 +127,9 @@ def _suppression(res: SuppressedTable) -> dict:
     return res.summary()
 
 
-def one_way(lv: Levels, w: np.ndarray, min_cell: int, dominance: tuple[int, float]) -> tuple[np.ndarray,
-                                                                                          SuppressedTable]:
+def one_way(
+    lv: Levels, w: np.ndarray, min_cell: int, dominance: tuple[int, float]
+) -> tuple[np.ndarray, SuppressedTable]:
     """Counts and the suppression of the 1 x L table of a categorical column."""
     ok = lv.codes >= 0
     L = len(lv.levels)
@@ -145,8 +162,14 @@ def _warn(est, lo, hi, n, opts, share: bool, tr) -> tuple[list[str], list[str]]:
         out.append(_("interval wider than %(width)s") % {"width": f"{opts.max_ci_width:g}"})
         found.append("wide_interval")
     if n is not None and n < opts.min_n:
-        out.append(ngettext("based on %(num)d respondent (fewer than %(min_n)d)",
-                            "based on %(num)d respondents (fewer than %(min_n)d)", n) % {"num": n, "min_n": opts.min_n})
+        out.append(
+            ngettext(
+                "based on %(num)d respondent (fewer than %(min_n)d)",
+                "based on %(num)d respondents (fewer than %(min_n)d)",
+                n,
+            )
+            % {"num": n, "min_n": opts.min_n}
+        )
         found.append("small_n")
     return out, found
 
@@ -159,13 +182,21 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
     frame = design.data
     w = design.weights
     lang = opts.language
-    base = {"id": f"topline:{q.name}", "kind": "topline", "question": q.name, "type": q.type,
-            "title": question_label(instrument, q.name, lang)}
+    base = {
+        "id": f"topline:{q.name}",
+        "kind": "topline",
+        "question": q.name,
+        "type": q.type,
+        "title": question_label(instrument, q.name, lang),
+    }
     if q.type == "select_one":
         lv = column_levels(frame, q.name, instrument, lang)
         counts, res = one_way(lv, w, opts.min_cell, opts.dominance)
-        est = {str(r.level): r for r in proportion(design, q.name, level=opts.level, ci_method="logit")
-               } if counts.sum() else {}
+        est = (
+            {str(r.level): r for r in proportion(design, q.name, level=opts.level, ci_method="logit")}
+            if counts.sum()
+            else {}
+        )
         n_q = int(counts.sum())
         rows = []
         for k, (level, label) in enumerate(zip(lv.levels, lv.labels)):
@@ -174,9 +205,18 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             lo, hi = (None, None) if r is None else (_num(r.ci_low), _num(r.ci_high))
             e = 0.0 if r is None else _num(r.estimate)
             warn, found = ([], []) if sup or counts[k] == 0 else _warn(e, lo, hi, n_q, opts, True, tr)
-            rows.append({"level": level, "label": label, "suppressed": sup, "estimate": None if sup else e,
-                         "ci_low": None if sup else lo, "ci_high": None if sup else hi,
-                         "warnings": warn, "flags": found})
+            rows.append(
+                {
+                    "level": level,
+                    "label": label,
+                    "suppressed": sup,
+                    "estimate": None if sup else e,
+                    "ci_low": None if sup else lo,
+                    "ci_high": None if sup else hi,
+                    "warnings": warn,
+                    "flags": found,
+                }
+            )
         n = int(counts.sum())
         return {**base, "n": None if res.grand_total else n, "rows": rows, "suppression": _suppression(res)}
     if q.type == "select_multiple":
@@ -199,11 +239,25 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             choice = col.split("/", 1)[1]
             lo, hi = _num(row.ci_low), _num(row.ci_high)
             warn, found = ([], []) if sup else _warn(row.estimate, lo, hi, int(counts.sum()), opts, True, tr)
-            rows.append({"level": choice, "label": labs.get(choice, choice), "suppressed": sup,
-                         "estimate": None if sup else _num(row.estimate), "ci_low": None if sup else lo,
-                         "ci_high": None if sup else hi, "warnings": warn, "flags": found})
-        return {**base, "n": n, "rows": rows, "note": _("share choosing each option (several allowed)"),
-                "suppression": {"rule": f"threshold: fewer than {opts.min_cell} respondents, per option"}}
+            rows.append(
+                {
+                    "level": choice,
+                    "label": labs.get(choice, choice),
+                    "suppressed": sup,
+                    "estimate": None if sup else _num(row.estimate),
+                    "ci_low": None if sup else lo,
+                    "ci_high": None if sup else hi,
+                    "warnings": warn,
+                    "flags": found,
+                }
+            )
+        return {
+            **base,
+            "n": n,
+            "rows": rows,
+            "note": _("share choosing each option (several allowed)"),
+            "suppression": {"rule": f"threshold: fewer than {opts.min_cell} respondents, per option"},
+        }
     # integer / decimal / range: the weighted mean
     s = frame.get_column(q.name)
     if not s.dtype.is_numeric():
@@ -213,18 +267,32 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
     yv = s.cast(pl.Float64).fill_null(0).to_numpy()
     dominated = bool(n and magnitude_sensitive(np.zeros(n, np.int64), w[ok] * np.abs(yv[ok]), 1, opts)[0])
     sup = n < opts.min_cell or dominated
-    row = {"level": None, "label": _("mean"), "suppressed": sup, "estimate": None, "ci_low": None, "ci_high": None,
-           "warnings": [], "flags": []}
+    row = {
+        "level": None,
+        "label": _("mean"),
+        "suppressed": sup,
+        "estimate": None,
+        "ci_low": None,
+        "ci_high": None,
+        "warnings": [],
+        "flags": [],
+    }
     if not sup:
         r = mean(design, q.name, level=opts.level).rows[0]
         warn, found = _warn(r.estimate, r.ci_low, r.ci_high, n, opts, False, tr)
-        row.update(estimate=_num(r.estimate), ci_low=_num(r.ci_low), ci_high=_num(r.ci_high), warnings=warn,
-                   flags=found)
-    return {**base, "n": None if sup else n, "rows": [row],
-            "suppression": {"rule": f"threshold ({opts.min_cell}) and dominance ({opts.dominance[0]}, "
-                                    f"{opts.dominance[1]:g}%)" + (f" and p% ({opts.p_percent:g})"
-                                                                  if opts.p_percent is not None else ""),
-                            "dominance": dominated}}
+        row.update(
+            estimate=_num(r.estimate), ci_low=_num(r.ci_low), ci_high=_num(r.ci_high), warnings=warn, flags=found
+        )
+    return {
+        **base,
+        "n": None if sup else n,
+        "rows": [row],
+        "suppression": {
+            "rule": f"threshold ({opts.min_cell}) and dominance ({opts.dominance[0]}, "
+            f"{opts.dominance[1]:g}%)" + (f" and p% ({opts.p_percent:g})" if opts.p_percent is not None else ""),
+            "dominance": dominated,
+        },
+    }
 
 
 def two_way_table(design, instrument, row: str, col: str, opts, rs_design=None) -> dict:
@@ -241,22 +309,53 @@ def two_way_table(design, instrument, row: str, col: str, opts, rs_design=None) 
         line = []
         for j in range(len(keep)):
             sup = bool(res.cells[i, j] or res.col_totals[j])
-            line.append({"share": None if sup else _num(weighted[i, j] / colw[j]) if colw[j] > 0 else None,
-                         "suppressed": sup})
+            line.append(
+                {"share": None if sup else _num(weighted[i, j] / colw[j]) if colw[j] > 0 else None, "suppressed": sup}
+            )
         cells.append(line)
-    rows_out = [{"level": lv, "label": lab, "suppressed": bool(res.row_totals[i]),
-                 "share": None if res.row_totals[i] else _num(weighted[i].sum() / W) if W > 0 else None}
-                for i, (lv, lab) in enumerate(zip(rl.levels, rl.labels))]
-    cols_out = [{"level": cl.levels[k], "label": cl.labels[k], "suppressed": bool(res.col_totals[j]),
-                 "n": None if res.col_totals[j] else int(counts[:, j].sum())} for j, k in enumerate(keep)]
+    rows_out = [
+        {
+            "level": lv,
+            "label": lab,
+            "suppressed": bool(res.row_totals[i]),
+            "share": None if res.row_totals[i] else _num(weighted[i].sum() / W) if W > 0 else None,
+        }
+        for i, (lv, lab) in enumerate(zip(rl.levels, rl.labels))
+    ]
+    cols_out = [
+        {
+            "level": cl.levels[k],
+            "label": cl.labels[k],
+            "suppressed": bool(res.col_totals[j]),
+            "n": None if res.col_totals[j] else int(counts[:, j].sum()),
+        }
+        for j, k in enumerate(keep)
+    ]
     test = None
     nonempty_r = int((counts.sum(axis=1) > 0).sum())
     if nonempty_r >= 2 and len(keep) >= 2 and rs_design is not None:
         ct = rao_scott(rs_design, f"__s_{row}", f"__s_{col}", statistic="F")
-        test = {"statistic": "F", "value": _num(ct.value), "ndf": _num(ct.ndf), "ddf": _num(ct.ddf),
-                "p_value": _num(ct.p_value), "method": "Rao-Scott second-order corrected F (R's svychisq)"}
-    return {"id": f"crosstab:{row}:{col}", "kind": "crosstab", "row": row, "col": col,
-            "title": f"{question_label(instrument, row, lang)} — {question_label(instrument, col, lang)}",
-            "rows": rows_out, "cols": cols_out, "cells": cells, "test": test,
-            "n": None if res.grand_total else int(counts.sum()), "suppression": _suppression(res),
-            "_res": res, "_keep": keep, "_levels": rl.levels}
+        test = {
+            "statistic": "F",
+            "value": _num(ct.value),
+            "ndf": _num(ct.ndf),
+            "ddf": _num(ct.ddf),
+            "p_value": _num(ct.p_value),
+            "method": "Rao-Scott second-order corrected F (R's svychisq)",
+        }
+    return {
+        "id": f"crosstab:{row}:{col}",
+        "kind": "crosstab",
+        "row": row,
+        "col": col,
+        "title": f"{question_label(instrument, row, lang)} — {question_label(instrument, col, lang)}",
+        "rows": rows_out,
+        "cols": cols_out,
+        "cells": cells,
+        "test": test,
+        "n": None if res.grand_total else int(counts.sum()),
+        "suppression": _suppression(res),
+        "_res": res,
+        "_keep": keep,
+        "_levels": rl.levels,
+    }

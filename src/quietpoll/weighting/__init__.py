@@ -6,5 +6,14 @@ from .apply import METHODS, WeightingSpec, apply_weighting, trim_design
 from .diagnostics import diagnostics, effective_n, kish_deff
 from .propensity import PropensityResult, propensity_weights
 
-__all__ = ["METHODS", "WeightingSpec", "apply_weighting", "trim_design", "diagnostics", "effective_n",
-           "kish_deff", "PropensityResult", "propensity_weights"]
+__all__ = [
+    "METHODS",
+    "WeightingSpec",
+    "apply_weighting",
+    "trim_design",
+    "diagnostics",
+    "effective_n",
+    "kish_deff",
+    "PropensityResult",
+    "propensity_weights",
+]

@@ -35,33 +35,46 @@ class WeightingSpec:
     maxit: int | None = None
     epsilon: float | None = None
     allow_nonconvergence: bool = False
-    min_cell: int | None = None               # collapse categorical levels with fewer respondents
-    reference: str | None = None              # propensity: the reference sample's data file
-    covariates: tuple[str, ...] = ()          # propensity: covariates shared with the reference
-    reference_weights: str | None = None      # propensity: weight column of the reference
-    then: str | None = None                   # propensity: "rake" (or a calibration) to targets afterwards
+    min_cell: int | None = None  # collapse categorical levels with fewer respondents
+    reference: str | None = None  # propensity: the reference sample's data file
+    covariates: tuple[str, ...] = ()  # propensity: covariates shared with the reference
+    reference_weights: str | None = None  # propensity: weight column of the reference
+    then: str | None = None  # propensity: "rake" (or a calibration) to targets afterwards
 
     def __post_init__(self) -> None:
         if self.method not in METHODS:
-            raise WeightingError(f"{{method}} must be one of {', '.join(METHODS)}, got '{self.method}'",
-                                 param="method")
+            raise WeightingError(f"{{method}} must be one of {', '.join(METHODS)}, got '{self.method}'", param="method")
         if self.method == "logit" and (self.bounds is None or not all(np.isfinite(self.bounds))):
             raise WeightingError("logit calibration needs finite bounds, e.g. bounds = [0.3, 3.0]")
         if self.method == "propensity":
             if not self.reference or not self.covariates:
-                raise WeightingError("propensity weighting needs reference = \"file\" and covariates = [...]")
+                raise WeightingError('propensity weighting needs reference = "file" and covariates = [...]')
             follow = [m for m, entry in METHODS.items() if entry.step is not None]
             if self.then is not None and self.then not in follow:
                 raise WeightingError(f"{{then}} must be one of {', '.join(follow)}", param="then")
             if self.then is not None and not self.targets:
-                raise WeightingError(f"then = \"{self.then}\" needs [weighting.targets]")
+                raise WeightingError(f'then = "{self.then}" needs [weighting.targets]')
         elif not self.targets:
             raise WeightingError("[weighting] has no targets: give [weighting.targets] or targets_csv")
 
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any], folder: Path | None = None) -> WeightingSpec:
-        known = {"method", "targets", "targets_csv", "population", "bounds", "trim", "maxit", "epsilon",
-                 "allow_nonconvergence", "min_cell", "reference", "covariates", "reference_weights", "then"}
+        known = {
+            "method",
+            "targets",
+            "targets_csv",
+            "population",
+            "bounds",
+            "trim",
+            "maxit",
+            "epsilon",
+            "allow_nonconvergence",
+            "min_cell",
+            "reference",
+            "covariates",
+            "reference_weights",
+            "then",
+        }
         unknown = set(m) - known
         if unknown:
             raise WeightingError(f"[weighting] has unknown key(s): {', '.join(sorted(unknown))}")
@@ -73,25 +86,35 @@ class WeightingSpec:
             targets.update(read_targets_csv(p))
         b = m.get("bounds")
         t = m.get("trim")
-        return cls(method=m.get("method", "rake"), targets=targets, population=m.get("population"),
-                   bounds=tuple(b) if b is not None else None, trim=tuple(t) if t is not None else None,
-                   maxit=m.get("maxit"), epsilon=m.get("epsilon"),
-                   allow_nonconvergence=bool(m.get("allow_nonconvergence", False)), min_cell=m.get("min_cell"),
-                   reference=_path(m.get("reference"), folder), covariates=tuple(m.get("covariates", ())),
-                   reference_weights=m.get("reference_weights"), then=m.get("then"))
+        return cls(
+            method=m.get("method", "rake"),
+            targets=targets,
+            population=m.get("population"),
+            bounds=tuple(b) if b is not None else None,
+            trim=tuple(t) if t is not None else None,
+            maxit=m.get("maxit"),
+            epsilon=m.get("epsilon"),
+            allow_nonconvergence=bool(m.get("allow_nonconvergence", False)),
+            min_cell=m.get("min_cell"),
+            reference=_path(m.get("reference"), folder),
+            covariates=tuple(m.get("covariates", ())),
+            reference_weights=m.get("reference_weights"),
+            then=m.get("then"),
+        )
 
 
 def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
     """The design weighted to spec's targets (a new design; the input is unchanged). Cells collapsed
     for min_cell are appended to `report` when given."""
-    if METHODS[spec.method].step is None:   # propensity: a model, then (optionally) targets
+    if METHODS[spec.method].step is None:  # propensity: a model, then (optionally) targets
         design = _propensity(design, spec)
         if spec.then is None:
             return trim_design(design, *spec.trim) if spec.trim is not None else design
         spec = replace(spec, method=spec.then, reference=None, covariates=(), then=None)
     frame = design.data
-    margins = parse_targets(spec.targets, frame, population=spec.population, weights=design.weights,
-                            allow_empty=bool(spec.min_cell))  # min_cell merges levels no interview has
+    margins = parse_targets(
+        spec.targets, frame, population=spec.population, weights=design.weights, allow_empty=bool(spec.min_cell)
+    )  # min_cell merges levels no interview has
     if spec.min_cell:
         frame, margins, collapsed = _collapse(frame, margins, design.weights, int(spec.min_cell))
         if report is not None:
@@ -166,8 +189,9 @@ def trim_design(design, lower: float | None, upper: float | None, strict: bool =
         new = trim_weights(w, lower=lower, upper=upper, strict=strict)
         if W is None:
             return new, None, None
-        rep = np.column_stack([trim_weights(W[:, r], lower=lower, upper=upper, strict=strict)
-                               for r in range(W.shape[1])])
+        rep = np.column_stack(
+            [trim_weights(W[:, r], lower=lower, upper=upper, strict=strict) for r in range(W.shape[1])]
+        )
         return new, rep, None
 
     return design.reweight(step)

@@ -34,8 +34,9 @@ __all__ = ["model_matrix", "grake", "calibrate_replicates", "GrakeResult", "grak
 _SOMETHRESHOLD = 20.0
 
 
-def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
-                 population: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+def model_matrix(
+    frame: pl.DataFrame, margins: Sequence[Margin], *, population: float | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """X like R's model.matrix(~ cat1 + cat2 + ... + num1 + ...): intercept, treatment dummies
     (first level dropped) for each categorical margin in the order given, then the numeric columns;
     and the population vector in the same order (intercept = total population)."""
@@ -47,8 +48,9 @@ def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
     elif population is not None:
         N = float(population)
     else:
-        raise WeightingError("calibrating only to numeric totals needs the population size; give "
-                             "[weighting] population = N")
+        raise WeightingError(
+            "calibrating only to numeric totals needs the population size; give [weighting] population = N"
+        )
     pop = [N]
     cat_codes = []
     for m in cats:
@@ -59,9 +61,10 @@ def model_matrix(frame: pl.DataFrame, margins: Sequence[Margin], *,
     num_cols = []
     for m in nums:
         x = frame.get_column(m.variable).cast(pl.Float64).to_numpy()
-        if not np.isfinite(x.sum()) and np.isnan(x).any():   # one sum, no n-long mask, when all is well
-            raise WeightingError(f"weighting variable '{m.variable}' has missing values; impute or drop those "
-                                 "rows before weighting")
+        if not np.isfinite(x.sum()) and np.isnan(x).any():  # one sum, no n-long mask, when all is well
+            raise WeightingError(
+                f"weighting variable '{m.variable}' has missing values; impute or drop those rows before weighting"
+            )
         num_cols.append(x)
         pop.append(float(m.totals[0]))
     return from_codes(n, cat_codes, num_cols), np.asarray(pop, dtype=float)
@@ -81,7 +84,7 @@ def _fm1(calfun: str, u: np.ndarray, L: float, U: float) -> np.ndarray:
 
 
 def _df(calfun: str, u: np.ndarray, L: float, U: float) -> np.ndarray:
-    inside = (u < U - 1.0) & (u > L - 1.0)     # R compares u itself with the bounds minus 1
+    inside = (u < U - 1.0) & (u > L - 1.0)  # R compares u itself with the bounds minus 1
     if calfun == "linear":
         return inside.astype(float)
     if calfun == "raking":
@@ -91,8 +94,7 @@ def _df(calfun: str, u: np.ndarray, L: float, U: float) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         eAu = np.exp(A * u)
         den = U - 1.0 + (1.0 - L) * eAu
-        return (U * (1.0 - L) * eAu * A / den
-                - ((L * (U - 1.0) + U * (1.0 - L) * eAu) * ((1.0 - L) * eAu * A)) / den ** 2)
+        return U * (1.0 - L) * eAu * A / den - ((L * (U - 1.0) + U * (1.0 - L) * eAu) * ((1.0 - L) * eAu * A)) / den**2
 
 
 def _check(calfun: str, bounds) -> tuple[float, float]:
@@ -103,8 +105,9 @@ def _check(calfun: str, bounds) -> tuple[float, float]:
         raise WeightingError(f"calibration bounds ({L:g}, {U:g}) are not increasing; give lower < upper")
     if calfun == "logit":
         if not (np.isfinite(L) and np.isfinite(U)):
-            raise WeightingError("logit calibration needs finite bounds; give bounds = [lower, upper] "
-                                 "with lower < 1 < upper")
+            raise WeightingError(
+                "logit calibration needs finite bounds; give bounds = [lower, upper] with lower < 1 < upper"
+            )
         if not (L < 1.0 < U):
             raise WeightingError(f"logit calibration bounds ({L:g}, {U:g}) must satisfy lower < 1 < upper")
     return L, U
@@ -119,8 +122,15 @@ class GrakeResult:
         self.g, self.eta, self.iterations, self.achieved, self.converged = g, eta, iterations, achieved, converged
 
 
-def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str = "linear",
-              bounds=(-np.inf, np.inf), epsilon=1e-7, maxit: int = 50) -> GrakeResult:
+def grake_fit(
+    X: np.ndarray,
+    w: np.ndarray,
+    population: np.ndarray,
+    calfun: str = "linear",
+    bounds=(-np.inf, np.inf),
+    epsilon=1e-7,
+    maxit: int = 50,
+) -> GrakeResult:
     """R's grake, returning the last iterate even when it did not converge."""
     if not isinstance(X, ModelMatrix):
         X = np.asarray(X, dtype=float)
@@ -128,8 +138,9 @@ def grake_fit(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str 
     pop = np.asarray(population, dtype=float)
     L, U = _check(calfun, bounds)
     if X.ndim != 2 or X.shape[0] != w.shape[0] or X.shape[1] != pop.shape[0]:
-        raise WeightingError(f"calibration: X has shape {X.shape}, weights {w.shape}, population {pop.shape}; "
-                             "they do not fit together")
+        raise WeightingError(
+            f"calibration: X has shape {X.shape}, weights {w.shape}, population {pop.shape}; they do not fit together"
+        )
     eps = np.asarray(epsilon, dtype=float)
     if calfun == "linear" and not np.isfinite(L) and not np.isfinite(U):
         return _regcalibrate(X, w, pop)
@@ -183,9 +194,9 @@ def _xtwx(X: np.ndarray, w: np.ndarray, block: int = 1 << 16) -> np.ndarray:
         return X.xtwx(w)
     p = X.shape[1]
     T = np.zeros((p, p))
-    for start in range(0, X.shape[0], block):   # a loop over blocks of 65,536 rows, not over rows
-        Xb = X[start:start + block]
-        T += (Xb * w[start:start + block, None]).T @ Xb
+    for start in range(0, X.shape[0], block):  # a loop over blocks of 65,536 rows, not over rows
+        Xb = X[start : start + block]
+        T += (Xb * w[start : start + block, None]).T @ Xb
     return T
 
 
@@ -196,28 +207,46 @@ def _regcalibrate(X, w, pop) -> GrakeResult:
     try:
         lam = np.linalg.solve(T, pop - sample_total)
     except np.linalg.LinAlgError:
-        raise WeightingError("calibration variables are collinear in the sample (a level or combination "
-                             "with no respondents?); drop or merge the redundant targets")
+        raise WeightingError(
+            "calibration variables are collinear in the sample (a level or combination "
+            "with no respondents?); drop or merge the redundant targets"
+        )
     g = X @ lam
     g += 1.0
     return GrakeResult(g, lam, 1, 0.0, True)
 
 
-def grake(X: np.ndarray, w: np.ndarray, population: np.ndarray, calfun: str = "linear",
-          bounds=(-np.inf, np.inf), epsilon=1e-7, maxit: int = 50) -> np.ndarray:
+def grake(
+    X: np.ndarray,
+    w: np.ndarray,
+    population: np.ndarray,
+    calfun: str = "linear",
+    bounds=(-np.inf, np.inf),
+    epsilon=1e-7,
+    maxit: int = 50,
+) -> np.ndarray:
     """g-weights as R's survey:::grake (unbounded linear: R's regcalibrate); new weights = w * g."""
     res = grake_fit(X, w, population, calfun=calfun, bounds=bounds, epsilon=epsilon, maxit=maxit)
     if not res.converged:
         raise WeightingError(
             f"calibration did not converge in {maxit} iterations; largest remaining misfit is "
             f"{res.achieved:.3g} of a target (epsilon {float(np.max(epsilon)):g}): widen the bounds, "
-            "merge sparse levels or raise maxit")
+            "merge sparse levels or raise maxit"
+        )
     return res.g
 
 
-def calibrate_replicates(X: np.ndarray, W: np.ndarray, population: np.ndarray, calfun: str = "linear",
-                         bounds=(-np.inf, np.inf), epsilon=1e-7, maxit: int = 50, *,
-                         allow_nonconvergence: bool = True) -> tuple[np.ndarray, list[int]]:
+def calibrate_replicates(
+    X: np.ndarray,
+    W: np.ndarray,
+    population: np.ndarray,
+    calfun: str = "linear",
+    bounds=(-np.inf, np.inf),
+    epsilon=1e-7,
+    maxit: int = 50,
+    *,
+    allow_nonconvergence: bool = True,
+) -> tuple[np.ndarray, list[int]]:
     """Each replicate column of W (combined replicate weights) calibrated afresh to the same
     population, as R's calibrate() on a replicate design: returns (new replicate weights, indices of
     replicates whose iteration did not converge). R only warns for such replicates and keeps the
@@ -225,12 +254,14 @@ def calibrate_replicates(X: np.ndarray, W: np.ndarray, population: np.ndarray, c
     W = np.asarray(W, dtype=float)
     out = np.empty_like(W)
     failed: list[int] = []
-    for r in range(W.shape[1]):   # a loop over replicates; each fit is vectorised over rows
+    for r in range(W.shape[1]):  # a loop over replicates; each fit is vectorised over rows
         res = grake_fit(X, W[:, r], population, calfun=calfun, bounds=bounds, epsilon=epsilon, maxit=maxit)
         if not res.converged:
             failed.append(r)
         out[:, r] = W[:, r] * res.g
     if failed and not allow_nonconvergence:
-        raise WeightingError(f"calibration of replicate(s) {', '.join(str(r + 1) for r in failed[:5])} did not "
-                             f"converge in {maxit} iterations; widen the bounds or merge sparse levels")
+        raise WeightingError(
+            f"calibration of replicate(s) {', '.join(str(r + 1) for r in failed[:5])} did not "
+            f"converge in {maxit} iterations; widen the bounds or merge sparse levels"
+        )
     return out, failed

@@ -49,9 +49,15 @@ def merged_name(parts: Sequence[str]) -> str:
     return " / ".join(parts)
 
 
-def collapse_sparse(codes: np.ndarray, levels: Sequence[str], w: np.ndarray | None = None, min_count: int = 20,
-                    *, variable: str = "", ordered: bool = True
-                    ) -> tuple[np.ndarray, tuple[str, ...], list[dict]]:
+def collapse_sparse(
+    codes: np.ndarray,
+    levels: Sequence[str],
+    w: np.ndarray | None = None,
+    min_count: int = 20,
+    *,
+    variable: str = "",
+    ordered: bool = True,
+) -> tuple[np.ndarray, tuple[str, ...], list[dict]]:
     """Merge levels with fewer than min_count respondents; returns (new codes, new levels, record)."""
     codes = np.asarray(codes, dtype=np.int64)
     k = len(levels)
@@ -92,8 +98,9 @@ def collapse_sparse(codes: np.ndarray, levels: Sequence[str], w: np.ndarray | No
     return new_codes, tuple(new_levels), record
 
 
-def collapse_totals(levels: Sequence[str], totals: np.ndarray,
-                    record: Sequence[dict]) -> tuple[tuple[str, ...], np.ndarray]:
+def collapse_totals(
+    levels: Sequence[str], totals: np.ndarray, record: Sequence[dict]
+) -> tuple[tuple[str, ...], np.ndarray]:
     """Targets for the collapsed levels: each merged level's target is the sum of its parts'."""
     pos = {str(lev): i for i, lev in enumerate(levels)}
     totals = np.asarray(totals, dtype=float)

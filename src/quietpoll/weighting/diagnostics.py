@@ -392,14 +392,20 @@ class WeightDiagnostics:
 
     kish_deff: float
     effective_n: float
-    weights: dict[str, Any]                 # weight_summary
-    margins: tuple[dict[str, Any], ...]     # margins_achieved: variable, level, target, achieved, ...
+    weights: dict[str, Any]  # weight_summary
+    margins: tuple[dict[str, Any], ...]  # margins_achieved: variable, level, target, achieved, ...
     smd: tuple[dict[str, Any], ...]
     warnings: tuple[str, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kish_deff": self.kish_deff, "effective_n": self.effective_n, "weights": self.weights,
-                "margins": list(self.margins), "smd": list(self.smd), "warnings": list(self.warnings)}
+        return {
+            "kish_deff": self.kish_deff,
+            "effective_n": self.effective_n,
+            "weights": self.weights,
+            "margins": list(self.margins),
+            "smd": list(self.smd),
+            "warnings": list(self.warnings),
+        }
 
     def summary(self, keys: Sequence[str] = ("min", "max", "mean", "cv")) -> dict[str, Any]:
         """The weight distribution's ``keys`` that it has (the report's short form)."""

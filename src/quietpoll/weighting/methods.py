@@ -30,8 +30,8 @@ from .targets import Margin, margin_codes
 @dataclass(frozen=True)
 class WeightingMethod:
     name: str
-    step: Callable | None          # None: not a step to targets (propensity, run by apply.py first)
-    model_matrix: bool = False     # the step needs the calibration model matrix X and totals pop
+    step: Callable | None  # None: not a step to targets (propensity, run by apply.py first)
+    model_matrix: bool = False  # the step needs the calibration model matrix X and totals pop
 
 
 #: name -> method, in registration order
@@ -62,8 +62,9 @@ def _labels(m: Margin) -> Sequence[str]:
 @weighting_method("poststratify")
 def _poststratify(spec, frame, margins, X, pop, w, W):
     if len(margins) != 1 or margins[0].kind != "categorical":
-        raise WeightingError("poststratify takes one categorical variable; use method = \"rake\" "
-                             "for several margins or a numeric total")
+        raise WeightingError(
+            'poststratify takes one categorical variable; use method = "rake" for several margins or a numeric total'
+        )
     cells = margin_codes(frame, margins[0])
     both = w if W is None else np.column_stack([w, W])
     new = poststratify_weights(cells, both, margins[0].totals, labels=_labels(margins[0]))
@@ -75,11 +76,20 @@ def _poststratify(spec, frame, margins, X, pop, w, W):
 def _rake(spec, frame, margins, X, pop, w, W):
     numeric = [m.variable for m in margins if m.kind != "categorical"]
     if numeric:
-        raise WeightingError(f"rake takes categorical margins; '{numeric[0]}' is a numeric total: use "
-                             "method = \"raking\" (calibration) for numeric totals")
+        raise WeightingError(
+            f"rake takes categorical margins; '{numeric[0]}' is a numeric total: use "
+            'method = "raking" (calibration) for numeric totals'
+        )
     codes = [margin_codes(frame, m) for m in margins]
-    res = rake_weights(codes, w, [m.totals for m in margins], labels=[_labels(m) for m in margins],
-                       allow_nonconvergence=spec.allow_nonconvergence, replicates=W, **_control(spec))
+    res = rake_weights(
+        codes,
+        w,
+        [m.totals for m in margins],
+        labels=[_labels(m) for m in margins],
+        allow_nonconvergence=spec.allow_nonconvergence,
+        replicates=W,
+        **_control(spec),
+    )
     return res.weights, res.replicate_weights, RakingRecord.from_result(codes, res)
 
 

@@ -28,8 +28,8 @@ from ..codes import combine_codes, gather, joint_sums
 @dataclass(frozen=True, eq=False)
 class ModelMatrix:
     n: int
-    cats: tuple[tuple[np.ndarray, int], ...]   # (codes: -1 for no level, else 0..k-1; k) per margin
-    nums: tuple[np.ndarray, ...]               # numeric columns
+    cats: tuple[tuple[np.ndarray, int], ...]  # (codes: -1 for no level, else 0..k-1; k) per margin
+    nums: tuple[np.ndarray, ...]  # numeric columns
     _dense: list = field(default_factory=list, repr=False)
     _cells: list = field(default_factory=list, repr=False)
 
@@ -94,9 +94,9 @@ class ModelMatrix:
         else:
             table = np.full(len(digits[0]), lam[0])
             for d, (_, k), off in zip(digits, self.cats, self.offsets):
-                table += np.concatenate([[0.0], lam[off:off + k - 1], [0.0]])[d]   # baseline 0, code -1 -> 0
+                table += np.concatenate([[0.0], lam[off : off + k - 1], [0.0]])[d]  # baseline 0, code -1 -> 0
             out = gather(table, joint)
-        for x, lj in zip(self.nums, lam[self._pc:]):
+        for x, lj in zip(self.nums, lam[self._pc :]):
             out += lj * x
         return out
 
@@ -114,12 +114,12 @@ class ModelMatrix:
         T[0, :pc] = T[:pc, 0] = self._cat_rmatvec(S)
         offs = self.offsets
         for a, (da, (_, ka), oa) in enumerate(zip(digits, self.cats, offs)):
-            T[oa:oa + ka - 1, oa:oa + ka - 1] = np.diag(T[0, oa:oa + ka - 1])
-            for db, (_, kb), ob in list(zip(digits, self.cats, offs))[a + 1:]:
+            T[oa : oa + ka - 1, oa : oa + ka - 1] = np.diag(T[0, oa : oa + ka - 1])
+            for db, (_, kb), ob in list(zip(digits, self.cats, offs))[a + 1 :]:
                 ok = (da >= 0) & (db >= 0)
                 joint = np.bincount(da[ok] * kb + db[ok], weights=S[ok], minlength=ka * kb).reshape(ka, kb)
-                T[oa:oa + ka - 1, ob:ob + kb - 1] = joint[1:, 1:]
-                T[ob:ob + kb - 1, oa:oa + ka - 1] = joint[1:, 1:].T
+                T[oa : oa + ka - 1, ob : ob + kb - 1] = joint[1:, 1:]
+                T[ob : ob + kb - 1, oa : oa + ka - 1] = joint[1:, 1:].T
         for i, x in enumerate(self.nums):
             wx = w * x
             T[:pc, pc + i] = T[pc + i, :pc] = self._cat_rmatvec(self.cell_sums(wx))
@@ -133,14 +133,14 @@ class ModelMatrix:
             X = np.empty(self.shape)
             if joint is None:
                 X[:, 0] = 1.0
-            else:   # the cells' model matrix, one row per cell, gathered for the rows
+            else:  # the cells' model matrix, one row per cell, gathered for the rows
                 Xc = np.zeros((len(digits[0]), self._pc))
                 Xc[:, 0] = 1.0
                 cell = np.arange(len(digits[0]))
                 for d, off in zip(digits, self.offsets):
                     hit = d >= 1
                     Xc[cell[hit], off + d[hit] - 1] = 1.0
-                X[:, :self._pc] = gather(Xc, joint)
+                X[:, : self._pc] = gather(Xc, joint)
             for j, x in enumerate(self.nums):
                 X[:, self._pc + j] = x
             self._dense.append(X)

@@ -29,15 +29,15 @@ __all__ = ["RakeResult", "rake_weights"]
 
 @dataclass(frozen=True, eq=False)
 class RakeResult:
-    weights: np.ndarray            # (n,) raked weights
-    iterations: int                # sweeps run
+    weights: np.ndarray  # (n,) raked weights
+    iterations: int  # sweeps run
     converged: bool
-    max_change: float              # R's criterion after the last sweep (largest joint-cell change)
-    replicate_weights: np.ndarray | None = None   # (n, R) when replicates were given
-    margin_error: float = 0.0      # largest |achieved - target| over all margins' cells
-    joint: np.ndarray | None = None              # (n,) each row's cell of the joint cross-classification
-    base_weights: np.ndarray | None = None       # (n,) weights before raking
-    factors: tuple[np.ndarray, ...] = ()         # per joint cell: weight after each margin's step of the
+    max_change: float  # R's criterion after the last sweep (largest joint-cell change)
+    replicate_weights: np.ndarray | None = None  # (n, R) when replicates were given
+    margin_error: float = 0.0  # largest |achieved - target| over all margins' cells
+    joint: np.ndarray | None = None  # (n,) each row's cell of the joint cross-classification
+    base_weights: np.ndarray | None = None  # (n,) weights before raking
+    factors: tuple[np.ndarray, ...] = ()  # per joint cell: weight after each margin's step of the
     #                                              last sweep / weight before raking
     replicate_factors: tuple[np.ndarray, ...] = ()
     replicate_base: np.ndarray | None = None
@@ -73,9 +73,17 @@ def _margin_name(labels, i: int) -> str:
     return f"margin {i + 1}"
 
 
-def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np.ndarray], *,
-                 maxit: int = 10, epsilon: float = 1, labels: Sequence[Sequence[str]] | None = None,
-                 allow_nonconvergence: bool = False, replicates: np.ndarray | None = None) -> RakeResult:
+def rake_weights(
+    margins_codes: list[np.ndarray],
+    w: np.ndarray,
+    totals: list[np.ndarray],
+    *,
+    maxit: int = 10,
+    epsilon: float = 1,
+    labels: Sequence[Sequence[str]] | None = None,
+    allow_nonconvergence: bool = False,
+    replicates: np.ndarray | None = None,
+) -> RakeResult:
     """Rake w to every margin (cell codes per row into that margin's totals), as R's rake()."""
     if len(margins_codes) != len(totals):
         raise WeightingError(f"raking: {len(margins_codes)} margins but {len(totals)} sets of targets")
@@ -90,15 +98,19 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
         if c.shape[0] != w0.shape[0]:
             raise WeightingError(f"raking: {c.shape[0]} cell codes for {w0.shape[0]} weights")
         if c.size and int(c.max()) >= len(t):
-            raise WeightingError(f"raking: a cell code of {_margin_name(labels, i)} is {int(c.max())} but there "
-                                 f"are only {len(t)} targets")
+            raise WeightingError(
+                f"raking: a cell code of {_margin_name(labels, i)} is {int(c.max())} but there "
+                f"are only {len(t)} targets"
+            )
         if c.size and int(c.min()) < 0:
             out = c < 0
             has = (w0 != 0) if R is None else ((w0 != 0) | np.any(R != 0, axis=1))
             bad = np.flatnonzero(out & has)
             if bad.size:
-                raise WeightingError(f"row {int(bad[0]) + 1} has weight but is in no weighting cell of "
-                                     f"{_margin_name(labels, i)}; give a target for its level")
+                raise WeightingError(
+                    f"row {int(bad[0]) + 1} has weight but is in no weighting cell of "
+                    f"{_margin_name(labels, i)}; give a target for its level"
+                )
     eps = epsilon * float(np.sum(w0)) if epsilon < 1 else float(epsilon)
     # Raking only ever multiplies all rows of a cell of the joint cross-classification by the same
     # factors, so it runs on the table of joint-cell totals; rows get their cell's factor at the end.
@@ -106,8 +118,7 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
     kj = len(cell_codes[0])
     T0 = joint_sums(joint, kj, w0)
     T = T0
-    TR0 = None if R is None else np.column_stack([joint_sums(joint, kj, R[:, r])
-                                                   for r in range(R.shape[1])])
+    TR0 = None if R is None else np.column_stack([joint_sums(joint, kj, R[:, r]) for r in range(R.shape[1])])
     TR = TR0
     it = 0
     converged = False
@@ -134,7 +145,7 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
     weights = to_rows(cell_factors(T, T0), joint, w0)
     RW = None if R is None else to_rows(cell_factors(TR, TR0), joint, R)
     sweeps = it + 1 if converged else it
-    errs = [np.abs(cell_sums(c, T, len(t)) - t) for c, t in zip(cell_codes, tots)]   # on the joint table
+    errs = [np.abs(cell_sums(c, T, len(t)) - t) for c, t in zip(cell_codes, tots)]  # on the joint table
     worst = int(np.argmax([e.max() if e.size else 0.0 for e in errs]))
     margin_error = float(errs[worst].max()) if errs[worst].size else 0.0
     if not converged and not allow_nonconvergence:
@@ -142,8 +153,18 @@ def rake_weights(margins_codes: list[np.ndarray], w: np.ndarray, totals: list[np
         raise WeightingError(
             f"raking on {names} did not converge in {maxit} sweeps: the last sweep still moved a cell by "
             f"{delta:.4g} (epsilon {eps:g}) and '{_margin_name(labels, worst)}' is off its targets by up to "
-            f"{margin_error:.4g}; raise maxit, merge sparse levels or check the targets are consistent")
-    return RakeResult(weights=weights, iterations=sweeps, converged=converged, max_change=delta,
-                      replicate_weights=RW, margin_error=margin_error, joint=joint, base_weights=w0,
-                      factors=tuple(cell_factors(x, T0) for x in steps),
-                      replicate_factors=tuple(cell_factors(x, TR0) for x in rsteps), replicate_base=R)
+            f"{margin_error:.4g}; raise maxit, merge sparse levels or check the targets are consistent"
+        )
+    return RakeResult(
+        weights=weights,
+        iterations=sweeps,
+        converged=converged,
+        max_change=delta,
+        replicate_weights=RW,
+        margin_error=margin_error,
+        joint=joint,
+        base_weights=w0,
+        factors=tuple(cell_factors(x, T0) for x in steps),
+        replicate_factors=tuple(cell_factors(x, TR0) for x in rsteps),
+        replicate_base=R,
+    )

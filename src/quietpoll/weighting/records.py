@@ -23,8 +23,8 @@ from ..codes import gather
 
 @dataclass(frozen=True, eq=False)
 class PostStratRecord:
-    cells: np.ndarray      # (n,) cell code
-    weights: np.ndarray    # (n,) weights after post-stratification
+    cells: np.ndarray  # (n,) cell code
+    weights: np.ndarray  # (n,) weights after post-stratification
     oldweights: np.ndarray  # (n,) weights before
 
     def residualize(self, u: np.ndarray) -> np.ndarray:
@@ -46,10 +46,10 @@ class RakingRecord:
     margin's step in the last sweep; the (n,) weights after each step are made only when a standard
     error needs them."""
 
-    margins: tuple[np.ndarray, ...]   # (n,) cell code per margin
-    joint: np.ndarray                 # (n,) cell of the joint cross-classification of the margins
-    factors: tuple[np.ndarray, ...]   # per joint cell: weight after that margin's step / base weight
-    base: np.ndarray                  # (n,) weights before raking
+    margins: tuple[np.ndarray, ...]  # (n,) cell code per margin
+    joint: np.ndarray  # (n,) cell of the joint cross-classification of the margins
+    factors: tuple[np.ndarray, ...]  # per joint cell: weight after that margin's step / base weight
+    base: np.ndarray  # (n,) weights before raking
     sweeps: int = 10
 
     @classmethod
@@ -80,9 +80,9 @@ class GregRecord:
     """Calibration residuals; the QR of X sqrt(w0) is computed on first use (only standard errors
     need it), once."""
 
-    X: np.ndarray       # (n, p) calibration model matrix
-    w0: np.ndarray      # (n,) weights before calibration
-    g: np.ndarray       # (n,) g-weights: calibrated weights / w0
+    X: np.ndarray  # (n, p) calibration model matrix
+    w0: np.ndarray  # (n,) weights before calibration
+    g: np.ndarray  # (n,) g-weights: calibrated weights / w0
     _basis: list = field(default_factory=list, repr=False)
 
     @classmethod
@@ -98,7 +98,7 @@ class GregRecord:
     def basis(self) -> np.ndarray:
         """(n, r) orthonormal basis of the columns of X sqrt(w0), r its rank (R's qr, tol 1e-7)."""
         if not self._basis:
-            from scipy import linalg      # only standard errors need it: not loaded for weighting alone
+            from scipy import linalg  # only standard errors need it: not loaded for weighting alone
 
             X = self.X.dense() if hasattr(self.X, "dense") else self.X
             Q, R, _ = linalg.qr(X * np.sqrt(self.w0)[:, None], mode="economic", pivoting=True)

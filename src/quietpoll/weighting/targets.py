@@ -41,9 +41,9 @@ class Margin:
     """One weighting margin: a categorical variable's level counts, or a numeric column's total."""
 
     variable: str
-    kind: str                    # "categorical" | "numeric"
-    levels: tuple[str, ...]      # categorical: level names as text, data's sorted order; numeric: ()
-    totals: np.ndarray           # categorical: population count per level; numeric: shape (1,)
+    kind: str  # "categorical" | "numeric"
+    levels: tuple[str, ...]  # categorical: level names as text, data's sorted order; numeric: ()
+    totals: np.ndarray  # categorical: population count per level; numeric: shape (1,)
     codes: np.ndarray | None = None  # categorical: each row's index into levels (-1: no target), if known
 
     @property
@@ -94,13 +94,15 @@ def level_text(values: np.ndarray | pl.Series) -> np.ndarray:
 
 def _column(frame: pl.DataFrame, name: str) -> pl.Series:
     if name not in frame.columns:
-        raise WeightingError(f"weighting variable '{name}' is not a column of the data; check the name in "
-                             "[weighting.targets]")
+        raise WeightingError(
+            f"weighting variable '{name}' is not a column of the data; check the name in [weighting.targets]"
+        )
     col = frame.get_column(name)
     nmiss = col.null_count() + (int(col.is_nan().sum()) if col.dtype.is_float() else 0)
     if nmiss:
-        raise WeightingError(f"weighting variable '{name}' has {nmiss} missing value(s); impute or drop those "
-                             "rows before weighting")
+        raise WeightingError(
+            f"weighting variable '{name}' has {nmiss} missing value(s); impute or drop those rows before weighting"
+        )
     return col
 
 
@@ -117,8 +119,14 @@ def _as_number(var: str, level: str | None, value: Any) -> float:
     return x
 
 
-def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population: float | None = None,
-                  weights: np.ndarray | None = None, allow_empty: bool = False) -> list[Margin]:
+def parse_targets(
+    targets: Mapping[str, Any],
+    frame: pl.DataFrame,
+    *,
+    population: float | None = None,
+    weights: np.ndarray | None = None,
+    allow_empty: bool = False,
+) -> list[Margin]:
     """Check targets against the data and return one Margin per target, in the order given.
 
     ``weights`` (optional): rows with zero weight may carry levels absent from the targets.
@@ -140,18 +148,25 @@ def parse_targets(targets: Mapping[str, Any], frame: pl.DataFrame, *, population
             margins.append(_categorical(var, spec, col, population, w, fast.get(var), allow_empty))
         else:
             if not col.dtype.is_numeric():
-                raise WeightingError(f"weighting variable '{var}' has a single total ({spec!r}) but is not "
-                                     "numeric; give a table of level counts for a categorical variable")
+                raise WeightingError(
+                    f"weighting variable '{var}' has a single total ({spec!r}) but is not "
+                    "numeric; give a table of level counts for a categorical variable"
+                )
             total = _as_number(var, None, spec)
             margins.append(Margin(var, "numeric", (), np.array([total])))
     cats = [m for m in margins if m.kind == "categorical"]
     ref_total = population if population is not None else (cats[0].total if cats else None)
     for m in cats:
         if abs(m.total - ref_total) > TOTAL_RTOL * max(abs(ref_total), 1.0):
-            against = ("population " + _num_text(ref_total)) if population is not None else \
-                f"'{cats[0].variable}' totals {_num_text(cats[0].total)}"
-            raise WeightingError(f"targets for '{m.variable}' total {_num_text(m.total)} but {against}; "
-                                 "categorical margins must describe the same population")
+            against = (
+                ("population " + _num_text(ref_total))
+                if population is not None
+                else f"'{cats[0].variable}' totals {_num_text(cats[0].total)}"
+            )
+            raise WeightingError(
+                f"targets for '{m.variable}' total {_num_text(m.total)} but {against}; "
+                "categorical margins must describe the same population"
+            )
     return margins
 
 
@@ -184,22 +199,30 @@ def _target_order_codes(targets: Mapping[str, Any], frame: pl.DataFrame) -> dict
     if exprs:
         try:
             out = frame.select(exprs)
-        except pl.exceptions.PolarsError:       # a level text polars will not take as a category
+        except pl.exceptions.PolarsError:  # a level text polars will not take as a category
             out = pl.DataFrame()
-        codes.update({c.name: c.to_numpy() for c in out.iter_columns() if not c.null_count()})   # null: no target
-    codes = {v: codes[v] for v in levels if v in codes}          # in the order of the targets
+        codes.update({c.name: c.to_numpy() for c in out.iter_columns() if not c.null_count()})  # null: no target
+    codes = {v: codes[v] for v in levels if v in codes}  # in the order of the targets
     if not codes:
         return {}
     # which levels occur: one count of the joint cells of all these columns, then per column
     ks = [len(levels[v]) for v in codes]
     joint, digits = combine_codes(list(codes.values()), ks)
     per_cell = joint_sums(joint, len(digits[0]))
-    return {v: c for (v, c), d, k in zip(codes.items(), digits, ks)
-            if np.bincount(d, weights=per_cell, minlength=k).all()}
+    return {
+        v: c for (v, c), d, k in zip(codes.items(), digits, ks) if np.bincount(d, weights=per_cell, minlength=k).all()
+    }
 
 
-def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: float | None,
-                 w: np.ndarray | None, fast: np.ndarray | None = None, allow_empty: bool = False) -> Margin:
+def _categorical(
+    var: str,
+    spec: Mapping[str, Any],
+    col: pl.Series,
+    population: float | None,
+    w: np.ndarray | None,
+    fast: np.ndarray | None = None,
+    allow_empty: bool = False,
+) -> Margin:
     given = {str(k): _as_number(var, str(k), v) for k, v in spec.items()}
     if not given:
         raise WeightingError(f"targets for '{var}' are empty; give a count for each level")
@@ -207,9 +230,14 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
         # every row's value is a target level and every target level occurs: the data's levels are
         # the targets', sorted as text (as polars sorts the data's values)
         levels = tuple(sorted(given))
-        return Margin(var, "categorical", levels, _shares_to_counts(var, levels, given, population),
-                      codes=small_codes(fast, len(levels)))
-    codes, text = _distinct_text(col)     # one pass over the column: levels in sorted order, row codes
+        return Margin(
+            var,
+            "categorical",
+            levels,
+            _shares_to_counts(var, levels, given, population),
+            codes=small_codes(fast, len(levels)),
+        )
+    codes, text = _distinct_text(col)  # one pass over the column: levels in sorted order, row codes
     data_levels = list(text)
     if w is not None:
         seen = np.bincount(codes[w != 0], minlength=len(text)) > 0 if len(codes) else np.zeros(0, bool)
@@ -218,15 +246,21 @@ def _categorical(var: str, spec: Mapping[str, Any], col: pl.Series, population: 
         weighted = set(data_levels)
     for lev, x in given.items():
         if x <= 0:
-            raise WeightingError(f"target for '{var}' level '{lev}' is {_num_text(x)}; targets must be positive "
-                                 "(drop the level from the data or merge it with another)")
+            raise WeightingError(
+                f"target for '{var}' level '{lev}' is {_num_text(x)}; targets must be positive "
+                "(drop the level from the data or merge it with another)"
+            )
         if lev not in data_levels and not allow_empty:
-            raise WeightingError(f"target level '{lev}' of '{var}' does not occur in the data (data levels: "
-                                 f"{', '.join(data_levels)}); fix the level name or drop it")
+            raise WeightingError(
+                f"target level '{lev}' of '{var}' does not occur in the data (data levels: "
+                f"{', '.join(data_levels)}); fix the level name or drop it"
+            )
     missing = [lev for lev in data_levels if lev not in given and lev in weighted]
     if missing:
-        raise WeightingError(f"'{var}' level '{missing[0]}' occurs in the data but has no target (targets: "
-                             f"{', '.join(given)}); add a target for it or recode it")
+        raise WeightingError(
+            f"'{var}' level '{missing[0]}' occurs in the data but has no target (targets: "
+            f"{', '.join(given)}); add a target for it or recode it"
+        )
     levels = tuple(lev for lev in data_levels if lev in given)
     levels += tuple(lev for lev in given if lev not in data_levels)  # empty levels (allow_empty only)
     totals = _shares_to_counts(var, levels, given, population)
@@ -240,8 +274,10 @@ def _shares_to_counts(var: str, levels: tuple[str, ...], given: dict[str, float]
     s = float(totals.sum())
     if abs(s - 1.0) <= SHARE_TOL:
         if population is None:
-            raise WeightingError(f"targets for '{var}' are shares (they sum to 1); give the population size "
-                                 "([weighting] population = N) to turn them into counts")
+            raise WeightingError(
+                f"targets for '{var}' are shares (they sum to 1); give the population size "
+                "([weighting] population = N) to turn them into counts"
+            )
         totals = totals * population
     return totals
 

@@ -29,16 +29,19 @@ def _one_pass(w: np.ndarray, lower: float, upper: float) -> tuple[np.ndarray, bo
     inside = ~outside
     k = int(inside.sum())
     if k == 0:
-        raise WeightingError(f"every weight is outside the trimming bounds [{lower:g}, {upper:g}]; nothing is "
-                             "left to take the trimmed weight: widen the bounds")
+        raise WeightingError(
+            f"every weight is outside the trimming bounds [{lower:g}, {upper:g}]; nothing is "
+            "left to take the trimmed weight: widen the bounds"
+        )
     new = np.minimum(np.maximum(w, lower), upper)
     share = float(np.sum(w - new)) / k
     new = np.where(inside, new + share, new)
     return new, True
 
 
-def trim_weights(w: np.ndarray, lower: float | None = None, upper: float | None = None,
-                 strict: bool = False) -> np.ndarray:
+def trim_weights(
+    w: np.ndarray, lower: float | None = None, upper: float | None = None, strict: bool = False
+) -> np.ndarray:
     """Trimmed weights as R's trimWeights(design, upper, lower, strict)."""
     w = np.asarray(w, dtype=float)
     lo = -np.inf if lower is None else float(lower)
@@ -53,11 +56,14 @@ def trim_weights(w: np.ndarray, lower: float | None = None, upper: float | None 
     mean = float(np.mean(w))
     if mean > hi or mean < lo:
         bound = f"upper bound {hi:g}" if mean > hi else f"lower bound {lo:g}"
-        raise WeightingError(f"strict trimming is impossible: the mean weight {mean:.6g} is beyond the {bound}, "
-                             "so the total cannot be kept with every weight inside; widen the bounds")
+        raise WeightingError(
+            f"strict trimming is impossible: the mean weight {mean:.6g} is beyond the {bound}, "
+            "so the total cannot be kept with every weight inside; widen the bounds"
+        )
     for _ in range(_MAX_PASSES):
         new, changed = _one_pass(new, lo, hi)
         if not changed:
             return new
-    raise WeightingError(f"strict trimming to [{lo:g}, {hi:g}] did not settle in {_MAX_PASSES} passes; "
-                         "widen the bounds")
+    raise WeightingError(
+        f"strict trimming to [{lo:g}, {hi:g}] did not settle in {_MAX_PASSES} passes; widen the bounds"
+    )

@@ -10,7 +10,7 @@ from ...errors import StudyError
 
 TEMPLATES = {"foreign-media": "foreign-media.xlsx"}
 
-STUDY_TOML = '''# quietpoll study: {title}
+STUDY_TOML = """# quietpoll study: {title}
 # Made by `quietpoll init --template {template}`. Paths are relative to this folder.
 
 [study]
@@ -148,7 +148,7 @@ label = "Home inspected for media at least once"
 label_ko = "매체 단속으로 집이 검열된 적이 있음"
 variable = "home_inspected_any"
 level = "yes"
-'''
+"""
 
 
 def create_study(directory: Path, template: str = "foreign-media") -> Path:

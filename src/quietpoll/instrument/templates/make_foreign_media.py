@@ -625,8 +625,13 @@ def build(path: Path = OUTPUT) -> Path:
             wc.write_string(i, j, value)
 
     wset = wb.add_worksheet("settings")
-    settings = [("form_title", TITLE_EN), ("form_id", FORM_ID), ("version", VERSION), ("default_language", "English"),
-                ("namespaces", NAMESPACES)]
+    settings = [
+        ("form_title", TITLE_EN),
+        ("form_id", FORM_ID),
+        ("version", VERSION),
+        ("default_language", "English"),
+        ("namespaces", NAMESPACES),
+    ]
     for j, (key, value) in enumerate(settings):
         wset.write_string(0, j, key, bold)
         wset.write_string(1, j, value)

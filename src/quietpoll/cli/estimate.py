@@ -53,6 +53,19 @@ def _ci_methods() -> tuple[str, ...]:
 @click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
 @click.option(
+    "--model",
+    "model_",
+    type=click.Choice(["design", "mrp"]),
+    default="design",
+    show_default=True,
+    help="design: design-based estimates; mrp: multilevel regression and poststratification (NumPyro) of --prop "
+    "(or --list-experiment) by --by, to --poststrat cells or the study's [weighting] targets.",
+)
+@click.option("--poststrat", type=click.Path(), help="With --model mrp: CSV of population cells (model variables + N).")
+@click.option(
+    "--mrp-seed", "mrp_seed", type=int, default=0, show_default=True, help="With --model mrp: the sampler's seed."
+)
+@click.option(
     "--compare",
     is_flag=True,
     help="With one --by column: each domain minus the first (R's svyby "
@@ -87,6 +100,9 @@ def estimate(
     rr_p,
     rr_p_unrelated,
     by,
+    model_,
+    poststrat,
+    mrp_seed,
     compare,
     domain_,
     level,
@@ -124,6 +140,22 @@ def estimate(
         + list(domain)
         + sensitive
     )
+    if model_ == "mrp":
+        _mrp(
+            design,
+            data,
+            split(props),
+            split(by),
+            (le_count, le_treat) if le_count else None,
+            control_items,
+            poststrat,
+            level,
+            mrp_seed,
+            fmt_ or default_format(),
+        )
+        return
+    if poststrat:
+        raise QuietpollError("--poststrat goes with --model mrp")
     frame, des = design.load(data, analysis)
     table = api.estimate(
         frame,
@@ -171,6 +203,68 @@ def estimate(
     emit(table, fmt_)
     if design_effect_test and fmt_ == "table":
         _print_design_effect_tests(table.design_effect_test, console())
+
+
+def _mrp(design, data, props, by, list_experiment, control_items, poststrat, level, seed, fmt_) -> None:
+    """`estimate --model mrp`: rows of the estimate contract with "method": "mrp", the posterior mean and
+    interval, "rhat", "ess" (a fit failing its diagnostics is not published: no numbers)."""
+    from ..estimators.mrp import mrp
+
+    if len(by) > 1:
+        raise QuietpollError("--model mrp takes one --by column")
+    if len(props) + bool(list_experiment) != 1:
+        raise QuietpollError("--model mrp estimates one --prop VAR or one --list-experiment at a time")
+    if fmt_ == "csv":
+        raise QuietpollError("--model mrp is printed with --format json or table, not csv")
+    cfg = design.study
+    targets = population = None
+    cell_columns: list[str] = []
+    if poststrat is not None:  # the model's variables are the cell table's columns (besides N)
+        from pathlib import Path
+
+        try:
+            header = Path(poststrat).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, UnicodeDecodeError, IndexError):
+            raise QuietpollError(f"--poststrat {poststrat!r} cannot be read as a CSV file") from None
+        cell_columns = [c.strip().strip('"') for c in header.split(",") if c.strip().strip('"') != "N"]
+    if poststrat is None:
+        if cfg is None or cfg.weighting is None or not cfg.weighting.targets:
+            raise QuietpollError("--model mrp needs --poststrat FILE, or --study with [weighting] targets")
+        targets, population = cfg.weighting, cfg.weighting.population
+    frame, _ = design.load(
+        data, [*props, *by, *(list_experiment or ()), *(targets.targets if targets else ()), *cell_columns]
+    )
+    result = mrp(
+        frame,
+        props[0] if props else None,
+        by=by[0] if by else None,
+        poststrat=poststrat,
+        targets=targets,
+        population=population,
+        list_experiment=list_experiment,
+        control_items=control_items,
+        level=level,
+        seed=seed,
+    )
+    if fmt_ == "json":
+        echo_json(result.to_json_obj())
+        return
+    t = rich_table(title=f"MRP: {result.model.get('formula', '')}")
+    for c in ("variable", "level", "domain", "estimate", "interval", "rhat", "ess", "published"):
+        t.add_column(c, justify="right" if c in ("estimate", "rhat", "ess") else "left")
+    for r in result.to_dicts():
+        dom = ", ".join(f"{k}={v}" for k, v in r["domain"].items())
+        t.add_row(
+            r["variable"],
+            fmt(r["level"]),
+            dom,
+            fmt(r["estimate"], 4),
+            f"[{fmt(r['ci_low'], 4)}, {fmt(r['ci_high'], 4)}]",
+            fmt(r["rhat"], 3),
+            fmt(r["ess"], 0),
+            str(r["published"]),
+        )
+    console().print(t)
 
 
 def domain_differences(table, by: str, level: float, df_: str | float = "design") -> list[dict]:

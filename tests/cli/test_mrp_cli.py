@@ -16,14 +16,21 @@ from quietpoll.cli import main
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("mrp")
-    rng = np.random.default_rng(3)   # SYNTHETIC: 300 people in 4 regions, a small one
+    rng = np.random.default_rng(3)  # SYNTHETIC: 300 people in 4 regions, a small one
     region = rng.choice(["a", "b", "c", "d"], size=300, p=[0.5, 0.3, 0.15, 0.05])
     sex = rng.choice(["f", "m"], size=300)
-    p = 1 / (1 + np.exp(-(np.array([-1.0, 0.0, 0.5, 1.0])[np.searchsorted(["a", "b", "c", "d"], region)]
-                          + 0.3 * (sex == "f"))))
+    p = 1 / (
+        1
+        + np.exp(-(np.array([-1.0, 0.0, 0.5, 1.0])[np.searchsorted(["a", "b", "c", "d"], region)] + 0.3 * (sex == "f")))
+    )
     pl.DataFrame({"region": region, "sex": sex, "y": (rng.random(300) < p).astype(int)}).write_csv(tmp / "d.csv")
-    cells = pl.DataFrame({"region": ["a", "a", "b", "b", "c", "c", "d", "d"], "sex": ["f", "m"] * 4,
-                          "N": [1000, 1000, 800, 800, 600, 600, 400, 400]})
+    cells = pl.DataFrame(
+        {
+            "region": ["a", "a", "b", "b", "c", "c", "d", "d"],
+            "sex": ["f", "m"] * 4,
+            "N": [1000, 1000, 800, 800, 600, 600, 400, 400],
+        }
+    )
     cells.write_csv(tmp / "cells.csv")
     cells.drop("region").group_by("sex").agg(pl.col("N").sum()).write_csv(tmp / "no_region.csv")
     return tmp
@@ -31,8 +38,25 @@ def files(tmp_path_factory):
 
 def test_mrp_rows_follow_the_contract(files, capsys):
     capsys.readouterr()
-    assert main(["estimate", str(files / "d.csv"), "--prop", "y", "--by", "region", "--model", "mrp",
-                 "--poststrat", str(files / "cells.csv"), "--format", "json"]) == 0
+    assert (
+        main(
+            [
+                "estimate",
+                str(files / "d.csv"),
+                "--prop",
+                "y",
+                "--by",
+                "region",
+                "--model",
+                "mrp",
+                "--poststrat",
+                str(files / "cells.csv"),
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
     out = json.loads(capsys.readouterr().out)
     rows = out["estimates"]
     assert [r["domain"] for r in rows] == [{}] + [{"region": g} for g in "abcd"]
@@ -42,11 +66,14 @@ def test_mrp_rows_follow_the_contract(files, capsys):
         assert r["rhat"] < 1.01 and r["ess"] >= 400
 
 
-@pytest.mark.parametrize("extra, words", [
-    (["--poststrat", "no_region.csv"], "region"),          # a grouping variable missing from the cells
-    ([], "--poststrat"),                                    # no cells and no study targets
-    (["--poststrat", "cells.csv", "--format", "csv"], "not csv"),
-])
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        (["--poststrat", "no_region.csv"], "region"),  # a grouping variable missing from the cells
+        ([], "--poststrat"),  # no cells and no study targets
+        (["--poststrat", "cells.csv", "--format", "csv"], "not csv"),
+    ],
+)
 def test_mrp_bad_input_one_line(files, capsys, extra, words):
     extra = [str(files / e) if e.endswith(".csv") else e for e in extra]
     capsys.readouterr()

@@ -83,9 +83,62 @@ def _names(*texts: str | None) -> list[str]:
     "repeatable. JSON key 'contrasts'.",
 )
 @click.option(
+    "--list-experiment",
+    "list_experiment",
+    is_flag=True,
+    help="FORMULA's response is a list experiment's "
+    "item count: regression of the sensitive item and the control count (Imai 2011; R's ictreg); "
+    "needs --treatment.",
+)
+@click.option("--treatment", help="With --list-experiment: the treatment (long list) indicator column.")
+@click.option(
+    "--list-method",
+    type=click.Choice(["lm", "ml"]),
+    default="ml",
+    show_default=True,
+    help="With --list-experiment: the linear (interaction) model or maximum likelihood.",
+)
+@click.option("--control-items", type=int, help="With --list-experiment: number of control items J.")
+@click.option(
+    "--randomized-response",
+    "randomized_response",
+    is_flag=True,
+    help="FORMULA's response is a "
+    "randomized-response answer: logistic regression of the true answer (Blair, Imai and Zhou 2015; "
+    "R's rrreg); needs --rr-design and its probabilities.",
+)
+@click.option("--rr-design", type=click.Choice(["forced", "warner", "unrelated"]), help="Randomized-response design.")
+@click.option("--rr-p-truth", type=float, help="Forced response: probability of answering truthfully.")
+@click.option("--rr-p-yes", type=float, help="Forced response: probability of a forced yes.")
+@click.option("--rr-p", type=float, help="Warner / unrelated question: probability of the sensitive question.")
+@click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
+@click.option(
     "--format", "fmt", type=click.Choice(["table", "json", "csv"]), help="Output (table on a terminal, else json)."
 )
-def model(data, formula, family, subset, level, tests, test_method, margins, ames, contrasts, fmt, design):
+def model(
+    data,
+    formula,
+    family,
+    subset,
+    level,
+    tests,
+    test_method,
+    margins,
+    ames,
+    contrasts,
+    list_experiment,
+    treatment,
+    list_method,
+    control_items,
+    randomized_response,
+    rr_design,
+    rr_p_truth,
+    rr_p_yes,
+    rr_p,
+    rr_p_unrelated,
+    fmt,
+    design,
+):
     """Design-based GLM of FORMULA (R's formula language: y ~ x + factor(g) + x:z), as R's svyglm:
     coefficients with design-based SEs, t, residual df, p and intervals."""
     from ..estimators.glm import glm
@@ -96,6 +149,23 @@ def model(data, formula, family, subset, level, tests, test_method, margins, ame
                 "model needs a FORMULA such as 'y ~ x + factor(g)' (after DATA, or alone with --study)"
             )
         data, formula = None, data
+    if list_experiment or randomized_response:
+        _sensitive_model(
+            design,
+            data,
+            formula,
+            list_experiment,
+            treatment,
+            list_method,
+            control_items,
+            randomized_response,
+            rr_design,
+            (rr_p_truth, rr_p_yes, rr_p, rr_p_unrelated),
+            level,
+            fmt or default_format(),
+            bool(subset or tests or margins or ames or contrasts),
+        )
+        return
     _, des = design.load(data, _names(formula, subset, *margins, *ames))
     res = glm(des, formula, family, subset=subset, level=level)
     out = res.to_dict()
@@ -167,6 +237,83 @@ def model(data, formula, family, subset, level, tests, test_method, margins, ame
             f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}"
         )
     _extra_tables(out_console, out, pct)
+
+
+def _sensitive_model(
+    design,
+    data,
+    formula,
+    list_experiment,
+    treatment,
+    list_method,
+    control_items,
+    randomized_response,
+    rr_design,
+    probs,
+    level,
+    fmt_,
+    extras,
+) -> None:
+    """`model --list-experiment` / `--randomized-response`: the coefficient rows of the model contract,
+    each with "part": "sensitive" or "control", design-based SEs."""
+    if list_experiment and randomized_response:
+        raise QuietpollError("--list-experiment and --randomized-response are two different models: give one")
+    if extras:
+        raise QuietpollError(
+            "--subset, --test, --margins, --ame and --contrast go with GLMs, not with "
+            "--list-experiment or --randomized-response"
+        )
+    if list_experiment:
+        if not treatment:
+            raise QuietpollError("--list-experiment needs --treatment TREAT_COL (the long-list indicator)")
+        from ..estimators.list_reg import list_regression
+
+        _, des = design.load(data, [*_names(formula), treatment])
+        fit = list_regression(des, formula, treatment, method=list_method, control_items=control_items, level=level)
+    else:
+        if not rr_design:
+            raise QuietpollError(
+                "--randomized-response needs --rr-design forced|warner|unrelated and its probabilities"
+            )
+        from ..estimators.rr_reg import rr_regression
+
+        p_truth, p_yes, p, p_unrelated = probs
+        _, des = design.load(data, _names(formula))
+        fit = rr_regression(
+            des, formula, rr_design=rr_design, p_truth=p_truth, p_yes=p_yes, p=p, p_unrelated=p_unrelated, level=level
+        )
+    out = fit.to_dict()
+    if fmt_ == "json":
+        click.echo(json.dumps(out, allow_nan=False, default=float))
+        return
+    if fmt_ == "csv":
+        import polars as pl
+
+        keys = ("part", "term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")
+        click.echo(
+            pl.DataFrame(
+                [{k: r.get(k) for k in keys} for r in out["coefficients"]], infer_schema_length=None
+            ).write_csv(),
+            nl=False,
+        )
+        return
+    m = out["model"]
+    t = rich_table(title=f"{m['formula']}  ({m['kind']}, n = {m['n']}, {m['variance']} variance)")
+    pct = f"{100 * level:g}%"
+    for c in ("part", "term", "estimate", "se", "z/t", "p", f"{pct} low", f"{pct} high"):
+        t.add_column(c, justify="left" if c in ("part", "term") else "right")
+    for r in out["coefficients"]:
+        t.add_row(
+            r["part"],
+            r["term"],
+            _fmt(r["estimate"]),
+            _fmt(r["se"]),
+            _fmt(r["statistic"], 3),
+            _fmt(r["p"], 3),
+            _fmt(r["ci_low"]),
+            _fmt(r["ci_high"]),
+        )
+    console().print(t)
 
 
 def _extra_tables(out_console, out: dict, pct: str) -> None:

@@ -7,6 +7,7 @@ import polars as pl
 
 from .duplicates import near_duplicates, null_threshold
 from .interviewers import durations, interviewer_effects, item_nonresponse, straightlining
+from .validation import asked_mask
 from .results import NearDuplicate, QualityReport, jsonable
 
 NOT_ANSWERS = {
@@ -90,7 +91,10 @@ def quality_report(
         near_duplicates=tuple(NearDuplicate.from_dict(jsonable(d)) for d in pairs),
         durations=found_durations,
         straightlining=jsonable(straightlining(frame, grids) if grids else []),
-        item_nonresponse=jsonable(item_nonresponse(frame, questions, interviewer)),
+        # a question skipped by design was not asked: never counted as missing
+        item_nonresponse=jsonable(
+            item_nonresponse(frame, questions, interviewer, asked=asked_mask(frame, instrument, questions))
+        ),
         interviewer_effects=effects,
     )
 

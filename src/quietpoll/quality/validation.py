@@ -39,6 +39,7 @@ The result is a :class:`~quietpoll.quality.results.ValidationResult` (values as 
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -320,3 +321,20 @@ def validate(
     return ValidationResult(
         n_rows=frame.height, problems=tuple(checker.problems), unsupported=tuple(checker.unsupported)
     )
+
+
+def asked_mask(frame: pl.DataFrame, instrument: Instrument, questions: Sequence[str]) -> pl.DataFrame:
+    """One Boolean column per question: False where the form's skip logic (the question's relevance and
+    its groups') says the question was not asked in that row, True elsewhere (relevance true, or one the
+    evaluator cannot decide: such a row counts as asked). For item non-response, which then counts a
+    question skipped by design as not asked, never as missing."""
+    checker = _Checker(frame, instrument, None, None)
+    cols = []
+    for name in questions:
+        q = next((x for x in instrument.questions if x.name == name), None)
+        rel = checker.relevance(q) if q is not None else True
+        if isinstance(rel, pl.Series):
+            cols.append(rel.fill_null(True).cast(pl.Boolean).alias(name))
+        else:
+            cols.append(pl.Series(name, [True] * frame.height, dtype=pl.Boolean))
+    return pl.DataFrame(cols) if cols else pl.DataFrame()

@@ -53,18 +53,42 @@ def validate(data, form, study, fmt_):
 
     data, form, _ = data_and_form(data, form, study)
     instrument, responses = form_and_responses(data, form)
-    result = _validate(responses.main, instrument).to_dict()
+    typed = _validate(responses.main, instrument)
+    result = typed.to_dict()
     fmt_ = fmt_ or default_format()
     if fmt_ == "json":
         echo_json(result, default=str)
         return
     out = console()
-    t = rich_table(title=f"{len(result['problems'])} problem(s) in {result['n_rows']} rows")
-    for c in ("row", "column", "rule", "value", "message"):
-        t.add_column(c)
-    for p in result["problems"][:500]:
-        t.add_row(str(p["row"]), str(p["column"]), p["rule"], str(p["value"]), p["message"])
-    out.print(t)
+    # a summary first (by rule, then the columns with the most problems), then the first problems;
+    # rows are shown as people count them in a data file: the first data row is row 1
+    n = len(result["problems"])
+    rows_hit = len(typed.rows())
+    out.print(f"{n} problem(s) in {rows_hit} of {result['n_rows']} row(s)")
+    if n:
+        summary = rich_table(title="Problems by rule")
+        summary.add_column("rule")
+        summary.add_column("count", justify="right")
+        for rule, count in typed.by_rule().items():
+            summary.add_row(rule, str(count))
+        out.print(summary)
+        cols = sorted(typed.by_column(), key=lambda d: (-d["count"], d["column"], d["rule"]))
+        by_col = rich_table(
+            title="Columns with the most problems" + (f" (10 of {len(cols)})" if len(cols) > 10 else "")
+        )
+        for c in ("column", "rule", "count"):
+            by_col.add_column(c, justify="right" if c == "count" else "left")
+        for d in cols[:10]:
+            by_col.add_row(d["column"], d["rule"], str(d["count"]))
+        out.print(by_col)
+        shown = result["problems"][:50]
+        t = rich_table(title=f"The first {len(shown)} problem(s)" + (" (--format json lists all)" if n > 50 else ""))
+        for c in ("row", "column", "rule", "value", "message"):
+            t.add_column(c)
+        for p in shown:
+            row = "" if p["row"] is None else str(p["row"] + 1)
+            t.add_row(row, str(p["column"]), p["rule"], str(p["value"]), p["message"])
+        out.print(t)
     for u in result.get("unsupported", []):
         out.print(f"[yellow]not checked[/yellow] {u['question']}: {u['expression']} ({u['reason']})")
 

@@ -272,6 +272,7 @@ def read_design_data(path: str | Path, spec: DesignSpec, columns: Sequence[str] 
     rep = spec.replicates
     items = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
     globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
+    globs += [c for c in columns if "*" in c]  # e.g. "q/*": a select_multiple's 0/1 columns (Kobo)
 
     def keep(names: list[str]) -> list[str]:
         return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]

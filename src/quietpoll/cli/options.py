@@ -232,7 +232,8 @@ class DesignOptions:
         if flags.rep_type and not flags.repweights and rep is None:
             build_from = flags.rep_type  # build replicate weights from the Taylor design (as.svrepdesign)
         elif flags.repweights or flags.rep_type or rep is not None:
-            base = rep or ReplicateSpec(columns=flags.repweights or "", type=flags.rep_type or "other")
+            # a fallback only: the type and rho given are applied below (Fay needs both at once)
+            base = rep or ReplicateSpec(columns=flags.repweights or "", type="other")
             rep = ReplicateSpec(
                 columns=flags.repweights or base.columns,
                 type=flags.rep_type or base.type,

@@ -1,4 +1,4 @@
-"""`quietpoll estimate ... --by COL --compare` against R: svyby(~api00, ~stype, design, svymean,
+"""The CLI against R: `quietpoll estimate ... --by COL --compare` against R: svyby(~api00, ~stype, design, svymean,
 covmat = TRUE) then svycontrast of each domain minus the first (golden/glm2.json "domains", written by
 make_golden_glm2.R). The rows are the estimate contract's, with "statistic": "difference",
 "domain" and "reference" as {COL: level} (the shape of every estimate row's domain), "of" and "p"."""
@@ -96,3 +96,37 @@ def test_compare_with_df_inf_uses_the_normal(capsys):
     rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["statistic"] == "difference"]
     est, se = g["diff"]["estimate"][0], g["diff"]["se"][0]
     assert rows[0]["df"] is None and math.isclose(rows[0]["p"], 2 * stats.norm.sf(abs(est / se)), rel_tol=1e-9)
+
+
+def test_fay_with_rho_on_the_command_line_matches_r(capsys):
+    """Issue 13's parity fix: `--rep-type Fay --rho 0.3` with `--repweights` was refused ("needs --rho")
+    on the CLI; it now gives R's svrepdesign(type = "Fay", rho = 0.3) numbers."""
+    golden = json.loads((HERE / "golden" / "estimates.json").read_text())["cases"]
+    case = next(c for c in golden if c["id"] == "scd_fay-rep-mean")
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "estimate",
+                str(HERE / "data" / "scd_fay.csv"),
+                "--weights",
+                "pw",
+                "--repweights",
+                "rw*",
+                "--rep-type",
+                "Fay",
+                "--rho",
+                "0.3",
+                "--mean",
+                "arrests,alive",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    rows = json.loads(capsys.readouterr().out)["estimates"]
+    for r, g in zip(rows, case["rows"]):
+        assert r["variable"] == g["variable"]
+        assert math.isclose(r["estimate"], g["estimate"], rel_tol=1e-9)
+        assert math.isclose(r["se"], g["se"], rel_tol=1e-9)

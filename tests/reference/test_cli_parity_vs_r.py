@@ -130,3 +130,37 @@ def test_fay_with_rho_on_the_command_line_matches_r(capsys):
         assert r["variable"] == g["variable"]
         assert math.isclose(r["estimate"], g["estimate"], rel_tol=1e-9)
         assert math.isclose(r["se"], g["se"], rel_tol=1e-9)
+
+
+def test_a_replicate_glob_never_takes_the_full_sample_weights(capsys):
+    """Issue 13's parity fix: `--repweights '*w*'` also matches `pw`; it is left out with a warning, and the
+    numbers are R's for the four replicates."""
+    golden = json.loads((HERE / "golden" / "estimates.json").read_text())["cases"]
+    case = next(c for c in golden if c["id"] == "scd_fay-rep-mean")
+    capsys.readouterr()
+    assert (
+        main(
+            [
+                "estimate",
+                str(HERE / "data" / "scd_fay.csv"),
+                "--weights",
+                "pw",
+                "--repweights",
+                "*w*",
+                "--rep-type",
+                "Fay",
+                "--rho",
+                "0.3",
+                "--mean",
+                "arrests",
+                "--format",
+                "json",
+            ]
+        )
+        == 0
+    )
+    captured = capsys.readouterr()
+    assert "'pw' matches the replicate-weight pattern" in captured.err
+    out = json.loads(captured.out)
+    assert out["design"]["replicates"] == 4
+    assert math.isclose(out["estimates"][0]["se"], case["rows"][0]["se"], rel_tol=1e-9)

@@ -57,6 +57,20 @@ class ReplicateDesign(Weightable):
         if data.height == 0:
             raise DesignError("the data have no rows")
         cols = rs.resolve_columns(data)
+        own = [c for c in cols if c in (spec.weights, spec.probs)]
+        if own:  # a glob such as '*w*' also matches the full-sample weights: never a replicate
+            import warnings
+
+            warnings.warn(
+                f"replicate weights: '{own[0]}' matches the replicate-weight pattern but is the full-sample "
+                "weight column; it is not used as a replicate",
+                stacklevel=2,
+            )
+            cols = [c for c in cols if c not in own]
+            if not cols:
+                raise DesignError(
+                    "replicate weights: the pattern matches only the full-sample weights", param="replicates"
+                )
         bad = [c for c in cols if not data.schema[c].is_numeric()]
         if bad:
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")

@@ -137,6 +137,14 @@ def estimate(
         out = out + ratio(des, num, den, ci_method=numeric_ci, **kw)
     for v, probs in (quantile_ or {}).items():
         qm = ci_method if ci_method in ("beta", "xlogit", "logit", "asin", "quantile") else "wald"
+        if ci_method not in (None, qm):  # e.g. wilson or likelihood: proportions only, never silently
+            import warnings
+
+            warnings.warn(
+                f"ci_method {ci_method!r} has no quantile interval: the quantiles of {v!r} use Woodruff "
+                "intervals with wald",
+                stacklevel=2,
+            )
         out = out + quantile(des, v, probs, ci_method=qm, **kw)
     if list_experiment and list_method == "ml":
         from .estimators.list_ml import list_experiment_ml

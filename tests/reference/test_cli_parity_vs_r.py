@@ -145,3 +145,12 @@ def test_a_replicate_glob_never_takes_the_full_sample_weights(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["design"]["replicates"] == 4
     assert math.isclose(out["estimates"][0]["se"], case["rows"][0]["se"], rel_tol=1e-9)
+
+
+def test_a_proportion_only_interval_is_never_silently_dropped_for_quantiles(capsys):
+    """Issue 13's parity fix: `--ci-method wilson --quantile` used wald for the quantile without a word."""
+    args = ["estimate", str(HERE / "data" / "apistrat.csv"), "--weights", "pw", "--strata", "stype"]
+    with pytest.warns(UserWarning, match="'wilson' has no quantile interval"):
+        assert main([*args, "--quantile", "api00@0.5", "--ci-method", "wilson", "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)["estimates"][0]
+    assert row["statistic"] == "quantile" and row["ci_method"].endswith("wald")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,34 @@ def test_a_proportion_only_interval_is_never_silently_dropped_for_quantiles(caps
         assert main([*args, "--quantile", "api00@0.5", "--ci-method", "wilson", "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)["estimates"][0]
     assert row["statistic"] == "quantile" and row["ci_method"].endswith("wald")
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["apiclus1_jk1.csv", "--rep-type", "JK1", "--rho", "0.3"], "rho 0.3 (a Fay coefficient; type JK1 has none)"),
+        (["apistrat_brr.csv", "--rep-type", "BRR", "--scale", "0.5"], "scale 0.5 (type BRR sets it to 0.25)"),
+    ],
+)
+def test_options_a_replicate_type_ignores_are_named(args, words, capsys):
+    """Issue 13's parity fix: --scale with BRR/Fay/SDR/ACS and --rho with JK1 were ignored without a word."""
+    data, *rest = args
+    with pytest.warns(UserWarning, match=re.escape(words)):
+        assert (
+            main(
+                [
+                    "estimate",
+                    str(HERE / "data" / data),
+                    "--weights",
+                    "pw",
+                    "--repweights",
+                    "rw*",
+                    *rest,
+                    "--mean",
+                    "api00",
+                    "--format",
+                    "json",
+                ]
+            )
+            == 0
+        )

@@ -280,6 +280,15 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
             f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})", param="rscales"
         )
     scale, rscales = REPLICATE_TYPES[t].scales(rs.scale, rscales, rs.rho, R)
+    ignored = []  # what the type fixes itself: said, never silently dropped
+    if rs.scale is not None and (scale is None or not np.isclose(scale, rs.scale)):
+        ignored.append(f"scale {rs.scale:g} (type {t} sets it{'' if scale is None else f' to {scale:g}'})")
+    if rs.rho is not None and not REPLICATE_TYPES[t].half_sample:
+        ignored.append(f"rho {rs.rho:g} (a Fay coefficient; type {t} has none)")
+    if ignored:
+        import warnings
+
+        warnings.warn(f"replicate weights: {' and '.join(ignored)} ignored, as R's svrepdesign", stacklevel=2)
     if scale is None:
         scale = 1.0
     if rscales is None:

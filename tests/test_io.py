@@ -374,3 +374,18 @@ def test_csv_type_change_after_10000_rows_is_not_coerced(tmp_path):
     p2 = tmp_path / "late2.csv"
     p2.write_text("\n".join(["x"] + [str(i) for i in range(12_000)] + ["2.25"]) + "\n")
     assert read_data(p2).frame["x"].dtype == pl.Float64 and read_data(p2).frame["x"][-1] == 2.25
+
+
+def test_semicolon_separated_csv_is_read(tmp_path):
+    """Spreadsheets in many locales export CSV with ';' (issue 13: it was read as one column, "no rows")."""
+    from quietpoll.io import read_data
+
+    p = tmp_path / "semi.csv"
+    p.write_text("a;b;note\n1;2,5;x\n3;4;y\n", encoding="utf-8")
+    frame = read_data(p).frame
+    assert frame.columns == ["a", "b", "note"] and frame["a"].to_list() == [1, 3]
+    only = read_data(p, columns=lambda names: [n for n in names if n == "a"]).frame
+    assert only.columns == ["a"]
+    comma = tmp_path / "comma.csv"
+    comma.write_text("a,b\n1;2,3\n", encoding="utf-8")  # a comma header keeps ',' whatever the cells hold
+    assert read_data(comma).frame.columns == ["a", "b"]

@@ -234,9 +234,22 @@ def _readstat_reader(p: Path, source: str, fmt: str, *, sheet, na_values, column
     return _select(_read_readstat(p, source, fmt), columns)
 
 
+def _separator(p: Path, fmt: str) -> str:
+    """The field separator: tab for .tsv; for .csv a comma, or a semicolon when the header has semicolons
+    and no comma (spreadsheets in many locales export CSV with ';')."""
+    if fmt == "tsv":
+        return "\t"
+    try:
+        with open(p, "rb") as fh:
+            first = fh.readline(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return ","
+    return ";" if ";" in first and "," not in first else ","
+
+
 def _csv_header(p: Path, source: str, fmt: str) -> list[str]:
     try:
-        return pl.read_csv(p, n_rows=0, separator="\t" if fmt == "tsv" else ",", encoding="utf8").columns
+        return pl.read_csv(p, n_rows=0, separator=_separator(p, fmt), encoding="utf8").columns
     except pl.exceptions.NoDataError:
         raise InputError(f"{source}: file is empty (no header row)") from None
     except Exception:  # noqa: BLE001
@@ -270,7 +283,7 @@ def _polars_csv(p: Path, fmt: str, na_values: Sequence[str], infer: int | None, 
     return pl.read_csv(
         p,
         columns=list(keep) if keep is not None else None,
-        separator="\t" if fmt == "tsv" else ",",
+        separator=_separator(p, fmt),
         infer_schema_length=infer,
         null_values=list(na_values) or None,
         empty_string_is_null=True,  # unquoted empty fields; a quoted "" stays ""

@@ -1,29 +1,43 @@
-"""Design-based estimators: each returns a Table of Estimate rows."""
+"""Design-based estimators: each returns a Table of Estimate rows.
 
-from .ci import CI_METHODS
-from .contrast import compare_domains, contrast
-from .descriptives import svytable, svyvar
-from .margins import ame, predictive_margins
-from .quantile import quantile
-from .sensitive import list_experiment, randomized_response
-from .smooth import mean, proportion, ratio, total
-from .table import Estimate, Table
+The names below are loaded on first use (module ``__getattr__``), so importing one estimator (as the
+CLI does for ``estimate``) does not import the others and their libraries (scipy.stats for contrasts,
+margins and the descriptive statistics)."""
 
-__all__ = [
-    "mean",
-    "total",
-    "proportion",
-    "ratio",
-    "quantile",
-    "list_experiment",
-    "randomized_response",
-    "Estimate",
-    "Table",
-    "CI_METHODS",
-    "contrast",
-    "compare_domains",
-    "predictive_margins",
-    "ame",
-    "svyvar",
-    "svytable",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "mean": "smooth",
+    "total": "smooth",
+    "proportion": "smooth",
+    "ratio": "smooth",
+    "quantile": "quantile",
+    "list_experiment": "sensitive",
+    "randomized_response": "sensitive",
+    "Estimate": "table",
+    "Table": "table",
+    "CI_METHODS": "ci",
+    "contrast": "contrast",
+    "compare_domains": "contrast",
+    "predictive_margins": "margins",
+    "ame": "margins",
+    "svyvar": "descriptives",
+    "svytable": "descriptives",
+}
+
+__all__ = list(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])

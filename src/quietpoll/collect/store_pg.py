@@ -37,6 +37,7 @@ prefer the SQLite store where that matters (docs/deploy.md).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import logging
@@ -377,7 +378,7 @@ class PgStore(StoreBackend):
     # ---------------------------------------------------------------------------------------------
     # quarantine (see quietpoll.collect.setaside)
 
-    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    def set_aside(self, rows: builtins.list[tuple[str, str, str, str]]) -> builtins.list[str]:
         ids = [quarantine_id(f, i, c) for f, i, c, _ in rows]
 
         def work(conn):
@@ -396,7 +397,7 @@ class PgStore(StoreBackend):
         self._run(work, retry=False)
         return ids
 
-    def quarantined(self) -> list[dict]:
+    def quarantined(self) -> builtins.list[dict]:
         rows = self._run(
             lambda c: c.execute(
                 "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
@@ -493,7 +494,7 @@ class PgStore(StoreBackend):
         rows = self._run(lambda c: c.execute("SELECT key FROM meta WHERE key LIKE 'supervisor:%%'").fetchall())
         return frozenset(k.removeprefix("supervisor:") for (k,) in rows)
 
-    def stats(self) -> list[dict]:
+    def stats(self) -> builtins.list[dict]:
         from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
 
         by_day, aside = self._run(
@@ -528,7 +529,7 @@ class PgStore(StoreBackend):
         )
         return _store._alias_if_valid(row, digest)
 
-    def tokens(self) -> list[dict]:
+    def tokens(self) -> builtins.list[dict]:
         rows = self._run(lambda c: c.execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall())
         return [{"alias": a, "revoked": bool(r), "created_at": t} for a, r, t in rows]
 

@@ -296,7 +296,8 @@ class Store(StoreBackend):
         return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM submissions", ()
+        sql = "SELECT count(*) FROM submissions"
+        args: tuple[str, ...] = ()
         if form_id is not None:
             sql, args = sql + " WHERE form_id = ?", (form_id,)
         with self._lock:
@@ -572,7 +573,8 @@ class _Put:
     __slots__ = ("args", "status", "error", "done")
 
     def __init__(self, args: tuple) -> None:
-        self.args, self.status, self.error, self.done = args, "", None, False
+        self.args, self.status, self.done = args, "", False
+        self.error: Exception | None = None
 
 
 def _insert(db: sqlite3.Connection, args: tuple) -> str:

@@ -348,7 +348,8 @@ class PgStore(StoreBackend):
         return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM submissions", ()
+        sql = "SELECT count(*) FROM submissions"
+        args: tuple[str, ...] = ()
         if form_id is not None:
             sql, args = sql + " WHERE form_id = %s", (form_id,)
         return int(self._run(lambda c: c.execute(sql, args).fetchone()[0]))
@@ -369,7 +370,7 @@ class PgStore(StoreBackend):
                     " WHERE form_id = %s AND instance_id > %s ORDER BY instance_id LIMIT %s"
                 )
                 args = (form_id, last, page)
-            rows = self._run(lambda c, sql=sql, args=args: c.execute(sql, args).fetchall())
+            rows = self._run(lambda c: c.execute(sql, args).fetchall())  # called at once: sql, args are current
             yield from (tuple(r) for r in rows)
             if len(rows) < page:
                 return

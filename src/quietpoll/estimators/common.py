@@ -35,6 +35,20 @@ class AnalysisVar:
     levels: tuple[str, ...]
     missing: np.ndarray  # bool
 
+    @property
+    def numbers(self) -> np.ndarray:
+        """`values` of a numeric variable (analysis_variable(..., numeric=True))."""
+        if self.values is None:
+            raise AssertionError(f"'{self.name}' was not read as a numeric analysis variable")
+        return self.values
+
+    @property
+    def level_codes(self) -> np.ndarray:
+        """`codes` of a categorical variable (analysis_variable(..., numeric=False))."""
+        if self.codes is None:
+            raise AssertionError(f"'{self.name}' was not read as a categorical analysis variable")
+        return self.codes
+
     def combined(self, other: AnalysisVar, name: str) -> AnalysisVar:
         return AnalysisVar(name, None, None, (), self.missing | other.missing)
 

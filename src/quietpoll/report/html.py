@@ -12,6 +12,7 @@ comes in a wide and a narrow layout (CSS shows one), Korean text wraps at word b
 from __future__ import annotations
 
 import base64
+from typing import Any
 import hashlib
 from importlib import resources
 
@@ -144,7 +145,7 @@ def charts(data: dict) -> dict:
     kw = {"suppressed_label": _("suppressed"), "legend": _legend(tr)}
     overall = [r for r in data["indicators"] if not r["domain"]]
     by_labels = data["settings"].get("by_labels") or {}
-    out = {"headline": [], "breakdowns": {}}
+    out: dict[str, Any] = {"headline": [], "breakdowns": {}}
     for share in (True, False):
         rows = [r for r in overall if r["share"] == share]
         if rows:

@@ -224,7 +224,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
         labs = choice_labels(instrument, q, lang)
         cols = [f"{q.name}/{c}" for c in names if f"{q.name}/{c}" in frame.columns]
         rows = []
-        n: int | None = None
+        n_answered: int | None = None
         for col in cols:
             x = frame.get_column(col)
             codes = np.where(x.is_null().to_numpy(), -1, 1 - x.fill_null(0).cast(pl.Int64).to_numpy())
@@ -232,7 +232,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             counts, res = one_way(lv, w, opts.min_cell, opts.dominance)
             if counts.sum() == 0:
                 continue
-            n = int(counts.sum())
+            n_answered = int(counts.sum())
             r = mean(design, col, level=opts.level)
             row = r.rows[0]
             sup = bool(res.cells[0, 0] or res.cells[0, 1])
@@ -253,7 +253,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             )
         return {
             **base,
-            "n": n,
+            "n": n_answered,
             "rows": rows,
             "note": _("share choosing each option (several allowed)"),
             "suppression": {"rule": f"threshold: fewer than {opts.min_cell} respondents, per option"},

@@ -58,7 +58,7 @@ class RepWeights:
         W = np.asarray(W, float)
         return cls.from_columns([W[:, j] for j in range(W.shape[1])], weights, compress=compress)
 
-    def _parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def compressed_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(factors, unit, rowscale) of a compressed matrix."""
         if self.factors is None or self.unit is None or self.rowscale is None:
             raise AssertionError("RepWeights holds neither a dense nor a compressed matrix")
@@ -68,14 +68,14 @@ class RepWeights:
         """The dense (len(rows), R) block of the given rows (rows: index array or slice)."""
         if self.dense is not None:
             return self.dense if isinstance(rows, slice) else self.dense[rows]
-        factors, unit, rowscale = self._parts()
+        factors, unit, rowscale = self.compressed_parts()
         return rowscale[rows, None] * factors[unit[rows]]
 
     def totals(self, rows, Y: np.ndarray) -> np.ndarray:
         """(R, m) replicate totals of the columns of Y over `rows`."""
         if self.dense is not None:
             return self.rows(rows).T @ Y
-        factors, unit_all, rowscale = self._parts()
+        factors, unit_all, rowscale = self.compressed_parts()
         unit, scale = unit_all[rows], rowscale[rows]
         U = factors.shape[0]
         S = np.empty((U, Y.shape[1]))
@@ -88,7 +88,7 @@ class RepWeights:
         if self.dense is not None:
             W = self.rows(rows)
             return W.T @ W
-        factors, unit, rowscale = self._parts()
+        factors, unit, rowscale = self.compressed_parts()
         U = factors.shape[0]
         c = np.bincount(unit[rows], weights=rowscale[rows] ** 2, minlength=U)
         return factors.T @ (c[:, None] * factors)

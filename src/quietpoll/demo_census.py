@@ -44,7 +44,7 @@ PROVINCE_GROUPS = {
 
 # Indicators: id -> (label, Korean label, how the report computes it). Truth: population mean of the
 # true behaviour. The direct questions are under-reported, so their truth is the behaviour, not the answer.
-INDICATORS = [
+INDICATORS: list[dict[str, Any]] = [
     {
         "id": "ever_watched",
         "label": "Ever watched foreign video",

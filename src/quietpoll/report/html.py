@@ -99,7 +99,8 @@ def _env(language: str) -> tuple[jinja2.Environment, str]:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(language), newstyle=True)
+    # the i18n extension adds this method to the environment at run time; jinja2's types do not show it
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(pct=pct, num=num)
     env.globals.update(
         ci=ci, num=num, pct=pct, amount=amount, markers=MARKERS, flags_of=flags_of, method_names=METHOD_NAMES

@@ -9,10 +9,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import polars as pl
 
 from .design import DesignSpec, ReplicateDesign, ReplicateSpec, TaylorDesign
+from .design.spec import _as_tuple
 from .estimators import mean, proportion, quantile, ratio, total
 from .estimators.sensitive import LIST_METHODS
 from .estimators.table import Table
@@ -31,7 +33,15 @@ def svydesign(
     lonely_psu: str = "fail",
 ) -> TaylorDesign:
     """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest)."""
-    spec = DesignSpec(weights=weights, probs=probs, strata=strata, ids=ids, fpc=fpc, nest=nest, lonely_psu=lonely_psu)
+    spec = DesignSpec(
+        weights=weights,
+        probs=probs,
+        strata=strata,
+        ids=_as_tuple(ids),
+        fpc=_as_tuple(fpc),
+        nest=nest,
+        lonely_psu=lonely_psu,
+    )
     return TaylorDesign.from_spec(data, spec)
 
 
@@ -48,14 +58,17 @@ def svrepdesign(
     combined_weights: bool = True,
 ) -> ReplicateDesign:
     """A replicate-weight design, as R's svrepdesign(repweights, type, weights, rho, scale, rscales, mse)."""
+    rscale_seq: Sequence[Any] | None  # a bare number becomes a one-element list
     if rscales is not None and not isinstance(rscales, (list, tuple)):
-        rscales = [rscales]
+        rscale_seq = [rscales]
+    else:
+        rscale_seq = rscales
     rs = ReplicateSpec(
         columns=repweights if isinstance(repweights, str) else tuple(repweights),
         type=type,
         rho=rho,
         scale=scale,
-        rscales=None if rscales is None else tuple(map(float, rscales)),
+        rscales=None if rscale_seq is None else tuple(map(float, rscale_seq)),
         mse=mse,
         combined_weights=combined_weights,
     )
@@ -126,7 +139,7 @@ def estimate(
         )
     out = Table((), des.describe())
     sub = dict(domain or {})
-    kw = dict(by=list(sub) + [b for b in by if b not in sub], level=level, df=df)
+    kw: dict[str, Any] = dict(by=list(sub) + [b for b in by if b not in sub], level=level, df=df)
     for v in mean_:
         out = out + mean(des, v, ci_method=numeric_ci, **kw)
     for v in total_:
@@ -171,7 +184,7 @@ def estimate(
 
         tests = [
             r
-            for r in _det(des, *list_experiment, by=kw["by"], control_items=control_items)
+            for r in _det(des, *(list_experiment or ()), by=kw["by"], control_items=control_items)
             if all(r["domain"].get(k) == str(v) for k, v in sub.items())
         ]
         out = DesignEffectTable(out.rows, out.design, tuple(tests))

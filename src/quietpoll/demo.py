@@ -122,15 +122,18 @@ def run_pipeline(study_dir: str | Path, progress: Callable[[str], None] | None =
     step("measuring re-identification risk")
     qi = [c for c in propose_qi(prepared.instrument) if c in frame.columns]
     risk = disclosure_risk(frame, qi, weights=np.asarray(weighted.weights, float)) if qi else None
+    validation, quality = prepared.validation, prepared.quality
+    if validation is None or quality is None:  # the demo study has a questionnaire: both are run
+        raise AssertionError("the demo study was prepared without validation or quality checks")
     return {
         "synthetic": cfg.study.synthetic,
         "n_interviews": prepared.n_read,
         "n_analysed": frame.height,
-        "validation_problems": len(prepared.validation.problems),
-        "problems": prepared.validation.to_dict()["problems"],
+        "validation_problems": len(validation.problems),
+        "problems": validation.to_dict()["problems"],
         "flagged_rows": list(prepared.flagged),
         "excluded_rows": list(prepared.excluded_rows),
-        "near_duplicates": prepared.quality.to_dict()["near_duplicates"],
+        "near_duplicates": quality.to_dict()["near_duplicates"],
         "weighting": {"kish_deff": diag.kish_deff, "effective_n": diag.effective_n},
         "indicators": rows,
         "disclosure": None if risk is None else risk.summary(),

@@ -6,6 +6,7 @@ standard library."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 __all__ = ["CENSUS", "FIELDWORK", "INDICATORS", "N_POP", "PROVINCES", "PROVINCE_GROUPS"]
 
@@ -13,7 +14,7 @@ N_POP = 200_000
 FIELDWORK = (dt.date(2026, 3, 2), dt.date(2026, 5, 29))
 
 # DPRK 2008 census (UN-assisted), as listed in the domain brief: people by province, by sex, by age.
-CENSUS = {
+CENSUS: dict[str, Any] = {
     "total": 24_052_231,
     "military_camps": 702_372,
     "sex": {"male": 11_721_838, "female": 12_330_393},
@@ -43,7 +44,7 @@ PROVINCE_GROUPS = {
 
 # Indicators: id -> (label, Korean label, how the report computes it). Truth: population mean of the
 # true behaviour. The direct questions are under-reported, so their truth is the behaviour, not the answer.
-INDICATORS = [
+INDICATORS: list[dict[str, Any]] = [
     {
         "id": "ever_watched",
         "label": "Ever watched foreign video",

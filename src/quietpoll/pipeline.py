@@ -20,7 +20,7 @@ weighting are applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -261,7 +261,7 @@ def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str]
     return read_design_data(path, spec, [*(c for c in [*columns, *targets] if c not in made), *sources])
 
 
-def read_design_data(path: str | Path, spec: DesignSpec, columns: Sequence[str] = ()) -> pl.DataFrame:
+def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
     """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
     `columns` need."""
     import fnmatch

@@ -339,10 +339,10 @@ def create_app(
 
     async def rate_wait(request: Request, alias: str) -> float:
         """Seconds until this token may submit again (0.0: now)."""
-        if shared_limit:
+        if shared_limit and rate_limit is not None:  # shared_limit implies a rate limit
             n, period = int(rate_limit[0]), float(rate_limit[1])
             return await run_in_threadpool(store.take_rate, request.state.rate_key, n, period)
-        return limiter.take(alias)
+        return 0.0 if limiter is None else limiter.take(alias)
 
     if hasattr(store, "put_status"):  # "stored" | "duplicate" | "conflict"
         put = store.put_status
@@ -457,7 +457,8 @@ def create_app(
             *([Route(f"{API_PREFIX}/stats", stats, methods=["GET"])] if hasattr(store, "stats") else []),
         ],
         middleware=[Middleware(PrivacyMiddleware)],
-        exception_handlers={HTTPException: http_error},
+        # Starlette types each handler as taking Exception, though it calls it only with the registered class
+        exception_handlers={HTTPException: http_error},  # type: ignore[dict-item]
     )
     app.state.form_routes = form_routes
     return app

@@ -8,6 +8,7 @@ ones and registers its URL schemes in :data:`BACKENDS`.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
@@ -94,11 +95,11 @@ class StoreBackend(ABC):
 
     # quarantine ---------------------------------------------------------------------------------
     @abstractmethod
-    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    def set_aside(self, rows: builtins.list[tuple[str, str, str, str]]) -> builtins.list[str]:
         """Move stored ``(form_id, instance_id, ciphertext, reason)`` rows to the quarantine; their ids."""
 
     @abstractmethod
-    def quarantined(self) -> list[dict]:
+    def quarantined(self) -> builtins.list[dict]:
         """``[{"id", "instance_id", "form_id", "token_alias", "received_at", "reason"}]`` by id."""
 
     @abstractmethod
@@ -137,7 +138,7 @@ class StoreBackend(ABC):
         """The aliases whose tokens are supervisors' (kept in ``meta`` as ``supervisor:ALIAS``)."""
 
     @abstractmethod
-    def stats(self) -> list[dict]:
+    def stats(self) -> builtins.list[dict]:
         """The supervisor's view, from metadata only (nothing is decrypted): see :func:`build_stats`."""
 
     @abstractmethod
@@ -146,7 +147,7 @@ class StoreBackend(ABC):
         every server process on the store, and `tokens add`, give a form the same unguessable path."""
 
     @abstractmethod
-    def tokens(self) -> list[dict]:
+    def tokens(self) -> builtins.list[dict]:
         """``[{"alias", "revoked", "created_at"}]`` ordered by alias."""
 
     # enrolment codes ----------------------------------------------------------------------------

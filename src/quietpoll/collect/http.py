@@ -40,6 +40,7 @@ the same limits first; these are the server's own, for when it is reached direct
 
 from __future__ import annotations
 
+import asyncio
 import json
 import resource
 from typing import Any
@@ -108,9 +109,9 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = True  # waiting for (the rest of) a request head
         self._head_bytes = 0  # bytes of the current head so far
         self._head_tail = b""  # last bytes seen, to find a blank line split across reads
-        self._head_timer = None
+        self._head_timer: asyncio.TimerHandle | None = None
         self._in_body = False  # head complete, body still arriving
-        self._body_timer = None
+        self._body_timer: asyncio.TimerHandle | None = None
         self._refused = False
         self._heads_done = 0  # request heads completed on this connection
         # connections waiting for their head, oldest first; shared by the server's connections
@@ -120,7 +121,7 @@ class HardenedHttpToolsProtocol(HttpToolsProtocol):
 
     # connection life
 
-    def connection_made(self, transport) -> None:  # type: ignore[override]
+    def connection_made(self, transport) -> None:
         super().connection_made(transport)
         self._start_head()
         if len(self.connections) >= self.evict_at:

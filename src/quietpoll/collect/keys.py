@@ -312,7 +312,7 @@ def load_private(path: str | os.PathLike[str], passphrase: str) -> X25519Private
     if not isinstance(kdf, dict) or kdf.get("name") != "scrypt":
         raise CollectError(f"{p}: unsupported key derivation {kdf!r}; {_DAMAGED}")
     n, r, par = kdf.get("n"), kdf.get("r"), kdf.get("p")
-    if not all(type(v) is int for v in (n, r, par)):
+    if not (type(n) is int and type(r) is int and type(par) is int):
         raise CollectError(f"{p}: bad scrypt parameters; {_DAMAGED}")
     if not (2 <= n <= _MAX_N and n & (n - 1) == 0 and 1 <= r <= _MAX_R and 1 <= par <= _MAX_P):
         raise CollectError(f"{p}: scrypt parameters out of range (n={n}, r={r}, p={par}); {_DAMAGED}")
@@ -438,7 +438,7 @@ def write_shares(shares: list[str], folder: str | os.PathLike[str]) -> list[Path
         raise CollectError(f"{out} already exists; give a new folder for the shares (none was written)") from None
     except FileNotFoundError:
         raise CollectError(f"{out.parent}: folder not found") from None
-    paths = []
+    paths: list[Path] = []
     for share in shares:
         index = _parse_share(share, len(paths) + 1)[2]
         path = out / f"share-{index}.txt"

@@ -37,6 +37,7 @@ arrival order (a running server seized mid-hour shows the order within that hour
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import os
@@ -295,7 +296,8 @@ class Store(StoreBackend):
         return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM submissions", ()
+        sql = "SELECT count(*) FROM submissions"
+        args: tuple[str, ...] = ()
         if form_id is not None:
             sql, args = sql + " WHERE form_id = ?", (form_id,)
         with self._lock:
@@ -328,7 +330,7 @@ class Store(StoreBackend):
     # ---------------------------------------------------------------------------------------------
     # quarantine (see quietpoll.collect.setaside)
 
-    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    def set_aside(self, rows: builtins.list[tuple[str, str, str, str]]) -> builtins.list[str]:
         """Move stored submissions ``(form_id, instance_id, ciphertext, reason)`` to the quarantine, in
         one transaction; returns their quarantine ids. A row no longer stored as given is skipped."""
         ids = [quarantine_id(f, i, c) for f, i, c, _ in rows]
@@ -349,7 +351,7 @@ class Store(StoreBackend):
                 raise
         return ids
 
-    def quarantined(self) -> list[dict]:
+    def quarantined(self) -> builtins.list[dict]:
         """``[{"id", "instance_id", "form_id", "token_alias", "received_at", "reason"}]`` by id."""
         with self._lock:
             rows = (
@@ -451,7 +453,7 @@ class Store(StoreBackend):
             rows = self._conn().execute("SELECT key FROM meta WHERE key LIKE 'supervisor:%'").fetchall()
         return frozenset(k.removeprefix("supervisor:") for (k,) in rows)
 
-    def stats(self) -> list[dict]:
+    def stats(self) -> builtins.list[dict]:
         from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
 
         with self._lock:
@@ -493,7 +495,7 @@ class Store(StoreBackend):
             )
         return _alias_if_valid(row, digest)
 
-    def tokens(self) -> list[dict]:
+    def tokens(self) -> builtins.list[dict]:
         with self._lock:
             rows = self._conn().execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall()
         return [{"alias": a, "revoked": bool(r), "created_at": c} for a, r, c in rows]
@@ -571,7 +573,8 @@ class _Put:
     __slots__ = ("args", "status", "error", "done")
 
     def __init__(self, args: tuple) -> None:
-        self.args, self.status, self.error, self.done = args, "", None, False
+        self.args, self.status, self.done = args, "", False
+        self.error: Exception | None = None
 
 
 def _insert(db: sqlite3.Connection, args: tuple) -> str:

@@ -37,6 +37,7 @@ prefer the SQLite store where that matters (docs/deploy.md).
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import hmac
 import logging
@@ -347,7 +348,8 @@ class PgStore(StoreBackend):
         return [{"instance_id": i, "form_id": f, "received_at": r, "token_alias": a} for i, f, r, a in rows]
 
     def count(self, form_id: str | None = None) -> int:
-        sql, args = "SELECT count(*) FROM submissions", ()
+        sql = "SELECT count(*) FROM submissions"
+        args: tuple[str, ...] = ()
         if form_id is not None:
             sql, args = sql + " WHERE form_id = %s", (form_id,)
         return int(self._run(lambda c: c.execute(sql, args).fetchone()[0]))
@@ -368,7 +370,7 @@ class PgStore(StoreBackend):
                     " WHERE form_id = %s AND instance_id > %s ORDER BY instance_id LIMIT %s"
                 )
                 args = (form_id, last, page)
-            rows = self._run(lambda c, sql=sql, args=args: c.execute(sql, args).fetchall())
+            rows = self._run(lambda c: c.execute(sql, args).fetchall())  # called at once: sql, args are current
             yield from (tuple(r) for r in rows)
             if len(rows) < page:
                 return
@@ -377,7 +379,7 @@ class PgStore(StoreBackend):
     # ---------------------------------------------------------------------------------------------
     # quarantine (see quietpoll.collect.setaside)
 
-    def set_aside(self, rows: list[tuple[str, str, str, str]]) -> list[str]:
+    def set_aside(self, rows: builtins.list[tuple[str, str, str, str]]) -> builtins.list[str]:
         ids = [quarantine_id(f, i, c) for f, i, c, _ in rows]
 
         def work(conn):
@@ -396,7 +398,7 @@ class PgStore(StoreBackend):
         self._run(work, retry=False)
         return ids
 
-    def quarantined(self) -> list[dict]:
+    def quarantined(self) -> builtins.list[dict]:
         rows = self._run(
             lambda c: c.execute(
                 "SELECT id, instance_id, form_id, token_alias, received_at, reason FROM quarantine ORDER BY id"
@@ -493,7 +495,7 @@ class PgStore(StoreBackend):
         rows = self._run(lambda c: c.execute("SELECT key FROM meta WHERE key LIKE 'supervisor:%%'").fetchall())
         return frozenset(k.removeprefix("supervisor:") for (k,) in rows)
 
-    def stats(self) -> list[dict]:
+    def stats(self) -> builtins.list[dict]:
         from quietpoll.collect.backend import STATS_BY_DAY, STATS_QUARANTINED, build_stats
 
         by_day, aside = self._run(
@@ -528,7 +530,7 @@ class PgStore(StoreBackend):
         )
         return _store._alias_if_valid(row, digest)
 
-    def tokens(self) -> list[dict]:
+    def tokens(self) -> builtins.list[dict]:
         rows = self._run(lambda c: c.execute("SELECT alias, revoked, created_at FROM tokens ORDER BY alias").fetchall())
         return [{"alias": a, "revoked": bool(r), "created_at": t} for a, r, t in rows]
 

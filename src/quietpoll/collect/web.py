@@ -52,6 +52,7 @@ import binascii
 import hashlib
 import re
 from collections.abc import Mapping
+from typing import Any
 from pathlib import Path
 
 from quietpoll.errors import CollectError
@@ -191,7 +192,7 @@ def _tree(
             stack.pop()
         while len(stack[-1][0]) < len(q.group):
             path = q.group[: len(stack[-1][0]) + 1]
-            node = {
+            node: dict[str, Any] = {
                 "group": "/".join(path),
                 "labels": (labels or {}).get("/".join(path)) or {},
                 "label": path[-1].replace("_", " ").capitalize(),
@@ -203,16 +204,16 @@ def _tree(
                 node["count"] = (counts or {}).get(path[-1])
             stack[-1][1].append(node)
             stack.append((path, node["children"], node))
-        for _, _, node in stack[1:]:
-            if node is not None and "repeat" in node:
+        for _, _, open_node in stack[1:]:
+            if open_node is not None and "repeat" in open_node:
                 shared = list(q.group_relevant)
-                if node["relevant"] is not None:
-                    common = node["relevant"]
+                if open_node["relevant"] is not None:
+                    common = open_node["relevant"]
                     n = 0
                     while n < min(len(common), len(shared)) and common[n] == shared[n]:
                         n += 1
                     shared = common[:n]
-                node["relevant"] = shared
+                open_node["relevant"] = shared
         stack[-1][1].append({"question": q})
     return top
 
@@ -535,7 +536,7 @@ def _calculation_cycle(instrument: Instrument) -> list[str] | None:
     deps: dict[str, set[str]] = {}
     calculated = {q.name for q in instrument.questions if q.calculation}
     for q in instrument.questions:
-        if q.name in calculated:
+        if q.name in calculated and q.calculation:
             try:
                 deps[q.name] = references(parse(q.calculation)) & calculated
             except Exception:  # noqa: BLE001 - reported by _check_expression

@@ -172,7 +172,8 @@ class ReplicateDesign(Weightable):
         if W.compressed and worst > 1e-2:
             # W[rows] is diag(scale) F[unit[rows]]: if every pattern the whole sample uses occurs
             # among the rows, its rows span the same space, and the rank is the clearly full one
-            seen = np.bincount(W.unit[rows], minlength=W.factors.shape[0]) > 0
+            factors, unit, _ = W.compressed_parts()
+            seen = np.bincount(unit[rows], minlength=factors.shape[0]) > 0
             if seen[self._used_patterns()].all():
                 return float(full - 1)
         return float(_rank(W, rows) - 1)
@@ -180,7 +181,8 @@ class ReplicateDesign(Weightable):
     def _used_patterns(self) -> np.ndarray:
         if "used" not in self._cache:
             W = self.repweights
-            used = np.bincount(W.unit, weights=W.rowscale**2, minlength=W.factors.shape[0]) > 0
+            factors, unit, rowscale = W.compressed_parts()
+            used = np.bincount(unit, weights=rowscale**2, minlength=factors.shape[0]) > 0
             self._cache["used"] = used
         return self._cache["used"]
 

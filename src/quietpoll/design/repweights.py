@@ -58,31 +58,40 @@ class RepWeights:
         W = np.asarray(W, float)
         return cls.from_columns([W[:, j] for j in range(W.shape[1])], weights, compress=compress)
 
+    def compressed_parts(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(factors, unit, rowscale) of a compressed matrix."""
+        if self.factors is None or self.unit is None or self.rowscale is None:
+            raise AssertionError("RepWeights holds neither a dense nor a compressed matrix")
+        return self.factors, self.unit, self.rowscale
+
     def rows(self, rows) -> np.ndarray:
         """The dense (len(rows), R) block of the given rows (rows: index array or slice)."""
         if self.dense is not None:
             return self.dense if isinstance(rows, slice) else self.dense[rows]
-        return self.rowscale[rows, None] * self.factors[self.unit[rows]]
+        factors, unit, rowscale = self.compressed_parts()
+        return rowscale[rows, None] * factors[unit[rows]]
 
     def totals(self, rows, Y: np.ndarray) -> np.ndarray:
         """(R, m) replicate totals of the columns of Y over `rows`."""
         if self.dense is not None:
             return self.rows(rows).T @ Y
-        unit, scale = self.unit[rows], self.rowscale[rows]
-        U = self.factors.shape[0]
+        factors, unit_all, rowscale = self.compressed_parts()
+        unit, scale = unit_all[rows], rowscale[rows]
+        U = factors.shape[0]
         S = np.empty((U, Y.shape[1]))
         for j in range(Y.shape[1]):
             S[:, j] = np.bincount(unit, weights=scale * Y[:, j], minlength=U)
-        return self.factors.T @ S
+        return factors.T @ S
 
     def gram(self, rows) -> np.ndarray:
         """W[rows].T @ W[rows] (R, R)."""
         if self.dense is not None:
             W = self.rows(rows)
             return W.T @ W
-        U = self.factors.shape[0]
-        c = np.bincount(self.unit[rows], weights=self.rowscale[rows] ** 2, minlength=U)
-        return self.factors.T @ (c[:, None] * self.factors)
+        factors, unit, rowscale = self.compressed_parts()
+        U = factors.shape[0]
+        c = np.bincount(unit[rows], weights=rowscale[rows] ** 2, minlength=U)
+        return factors.T @ (c[:, None] * factors)
 
     def sample_rows(self, rows) -> np.ndarray:
         return self.rows(rows)

@@ -149,7 +149,7 @@ class TaylorDesign(Weightable):
         nh = _n_distinct(st.strata[rows], st.n_strata)
         return float(nu - nh)
 
-    def variance(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def variance(self, rows: np.ndarray | slice, scores: np.ndarray) -> np.ndarray:
         """Covariance matrix (q x q) of the totals of `scores` (len(rows) x q) over the design."""
         scores = np.asarray(scores, float)
         if scores.ndim == 1:

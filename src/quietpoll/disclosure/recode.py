@@ -130,6 +130,7 @@ def apply_recodes(frame: pl.DataFrame, recodes: Sequence[Recode]) -> tuple[pl.Da
             raise DisclosureError(f"column {r.column!r} is recoded twice; give one recode per column")
         seen.add(r.column)
         x = _numeric(frame, r.column)
+        new: pl.Expr
         if r.kind == "bands":
             band = pl.sum_horizontal([(x >= b).cast(pl.Int64) for b in r.breaks])  # 0 .. len(breaks)
             labels = _labels(r.breaks)

@@ -422,19 +422,19 @@ def protect(
             f"quasi-identifier {clash[0]!r} is a randomization draw (or computed from one), which "
             "release drops; take it out of --qi"
         )
-    for le in found.list_experiments:  # a function of the count cannot be coded like it: dropped
-        for c in le.computed_from_count:
+    for lx in found.list_experiments:  # a function of the count cannot be coded like it: dropped
+        for c in lx.computed_from_count:
             if c not in drop and c not in ignore and coding != "none":
                 if c in protected:
                     raise DisclosureError(
                         f"quasi-identifier {c!r} is computed from the list-experiment count "
-                        f"{le.count!r}, which release drops; take it out of --qi"
+                        f"{lx.count!r}, which release drops; take it out of --qi"
                     )
                 drop.append(c)
                 dropped.append(
                     {
                         "column": c,
-                        "reason": f"computed from the list-experiment count {le.count!r} (decodes its ceiling)",
+                        "reason": f"computed from the list-experiment count {lx.count!r} (decodes its ceiling)",
                     }
                 )
     out = frame.drop(drop)

@@ -35,6 +35,20 @@ class AnalysisVar:
     levels: tuple[str, ...]
     missing: np.ndarray  # bool
 
+    @property
+    def numbers(self) -> np.ndarray:
+        """`values` of a numeric variable (analysis_variable(..., numeric=True))."""
+        if self.values is None:
+            raise AssertionError(f"'{self.name}' was not read as a numeric analysis variable")
+        return self.values
+
+    @property
+    def level_codes(self) -> np.ndarray:
+        """`codes` of a categorical variable (analysis_variable(..., numeric=False))."""
+        if self.codes is None:
+            raise AssertionError(f"'{self.name}' was not read as a categorical analysis variable")
+        return self.codes
+
     def combined(self, other: AnalysisVar, name: str) -> AnalysisVar:
         return AnalysisVar(name, None, None, (), self.missing | other.missing)
 
@@ -68,7 +82,7 @@ def analysis_variable(frame: pl.DataFrame, name: str, *, numeric: bool) -> Analy
 
 
 def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
-    if s.dtype == pl.Enum:
+    if isinstance(s.dtype, pl.Enum):
         cats = s.dtype.categories.to_list()  # the fixed level order of the Enum (as a factor's levels)
         codes = s.to_physical().fill_null(0).to_numpy().astype(np.int64)
         return tuple(cats), codes
@@ -79,8 +93,8 @@ def _levels(s: pl.Series) -> tuple[tuple[str, ...], np.ndarray]:
         if levels_codes is not None:
             return levels_codes
     uniq = s.drop_nulls().unique().sort()
-    codes = s.replace_strict(uniq, pl.int_range(len(uniq), eager=True), default=0, return_dtype=pl.Int64)
-    return tuple(str(v) for v in uniq.to_list()), codes.to_numpy()
+    code_series = s.replace_strict(uniq, pl.int_range(len(uniq), eager=True), default=0, return_dtype=pl.Int64)
+    return tuple(str(v) for v in uniq.to_list()), code_series.to_numpy()
 
 
 def _small_integer_levels(s: pl.Series):

@@ -221,7 +221,7 @@ def _items(spec, names) -> list[tuple[str, object]]:
         if not spec:
             raise EstimationError("contrast: empty specification")
         return [(str(k), v) for k, v in spec.items()]
-    if isinstance(spec, (str, Callable)):
+    if isinstance(spec, str) or callable(spec):
         return [(_label(spec), spec)]
     if isinstance(spec, np.ndarray) or (isinstance(spec, Sequence) and spec and all(_is_number(v) for v in spec)):
         arr = np.asarray(spec, float)

@@ -116,7 +116,7 @@ def crosstab(design, row: str, col: str, *, statistic: str = "F", na_rm: bool = 
         raise EstimationError(f"no rows have both '{row}' and '{col}' observed: nothing to tabulate")
 
     # cell k = i + r * j (row level i, column level j), the order of R's interaction(row, col)
-    cells = (rv.codes + r * cv.codes)[rows]
+    cells = (rv.level_codes + r * cv.level_codes)[rows]
     K = r * c
     Y = np.zeros((n, K + 1))
     Y[np.arange(n), cells] = 1.0

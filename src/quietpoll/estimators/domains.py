@@ -64,8 +64,8 @@ def make_domains(frame: pl.DataFrame, by) -> Domains:
     counts = np.bincount(codes[codes >= 0], minlength=k)
     start = int((codes < 0).sum())
     bounds = np.concatenate([[start], start + np.cumsum(counts)])
-    labels = tuple({b: _text(v) for b, v in zip(by, lab)} for lab in labels)
-    return Domains(by, codes, labels, order, bounds)
+    domain_labels = tuple({b: _text(v) for b, v in zip(by, lab)} for lab in labels)
+    return Domains(by, codes, domain_labels, order, bounds)
 
 
 def _text(v) -> str:

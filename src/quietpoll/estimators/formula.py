@@ -150,7 +150,10 @@ def _columns(text: str, columns) -> tuple[str, list[str], list[str]]:
     """The formula with column names that Python cannot read (avg.ed) in backticks, the columns it
     uses, and the names it uses that are neither columns nor function names nor keywords."""
     have = set(columns)
-    used, unknown, out, pos = [], [], [], 0
+    used: list[str] = []
+    unknown: list[str] = []
+    out: list[str] = []
+    pos = 0
     for m in _IDENT.finditer(text):
         out.append(text[pos : m.start()])
         pos = m.end()
@@ -269,7 +272,9 @@ def _balanced(s: str) -> bool:
 
 
 def _split_top(s: str, sep: str) -> list[str]:
-    out, depth, cur = [], 0, []
+    out: list[str] = []
+    cur: list[str] = []
+    depth = 0
     for ch in s:
         if ch in "([":
             depth += 1
@@ -350,11 +355,11 @@ def _dep(node) -> str:
             right = f"({right})"
         return f"{left}^{right}" if op == "^" else f"{left} {op} {right}"
     if isinstance(node, ast.UnaryOp):
-        op = {ast.USub: "-", ast.UAdd: "+", ast.Not: "!", ast.Invert: "!"}.get(type(node.op))
-        if op is None:
+        uop = {ast.USub: "-", ast.UAdd: "+", ast.Not: "!", ast.Invert: "!"}.get(type(node.op))
+        if uop is None:
             raise _NoDeparse
         inner = _dep(node.operand)
-        return op + (f"({inner})" if _prec(node.operand) < 6 else inner)
+        return uop + (f"({inner})" if _prec(node.operand) < 6 else inner)
     if isinstance(node, ast.Compare) and len(node.ops) == 1 and type(node.ops[0]) in _CMP:
         return f"{_dep(node.left)} {_CMP[type(node.ops[0])]} {_dep(node.comparators[0])}"
     raise _NoDeparse

@@ -238,7 +238,7 @@ def likelihood_ci(
         return nan  # R: the grid runs to +-Inf and spline() stops ("'from' must be a finite number")
 
     # profile the scaled deviance (profile.glm): up to maxsteps - 1 steps each way
-    bs, zs = [b0], [0.0]
+    b_steps, z_steps = [b0], [0.0]
     for sgn in (-1.0, 1.0):
         z, step = 0.0, 0
         while (step := step + 1) < _MAXSTEPS and abs(z) < zmax:
@@ -248,9 +248,9 @@ def likelihood_ci(
             if not zz > -0.001:
                 return nan  # R: "profiling has found a better solution" (or NaN deviance)
             z = sgn * math.sqrt(max(zz, 0.0))
-            bs.append(bi)
-            zs.append(z)
-    bs, zs = np.array(bs), np.array(zs)
+            b_steps.append(bi)
+            z_steps.append(z)
+    bs, zs = np.array(b_steps), np.array(z_steps)
     o = np.argsort(zs, kind="stable")
     bs, zs = bs[o], zs[o]
 

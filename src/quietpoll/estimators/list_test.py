@@ -159,14 +159,14 @@ def _project(theta: np.ndarray, S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             todo = np.flatnonzero(pos < 0)
             if len(todo) == 0:
                 return lam, pos
-            A = list(A)
-            F = [j for j in range(m) if j not in A]
+            cols = list(A)
+            F = [j for j in range(m) if j not in cols]
             th = theta[todo]
-            u = th[:, A] @ np.linalg.pinv(S[np.ix_(A, A)]).T
-            x = th[:, F] - u @ S[np.ix_(F, A)].T if F else np.zeros((len(todo), 0))
+            u = th[:, cols] @ np.linalg.pinv(S[np.ix_(cols, cols)]).T
+            x = th[:, F] - u @ S[np.ix_(F, cols)].T if F else np.zeros((len(todo), 0))
             fits = (u <= tol).all(axis=1) & (x >= -tol).all(axis=1)
             idx = todo[fits]
-            lam[idx] = np.einsum("ij,ij->i", th[fits][:, A], u[fits])
+            lam[idx] = np.einsum("ij,ij->i", th[fits][:, cols], u[fits])
             pos[idx] = m - size
     return lam, pos
 

@@ -63,8 +63,8 @@ def _check(res, var: str):
         raise ColumnError(f"margins: column '{var}' is not in the data")
 
 
-def _margins_at(res, var: str, levels, rows, frame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean predictions at each level (G,), their covariance (G, G) and the weights used."""
+def _margins_at(res, var: str, levels, rows, frame) -> tuple[np.ndarray, np.ndarray]:
+    """Mean predictions at each level (G,) and their covariance (G, G)."""
     design = res.design_obj
     w = np.asarray(design.weights, float)[rows]
     b = res.coef[~res.aliased]

@@ -111,13 +111,13 @@ def decide_terms(
     `random` forces random intercepts, `fixed` forces fixed effects (one per level but the first)."""
     from ..weighting.targets import text_series
 
-    random, fixed = set(random or ()), set(fixed or ())
-    both = random & fixed
+    random_set, fixed_set = set(random or ()), set(fixed or ())
+    both = random_set & fixed_set
     if both:
         raise EstimationError(
             "{random}: " + f"'{sorted(both)[0]}' is also in " + "{fixed}", param="random", also=("fixed",)
         )
-    for name, param in [(v, "random") for v in sorted(random)] + [(v, "fixed") for v in sorted(fixed)]:
+    for name, param in [(v, "random") for v in sorted(random_set)] + [(v, "fixed") for v in sorted(fixed_set)]:
         if name not in variables:
             raise ColumnError(
                 "{poststrat}: " + f"grouping variable '{name}' (" + "{" + param + "}) is not a "
@@ -132,17 +132,17 @@ def decide_terms(
             raise ColumnError(
                 "{poststrat}: " + f"column '{v}' of the population cells has missing values", param="poststrat"
             )
-        if col.dtype.is_numeric() and v not in random and v not in fixed:
+        if col.dtype.is_numeric() and v not in random_set and v not in fixed_set:
             distinct = col.unique().sort()
             if len(distinct) > 2:
                 terms.append(Term(v, "numeric"))
                 continue
         levels = tuple(sorted(text_series(col).unique().to_list()))
-        if v in random:
+        if v in random_set:
             terms.append(Term(v, "random", levels))
         elif len(levels) < 2:
             continue
-        elif v in fixed:
+        elif v in fixed_set:
             terms.append(Term(v, "binary" if len(levels) == 2 else "dummies", levels))
         else:
             terms.append(Term(v, "random" if len(levels) >= 3 else "binary", levels))

@@ -77,7 +77,7 @@ def quantile(
             rows, n, n_missing = domain_rows(domains, g, var, design)
             if rows is None:
                 continue
-            x = var.values[rows]
+            x = var.numbers[rows]
             w = design.weights[rows]
             dfv = resolve_df(design, rows, req.df)
             q = cimod.critical(level, dfv)

@@ -65,7 +65,7 @@ def list_counts(
     cnt = analysis_variable(frame, count, numeric=True)
     t, t_missing = _binary(frame, treatment, "treatment", TREATED_VALUES)
     missing = cnt.missing | t_missing
-    y = cnt.values
+    y = cnt.numbers
     ok = ~missing
     frac = ok & ((y != np.floor(y)) | (y < 0))
     if frac.any():
@@ -186,7 +186,7 @@ def list_experiment(design, count: str, treatment: str, *, by=None, level: float
         rows, n, n_missing = domain_rows(domains, gi, var, design)
         if rows is None:
             continue
-        y, tr = cnt.values[rows], t[rows]
+        y, tr = cnt.numbers[rows], t[rows]
         Y = np.column_stack([y * tr, tr, y * (1 - tr), 1 - tr])
         w = design.weights[rows]
         dfv = resolve_df(design, rows, req.df)

@@ -99,7 +99,7 @@ def _srs_var_of_share(design, p: float, w: np.ndarray, rows) -> float:
 
 def _summaries(design, var: AnalysisVar, domains, req: Request, kind: str, pieces: list) -> list[Estimate]:
     out = []
-    y = var.values
+    y = var.numbers
     for g in range(domains.count):
         rows, n, n_missing = domain_rows(domains, g, var, design)
         if rows is None:
@@ -195,7 +195,7 @@ def proportion(
             rows, n, n_missing = domain_rows(domains, g, var, design)
             if rows is None:
                 continue
-            codes = var.codes[rows]
+            codes = var.level_codes[rows]
             if K == 2 and req.ci_method != "likelihood":
                 binary = _binary_linearized(
                     design, rows, codes, name, levels, domains.labels[g], req, n, n_missing, pieces
@@ -309,7 +309,7 @@ def ratio(
         rows, n, n_missing = domain_rows(domains, g, both, design)
         if rows is None:
             continue
-        Y = np.column_stack([num.values[rows], den.values[rows]])
+        Y = np.column_stack([num.numbers[rows], den.numbers[rows]])
         theta, V = evaluate(design, rows, Y, ratio_stat(1), pieces)
         est, v = float(theta[0]), float(V[0, 0])
         w = design.weights[rows]

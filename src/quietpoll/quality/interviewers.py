@@ -434,6 +434,8 @@ def interviewer_effects(
             y = sv.cast(pl.Float64).to_numpy() if codes.size else np.zeros(0)
             for j in range(k):
                 mine = g == j
+                st: float | None
+                pv: float | None
                 if mine.sum() >= min_interviews and (~mine).sum() > 0:
                     res = stats.ks_2samp(y[mine], y[~mine])
                     st, pv = float(res.statistic), float(res.pvalue)

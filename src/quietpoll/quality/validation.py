@@ -286,9 +286,10 @@ class _Checker:
         if q.required is True:
             req = pl.Series([True] * self.frame.height)
         else:
-            req = self.evaluate(q, str(q.required), current=False)
-            if req is None:
+            evaluated = self.evaluate(q, str(q.required), current=False)
+            if evaluated is None:
                 return
+            req = evaluated
         relevant = pl.Series([True] * self.frame.height) if rel is True else rel
         bad = ~answered & (req & relevant).fill_null(False)
         self.add(bad, q.name, "required", None, "required but not answered")

@@ -170,16 +170,26 @@ def build_report(
     opts = replace(opts, language=resolve_language(opts.language, instrument.languages))
     tr = translations(opts.language)
     _ = tr.gettext
-    share_vars = {i.variable for i in opts.indicators if i.kind == "proportion"}
-    share_vars |= {i.variable for i in opts.indicators if i.kind == "mean" and is_binary(raw, i.variable)}
+    # proportion and mean indicators always name a variable (checked with the options)
+    share_vars = {i.variable for i in opts.indicators if i.kind == "proportion" and i.variable is not None}
+    share_vars |= {
+        i.variable
+        for i in opts.indicators
+        if i.kind == "mean" and i.variable is not None and is_binary(raw, i.variable)
+    }
     # text copies of the crosstab columns for the Rao-Scott tests (levels that occur, as text)
     copies = {f"__s_{c}": pl.col(c).cast(pl.String) for c in sorted(share_vars | set(opts.by))}
+
+    def step_progress(name: str) -> None:
+        if name != STEPS[0]:
+            _step(progress, STEPS.index(name))
+
     prepared = prepare_study(
         cfg,
         instrument=instrument,
         responses=responses,
         derived=copies,
-        progress=lambda name: name != STEPS[0] and _step(progress, STEPS.index(name)),
+        progress=step_progress,
     )
     validation, quality, flagged = prepared.validation, prepared.quality, list(prepared.flagged)
     drop_flagged = cfg.quality.drop_flagged

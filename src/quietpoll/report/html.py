@@ -12,6 +12,7 @@ comes in a wide and a narrow layout (CSS shows one), Korean text wraps at word b
 from __future__ import annotations
 
 import base64
+from typing import Any
 import hashlib
 from importlib import resources
 
@@ -98,7 +99,8 @@ def _env(language: str) -> tuple[jinja2.Environment, str]:
         lstrip_blocks=True,
         extensions=["jinja2.ext.i18n"],
     )
-    env.install_gettext_translations(translations(language), newstyle=True)
+    # the i18n extension adds this method to the environment at run time; jinja2's types do not show it
+    env.install_gettext_translations(translations(language), newstyle=True)  # type: ignore[attr-defined]
     env.filters.update(pct=pct, num=num)
     env.globals.update(
         ci=ci, num=num, pct=pct, amount=amount, markers=MARKERS, flags_of=flags_of, method_names=METHOD_NAMES
@@ -144,7 +146,7 @@ def charts(data: dict) -> dict:
     kw = {"suppressed_label": _("suppressed"), "legend": _legend(tr)}
     overall = [r for r in data["indicators"] if not r["domain"]]
     by_labels = data["settings"].get("by_labels") or {}
-    out = {"headline": [], "breakdowns": {}}
+    out: dict[str, Any] = {"headline": [], "breakdowns": {}}
     for share in (True, False):
         rows = [r for r in overall if r["share"] == share]
         if rows:

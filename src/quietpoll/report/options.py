@@ -111,7 +111,7 @@ def check_against(options: ReportOptions, frame: pl.DataFrame, languages: Sequen
         for col in ind.columns():
             if col not in frame.columns:
                 raise ReportError(f"report indicator '{ind.id}' names column '{col}', which is not in the data")
-        if ind.level is not None:
+        if ind.level is not None and ind.variable is not None:  # a level comes with a variable (study check)
             s = frame.get_column(ind.variable)
             values = set(s.cast(pl.String).drop_nulls().unique().to_list())
             cats = set(s.dtype.categories.to_list()) if isinstance(s.dtype, pl.Enum) else set()

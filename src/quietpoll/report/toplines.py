@@ -70,7 +70,7 @@ def column_levels(frame: pl.DataFrame, name: str, instrument, language: str) -> 
     text = as_text(s)
     q = next((q for q in instrument.questions if q.name == name), None)
     if q is not None and q.type == "select_one" and choice_names(instrument, q):
-        levels = choice_names(instrument, q)
+        levels = choice_names(instrument, q) or []  # not empty: checked above
         labs = choice_labels(instrument, q, language)
         extra = sorted(set(text.drop_nulls().unique().to_list()) - set(levels))
         levels = list(levels) + extra
@@ -224,7 +224,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
         labs = choice_labels(instrument, q, lang)
         cols = [f"{q.name}/{c}" for c in names if f"{q.name}/{c}" in frame.columns]
         rows = []
-        n = None
+        n_answered: int | None = None
         for col in cols:
             x = frame.get_column(col)
             codes = np.where(x.is_null().to_numpy(), -1, 1 - x.fill_null(0).cast(pl.Int64).to_numpy())
@@ -232,7 +232,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             counts, res = one_way(lv, w, opts.min_cell, opts.dominance)
             if counts.sum() == 0:
                 continue
-            n = int(counts.sum())
+            n_answered = int(counts.sum())
             r = mean(design, col, level=opts.level)
             row = r.rows[0]
             sup = bool(res.cells[0, 0] or res.cells[0, 1])
@@ -253,7 +253,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
             )
         return {
             **base,
-            "n": n,
+            "n": n_answered,
             "rows": rows,
             "note": _("share choosing each option (several allowed)"),
             "suppression": {"rule": f"threshold: fewer than {opts.min_cell} respondents, per option"},
@@ -267,7 +267,7 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
     yv = s.cast(pl.Float64).fill_null(0).to_numpy()
     dominated = bool(n and magnitude_sensitive(np.zeros(n, np.int64), w[ok] * np.abs(yv[ok]), 1, opts)[0])
     sup = n < opts.min_cell or dominated
-    row = {
+    mean_row = {
         "level": None,
         "label": _("mean"),
         "suppressed": sup,
@@ -280,13 +280,13 @@ def topline(design, instrument, q, opts, tr=None) -> dict:
     if not sup:
         r = mean(design, q.name, level=opts.level).rows[0]
         warn, found = _warn(r.estimate, r.ci_low, r.ci_high, n, opts, False, tr)
-        row.update(
+        mean_row.update(
             estimate=_num(r.estimate), ci_low=_num(r.ci_low), ci_high=_num(r.ci_high), warnings=warn, flags=found
         )
     return {
         **base,
         "n": None if sup else n,
-        "rows": [row],
+        "rows": [mean_row],
         "suppression": {
             "rule": f"threshold ({opts.min_cell}) and dominance ({opts.dominance[0]}, "
             f"{opts.dominance[1]:g}%)" + (f" and p% ({opts.p_percent:g})" if opts.p_percent is not None else ""),

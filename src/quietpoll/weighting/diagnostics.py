@@ -202,7 +202,7 @@ def margins_achieved(frame: pl.DataFrame, margins: Iterable[Any], w: Any) -> lis
         if kind == "categorical":
             levels, target = _margin_levels(m)
             achieved = _level_totals(text_series(col), levels, a)
-            rows = zip(levels, target, achieved)
+            rows: Iterable[tuple[Any, float, float]] = zip(levels, target, achieved)
         else:
             if not col.dtype.is_numeric():
                 raise WeightingError(

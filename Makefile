@@ -20,6 +20,8 @@ test: install
 	scripts/install-test-deps.sh
 	scripts/install-browser-deps.sh
 	scripts/install-web-deps.sh
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: install

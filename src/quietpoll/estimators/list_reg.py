@@ -42,10 +42,9 @@ from .mlreg import (
     RowModel,
     check_level_variance,
     design_df,
-    influence,
+    design_variance,
     maximize,
     model_vcov,
-    replicate_fits,
     warn_boundary,
 )
 
@@ -120,17 +119,7 @@ def list_regression(
     if variance == "model":
         V = Vm
     else:  # the design's own engine: influence values (sandwich) or refits under each replicate
-        kept: dict[str, np.ndarray] = {}
-        V = design.vcov(
-            rows,
-            theta,
-            what="the ML list regression",
-            influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
-            reevaluate=lambda _d: kept.setdefault(
-                "reps", replicate_fits(design, rows, make, theta, "ML list regression")
-            ),
-        )
-        infl, reps = kept.get("infl"), kept.get("reps")
+        V, infl, reps = design_variance(design, rows, model, make, theta, w, "ML list regression")
     ll = float(w @ model.loglik_rows(theta))
     names = mf.names + mf.names
     parts = ("sensitive",) * p + ("control",) * p

@@ -145,6 +145,28 @@ def replicate_fits(
     return out
 
 
+def design_variance(
+    design,
+    rows: np.ndarray,
+    model: RowModel,
+    model_for: Callable[[], RowModel],
+    theta: np.ndarray,
+    w: np.ndarray,
+    what: str,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(V, influence values, replicate estimates) of an ML fit through the design's own engine: the
+    sandwich of the influence values, or a refit under each replicate weight; the one not used is None."""
+    kept: dict[str, np.ndarray] = {}
+    V = design.vcov(
+        rows,
+        theta,
+        what=f"the {what}",
+        influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
+        reevaluate=lambda _d: kept.setdefault("reps", replicate_fits(design, rows, model_for, theta, what)),
+    )
+    return V, kept.get("infl"), kept.get("reps")
+
+
 def _inv(A: np.ndarray) -> np.ndarray:
     try:
         return np.linalg.inv(A)

@@ -30,10 +30,9 @@ from .mlreg import (
     RowModel,
     check_level_variance,
     design_df,
-    influence,
+    design_variance,
     maximize,
     model_vcov,
-    replicate_fits,
     warn_boundary,
 )
 
@@ -195,17 +194,7 @@ def rr_regression(
     if variance == "model":
         V = Vm
     else:  # the design's own engine: influence values (sandwich) or refits under each replicate
-        kept: dict[str, np.ndarray] = {}
-        V = design.vcov(
-            rows,
-            theta,
-            what="the randomized-response regression",
-            influence=lambda: kept.setdefault("infl", influence(model, theta, w)),
-            reevaluate=lambda _d: kept.setdefault(
-                "reps", replicate_fits(design, rows, make, theta, "randomized-response regression")
-            ),
-        )
-        infl, reps = kept.get("infl"), kept.get("reps")
+        V, infl, reps = design_variance(design, rows, model, make, theta, w, "randomized-response regression")
     k = X.shape[1]
     return RegressionFit(
         "rr",

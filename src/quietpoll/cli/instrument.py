@@ -15,11 +15,26 @@ from .options import study_argument, study_option, study_or_none
 @command()
 @study_argument()
 @click.option("--template", default="foreign-media", show_default=True, help="Built-in questionnaire template.")
-def init(study, template):
-    """Create a study folder STUDY (or --study DIR) from a template: study.toml, the XLSForm and a README
-    for the field team."""
-    from ..instrument.templates import create_study
+@click.option(
+    "--from-form",
+    "from_form",
+    type=click.Path(),
+    help="Start from an existing XLSForm instead of a "
+    "template (e.g. a KoboToolbox or ODK form): it is copied into the study.",
+)
+@click.option("--data", "data", type=click.Path(), help="With --from-form: the existing responses, copied in.")
+def init(study, template, from_form, data):
+    """Create a study folder STUDY (or --study DIR) from a template (study.toml, the XLSForm and a README
+    for the field team), or with --from-form FORM [--data FILE] for a questionnaire and data that exist."""
+    from ..instrument.templates import create_from_form, create_study
 
+    if data is not None and from_form is None:
+        raise QuietpollError("--data goes with --from-form FORM")
+    if from_form is not None:
+        path = create_from_form(Path(study), Path(from_form), None if data is None else Path(data))
+        names = sorted(p.name for p in path.iterdir())
+        click.echo(f"created {path}: {', '.join(names)}")
+        return
     path = create_study(Path(study), template)
     click.echo(f"created {path}: study.toml, form.xlsx, README-field-team.md")
 

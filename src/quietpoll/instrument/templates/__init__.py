@@ -167,3 +167,64 @@ def create_study(directory: Path, template: str = "foreign-media") -> Path:
     title = "Foreign media access" if template == "foreign-media" else template
     (directory / "study.toml").write_text(STUDY_TOML.format(title=title, template=template), encoding="utf-8")
     return directory
+
+
+FROM_FORM_TOML = """# quietpoll study: {title}
+# Made by `quietpoll init --from-form {form_name}{data_note}`. Paths are relative to this folder.
+
+[study]
+title = {title_toml}
+
+[instrument]
+path = {form_toml}
+
+[data]
+path = {data_toml}        # the responses (an export of the form: KoboToolbox, ODK, CSV, XLSX, ...)
+
+# [design]                 # the sample's design: weights, strata, clusters (see the README)
+# weights = "weight"
+
+[report]
+language = {language_toml}
+min_cell = 10             # no published cell smaller than this
+"""
+
+
+def create_from_form(directory: Path, form: Path, data: Path | None = None) -> Path:
+    """A new study folder for an existing questionnaire (and, when given, its data): the form and the data
+    are copied in (the originals are never touched), study.toml names them, the report speaks the
+    form's default language. The form is loaded first, so a form pyxform cannot read is refused before
+    anything is written."""
+    import json
+
+    from ..form import load_instrument
+
+    form, directory = Path(form), Path(directory)
+    inst = load_instrument(form)  # an error here: nothing written
+    if data is not None and not Path(data).is_file():
+        raise StudyError(f"--data {str(data)!r}: no such file")
+    if directory.exists() and any(directory.iterdir()):
+        raise StudyError(f"'{directory}' exists and is not empty; give a new folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    form_name = "form" + form.suffix.lower()
+    shutil.copyfile(form, directory / form_name)
+    data_name = "responses.csv"
+    if data is not None:
+        data_name = "responses" + "".join(Path(data).suffixes[-1:]).lower()
+        shutil.copyfile(data, directory / data_name)
+    languages = [lang.split(" (")[0] for lang in inst.languages if lang != "default"]
+    language = inst.default_language.split(" (")[0] if inst.default_language not in (None, "default") else None
+    language = language or (languages[0] if languages else "English")
+    (directory / "study.toml").write_text(
+        FROM_FORM_TOML.format(
+            title=inst.title,
+            title_toml=json.dumps(inst.title, ensure_ascii=False),
+            form_name=form.name,
+            data_note=f" --data {Path(data).name}" if data is not None else "",
+            form_toml=json.dumps(form_name),
+            data_toml=json.dumps(data_name),
+            language_toml=json.dumps(language, ensure_ascii=False),
+        ),
+        encoding="utf-8",
+    )
+    return directory

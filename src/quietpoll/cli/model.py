@@ -191,13 +191,7 @@ def model(
             raise QuietpollError(
                 "--test, --margins, --ame and --contrast are printed with --format json or table, not csv"
             )
-        import polars as pl
-
-        rows = [
-            {k: r[k] for k in ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")}
-            for r in out["coefficients"]
-        ]
-        click.echo(pl.DataFrame(rows, infer_schema_length=None).write_csv(), nl=False)
+        _coefficients_csv(out["coefficients"], COEFFICIENT_KEYS)
         return
     m = out["model"]
     t = rich_table(
@@ -237,6 +231,19 @@ def model(
             f"{r['df']}{ddf} df, p = {_fmt(r['p'], 3)}"
         )
     _extra_tables(out_console, out, pct)
+
+
+COEFFICIENT_KEYS = ("term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")
+
+
+def _coefficients_csv(rows: list[dict], keys: tuple[str, ...]) -> None:
+    """Coefficient rows as CSV, through the one formula-neutralizing rule of every CSV writer."""
+    import polars as pl
+
+    from ..safe_output import neutralize_formulas
+
+    frame = pl.DataFrame([{k: r.get(k) for k in keys} for r in rows], infer_schema_length=None)
+    click.echo(neutralize_formulas(frame).write_csv(), nl=False)
 
 
 def _sensitive_model(
@@ -287,15 +294,7 @@ def _sensitive_model(
         click.echo(json.dumps(out, allow_nan=False, default=float))
         return
     if fmt_ == "csv":
-        import polars as pl
-
-        keys = ("part", "term", "estimate", "se", "statistic", "df", "p", "ci_low", "ci_high")
-        click.echo(
-            pl.DataFrame(
-                [{k: r.get(k) for k in keys} for r in out["coefficients"]], infer_schema_length=None
-            ).write_csv(),
-            nl=False,
-        )
+        _coefficients_csv(out["coefficients"], ("part", *COEFFICIENT_KEYS))
         return
     m = out["model"]
     t = rich_table(title=f"{m['formula']}  ({m['kind']}, n = {m['n']}, {m['variance']} variance)")

@@ -60,3 +60,11 @@ def test_reach_msna_select_multiple(capsys):
     got = _shares(REACH, "aap_priority_challenge", capsys)
     want = _weighted_means(frame, "aap_priority_challenge")
     assert len(got) == len(want) >= 5 and all(abs(got[k] - want[k]) < 1e-9 for k in want)
+
+
+def test_option_columns_that_are_not_0_1_are_refused(tmp_path, capsys):
+    (tmp_path / "d.csv").write_text("q,q/a,weight\na,2,1\nb,0,1\n", encoding="utf-8")
+    capsys.readouterr()
+    assert main(["estimate", str(tmp_path / "d.csv"), "--weights", "weight", "--prop", "q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--prop q: its option columns (q/a, ...) are not all 0/1" in err

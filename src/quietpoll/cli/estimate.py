@@ -158,6 +158,8 @@ def estimate(
     if poststrat:
         raise QuietpollError("--poststrat goes with --model mrp")
     frame, des = design.load(data, analysis)
+    from ..estimators.multiselect import one_share_per_option, select_multiple_columns
+
     multi = select_multiple_columns(frame, split(props))
     table = api.estimate(
         frame,
@@ -207,42 +209,6 @@ def estimate(
     emit(table, fmt_)
     if design_effect_test and fmt_ == "table":
         _print_design_effect_tests(table.design_effect_test, console())
-
-
-def select_multiple_columns(frame, props: list[str]) -> dict[str, list[str]]:
-    """VAR -> its option columns "VAR/option" when the data hold a select_multiple the way KoboToolbox
-    and ODK export it (one 0/1 column per option beside the space-separated text): each option is then
-    estimated as its own share, never the combinations of options."""
-    import polars as pl
-
-    out: dict[str, list[str]] = {}
-    for v in props:
-        cols = [c for c in frame.columns if c.startswith(v + "/") and len(c) > len(v) + 1]
-        ok = cols and all(
-            frame.schema[c].is_numeric() and frame.get_column(c).drop_nulls().is_in([0, 1]).all() for c in cols
-        )
-        if ok:
-            out[v] = cols
-        elif cols and not frame.schema.get(v, pl.Null).is_numeric():
-            raise QuietpollError(f"--prop {v}: its option columns ({cols[0]}, ...) are not all 0/1")
-    return out
-
-
-def one_share_per_option(table, multi: dict[str, list[str]]):
-    """The table with each option column's share of 1 as a row of its question: variable = the
-    question, level = the option (the 0 rows dropped). The joint covariance is not kept for them."""
-    import dataclasses
-
-    option_of = {c: (v, c[len(v) + 1 :]) for v, cols in multi.items() for c in cols}
-    rows = []
-    for r in table.rows:
-        if r.variable in option_of:
-            if str(r.level) not in ("1", "1.0", "True", "true"):
-                continue
-            v, opt = option_of[r.variable]
-            r = dataclasses.replace(r, variable=v, level=opt)
-        rows.append(r)
-    return dataclasses.replace(table, rows=tuple(rows), pieces=(), engine=None)
 
 
 def _mrp(design, data, props, by, list_experiment, control_items, poststrat, level, seed, fmt_) -> None:

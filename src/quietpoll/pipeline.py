@@ -20,7 +20,7 @@ weighting are applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ import polars as pl
 
 from .design import DesignSpec
 from .errors import QuietpollError, StudyError
+from .io import read_design_data
 from .study import StudyConfig, load_study
 
 if TYPE_CHECKING:
@@ -259,25 +260,6 @@ def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str]
     made = {r.name for r in cfg.recode}
     sources = [r.source for r in cfg.recode if r.source not in made]
     return read_design_data(path, spec, [*(c for c in [*columns, *targets] if c not in made), *sources])
-
-
-def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
-    """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
-    `columns` need."""
-    import fnmatch
-
-    from .io import read_data
-
-    wanted = set(spec.columns()) | set(columns)
-    rep = spec.replicates
-    items = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
-    globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
-    globs += [c for c in columns if "*" in c]  # e.g. "q/*": a select_multiple's 0/1 columns (Kobo)
-
-    def keep(names: list[str]) -> list[str]:
-        return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
-
-    return read_data(path, columns=keep).frame
 
 
 def _exclusions(quality: QualityReport, drop: bool) -> tuple[tuple[int, ...], tuple[Exclusion, ...]]:

@@ -274,17 +274,19 @@ class DesignOptions:
         checked and flagged interviews excluded as [quality] says, exactly as report, export and weight
         have them). Without a study only the columns the design and the `analysis` columns need are
         loaded."""
-        from ..pipeline import prepare_study, read_design_data
-
         cfg = self.study
         path = Path(data) if data else (cfg.data_path if cfg else None)
         if path is None:
             raise QuietpollError("no data: give a DATA file or --study with a [data] path")
         if cfg is not None:
+            from ..pipeline import prepare_study
+
             prepared = prepare_study(
                 cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting, columns=list(analysis)
             )
             return prepared.frame, prepared.weighted  # weighted in the same run, so the SEs reflect it
+        from ..io import read_design_data
+
         frame = read_design_data(path, self.spec, analysis)
         return frame, self.build(frame)
 

@@ -268,3 +268,49 @@ def test_near_duplicates_pairs_once_sorted():
 def test_missing_column():
     with pytest.raises(ColumnError, match="nope"):
         percent_match(pl.DataFrame({"a": [1]}), ["a", "nope"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the null simulation's fast paths give what the plain ones gave (so thresholds did not move)
+
+
+def _choice_draws(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The simulation as it was written first: rng.choice per question."""
+    out = np.empty_like(codes)
+    for k in range(codes.shape[1]):
+        counts = np.bincount(codes[:, k] + 1)
+        out[:, k] = rng.choice(counts.size, size=codes.shape[0], p=counts / counts.sum()) - 1
+    return out
+
+
+def _random_codes(seed: int) -> np.ndarray:
+    """SYNTHETIC codes: few-level and many-level questions (uuids, counts), some with nulls, some without."""
+    g = np.random.default_rng(seed)
+    n, nq = int(g.integers(2, 300)), int(g.integers(1, 50))
+    codes = g.integers(-1, g.integers(1, 400, size=nq), size=(n, nq)).astype(np.int32)
+    full = g.random(nq) < 0.4
+    codes[:, full] = np.maximum(codes[:, full], 0)
+    return codes
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_null_draws_equal_rng_choice(seed):
+    from quietpoll.quality.duplicates import _NullSampler
+
+    codes = _random_codes(seed)
+    sampler = _NullSampler(codes)
+    r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+    for _ in range(3):
+        assert np.array_equal(sampler.draw(r2), _choice_draws(codes, r1))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_null_statistic_equals_largest_percent_match(seed):
+    from quietpoll.quality.duplicates import _MaxShare, _percent_match_codes
+
+    codes = _random_codes(seed)
+    for min_compared, block in ((1, 1024), (3, 7), (len(codes[0]) + 1, 50)):
+        share = _percent_match_codes(codes, 1024, min_compared).share
+        want = float(np.nanmax(share)) if np.isfinite(share).any() else float("nan")
+        got = _MaxShare(codes, block, min_compared)(codes)
+        assert (np.isnan(want) and np.isnan(got)) or got == want

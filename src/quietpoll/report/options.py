@@ -18,6 +18,8 @@ Keys read (all optional except where an indicator needs them)::
                  by = [columns]       breakdowns and crosstabs
                  level = 0.95         confidence level
                  dominance = [2, 85]  (n, k) dominance rule for totals and means
+                 description, description_ko   the report's opening paragraph: the study's own
+                                      framing (none when not given; never a template's)
     [[report.indicators]]
                  id, label, label_ko (Korean label), and one of
                  variable (+ level: the share of that level; without level the mean of the column,

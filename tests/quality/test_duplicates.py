@@ -314,3 +314,21 @@ def test_null_statistic_equals_largest_percent_match(seed):
         want = float(np.nanmax(share)) if np.isfinite(share).any() else float("nan")
         got = _MaxShare(codes, block, min_compared)(codes)
         assert (np.isnan(want) and np.isnan(got)) or got == want
+
+
+def test_simulation_stops_early_only_when_clearly_below_the_floor():
+    """With a floor (the caller uses max(quantile, floor)) the draws stop at 100 when the maxima are far
+    below it; the first 100 draws are those of the full run; near the floor every draw is made."""
+    from quietpoll.quality.duplicates import EARLY_DRAWS, _simulated_maxima
+
+    rng = np.random.default_rng(8)  # SYNTHETIC: 40 varied questions -> chance maxima far below 0.85
+    codes = rng.integers(0, 6, size=(120, 40)).astype(np.int32)
+    full = _simulated_maxima(codes, 300, 0, 1024, 10)
+    early = _simulated_maxima(codes, 300, 0, 1024, 10, floor=0.85)
+    assert full.size == 300 and early.size == EARLY_DRAWS == 100
+    assert np.array_equal(early, full[:100]) and early.mean() + 6 * early.std(ddof=1) < 0.85
+    homogeneous = (rng.random((120, 40)) < 0.05).astype(np.int32)  # chance maxima near 1: no early stop
+    assert _simulated_maxima(homogeneous, 300, 0, 1024, 10, floor=0.85).size == 300
+    frame = pl.DataFrame(codes, schema=[f"q{j}" for j in range(40)])
+    assert null_threshold(frame, frame.columns, simulations=300) == float(np.quantile(full, 0.99))
+    assert null_threshold(frame, frame.columns, simulations=300, floor=0.85) == float(np.quantile(early, 0.99))

@@ -58,7 +58,7 @@ def quality_report(
         # is a full percent-match scan of n interviews
         sims = 200 if frame.height <= 2000 else max(20, int(200 * 2000 / frame.height))
         simulated = null_threshold(
-            frame, questions, seed=seed, min_compared=min_compared, simulations=sims, codes=codes
+            frame, questions, seed=seed, min_compared=min_compared, simulations=sims, codes=codes, floor=K_R_THRESHOLD
         )
         threshold = max(simulated, K_R_THRESHOLD)
         rule = (

@@ -169,7 +169,8 @@ def build_report(
     raw = responses.main
     from ..instrument.typing import type_responses
 
-    checked = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    typed = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    checked = typed
     if cfg.recode:  # the [recode] columns exist for the report as they will in the analysis frame
         from ..recode import apply_recode
 
@@ -197,6 +198,7 @@ def build_report(
         cfg,
         instrument=instrument,
         responses=responses,
+        typed=typed,  # typed once, here and for the analysis frame
         derived=copies,
         progress=step_progress,
     )

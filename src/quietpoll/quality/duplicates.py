@@ -229,9 +229,10 @@ class _NullSampler:
 
     def __init__(self, codes: np.ndarray) -> None:
         self.n, self.nq = codes.shape
-        self.chunks = []
+        self.chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
         for c0 in range(0, self.nq, self._CHUNK):
-            keys, starts = [], []
+            keys: list[np.ndarray] = []
+            starts: list[int] = []
             for k in range(c0, min(c0 + self._CHUNK, self.nq)):  # a loop over questions, never over rows
                 counts = np.bincount(codes[:, k] + 1)  # index 0 = null
                 cdf = (counts / counts.sum()).cumsum()

@@ -326,9 +326,9 @@ def _shared_evaluations(frame: pl.DataFrame, instrument: Instrument, today: Any,
     import weakref
 
     if _LAST:
-        ref, form, day, rep, found = _LAST
+        ref, form, day, rep, seen = _LAST
         if ref() is frame and form is instrument and day == today and rep == repeat:
-            return found
+            return seen
     found: dict = {}
     _LAST[:] = [weakref.ref(frame), instrument, today, repeat, found]
     return found

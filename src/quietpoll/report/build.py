@@ -221,7 +221,8 @@ def build_report(
     # collection metadata and the design's own columns are no questions to publish (enumerator, clusters)
     design_cols = design_columns(cfg.design)
     for q in instrument.data_questions():
-        meta = metadata_reason(q.name, design_cols, quality.interviewer) if q.type in TABULATED else None
+        interviewer = quality.interviewer if quality is not None else None
+        meta = metadata_reason(q.name, design_cols, interviewer) if q.type in TABULATED else None
         if q.repeat is not None:
             skipped.append({"question": q.name, "reason": _("questions of repeats are not tabulated")})
         elif meta is not None:

@@ -103,13 +103,16 @@ def with_parent_design(
     *,
     analysed: pl.DataFrame | None = None,
     weights: pl.Series | None = None,
+    parent_columns: Sequence[str] = (),
     param: str = "repeat",
 ) -> tuple[pl.DataFrame, DesignSpec]:
     """The repeat rows with their parent's design columns, and the design to build on them.
 
     main: every parent row of the data file (to check each repeat row's parent exists); analysed: the
     parent rows in the analysis (default ``main``), whose repeat rows are kept; weights: the analysed
-    parents' final weights (after [weighting]), used as the repeat rows' weights when given. The design's
+    parents' final weights (after [weighting]), used as the repeat rows' weights when given;
+    parent_columns: the parents' columns to carry to their repeat rows besides the design's (e.g. a --by
+    column of the household), those the repeat table does not have itself. The design's
     primary sampling unit is the parent's: its cluster ids, or the parent interview when it has none.
     InputError (one line, naming ``{repeat}``) when a repeat row names no parent row or the parent keys
     are not unique."""
@@ -134,7 +137,8 @@ def with_parent_design(
             param=param,
         )
     design_cols = _design_columns(spec, analysed.columns)
-    take = analysed.select(pl.col(mcol).cast(pl.String).alias(key), *(pl.col(c) for c in design_cols))
+    carried = [c for c in parent_columns if c in analysed.columns and c not in repeat.columns and c not in design_cols]
+    take = analysed.select(pl.col(mcol).cast(pl.String).alias(key), *(pl.col(c) for c in [*design_cols, *carried]))
     if weights is not None:
         take = take.with_columns(weights.alias("_parent_weight"))
         spec = replace(spec, weights="_parent_weight", probs=None)

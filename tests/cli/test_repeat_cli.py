@@ -199,3 +199,36 @@ def test_repeat_with_the_study_design(tmp_path, capsys):
         ["estimate", str(tmp_path / "export.xlsx"), "--weights", "weight", "--strata", "stratum", *ask], capsys
     )
     assert code == 0 and json.loads(by_study)["estimates"] == json.loads(by_flags)["estimates"]
+
+
+def test_repeat_by_a_household_column(tmp_path, capsys):
+    """--by a column of the household (not of the repeat table): each person takes it from their household;
+    each domain's mean is the weighted mean of its persons."""
+    hh, members = _kobo_export(tmp_path / "export.xlsx")
+    code, out, _ = _run(
+        [
+            "estimate",
+            str(tmp_path / "export.xlsx"),
+            "--repeat",
+            "members",
+            "--weights",
+            "weight",
+            "--strata",
+            "stratum",
+            "--mean",
+            "age",
+            "--by",
+            "hh_size",
+            "--format",
+            "json",
+        ],
+        capsys,
+    )
+    assert code == 0
+    rows = json.loads(out)["estimates"]
+    joined = members.join(hh.select("_index", "weight", "hh_size"), left_on="_parent_index", right_on="_index")
+    want = joined.group_by("hh_size").agg((pl.col("age") * pl.col("weight")).sum() / pl.col("weight").sum())
+    want_by = {str(k): v for k, v in want.iter_rows()}
+    assert {r["domain"]["hh_size"] for r in rows} == set(want_by)
+    for r in rows:
+        assert r["estimate"] == pytest.approx(want_by[r["domain"]["hh_size"]], rel=1e-12)

@@ -168,7 +168,7 @@ def estimate(
         return
     if poststrat:
         raise QuietpollError("--poststrat goes with --model mrp")
-    frame, des = design.load_repeat(data, repeat) if repeat else design.load(data, analysis)
+    frame, des = design.load_repeat(data, repeat, analysis) if repeat else design.load(data, analysis)
     from ..estimators.multiselect import one_share_per_option, select_multiple_columns
 
     multi = select_multiple_columns(frame, split(props))

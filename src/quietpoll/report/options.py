@@ -93,11 +93,13 @@ def select(options: ReportOptions, *, language: str | None = None, only: Sequenc
 
 
 def resolve_language(language: str, languages: Sequence[str]) -> str:
-    """The form's own name of `language` ("Korean" finds "Korean (ko)"); ReportError when the form has
-    no labels in it."""
+    """The form's own name of `language` ("Korean" finds "Korean (ko)", "English" finds "english", as
+    KoboToolbox forms write it); ReportError when the form has no labels in it."""
     if not languages or language in languages:
         return language
     match = [lang for lang in languages if base_language(lang) == base_language(language)]
+    if not match:
+        match = [lang for lang in languages if base_language(lang).casefold() == base_language(language).casefold()]
     if len(match) == 1:
         return match[0]
     raise ReportError(f"unknown language '{language}': the form has labels in {', '.join(languages)}")

@@ -232,3 +232,28 @@ def test_repeat_by_a_household_column(tmp_path, capsys):
     assert {r["domain"]["hh_size"] for r in rows} == set(want_by)
     for r in rows:
         assert r["estimate"] == pytest.approx(want_by[r["domain"]["hh_size"]], rel=1e-12)
+
+
+def test_repeat_with_the_study_weighting(tmp_path, capsys):
+    """With [weighting], each person takes their household's final weight (here post-stratified to the
+    stratum totals: w * N_h / sum of w in h)."""
+    hh, members = _kobo_export(tmp_path / "export.xlsx")
+    totals = {"a": 500.0, "b": 300.0, "c": 200.0}
+    (tmp_path / "study.toml").write_text(
+        '[study]\ntitle = "t"\n[data]\npath = "export.xlsx"\n[design]\nweights = "weight"\nstrata = "stratum"\n'
+        '[weighting]\nmethod = "poststratify"\n[weighting.targets.stratum]\n'
+        + "".join(f"{k} = {v}\n" for k, v in totals.items()),
+        encoding="utf-8",
+    )
+    code, out, _ = _run(
+        ["estimate", "--study", str(tmp_path), "--repeat", "members", "--mean", "age", "--format", "json"], capsys
+    )
+    assert code == 0
+    final = hh.with_columns(
+        (pl.col("weight") * pl.col("stratum").replace_strict(totals) / pl.col("weight").sum().over("stratum")).alias(
+            "final"
+        )
+    )
+    joined = members.join(final.select("_index", "final"), left_on="_parent_index", right_on="_index")
+    want = float((joined["age"] * joined["final"]).sum() / joined["final"].sum())
+    assert json.loads(out)["estimates"][0]["estimate"] == pytest.approx(want, rel=1e-12)

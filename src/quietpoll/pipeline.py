@@ -149,6 +149,7 @@ def prepare_study(
     columns: Sequence[str] | None = None,
     instrument: Any = None,
     responses: Any = None,
+    typed: pl.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PreparedStudy:
     """Take a study (StudyConfig, folder or study.toml) to its prepared state (see the module docstring).
@@ -158,7 +159,8 @@ def prepare_study(
     ``design.build``). weighting=False stops before [weighting]. derived: columns added to the analysis
     frame (name -> polars expression) before the design is built. columns: for a study without a
     questionnaire, the columns to read besides the design's and the weighting's (default: all).
-    instrument, responses: already read by the caller (:func:`read_study`). progress(step) is called
+    instrument, responses: already read by the caller (:func:`read_study`); typed: their answers already
+    typed from the form by the caller (``type_responses(responses.main, instrument)``). progress(step) is called
     with each of STEPS."""
     step = progress or (lambda s: None)
     cfg = config if isinstance(config, StudyConfig) else load_study(config)
@@ -192,7 +194,7 @@ def prepare_study(
         step(STEPS[2])
         quality = quality_report(raw, instrument, interviewer=q.interviewer, seed=q.seed, threshold=q.threshold)
         flagged, exclusions = _exclusions(quality, q.drop_flagged)
-        frame = type_responses(raw, instrument)
+        frame = typed if typed is not None and typed.height == raw.height else type_responses(raw, instrument)
         # choices as text: levels are ordered by the form where it matters (the report's own tables)
         enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in enums)

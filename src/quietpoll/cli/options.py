@@ -290,6 +290,45 @@ class DesignOptions:
         frame = read_design_data(path, self.spec, analysis)
         return frame, self.build(frame)
 
+    def load_repeat(self, data: str | None, name: str, analysis: Iterable[str] = (), weighting: bool = True):
+        """The repeat table `name` of DATA (or of the study's data) with its parent's design
+        (quietpoll.repeats.with_parent_design): each repeat row carries its parent interview's weight,
+        strata and clusters, and the parent (or its cluster) is the primary sampling unit; the `analysis`
+        columns the repeat table lacks are taken from the parent (a household's --by column). With a study
+        the parents are those the study pipeline keeps, and their final weights (after [weighting],
+        taken as fixed) are the repeat rows' weights."""
+        from dataclasses import replace
+
+        from ..pipeline import prepare_study, read_design_data
+        from ..repeats import PARENT_LINKS, read_repeat_table, with_parent_design
+
+        cfg = self.study
+        path = Path(data) if data else (cfg.data_path if cfg else None)
+        if path is None:
+            raise QuietpollError("no data: give a DATA file or --study with a [data] path")
+        links = [m for _, m in PARENT_LINKS]
+        wanted = [c for c in analysis if "*" not in c]
+        if cfg is not None:
+            prepared = prepare_study(
+                cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting, columns=links + wanted
+            )
+            repeats = getattr(prepared.responses, "repeats", None) or {}
+            table = repeats[name] if name in repeats else read_repeat_table(path, name)
+            main = prepared.raw
+            weights = None
+            if prepared.weighted is not prepared.design:  # [weighting]: the final weights, as fixed weights
+                import polars as pl
+
+                weights = pl.Series(prepared.weighted.weights)
+            frame, spec = with_parent_design(
+                main, table, self.spec, name, analysed=prepared.frame, weights=weights, parent_columns=wanted
+            )
+        else:
+            table = read_repeat_table(path, name)
+            main = read_design_data(path, self.spec, links + [c for c in wanted if c not in table.columns])
+            frame, spec = with_parent_design(main, table, self.spec, name, parent_columns=wanted)
+        return frame, replace(self, spec=spec).build(frame)
+
 
 def design_options(f: Callable) -> Callable:
     """--study and the design flags (weights, strata, ids, fpc, replicate weights ...): the command

@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..errors import DisclosureError
 
@@ -130,6 +129,8 @@ def threshold_primary(counts_full: np.ndarray, min_cell: int) -> np.ndarray:
 def audit_ranges(F: np.ndarray, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Smallest and largest value of every suppressed entry of the full array F given the published
     entries, additivity and non-negativity (linprog, HiGHS). NaN where published; +inf when unbounded."""
+    from scipy.optimize import linprog  # imported when a table needs it (a report without one starts faster)
+
     F = np.asarray(F, dtype=float)
     S = np.asarray(suppressed, dtype=bool)
     low = np.full(F.shape, np.nan)
@@ -182,6 +183,8 @@ def _first_unprotected(F: np.ndarray, S: np.ndarray, prot: float, order: np.ndar
     the spread of values seen across solutions (and the true table) proves a range at least that wide:
     an entry already seen to spread over `prot` needs no LP of its own; one that does not gets its
     exact minimum and maximum."""
+    from scipy.optimize import linprog
+
     fail = np.zeros_like(S)
     if F.shape[0] == 2 or F.shape[1] == 2:
         lo, hi = _one_line_ranges(F, S)

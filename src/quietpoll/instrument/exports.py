@@ -354,6 +354,65 @@ def _mapped(frame: pl.DataFrame, instrument: Instrument, source_format: str):
     return frame, columns, meta, unknown, original
 
 
+class _RepeatTables(Mapping):
+    """The repeat tables of an export, each read and mapped to the form when first used (a command that
+    does not look at them does not pay for them). A table that cannot be read (an empty or odd sheet) is
+    not a repeat table: it is left out. ``columns`` is the same per table for its column mapping."""
+
+    def __init__(self, loaders: dict, mapped) -> None:
+        self._loaders = loaders  # name -> () -> raw frame
+        self._mapped = mapped  # raw frame -> (frame, columns)
+        self._done: dict[str, tuple[pl.DataFrame, dict[str, str]] | None] = {}
+        self.columns = _RepeatColumns(self)
+
+    def _get(self, name: str):
+        if name not in self._done:
+            try:
+                raw = self._loaders[name]()
+            except KeyError:
+                raise
+            except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
+                self._done[name] = None
+            else:
+                self._done[name] = self._mapped(raw)
+        found = self._done[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self._get(name)[0]
+
+    def __iter__(self):
+        return iter([n for n in self._loaders if n in self])
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self._get(name)  # type: ignore[arg-type]
+        except KeyError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+class _RepeatColumns(Mapping):
+    """Question of each mapped column, per repeat table (read on first use, as the tables)."""
+
+    def __init__(self, tables: _RepeatTables) -> None:
+        self._tables = tables
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        return self._tables._get(name)[1]
+
+    def __iter__(self):
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
+
+
 def read_responses(
     path: str | os.PathLike[str], instrument: Instrument, *, sheet: str | int | None = None
 ) -> Responses:
@@ -371,27 +430,25 @@ def read_responses(
     fmt = detect_format(frame.columns)
     frame = _clean(frame, fmt)
     main, columns, meta, unknown, original = _mapped(frame, instrument, fmt)
-    repeats: dict[str, pl.DataFrame] = {}
-    repeat_columns: dict[str, dict[str, str]] = {}
-    extra: list[tuple[str, pl.DataFrame]] = []
+    loaders: dict = {}
     if dataset.format in ("xlsx", "xls") and sheet is None:
         import fastexcel
 
         names = list(fastexcel.read_excel(p).sheet_names)
         for name in names[1:]:
-            try:
-                extra.append((name, read_data(p, sheet=name).frame))
-            except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
-                continue
+            loaders[name] = lambda name=name: read_data(p, sheet=name).frame
     elif fmt == "odk" and dataset.format in ("csv", "tsv", "parquet", "sav", "dta"):
         stem = p.stem  # ODK's layout, and what `pull` / `import-odk` write: <stem>-<repeat>.<same suffix>
         for sibling in sorted(p.parent.glob(f"{stem}-*{p.suffix}")):
-            extra.append((sibling.stem[len(stem) + 1 :], read_data(sibling).frame))
-    for name, rframe in extra:
+            loaders[sibling.stem[len(stem) + 1 :]] = lambda sibling=sibling: read_data(sibling).frame
+
+    def mapped(rframe: pl.DataFrame):
         rfmt = detect_format(rframe.columns) if fmt == "plain" else fmt
         rframe, rcols, _, _, _ = _mapped(_clean(rframe, rfmt), instrument, rfmt)
-        repeats[name] = rframe
-        repeat_columns[name] = rcols
+        return rframe, rcols
+
+    repeats = _RepeatTables(loaders, mapped)  # read when first used
+    repeat_columns = repeats.columns
 
     answers = [c for c in columns if c not in meta]
     if frame.width and not answers and not any(repeat_columns.values()):

@@ -34,7 +34,16 @@ from .i18n import translations
 from .indicators import indicator_rows, is_binary, sensitive_pairs
 from .methods import methods_statement
 from .options import base_language, check_against, resolve_language, select
-from .toplines import SKIP_REASON, column_levels, one_way, question_label, topline, two_way_table
+from .toplines import (
+    SKIP_REASON,
+    column_levels,
+    design_columns,
+    metadata_reason,
+    one_way,
+    question_label,
+    topline,
+    two_way_table,
+)
 
 if TYPE_CHECKING:
     from ..quality.results import QualityReport, ValidationResult
@@ -160,7 +169,8 @@ def build_report(
     raw = responses.main
     from ..instrument.typing import type_responses
 
-    checked = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    typed = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    checked = typed
     if cfg.recode:  # the [recode] columns exist for the report as they will in the analysis frame
         from ..recode import apply_recode
 
@@ -188,6 +198,7 @@ def build_report(
         cfg,
         instrument=instrument,
         responses=responses,
+        typed=typed,  # typed once, here and for the analysis frame
         derived=copies,
         progress=step_progress,
     )
@@ -207,9 +218,15 @@ def build_report(
 
     _step(progress, 5)
     toplines, skipped = [], []
+    # collection metadata and the design's own columns are no questions to publish (enumerator, clusters)
+    design_cols = design_columns(cfg.design)
     for q in instrument.data_questions():
+        interviewer = quality.interviewer if quality is not None else None
+        meta = metadata_reason(q.name, design_cols, interviewer) if q.type in TABULATED else None
         if q.repeat is not None:
             skipped.append({"question": q.name, "reason": _("questions of repeats are not tabulated")})
+        elif meta is not None:
+            skipped.append({"question": q.name, "reason": _(meta)})
         elif q.type in SKIP_REASON or q.type not in TABULATED:
             skipped.append(
                 {
@@ -248,6 +265,8 @@ def build_report(
         "weighting": weighting,
         "quality": _quality_summary(validation, quality, flagged, drop_flagged, tr),
     }
+    if opts.description_text(opts.language):  # the study's own framing ([report] description), never a template's
+        data["description"] = opts.description_text(opts.language)
     data["methods"] = methods_statement(data, opts, instrument, cfg, tr)
     data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
     data = _clean(data)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["likelihood_ci", "fmm_spline"]
 
@@ -226,8 +226,8 @@ def likelihood_ci(
         return nan
 
     a = (1.0 - level) / 2.0
-    q = stats.norm.ppf(a) if math.isinf(df) else stats.t.ppf(a, df)
-    alpha = float(stats.norm.cdf(q * math.sqrt(lam))) / 2.0
+    q = special.ndtri(a) if math.isinf(df) else special.stdtrit(df, a)
+    alpha = float(special.ndtr(q * math.sqrt(lam))) / 2.0
     # zmax^2 = upper-alpha quantile of F(1, n - 1), by R's route through the beta quantile
     # (scipy's f.isf loses accuracy, then overflows, for the tiny alpha of extreme levels)
     m = n_all - 1
@@ -259,7 +259,7 @@ def likelihood_ci(
     nout = 3 * len(xk)
     xout = _seq(xk[0], xk[-1], nout)
     sy = fmm_spline(xk, yk, xout)
-    cut = float(stats.norm.ppf(2.0 * alpha))
+    cut = float(special.ndtri(2.0 * alpha))
     lims = _approx(sy, xout, np.array([cut, -cut]))
     with np.errstate(over="ignore", invalid="ignore"):
         ci = np.exp(lims) / (1.0 + np.exp(lims))

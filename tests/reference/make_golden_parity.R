@@ -1,0 +1,40 @@
+# Golden values for issue 13's R parity fixes (tests/reference/test_parity_fixes_vs_r.py).
+#
+# Run from the repository root:  Rscript tests/reference/make_golden_parity.R
+# Writes tests/reference/data/brr12.csv (synthetic, labelled) and tests/reference/golden/parity.json.
+suppressPackageStartupMessages({
+  library(survey)
+  library(jsonlite)
+})
+options(survey.replicates.mse = FALSE)
+scalar <- function(x) structure(sprintf("%.17g", x), class = "json")
+num <- function(x) structure(paste0("[", paste(sprintf("%.17g", x), collapse = ","), "]"), class = "json")
+est <- function(e) list(estimate = num(coef(e)), se = num(SE(e)))
+out <- list()
+
+## 1. BRR / Fay from 12 numeric strata, 2 PSUs each: R gives Hadamard rows in the character order
+##    of the labels ("1","10","11","12","2",...), not the numeric order.
+set.seed(20261204)
+brr <- do.call(rbind, lapply(sample(1:12), function(h) {
+  do.call(rbind, lapply(1:2, function(j) {
+    k <- sample(2:4, 1)
+    data.frame(stratum = h, psu = h * 10 + j, w = round(runif(k, 5, 20), 3),
+               y = round(rnorm(k, 50 + h, 10), 3), b = rbinom(k, 1, 0.3))
+  }))
+}))
+write.csv(brr, "tests/reference/data/brr12.csv", row.names = FALSE)
+d <- svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = brr)
+cases <- list()
+for (spec in list(list(id = "BRR", type = "BRR", rho = 0), list(id = "Fay", type = "Fay", rho = 0.3))) {
+  r <- if (spec$type == "BRR") as.svrepdesign(d, type = "BRR") else
+    as.svrepdesign(d, type = "Fay", fay.rho = spec$rho)
+  f <- as.matrix(weights(r, "analysis"))
+  cases[[spec$id]] <- list(
+    type = r$type, rho = scalar(spec$rho), scale = scalar(r$scale), n_replicates = ncol(f),
+    repweights_first_row = num(f[1, ]), repweights_col_sums = num(colSums(f)),
+    mean_y = est(svymean(~y, r)), total_y = est(svytotal(~y, r)), mean_b = est(svymean(~b, r))
+  )
+}
+out$brr12 <- cases
+
+writeLines(toJSON(out, json_verbatim = TRUE, auto_unbox = TRUE, digits = NA, pretty = TRUE), "tests/reference/golden/parity.json")

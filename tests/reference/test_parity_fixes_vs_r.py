@@ -1,0 +1,71 @@
+"""Issue 13's R parity fixes against R (golden/parity.json, written by make_golden_parity.R from
+data/brr12.csv and the other synthetic files it writes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+import quietpoll as qp
+from quietpoll.cli import main
+from quietpoll.design.builders import r_text_order
+
+HERE = Path(__file__).parent
+GOLDEN = json.loads((HERE / "golden" / "parity.json").read_text())
+RTOL = 1e-9
+
+
+# ---- 1. BRR / Fay from 10 or more numeric strata: R's Hadamard row order (text order of labels) --
+
+
+def _brr12(type_: str, rho: float | None):
+    data = pl.read_csv(HERE / "data" / "brr12.csv")
+    d = qp.svydesign(data, ids="psu", strata="stratum", weights="w")
+    return data, qp.as_svrepdesign(d, type_, rho=rho)
+
+
+@pytest.mark.parametrize(("case", "rho"), [("BRR", None), ("Fay", 0.3)])
+def test_brr_and_fay_from_12_numeric_strata_match_r(case, rho):
+    g = GOLDEN["brr12"][case]
+    _, rep = _brr12(case, rho)
+    rw = rep.repweights.rows(slice(None))
+    assert rw.shape[1] == g["n_replicates"]
+    np.testing.assert_allclose(rw[0], g["repweights_first_row"], rtol=RTOL)
+    np.testing.assert_allclose(rw.sum(axis=0), g["repweights_col_sums"], rtol=RTOL)
+    for stat, var in (("mean", "y"), ("total", "y"), ("mean", "b")):
+        want = g[f"{stat}_{var}"]
+        (est,) = list(getattr(qp, stat)(rep, var))
+        assert est.estimate == pytest.approx(want["estimate"][0], rel=RTOL)
+        assert est.se == pytest.approx(want["se"][0], rel=RTOL)
+
+
+@pytest.mark.parametrize(("case", "extra"), [("BRR", []), ("Fay", ["--rho", "0.3"])])
+def test_brr_and_fay_from_12_numeric_strata_on_the_cli(case, extra, capsys):
+    g = GOLDEN["brr12"][case]
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "brr12.csv"), "--ids", "psu", "--strata", "stratum"]
+    args += ["--weights", "w", "--rep-type", case, *extra, "--mean", "y", "--format", "json"]
+    assert main(args) == 0
+    (row,) = [r for r in json.loads(capsys.readouterr().out)["estimates"] if r["variable"] == "y"]
+    assert row["estimate"] == pytest.approx(g["mean_y"]["estimate"][0], rel=RTOL)
+    assert row["se"] == pytest.approx(g["mean_y"]["se"][0], rel=RTOL)
+
+
+def test_r_text_order_of_stratum_labels():
+    # R: sort(as.character(c(1:12))) and as.character of doubles (15 digits, shorter notation)
+    assert [int(k) for k in r_text_order(list(range(1, 13)))] == [0, 9, 10, 11, 1, 2, 3, 4, 5, 6, 7, 8]
+    assert [int(k) for k in r_text_order([2.0, 1e5, 10.5])] == [2, 1, 0]  # "10.5" < "1e+05" < "2"
+    assert [int(k) for k in r_text_order(["a", "b"])] == [0, 1]
+
+
+def test_stratum_order_that_is_not_a_permutation_is_refused():
+    from quietpoll.design.builders import build_replicates
+    from quietpoll.errors import DesignError
+
+    strata = np.repeat(np.arange(3), 2)
+    with pytest.raises(DesignError, match="stratum_order"):
+        build_replicates("BRR", strata, np.arange(6), stratum_order=np.array([0, 0, 1]))

@@ -37,4 +37,25 @@ for (spec in list(list(id = "BRR", type = "BRR", rho = 0), list(id = "Fay", type
 }
 out$brr12 <- cases
 
+## 2. Multistage fpc decided over the whole fpc matrix (R's as.fpc): fractions at stage 1 with a
+##    take-all stage 2 (a column of 1s), and a take-all stage 1 with fractions at stage 2.
+##    apiclus2 (two-stage: districts, then schools), fractions derived from its fpc1 / fpc2.
+data(api)
+a <- apiclus2
+a$one <- 1
+a$frac1 <- 40 / a$fpc1
+a$frac2 <- ave(a$snum, a$dnum, FUN = length) / a$fpc2
+write.csv(a[, c("dnum", "snum", "api00", "one", "frac1", "frac2", "fpc1")], "tests/reference/data/apiclus2_frac.csv",
+          row.names = FALSE)
+fpc <- list()
+for (f in list(c("frac1", "one"), c("one", "frac2"), c("frac1", "frac2"))) {
+  d <- svydesign(ids = ~dnum + snum, fpc = reformulate(f), data = a)
+  m <- svymean(~api00, d)
+  fpc[[paste(f, collapse = "+")]] <- list(fpc = f, estimate = scalar(coef(m)), se = scalar(SE(m)))
+}
+# sizes at stage 1 with 1s at stage 2: R reads the matrix as sizes, so stage 2 is >100% sampling
+fpc$sizes_with_ones <- tryCatch({ svydesign(ids = ~dnum + snum, fpc = ~fpc1 + one, data = a); "no error" },
+  error = function(e) conditionMessage(e))
+out$fpc <- fpc
+
 writeLines(toJSON(out, json_verbatim = TRUE, auto_unbox = TRUE, digits = NA, pretty = TRUE), "tests/reference/golden/parity.json")

@@ -69,3 +69,47 @@ def test_stratum_order_that_is_not_a_permutation_is_refused():
     strata = np.repeat(np.arange(3), 2)
     with pytest.raises(DesignError, match="stratum_order"):
         build_replicates("BRR", strata, np.arange(6), stratum_order=np.array([0, 0, 1]))
+
+
+# ---- 2. multistage fpc: sizes or fractions decided over every stage's column together, as R ----
+
+FPC = GOLDEN["fpc"]
+
+
+@pytest.mark.parametrize("case", ["frac1+one", "one+frac2", "frac1+frac2"])
+def test_take_all_stage_with_fractions_matches_r(case):
+    g = FPC[case]
+    data = pl.read_csv(HERE / "data" / "apiclus2_frac.csv")
+    d = qp.svydesign(data, ids=["dnum", "snum"], fpc=g["fpc"])
+    (est,) = list(qp.mean(d, "api00"))
+    assert est.estimate == pytest.approx(g["estimate"], rel=RTOL)
+    assert est.se == pytest.approx(g["se"], rel=RTOL)
+
+
+@pytest.mark.parametrize("case", ["frac1+one", "one+frac2"])
+def test_take_all_stage_with_fractions_on_the_cli(case, capsys):
+    g = FPC[case]
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "apiclus2_frac.csv"), "--ids", "dnum,snum", "--fpc", ",".join(g["fpc"])]
+    assert main([*args, "--mean", "api00", "--format", "json"]) == 0
+    (row,) = json.loads(capsys.readouterr().out)["estimates"]
+    assert row["estimate"] == pytest.approx(g["estimate"], rel=RTOL)
+    assert row["se"] == pytest.approx(g["se"], rel=RTOL)
+
+
+@pytest.mark.parametrize(
+    ("fpc", "words"),
+    [
+        ("fpc1,one", "more than 100% sampling"),  # R: "FPC implies >100% sampling in some strata"
+        ("fpc1,frac2", "columns 'fpc1' and 'frac2' mix"),  # R: "Must have all fpc>=1 or all fpc<=1"
+        ("one", "1 everywhere"),  # R refuses an fpc of 1s alone as well
+    ],
+)
+def test_fpc_matrices_r_refuses_are_refused_in_one_line(fpc, words, capsys):
+    assert FPC["sizes_with_ones"].startswith("FPC implies >100% sampling")
+    capsys.readouterr()
+    ids = "dnum" if fpc == "one" else "dnum,snum"
+    args = ["estimate", str(HERE / "data" / "apiclus2_frac.csv"), "--ids", ids, "--fpc", fpc, "--mean", "api00"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and words in err

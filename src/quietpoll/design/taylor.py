@@ -77,6 +77,7 @@ class TaylorDesign(Weightable):
                 f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): give at most one fpc per stage"
             )
         fpc_arrays = [numeric_column(data, c, "fpc") for c in spec.fpc]
+        fpc_is_size = _fpc_kind(fpc_arrays, spec.fpc) if fpc_arrays else False
 
         stages: list[Stage] = []
         prev_units = None
@@ -102,7 +103,9 @@ class TaylorDesign(Weightable):
             n_units = np.bincount(unit_stratum, minlength=H)
             popsize = None
             if k < len(fpc_arrays):
-                popsize = _popsize(fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels)
+                popsize = _popsize(
+                    fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels, fpc_is_size
+                )
             if k == 0 and n_u == 1 and not (spec.nest and strata_arr is not None):
                 raise DesignError("the design has only one primary sampling unit: no variance can be estimated")
             stages.append(
@@ -343,17 +346,34 @@ def _check_nested(u_codes, s_codes, n_u):
         )
 
 
-def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
-    """Population size per unit from an fpc column given as sizes (all >= 1) or fractions (all <= 1)."""
-    if (fpc < 0).any() or not np.isfinite(fpc).all():
-        raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
+def _fpc_kind(fpcs, names) -> bool:
+    """Whether the fpc columns hold population sizes (True) or sampling fractions (False), decided
+    over all of them together as R's as.fpc does: sizes when any value is > 1 (then all must be
+    >= 1), fractions when all are <= 1 (then a column of 1s is a take-all stage).  All 1s is refused,
+    as R refuses it."""
+    for fpc, name in zip(fpcs, names):
+        if (fpc < 0).any() or not np.isfinite(fpc).all():
+            raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
+    big = [name for fpc, name in zip(fpcs, names) if (fpc > 1).any()]
+    small = [name for fpc, name in zip(fpcs, names) if (fpc < 1).any()]
+    if big and small:
+        where = f"column '{big[0]}' mixes" if big[0] == small[0] else f"columns '{big[0]}' and '{small[0]}' mix"
+        raise DesignError(
+            f"fpc {where} population sizes (> 1) and sampling fractions (< 1): "
+            "give every stage as sizes or every stage as fractions"
+        )
+    if not big and not small:
+        raise DesignError(
+            f"fpc column '{names[0]}' is 1 everywhere: neither population sizes nor sampling fractions "
+            "(R refuses it too); give the population sizes, or fractions with a stage below 1"
+        )
+    return bool(big)
+
+
+def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels, is_size):
+    """Population size per unit from an fpc column of sizes or fractions (`is_size`, _fpc_kind)."""
     unit_fpc = np.empty(len(unit_stratum))
     unit_fpc[u_codes] = fpc
-    is_size = bool((fpc > 1).any())
-    if is_size != bool((fpc >= 1).all()):  # as R: sizes all >= 1 with one > 1, or fractions all <= 1
-        raise DesignError(
-            f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); use one or the other"
-        )
     nh = n_units[unit_stratum].astype(float)
     with np.errstate(divide="ignore"):
         popsize = unit_fpc if is_size else nh / unit_fpc

@@ -113,3 +113,44 @@ def test_fpc_matrices_r_refuses_are_refused_in_one_line(fpc, words, capsys):
     assert main(args) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and words in err
+
+
+# ---- 3. likelihood interval of a proportion with missing values (svyciprop(method="likelihood")) --
+
+LIK = GOLDEN["likelihood_na"]
+
+
+@pytest.mark.parametrize("i", range(len(LIK["cases"])))
+def test_likelihood_interval_with_missing_values_matches_r(i, capsys):
+    g = LIK["cases"][i]
+    # the complete-case interval differs: R's svyglm rescales the weights over the rows with a
+    # missing value too, so the old complete-case answer would fail here
+    assert g["ci"][0] != pytest.approx(g["complete_case_ci"][0], rel=1e-4)
+    for df, want in ((None, g["ci"]), ("inf", g["df_inf_ci"])):
+        capsys.readouterr()
+        args = ["estimate", str(HERE / "data" / "ciprop_na.csv"), "--ids", "psu", "--strata", "stratum"]
+        args += ["--weights", "w", "--prop", "y", "--ci-method", "likelihood", "--level", str(g["level"])]
+        args += [] if df is None else ["--df", df]
+        assert main([*args, "--format", "json"]) == 0
+        rows = json.loads(capsys.readouterr().out)["estimates"]
+        (row,) = [r for r in rows if str(r["level"]) == "1"]
+        assert row["estimate"] == pytest.approx(LIK["estimate"], rel=RTOL)
+        assert row["se"] == pytest.approx(LIK["se"], rel=RTOL)
+        assert df is not None or row["df"] == g["degf"]
+        assert [row["ci_low"], row["ci_high"]] == pytest.approx(want, rel=RTOL)
+
+
+def test_likelihood_interval_complete_cases_unchanged():
+    g = LIK["cases"][1]
+    data = pl.read_csv(HERE / "data" / "ciprop_na.csv").filter(pl.col("y").is_not_null())
+    d = qp.svydesign(data, ids="psu", strata="stratum", weights="w")
+    (row,) = [r for r in qp.proportion(d, "y", ci_method="likelihood", level=0.95) if str(r.level) == "1"]
+    assert [row.ci_low, row.ci_high] == pytest.approx(g["complete_case_ci"], rel=RTOL)
+
+
+def test_likelihood_interval_refuses_a_non_positive_prior_mean():
+    from quietpoll.estimators.likelihood import likelihood_ci
+
+    y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
+    w = np.ones(5)
+    assert np.isnan(likelihood_ci(y, w, 0.6, 0.05, 0.95, 4.0, prior_mean=0.0)).all()

@@ -31,8 +31,11 @@ def svydesign(
     fpc: str | Sequence[str] = (),
     nest: bool = False,
     lonely_psu: str = "fail",
+    adjust_domain_lonely: bool = False,
 ) -> TaylorDesign:
-    """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest)."""
+    """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest);
+    `lonely_psu` and `adjust_domain_lonely` are R's options survey.lonely.psu and
+    survey.adjust.domain.lonely."""
     spec = DesignSpec(
         weights=weights,
         probs=probs,
@@ -41,6 +44,7 @@ def svydesign(
         fpc=_as_tuple(fpc),
         nest=nest,
         lonely_psu=lonely_psu,
+        adjust_domain_lonely=adjust_domain_lonely,
     )
     return TaylorDesign.from_spec(data, spec)
 

@@ -83,4 +83,44 @@ for (level in c(0.9, 0.95)) {
 m <- svymean(~y, d, na.rm = TRUE)
 out$likelihood_na <- list(estimate = scalar(coef(m)), se = scalar(SE(m)), cases = lik)
 
+## 4a. --lonely-psu average with a lonely unit at stage 2: R's multistage handles each stage-1 unit
+##     on its own, so the lone stage-2 unit has no other stratum to average over: NaN.
+set.seed(7)
+rows <- list()
+for (h in 1:4) for (j in 1:3) {
+  nssu <- if (h == 1 && j == 1) 1 else sample(2:3, 1)
+  for (s in seq_len(nssu)) for (k in 1:2)
+    rows[[length(rows) + 1]] <- data.frame(stratum = h, psu = h * 10 + j, ssu = (h * 10 + j) * 10 + s,
+                                           N1 = 20, N2 = 6, y = round(rnorm(1, 10 + h, 3), 3))
+}
+ml <- do.call(rbind, rows)
+write.csv(ml, "tests/reference/data/lonely_stage2.csv", row.names = FALSE)
+d <- svydesign(ids = ~psu + ssu, strata = ~stratum, fpc = ~N1 + N2, data = ml)
+stage2 <- list()
+for (lp in c("average", "adjust", "remove", "certainty")) {
+  options(survey.lonely.psu = lp)
+  m <- svymean(~y, d)
+  stage2[[lp]] <- list(estimate = scalar(coef(m)), se = if (is.nan(SE(m))) "NaN" else scalar(SE(m)))
+}
+out$lonely_stage2 <- stage2
+
+## 4b. survey.adjust.domain.lonely: a domain found in one PSU of a stratum that has three.
+##     Domain "b" lies in one PSU of strata 1 and 2, in two PSUs of stratum 3, absent from 4.
+set.seed(11)
+dl <- do.call(rbind, lapply(1:4, function(h) do.call(rbind, lapply(1:3, function(j) {
+  data.frame(stratum = h, psu = h * 10 + j, w = round(runif(4, 2, 9), 2), y = round(rnorm(4, 5 + h, 2), 3),
+             dom = if ((h <= 2 && j == 1) || (h == 3 && j <= 2)) c("a", "b", "b", "a") else "a")
+}))))
+write.csv(dl, "tests/reference/data/domain_lonely.csv", row.names = FALSE)
+d <- svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = dl)
+dom <- list()
+for (adj in c(FALSE, TRUE)) for (lp in c("adjust", "average", "remove")) {
+  options(survey.lonely.psu = lp, survey.adjust.domain.lonely = adj)
+  b <- suppressWarnings(svyby(~y, ~dom, d, svymean))
+  dom[[length(dom) + 1]] <- list(adjust_domain_lonely = adj, lonely_psu = lp, domains = b$dom,
+                                 estimate = num(coef(b)), se = num(SE(b)))
+}
+options(survey.lonely.psu = "fail", survey.adjust.domain.lonely = FALSE)
+out$domain_lonely <- dom
+
 writeLines(toJSON(out, json_verbatim = TRUE, auto_unbox = TRUE, digits = NA, pretty = TRUE), "tests/reference/golden/parity.json")

@@ -154,3 +154,66 @@ def test_likelihood_interval_refuses_a_non_positive_prior_mean():
     y = np.array([0.0, 1.0, 1.0, 0.0, 1.0])
     w = np.ones(5)
     assert np.isnan(likelihood_ci(y, w, 0.6, 0.05, 0.95, 4.0, prior_mean=0.0)).all()
+
+
+# ---- 4. lonely PSUs: "average" at stage 2 (R: NaN) and R's survey.adjust.domain.lonely ----------------
+
+
+@pytest.mark.parametrize("policy", ["average", "adjust", "remove", "certainty"])
+def test_lonely_unit_at_stage_2_matches_r(policy, capsys):
+    g = GOLDEN["lonely_stage2"][policy]
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "lonely_stage2.csv"), "--ids", "psu,ssu", "--strata", "stratum"]
+    args += ["--fpc", "N1,N2", "--lonely-psu", policy, "--mean", "y", "--format", "json"]
+    assert main(args) == 0
+    (row,) = json.loads(capsys.readouterr().out)["estimates"]
+    assert row["estimate"] == pytest.approx(g["estimate"], rel=RTOL)
+    if g["se"] == "NaN":  # R: each stage-1 unit is its own call, nothing to average the lone unit over
+        assert row["se"] is None
+    else:
+        assert row["se"] == pytest.approx(g["se"], rel=RTOL)
+
+
+@pytest.mark.parametrize("i", range(len(GOLDEN["domain_lonely"])))
+def test_adjust_domain_lonely_matches_r(i, capsys):
+    g = GOLDEN["domain_lonely"][i]
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "domain_lonely.csv"), "--ids", "psu", "--strata", "stratum"]
+    args += ["--weights", "w", "--lonely-psu", g["lonely_psu"], "--mean", "y", "--by", "dom", "--format", "json"]
+    args += ["--adjust-domain-lonely"] if g["adjust_domain_lonely"] else []
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["design"]["adjust_domain_lonely"] is g["adjust_domain_lonely"]
+    rows = out["estimates"]
+    assert [r["domain"]["dom"] for r in rows] == g["domains"]
+    assert [r["estimate"] for r in rows] == pytest.approx(g["estimate"], rel=RTOL)
+    assert [r["se"] for r in rows] == pytest.approx(g["se"], rel=RTOL)
+
+
+def test_adjust_domain_lonely_on_the_api_and_in_the_study_mapping():
+    from quietpoll.design import DesignSpec
+
+    g = next(c for c in GOLDEN["domain_lonely"] if c["adjust_domain_lonely"] and c["lonely_psu"] == "average")
+    data = pl.read_csv(HERE / "data" / "domain_lonely.csv")
+    d = qp.svydesign(data, ids="psu", strata="stratum", weights="w", lonely_psu="average", adjust_domain_lonely=True)
+    assert [r.se for r in qp.mean(d, "y", by="dom")] == pytest.approx(g["se"], rel=RTOL)
+    spec = DesignSpec.from_mapping({"ids": "psu", "lonely_psu": "average", "adjust_domain_lonely": True})
+    assert spec.adjust_domain_lonely is True
+
+
+def test_adjust_domain_lonely_bad_input():
+    from quietpoll.design import DesignSpec, ReplicateSpec
+    from quietpoll.errors import DesignError
+
+    with pytest.raises(DesignError, match="adjust_domain_lonely"):
+        DesignSpec.from_mapping({"ids": "psu", "adjust_domain_lonely": "yes"})
+    with pytest.raises(DesignError, match="adjust_domain_lonely"):
+        DesignSpec(weights="w", replicates=ReplicateSpec(columns="rw*", type="JK1"), adjust_domain_lonely=True)
+
+
+def test_adjust_domain_lonely_with_replicate_weights_is_one_line_exit_2(capsys):
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "apiclus1_jk1.csv"), "--weights", "pw", "--repweights", "rw*"]
+    assert main([*args, "--rep-type", "JK1", "--adjust-domain-lonely", "--mean", "api00"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "adjust_domain_lonely" in err.replace("-", "_")

@@ -69,6 +69,7 @@ na <- do.call(rbind, lapply(1:8, function(h) do.call(rbind, lapply(1:3, function
              y = rbinom(k, 1, 0.15 + 0.02 * h))
 }))))
 na$y[sample(nrow(na), round(0.12 * nrow(na)))] <- NA
+na$g <- ifelse(na$psu %% 10 == 1 | na$stratum <= 2, "u", "v")  # domains for svyby
 write.csv(na, "tests/reference/data/ciprop_na.csv", row.names = FALSE, na = "")
 d <- svydesign(ids = ~psu, strata = ~stratum, weights = ~w, data = na)
 cc <- subset(d, !is.na(y))
@@ -81,7 +82,12 @@ for (level in c(0.9, 0.95)) {
                                  df_inf_ci = num(inf_ci))
 }
 m <- svymean(~y, d, na.rm = TRUE)
-out$likelihood_na <- list(estimate = scalar(coef(m)), se = scalar(SE(m)), cases = lik)
+# by domain (svyby's subsets): each domain's rows, missing values included, rescale the weights
+by_dom <- lapply(c("u", "v"), function(lev) {
+  s <- subset(d, g == lev)
+  list(domain = lev, degf = degf(s), ci = num(attr(svyciprop(~y, s, method = "likelihood"), "ci")))
+})
+out$likelihood_na <- list(estimate = scalar(coef(m)), se = scalar(SE(m)), cases = lik, by_domain = by_dom)
 
 ## 4a. --lonely-psu average with a lonely unit at stage 2: R's multistage handles each stage-1 unit
 ##     on its own, so the lone stage-2 unit has no other stratum to average over: NaN.

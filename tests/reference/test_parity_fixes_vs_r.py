@@ -217,3 +217,14 @@ def test_adjust_domain_lonely_with_replicate_weights_is_one_line_exit_2(capsys):
     assert main([*args, "--rep-type", "JK1", "--adjust-domain-lonely", "--mean", "api00"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "adjust_domain_lonely" in err.replace("-", "_")
+
+
+def test_likelihood_interval_with_missing_values_by_domain_matches_r(capsys):
+    capsys.readouterr()
+    args = ["estimate", str(HERE / "data" / "ciprop_na.csv"), "--ids", "psu", "--strata", "stratum"]
+    args += ["--weights", "w", "--prop", "y", "--by", "g", "--ci-method", "likelihood", "--format", "json"]
+    assert main(args) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out)["estimates"] if str(r["level"]) == "1"]
+    for row, g in zip(rows, LIK["by_domain"], strict=True):
+        assert row["domain"] == {"g": g["domain"]} and row["df"] == g["degf"]
+        assert [row["ci_low"], row["ci_high"]] == pytest.approx(g["ci"], rel=RTOL)

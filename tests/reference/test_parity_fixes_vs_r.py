@@ -228,3 +228,15 @@ def test_likelihood_interval_with_missing_values_by_domain_matches_r(capsys):
     for row, g in zip(rows, LIK["by_domain"], strict=True):
         assert row["domain"] == {"g": g["domain"]} and row["df"] == g["degf"]
         assert [row["ci_low"], row["ci_high"]] == pytest.approx(g["ci"], rel=RTOL)
+
+
+def test_adjust_domain_lonely_in_study_toml(tmp_path):
+    from quietpoll.errors import StudyError
+    from quietpoll.study import load_study
+
+    (tmp_path / "study.toml").write_text("[design]\nids = ['psu']\nadjust_domain_lonely = true\n")
+    assert load_study(tmp_path / "study.toml").design.adjust_domain_lonely is True
+    (tmp_path / "study.toml").write_text("[design]\nids = ['psu']\nadjust_domain_lonely = 'yes'\n")
+    with pytest.raises(StudyError) as e:
+        load_study(tmp_path / "study.toml")
+    assert e.value.param == "design.adjust_domain_lonely"

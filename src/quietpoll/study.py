@@ -6,7 +6,7 @@ Every section is a frozen dataclass; relative paths are taken from the study fol
     [instrument]   InstrumentSection  path (the XLSForm)
     [data]         DataSection        path (the responses), keep (which interviews the analysis uses)
     [design]       DesignSpec         design/spec.py (weights, probs, strata, ids, fpc, nest, lonely_psu,
-                                      [design.replicates])
+                                      adjust_domain_lonely, [design.replicates])
     [weighting]    WeightingSpec      weighting/apply.py (method, targets, targets_csv, population, ...)
     [quality]      QualitySection     interviewer, drop_flagged, seed, threshold
     [collect]      CollectSection     store, text_max_bytes, disguise

@@ -141,6 +141,12 @@ _DESIGN_OPTIONS = [
     click.option("--fpc", multiple=True, help="Population size or sampling fraction per stage: COL[,COL...]."),
     click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata."),
     click.option("--lonely-psu", type=LazyChoice(_lonely_psu), help="Strata with one PSU (R's survey.lonely.psu)."),
+    click.option(
+        "--adjust-domain-lonely",
+        is_flag=True,
+        default=None,
+        help="A domain in one PSU of a stratum counts as lonely (R's survey.adjust.domain.lonely).",
+    ),
     click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'."),
     click.option(
         "--rep-type",
@@ -169,6 +175,7 @@ _DESIGN_KEYS = (
     "fpc",
     "nest",
     "lonely_psu",
+    "adjust_domain_lonely",
     "repweights",
     "rep_type",
     "rho",
@@ -191,6 +198,7 @@ class DesignFlags:
     fpc: tuple[str, ...] = ()
     nest: bool | None = None
     lonely_psu: str | None = None
+    adjust_domain_lonely: bool | None = None
     repweights: str | None = None
     rep_type: str | None = None
     rho: float | None = None
@@ -252,6 +260,9 @@ class DesignOptions:
             fpc=flags.fpc or spec.fpc,
             nest=flags.nest if flags.nest is not None else spec.nest,
             lonely_psu=flags.lonely_psu or spec.lonely_psu,
+            adjust_domain_lonely=(
+                flags.adjust_domain_lonely if flags.adjust_domain_lonely is not None else spec.adjust_domain_lonely
+            ),
             replicates=rep,
         )
         return cls(study=cfg, spec=spec, flags=flags, build_from=build_from)

@@ -83,6 +83,41 @@ class RepWeights:
             S[:, j] = np.bincount(unit, weights=scale * Y[:, j], minlength=U)
         return factors.T @ S
 
+    def cross_totals(self, rows, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate totals of x_i x_i' and x_i y_i over `rows` (X: len(rows) x k, y: len(rows)):
+        X' diag(w_r) X (R, k, k) and X' diag(w_r) y (R, k) for every replicate r. Compressed weights:
+        the cross-products are summed per pattern of factors (one bincount per pair of columns, no
+        n x R matrix), then combined with the factors in one small product."""
+        m, k = X.shape
+        a, b = np.triu_indices(k)
+        R = self.R
+        if self.dense is not None:
+            W = self.rows(rows)
+            G = np.empty((R, len(a)))
+            for j in range(len(a)):
+                G[:, j] = W.T @ (X[:, a[j]] * X[:, b[j]])
+            h = W.T @ (X * y[:, None])
+        else:
+            factors, unit_all, rowscale = self.compressed_parts()
+            unit, scale = unit_all[rows], rowscale[rows]  # views for a slice
+            U = factors.shape[0]
+            Xs = np.empty((m, k), order="F")
+            np.multiply(X, scale[:, None], out=Xs)
+            S = np.empty((U, len(a) + k))
+            tmp = np.empty(m)
+            for j in range(len(a)):
+                np.multiply(Xs[:, a[j]], X[:, b[j]], out=tmp)
+                S[:, j] = np.bincount(unit, weights=tmp, minlength=U)
+            for j in range(k):
+                np.multiply(Xs[:, j], y, out=tmp)
+                S[:, len(a) + j] = np.bincount(unit, weights=tmp, minlength=U)
+            T = factors.T @ S
+            G, h = T[:, : len(a)], T[:, len(a) :]
+        out = np.empty((R, k, k))
+        out[:, a, b] = G
+        out[:, b, a] = G
+        return out, np.ascontiguousarray(h)
+
     def gram(self, rows) -> np.ndarray:
         """W[rows].T @ W[rows] (R, R)."""
         if self.dense is not None:

@@ -194,7 +194,20 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         refits.append(_replicate_coefs(rep, mf, rows, fam, fit))
         return refits[0]
 
-    V = design.vcov(rows, fit.coef[ok], influence=lambda: _linearized_scores(mf, fit, fam), reevaluate=reevaluate)
+    Ainv: list[np.ndarray] = []
+
+    def influence():
+        # the design's variance is a quadratic form in the influence values, so the variance of
+        # (X_i w_i e_i) A^-1 is A^-T V(X_i w_i e_i) A^-1: the n x k product with A^-1 is not formed
+        scores, A = _linearized_scores(mf, fit, fam)
+        Ainv.append(A)
+        return scores
+
+    # every row in the fit: a slice spares the variance engine its gathers
+    v_rows = slice(None) if len(rows) == design.n else rows
+    V = design.vcov(v_rows, fit.coef[ok], influence=influence, reevaluate=reevaluate)
+    if Ainv:
+        V = Ainv[0].T @ V @ Ainv[0]
     replicates = refits[0] if refits else None
     if replicates is not None:
         df_rows = np.arange(design.n) if sub_rows is None else sub_rows
@@ -205,7 +218,8 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         df_rows = rows
         # summary.svyglm: svyvar of the Pearson residuals over the design
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
-    df_res = float(design.degf(df_rows) + 1 - k)
+    # the whole sample: the design's cached df
+    df_res = float(design.degf(None if len(df_rows) == design.n else df_rows) + 1 - k)
     deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
     return GLMResult(
         formula,
@@ -254,18 +268,17 @@ def _subset_mask(design, subset):
     return mask
 
 
-def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> np.ndarray:
-    """R's svy.varcoef: the influence values (X_i w_i e_i) (X'WX)^-1 that the design sums."""
+def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> tuple[np.ndarray, np.ndarray]:
+    """R's svy.varcoef: the influence values are (X_i w_i e_i) (X'WX)^-1; returns X_i w_i e_i (n x k,
+    Fortran layout: contiguous columns for the variance engine) and (X'WX)^-1."""
     ok = ~fit.aliased
     Rk = fit.R
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
     e = (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
     X = mf.X if ok.all() else mf.X[:, ok]
-    # (X_i e_i) A^-1 = e_i (X_i A^-1): one k x n product on X's Fortran layout, scaled in place; its
-    # transpose hands the variance engine contiguous columns
-    S = Ainv.T @ X.T
-    S *= e[None, :]
-    return S.T
+    S = np.empty(X.shape, order="F")
+    np.multiply(X, e[:, None], out=S)
+    return S, Ainv
 
 
 def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) -> np.ndarray:
@@ -280,20 +293,10 @@ def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) ->
     start = np.linalg.solve(M, beta0)
     R = design.n_replicates
     if fam.name == "gaussian":
-        # the identity link converges at the weighted least-squares solution: replicate totals of the
-        # cross-products through the design's own engine, a few columns at a time (bounded memory)
+        # the identity link converges at the weighted least-squares solution: the replicates'
+        # cross-products X'W_r X and X'W_r y from the design in one pass (every row: a slice)
         k = Xt.shape[1]
-        pairs = [(a, b) for a in range(k) for b in range(a, k)]
-        G = np.zeros((R, k, k))
-        for s in range(0, len(pairs), 8):
-            chunk = pairs[s : s + 8]
-            P = np.empty((len(rows), len(chunk)), order="F")
-            for j, (a, b) in enumerate(chunk):
-                np.multiply(Xt[:, a], Xt[:, b], out=P[:, j])
-            T = design.replicate_totals(rows, P)
-            for j, (a, b) in enumerate(chunk):
-                G[:, a, b] = G[:, b, a] = T[:, j]
-        h = design.replicate_totals(rows, np.asfortranarray(Xt * mf.y[:, None]))
+        G, h = design.replicate_cross_totals(slice(None) if len(rows) == design.n else rows, Xt, mf.y)
         good = np.linalg.matrix_rank(G) == k
         bt = np.full((R, k), np.nan)
         bt[good] = np.linalg.solve(G[good], h[good][:, :, None])[:, :, 0]

@@ -179,14 +179,15 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     keeps_rows = design.domain_keeps_rows
     w_sub = w if sub is None else w[sub]
     c_before = w_sub.sum() / (design.n if keeps_rows else n_sub)
-    prior = w[rows] / c_before
+    w_rows = w if len(rows) == design.n else w[rows]  # every row: no gather
+    prior = w_rows / c_before
     if not (prior > 0).any():
         raise EstimationError(f"no rows with positive weight for '{formula}' (in the subset): nothing to fit")
     fit = fit_one(mf.X, mf.y, prior, fam)
     ok = ~fit.aliased
     coef = np.where(ok, fit.coef, np.nan)
     k = int(ok.sum())
-    c_after = w[rows].sum() / (design.n if keeps_rows else len(rows))
+    c_after = w_rows.sum() / (design.n if keeps_rows else len(rows))
     r0 = (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
     refits: list[np.ndarray] = []
 
@@ -213,11 +214,11 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         df_rows = np.arange(design.n) if sub_rows is None else sub_rows
         # summary.svrepglm: weighted mean of squared Pearson residuals (R 4.1.1 multiplies it by the
         # number of rows of the subset design, a scaling of its residuals; quietpoll does not)
-        dispersion = float((w[rows] * r0**2).sum() / w_sub.sum())
+        dispersion = float((w_rows * r0**2).sum() / w_sub.sum())
     else:
         df_rows = rows
         # summary.svyglm: svyvar of the Pearson residuals over the design
-        dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
+        dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w_rows)
     # the whole sample: the design's cached df
     df_res = float(design.degf(None if len(df_rows) == design.n else df_rows) + 1 - k)
     deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())

@@ -510,7 +510,7 @@ domain `dom` (10 levels), {res["data"]["reps"]} bootstrap replicate weight colum
 How each column was measured:
 
 - **quietpoll**: in its own subprocess, CSV loaded with `polars.read_csv`, then each operation timed
-  separately, best of {res["repeats"]} after one warm-up (`time.perf_counter`). `design build + mean` builds a
+  separately, best of {res["repeats"]} after one warm-up in each of {res["quietpoll"].get("processes", 1)} worker process(es) (`time.perf_counter`). `design build + mean` builds a
   fresh design each time. `replicate mean` reuses one replicate design, so anything the design caches
   (its degrees of freedom) is computed in the warm-up only; `replicate mean, first call on a fresh design`
   times the call on a newly built design (build not timed), which is what the peers' single calls do.
@@ -539,7 +539,8 @@ Peer-only operations (quietpoll has no equivalent yet):
 ## Where quietpoll is not yet there
 
 Targets: at least {TARGET_VS_R:.0f}x faster than R survey, at least {TARGET_VS_SVY:.0f}x faster than svy, peak
-memory below svy's. Operations that miss at least one target in this run:
+memory below svy's; operations with targets of their own (issue 13): {_targets_text()}. Operations that
+miss at least one target in this run:
 
 {miss_lines}
 
@@ -551,6 +552,11 @@ memory below svy's. Operations that miss at least one target in this run:
 {before_after_text(res)}{END}"""
     DOCS.parent.mkdir(parents=True, exist_ok=True)
     DOCS.write_text(_splice(whole, doc))
+
+
+def _targets_text() -> str:
+    labels = dict(OPS)
+    return "; ".join(f"{labels[k]} {r:g}x R and {v:g}x svy" for k, (r, v) in TARGETS.items())
 
 
 def _own_section(text: str) -> str:

@@ -145,6 +145,11 @@ class ReplicateDesign(Weightable):
         """(R, m) weighted totals of the columns of Y (len(rows) x m) under each replicate."""
         return self.repweights.totals(rows, Y)
 
+    def replicate_cross_totals(self, rows, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X' diag(w_r) X (R, k, k) and X' diag(w_r) y (R, k) over `rows` under each replicate (a
+        weighted least-squares system per replicate; rows may be a slice)."""
+        return self.repweights.cross_totals(rows, X, y)
+
     def rep_variance(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """R's svrVar: thetas (R, q) replicate estimates, coef (q,) full-sample estimates."""
         thetas = np.asarray(thetas, float)

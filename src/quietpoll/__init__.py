@@ -62,8 +62,7 @@ if TYPE_CHECKING:
     from .api import as_svrepdesign, estimate, glm, svrepdesign, svydesign
     from .design import DesignSpec, ReplicateDesign, ReplicateSpec, TaylorDesign
     from .errors import QuietpollError
-    from .estimators import Estimate, Table, mean, proportion, ratio, total
-    from .estimators.quantile import quantile
+    from .estimators import Estimate, Table, mean, proportion, quantile, ratio, total
     from .io import Dataset, read_data, write_data
 
 

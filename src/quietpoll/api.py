@@ -15,8 +15,7 @@ import polars as pl
 
 from .design import DesignSpec, ReplicateDesign, ReplicateSpec, TaylorDesign
 from .design.spec import _as_tuple
-from .estimators import mean, proportion, ratio, total
-from .estimators.quantile import quantile  # the function: `estimators.quantile` is also its module's name
+from .estimators import mean, proportion, quantile, ratio, total
 from .estimators.sensitive import LIST_METHODS
 from .estimators.table import Table
 from .errors import EstimationError

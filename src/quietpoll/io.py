@@ -497,15 +497,18 @@ def _write_readstat(
             for code in codes:
                 if isinstance(code, bool) or not isinstance(code, (int, float)):
                     raise ColumnError(f"{shown}: value labels for numeric column {column!r} must have numeric codes")
-    column_labels = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
+    column_labels: dict[str, str | None] | None = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
     if fmt == "dta":
-        pyreadstat.write_dta(frame, p, column_labels=column_labels, variable_value_labels=labels or None)
+        # Stata labels numeric columns only, and every code was checked a number above
+        numeric = {c: {k: t for k, t in codes.items() if isinstance(k, (int, float))} for c, codes in labels.items()}
+        pyreadstat.write_dta(frame, p, column_labels=column_labels, variable_value_labels=numeric or None)
     else:
         pyreadstat.write_sav(
             frame,
             p,
             column_labels=column_labels,
-            variable_value_labels=labels or None,
+            # pyreadstat annotates number codes only, but writes text codes of text columns (SPSS labels those)
+            variable_value_labels=labels or None,  # type: ignore[arg-type]
             compress=fmt == "zsav",
         )
 

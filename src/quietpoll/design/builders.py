@@ -308,8 +308,8 @@ def _brr(
 def _bootstrap_common(units: _PSUs, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     codes, idx, n_h = _strata_in_appearance_order(units.stratum)
     certain = np.zeros(codes.size, dtype=bool)
-    if units.popsize is not None:
-        n_pop = _population_sizes(units, idx, n_h)
+    n_pop = _population_sizes(units, idx, n_h)
+    if n_pop is not None:
         certain = n_pop == n_h
     lonely = (n_h == 1) & ~certain
     if np.any(lonely):
@@ -344,7 +344,7 @@ def _bootstrap(units: _PSUs, replicates: int, rng: np.random.Generator) -> tuple
             copies[rng.permutation(n)[: big_n % n]] += 1
             counts = rng.multivariate_hypergeometric(copies, n, size=replicates)
         table[members, :] = counts.T
-    nbar = 1.0 / np.mean(1.0 / n_h)
+    nbar = 1.0 / float(np.mean(1.0 / n_h))
     scale = nbar / ((nbar - 1.0) * (replicates - 1)) if nbar > 1 else 0.0
     return table, scale, np.ones(replicates)
 
@@ -466,8 +466,11 @@ def build_replicates(
             stacklevel=2,
         )
         popsize = None
+    build = rtype.build
+    if build is None:  # pragma: no cover - _canonical_type accepts only types with a builder
+        raise DesignError(f"replicate type {kind!r} cannot be built", param="type")
     units = _psus(strata, psu, popsize)
-    table, scale, rscales, kind, out_rho = rtype.build(
+    table, scale, rscales, kind, out_rho = build(
         units, rho, int(replicates), np.random.default_rng(seed), hadamard_matrix, stratum_order
     )
 

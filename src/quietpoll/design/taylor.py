@@ -80,7 +80,6 @@ class TaylorDesign(Weightable):
         fpc_is_size = _fpc_kind(fpc_arrays, spec.fpc) if fpc_arrays else False
 
         stages: list[Stage] = []
-        prev_units = None
         for k in range(n_stages):
             if not ids:
                 u_codes, n_u = np.arange(n, dtype=np.int64), n
@@ -96,7 +95,7 @@ class TaylorDesign(Weightable):
                     _check_nested(u_codes, s_codes, n_u)
             else:
                 # later stages are stratified by the unit of the stage before (R's interaction)
-                st_codes, H = prev_units, len(stages[-1].unit_stratum)
+                st_codes, H = stages[-1].units, len(stages[-1].unit_stratum)
                 st_labels = [("stage", k, "unit", i) for i in range(H)]
             unit_stratum = np.zeros(n_u, np.int64)
             unit_stratum[u_codes] = st_codes
@@ -111,7 +110,6 @@ class TaylorDesign(Weightable):
             stages.append(
                 Stage(st_codes, u_codes, unit_stratum, n_units, popsize, st_labels, identity=(not ids and k == 0))
             )
-            prev_units = u_codes
         if not spec.weights and not spec.probs and spec.fpc:
             # no weights given: the fpc implies them, 1 / product of the stages' sampling fractions
             w = np.ones(n)
@@ -349,7 +347,7 @@ def _onestage(st: Stage, rows, scores, lonely_opts, stage_no, factor):
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
+def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray | pl.Series:
     s = require_column(frame, name, role)
     if s.null_count():
         raise DesignError(f"{role} column '{name}' has {s.null_count()} missing value(s); every row needs one")

@@ -284,7 +284,8 @@ def _cheapest(cost: np.ndarray, S: np.ndarray, where: np.ndarray) -> tuple[int, 
     if not cand.any():
         return None
     c = np.where(cand, cost, np.inf)
-    return np.unravel_index(int(np.argmin(c)), c.shape)
+    row, col = np.unravel_index(int(np.argmin(c)), c.shape)
+    return int(row), int(col)
 
 
 def _complete_lines(S: np.ndarray, cost: np.ndarray) -> None:
@@ -367,11 +368,11 @@ def suppress_table(
         _complete_lines(S, cost)
         # a line residual below the protection, else the first entry the LP audit finds unprotected
         fail = _quick_fail(Fc, S, prot - tol)
-        if Fv is not None and not fail.any():
+        if Fv is not None and vprot is not None and not fail.any():  # vprot is set with Fv
             fail = _quick_fail(Fv, S, vprot - tol * max(1.0, vprot))
         if not fail.any():
             fail = _first_unprotected(Fc, S, prot - tol, order)
-        if Fv is not None and not fail.any():
+        if Fv is not None and vprot is not None and not fail.any():
             fail = _first_unprotected(Fv, S, vprot - tol * max(1.0, vprot), order)
         if not fail.any():
             break

@@ -7,7 +7,7 @@ margins and the descriptive statistics)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "mean": "smooth",
@@ -29,6 +29,16 @@ _WHERE = {
 }
 
 __all__ = list(_WHERE)
+
+if TYPE_CHECKING:  # the names as the type checker sees them (`quantile` the function, not its module)
+    from .ci import CI_METHODS as CI_METHODS
+    from .contrast import compare_domains as compare_domains, contrast as contrast
+    from .descriptives import svytable as svytable, svyvar as svyvar
+    from .margins import ame as ame, predictive_margins as predictive_margins
+    from .quantile import quantile as quantile
+    from .sensitive import list_experiment as list_experiment, randomized_response as randomized_response
+    from .smooth import mean as mean, proportion as proportion, ratio as ratio, total as total
+    from .table import Estimate as Estimate, Table as Table
 
 
 def __getattr__(name: str) -> Any:

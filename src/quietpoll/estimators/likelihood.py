@@ -110,7 +110,7 @@ def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
         return np.full_like(xout, y[0])
     h = np.diff(x)
     delta = np.diff(y) / h
-    M = np.zeros(n)  # second derivatives at the knots
+    M: np.ndarray = np.zeros(n)  # second derivatives at the knots
     if n >= 3:
         A = np.zeros((n, n))
         r = np.zeros(n)

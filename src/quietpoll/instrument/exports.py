@@ -240,7 +240,7 @@ def classify_column(column: str, index: _Index | Instrument, source_format: str 
         base = _resolve_name(prefix, index, seps)
         if base is not None and index.is_multi(base):
             q = index.get(base)
-            if q.list_name is None or last in index.choices.get(q.list_name, {last}):
+            if q is not None and (q.list_name is None or last in index.choices.get(q.list_name, {last})):
                 return ColumnInfo(column, "indicator", base, f"{base}/{last}", last)
         if base is not None and _RANK.match(last):
             return ColumnInfo(column, "part", base, None)
@@ -329,23 +329,25 @@ def _indicator_true(column: str) -> pl.Expr:
 
 def _mapped(frame: pl.DataFrame, instrument: Instrument, source_format: str):
     infos = map_columns(frame.columns, instrument, source_format)
-    frame = frame.rename({i.column: i.canonical for i in infos if i.canonical != i.column})
+    frame = frame.rename({i.column: i.canonical for i in infos if i.canonical is not None and i.canonical != i.column})
     columns = {i.canonical: i.question for i in infos if i.question is not None}
     meta = tuple(i.canonical for i in infos if i.kind == "meta")
     unknown = tuple(i.canonical for i in infos if i.kind == "unknown")
     original = {i.canonical: i.column for i in infos}
 
     # rebuild select_multiple answers that arrived only as indicator columns
-    by_question: dict[str, list[ColumnInfo]] = {}
+    by_question: dict[str, list[tuple[str, str]]] = {}  # question -> (indicator column, choice)
     for i in infos:
-        if i.kind == "indicator" and i.choice is not None and i.canonical == f"{i.question}/{i.choice}":
-            by_question.setdefault(i.question, []).append(i)
+        if i.kind == "indicator" and i.question is not None and i.choice is not None:
+            name = f"{i.question}/{i.choice}"
+            if i.canonical == name:
+                by_question.setdefault(i.question, []).append((name, i.choice))
     rebuilt = []
     for q, inds in by_question.items():
         if q in frame.columns:
             continue
-        parts = [pl.when(_indicator_true(i.canonical)).then(pl.lit(i.choice)) for i in inds]
-        answered = pl.any_horizontal([pl.col(i.canonical).is_not_null() for i in inds])
+        parts = [pl.when(_indicator_true(name)).then(pl.lit(choice)) for name, choice in inds]
+        answered = pl.any_horizontal([pl.col(name).is_not_null() for name, _ in inds])
         joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
         rebuilt.append(pl.when(answered).then(joined).otherwise(None).alias(q))
         columns[q] = q

@@ -39,7 +39,7 @@ The result is a :class:`~quietpoll.quality.results.ValidationResult` (values as 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -102,7 +102,7 @@ class _Checker:
         self.work = self._working_frame()
         # question name -> XLSForm type, for the questions present in the data
         self.types = {q.name: q.type for q in self.questions()}
-        self._compile = None
+        self._compile: Callable[..., pl.Expr] | None = None
         # expression (and the question, for one reading ".") -> its value over all rows, or the reason it
         # cannot be evaluated: a group's relevance is one expression shared by every question in the group,
         # and validate() and asked_mask() on the same frame and form share them (in memory, never on disk)
@@ -171,7 +171,8 @@ class _Checker:
             from quietpoll.instrument import expressions
 
             # as_boolean reads the result as XPath boolean(); compile_expression is the fallback
-            self._compile = getattr(expressions, "as_boolean", expressions.compile_expression)
+            found: Callable[..., pl.Expr] = getattr(expressions, "as_boolean", expressions.compile_expression)
+            self._compile = found
         try:
             expr = self._compile(
                 expression,

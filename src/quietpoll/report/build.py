@@ -203,6 +203,8 @@ def build_report(
         progress=step_progress,
     )
     validation, quality, flagged = prepared.validation, prepared.quality, list(prepared.flagged)
+    if validation is None or quality is None:  # prepare_study validates whenever it has the form, as here
+        raise ReportError("the report needs the answers validated against the questionnaire")
     drop_flagged = cfg.quality.drop_flagged
     frame, weighted = prepared.frame, prepared.weighted
     weighting = _weighting(prepared)

@@ -61,7 +61,8 @@ def _wording(instrument, ind, language: str, tr) -> list[dict]:
     v = ind.variable
     q = instrument.question(v) if v in names else None
     calc = q.calculation if q is not None else None
-    if calc and not q.labels:  # a calculate question: show how it is derived, with the questions it reads
+    # a calculate question: show how it is derived, with the questions it reads
+    if calc and q is not None and not q.labels:
         refs = dict.fromkeys(re.findall(r"\$\{([^}]+)\}", calc))
         return [
             {"question": v, "wording": _("derived from other answers: %(calculation)s") % {"calculation": calc}}

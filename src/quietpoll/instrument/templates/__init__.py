@@ -216,7 +216,8 @@ def create_from_form(directory: Path, form: Path, data: Path | None = None) -> P
         data_name = "responses" + "".join(Path(data).suffixes[-1:]).lower()
         shutil.copyfile(data, directory / data_name)
     languages = [lang.split(" (")[0] for lang in inst.languages if lang != "default"]
-    language = inst.default_language.split(" (")[0] if inst.default_language not in (None, "default") else None
+    default = inst.default_language
+    language = default.split(" (")[0] if default is not None and default != "default" else None
     language = language or (languages[0] if languages else "English")
     (directory / "study.toml").write_text(
         FROM_FORM_TOML.format(

@@ -286,11 +286,11 @@ def _mrp(design, data, props, by, list_experiment, control_items, poststrat, lev
 
 def domain_differences(table, by: str, level: float, df_: str | float = "design") -> list[dict]:
     """Each domain of `by` minus the first, per statistic and variable, from the table's joint covariance
-    (quietpoll.estimators.contrast.compare_domains): rows of the estimate contract with "statistic":
+    (quietpoll.estimators.contrasts.compare_domains): rows of the estimate contract with "statistic":
     "difference", "domain" and "reference" ({by: level}), "of" (the statistic compared) and "p"."""
     import numpy as np
 
-    from ..estimators.contrast import Estimates, compare_domains
+    from ..estimators.contrasts import Estimates, compare_domains
 
     b, V = table.coef(), table.vcov()
     groups: dict[tuple, list[int]] = {}

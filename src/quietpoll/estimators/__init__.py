@@ -14,14 +14,14 @@ _WHERE = {
     "total": "smooth",
     "proportion": "smooth",
     "ratio": "smooth",
-    "quantile": "quantile",
+    "quantile": "quantiles",
     "list_experiment": "sensitive",
     "randomized_response": "sensitive",
     "Estimate": "table",
     "Table": "table",
     "CI_METHODS": "ci",
-    "contrast": "contrast",
-    "compare_domains": "contrast",
+    "contrast": "contrasts",
+    "compare_domains": "contrasts",
     "predictive_margins": "margins",
     "ame": "margins",
     "svyvar": "descriptives",
@@ -32,10 +32,10 @@ __all__ = list(_WHERE)
 
 if TYPE_CHECKING:  # the names as the type checker sees them (`quantile` the function, not its module)
     from .ci import CI_METHODS as CI_METHODS
-    from .contrast import compare_domains as compare_domains, contrast as contrast
+    from .contrasts import compare_domains as compare_domains, contrast as contrast
     from .descriptives import svytable as svytable, svyvar as svyvar
     from .margins import ame as ame, predictive_margins as predictive_margins
-    from .quantile import quantile as quantile
+    from .quantiles import quantile as quantile
     from .sensitive import list_experiment as list_experiment, randomized_response as randomized_response
     from .smooth import mean as mean, proportion as proportion, ratio as ratio, total as total
     from .table import Estimate as Estimate, Table as Table

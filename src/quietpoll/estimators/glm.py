@@ -134,7 +134,7 @@ class GLMResult:
 
     def estimates(self):
         """Names, coef() and vcov() of the non-aliased coefficients (what contrasts work on)."""
-        from .contrast import as_estimates
+        from .contrasts import as_estimates
 
         return as_estimates(self)
 

@@ -32,6 +32,7 @@ from ..weighting.diagnostics import diagnostics
 from ..weighting.targets import parse_targets
 from .i18n import translations
 from .indicators import indicator_rows, is_binary, sensitive_pairs
+from .selection import add_selection_bounds, population_shares
 from .methods import methods_statement
 from .options import base_language, check_against, resolve_language, select
 from .toplines import (
@@ -217,6 +218,10 @@ def build_report(
             if by != var:
                 crosstabs[(var, by)] = two_way_table(weighted, instrument, var, by, opts, rs_design=weighted)
     rows = indicator_rows(weighted, naive, instrument, opts, crosstabs, tr)
+    if cfg.weighting is not None:  # headline shares carry MUBP's range of selection bias (report/selection.py)
+        merged = {c.get("variable") for c in prepared.collapsed if isinstance(c, dict)}
+        shares = population_shares(cfg.weighting.targets, frame, {m for m in merged if m})
+        add_selection_bounds(rows, frame, shares, cfg.weighting.population)
 
     _step(progress, 5)
     toplines, skipped = [], []

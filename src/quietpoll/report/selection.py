@@ -48,12 +48,26 @@ def population_shares(targets: Mapping[str, Any], frame: pl.DataFrame, merged: s
     return out
 
 
+def _dummies(frame: pl.DataFrame, variables: list[str]) -> tuple[np.ndarray, list[str]]:
+    """The model matrix of `~ factor(v1) + factor(v2) ...` as R makes it: an intercept, then per variable
+    one 0/1 column for every level seen but the first in sorted order (treatment contrasts), named
+    `factor(v)level`. Equal to the formula's matrix (tests/report/test_selection.py), without loading a
+    formula parser on the report's path."""
+    cols, names = [np.ones(frame.height)], ["(Intercept)"]
+    for v in variables:
+        levels, codes = np.unique(frame.get_column(v).cast(pl.Utf8).to_numpy().astype(str), return_inverse=True)
+        onehot = codes[:, None] == np.arange(1, len(levels))
+        cols.extend(onehot.T.astype(float))
+        names.extend(f"factor({v}){level}" for level in levels[1:])
+    return np.asfortranarray(np.column_stack(cols)), names  # column-major, as the formula path gives it
+
+
 def add_selection_bounds(
     rows: list[dict], frame: pl.DataFrame, shares: Mapping[str, Mapping[str, float]], population: float | None
 ) -> None:
     """Adds "mubp": {"low", "high", "sample_mean", "variables"} (or None) to each headline share (no domain;
     a `proportion` indicator's level, or the `mean` of a 0/1 answer): MUBP's range over phi in [0, 1]."""
-    from ..estimators.mubp import mubp
+    from ..estimators.mubp import mubp_matrix
 
     variables = sorted(shares)
     means = {f"factor({v}){level}": s for v in variables for level, s in shares[v].items()}
@@ -78,9 +92,11 @@ def add_selection_bounds(
             y = kept.cast(pl.Float64).to_numpy()
             if not np.isin(y, (0.0, 1.0)).all():
                 continue
-        data = frame.filter(keep).select(variables).with_columns(pl.Series(_OUTCOME, y))
+        X, names = _dummies(frame.filter(keep), variables)
         try:
-            res = mubp(data, formula, means, population_size=population, phi=(0.0, 0.5, 1.0))
+            res = mubp_matrix(
+                X, names, y, means, population_size=population, phi=(0.0, 0.5, 1.0), response=var, formula=formula
+            )
         except QuietpollError:
             continue  # MUBP is not defined for this share (never or always given, or covariates aliased)
         low, high = res.interval

@@ -89,3 +89,5 @@ def test_demo_headline_shares_carry_the_range_on_the_page(built, language, words
         assert htmllib.unescape(cells[r["id"]]) == f"{lo:+.1f} – {hi:+.1f}"
     note = re.search(r'<p class="note" id="mubp-note">(.*?)</p>', page, re.S).group(1)
     assert words in htmllib.unescape(note) and "province_group, sex" in note
+    dash = {"English": "A dash: not measured", "Korean": "줄표: 측정하지 않음"}[language]
+    assert dash in htmllib.unescape(note)  # the list-experiment and RR rows show a dash: the note says why

@@ -48,6 +48,7 @@ __all__ = [
     "WRITE_FORMATS",
     "read_data",
     "read_design_data",
+    "design_columns_of",
     "write_data",
 ]
 
@@ -528,18 +529,23 @@ register_format(FileFormat("zsav", ("zsav",), "SPSS .zsav file", read=_readstat_
 register_format(FileFormat("dta", ("dta",), "Stata .dta file", read=_readstat_reader, write=_write_readstat))
 
 
-def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
-    """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
-    `columns` need."""
+def design_columns_of(spec: DesignSpec, names: Sequence[str], columns: Iterable[str] = ()) -> list[str]:
+    """Those of `names` (a file's columns, in their order) that the design needs (its columns, the
+    columns its replicate-weight globs match) or `columns` names (a name, or a glob such as "q/*": a
+    select_multiple's 0/1 columns in a Kobo export)."""
     import fnmatch
 
+    columns = list(columns)
     wanted = set(spec.columns()) | set(columns)
     rep = spec.replicates
     items = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
     globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
-    globs += [c for c in columns if "*" in c]  # e.g. "q/*": a select_multiple's 0/1 columns (Kobo)
+    globs += [c for c in columns if "*" in c]
+    return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
 
-    def keep(names: list[str]) -> list[str]:
-        return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
 
-    return read_data(path, columns=keep).frame
+def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
+    """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
+    `columns` need."""
+    columns = list(columns)
+    return read_data(path, columns=lambda names: design_columns_of(spec, names, columns)).frame

@@ -20,7 +20,6 @@ keep``) are left out with them.
 
 from __future__ import annotations
 
-import fnmatch
 import os
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,6 +29,7 @@ import polars as pl
 
 from .design import DesignSpec
 from .errors import InputError
+from .io import design_columns_of
 
 __all__ = ["PARENT_LINKS", "PARENT_PSU", "parent_link", "read_repeat_table", "repeat_names", "with_parent_design"]
 
@@ -84,17 +84,6 @@ def parent_link(main_columns: Sequence[str], repeat_columns: Sequence[str], name
     )
 
 
-def _design_columns(spec: DesignSpec, columns: Sequence[str]) -> list[str]:
-    """The main table's columns the design uses (replicate weights by their globs)."""
-    wanted = [c for c in spec.columns() if c in columns]
-    rep = spec.replicates
-    if rep is not None:
-        items = [rep.columns] if isinstance(rep.columns, str) else list(rep.columns)
-        globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
-        wanted += [c for c in columns if c not in wanted and any(fnmatch.fnmatchcase(c, g) for g in globs)]
-    return wanted
-
-
 def with_parent_design(
     main: pl.DataFrame,
     repeat: pl.DataFrame,
@@ -136,7 +125,7 @@ def with_parent_design(
             f"{child[int(rows[0])]!r}) name no interview of the main table ({mcol})",
             param=param,
         )
-    design_cols = _design_columns(spec, analysed.columns)
+    design_cols = design_columns_of(spec, analysed.columns)
     carried = [c for c in parent_columns if c in analysed.columns and c not in repeat.columns and c not in design_cols]
     take = analysed.select(pl.col(mcol).cast(pl.String).alias(key), *(pl.col(c) for c in [*design_cols, *carried]))
     if weights is not None:

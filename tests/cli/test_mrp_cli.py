@@ -33,6 +33,7 @@ def files(tmp_path_factory):
     )
     cells.write_csv(tmp / "cells.csv")
     cells.drop("region").group_by("sex").agg(pl.col("N").sum()).write_csv(tmp / "no_region.csv")
+    cells.with_columns(pl.lit("x").alias("cohort")).write_csv(tmp / "extra_term.csv")
     return tmp
 
 
@@ -71,6 +72,7 @@ def test_mrp_rows_follow_the_contract(files, capsys):
     [
         (["--poststrat", "no_region.csv"], "region"),  # a grouping variable missing from the cells
         ([], "--poststrat"),  # no cells and no study targets
+        (["--poststrat", "extra_term.csv"], "cohort"),  # a cell variable (model term) absent from the data
         (["--poststrat", "cells.csv", "--format", "csv"], "not csv"),
     ],
 )

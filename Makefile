@@ -22,6 +22,7 @@ test: install
 	scripts/install-web-deps.sh
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy src
 	$(BIN)/python -m pytest
 
 bench: install

@@ -11,8 +11,14 @@ Steps (see benchmarks/README.md):
   4. svy: `../shared/anchors/bench_svy.py FILE` in a cached venv OUTDIR/svy-venv (single-shot timings).
   5. whole process: `quietpoll estimate FILE ...` vs `Rscript benchmarks/whole_process.R FILE`.
   6. cProfile of every quietpoll operation that misses a target.
-  7. prints a table, writes OUTDIR/results.json and docs/benchmarks.md (hand-written text between the
-     `<!-- analysis -->` markers of an existing docs/benchmarks.md is kept).
+  7. prints a table, writes OUTDIR/results.json and rewrites its own section of docs/benchmarks.md, the
+     text between `<!-- bench_estimate:begin -->` and `<!-- bench_estimate:end -->` (everything else in
+     the file, and hand-written text between the `<!-- analysis -->` markers inside the section, is kept).
+
+With `--before SRC` (an earlier version's source tree, e.g. `git archive COMMIT src | tar -x -C DIR`), the
+quietpoll worker also runs with that tree first on its path, alternating with the current tree
+(`--rounds` times each), so that both see the same machine load; the section then gains a before/after
+table. The 1-minute load average is recorded with every worker run.
 
 These are measurements, not tests: nothing here asserts anything.
 """
@@ -41,6 +47,9 @@ DOCS = REPO / "docs" / "benchmarks.md"
 
 TARGET_VS_R = 30.0
 TARGET_VS_SVY = 2.0
+# operations with targets of their own (issue 13): key -> (x faster than R, x faster than svy)
+TARGETS = {"glm": (30.0, 3.0), "rep_glm": (50.0, 5.0), "rep_build": (TARGET_VS_R, 1.0)}
+BEGIN, END = "<!-- bench_estimate:begin -->", "<!-- bench_estimate:end -->"
 
 # (key, label shown in the table)
 OPS = [
@@ -145,7 +154,28 @@ def worker_time(path, repeats, out):
                 runs.append(dt)
         res["ops"][key] = {"best": min(runs), "runs": runs}
     res["maxrss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    import quietpoll
+
+    res["qp_file"] = quietpoll.__file__
     Path(out).write_text(json.dumps(res))
+
+
+def _merge_worker_runs(runs):
+    """Several worker processes of one version -> one result: per operation the best of every timed
+    run, all runs kept; the largest peak RSS."""
+    ops = {}
+    for r in runs:
+        for key, v in r["ops"].items():
+            ops.setdefault(key, {"runs": []})["runs"].extend(v["runs"])
+    for v in ops.values():
+        v["best"] = min(v["runs"])
+    return {
+        "ops": ops,
+        "read_csv_polars": min(r["read_csv_polars"] for r in runs),
+        "peak_rss_mb": max(r["peak_rss_mb"] for r in runs),
+        "maxrss_mb": max(r["maxrss_mb"] for r in runs),
+        "processes": len(runs),
+    }
 
 
 def worker_profile(path, keys, out, top=14):
@@ -361,10 +391,11 @@ def misses(rows, res):
     out = []
     for row in rows:
         why = []
-        if row["vs_r"] is not None and row["vs_r"] < TARGET_VS_R:
-            why.append(f"{row['vs_r']:.1f}x vs R (target {TARGET_VS_R:.0f}x)")
-        if row["vs_svy"] is not None and row["vs_svy"] < TARGET_VS_SVY:
-            why.append(f"{row['vs_svy']:.1f}x vs svy (target {TARGET_VS_SVY:.0f}x)")
+        t_r, t_svy = TARGETS.get(row["key"], (TARGET_VS_R, TARGET_VS_SVY))
+        if row["vs_r"] is not None and row["vs_r"] < t_r:
+            why.append(f"{row['vs_r']:.1f}x vs R (target {t_r:.0f}x)")
+        if row["vs_svy"] is not None and row["vs_svy"] < t_svy:
+            why.append(f"{row['vs_svy']:.1f}x vs svy (target {t_svy:.0f}x)")
         if why:
             out.append((row["key"], row["label"], why))
     wp = res.get("whole_process", {})
@@ -382,13 +413,15 @@ def misses(rows, res):
 
 def table_text(rows, res):
     lines = [
-        "| operation | quietpoll | R survey | svy | speed-up vs R | speed-up vs svy |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| operation | quietpoll | R survey | svy | speed-up vs R | speed-up vs svy | target (vs R, vs svy) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
+        t_r, t_svy = TARGETS.get(row["key"], (TARGET_VS_R, TARGET_VS_SVY))
         lines.append(
             f"| {row['label']} | {fmt_s(row['quietpoll'])} | {fmt_s(row['r'])} | {fmt_s(row['svy'])} "
-            f"| {fmt_ratio(row['quietpoll'], row['r'])} | {fmt_ratio(row['quietpoll'], row['svy'])} |"
+            f"| {fmt_ratio(row['quietpoll'], row['r'])} | {fmt_ratio(row['quietpoll'], row['svy'])} "
+            f"| {t_r:g}x, {t_svy:g}x |"
         )
     q = res.get("quietpoll", {})
     r = res.get("r", {})
@@ -396,23 +429,23 @@ def table_text(rows, res):
     lines.append(
         f"| read CSV (not in targets; quietpoll: polars, R: read.csv, svy: polars) "
         f"| {fmt_s(q.get('read_csv_polars'))} | {fmt_s(r.get('ops', {}).get('read', {}).get('seconds'))} "
-        f"| {fmt_s(s.get('ops', {}).get('read', {}).get('seconds'))} | | |"
+        f"| {fmt_s(s.get('ops', {}).get('read', {}).get('seconds'))} | | | |"
     )
     qm, rm, sm = q.get("peak_rss_mb"), r.get("peak_rss_mb"), s.get("peak_rss_mb")
     lines.append(
         f"| **peak memory** (peak RSS of the benchmark process) | {fmt_mb(qm)} | {fmt_mb(rm)} | {fmt_mb(sm)} "
-        f"| {fmt_less(qm, rm)} | {fmt_less(qm, sm)} |"
+        f"| {fmt_less(qm, rm)} | {fmt_less(qm, sm)} | below svy |"
     )
     w = res.get("whole_process", {})
     wq, wr = w.get("quietpoll", {}), w.get("r", {})
     lines.append(
         f"| **whole process**: CLI `quietpoll estimate` vs `Rscript whole_process.R` (read CSV, design, mean) "
         f"| {fmt_s(wq.get('best'))} | {fmt_s(wr.get('best'))} | — "
-        f"| {fmt_ratio(wq.get('best'), wr.get('best'))} | — |"
+        f"| {fmt_ratio(wq.get('best'), wr.get('best'))} | — | {TARGET_VS_R:g}x, — |"
     )
     lines.append(
         f"| whole process, peak memory | {fmt_mb(wq.get('peak_rss_mb'))} | {fmt_mb(wr.get('peak_rss_mb'))} "
-        f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — |"
+        f"| — | {fmt_less(wq.get('peak_rss_mb'), wr.get('peak_rss_mb'))} | — | |"
     )
     return "\n".join(lines)
 
@@ -428,7 +461,8 @@ def peer_only_text(res):
 
 def write_docs(res, rows, miss):
     m, v = res["machine"], res["versions"]
-    old = DOCS.read_text() if DOCS.exists() else ""
+    whole = DOCS.read_text() if DOCS.exists() else ""
+    old = _own_section(whole)
     mk = re.search(r"<!-- analysis:begin -->.*?<!-- analysis:end -->", old, re.S)
     analysis = (
         mk.group(0)
@@ -440,7 +474,8 @@ def write_docs(res, rows, miss):
     )
     notes = "\n".join(f"- {n}" for n in res.get("notes", []))
     miss_lines = "\n".join(f"- **{label}**: " + "; ".join(why) for _, label, why in miss) or "- none"
-    doc = f"""# Benchmarks: quietpoll vs R survey vs svy
+    doc = f"""{BEGIN}
+# Benchmarks: quietpoll vs R survey vs svy
 
 Other benchmarks: weighting (raking, calibration) in [benchmarks_weighting.md](benchmarks_weighting.md),
 fabrication checks in [benchmarks_quality.md](benchmarks_quality.md), disclosure control (`disclosure_risk`,
@@ -454,6 +489,8 @@ only the ratios, which are taken within one run on one CSV.
 ## Machine and versions
 
 - CPU: {m.get("cpu", "?")}; nproc {m.get("nproc")}; memory {m.get("mem_gib")} GiB; {m.get("platform")}
+- load average (1, 5, 15 min) at the start of the run: {_fmt_load(m.get("loadavg"))}; at each quietpoll
+  worker run: {", ".join(_fmt_load(x.get("loadavg")) for x in res.get("quietpoll_runs", [])) or "not recorded"}
 - `OPENBLAS_CORETYPE` = `{m.get("OPENBLAS_CORETYPE")}` (left as found in the environment)
 - Python {v.get("python")}, numpy {v.get("numpy")}, polars {v.get("polars")}, scipy {v.get("scipy", "?")},
   quietpoll {v.get("quietpoll")} (commit {v.get("quietpoll_commit", "?")})
@@ -473,7 +510,7 @@ domain `dom` (10 levels), {res["data"]["reps"]} bootstrap replicate weight colum
 How each column was measured:
 
 - **quietpoll**: in its own subprocess, CSV loaded with `polars.read_csv`, then each operation timed
-  separately, best of {res["repeats"]} after one warm-up (`time.perf_counter`). `design build + mean` builds a
+  separately, best of {res["repeats"]} after one warm-up in each of {res["quietpoll"].get("processes", 1)} worker process(es) (`time.perf_counter`). `design build + mean` builds a
   fresh design each time. `replicate mean` reuses one replicate design, so anything the design caches
   (its degrees of freedom) is computed in the warm-up only; `replicate mean, first call on a fresh design`
   times the call on a newly built design (build not timed), which is what the peers' single calls do.
@@ -502,7 +539,8 @@ Peer-only operations (quietpoll has no equivalent yet):
 ## Where quietpoll is not yet there
 
 Targets: at least {TARGET_VS_R:.0f}x faster than R survey, at least {TARGET_VS_SVY:.0f}x faster than svy, peak
-memory below svy's. Operations that miss at least one target in this run:
+memory below svy's; operations with targets of their own (issue 13): {_targets_text()}. Operations that
+miss at least one target in this run:
 
 {miss_lines}
 
@@ -511,9 +549,65 @@ memory below svy's. Operations that miss at least one target in this run:
 ### Profiles (cProfile, one call after a warm-up, in a separate process)
 
 {_profile_text(res.get("profiles", {}), fmt_s, dict(OPS)) or "_no profiles (nothing missed, or profiling skipped)_"}
-"""
+{before_after_text(res)}{END}"""
     DOCS.parent.mkdir(parents=True, exist_ok=True)
-    DOCS.write_text(doc)
+    DOCS.write_text(_splice(whole, doc))
+
+
+def _targets_text() -> str:
+    labels = dict(OPS)
+    return "; ".join(f"{labels[k]} {r:g}x R and {v:g}x svy" for k, (r, v) in TARGETS.items())
+
+
+def _own_section(text: str) -> str:
+    """This script's section of docs/benchmarks.md (between its markers), or "" when absent."""
+    i, j = text.find(BEGIN), text.find(END)
+    return text[i : j + len(END)] if i >= 0 and j > i else ""
+
+
+def _splice(text: str, section: str) -> str:
+    """`text` with this script's section replaced by `section` (put first when the markers are absent);
+    every other section of the file is kept as it was."""
+    i, j = text.find(BEGIN), text.find(END)
+    if i >= 0 and j > i:
+        return text[:i] + section + text[j + len(END) :]
+    return section + ("\n\n" + text if text.strip() else "\n")
+
+
+def _fmt_load(load) -> str:
+    return "?" if not load else " / ".join(f"{x:.2f}" for x in load)
+
+
+def before_after_text(res) -> str:
+    """Markdown of the --before comparison: best of every run of each version, the spread of the runs
+    (the run's noise), and whether 'after' is slower than 'before' by more than that noise."""
+    ba = res.get("before_after")
+    if not ba:
+        return ""
+    lines = [
+        f"## Before and after: `{ba['before_label']}` vs `{ba['after_label']}`\n",
+        f"Both versions ran in the same benchmark run, on the same CSV and interpreter, alternating "
+        f"({ba['rounds']} worker process(es) each, every operation best of {res['repeats']} after a warm-up "
+        f"in each process). Load average (1 min) at each worker start, in order: "
+        + ", ".join(f"{x['version']} {x['loadavg'][0]:.2f}" for x in ba["runs"] if x.get("loadavg"))
+        + ". Noise is the spread (slowest / fastest - 1) of one version's timed runs of an operation; "
+        "an operation counts as slower only when after / before exceeds 1 + the larger of the two noises.\n",
+        "| operation | before | after | after / before | noise before | noise after | slower beyond noise |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for key, label in OPS:
+        b, a = ba["before"].get(key), ba["after"].get(key)
+        if not b or not a:
+            lines.append(f"| {label} | {fmt_s(b and b['best'])} | {fmt_s(a and a['best'])} | — | | | |")
+            continue
+        nb = max(b["runs"]) / min(b["runs"]) - 1
+        na = max(a["runs"]) / min(a["runs"]) - 1
+        ratio = a["best"] / b["best"]
+        slower = "**yes**" if ratio > 1 + max(nb, na) else "no"
+        lines.append(
+            f"| {label} | {fmt_s(b['best'])} | {fmt_s(a['best'])} | {ratio:.2f} | {nb:.0%} | {na:.0%} | {slower} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -528,6 +622,17 @@ def main():
     ap.add_argument("--no-svy", action="store_true")
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks.md")
+    ap.add_argument(
+        "--before",
+        metavar="SRC",
+        help="also time the quietpoll in this source folder (an earlier commit's `git archive ... src`), "
+        "alternating with the current one",
+    )
+    ap.add_argument("--before-label", help="how the docs name the --before version (default: its path)")
+    ap.add_argument("--after-label", help="how the docs name the current version (default: 'this tree')")
+    ap.add_argument(
+        "--rounds", type=int, default=1, help="quietpoll worker processes per version, alternating (best kept)"
+    )
     ap.add_argument(
         "--redo-docs", action="store_true", help="only rewrite docs/benchmarks.md from OUT/results.json (no timing)"
     )
@@ -571,27 +676,53 @@ def main():
     # 1. quietpoll in-process timings, in a subprocess of its own
     src_before = _src_state(REPO)
     log("quietpoll operations ...", "quietpoll")
-    rj = out / "quietpoll_worker.json"
-    rc, wall, rss, text = run_proc(
-        [
-            sys.executable,
-            __file__,
-            "--worker",
-            "time",
-            "--file",
-            str(path),
-            "--repeats",
-            str(a.repeats),
-            "--result",
-            str(rj),
-        ],
-        stdout_path=out / "quietpoll_worker.log",
-        phase="quietpoll operations",
-    )
-    if rc:
-        raise SystemExit("quietpoll worker failed:\n" + text[-3000:])
-    res["quietpoll"] = json.loads(rj.read_text())
-    res["quietpoll"]["peak_rss_mb"] = rss
+    versions_run = [("after", None)]
+    if a.before:
+        versions_run = [("before", str(Path(a.before).resolve())), ("after", None)]
+    worker_runs: dict = {name: [] for name, _ in versions_run}
+    run_log = []
+    for rnd in range(a.rounds):
+        for name, src in versions_run:
+            env = None
+            if src:
+                env = dict(os.environ, PYTHONPATH=src)
+            rj = out / f"quietpoll_worker_{name}.json"
+            load = os.getloadavg()
+            rc, wall, rss, text = run_proc(
+                [
+                    sys.executable,
+                    __file__,
+                    "--worker",
+                    "time",
+                    "--file",
+                    str(path),
+                    "--repeats",
+                    str(a.repeats),
+                    "--result",
+                    str(rj),
+                ],
+                stdout_path=out / f"quietpoll_worker_{name}.log",
+                env=env,
+                phase="quietpoll operations",
+            )
+            if rc:
+                raise SystemExit(f"quietpoll worker ({name}) failed:\n" + text[-3000:])
+            r1 = json.loads(rj.read_text())
+            r1["peak_rss_mb"] = rss
+            worker_runs[name].append(r1)
+            run_log.append({"version": name, "round": rnd + 1, "loadavg": load, "quietpoll_file": r1.get("qp_file")})
+            log(f"  {name} round {rnd + 1}: load average {_fmt_load(load)}, quietpoll from {r1.get('qp_file')}")
+    res["quietpoll"] = _merge_worker_runs(worker_runs["after"])
+    res["quietpoll_runs"] = [x for x in run_log if x["version"] == "after"]
+    if a.before:
+        res["before_after"] = {
+            "before_label": a.before_label or a.before,
+            "after_label": a.after_label or "this tree",
+            "rounds": a.rounds,
+            "runs": run_log,
+            "before": _merge_worker_runs(worker_runs["before"])["ops"],
+            "after": res["quietpoll"]["ops"],
+        }
     for key, label in OPS:
         log(f"  {label:<48} {fmt_s(res['quietpoll']['ops'][key]['best'])}")
 

@@ -58,13 +58,15 @@ def run_measured(cmd, *, log, timeout=None, env=None, cwd=None, foreign=None, ph
 
 
 def machine_info() -> dict:
-    """CPU model, core count, memory, platform and the BLAS core type, as the docs report them."""
+    """CPU model, core count, memory, platform, the BLAS core type and the load average, as the docs report
+    them."""
     import platform
 
     info = {
         "platform": platform.platform(),
         "nproc": os.cpu_count(),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+        "loadavg": list(os.getloadavg()),  # 1, 5 and 15 minutes, when the facts were taken
     }
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

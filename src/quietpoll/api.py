@@ -31,8 +31,11 @@ def svydesign(
     fpc: str | Sequence[str] = (),
     nest: bool = False,
     lonely_psu: str = "fail",
+    adjust_domain_lonely: bool = False,
 ) -> TaylorDesign:
-    """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest)."""
+    """A Taylor-linearization design, as R's svydesign(ids, strata, weights/probs, fpc, nest);
+    `lonely_psu` and `adjust_domain_lonely` are R's options survey.lonely.psu and
+    survey.adjust.domain.lonely."""
     spec = DesignSpec(
         weights=weights,
         probs=probs,
@@ -41,6 +44,7 @@ def svydesign(
         fpc=_as_tuple(fpc),
         nest=nest,
         lonely_psu=lonely_psu,
+        adjust_domain_lonely=adjust_domain_lonely,
     )
     return TaylorDesign.from_spec(data, spec)
 
@@ -202,12 +206,26 @@ def as_svrepdesign(
 ) -> ReplicateDesign:
     """Replicate weights from a Taylor design's first stage, as R's as.svrepdesign: JK1, JKn, BRR,
     Fay (rho), bootstrap, subbootstrap (Rao-Wu)."""
-    from .design.builders import REPLICATE_TYPES, build_replicates
+    from .design.builders import REPLICATE_TYPES, build_replicates, canonical_type, r_text_order
 
     st = design.stages[0]
     popsize = None if st.popsize is None else st.popsize[st.units]
     strata = st.strata if design.has_strata else None
-    reps = build_replicates(type, strata, st.units, popsize=popsize, rho=rho, replicates=replicates, seed=seed, mse=mse)
+    # BRR/Fay: R gives strata Hadamard rows in the text order of their labels ("1", "10", "2", ...)
+    name = canonical_type(type) if isinstance(type, str) else None
+    half = name in REPLICATE_TYPES and REPLICATE_TYPES[name].half_sample
+    order = r_text_order([lab[0] for lab in st.labels]) if half and strata is not None else None
+    reps = build_replicates(
+        type,
+        strata,
+        st.units,
+        popsize=popsize,
+        rho=rho,
+        replicates=replicates,
+        seed=seed,
+        mse=mse,
+        stratum_order=order,
+    )
     rw = reps.factors * design.weights[:, None]
     # a built type that cannot be given as columns (subbootstrap) is kept as "other" with its scales
     kind = reps.type if REPLICATE_TYPES[reps.type].scales is not None else "other"

@@ -41,16 +41,16 @@ def factorize(*arrays) -> tuple[np.ndarray, int, list[tuple]]:
     return inverse, len(combined), labels
 
 
-def _factorize_one(a) -> tuple[np.ndarray, np.ndarray]:
-    if isinstance(a, pl.Series):
-        if not a.dtype.is_numeric():
+def _factorize_one(values) -> tuple[np.ndarray, np.ndarray]:
+    if isinstance(values, pl.Series):
+        if not values.dtype.is_numeric():
             # text: polars ranks without turning a million strings into Python objects
-            s = a.cast(pl.String)
-            uniq = s.unique().drop_nulls().sort()
-            codes = s.cast(pl.Enum(uniq.to_list())).to_physical().cast(pl.Int64).to_numpy()
-            return codes, uniq.to_numpy()
-        a = a.to_numpy()
-    a = np.asarray(a)
+            text = values.cast(pl.String)
+            text_uniq = text.unique().drop_nulls().sort()
+            text_codes = text.cast(pl.Enum(text_uniq.to_list())).to_physical().cast(pl.Int64).to_numpy()
+            return text_codes, text_uniq.to_numpy()
+        values = values.to_numpy()
+    a = np.asarray(values)
     if a.dtype.kind in "iub" and len(a):
         lo, hi = int(a.min()), int(a.max())
         if hi - lo < _RANGE_LIMIT:
@@ -62,9 +62,9 @@ def _factorize_one(a) -> tuple[np.ndarray, np.ndarray]:
         uniq, inv = np.unique(a, return_inverse=True)
         return inv.astype(np.int64), uniq
     s = pl.Series(a, dtype=pl.String) if a.dtype.kind in "OUS" else pl.Series(a)
-    uniq = s.unique().sort()
-    codes = s.replace_strict(uniq, pl.int_range(len(uniq), eager=True), return_dtype=pl.Int64)
-    return codes.to_numpy(), uniq.to_numpy()
+    s_uniq = s.unique().sort()
+    s_codes = s.replace_strict(s_uniq, pl.int_range(len(s_uniq), eager=True), return_dtype=pl.Int64)
+    return s_codes.to_numpy(), s_uniq.to_numpy()
 
 
 def _compress(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -76,8 +76,9 @@ def _compress(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inv.astype(np.int64)
 
 
-def column_array(frame: pl.DataFrame, name: str) -> np.ndarray:
-    """A grouping column as numpy: integers stay integers, categoricals become their text."""
+def column_array(frame: pl.DataFrame, name: str) -> np.ndarray | pl.Series:
+    """A grouping column for factorize(): numbers as numpy (integers stay integers); text, categoricals
+    and booleans as a polars String Series, which factorize() ranks in polars."""
     s = frame.get_column(name)
     if s.dtype in (pl.Categorical, pl.Enum) or s.dtype == pl.Boolean:
         s = s.cast(pl.String)
@@ -117,7 +118,7 @@ def combine_codes(codes, sizes) -> tuple[np.ndarray, list[np.ndarray]]:
     if full >= 2**63:
         raise ValueError("too many cells in the cross-classification")
     dt = np.uint16 if full <= 1 << 16 else np.uint32 if full <= 1 << 32 else np.int64
-    joint = np.zeros(n, dtype=dt)
+    joint: np.ndarray = np.zeros(n, dtype=dt)
     for c, k, s in zip(codes, radix, shift):
         joint *= k
         if s:  # -1 (no level) takes place 0

@@ -31,6 +31,9 @@ class QuietpollError(Exception):
     """
 
     exit_code = 2
+    # the option names of the command that was running, noted by a front end that writes parameters as
+    # its own options (the CLI: quietpoll.cli.errors); None when no front end noted them
+    cli_flags: frozenset[str] | None = None
 
     def __init__(self, message: str = "", *args: object, param: str | None = None, also: Sequence[str] = ()) -> None:
         self.template = str(message)

@@ -26,14 +26,17 @@ from __future__ import annotations
 import logging
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from quietpoll.errors import ColumnError, InputError
+
+if TYPE_CHECKING:
+    from quietpoll.design import DesignSpec
 
 __all__ = [
     "FILE_FORMATS",
@@ -44,6 +47,7 @@ __all__ = [
     "READ_FORMATS",
     "WRITE_FORMATS",
     "read_data",
+    "read_design_data",
     "write_data",
 ]
 
@@ -493,15 +497,18 @@ def _write_readstat(
             for code in codes:
                 if isinstance(code, bool) or not isinstance(code, (int, float)):
                     raise ColumnError(f"{shown}: value labels for numeric column {column!r} must have numeric codes")
-    column_labels = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
+    column_labels: dict[str, str | None] | None = {str(c): str(t) for c, t in (variable_labels or {}).items()} or None
     if fmt == "dta":
-        pyreadstat.write_dta(frame, p, column_labels=column_labels, variable_value_labels=labels or None)
+        # Stata labels numeric columns only, and every code was checked a number above
+        numeric = {c: {k: t for k, t in codes.items() if isinstance(k, (int, float))} for c, codes in labels.items()}
+        pyreadstat.write_dta(frame, p, column_labels=column_labels, variable_value_labels=numeric or None)
     else:
         pyreadstat.write_sav(
             frame,
             p,
             column_labels=column_labels,
-            variable_value_labels=labels or None,
+            # pyreadstat annotates number codes only, but writes text codes of text columns (SPSS labels those)
+            variable_value_labels=labels or None,  # type: ignore[arg-type]
             compress=fmt == "zsav",
         )
 
@@ -519,3 +526,20 @@ register_format(FileFormat("xls", ("xls",), "Excel .xls workbook", read=_excel_r
 register_format(FileFormat("sav", ("sav",), "SPSS .sav file", read=_readstat_reader, write=_write_readstat))
 register_format(FileFormat("zsav", ("zsav",), "SPSS .zsav file", read=_readstat_reader, write=_write_readstat))
 register_format(FileFormat("dta", ("dta",), "Stata .dta file", read=_readstat_reader, write=_write_readstat))
+
+
+def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
+    """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
+    `columns` need."""
+    import fnmatch
+
+    wanted = set(spec.columns()) | set(columns)
+    rep = spec.replicates
+    items = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
+    globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
+    globs += [c for c in columns if "*" in c]  # e.g. "q/*": a select_multiple's 0/1 columns (Kobo)
+
+    def keep(names: list[str]) -> list[str]:
+        return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
+
+    return read_data(path, columns=keep).frame

@@ -20,7 +20,7 @@ weighting are applied.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ import polars as pl
 
 from .design import DesignSpec
 from .errors import QuietpollError, StudyError
+from .io import read_design_data
 from .study import StudyConfig, load_study
 
 if TYPE_CHECKING:
@@ -148,6 +149,7 @@ def prepare_study(
     columns: Sequence[str] | None = None,
     instrument: Any = None,
     responses: Any = None,
+    typed: pl.DataFrame | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> PreparedStudy:
     """Take a study (StudyConfig, folder or study.toml) to its prepared state (see the module docstring).
@@ -157,7 +159,8 @@ def prepare_study(
     ``design.build``). weighting=False stops before [weighting]. derived: columns added to the analysis
     frame (name -> polars expression) before the design is built. columns: for a study without a
     questionnaire, the columns to read besides the design's and the weighting's (default: all).
-    instrument, responses: already read by the caller (:func:`read_study`). progress(step) is called
+    instrument, responses: already read by the caller (:func:`read_study`); typed: their answers already
+    typed from the form by the caller (``type_responses(responses.main, instrument)``). progress(step) is called
     with each of STEPS."""
     step = progress or (lambda s: None)
     cfg = config if isinstance(config, StudyConfig) else load_study(config)
@@ -191,7 +194,7 @@ def prepare_study(
         step(STEPS[2])
         quality = quality_report(raw, instrument, interviewer=q.interviewer, seed=q.seed, threshold=q.threshold)
         flagged, exclusions = _exclusions(quality, q.drop_flagged)
-        frame = type_responses(raw, instrument)
+        frame = typed if typed is not None and typed.height == raw.height else type_responses(raw, instrument)
         # choices as text: levels are ordered by the form where it matters (the report's own tables)
         enums = [c for c, t in frame.schema.items() if isinstance(t, (pl.Enum, pl.Categorical))]
         frame = frame.with_columns(pl.col(c).cast(pl.String) for c in enums)
@@ -259,25 +262,6 @@ def _plain_data(cfg: StudyConfig, data, spec: DesignSpec, columns: Sequence[str]
     made = {r.name for r in cfg.recode}
     sources = [r.source for r in cfg.recode if r.source not in made]
     return read_design_data(path, spec, [*(c for c in [*columns, *targets] if c not in made), *sources])
-
-
-def read_design_data(path: str | Path, spec: DesignSpec, columns: Iterable[str] = ()) -> pl.DataFrame:
-    """Only the columns of a data file that the design (its columns, its replicate-weight globs) and
-    `columns` need."""
-    import fnmatch
-
-    from .io import read_data
-
-    wanted = set(spec.columns()) | set(columns)
-    rep = spec.replicates
-    items = [] if rep is None else ([rep.columns] if isinstance(rep.columns, str) else list(rep.columns))
-    globs = [g.strip() for item in items for g in item.split(",") if g.strip()]
-    globs += [c for c in columns if "*" in c]  # e.g. "q/*": a select_multiple's 0/1 columns (Kobo)
-
-    def keep(names: list[str]) -> list[str]:
-        return [c for c in names if c in wanted or any(fnmatch.fnmatchcase(c, g) for g in globs)]
-
-    return read_data(path, columns=keep).frame
 
 
 def _exclusions(quality: QualityReport, drop: bool) -> tuple[tuple[int, ...], tuple[Exclusion, ...]]:

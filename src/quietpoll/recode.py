@@ -27,11 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from .errors import StudyError
+
+if TYPE_CHECKING:
+    from polars.expr.whenthen import ChainedThen, Then
 
 __all__ = ["Recode", "parse_recode", "apply_recode"]
 
@@ -157,7 +160,7 @@ def _recoded(r: Recode) -> pl.Expr:
         grouped = text.replace_strict(mapping, default=default, return_dtype=pl.String)
         return pl.when(col.is_null()).then(pl.lit(None, dtype=pl.String)).otherwise(grouped)
     labels = list(r.levels)
-    expr = pl.when(col < r.bands[0]).then(pl.lit(None, dtype=pl.String))
+    expr: Then | ChainedThen = pl.when(col < r.bands[0]).then(pl.lit(None, dtype=pl.String))
     for (a, b), label in zip(zip(r.bands, r.bands[1:]), labels):
         expr = expr.when((col >= a) & (col < b)).then(pl.lit(label))
     return expr.when(col >= r.bands[-1]).then(pl.lit(labels[-1])).otherwise(pl.lit(None, dtype=pl.String))

@@ -6,7 +6,7 @@ Every section is a frozen dataclass; relative paths are taken from the study fol
     [instrument]   InstrumentSection  path (the XLSForm)
     [data]         DataSection        path (the responses), keep (which interviews the analysis uses)
     [design]       DesignSpec         design/spec.py (weights, probs, strata, ids, fpc, nest, lonely_psu,
-                                      [design.replicates])
+                                      adjust_domain_lonely, [design.replicates])
     [weighting]    WeightingSpec      weighting/apply.py (method, targets, targets_csv, population, ...)
     [quality]      QualitySection     interviewer, drop_flagged, seed, threshold
     [collect]      CollectSection     store, text_max_bytes, disguise
@@ -120,7 +120,19 @@ class CollectSection:
 
 # --- [report] and [[report.indicators]] ---------------------------------------------------------------
 
-REPORT_KEYS = {"language", "min_cell", "max_ci_width", "min_n", "by", "level", "dominance", "p_percent", "indicators"}
+REPORT_KEYS = {
+    "language",
+    "min_cell",
+    "max_ci_width",
+    "min_n",
+    "by",
+    "level",
+    "dominance",
+    "p_percent",
+    "indicators",
+    "description",
+    "description_ko",
+}
 INDICATOR_KEYS = {"id", "label", "label_ko", "variable", "level", "list_experiment", "randomized_response", "direct"}
 RR_KEYS = {"answer", "design", "p_truth", "p_yes", "p", "p_unrelated"}
 
@@ -177,6 +189,14 @@ class ReportOptions:
     indicators: tuple[Indicator, ...] = ()
     study: StudySection = field(default_factory=StudySection)
     language_set: bool = False  # language was given in [report] (export then uses it, else the form's)
+    description: str | None = None  # the study's own framing paragraph at the top of the report
+    description_ko: str | None = None  # the same in Korean
+
+    def description_text(self, language: str) -> str | None:
+        """[report] description (description_ko in a Korean report, when given); None: no framing text."""
+        if base_language(language) == "Korean" and self.description_ko:
+            return self.description_ko
+        return self.description
 
     @property
     def synthetic(self) -> bool:
@@ -263,6 +283,9 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         raise ReportError(f"[report] dominance must be [n >= 1, 0 < k <= 100], got {list(dom)}")
     if p_percent is not None and not 0 < p_percent <= 100:
         raise ReportError(f"[report] p_percent must be in (0, 100], got {p_percent}")
+    for key in ("description", "description_ko"):
+        if rep.get(key) is not None and not (isinstance(rep[key], str) and rep[key].strip()):
+            raise ReportError(f"[report] {key} must be text (in quotes): the report's opening paragraph")
     by = rep.get("by", [])
     by = (by,) if isinstance(by, str) else tuple(by)
     return ReportOptions(
@@ -277,6 +300,8 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         indicators=indicators,
         study=study or StudySection(),
         language_set="language" in rep,
+        description=rep.get("description"),
+        description_ko=rep.get("description_ko"),
     )
 
 

@@ -33,7 +33,7 @@ def files(tmp_path_factory):
     )
     cells.write_csv(tmp / "cells.csv")
     cells.drop("region").group_by("sex").agg(pl.col("N").sum()).write_csv(tmp / "no_region.csv")
-    cells.with_columns(pl.lit("x").alias("cohort")).write_csv(tmp / "extra_term.csv")
+    cells.with_columns(age_band=pl.lit("18-29")).write_csv(tmp / "extra_term.csv")  # a model term not in the data
     return tmp
 
 
@@ -71,8 +71,8 @@ def test_mrp_rows_follow_the_contract(files, capsys):
     "extra, words",
     [
         (["--poststrat", "no_region.csv"], "region"),  # a grouping variable missing from the cells
+        (["--poststrat", "extra_term.csv"], "'age_band'"),  # a model term absent from the data
         ([], "--poststrat"),  # no cells and no study targets
-        (["--poststrat", "extra_term.csv"], "cohort"),  # a cell variable (model term) absent from the data
         (["--poststrat", "cells.csv", "--format", "csv"], "not csv"),
     ],
 )

@@ -117,7 +117,7 @@ def test_ml_list_and_rr_models_run(tmp_path, capsys):
         (["count ~ nope", "--list-experiment", "--treatment", "treat"], "nope"),
         (["count ~ x1", "--list-experiment", "--treatment", "treat", "--randomized-response"], "give one"),
         (["treat ~ x1", "--randomized-response"], "--rr-design"),
-        (["treat ~ nope", "--randomized-response", "--rr-design", "warner", "--rr-p", "0.7"], "nope"),
+        (["treat ~ x1 + nope", "--randomized-response", "--rr-design", "warner", "--rr-p", "0.7"], "'nope'"),
         (["treat ~ x1", "--randomized-response", "--rr-design", "warner", "--rr-p", "0.5"], "p"),
     ],
 )

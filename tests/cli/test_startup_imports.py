@@ -41,3 +41,46 @@ def test_the_public_api_loads_on_first_use():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
+def test_every_registered_command_loads_under_its_own_name():
+    import click
+
+    from quietpoll.cli import COMMANDS, cli
+
+    ctx = click.Context(cli)
+    assert cli.list_commands(ctx) == sorted(COMMANDS)
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert isinstance(command, click.Command) and command.name == name
+    assert cli.get_command(ctx, "no-such-command") is None
+
+
+def test_a_command_imports_only_its_own_module():
+    code = (
+        "import json, sys, contextlib, io\n"
+        "from quietpoll.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['estimate', '--help'])\n"
+        "print(json.dumps(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('quietpoll.cli.'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    assert "estimate" in loaded
+    assert not loaded & {"collect", "release", "report", "demo", "model", "checks"}
+
+
+def test_a_lazy_estimator_name_is_the_function_whatever_was_imported_first():
+    """No estimator module shares its name with the function the package exports lazily: importing the
+    module first would otherwise leave the module where the function belongs."""
+    code = (
+        "import importlib, pkgutil, quietpoll.estimators as e\n"
+        "mods = {m.name for m in pkgutil.iter_modules(e.__path__)}\n"
+        "clash = sorted(set(e._WHERE) & mods)\n"
+        "for m in mods:\n    importlib.import_module('quietpoll.estimators.' + m)\n"
+        "import quietpoll\n"
+        "bad = [n for n in e._WHERE if not callable(getattr(e, n)) and n != 'CI_METHODS']\n"
+        "print(clash, bad, callable(quietpoll.quantile))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.strip() == "[] [] True", out.stdout + out.stderr

@@ -135,7 +135,9 @@ def test_cli_choices_come_from_the_registries():
 
     from quietpoll.cli import cli
 
-    opt = next(p for p in cli.commands["estimate"].params if "--rep-type" in p.opts)
+    estimate = cli.get_command(click.Context(cli), "estimate")
+    assert estimate is not None
+    opt = next(p for p in estimate.params if "--rep-type" in p.opts)
     assert isinstance(opt.type, click.Choice) and list(opt.type.choices) == sorted(REPLICATE_TYPES)
 
 

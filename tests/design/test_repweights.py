@@ -52,3 +52,29 @@ def test_rowwise_weights_stay_dense():
     n = 500
     cols = [rng.uniform(1, 2, n) for _ in range(10)]
     assert not RepWeights.from_columns(cols, np.ones(n)).compressed
+
+
+def test_cross_totals_compressed_equals_dense():
+    """X' diag(w_r) X and X' diag(w_r) y per replicate: the per-pattern path equals the dense one."""
+    from quietpoll.design.repweights import RepWeights
+
+    rng = np.random.default_rng(5)
+    n, R, P = 600, 12, 30
+    psu = rng.integers(0, P, n)
+    w = rng.uniform(1, 4, n)
+    W = w[:, None] * rng.poisson(1.0, (P, R)).astype(float)[psu]
+    X = np.asfortranarray(np.column_stack([np.ones(n), rng.normal(size=n), rng.integers(0, 2, n)]))
+    y = rng.normal(size=n)
+    comp = RepWeights.from_dense(W, w)
+    dense = RepWeights.from_dense(W, w, compress=False)
+    assert comp.compressed and not dense.compressed
+    want_G = np.einsum("ir,ij,ik->rjk", W, X, X)
+    want_h = W.T @ (X * y[:, None])
+    for rw in (comp, dense):
+        G, h = rw.cross_totals(slice(None), X, y)
+        np.testing.assert_allclose(G, want_G, rtol=1e-12)
+        np.testing.assert_allclose(h, want_h, rtol=1e-12)
+    rows = np.flatnonzero(rng.random(n) < 0.6)
+    G, h = comp.cross_totals(rows, X[rows], y[rows])
+    np.testing.assert_allclose(G, np.einsum("ir,ij,ik->rjk", W[rows], X[rows], X[rows]), rtol=1e-12)
+    np.testing.assert_allclose(h, W[rows].T @ (X[rows] * y[rows, None]), rtol=1e-12)

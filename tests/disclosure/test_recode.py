@@ -77,3 +77,11 @@ def test_bad_columns():
         apply_recodes(df, [parse_recode("when=top:1")])
     with pytest.raises(DisclosureError, match="twice"):
         apply_recodes(df, [parse_recode("age=top:1"), parse_recode("age=years:5")])
+
+
+@pytest.mark.parametrize("column", ["age", "score"])
+def test_top_code_without_value_is_refused(column):
+    # a Recode built in Python without its value: refused by name, never a silent no-op or a TypeError
+    df = pl.DataFrame({"age": [1, 2], "score": [1.5, 2.5]})
+    with pytest.raises(DisclosureError, match=f"top-code of '{column}' has no value"):
+        apply_recodes(df, [Recode(column, "top")])

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from quietpoll.errors import QuietpollError
-from quietpoll.estimators.contrast import compare_domains, contrast
+from quietpoll.estimators.contrasts import compare_domains, contrast
 
 
 class Fake:

@@ -188,3 +188,20 @@ def test_a_column_named_like_a_constant_is_a_column(strat):
     des = qp.svydesign(d, strata="stype", weights="pw", fpc="fpc")
     res = qp.glm(des, "api00 ~ T")
     np.testing.assert_allclose(res.coef, qp.glm(strat, "api00 ~ ell").coef, rtol=1e-12)
+
+
+def test_integer_factor_levels_by_counting_equal_sorting():
+    """factor() of integers spanning a short range (counted) gives np.unique's levels and codes; a
+    wide range falls back to sorting."""
+    from quietpoll.estimators.formula import _factor, _small_int_levels
+
+    rng = np.random.default_rng(2)
+    for v in (rng.integers(-7, 9, 500), np.array([40, 3, 3, 40, 12], dtype=np.uint16), np.array([5])):
+        lv, codes = _small_int_levels(v)
+        want_lv, want_codes = np.unique(v, return_inverse=True)
+        assert lv.dtype == want_lv.dtype
+        np.testing.assert_array_equal(lv, want_lv)
+        np.testing.assert_array_equal(codes, want_codes.reshape(-1))
+    assert _small_int_levels(np.array([0, 10**9, 5])) is None
+    f = _factor(np.array([10, -2, 10, 3]))
+    assert list(f.cat.categories) == ["-2", "3", "10"] and f.cat.codes.tolist() == [2, 0, 2, 1]

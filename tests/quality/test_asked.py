@@ -23,3 +23,31 @@ def test_skipped_questions_are_not_missing(tmp_path):
     report = quality_report(frame, form, threshold=0.9).to_dict()["item_nonresponse"]
     row = next(r for r in report["by_question"] if r["question"] == "watch_freq")
     assert row["asked"] == int(watchers.sum()) and row["missing"] == 0  # the skipped ones are not "missing"
+
+
+def test_validate_and_asked_mask_evaluate_each_expression_once(tmp_path, monkeypatch):
+    """A group's relevance is evaluated once for all its questions, and asked_mask on the frame validate
+    just checked reuses validate's values; another frame (even an equal one) is evaluated afresh, with the
+    same result."""
+    from quietpoll.quality import validation
+
+    study = create_study(tmp_path / "s")
+    form = load_instrument(study / "form.xlsx")
+    frame = template_responses(60).with_columns(pl.col("*").cast(pl.String))
+    calls: list[str] = []
+    original = validation._Checker._evaluate
+
+    def counting(self, q, expression, *, current):
+        calls.append(expression)
+        return original(self, q, expression, current=current)
+
+    monkeypatch.setattr(validation._Checker, "_evaluate", counting)
+    validation.validate(frame, form)
+    shared_exprs = [c for c in calls if "." not in c]  # one reading "." (a constraint) is per question
+    assert shared_exprs and len(shared_exprs) == len(set(shared_exprs))  # each distinct expression once
+    first = len(calls)
+    questions = ["watch_freq", "ever_watched", "consent"]
+    shared = validation.asked_mask(frame, form, questions)
+    assert len(calls) == first  # nothing evaluated again on the same frame
+    fresh = validation.asked_mask(frame.clone(), form, questions)
+    assert len(calls) > first and shared.equals(fresh)

@@ -268,3 +268,67 @@ def test_near_duplicates_pairs_once_sorted():
 def test_missing_column():
     with pytest.raises(ColumnError, match="nope"):
         percent_match(pl.DataFrame({"a": [1]}), ["a", "nope"])
+
+
+# ---------------------------------------------------------------------------------------------
+# the null simulation's fast paths give what the plain ones gave (so thresholds did not move)
+
+
+def _choice_draws(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The simulation as it was written first: rng.choice per question."""
+    out = np.empty_like(codes)
+    for k in range(codes.shape[1]):
+        counts = np.bincount(codes[:, k] + 1)
+        out[:, k] = rng.choice(counts.size, size=codes.shape[0], p=counts / counts.sum()) - 1
+    return out
+
+
+def _random_codes(seed: int) -> np.ndarray:
+    """SYNTHETIC codes: few-level and many-level questions (uuids, counts), some with nulls, some without."""
+    g = np.random.default_rng(seed)
+    n, nq = int(g.integers(2, 300)), int(g.integers(1, 50))
+    codes = g.integers(-1, g.integers(1, 400, size=nq), size=(n, nq)).astype(np.int32)
+    full = g.random(nq) < 0.4
+    codes[:, full] = np.maximum(codes[:, full], 0)
+    return codes
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_null_draws_equal_rng_choice(seed):
+    from quietpoll.quality.duplicates import _NullSampler
+
+    codes = _random_codes(seed)
+    sampler = _NullSampler(codes)
+    r1, r2 = np.random.default_rng(seed), np.random.default_rng(seed)
+    for _ in range(3):
+        assert np.array_equal(sampler.draw(r2), _choice_draws(codes, r1))
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_null_statistic_equals_largest_percent_match(seed):
+    from quietpoll.quality.duplicates import _MaxShare, _percent_match_codes
+
+    codes = _random_codes(seed)
+    for min_compared, block in ((1, 1024), (3, 7), (len(codes[0]) + 1, 50)):
+        share = _percent_match_codes(codes, 1024, min_compared).share
+        want = float(np.nanmax(share)) if np.isfinite(share).any() else float("nan")
+        got = _MaxShare(codes, block, min_compared)(codes)
+        assert (np.isnan(want) and np.isnan(got)) or got == want
+
+
+def test_simulation_stops_early_only_when_clearly_below_the_floor():
+    """With a floor (the caller uses max(quantile, floor)) the draws stop at 100 when the maxima are far
+    below it; the first 100 draws are those of the full run; near the floor every draw is made."""
+    from quietpoll.quality.duplicates import EARLY_DRAWS, _simulated_maxima
+
+    rng = np.random.default_rng(8)  # SYNTHETIC: 40 varied questions -> chance maxima far below 0.85
+    codes = rng.integers(0, 6, size=(120, 40)).astype(np.int32)
+    full = _simulated_maxima(codes, 300, 0, 1024, 10)
+    early = _simulated_maxima(codes, 300, 0, 1024, 10, floor=0.85)
+    assert full.size == 300 and early.size == EARLY_DRAWS == 100
+    assert np.array_equal(early, full[:100]) and early.mean() + 6 * early.std(ddof=1) < 0.85
+    homogeneous = (rng.random((120, 40)) < 0.05).astype(np.int32)  # chance maxima near 1: no early stop
+    assert _simulated_maxima(homogeneous, 300, 0, 1024, 10, floor=0.85).size == 300
+    frame = pl.DataFrame(codes, schema=[f"q{j}" for j in range(40)])
+    assert null_threshold(frame, frame.columns, simulations=300) == float(np.quantile(full, 0.99))
+    assert null_threshold(frame, frame.columns, simulations=300, floor=0.85) == float(np.quantile(early, 0.99))

@@ -32,7 +32,7 @@ import pytest
 
 import quietpoll as qp
 from quietpoll.design import DesignSpec
-from quietpoll.estimators.contrast import Estimates, compare_domains, contrast
+from quietpoll.estimators.contrasts import Estimates, compare_domains, contrast
 from quietpoll.estimators.crosstab import crosstab
 from quietpoll.estimators.descriptives import svytable, svyvar
 from quietpoll.estimators.margins import predictive_margins

@@ -78,6 +78,7 @@ def test_placeholders_match(korean):
 def test_languages():
     assert locale_of("Korean") == "ko" and locale_of("Korean (ko)") == "ko"
     assert locale_of("English") == "en" and locale_of(None) == "en"
+    assert locale_of("korean") == "ko" and locale_of("english") == "en"  # a Kobo form's own spelling
     assert translations("English").gettext("Weighting") == "Weighting"
     assert translations("Korean").gettext("Weighting") == "가중"
     ko = translations("Korean (ko)")

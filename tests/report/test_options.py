@@ -72,6 +72,9 @@ def test_language_resolution():
 
     assert resolve_language("Korean", ("English (en)", "Korean (ko)")) == "Korean (ko)"
     assert resolve_language("Korean", ("English", "Korean")) == "Korean"
+    assert resolve_language("English", ("english", "french")) == "english"  # a Kobo form's own spelling
+    with pytest.raises(ReportError, match="unknown language 'German'"):
+        resolve_language("German", ("english", "french"))
     with pytest.raises(ReportError, match="unknown language 'Japanese'"):
         resolve_language("Japanese", ("English (en)", "Korean (ko)"))
 

@@ -8,48 +8,65 @@ runs, so `quietpoll --version` starts fast."""
 
 from __future__ import annotations
 
+import importlib
 import warnings
 
 import click
 
 from ..errors import QuietpollError
-from . import checks, collect, demo, disclosure, estimate, instrument, model, release, report, weight
 from .errors import QuietpollGroup, render_error
 
 __all__ = ["COMMANDS", "cli", "main"]
 
 
-@click.group(cls=QuietpollGroup, context_settings={"help_option_names": ["-h", "--help"]})
+#: Every command of the CLI, by name: the module of this package that defines it and its attribute there.
+#: The root group registers these and no others, and imports a command's module only when that command
+#: (or the list of commands, for --help) is asked for, so one command does not pay for the others' imports.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "estimate": ("estimate", "estimate"),
+    "crosstab": ("estimate", "crosstab"),
+    "model": ("model", "model"),
+    "ttest": ("model", "ttest"),
+    "weight": ("weight", "weight"),
+    "validate": ("checks", "validate"),
+    "quality": ("checks", "quality"),
+    "disclosure": ("disclosure", "disclosure"),
+    "release": ("release", "release"),
+    "report": ("report", "report"),
+    "export": ("report", "export"),
+    "init": ("instrument", "init"),
+    "codebook": ("instrument", "codebook"),
+    "demo": ("demo", "demo"),
+    "keys": ("collect", "keys"),
+    "tokens": ("collect", "tokens"),
+    "store": ("collect", "store_group"),
+    "pull": ("collect", "pull"),
+    "import-odk": ("collect", "import_odk"),
+    "serve": ("collect", "serve"),
+}
+
+
+class _RootGroup(QuietpollGroup):
+    """The root group: its commands are `COMMANDS`, each imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, attr = where
+        command = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        if command.name != cmd_name:  # the registry and the command's own name must agree
+            raise RuntimeError(f"COMMANDS[{cmd_name!r}] is the command {command.name!r}")
+        return command
+
+
+@click.group(cls=_RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="quietpoll")
 def cli() -> None:
     """quietpoll: surveys of closed societies, from questionnaire to published numbers."""
-
-
-#: Every command of the CLI: the root group registers these and no others.
-COMMANDS: tuple[click.Command, ...] = (
-    estimate.estimate,
-    estimate.crosstab,
-    model.model,
-    model.ttest,
-    weight.weight,
-    checks.validate,
-    checks.quality,
-    disclosure.disclosure,
-    release.release,
-    report.report,
-    report.export,
-    instrument.init,
-    instrument.codebook,
-    demo.demo,
-    collect.keys,
-    collect.tokens,
-    collect.store_group,
-    collect.pull,
-    collect.import_odk,
-    collect.serve,
-)
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv: list[str] | None = None) -> int:

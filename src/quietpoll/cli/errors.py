@@ -48,7 +48,7 @@ class QuietpollGroup(click.Group):
 def render_error(e: QuietpollError) -> str:
     """The error's message with every parameter written as the running command's flag (as the parameter
     name when the command has no such flag, e.g. a study.toml key reached from `report`)."""
-    own = getattr(e, "cli_flags", None)
+    own = e.cli_flags
 
     def name(param: str) -> str:
         f = flag(param)

@@ -53,6 +53,14 @@ def _ci_methods() -> tuple[str, ...]:
 @click.option("--rr-p-unrelated", type=float, help="Unrelated question: known yes share of the unrelated question.")
 @click.option("--by", multiple=True, help="Domain columns COL[,COL...].")
 @click.option(
+    "--repeat",
+    "repeat",
+    metavar="TABLE",
+    help="Estimate on a repeat table (a sheet of DATA, or the file DATA-TABLE beside it, e.g. a household "
+    "roster) with its parent's design: each row takes its interview's weight, strata and clusters, and the "
+    "interview (or its cluster) stays the sampling unit.",
+)
+@click.option(
     "--model",
     "model_",
     type=click.Choice(["design", "mrp"]),
@@ -100,6 +108,7 @@ def estimate(
     rr_p,
     rr_p_unrelated,
     by,
+    repeat,
     model_,
     poststrat,
     mrp_seed,
@@ -142,6 +151,8 @@ def estimate(
         + [f"{v}/*" for v in split(props)]  # a select_multiple's 0/1 columns, as Kobo and ODK export them
     )
     if model_ == "mrp":
+        if repeat:
+            raise QuietpollError("--repeat goes with design-based estimates, not --model mrp")
         _mrp(
             design,
             data,
@@ -157,7 +168,7 @@ def estimate(
         return
     if poststrat:
         raise QuietpollError("--poststrat goes with --model mrp")
-    frame, des = design.load(data, analysis)
+    frame, des = design.load_repeat(data, repeat, analysis) if repeat else design.load(data, analysis)
     from ..estimators.multiselect import one_share_per_option, select_multiple_columns
 
     multi = select_multiple_columns(frame, split(props))
@@ -275,11 +286,11 @@ def _mrp(design, data, props, by, list_experiment, control_items, poststrat, lev
 
 def domain_differences(table, by: str, level: float, df_: str | float = "design") -> list[dict]:
     """Each domain of `by` minus the first, per statistic and variable, from the table's joint covariance
-    (quietpoll.estimators.contrast.compare_domains): rows of the estimate contract with "statistic":
+    (quietpoll.estimators.contrasts.compare_domains): rows of the estimate contract with "statistic":
     "difference", "domain" and "reference" ({by: level}), "of" (the statistic compared) and "p"."""
     import numpy as np
 
-    from ..estimators.contrast import Estimates, compare_domains
+    from ..estimators.contrasts import Estimates, compare_domains
 
     b, V = table.coef(), table.vcov()
     groups: dict[tuple, list[int]] = {}

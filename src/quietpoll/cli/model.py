@@ -179,7 +179,7 @@ def model(
         if ames:
             out["ame"] = [r for v in ames for r in ame(res, v)]
     if contrasts:
-        from ..estimators.contrast import contrast
+        from ..estimators.contrasts import contrast
 
         out["contrasts"] = contrast(res, list(contrasts)).rows()
     fmt = fmt or default_format()

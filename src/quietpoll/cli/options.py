@@ -141,6 +141,12 @@ _DESIGN_OPTIONS = [
     click.option("--fpc", multiple=True, help="Population size or sampling fraction per stage: COL[,COL...]."),
     click.option("--nest", is_flag=True, default=None, help="Cluster ids are unique only within strata."),
     click.option("--lonely-psu", type=LazyChoice(_lonely_psu), help="Strata with one PSU (R's survey.lonely.psu)."),
+    click.option(
+        "--adjust-domain-lonely",
+        is_flag=True,
+        default=None,
+        help="A domain in one PSU of a stratum counts as lonely (R's survey.adjust.domain.lonely).",
+    ),
     click.option("--repweights", help="Replicate weight columns: a glob such as 'rw*'."),
     click.option(
         "--rep-type",
@@ -169,6 +175,7 @@ _DESIGN_KEYS = (
     "fpc",
     "nest",
     "lonely_psu",
+    "adjust_domain_lonely",
     "repweights",
     "rep_type",
     "rho",
@@ -191,6 +198,7 @@ class DesignFlags:
     fpc: tuple[str, ...] = ()
     nest: bool | None = None
     lonely_psu: str | None = None
+    adjust_domain_lonely: bool | None = None
     repweights: str | None = None
     rep_type: str | None = None
     rho: float | None = None
@@ -252,6 +260,9 @@ class DesignOptions:
             fpc=flags.fpc or spec.fpc,
             nest=flags.nest if flags.nest is not None else spec.nest,
             lonely_psu=flags.lonely_psu or spec.lonely_psu,
+            adjust_domain_lonely=(
+                flags.adjust_domain_lonely if flags.adjust_domain_lonely is not None else spec.adjust_domain_lonely
+            ),
             replicates=rep,
         )
         return cls(study=cfg, spec=spec, flags=flags, build_from=build_from)
@@ -274,19 +285,60 @@ class DesignOptions:
         checked and flagged interviews excluded as [quality] says, exactly as report, export and weight
         have them). Without a study only the columns the design and the `analysis` columns need are
         loaded."""
-        from ..pipeline import prepare_study, read_design_data
-
         cfg = self.study
         path = Path(data) if data else (cfg.data_path if cfg else None)
         if path is None:
             raise QuietpollError("no data: give a DATA file or --study with a [data] path")
         if cfg is not None:
+            from ..pipeline import prepare_study
+
             prepared = prepare_study(
                 cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting, columns=list(analysis)
             )
             return prepared.frame, prepared.weighted  # weighted in the same run, so the SEs reflect it
+        from ..io import read_design_data
+
         frame = read_design_data(path, self.spec, analysis)
         return frame, self.build(frame)
+
+    def load_repeat(self, data: str | None, name: str, analysis: Iterable[str] = (), weighting: bool = True):
+        """The repeat table `name` of DATA (or of the study's data) with its parent's design
+        (quietpoll.repeats.with_parent_design): each repeat row carries its parent interview's weight,
+        strata and clusters, and the parent (or its cluster) is the primary sampling unit; the `analysis`
+        columns the repeat table lacks are taken from the parent (a household's --by column). With a study
+        the parents are those the study pipeline keeps, and their final weights (after [weighting],
+        taken as fixed) are the repeat rows' weights."""
+        from dataclasses import replace
+
+        from ..pipeline import prepare_study, read_design_data
+        from ..repeats import PARENT_LINKS, read_repeat_table, with_parent_design
+
+        cfg = self.study
+        path = Path(data) if data else (cfg.data_path if cfg else None)
+        if path is None:
+            raise QuietpollError("no data: give a DATA file or --study with a [data] path")
+        links = [m for _, m in PARENT_LINKS]
+        wanted = [c for c in analysis if "*" not in c]
+        if cfg is not None:
+            prepared = prepare_study(
+                cfg, data=data, design=self.spec, build_design=self.build, weighting=weighting, columns=links + wanted
+            )
+            repeats = getattr(prepared.responses, "repeats", None) or {}
+            table = repeats[name] if name in repeats else read_repeat_table(path, name)
+            main = prepared.raw
+            weights = None
+            if prepared.weighted is not prepared.design:  # [weighting]: the final weights, as fixed weights
+                import polars as pl
+
+                weights = pl.Series(prepared.weighted.weights)
+            frame, spec = with_parent_design(
+                main, table, self.spec, name, analysed=prepared.frame, weights=weights, parent_columns=wanted
+            )
+        else:
+            table = read_repeat_table(path, name)
+            main = read_design_data(path, self.spec, links + [c for c in wanted if c not in table.columns])
+            frame, spec = with_parent_design(main, table, self.spec, name, parent_columns=wanted)
+        return frame, replace(self, spec=spec).build(frame)
 
 
 def design_options(f: Callable) -> Callable:

@@ -56,6 +56,7 @@ __all__ = [
     "build_replicates",
     "hadamard",
     "register_replicate_type",
+    "r_text_order",
 ]
 
 
@@ -307,8 +308,8 @@ def _brr(
 def _bootstrap_common(units: _PSUs, what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     codes, idx, n_h = _strata_in_appearance_order(units.stratum)
     certain = np.zeros(codes.size, dtype=bool)
-    if units.popsize is not None:
-        n_pop = _population_sizes(units, idx, n_h)
+    n_pop = _population_sizes(units, idx, n_h)
+    if n_pop is not None:
         certain = n_pop == n_h
     lonely = (n_h == 1) & ~certain
     if np.any(lonely):
@@ -343,7 +344,7 @@ def _bootstrap(units: _PSUs, replicates: int, rng: np.random.Generator) -> tuple
             copies[rng.permutation(n)[: big_n % n]] += 1
             counts = rng.multivariate_hypergeometric(copies, n, size=replicates)
         table[members, :] = counts.T
-    nbar = 1.0 / np.mean(1.0 / n_h)
+    nbar = 1.0 / float(np.mean(1.0 / n_h))
     scale = nbar / ((nbar - 1.0) * (replicates - 1)) if nbar > 1 else 0.0
     return table, scale, np.ones(replicates)
 
@@ -357,6 +358,36 @@ def _subbootstrap(units: _PSUs, replicates: int, rng: np.random.Generator) -> tu
         counts = rng.multinomial(n - 1, np.full(n, 1.0 / n), size=replicates)
         table[members, :] = counts.T * (n / (n - 1))
     return table, 1.0 / (replicates - 1), np.ones(replicates)
+
+
+def _r_character(value) -> str:
+    """R's as.character of one stratum label: integers as digits, doubles to 15 significant digits
+    in the shorter of fixed and scientific notation (R's rule with scipen 0), text as is."""
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        v = float(f"{float(value):.15g}")
+        if v == int(v) and abs(v) < 1e15:
+            fixed = str(int(v))
+        else:
+            fixed = np.format_float_positional(v, trim="-")
+        mant, _, exp = f"{v:.15e}".partition("e")
+        mant = mant.rstrip("0").rstrip(".")
+        e = int(exp)
+        sci = f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
+        return fixed if len(fixed) <= len(sci) else sci
+    return str(value)
+
+
+def r_text_order(labels) -> np.ndarray:
+    """The stratum codes 0..H-1 (labels[k] is the label of code k) in the order R's brrweights gives
+    them Hadamard rows: the sort of ``as.character(label)``.  Numeric labels sort as text
+    ("1", "10", "11", "2", ...); text is compared by code point (R's sort in the C locale; R in
+    another collation locale may order mixed-case labels differently)."""
+    text = [_r_character(v) for v in labels]
+    return np.array(sorted(range(len(text)), key=lambda k: text[k].encode("utf-8")), dtype=np.int64)
 
 
 def _canonical_type(type: str) -> str:
@@ -435,8 +466,11 @@ def build_replicates(
             stacklevel=2,
         )
         popsize = None
+    build = rtype.build
+    if build is None:  # pragma: no cover - _canonical_type accepts only types with a builder
+        raise DesignError(f"replicate type {kind!r} cannot be built", param="type")
     units = _psus(strata, psu, popsize)
-    table, scale, rscales, kind, out_rho = rtype.build(
+    table, scale, rscales, kind, out_rho = build(
         units, rho, int(replicates), np.random.default_rng(seed), hadamard_matrix, stratum_order
     )
 

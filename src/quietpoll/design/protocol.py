@@ -57,6 +57,10 @@ class Replicates(Protocol):
         """(len(rows), R) replicate weights of the rows."""
         ...
 
+    def replicate_cross_totals(self, rows: Rows, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X' diag(w_r) X (R, k, k) and X' diag(w_r) y (R, k) over the rows, for every replicate r."""
+        ...
+
 
 class Design(Protocol):
     """A survey design as estimators and weighting methods see it."""

@@ -145,6 +145,11 @@ class ReplicateDesign(Weightable):
         """(R, m) weighted totals of the columns of Y (len(rows) x m) under each replicate."""
         return self.repweights.totals(rows, Y)
 
+    def replicate_cross_totals(self, rows, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """X' diag(w_r) X (R, k, k) and X' diag(w_r) y (R, k) over `rows` under each replicate (a
+        weighted least-squares system per replicate; rows may be a slice)."""
+        return self.repweights.cross_totals(rows, X, y)
+
     def rep_variance(self, thetas: np.ndarray, coef: np.ndarray) -> np.ndarray:
         """R's svrVar: thetas (R, q) replicate estimates, coef (q,) full-sample estimates."""
         thetas = np.asarray(thetas, float)
@@ -272,7 +277,8 @@ DESIGN_KINDS["replicate"] = ReplicateDesign.from_spec
 def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
     """scale and rscales as R's svrepdesign sets them for each type (combined weights)."""
     t = rs.type
-    if REPLICATE_TYPES[t].scales is None:  # pragma: no cover - ReplicateSpec accepts only types with scales
+    scales = REPLICATE_TYPES[t].scales
+    if scales is None:  # pragma: no cover - ReplicateSpec accepts only types with scales
         raise DesignError(f"replicate type '{t}' cannot be given as replicate weight columns")
     if R < 2:
         raise DesignError("a replicate design needs at least two replicate weight columns")
@@ -281,7 +287,7 @@ def replicate_scales(rs: ReplicateSpec, R: int) -> tuple[float, np.ndarray]:
         raise DesignError(
             f"{{rscales}} has {len(rscales)} values; give one, or one per replicate ({R})", param="rscales"
         )
-    scale, rscales = REPLICATE_TYPES[t].scales(rs.scale, rscales, rs.rho, R)
+    scale, rscales = scales(rs.scale, rscales, rs.rho, R)
     ignored = []  # what the type fixes itself: said, never silently dropped
     if rs.scale is not None and (scale is None or not np.isclose(scale, rs.scale)):
         ignored.append(f"scale {rs.scale:g} (type {t} sets it{'' if scale is None else f' to {scale:g}'})")

@@ -83,6 +83,41 @@ class RepWeights:
             S[:, j] = np.bincount(unit, weights=scale * Y[:, j], minlength=U)
         return factors.T @ S
 
+    def cross_totals(self, rows, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Replicate totals of x_i x_i' and x_i y_i over `rows` (X: len(rows) x k, y: len(rows)):
+        X' diag(w_r) X (R, k, k) and X' diag(w_r) y (R, k) for every replicate r. Compressed weights:
+        the cross-products are summed per pattern of factors (one bincount per pair of columns, no
+        n x R matrix), then combined with the factors in one small product."""
+        m, k = X.shape
+        a, b = np.triu_indices(k)
+        R = self.R
+        if self.dense is not None:
+            W = self.rows(rows)
+            G = np.empty((R, len(a)))
+            for j in range(len(a)):
+                G[:, j] = W.T @ (X[:, a[j]] * X[:, b[j]])
+            h = W.T @ (X * y[:, None])
+        else:
+            factors, unit_all, rowscale = self.compressed_parts()
+            unit, scale = unit_all[rows], rowscale[rows]  # views for a slice
+            U = factors.shape[0]
+            Xs = np.empty((m, k), order="F")
+            np.multiply(X, scale[:, None], out=Xs)
+            S = np.empty((U, len(a) + k))
+            tmp = np.empty(m)
+            for j in range(len(a)):
+                np.multiply(Xs[:, a[j]], X[:, b[j]], out=tmp)
+                S[:, j] = np.bincount(unit, weights=tmp, minlength=U)
+            for j in range(k):
+                np.multiply(Xs[:, j], y, out=tmp)
+                S[:, len(a) + j] = np.bincount(unit, weights=tmp, minlength=U)
+            T = factors.T @ S
+            G, h = T[:, : len(a)], T[:, len(a) :]
+        out = np.empty((R, k, k))
+        out[:, a, b] = G
+        out[:, b, a] = G
+        return out, np.ascontiguousarray(h)
+
     def gram(self, rows) -> np.ndarray:
         """W[rows].T @ W[rows] (R, R)."""
         if self.dense is not None:
@@ -102,23 +137,31 @@ def _compress(columns, weights):
     scale = np.where(weights != 0, weights, 1.0)
     rng = np.random.default_rng(_SEED)
     r1, r2 = rng.standard_normal(R), rng.standard_normal(R)
-    h1 = np.zeros(n)
-    h2 = np.zeros(n)
-    for j, c in enumerate(columns):
-        h1 += c * r1[j]
-        h2 += c * r2[j]
+    # both projections a row block at a time: the block's rows of every column copied into one
+    # small (R, block) matrix that stays in cache, then one matrix product
+    rr = np.stack([r1, r2])
+    H = np.empty((2, n))
+    block = 4096
+    M = np.empty((R, min(block, n)))
+    for s in range(0, n, block):
+        e = min(n, s + block)
+        m = M[:, : e - s]
+        for j, c in enumerate(columns):
+            m[j] = c[s:e]
+        np.matmul(rr, m, out=H[:, s:e])
+    h1, h2 = H[0], H[1]
     h1 /= scale
     h2 /= scale
     # rows of one pattern differ only by rounding (w * f / w): group on the projection rounded to 1e-9
     # of its scale; a pattern split across a rounding boundary is merely stored twice
     step = 1e-9 * max(float(np.abs(h1).max()), 1e-300)
-    key = np.round(h1 / step).astype(np.int64)
-    unit = pl.Series(key).rank("dense").to_numpy().astype(np.int64) - 1  # hash-free of a sort in numpy
-    U = int(unit.max()) + 1
-    first = np.full(U, n, np.int64)
-    np.minimum.at(first, unit, np.arange(n))  # each pattern's first row
+    key = pl.Series(np.round(h1 / step).astype(np.int64))
+    # patterns numbered in order of first appearance, by hashing (no sort of the n keys)
+    first = np.flatnonzero(key.is_first_distinct().to_numpy())  # each pattern's first row
+    U = len(first)
     if U > _MAX_PATTERN_SHARE * n:
         return None
+    unit = key.replace_strict(key.gather(first), np.arange(U), return_dtype=pl.Int64).to_numpy()
     factors = np.empty((U, R))
     for j, c in enumerate(columns):
         factors[:, j] = c[first] / scale[first]

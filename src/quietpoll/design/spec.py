@@ -67,6 +67,7 @@ class DesignSpec:
     nest: bool = False
     lonely_psu: str = "fail"
     replicates: ReplicateSpec | None = None
+    adjust_domain_lonely: bool = False  # R's survey.adjust.domain.lonely
     extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __post_init__(self) -> None:
@@ -75,6 +76,12 @@ class DesignSpec:
         if self.lonely_psu not in LONELY_PSU:
             raise DesignError(
                 f"{{lonely_psu}} must be one of {', '.join(LONELY_PSU)}, got '{self.lonely_psu}'", param="lonely_psu"
+            )
+        _flag(self.adjust_domain_lonely, "adjust_domain_lonely")
+        if self.adjust_domain_lonely and self.replicates is not None:
+            raise DesignError(
+                "{adjust_domain_lonely} applies to linearization designs; replicate weights have no strata",
+                param="adjust_domain_lonely",
             )
         if self.weights and self.probs:
             raise DesignError("give either weights or probabilities (probs), not both")
@@ -86,7 +93,18 @@ class DesignSpec:
     @classmethod
     def from_mapping(cls, m: Mapping[str, Any]) -> DesignSpec:
         """From study.toml's [design] table (or any dict with its keys)."""
-        known = {"weights", "probs", "strata", "ids", "fpc", "nest", "lonely_psu", "replicates", "kind"}
+        known = {
+            "weights",
+            "probs",
+            "strata",
+            "ids",
+            "fpc",
+            "nest",
+            "lonely_psu",
+            "adjust_domain_lonely",
+            "replicates",
+            "kind",
+        }
         unknown = set(m) - known
         if unknown:
             raise DesignError(f"[design] has unknown key(s): {', '.join(sorted(unknown))}")
@@ -113,6 +131,7 @@ class DesignSpec:
             fpc=m.get("fpc") or (),
             nest=bool(m.get("nest", False)),
             lonely_psu=m.get("lonely_psu", "fail"),
+            adjust_domain_lonely=m.get("adjust_domain_lonely", False),
             replicates=rspec,
         )
 
@@ -133,6 +152,12 @@ class DesignSpec:
 #: Design kind -> its constructor from a spec, registered by design/taylor.py and design/replicate.py
 #: (the ``quietpoll.design`` package imports both), so this module imports neither.
 DESIGN_KINDS: dict[str, Callable[[pl.DataFrame, DesignSpec], Any]] = {}
+
+
+def _flag(v: Any, name: str) -> bool:
+    if not isinstance(v, bool):
+        raise DesignError(f"{{{name}}} must be true or false, got {v!r}", param=name)
+    return v
 
 
 def _as_tuple(v: str | Sequence[str] | None) -> tuple[str, ...]:

@@ -77,9 +77,9 @@ class TaylorDesign(Weightable):
                 f"{len(spec.fpc)} fpc column(s) for {n_stages} sampling stage(s): give at most one fpc per stage"
             )
         fpc_arrays = [numeric_column(data, c, "fpc") for c in spec.fpc]
+        fpc_is_size = _fpc_kind(fpc_arrays, spec.fpc) if fpc_arrays else False
 
         stages: list[Stage] = []
-        prev_units = None
         for k in range(n_stages):
             if not ids:
                 u_codes, n_u = np.arange(n, dtype=np.int64), n
@@ -95,20 +95,21 @@ class TaylorDesign(Weightable):
                     _check_nested(u_codes, s_codes, n_u)
             else:
                 # later stages are stratified by the unit of the stage before (R's interaction)
-                st_codes, H = prev_units, len(stages[-1].unit_stratum)
+                st_codes, H = stages[-1].units, len(stages[-1].unit_stratum)
                 st_labels = [("stage", k, "unit", i) for i in range(H)]
             unit_stratum = np.zeros(n_u, np.int64)
             unit_stratum[u_codes] = st_codes
             n_units = np.bincount(unit_stratum, minlength=H)
             popsize = None
             if k < len(fpc_arrays):
-                popsize = _popsize(fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels)
+                popsize = _popsize(
+                    fpc_arrays[k], u_codes, unit_stratum, n_units, spec.fpc[k], k, st_labels, fpc_is_size
+                )
             if k == 0 and n_u == 1 and not (spec.nest and strata_arr is not None):
                 raise DesignError("the design has only one primary sampling unit: no variance can be estimated")
             stages.append(
                 Stage(st_codes, u_codes, unit_stratum, n_units, popsize, st_labels, identity=(not ids and k == 0))
             )
-            prev_units = u_codes
         if not spec.weights and not spec.probs and spec.fpc:
             # no weights given: the fpc implies them, 1 / product of the stages' sampling fractions
             w = np.ones(n)
@@ -162,7 +163,8 @@ class TaylorDesign(Weightable):
             for rec in self.calibrations:
                 full = rec.residualize(full)
             rows, scores = slice(None), full
-        return _multistage(self.stages, 0, rows, scores, self.spec.lonely_psu, None)
+        lonely = (self.spec.lonely_psu, self.spec.adjust_domain_lonely)
+        return _multistage(self.stages, 0, rows, scores, lonely, None)
 
     # ---- the Design protocol (protocol.py) ------------------------------------------------------
 
@@ -231,6 +233,7 @@ class TaylorDesign(Weightable):
             "fpc": list(self.spec.fpc),
             "nest": self.spec.nest,
             "lonely_psu": self.spec.lonely_psu,
+            "adjust_domain_lonely": self.spec.adjust_domain_lonely,
             "n_strata": int(st.n_strata),
             "n_psu": int(len(st.unit_stratum)),
             "sum_weights": self._sum_weights(),
@@ -257,12 +260,21 @@ def _multistage(stages, k, rows, scores, lonely, factor):
     return v
 
 
-def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
+def _onestage(st: Stage, rows, scores, lonely_opts, stage_no, factor):
     """Sum over strata present among `rows` of the scaled cross-products of centred unit totals.
 
     `factor` (per stratum of this stage, i.e. per unit of the previous stage) multiplies each
     stratum's contribution: the product of the earlier stages' sampling fractions.
+    `lonely_opts` is (R's survey.lonely.psu, R's survey.adjust.domain.lonely).
+
+    As R's onestage/onestrat: with "average" a lonely stratum is left out and the others scaled by
+    (strata present) / (strata not lonely).  At stage 2 and later R handles each unit of the stage
+    before on its own (one stratum per call), so there is nothing to average over: a lonely unit
+    there makes the variance NaN, as in R.  With adjust_domain_lonely a stratum where the domain
+    lies in only one of its several units is treated as lonely too: "adjust" leaves it uncentred,
+    "average" leaves it out (R's survey.adjust.domain.lonely = TRUE).
     """
+    lonely, adjust_domain = lonely_opts
     q = scores.shape[1]
     n_u = len(st.unit_stratum)
     if st.identity:
@@ -289,6 +301,13 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
     np.maximum.at(f_max, st.unit_stratum, f_unit)
     certain = f_max < 1e-7
     lonely_h = (st.n_units == 1) & present & ~certain
+    if adjust_domain and not isinstance(rows, slice):
+        # units of each stratum holding rows of the domain (R's nsubset)
+        seen = np.bincount(rows if st.identity else st.units[rows], minlength=n_u) > 0
+        nsub = np.bincount(st.unit_stratum[seen], minlength=st.n_strata)
+        domain_lonely = (nsub == 1) & (st.n_units > 1) & present & ~certain
+    else:
+        domain_lonely = np.zeros(st.n_strata, dtype=bool)
     if lonely_h.any() and lonely == "fail":
         h = int(np.flatnonzero(lonely_h)[0])
         label = _label(st.labels[h])
@@ -302,14 +321,14 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
     for j in range(q):
         sums[:, j] = np.bincount(us, weights=totals[:, j], minlength=st.n_strata)
     means = sums / nh[:, None]
-    center = ~(lonely_h & (lonely == "adjust"))
+    center = ~((lonely_h | domain_lonely) & (lonely == "adjust"))
     dev = totals - np.where(center[us, None], means[us], 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         scale_h = np.where(st.n_units > 1, nh / (nh - 1), 1.0)
     scale = f_unit * scale_h[us]
     keep = present & ~certain
     if lonely == "average":
-        keep &= ~lonely_h
+        keep &= ~(lonely_h | domain_lonely)
     if factor is not None:
         scale = scale * factor[us]
     scale = np.where(keep[us], scale, 0.0)
@@ -317,15 +336,18 @@ def _onestage(st: Stage, rows, scores, lonely, stage_no, factor):
     v = d.T @ d
     if lonely == "average":
         nstrat = int(present.sum())
-        nok = int((present & ~lonely_h).sum())
-        v = v * (nstrat / nok) if nok else v * np.nan
+        nok = int((present & ~(lonely_h | domain_lonely)).sum())
+        if stage_no > 1:
+            v = v * np.nan if nok < nstrat else v  # R: one stratum per call at later stages
+        else:
+            v = v * (nstrat / nok) if nok else v * np.nan
     return v
 
 
 # ---- helpers ------------------------------------------------------------------------------------
 
 
-def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray:
+def _group_column(frame: pl.DataFrame, name: str, role: str) -> np.ndarray | pl.Series:
     s = require_column(frame, name, role)
     if s.null_count():
         raise DesignError(f"{role} column '{name}' has {s.null_count()} missing value(s); every row needs one")
@@ -343,17 +365,34 @@ def _check_nested(u_codes, s_codes, n_u):
         )
 
 
-def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels):
-    """Population size per unit from an fpc column given as sizes (all >= 1) or fractions (all <= 1)."""
-    if (fpc < 0).any() or not np.isfinite(fpc).all():
-        raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
+def _fpc_kind(fpcs, names) -> bool:
+    """Whether the fpc columns hold population sizes (True) or sampling fractions (False), decided
+    over all of them together as R's as.fpc does: sizes when any value is > 1 (then all must be
+    >= 1), fractions when all are <= 1 (then a column of 1s is a take-all stage).  All 1s is refused,
+    as R refuses it."""
+    for fpc, name in zip(fpcs, names):
+        if (fpc < 0).any() or not np.isfinite(fpc).all():
+            raise DesignError(f"fpc column '{name}' must hold positive population sizes or fractions")
+    big = [name for fpc, name in zip(fpcs, names) if (fpc > 1).any()]
+    small = [name for fpc, name in zip(fpcs, names) if (fpc < 1).any()]
+    if big and small:
+        where = f"column '{big[0]}' mixes" if big[0] == small[0] else f"columns '{big[0]}' and '{small[0]}' mix"
+        raise DesignError(
+            f"fpc {where} population sizes (> 1) and sampling fractions (< 1): "
+            "give every stage as sizes or every stage as fractions"
+        )
+    if not big and not small:
+        raise DesignError(
+            f"fpc column '{names[0]}' is 1 everywhere: neither population sizes nor sampling fractions "
+            "(R refuses it too); give the population sizes, or fractions with a stage below 1"
+        )
+    return bool(big)
+
+
+def _popsize(fpc, u_codes, unit_stratum, n_units, name, k, labels, is_size):
+    """Population size per unit from an fpc column of sizes or fractions (`is_size`, _fpc_kind)."""
     unit_fpc = np.empty(len(unit_stratum))
     unit_fpc[u_codes] = fpc
-    is_size = bool((fpc > 1).any())
-    if is_size != bool((fpc >= 1).all()):  # as R: sizes all >= 1 with one > 1, or fractions all <= 1
-        raise DesignError(
-            f"fpc column '{name}' mixes population sizes (> 1) and sampling fractions (< 1); use one or the other"
-        )
     nh = n_units[unit_stratum].astype(float)
     with np.errstate(divide="ignore"):
         popsize = unit_fpc if is_size else nh / unit_fpc

@@ -128,7 +128,7 @@ def metadata_actions(columns: Sequence[str], instrument: Any = None) -> list[Met
         info = infos.get(c)
         qtype = types.get(info.question, "") if info is not None and info.question else ""
         in_meta = instrument is not None and info is not None and info.question in meta_group
-        if in_meta and qtype not in _TIMESTAMP_TYPES:
+        if in_meta and info is not None and qtype not in _TIMESTAMP_TYPES:
             out.append(
                 MetaAction(
                     c,

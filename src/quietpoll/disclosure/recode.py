@@ -141,6 +141,8 @@ def apply_recodes(frame: pl.DataFrame, recodes: Sequence[Recode]) -> tuple[pl.Da
             lo = (x / r.width).floor() * r.width
             new = pl.format("{}-{}", lo.cast(pl.Int64), (lo + r.width - 1).cast(pl.Int64))
         else:
+            if r.value is None:
+                raise DisclosureError(f"top-code of {r.column!r} has no value; give COL=top:VALUE")
             new = pl.when(x > r.value).then(pl.lit(r.value)).otherwise(x)
             if frame.schema[r.column].is_integer() and float(r.value).is_integer():
                 new = new.cast(frame.schema[r.column])

@@ -253,7 +253,7 @@ def disclosure_risk(
         )
         rows_below = [int(i) for i in hits.sort().to_list()]
 
-    l_div = {s: int(classes.get_column(f"__l{j}").min()) for j, s in enumerate(sensitive)}
+    l_div = {s: int(classes.get_column(f"__l{j}").to_numpy().min()) for j, s in enumerate(sensitive)}
     return RiskReport(
         n=int(n),
         qi=tuple(qi),

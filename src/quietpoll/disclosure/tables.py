@@ -46,7 +46,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linprog
 
 from ..errors import DisclosureError
 
@@ -130,6 +129,8 @@ def threshold_primary(counts_full: np.ndarray, min_cell: int) -> np.ndarray:
 def audit_ranges(F: np.ndarray, suppressed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Smallest and largest value of every suppressed entry of the full array F given the published
     entries, additivity and non-negativity (linprog, HiGHS). NaN where published; +inf when unbounded."""
+    from scipy.optimize import linprog  # imported when a table needs it (a report without one starts faster)
+
     F = np.asarray(F, dtype=float)
     S = np.asarray(suppressed, dtype=bool)
     low = np.full(F.shape, np.nan)
@@ -182,6 +183,8 @@ def _first_unprotected(F: np.ndarray, S: np.ndarray, prot: float, order: np.ndar
     the spread of values seen across solutions (and the true table) proves a range at least that wide:
     an entry already seen to spread over `prot` needs no LP of its own; one that does not gets its
     exact minimum and maximum."""
+    from scipy.optimize import linprog
+
     fail = np.zeros_like(S)
     if F.shape[0] == 2 or F.shape[1] == 2:
         lo, hi = _one_line_ranges(F, S)
@@ -281,7 +284,8 @@ def _cheapest(cost: np.ndarray, S: np.ndarray, where: np.ndarray) -> tuple[int, 
     if not cand.any():
         return None
     c = np.where(cand, cost, np.inf)
-    return np.unravel_index(int(np.argmin(c)), c.shape)
+    row, col = np.unravel_index(int(np.argmin(c)), c.shape)
+    return int(row), int(col)
 
 
 def _complete_lines(S: np.ndarray, cost: np.ndarray) -> None:
@@ -364,11 +368,11 @@ def suppress_table(
         _complete_lines(S, cost)
         # a line residual below the protection, else the first entry the LP audit finds unprotected
         fail = _quick_fail(Fc, S, prot - tol)
-        if Fv is not None and not fail.any():
+        if Fv is not None and vprot is not None and not fail.any():  # vprot is set with Fv
             fail = _quick_fail(Fv, S, vprot - tol * max(1.0, vprot))
         if not fail.any():
             fail = _first_unprotected(Fc, S, prot - tol, order)
-        if Fv is not None and not fail.any():
+        if Fv is not None and vprot is not None and not fail.any():
             fail = _first_unprotected(Fv, S, vprot - tol * max(1.0, vprot), order)
         if not fail.any():
             break

@@ -7,21 +7,21 @@ margins and the descriptive statistics)."""
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 _WHERE = {
     "mean": "smooth",
     "total": "smooth",
     "proportion": "smooth",
     "ratio": "smooth",
-    "quantile": "quantile",
+    "quantile": "quantiles",
     "list_experiment": "sensitive",
     "randomized_response": "sensitive",
     "Estimate": "table",
     "Table": "table",
     "CI_METHODS": "ci",
-    "contrast": "contrast",
-    "compare_domains": "contrast",
+    "contrast": "contrasts",
+    "compare_domains": "contrasts",
     "predictive_margins": "margins",
     "ame": "margins",
     "svyvar": "descriptives",
@@ -29,6 +29,16 @@ _WHERE = {
 }
 
 __all__ = list(_WHERE)
+
+if TYPE_CHECKING:  # the names as the type checker sees them (`quantile` the function, not its module)
+    from .ci import CI_METHODS as CI_METHODS
+    from .contrasts import compare_domains as compare_domains, contrast as contrast
+    from .descriptives import svytable as svytable, svyvar as svyvar
+    from .margins import ame as ame, predictive_margins as predictive_margins
+    from .quantiles import quantile as quantile
+    from .sensitive import list_experiment as list_experiment, randomized_response as randomized_response
+    from .smooth import mean as mean, proportion as proportion, ratio as ratio, total as total
+    from .table import Estimate as Estimate, Table as Table
 
 
 def __getattr__(name: str) -> Any:

@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from ..design.base import require_column
+from ..errors import EstimationError
 from ..codes import column_array, factorize
 
 
@@ -32,6 +33,8 @@ class Domains:
         """Row indices of domain g restricted to rows where keep is True (None = all rows)."""
         if self.codes is None:
             return slice(None) if keep is None else np.flatnonzero(keep)
+        if self.order is None or self.bounds is None:  # make_domains sets them with the codes
+            raise EstimationError("domains with codes need their row order and bounds (use make_domains)")
         r = self.order[self.bounds[g] : self.bounds[g + 1]]
         return r if keep is None else r[keep[r]]
 

@@ -49,7 +49,11 @@ def _factor(x):
     index = s.index
     miss = s.isna().to_numpy()
     vals = s.to_numpy()
-    if s.dtype.kind in "fiub":
+    small = _small_int_levels(vals) if s.dtype.kind in "iu" and not miss.any() else None
+    if small is not None:
+        lv, codes = small
+        cats = [_num_label(v) for v in lv.tolist()]
+    elif s.dtype.kind in "fiub":
         lv, codes = np.unique(np.where(miss, 0, vals).astype(float) if miss.any() else vals, return_inverse=True)
         if miss.any():
             lv = np.unique(vals[~miss].astype(float))
@@ -66,6 +70,20 @@ def _factor(x):
             cats = [c for c, k in zip(cats, keep) if k]
     codes = np.where(miss, -1, codes).astype(np.int64)
     return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=index)
+
+
+def _small_int_levels(vals: np.ndarray):
+    """np.unique(vals, return_inverse=True) of integers spanning a short range, by counting (no sort)."""
+    if len(vals) == 0:
+        return None
+    lo, hi = int(vals.min()), int(vals.max())
+    if hi - lo > max(1024, len(vals) // 4):
+        return None
+    off = (vals - lo).astype(np.intp, copy=False)
+    present = np.bincount(off, minlength=hi - lo + 1) > 0
+    lv = (np.flatnonzero(present) + lo).astype(vals.dtype)
+    codes = (np.cumsum(present) - 1)[off]
+    return lv, codes
 
 
 def _relevel(x, ref):
@@ -225,7 +243,7 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     idx = np.flatnonzero(use)
     if len(idx) == 0:
         raise EstimationError(f"no rows with every variable of '{formula}' observed (in the subset): nothing to fit")
-    pdf = sub[idx].to_pandas()
+    pdf = (sub if len(idx) == frame.height else sub[idx]).to_pandas()
     try:
         mm = model_matrix(text, pdf, context=CONTEXT, na_action="ignore", output="pandas")
     except (FormulaicError, ValueError, TypeError, KeyError, NameError) as e:

@@ -134,7 +134,7 @@ class GLMResult:
 
     def estimates(self):
         """Names, coef() and vcov() of the non-aliased coefficients (what contrasts work on)."""
-        from .contrast import as_estimates
+        from .contrasts import as_estimates
 
         return as_estimates(self)
 
@@ -179,14 +179,15 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     keeps_rows = design.domain_keeps_rows
     w_sub = w if sub is None else w[sub]
     c_before = w_sub.sum() / (design.n if keeps_rows else n_sub)
-    prior = w[rows] / c_before
+    w_rows = w if len(rows) == design.n else w[rows]  # every row: no gather
+    prior = w_rows / c_before
     if not (prior > 0).any():
         raise EstimationError(f"no rows with positive weight for '{formula}' (in the subset): nothing to fit")
     fit = fit_one(mf.X, mf.y, prior, fam)
     ok = ~fit.aliased
     coef = np.where(ok, fit.coef, np.nan)
     k = int(ok.sum())
-    c_after = w[rows].sum() / (design.n if keeps_rows else len(rows))
+    c_after = w_rows.sum() / (design.n if keeps_rows else len(rows))
     r0 = (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
     refits: list[np.ndarray] = []
 
@@ -194,18 +195,32 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         refits.append(_replicate_coefs(rep, mf, rows, fam, fit))
         return refits[0]
 
-    V = design.vcov(rows, fit.coef[ok], influence=lambda: _linearized_scores(mf, fit, fam), reevaluate=reevaluate)
+    Ainv: list[np.ndarray] = []
+
+    def influence():
+        # the design's variance is a quadratic form in the influence values, so the variance of
+        # (X_i w_i e_i) A^-1 is A^-T V(X_i w_i e_i) A^-1: the n x k product with A^-1 is not formed
+        scores, A = _linearized_scores(mf, fit, fam)
+        Ainv.append(A)
+        return scores
+
+    # every row in the fit: a slice spares the variance engine its gathers
+    v_rows = slice(None) if len(rows) == design.n else rows
+    V = design.vcov(v_rows, fit.coef[ok], influence=influence, reevaluate=reevaluate)
+    if Ainv:
+        V = Ainv[0].T @ V @ Ainv[0]
     replicates = refits[0] if refits else None
     if replicates is not None:
         df_rows = np.arange(design.n) if sub_rows is None else sub_rows
         # summary.svrepglm: weighted mean of squared Pearson residuals (R 4.1.1 multiplies it by the
         # number of rows of the subset design, a scaling of its residuals; quietpoll does not)
-        dispersion = float((w[rows] * r0**2).sum() / w_sub.sum())
+        dispersion = float((w_rows * r0**2).sum() / w_sub.sum())
     else:
         df_rows = rows
         # summary.svyglm: svyvar of the Pearson residuals over the design
-        dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w[rows])
-    df_res = float(design.degf(df_rows) + 1 - k)
+        dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w_rows)
+    # the whole sample: the design's cached df
+    df_res = float(design.degf(None if len(df_rows) == design.n else df_rows) + 1 - k)
     deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
     return GLMResult(
         formula,
@@ -254,18 +269,17 @@ def _subset_mask(design, subset):
     return mask
 
 
-def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> np.ndarray:
-    """R's svy.varcoef: the influence values (X_i w_i e_i) (X'WX)^-1 that the design sums."""
+def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> tuple[np.ndarray, np.ndarray]:
+    """R's svy.varcoef: the influence values are (X_i w_i e_i) (X'WX)^-1; returns X_i w_i e_i (n x k,
+    Fortran layout: contiguous columns for the variance engine) and (X'WX)^-1."""
     ok = ~fit.aliased
     Rk = fit.R
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
     e = (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
     X = mf.X if ok.all() else mf.X[:, ok]
-    # (X_i e_i) A^-1 = e_i (X_i A^-1): one k x n product on X's Fortran layout, scaled in place; its
-    # transpose hands the variance engine contiguous columns
-    S = Ainv.T @ X.T
-    S *= e[None, :]
-    return S.T
+    S = np.empty(X.shape, order="F")
+    np.multiply(X, e[:, None], out=S)
+    return S, Ainv
 
 
 def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) -> np.ndarray:
@@ -280,20 +294,10 @@ def _replicate_coefs(design, mf: ModelFrame, rows, fam: Family, fit: IRLSFit) ->
     start = np.linalg.solve(M, beta0)
     R = design.n_replicates
     if fam.name == "gaussian":
-        # the identity link converges at the weighted least-squares solution: replicate totals of the
-        # cross-products through the design's own engine, a few columns at a time (bounded memory)
+        # the identity link converges at the weighted least-squares solution: the replicates'
+        # cross-products X'W_r X and X'W_r y from the design in one pass (every row: a slice)
         k = Xt.shape[1]
-        pairs = [(a, b) for a in range(k) for b in range(a, k)]
-        G = np.zeros((R, k, k))
-        for s in range(0, len(pairs), 8):
-            chunk = pairs[s : s + 8]
-            P = np.empty((len(rows), len(chunk)), order="F")
-            for j, (a, b) in enumerate(chunk):
-                np.multiply(Xt[:, a], Xt[:, b], out=P[:, j])
-            T = design.replicate_totals(rows, P)
-            for j, (a, b) in enumerate(chunk):
-                G[:, a, b] = G[:, b, a] = T[:, j]
-        h = design.replicate_totals(rows, np.asfortranarray(Xt * mf.y[:, None]))
+        G, h = design.replicate_cross_totals(slice(None) if len(rows) == design.n else rows, Xt, mf.y)
         good = np.linalg.matrix_rank(G) == k
         bt = np.full((R, k), np.nan)
         bt[good] = np.linalg.solve(G[good], h[good][:, :, None])[:, :, 0]

@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import special, stats
+from scipy import special
 
 __all__ = ["likelihood_ci", "fmm_spline"]
 
@@ -110,7 +110,7 @@ def fmm_spline(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
         return np.full_like(xout, y[0])
     h = np.diff(x)
     delta = np.diff(y) / h
-    M = np.zeros(n)  # second derivatives at the knots
+    M: np.ndarray = np.zeros(n)  # second derivatives at the knots
     if n >= 3:
         A = np.zeros((n, n))
         r = np.zeros(n)
@@ -167,7 +167,15 @@ def _approx(x, y, xout):
 
 
 def likelihood_ci(
-    y: np.ndarray, w: np.ndarray, p: float, var: float, level: float, df: float, *, n_rows: int | None = None
+    y: np.ndarray,
+    w: np.ndarray,
+    p: float,
+    var: float,
+    level: float,
+    df: float,
+    *,
+    n_rows: int | None = None,
+    prior_mean: float | None = None,
 ) -> tuple[float, float]:
     """R's ``svyciprop(~y, design, method = "likelihood", level = level, df = df)`` interval.
 
@@ -179,6 +187,12 @@ def likelihood_ci(
             out-of-domain rows with zero weight when subsetting calibrated / post-stratified / pps
             designs, and that count enters the weight normalisation (hence lambda) and the F
             quantile.  Default len(y) (R drops the rows when subsetting an ordinary design).
+    prior_mean  the mean sampling weight svyglm rescales the prior weights by, when it is not
+            sum(w) / n_rows: with missing values R's svyglm takes the mean over every row of the design,
+            the rows with a missing value included, then drops those rows from the fit (the F
+            quantile counts the kept rows); its Pearson residuals carry sqrt(prior / sampling) with the
+            sampling weights rescaled over the kept rows, which scales the dispersion by
+            (sum(w) / n_rows) / prior_mean.
 
     Returns (nan, nan) where R stops with an error: p = 0 or 1, var = 0 (or not finite), df <= 0,
     a better fit found while profiling, or a profiling step so large (extreme level, small df) that
@@ -200,7 +214,11 @@ def likelihood_ci(
         return nan
 
     # svyglm: prior weights rescaled to mean one over the design's rows
-    wt = w / (sw / n_all)
+    mean_kept = sw / n_all
+    prior = mean_kept if prior_mean is None else float(prior_mean)
+    if not prior > 0:
+        return nan
+    wt = w / prior
     b0, dev0, info, _ = _irls_intercept(y, wt)  # like R, carry on (glm only warns) if not converged
     if not math.isfinite(b0) or not math.isfinite(dev0):
         return nan
@@ -221,13 +239,13 @@ def likelihood_ci(
         return nan
     r = (y - mu0) / math.sqrt(mu0 * (1.0 - mu0))
     rbar = float(np.sum(w * r) / sw)
-    phi = float(np.sum(w * ((r - rbar) ** 2 * n_pos / (n_pos - 1))) / sw)
+    phi = float(np.sum(w * ((r - rbar) ** 2 * n_pos / (n_pos - 1))) / sw) * (mean_kept / prior)
     if not phi > 0:
         return nan
 
     a = (1.0 - level) / 2.0
-    q = stats.norm.ppf(a) if math.isinf(df) else stats.t.ppf(a, df)
-    alpha = float(stats.norm.cdf(q * math.sqrt(lam))) / 2.0
+    q = special.ndtri(a) if math.isinf(df) else special.stdtrit(df, a)
+    alpha = float(special.ndtr(q * math.sqrt(lam))) / 2.0
     # zmax^2 = upper-alpha quantile of F(1, n - 1), by R's route through the beta quantile
     # (scipy's f.isf loses accuracy, then overflows, for the tiny alpha of extreme levels)
     m = n_all - 1
@@ -259,7 +277,7 @@ def likelihood_ci(
     nout = 3 * len(xk)
     xout = _seq(xk[0], xk[-1], nout)
     sy = fmm_spline(xk, yk, xout)
-    cut = float(stats.norm.ppf(2.0 * alpha))
+    cut = float(special.ndtri(2.0 * alpha))
     lims = _approx(sy, xout, np.array([cut, -cut]))
     with np.errstate(over="ignore", invalid="ignore"):
         ci = np.exp(lims) / (1.0 + np.exp(lims))

@@ -25,7 +25,7 @@ import itertools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import special  # normal and chi-squared tails (the functions scipy.stats calls)
 
 from ..errors import EstimationError
 from .common import AnalysisVar, domain_rows
@@ -131,7 +131,7 @@ def _chibar_test(pi: np.ndarray, S: np.ndarray) -> tuple[float | None, float | N
         return 0.0, 1.0
     if m == 1:
         lam = float(min(pi[0], 0.0) ** 2 / S[0, 0])
-        return lam, float(stats.norm.cdf(pi[0] / np.sqrt(S[0, 0])))
+        return lam, float(special.ndtr(pi[0] / np.sqrt(S[0, 0])))
     lam_obs, _ = _project(pi[None, :], S)
     draws = np.random.default_rng(SEED).multivariate_normal(np.zeros(m), S, size=N_DRAWS, method="eigh")
     _, positives = _project(draws, S)
@@ -139,7 +139,7 @@ def _chibar_test(pi: np.ndarray, S: np.ndarray) -> tuple[float | None, float | N
     w = np.bincount(positives[ok], minlength=m + 1) / ok.sum()  # w[k]: k positive components
     lam = float(lam_obs[0])
     # chi2 with m - k degrees of freedom for k positive components; chi2_0 is a point mass at 0
-    tail = np.array([stats.chi2.sf(lam, m - kk) if m - kk > 0 else 0.0 for kk in range(m + 1)])
+    tail = np.array([special.chdtrc(m - kk, lam) if m - kk > 0 else 0.0 for kk in range(m + 1)])
     return lam, float(min(1.0, w @ tail))
 
 

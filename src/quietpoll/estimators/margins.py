@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import ColumnError, EstimationError
-from .contrast import ContrastResult, Estimates, compare_domains
+from .contrasts import ContrastResult, Estimates, compare_domains
 from .smooth import evaluate, ratio_stat
 
 

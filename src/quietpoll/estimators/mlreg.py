@@ -192,11 +192,11 @@ class RegressionFit:
     loglik: float
     converged: bool
     design: dict
-    extra: dict = field(default_factory=dict)
+    extra: dict
     # what prevalence() needs
-    rows: np.ndarray = field(default=None, repr=False)  # design rows of the fit
-    X: np.ndarray = field(default=None, repr=False)  # (m, p) covariates of the sensitive model
-    sens_index: np.ndarray = field(default=None, repr=False)  # coefficient indices of the sensitive model
+    rows: np.ndarray = field(repr=False)  # design rows of the fit
+    X: np.ndarray = field(repr=False)  # (m, p) covariates of the sensitive model
+    sens_index: np.ndarray = field(repr=False)  # coefficient indices of the sensitive model
     link: str = "logit"  # "logit" or "identity"
     infl: np.ndarray | None = field(default=None, repr=False)  # (m, k) Taylor influence of coef
     replicates: np.ndarray | None = field(default=None, repr=False)  # (R, k) replicate coefficients
@@ -297,11 +297,14 @@ class RegressionFit:
 
             def reevaluate(rep_design) -> np.ndarray:
                 """The group prevalences under each replicate (the replicate fits, replicate weights)."""
+                reps = self.replicates
+                if reps is None:  # design.vcov is given reevaluate only with replicate coefficients
+                    raise EstimationError("the fit has no replicate coefficients to re-evaluate the prevalence with")
                 Wr = rep_design.rep_matrix(self.rows)
-                good = ~np.isnan(self.replicates).any(axis=1)
+                good = ~np.isnan(reps).any(axis=1)
                 P = np.full((Wr.shape[1], len(groups)), np.nan)
                 Hr = np.column_stack(
-                    [self._h(b)[0] if ok else np.full(len(self.rows), np.nan) for b, ok in zip(self.replicates, good)]
+                    [self._h(b)[0] if ok else np.full(len(self.rows), np.nan) for b, ok in zip(reps, good)]
                 )  # (m, R)
                 for j, loc in enumerate(groups):
                     num = (Wr[loc] * Hr[loc]).sum(axis=0)

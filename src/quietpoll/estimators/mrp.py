@@ -142,14 +142,16 @@ def mrp(
             param="poststrat",
         )
     terms = decide_terms(cells, variables, random, fixed)
-    if list_experiment is None:
+    if prop is not None:
         y, miss_y, success_text = _outcome(frame, prop, success)
         extra: dict = {}
         J = None
-    else:
+        variable = prop
+    elif list_experiment is not None:
         from .sensitive import list_counts
 
         count, treatment = list_experiment
+        variable = count
         if count not in frame.columns or treatment not in frame.columns:
             missing = count if count not in frame.columns else treatment
             raise ColumnError("{list_experiment}: " + f"column '{missing}' is not in the data", param="list_experiment")
@@ -157,6 +159,8 @@ def mrp(
         y = yc.astype(np.int32)
         extra = {"treat": t.astype(np.int32), "J": float(J)}
         success_text = None
+    else:  # pragma: no cover - refused above
+        raise EstimationError("{model} mrp needs exactly one of {prop} or {list_experiment}", param="model")
     X, G, miss_x = encode(frame, terms, "data")
     used = ~(miss_y | miss_x)
     if used.sum() < 2:
@@ -206,7 +210,6 @@ def mrp(
         draws, est, rhat, ess = fit(retry_target_accept)
         attempts.append(retry_target_accept)
         reason = _failure(rhat, ess, draws.divergences, rhat_max, ess_min)
-    variable = prop if prop is not None else list_experiment[0]
     statistic = "proportion" if prop is not None else "list_experiment"
 
     def rows_of(est_, labels_, by_):

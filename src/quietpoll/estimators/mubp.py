@@ -163,10 +163,40 @@ def mubp(
         mf = model_frame(data, formula)
     except ColumnError as e:
         raise ColumnError("{formula}: " + str(e), param="formula") from None
-    y = mf.y
+    return mubp_matrix(
+        mf.X,
+        list(mf.names),
+        mf.y,
+        population_means,
+        population_cov=population_cov,
+        population_size=population_size,
+        phi=phi,
+        response=mf.response,
+        formula=formula,
+    )
+
+
+def mubp_matrix(
+    X: np.ndarray,
+    names: Sequence[str],
+    y: np.ndarray,
+    population_means: Mapping[str, float],
+    *,
+    population_cov: Mapping[str, Mapping[str, float]] | np.ndarray | None = None,
+    population_size: float | None = None,
+    phi: Sequence[float] = (0.0, 0.5, 1.0),
+    response: str = "y",
+    formula: str | None = None,
+) -> MUBPResult:
+    """`mubp` on a model matrix already made: X (n, p) with R's column `names` (an "(Intercept)" among
+    them), the 0/1 outcome y; `formula` only labels the result (errors still name the `formula`
+    parameter). For callers that hold the covariates' dummy columns and need no formula parser."""
+    formula = formula if formula is not None else f"{response} ~ " + " + ".join(n for n in names if n != "(Intercept)")
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
     if not np.isin(y, (0.0, 1.0)).all():
-        raise EstimationError("{formula}: the outcome '" + mf.response + "' must be 0/1 for MUBP", param="formula")
-    names = list(mf.names)
+        raise EstimationError("{formula}: the outcome '" + response + "' must be 0/1 for MUBP", param="formula")
+    names = list(names)
     if "(Intercept)" not in names:
         raise EstimationError("{formula} must keep the intercept for MUBP's probit model", param="formula")
     zcols = [j for j, nm in enumerate(names) if nm != "(Intercept)"]
@@ -196,7 +226,6 @@ def mubp(
             + " 1 in the sample: MUBP needs both answers",
             param="formula",
         )
-    X = mf.X
     if np.linalg.matrix_rank(X) < X.shape[1]:
         raise EstimationError("{formula}: the covariates are collinear (drop a term)", param="formula")
     model = probit_model(X, y)
@@ -254,7 +283,7 @@ def mubp(
         )
     interval = (min(grid), max(grid)) if grid else (math.nan, math.nan)
     return MUBPResult(
-        mf.response,
+        response,
         formula,
         n,
         ybar,

@@ -209,14 +209,16 @@ def proportion(
             theta, V = evaluate(design, rows, Y, ratio_stat(K), pieces)
             w = design.weights[rows]
             dfv = resolve_df(design, rows, req.df)
+            # R's svyglm rescales the weights over the domain's rows, missing values included
+            prior = float(np.mean(design.weights[domains.rows(g, None)])) if n_missing else None
             for k, lev in enumerate(levels):
                 p, v = float(theta[k]), float(V[k, k])
                 vsrs = _srs_var_of_share(design, p, w, rows)
 
-                def lik(level_, df_, yk=Y[:, k], p_=p, v_=v, rows_=rows):
+                def lik(level_, df_, yk=Y[:, k], p_=p, v_=v, rows_=rows, prior_=prior):
                     from .likelihood import likelihood_ci
 
-                    return likelihood_ci(yk, design.weights[rows_], p_, v_, level_, df_)
+                    return likelihood_ci(yk, design.weights[rows_], p_, v_, level_, df_, prior_mean=prior_)
 
                 if req.ci_method == "logit" and K == 2 and k == 0:
                     lo, hi = None, None  # filled from the other level below: the logit interval is symmetric

@@ -38,7 +38,7 @@ def _tokens(text: str):
     text = text.strip()
     while pos < len(text):
         m = _TOKEN.match(text, pos)
-        if not m or m.end() == pos:
+        if not m or m.end() == pos or m.lastgroup is None:
             raise EstimationError(f"{{subset}}: cannot read '{text[pos : pos + 20]}' in '{text}'", param="subset")
         kind = m.lastgroup
         val = m.group(kind)

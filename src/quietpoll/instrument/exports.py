@@ -240,7 +240,7 @@ def classify_column(column: str, index: _Index | Instrument, source_format: str 
         base = _resolve_name(prefix, index, seps)
         if base is not None and index.is_multi(base):
             q = index.get(base)
-            if q.list_name is None or last in index.choices.get(q.list_name, {last}):
+            if q is not None and (q.list_name is None or last in index.choices.get(q.list_name, {last})):
                 return ColumnInfo(column, "indicator", base, f"{base}/{last}", last)
         if base is not None and _RANK.match(last):
             return ColumnInfo(column, "part", base, None)
@@ -329,29 +329,90 @@ def _indicator_true(column: str) -> pl.Expr:
 
 def _mapped(frame: pl.DataFrame, instrument: Instrument, source_format: str):
     infos = map_columns(frame.columns, instrument, source_format)
-    frame = frame.rename({i.column: i.canonical for i in infos if i.canonical != i.column})
+    frame = frame.rename({i.column: i.canonical for i in infos if i.canonical is not None and i.canonical != i.column})
     columns = {i.canonical: i.question for i in infos if i.question is not None}
     meta = tuple(i.canonical for i in infos if i.kind == "meta")
     unknown = tuple(i.canonical for i in infos if i.kind == "unknown")
     original = {i.canonical: i.column for i in infos}
 
     # rebuild select_multiple answers that arrived only as indicator columns
-    by_question: dict[str, list[ColumnInfo]] = {}
+    by_question: dict[str, list[tuple[str, str]]] = {}  # question -> (indicator column, choice)
     for i in infos:
-        if i.kind == "indicator" and i.choice is not None and i.canonical == f"{i.question}/{i.choice}":
-            by_question.setdefault(i.question, []).append(i)
+        if i.kind == "indicator" and i.question is not None and i.choice is not None:
+            name = f"{i.question}/{i.choice}"
+            if i.canonical == name:
+                by_question.setdefault(i.question, []).append((name, i.choice))
     rebuilt = []
     for q, inds in by_question.items():
         if q in frame.columns:
             continue
-        parts = [pl.when(_indicator_true(i.canonical)).then(pl.lit(i.choice)) for i in inds]
-        answered = pl.any_horizontal([pl.col(i.canonical).is_not_null() for i in inds])
+        parts = [pl.when(_indicator_true(name)).then(pl.lit(choice)) for name, choice in inds]
+        answered = pl.any_horizontal([pl.col(name).is_not_null() for name, _ in inds])
         joined = pl.concat_str(parts, separator=" ", ignore_nulls=True)
         rebuilt.append(pl.when(answered).then(joined).otherwise(None).alias(q))
         columns[q] = q
     if rebuilt:
         frame = frame.with_columns(rebuilt)
     return frame, columns, meta, unknown, original
+
+
+class _RepeatTables(Mapping):
+    """The repeat tables of an export, each read and mapped to the form when first used (a command that
+    does not look at them does not pay for them). A table that cannot be read (an empty or odd sheet) is
+    not a repeat table: it is left out. ``columns`` is the same per table for its column mapping."""
+
+    def __init__(self, loaders: dict, mapped) -> None:
+        self._loaders = loaders  # name -> () -> raw frame
+        self._mapped = mapped  # raw frame -> (frame, columns)
+        self._done: dict[str, tuple[pl.DataFrame, dict[str, str]] | None] = {}
+        self.columns = _RepeatColumns(self)
+
+    def _get(self, name: str):
+        if name not in self._done:
+            try:
+                raw = self._loaders[name]()
+            except KeyError:
+                raise
+            except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
+                self._done[name] = None
+            else:
+                self._done[name] = self._mapped(raw)
+        found = self._done[name]
+        if found is None:
+            raise KeyError(name)
+        return found
+
+    def __getitem__(self, name: str) -> pl.DataFrame:
+        return self._get(name)[0]
+
+    def __iter__(self):
+        return iter([n for n in self._loaders if n in self])
+
+    def __contains__(self, name: object) -> bool:
+        try:
+            self._get(name)  # type: ignore[arg-type]
+        except KeyError:
+            return False
+        return True
+
+    def __len__(self) -> int:
+        return len(list(iter(self)))
+
+
+class _RepeatColumns(Mapping):
+    """Question of each mapped column, per repeat table (read on first use, as the tables)."""
+
+    def __init__(self, tables: _RepeatTables) -> None:
+        self._tables = tables
+
+    def __getitem__(self, name: str) -> dict[str, str]:
+        return self._tables._get(name)[1]
+
+    def __iter__(self):
+        return iter(self._tables)
+
+    def __len__(self) -> int:
+        return len(self._tables)
 
 
 def read_responses(
@@ -371,27 +432,25 @@ def read_responses(
     fmt = detect_format(frame.columns)
     frame = _clean(frame, fmt)
     main, columns, meta, unknown, original = _mapped(frame, instrument, fmt)
-    repeats: dict[str, pl.DataFrame] = {}
-    repeat_columns: dict[str, dict[str, str]] = {}
-    extra: list[tuple[str, pl.DataFrame]] = []
+    loaders: dict = {}
     if dataset.format in ("xlsx", "xls") and sheet is None:
         import fastexcel
 
         names = list(fastexcel.read_excel(p).sheet_names)
         for name in names[1:]:
-            try:
-                extra.append((name, read_data(p, sheet=name).frame))
-            except Exception:  # noqa: BLE001 - an empty or odd sheet is not a repeat table
-                continue
+            loaders[name] = lambda name=name: read_data(p, sheet=name).frame
     elif fmt == "odk" and dataset.format in ("csv", "tsv", "parquet", "sav", "dta"):
         stem = p.stem  # ODK's layout, and what `pull` / `import-odk` write: <stem>-<repeat>.<same suffix>
         for sibling in sorted(p.parent.glob(f"{stem}-*{p.suffix}")):
-            extra.append((sibling.stem[len(stem) + 1 :], read_data(sibling).frame))
-    for name, rframe in extra:
+            loaders[sibling.stem[len(stem) + 1 :]] = lambda sibling=sibling: read_data(sibling).frame
+
+    def mapped(rframe: pl.DataFrame):
         rfmt = detect_format(rframe.columns) if fmt == "plain" else fmt
         rframe, rcols, _, _, _ = _mapped(_clean(rframe, rfmt), instrument, rfmt)
-        repeats[name] = rframe
-        repeat_columns[name] = rcols
+        return rframe, rcols
+
+    repeats = _RepeatTables(loaders, mapped)  # read when first used
+    repeat_columns = repeats.columns
 
     answers = [c for c in columns if c not in meta]
     if frame.width and not answers and not any(repeat_columns.values()):

@@ -207,28 +207,140 @@ def percent_match(
 
 
 def _simulate_codes(codes: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Independent draws, question by question, from each question's observed answers and nulls."""
-    n, nq = codes.shape
-    out = np.empty_like(codes)
-    for k in range(nq):
-        col = codes[:, k]
-        counts = np.bincount(col + 1)  # index 0 = null
-        p = counts / counts.sum()
-        out[:, k] = rng.choice(counts.size, size=n, p=p) - 1
-    return out
+    """Independent draws, question by question, from each question's observed answers and nulls (one
+    simulated data set; :class:`_NullSampler` draws the same values faster)."""
+    return _NullSampler(codes).draw(rng)
 
 
-def _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared) -> float:
+class _NullSampler:
+    """Draws simulated data sets as ``rng.choice(k, size=n, p=counts / n)`` per question did, value for
+    value: numpy's ``choice`` with ``p`` is ``cdf = p.cumsum(); cdf /= cdf[-1]`` and
+    ``cdf.searchsorted(rng.random(n), side="right")``, and Q successive ``rng.random(n)`` calls are one
+    ``rng.random((Q, n))`` call.
+
+    All questions are searched at once, exactly: a uniform draw is ``m / 2**53`` (numpy's doubles), so
+    ``cdf <= m / 2**53`` is ``ceil(cdf * 2**53) <= m`` in integers; each question's integer keys are
+    shifted by its own offset (``k * (2**53 + 2)``), which keeps the questions apart in one sorted array
+    (in chunks of questions small enough for int64)."""
+
+    _SCALE = 2.0**53
+    _STRIDE = 2**53 + 2
+    _CHUNK = 1000  # questions per sorted array: 1000 * (2**53 + 2) < 2**63
+
+    def __init__(self, codes: np.ndarray) -> None:
+        self.n, self.nq = codes.shape
+        self.chunks: list[tuple[int, np.ndarray, np.ndarray, np.ndarray]] = []
+        for c0 in range(0, self.nq, self._CHUNK):
+            keys: list[np.ndarray] = []
+            starts: list[int] = []
+            for k in range(c0, min(c0 + self._CHUNK, self.nq)):  # a loop over questions, never over rows
+                counts = np.bincount(codes[:, k] + 1)  # index 0 = null
+                cdf = (counts / counts.sum()).cumsum()
+                cdf /= cdf[-1]
+                starts.append(sum(len(x) for x in keys))
+                keys.append(np.ceil(cdf * self._SCALE).astype(np.int64) + (k - c0) * self._STRIDE)
+            shift = (np.arange(len(keys), dtype=np.int64) * self._STRIDE)[:, None]
+            self.chunks.append((c0, np.concatenate(keys), np.asarray(starts, np.int64)[:, None], shift))
+
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        u = rng.random((self.nq, self.n))
+        out = np.empty((self.nq, self.n), dtype=np.int64)
+        for c0, keys, starts, shift in self.chunks:
+            part = (u[c0 : c0 + len(starts)] * self._SCALE).astype(np.int64) + shift
+            out[c0 : c0 + len(starts)] = np.searchsorted(keys, part, side="right") - starts
+        return (out - 1).T.astype(np.int32)
+
+
+#: questions with more answer levels than this are matched through a sparse product (few pairs share a
+#: level), the others through one dense one-hot product (BLAS)
+_DENSE_LEVELS = 16
+
+
+class _MaxShare:
+    """The largest percent match among the rows of a code matrix with the shape and answer levels of
+    ``codes`` (the statistic of the null simulation): the share of :func:`percent_match` maximized over
+    rows, computed without the ranking and tie-breaking a full scan needs. Dense one-hot product for the
+    questions with few levels, sparse product for those with many (uuids, counts, free numbers), both in
+    blocks of rows so memory stays O(block x n)."""
+
+    def __init__(self, codes: np.ndarray, block: int, min_compared: int) -> None:
+        n, nq = codes.shape
+        if block < 1:
+            raise ValidationError("block must be a positive number of rows")
+        levels = codes.max(axis=0, initial=-1).astype(np.int64) + 1
+        self.dense = np.flatnonzero(levels <= _DENSE_LEVELS)
+        self.sparse = np.flatnonzero(levels > _DENSE_LEVELS)
+        self.d_off = np.concatenate([[0], np.cumsum(levels[self.dense])]).astype(np.int64)
+        self.s_off = np.concatenate([[0], np.cumsum(levels[self.sparse])]).astype(np.int64)
+        self.partial = np.flatnonzero((codes < 0).any(axis=0))  # questions some interviews were not asked
+        self.n_full = nq - self.partial.size
+        self.n, self.block, self.floor = n, block, max(int(min_compared), 1)
+
+    def __call__(self, codes: np.ndarray) -> float:
+        n = self.n
+        if n < 2 or codes.shape[1] == 0:
+            return float("nan")
+        from scipy import sparse
+
+        d = codes[:, self.dense]
+        h = np.zeros((n, int(self.d_off[-1])), dtype=np.float32)
+        r, c = np.nonzero(d >= 0)
+        h[r, self.d_off[c] + d[r, c]] = 1.0
+        sp = None
+        if self.sparse.size:
+            s = codes[:, self.sparse]
+            r, c = np.nonzero(s >= 0)
+            sp = sparse.csr_matrix(
+                (np.ones(r.size, np.float32), (r, self.s_off[c] + s[r, c])), shape=(n, int(self.s_off[-1]))
+            )
+        a = (codes[:, self.partial] >= 0).astype(np.float32) if self.partial.size else None
+        best = -1.0
+        for s0 in range(0, n, self.block):
+            e = min(s0 + self.block, n)
+            m = h[s0:e] @ h[s0:].T  # float32: exact integer counts
+            if sp is not None:
+                m += (sp[s0:e] @ sp[s0:].T).toarray()
+            comp = a[s0:e] @ a[s0:].T if a is not None else np.zeros_like(m)
+            comp += self.n_full
+            ok = comp >= self.floor
+            ok[:, : e - s0] &= np.triu(np.ones((e - s0, e - s0), dtype=bool), k=1)  # pairs i < j, once
+            if ok.any():
+                best = max(best, float((m[ok].astype(np.float64) / comp[ok]).max()))
+        return best if best >= 0 else float("nan")
+
+
+#: with a ``floor`` the simulation may stop after this many draws (and each further batch of as many)
+EARLY_DRAWS = 100
+#: ... when the mean of the simulated maxima plus this many of their standard deviations is below the floor
+#: (the 99.99th percentile of a Gumbel maximum is its mean plus 5.7 sd, of a normal one 3.7 sd)
+EARLY_SDS = 6.0
+
+
+def _simulated_maxima(codes, simulations, seed, block, min_compared, floor=None) -> np.ndarray:
+    """The largest percent match of each simulated data set. With ``floor``, the draws stop at a multiple
+    of EARLY_DRAWS once the maxima are clearly below it (their mean + EARLY_SDS sd): the caller uses
+    ``max(quantile, floor)``, which is then ``floor`` whatever the remaining draws would give, so only
+    the reported quantile moves, within its Monte Carlo error. Without ``floor``, exactly
+    ``simulations`` draws."""
     if simulations < 1:
         raise ValidationError("simulations must be at least 1")
+    rng = np.random.default_rng(seed)
+    sampler, statistic = _NullSampler(codes), _MaxShare(codes, block, min_compared)
+    maxima = np.full(simulations, np.nan)
+    for b in range(simulations):
+        maxima[b] = statistic(sampler.draw(rng))
+        done = b + 1
+        if floor is not None and done % EARLY_DRAWS == 0 and done < simulations:
+            seen = maxima[:done][np.isfinite(maxima[:done])]
+            if seen.size >= EARLY_DRAWS and seen.mean() + EARLY_SDS * seen.std(ddof=1) < floor:
+                return maxima[:done]
+    return maxima
+
+
+def _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared, floor=None) -> float:
     if not 0.0 < quantile <= 1.0:
         raise ValidationError("quantile must be in (0, 1]")
-    rng = np.random.default_rng(seed)
-    maxima = np.empty(simulations)
-    for b in range(simulations):
-        sim = _simulate_codes(codes, rng)
-        pm = _percent_match_codes(sim, block, min_compared)
-        maxima[b] = np.nanmax(pm.share) if np.isfinite(pm.share).any() else np.nan
+    maxima = _simulated_maxima(codes, simulations, seed, block, min_compared, floor)
     if np.isnan(maxima).all():
         return float("nan")
     return float(np.nanquantile(maxima, quantile))
@@ -243,16 +355,26 @@ def null_threshold(
     seed: int = 0,
     block: int = 1024,
     min_compared: int = 10,
+    codes: np.ndarray | None = None,
+    floor: float | None = None,
 ) -> float:
     """Simulated chance level of the largest percent match among ``frame.height`` interviews.
 
     Each simulation draws n interviews whose answers are independent across questions and
     interviews, each question from its observed distribution including its share of nulls; the
     statistic is the largest percent match among them. Returns the ``quantile`` of that maximum over
-    ``simulations`` runs. Cost: ``simulations`` times :func:`percent_match` on n rows.
+    ``simulations`` runs. ``codes``: :func:`encode_answers` of ``frame`` and ``questions`` when the caller
+    has them already. ``floor``: the caller will use ``max(result, floor)`` (Kuriakose & Robbins' 0.85):
+    the simulation may then stop after 100, 200, ... draws once the maxima are clearly below ``floor``
+    (their mean + 6 sd), which leaves the threshold used unchanged and the returned quantile within its
+    Monte Carlo error (an estimate from fewer draws).
+
+    Cost: ``simulations`` draws and largest-match products on n rows (no ranking, no tie-breaking: only
+    the largest share is needed), questions with many answer levels through a sparse product.
     """
-    codes = encode_answers(frame, questions)
-    return _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared)
+    if codes is None:
+        codes = encode_answers(frame, questions)
+    return _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared, floor)
 
 
 def near_duplicates(
@@ -266,6 +388,7 @@ def near_duplicates(
     quantile: float = 0.99,
     block: int = 1024,
     min_compared: int = 10,
+    codes: np.ndarray | None = None,
 ) -> list[dict]:
     """Every pair of interviews (row < match_row, once) whose percent match exceeds ``threshold``.
 
@@ -273,13 +396,15 @@ def near_duplicates(
     rises with few or homogeneous questions, Pew's point) but never below Kuriakose & Robbins' 85%,
     because the independence null ignores the correlation between honest answers and so understates
     how alike honest interviews can be. A pair is flagged when its share is strictly greater than the
-    threshold. Sorted by share (descending), then row, then match_row.
+    threshold. Sorted by share (descending), then row, then match_row. ``codes``: as for
+    :func:`null_threshold`.
     """
     if interviewer is not None and interviewer not in frame.columns:
         raise ColumnError(f"interviewer column {interviewer!r} is not in the data")
-    codes = encode_answers(frame, questions)
+    if codes is None:
+        codes = encode_answers(frame, questions)
     if threshold is None:
-        null = _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared)
+        null = _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared, floor=KR_THRESHOLD)
         threshold = KR_THRESHOLD if not np.isfinite(null) else max(null, KR_THRESHOLD)
     threshold = float(threshold)
     _, _, _, pairs = _scan(codes, block, min_compared, threshold=threshold)

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
-from scipy import stats
+from scipy import special  # chi-squared and F tails (the functions scipy.stats calls)
 
 from quietpoll.errors import ColumnError, ValidationError
 
@@ -50,6 +50,8 @@ def adjust_pvalues(p: np.ndarray, method: str = "holm") -> np.ndarray:
         res = np.empty(m)
         res[order] = adj
     elif method == "bh":
+        from scipy import stats  # loaded only when Benjamini-Hochberg is asked for
+
         res = stats.false_discovery_control(q, method="bh")
     else:
         raise ValidationError(f"unknown multiple-testing correction {method!r}: use 'holm' or 'bh'")
@@ -249,7 +251,7 @@ def item_nonresponse(
     with np.errstate(invalid="ignore", divide="ignore"):
         stat = np.where(exp > 0, (obs - exp) ** 2 / np.where(exp > 0, exp, 1), 0.0).sum(axis=1)
         valid = (a_i > 0) & (a_r > 0) & (col_m > 0) & (col_a > 0)
-        p = np.where(valid, stats.chi2.sf(stat, 1), np.nan)
+        p = np.where(valid, special.chdtrc(1, stat), np.nan)
         share_i = m_i / a_i
         share_r = m_r / a_r
     p_adj = adjust_pvalues(p, correction)
@@ -301,7 +303,7 @@ def _anova_rho(y: np.ndarray, g: np.ndarray, k: int) -> tuple[float, float, floa
     rho = (msb - msw) / denom if denom > 0 else np.nan
     if msw > 0:
         f = msb / msw
-        p = float(stats.f.sf(f, kk - 1, N - kk))
+        p = float(special.fdtrc(kk - 1, N - kk, f))
     else:
         f, p = (np.inf, 0.0) if msb > 0 else (np.nan, np.nan)
     return float(rho), float(f), float(kk - 1), float(N - kk), p
@@ -316,7 +318,7 @@ def _chi2_table(t: np.ndarray) -> tuple[float, float, float]:
     e = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
     stat = float(((t - e) ** 2 / e).sum())
     df = float((t.shape[0] - 1) * (t.shape[1] - 1))
-    return stat, df, float(stats.chi2.sf(stat, df))
+    return stat, df, float(special.chdtrc(df, stat))
 
 
 def interviewer_effects(
@@ -416,7 +418,7 @@ def interviewer_effects(
                 ).sum(axis=1)
             df_i = float(used.sum() - 1)
             testable = (n_i >= min_interviews) & (n_r > 0) & (df_i >= 1)
-            p_i = np.where(testable, stats.chi2.sf(stat_i, max(df_i, 1)), np.nan)
+            p_i = np.where(testable, special.chdtrc(max(df_i, 1), stat_i), np.nan)
             for j in range(k):
                 i_rows.append(
                     {
@@ -437,6 +439,8 @@ def interviewer_effects(
                 st: float | None
                 pv: float | None
                 if mine.sum() >= min_interviews and (~mine).sum() > 0:
+                    from scipy import stats  # loaded only for continuous questions
+
                     res = stats.ks_2samp(y[mine], y[~mine])
                     st, pv = float(res.statistic), float(res.pvalue)
                 else:

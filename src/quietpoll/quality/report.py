@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .duplicates import near_duplicates, null_threshold
+from .duplicates import encode_answers, near_duplicates, null_threshold
 from .interviewers import durations, interviewer_effects, item_nonresponse, straightlining
 from .validation import asked_mask
 from .results import NearDuplicate, QualityReport, jsonable
@@ -52,11 +52,14 @@ def quality_report(
         interviewer = next((c for c in INTERVIEWER_COLUMNS if c in frame.columns), None)
     # a pair must share at least 10 answered questions to count (half the questions when there are fewer)
     min_compared = max(1, min(10, len(questions) // 2))
+    codes = encode_answers(frame, questions)  # once, for the simulation and the scan
     if threshold is None:
         # 200 simulated data sets for up to 2,000 interviews, fewer (at least 20) above: each simulation
         # is a full percent-match scan of n interviews
         sims = 200 if frame.height <= 2000 else max(20, int(200 * 2000 / frame.height))
-        simulated = null_threshold(frame, questions, seed=seed, min_compared=min_compared, simulations=sims)
+        simulated = null_threshold(
+            frame, questions, seed=seed, min_compared=min_compared, simulations=sims, codes=codes, floor=K_R_THRESHOLD
+        )
         threshold = max(simulated, K_R_THRESHOLD)
         rule = (
             f"99th percentile of the maximum match among simulated independent interviews ({simulated:.3f}), "
@@ -65,7 +68,13 @@ def quality_report(
     else:
         rule = "given"
     pairs = near_duplicates(
-        frame, questions, interviewer=interviewer, threshold=threshold, seed=seed, min_compared=min_compared
+        frame,
+        questions,
+        interviewer=interviewer,
+        threshold=threshold,
+        seed=seed,
+        min_compared=min_compared,
+        codes=codes,
     )
     start = next((q.name for q in instrument.questions if q.type == "start" and q.name in frame.columns), None)
     end = next((q.name for q in instrument.questions if q.type == "end" and q.name in frame.columns), None)

@@ -39,7 +39,7 @@ The result is a :class:`~quietpoll.quality.results.ValidationResult` (values as 
 from __future__ import annotations
 
 import datetime as _dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -102,7 +102,13 @@ class _Checker:
         self.work = self._working_frame()
         # question name -> XLSForm type, for the questions present in the data
         self.types = {q.name: q.type for q in self.questions()}
-        self._compile = None
+        self._compile: Callable[..., pl.Expr] | None = None
+        # expression (and the question, for one reading ".") -> its value over all rows, or the reason it
+        # cannot be evaluated: a group's relevance is one expression shared by every question in the group,
+        # and validate() and asked_mask() on the same frame and form share them (in memory, never on disk)
+        self._evaluated: dict[tuple[str, str | None], pl.Series | str] = _shared_evaluations(
+            frame, instrument, today, repeat
+        )
 
     # -- helpers ---------------------------------------------------------------------------------
     def questions(self) -> list[Question]:
@@ -148,12 +154,25 @@ class _Checker:
         self.unsupported.append(Unsupported(question=q.name, expression=expression, reason=reason))
 
     def evaluate(self, q: Question, expression: str, *, current: bool) -> pl.Series | None:
-        """The expression over all rows as a Boolean series (null = undecided), or None if unsupported."""
+        """The expression over all rows as a Boolean series (null = undecided), or None if unsupported
+        (reported once per question and expression). Evaluated once per expression."""
+        key = (expression, q.name if current or "." in expression else None)
+        if key not in self._evaluated:
+            self._evaluated[key] = self._evaluate(q, expression, current=current)
+        found = self._evaluated[key]
+        if isinstance(found, str):
+            self.unsupported_once(q, expression, found)
+            return None
+        return found
+
+    def _evaluate(self, q: Question, expression: str, *, current: bool) -> pl.Series | str:
+        """The expression's Boolean series, or why it cannot be evaluated."""
         if self._compile is None:
             from quietpoll.instrument import expressions
 
             # as_boolean reads the result as XPath boolean(); compile_expression is the fallback
-            self._compile = getattr(expressions, "as_boolean", expressions.compile_expression)
+            found: Callable[..., pl.Expr] = getattr(expressions, "as_boolean", expressions.compile_expression)
+            self._compile = found
         try:
             expr = self._compile(
                 expression,
@@ -162,12 +181,10 @@ class _Checker:
                 today=self.today,
             )
         except UnsupportedExpression as exc:
-            self.unsupported_once(q, expression, str(exc) or "unsupported")
-            return None
+            return str(exc) or "unsupported"
         except Exception as exc:  # noqa: BLE001 - a parse failure is reported, never assumed
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.unsupported_once(q, expression, f"cannot parse: {reason}")
-            return None
+            return f"cannot parse: {reason}"
         try:
             result = self.work.select(expr.alias("__r__")).to_series()
             if len(result) == 1 and self.work.height != 1:
@@ -176,8 +193,7 @@ class _Checker:
                 result = result.cast(pl.Boolean)
         except Exception as exc:  # noqa: BLE001 - e.g. a referenced question absent from the data
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            self.unsupported_once(q, expression, f"cannot evaluate: {reason}")
-            return None
+            return f"cannot evaluate: {reason}"
         return result
 
     # -- rules -----------------------------------------------------------------------------------
@@ -299,6 +315,24 @@ class _Checker:
         for q in self.questions():
             bad_type = self.types_and_choices(q)
             self.rules(q, bad_type)
+
+
+_LAST: list = []  # [weak reference to the frame, the form, today, repeat, the evaluations]: one slot
+
+
+def _shared_evaluations(frame: pl.DataFrame, instrument: Instrument, today: Any, repeat: str | None) -> dict:
+    """The expression values already computed on this very frame (the same object, still alive) for this
+    form, today and repeat; else a new dict, remembered for the next checker. Only the last frame is kept,
+    through a weak reference: nothing outlives the frame."""
+    import weakref
+
+    if _LAST:
+        ref, form, day, rep, seen = _LAST
+        if ref() is frame and form is instrument and day == today and rep == repeat:
+            return seen
+    found: dict = {}
+    _LAST[:] = [weakref.ref(frame), instrument, today, repeat, found]
+    return found
 
 
 def validate(

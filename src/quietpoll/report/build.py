@@ -32,9 +32,19 @@ from ..weighting.diagnostics import diagnostics
 from ..weighting.targets import parse_targets
 from .i18n import translations
 from .indicators import indicator_rows, is_binary, sensitive_pairs
+from .selection import add_selection_bounds, population_shares
 from .methods import methods_statement
 from .options import base_language, check_against, resolve_language, select
-from .toplines import SKIP_REASON, column_levels, one_way, question_label, topline, two_way_table
+from .toplines import (
+    SKIP_REASON,
+    column_levels,
+    design_columns,
+    metadata_reason,
+    one_way,
+    question_label,
+    topline,
+    two_way_table,
+)
 
 if TYPE_CHECKING:
     from ..quality.results import QualityReport, ValidationResult
@@ -160,7 +170,8 @@ def build_report(
     raw = responses.main
     from ..instrument.typing import type_responses
 
-    checked = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    typed = type_responses(raw, instrument)  # choices as the form's levels: a level nobody chose is one
+    checked = typed
     if cfg.recode:  # the [recode] columns exist for the report as they will in the analysis frame
         from ..recode import apply_recode
 
@@ -188,10 +199,13 @@ def build_report(
         cfg,
         instrument=instrument,
         responses=responses,
+        typed=typed,  # typed once, here and for the analysis frame
         derived=copies,
         progress=step_progress,
     )
     validation, quality, flagged = prepared.validation, prepared.quality, list(prepared.flagged)
+    if validation is None or quality is None:  # prepare_study validates whenever it has the form, as here
+        raise ReportError("the report needs the answers validated against the questionnaire")
     drop_flagged = cfg.quality.drop_flagged
     frame, weighted = prepared.frame, prepared.weighted
     weighting = _weighting(prepared)
@@ -204,12 +218,22 @@ def build_report(
             if by != var:
                 crosstabs[(var, by)] = two_way_table(weighted, instrument, var, by, opts, rs_design=weighted)
     rows = indicator_rows(weighted, naive, instrument, opts, crosstabs, tr)
+    if cfg.weighting is not None:  # headline shares carry MUBP's range of selection bias (report/selection.py)
+        merged = {c.get("variable") for c in prepared.collapsed if isinstance(c, dict)}
+        shares = population_shares(cfg.weighting.targets, frame, {m for m in merged if m})
+        add_selection_bounds(rows, frame, shares, cfg.weighting.population)
 
     _step(progress, 5)
     toplines, skipped = [], []
+    # collection metadata and the design's own columns are no questions to publish (enumerator, clusters)
+    design_cols = design_columns(cfg.design)
     for q in instrument.data_questions():
+        interviewer = quality.interviewer if quality is not None else None
+        meta = metadata_reason(q.name, design_cols, interviewer) if q.type in TABULATED else None
         if q.repeat is not None:
             skipped.append({"question": q.name, "reason": _("questions of repeats are not tabulated")})
+        elif meta is not None:
+            skipped.append({"question": q.name, "reason": _(meta)})
         elif q.type in SKIP_REASON or q.type not in TABULATED:
             skipped.append(
                 {
@@ -248,6 +272,8 @@ def build_report(
         "weighting": weighting,
         "quality": _quality_summary(validation, quality, flagged, drop_flagged, tr),
     }
+    if opts.description_text(opts.language):  # the study's own framing ([report] description), never a template's
+        data["description"] = opts.description_text(opts.language)
     data["methods"] = methods_statement(data, opts, instrument, cfg, tr)
     data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
     data = _clean(data)

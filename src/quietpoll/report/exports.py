@@ -46,6 +46,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -69,7 +70,7 @@ class LabelledData:
 
     frame: pl.DataFrame
     variable_labels: dict[str, str]
-    value_labels: dict[str, dict[object, str]]
+    value_labels: dict[str, dict[Any, str]]  # {stored value: label}: a choice name (str) or an indicator's 0/1
     codes: dict[str, dict[str, int]]
     types: dict[str, str]
     questions: dict[str, str]
@@ -121,7 +122,7 @@ def labelled_responses(study_dir: str | Path, *, language: str | None = None, we
     off, on = SELECTED.get(lang or "", SELECTED["English"])
     cols: list[pl.Series] = []
     var_labels: dict[str, str] = {}
-    val_labels: dict[str, dict[object, str]] = {}
+    val_labels: dict[str, dict[Any, str]] = {}
     codes: dict[str, dict[str, int]] = {}
     types: dict[str, str] = {}
     questions: dict[str, str] = {}
@@ -338,8 +339,8 @@ def _write_readstat(data: LabelledData, out: Path, fmt: str) -> None:
     )
     frame = frame.rename(names)
     if fmt == "dta":
-        var = {names[c]: _fit(t, chars=80) for c, t in data.variable_labels.items()}
-        val = {
+        var: dict[str, str | None] = {names[c]: _fit(t, chars=80) for c, t in data.variable_labels.items()}
+        val: dict[str, dict[int | float, str]] = {  # codes: select_one choices' numbers, indicators' 0/1
             names[c]: {(data.codes[c][v] if c in data.codes else v): _fit(lab, chars=80) for v, lab in m.items()}
             for c, m in data.value_labels.items()
         }

@@ -25,8 +25,8 @@ def N_(message: str) -> str:
 
 
 def locale_of(language: str | None) -> str:
-    base = (language or "English").split("(")[0].strip()
-    return LOCALES.get(base, "en")
+    base = (language or "English").split("(")[0].strip().casefold()  # "korean" as Kobo forms write it
+    return next((code for name, code in LOCALES.items() if name.casefold() == base), "en")
 
 
 def catalogue_path(locale: str):

@@ -201,7 +201,7 @@ def indicator_rows(design, naive, instrument, opts, crosstabs: dict, tr=None) ->
                 continue
             naive_rows = {tuple(r.domain.items()): r for r in _estimates(naive, ind, by, opts.level)}
             if by is None:
-                hidden = {(): sup.overall(ind, binary)}
+                hidden: dict[tuple[tuple[str, str], ...], bool] = {(): sup.overall(ind, binary)}
                 labels = {}
             else:
                 d = sup.by_domain(ind, binary, by)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 
-from scipy import stats
+from scipy import special
 
 from .i18n import N_, translations
 from .toplines import question_label
@@ -61,7 +61,8 @@ def _wording(instrument, ind, language: str, tr) -> list[dict]:
     v = ind.variable
     q = instrument.question(v) if v in names else None
     calc = q.calculation if q is not None else None
-    if calc and not q.labels:  # a calculate question: show how it is derived, with the questions it reads
+    # a calculate question: show how it is derived, with the questions it reads
+    if calc and q is not None and not q.labels:
         refs = dict.fromkeys(re.findall(r"\$\{([^}]+)\}", calc))
         return [
             {"question": v, "wording": _("derived from other answers: %(calculation)s") % {"calculation": calc}}
@@ -118,7 +119,7 @@ def methods_statement(data: dict, opts, instrument, cfg, tr=None) -> dict:
     sample = data["sample"]
     w = data["weighting"]
     n = sample["n_analysed"]
-    z = float(stats.norm.ppf(0.5 + opts.level / 2))
+    z = float(special.ndtri(0.5 + opts.level / 2))
     deff = w.get("kish_deff") or 1.0
     moe = z * math.sqrt(deff * 0.25 / n) if n else None
     overall = [r for r in data["indicators"] if not r["domain"] and r["deff"] is not None]

@@ -18,6 +18,8 @@ Keys read (all optional except where an indicator needs them)::
                  by = [columns]       breakdowns and crosstabs
                  level = 0.95         confidence level
                  dominance = [2, 85]  (n, k) dominance rule for totals and means
+                 description, description_ko   the report's opening paragraph: the study's own
+                                      framing (none when not given; never a template's)
     [[report.indicators]]
                  id, label, label_ko (Korean label), and one of
                  variable (+ level: the share of that level; without level the mean of the column,
@@ -91,11 +93,13 @@ def select(options: ReportOptions, *, language: str | None = None, only: Sequenc
 
 
 def resolve_language(language: str, languages: Sequence[str]) -> str:
-    """The form's own name of `language` ("Korean" finds "Korean (ko)"); ReportError when the form has
-    no labels in it."""
+    """The form's own name of `language` ("Korean" finds "Korean (ko)", "English" finds "english", as
+    KoboToolbox forms write it); ReportError when the form has no labels in it."""
     if not languages or language in languages:
         return language
     match = [lang for lang in languages if base_language(lang) == base_language(language)]
+    if not match:
+        match = [lang for lang in languages if base_language(lang).casefold() == base_language(language).casefold()]
     if len(match) == 1:
         return match[0]
     raise ReportError(f"unknown language '{language}': the form has labels in {', '.join(languages)}")

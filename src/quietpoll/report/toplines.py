@@ -45,6 +45,38 @@ SKIP_REASON = {
     "file": N_("files are never published"),
 }
 
+#: questions about the interviewer rather than the respondent, by the names KoboToolbox and ODK forms give
+#: them (enum_id, enumerator_gender, interviewer, surveyor_name, intermediary ...)
+INTERVIEWER_NAMES = re.compile(r"^(enum|enumerator|interviewer|surveyor|intermediary|supervisor)(_|$)", re.IGNORECASE)
+DESIGN_COLUMN = N_("a column of the sample design (strata, clusters, weights), not an answer")
+METADATA = SKIP_REASON["start"]
+
+
+def design_columns(spec) -> tuple[str, ...]:
+    """The columns a design names (weights, probabilities, strata, cluster ids, fpc); replicate-weight
+    globs as given."""
+    if spec is None:
+        return ()
+    cols = list(spec.columns())
+    rep = getattr(spec, "replicates", None)
+    if rep is not None:
+        items = [rep.columns] if isinstance(rep.columns, str) else list(rep.columns)
+        cols += [g.strip() for item in items for g in item.split(",") if g.strip()]
+    return tuple(cols)
+
+
+def metadata_reason(name: str, design: tuple[str, ...] = (), interviewer: str | None = None) -> str | None:
+    """Why a question of the form is no topline although its type is tabulated (a message to translate),
+    or None: a column of the sample design (strata, cluster ids, weights, fpc, replicate weights), the
+    interviewer column or a question about the interviewer, a tool's underscore column."""
+    import fnmatch
+
+    if any(name == c or fnmatch.fnmatchcase(name, c) for c in design):
+        return DESIGN_COLUMN
+    if name == interviewer or INTERVIEWER_NAMES.match(name) or name.startswith("_"):
+        return METADATA
+    return None
+
 
 @dataclass(frozen=True)
 class Levels:

@@ -121,9 +121,12 @@ def apply_weighting(design, spec: WeightingSpec, report: list | None = None):
             report.extend(collapsed)
     X = pop = None
     method = METHODS[spec.method]
+    step = method.step
+    if step is None:  # propensity alone has no step, and was run above (WeightingSpec checks `then`)
+        raise WeightingError(f"weighting method '{spec.method}' has no step to targets")
     if method.model_matrix:
         X, pop = model_matrix(frame, margins, population=spec.population)
-    out = design.reweight(lambda w, W: method.step(spec, frame, margins, X, pop, w, W))
+    out = design.reweight(lambda w, W: step(spec, frame, margins, X, pop, w, W))
     if spec.trim is not None:
         out = trim_design(out, *spec.trim)
     return out
@@ -135,6 +138,8 @@ def _propensity(design, spec: WeightingSpec):
     from ..io import read_data
     from .propensity import propensity_weights
 
+    if spec.reference is None:  # WeightingSpec refuses propensity without one
+        raise WeightingError('propensity weighting needs reference = "file" and covariates = [...]')
     ref = read_data(spec.reference).frame
     rw = None
     if spec.reference_weights:

@@ -36,9 +36,9 @@ _SOMETHRESHOLD = 20.0
 
 def model_matrix(
     frame: pl.DataFrame, margins: Sequence[Margin], *, population: float | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """X like R's model.matrix(~ cat1 + cat2 + ... + num1 + ...): intercept, treatment dummies
-    (first level dropped) for each categorical margin in the order given, then the numeric columns;
+) -> tuple[ModelMatrix, np.ndarray]:
+    """X like R's model.matrix(~ cat1 + cat2 + ... + num1 + ...), as a ModelMatrix (kept as codes): intercept,
+    treatment dummies (first level dropped) for each categorical margin in the order given, then the numeric columns;
     and the population vector in the same order (intercept = total population)."""
     cats = [m for m in margins if m.kind == "categorical"]
     nums = [m for m in margins if m.kind != "categorical"]

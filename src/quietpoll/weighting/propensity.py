@@ -28,12 +28,16 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from quietpoll.errors import WeightingError
 from quietpoll.weighting.targets import text_series
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegressionCV
 
 __all__ = ["PropensityResult", "propensity_weights", "MIN_ROWS", "C_GRID"]
 
@@ -190,7 +194,7 @@ def trim_weights(w: np.ndarray, max_weight_ratio: float) -> np.ndarray:
 
 def _fit(
     X: np.ndarray, y: np.ndarray, fit_w: np.ndarray, penalty: str, cv_folds: int, seed: int
-) -> tuple[object, float]:
+) -> tuple[LogisticRegressionCV, float]:
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegressionCV
     from sklearn.model_selection import StratifiedKFold

@@ -33,14 +33,14 @@ class RakeResult:
     iterations: int  # sweeps run
     converged: bool
     max_change: float  # R's criterion after the last sweep (largest joint-cell change)
+    joint: np.ndarray  # (n,) each row's cell of the joint cross-classification
+    base_weights: np.ndarray  # (n,) weights before raking
     replicate_weights: np.ndarray | None = None  # (n, R) when replicates were given
     margin_error: float = 0.0  # largest |achieved - target| over all margins' cells
-    joint: np.ndarray | None = None  # (n,) each row's cell of the joint cross-classification
-    base_weights: np.ndarray | None = None  # (n,) weights before raking
     factors: tuple[np.ndarray, ...] = ()  # per joint cell: weight after each margin's step of the
     #                                              last sweep / weight before raking
     replicate_factors: tuple[np.ndarray, ...] = ()
-    replicate_base: np.ndarray | None = None
+    replicate_base: np.ndarray | None = None  # (n, R) replicate weights before raking, when given
 
     @property
     def last_sweep(self) -> tuple[np.ndarray, ...]:
@@ -49,6 +49,8 @@ class RakeResult:
 
     @property
     def replicate_last_sweep(self) -> tuple[np.ndarray, ...]:
+        if self.replicate_base is None:  # no replicates: no replicate_factors either
+            return ()
         return tuple(to_rows(f, self.joint, self.replicate_base) for f in self.replicate_factors)
 
 
@@ -143,7 +145,11 @@ def rake_weights(
         it += 1
 
     weights = to_rows(cell_factors(T, T0), joint, w0)
-    RW = None if R is None else to_rows(cell_factors(TR, TR0), joint, R)
+    RW = None
+    replicate_factors: tuple[np.ndarray, ...] = ()
+    if R is not None and TR is not None and TR0 is not None:  # all three or none: replicates were given
+        RW = to_rows(cell_factors(TR, TR0), joint, R)
+        replicate_factors = tuple(cell_factors(x, TR0) for x in rsteps)
     sweeps = it + 1 if converged else it
     errs = [np.abs(cell_sums(c, T, len(t)) - t) for c, t in zip(cell_codes, tots)]  # on the joint table
     worst = int(np.argmax([e.max() if e.size else 0.0 for e in errs]))
@@ -165,6 +171,6 @@ def rake_weights(
         joint=joint,
         base_weights=w0,
         factors=tuple(cell_factors(x, T0) for x in steps),
-        replicate_factors=tuple(cell_factors(x, TR0) for x in rsteps),
+        replicate_factors=replicate_factors,
         replicate_base=R,
     )

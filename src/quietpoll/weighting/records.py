@@ -14,6 +14,8 @@ influence reaches every row through the residuals, which is why calibrated desig
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -56,22 +58,31 @@ class RakingRecord:
     def from_result(cls, codes, res) -> RakingRecord:
         return cls(tuple(codes), res.joint, tuple(res.factors), res.base_weights)
 
-    @property
+    @functools.cached_property
     def weights(self) -> tuple[np.ndarray, ...]:
-        """(n,) weights after each margin's step in the last sweep."""
+        """(n,) weights after each margin's step in the last sweep (made once, when a standard error
+        first needs them)."""
         return tuple(self.base * gather(f, self.joint) for f in self.factors)
 
+    @functools.cached_property
+    def _counts(self) -> tuple[np.ndarray, ...]:
+        return tuple(np.bincount(m) for m in self.margins)
+
     def residualize(self, u: np.ndarray) -> np.ndarray:
+        """Raking's residuals of the (n, k) influence values u: every column in one bincount per margin
+        and sweep (cell c of column j is bin c + ncells * j; each bin adds its rows in row order, as a
+        bincount of that column alone does)."""
         u = u.copy()
-        counts = [np.bincount(m) for m in self.margins]
-        weights = self.weights
+        k = u.shape[1]
         for _ in range(self.sweeps):
-            for cells, psw, cnt in zip(self.margins, weights, counts):
-                for j in range(u.shape[1]):
-                    with np.errstate(divide="ignore", invalid="ignore"):
-                        x = u[:, j] / psw
-                        means = np.bincount(cells, weights=x, minlength=len(cnt)) / cnt
-                    u[:, j] -= psw * means[cells]
+            for cells, psw, cnt in zip(self.margins, self.weights, self._counts):
+                ncell = len(cnt)
+                bins = (cells[:, None] + ncell * np.arange(k)).ravel()
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    x = u / psw[:, None]
+                    sums = np.bincount(bins, weights=x.ravel(), minlength=ncell * k).reshape(k, ncell)
+                    means = sums / cnt
+                u -= psw[:, None] * means.T[cells]
         return u
 
 

@@ -155,7 +155,9 @@ def parse_targets(
             total = _as_number(var, None, spec)
             margins.append(Margin(var, "numeric", (), np.array([total])))
     cats = [m for m in margins if m.kind == "categorical"]
-    ref_total = population if population is not None else (cats[0].total if cats else None)
+    if not cats:
+        return margins
+    ref_total = population if population is not None else cats[0].total
     for m in cats:
         if abs(m.total - ref_total) > TOTAL_RTOL * max(abs(ref_total), 1.0):
             against = (

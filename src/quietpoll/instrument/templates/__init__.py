@@ -85,6 +85,9 @@ interior = 0.5575814397851396
 language = "English"      # or "Korean"
 min_cell = 10             # no published cell smaller than this
 by = ["sample", "exit_cohort"]
+# The report's opening paragraph: the study's own framing (without it the report has none)
+description = "A survey of how people inside North Korea, and people who have left, reach foreign media, and what it costs them. Respondents cannot speak freely: every answer was collected and is published so that no one can be identified."
+description_ko = "북한 안에 사는 사람들과 북한을 떠난 사람들이 외국 매체를 어떻게 접하고 그 대가가 무엇인지에 관한 조사입니다. 응답자들은 자유롭게 말할 수 없으므로, 모든 응답은 누구도 식별될 수 없도록 수집되고 공개됩니다."
 
 # The headline indicators of the foreign-media surveys, each overall and by sample and exit cohort.
 [[report.indicators]]
@@ -213,7 +216,8 @@ def create_from_form(directory: Path, form: Path, data: Path | None = None) -> P
         data_name = "responses" + "".join(Path(data).suffixes[-1:]).lower()
         shutil.copyfile(data, directory / data_name)
     languages = [lang.split(" (")[0] for lang in inst.languages if lang != "default"]
-    language = inst.default_language.split(" (")[0] if inst.default_language not in (None, "default") else None
+    default = inst.default_language
+    language = default.split(" (")[0] if default is not None and default != "default" else None
     language = language or (languages[0] if languages else "English")
     (directory / "study.toml").write_text(
         FROM_FORM_TOML.format(

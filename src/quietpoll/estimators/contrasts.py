@@ -27,6 +27,7 @@ import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import SupportsFloat, TypeGuard
 
 import numpy as np
 from scipy import stats
@@ -210,7 +211,7 @@ def contrast(
     return ContrastResult(tuple(label for label, _ in items), np.array(values, float), cov, est.df, lev)
 
 
-def _is_number(x) -> bool:
+def _is_number(x: object) -> TypeGuard[SupportsFloat]:
     return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
 
 
@@ -312,7 +313,7 @@ class _Dual:
         self.v, self.g = v, g
 
 
-def _const(x: float, p: int) -> _Dual:
+def _const(x: SupportsFloat, p: int) -> _Dual:
     return _Dual(float(x), np.zeros(p))
 
 

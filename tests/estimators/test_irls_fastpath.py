@@ -1,0 +1,68 @@
+"""The weighted least-squares fast path (Cholesky of the cross-products, refined) agrees with R's
+pivoted QR to rounding, and hands every nearly or exactly aliased problem to the QR."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from quietpoll.estimators.irls import _wls, _wls_gram, _wls_qr
+
+
+def _problem(n=5000, seed=3):
+    rng = np.random.default_rng(seed)
+    g = rng.integers(0, 6, n)
+    X = np.column_stack([np.ones(n), rng.normal(5, 2, n), (g[:, None] == np.arange(1, 6)).astype(float)])
+    z = X @ rng.normal(size=X.shape[1]) + rng.normal(0, 3, n)
+    w = np.sqrt(rng.uniform(0.5, 3.0, n))
+    return np.asfortranarray(X), w, z
+
+
+def test_fast_path_matches_qr():
+    X, w, z = _problem()
+    fast = _wls_gram(X, w, z)
+    assert fast is not None  # a well-conditioned problem takes the fast path
+    coef, aliased, Rk = fast
+    qcoef, qaliased, qR = _wls_qr(X, w, z)
+    assert not aliased.any() and not qaliased.any()
+    np.testing.assert_allclose(coef, qcoef, rtol=1e-12, atol=0)
+    # same R factor up to the signs of its rows: R'R agrees
+    G = qR.T @ qR
+    np.testing.assert_allclose(Rk.T @ Rk, G, rtol=1e-11, atol=1e-12 * np.abs(G).max())
+
+
+def test_fast_path_in_blocks_matches_one_block():
+    X, w, z = _problem(n=3000)
+    a = _wls_gram(X, w, z, block=257)
+    b = _wls_gram(X, w, z, block=10**6)
+    assert a is not None and b is not None
+    np.testing.assert_allclose(a[0], b[0], rtol=1e-12)
+
+
+def test_exactly_aliased_column_goes_to_qr():
+    X, w, z = _problem()
+    Xa = np.asfortranarray(np.column_stack([X, X[:, 1] * 2.0]))
+    assert _wls_gram(Xa, w, z) is None
+    coef, aliased, _ = _wls(Xa, w, z)
+    qcoef, qaliased, _ = _wls_qr(Xa, w, z)
+    assert aliased.tolist() == qaliased.tolist() and aliased[-1]
+    np.testing.assert_array_equal(coef, qcoef)
+
+
+def test_nearly_aliased_column_goes_to_qr():
+    X, w, z = _problem()
+    rng = np.random.default_rng(9)
+    near = X[:, 1] + rng.normal(0, 1e-9, len(z))
+    Xn = np.asfortranarray(np.column_stack([X, near]))
+    assert _wls_gram(Xn, w, z) is None  # R's QR decides near its aliasing threshold
+    coef, aliased, _ = _wls(Xn, w, z)
+    qcoef, qaliased, _ = _wls_qr(Xn, w, z)
+    assert aliased.tolist() == qaliased.tolist()
+    np.testing.assert_array_equal(coef, qcoef)
+
+
+def test_zero_column_and_tiny_problem_go_to_qr():
+    X, w, z = _problem(n=200)
+    Xz = np.asfortranarray(np.column_stack([X, np.zeros(len(z))]))
+    assert _wls_gram(Xz, w, z) is None
+    assert _wls(Xz, w, z)[1][-1]
+    assert _wls_gram(X[:10], w[:10], z[:10]) is None  # fewer than 4 rows per column

@@ -56,7 +56,7 @@ __all__ = ["CACHE_DIR", "SETTINGS", "add_model_rows", "needs_model", "model_cell
 CACHE_DIR = "model-cache"
 VERSION = 1  # of the cached summary's shape and the rule that made its inputs
 #: the sampler settings of the report's fits (two sequential chains: the machine's other work goes on)
-SETTINGS = {
+SETTINGS: dict[str, Any] = {
     "num_warmup": 500,
     "num_samples": 1000,
     "num_chains": 2,
@@ -146,7 +146,7 @@ def _outcome(ind) -> dict:
 def _key(frame: pl.DataFrame, ind, cells: Cells, by: Sequence[str], level: float, seed: int) -> str:
     outcome = _outcome(ind)
     cols = list(dict.fromkeys([*ind.columns(), *cells.census, *cells.extra]))
-    versions = {}
+    versions: dict[str, str | None] = {}
     for lib in ("numpyro", "jax", "jaxlib"):
         try:
             versions[lib] = metadata.version(lib)

@@ -214,6 +214,9 @@ def study_toml(seed: int) -> str:
         "max_ci_width = 0.30",
         "min_n = 30",
         'by = ["sample", "exit_cohort", "sex", "province_group"]',
+        "# by-group rows whose direct estimate is suppressed, too imprecise or outside 0-100% show a model-based",
+        "# (MRP) estimate; fits are cached in model-cache/ (the first report takes minutes, later ones seconds)",
+        "model_based = true",
     ]
     for ind in INDICATORS:
         lines += ["", "[[report.indicators]]"] + [f"{k} = {_toml_value(v)}" for k, v in ind.items()]

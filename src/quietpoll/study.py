@@ -132,6 +132,7 @@ REPORT_KEYS = {
     "indicators",
     "description",
     "description_ko",
+    "model_based",
 }
 INDICATOR_KEYS = {"id", "label", "label_ko", "variable", "level", "list_experiment", "randomized_response", "direct"}
 RR_KEYS = {"answer", "design", "p_truth", "p_yes", "p", "p_unrelated"}
@@ -191,6 +192,7 @@ class ReportOptions:
     language_set: bool = False  # language was given in [report] (export then uses it, else the form's)
     description: str | None = None  # the study's own framing paragraph at the top of the report
     description_ko: str | None = None  # the same in Korean
+    model_based: bool = False  # by-group rows the direct estimate fails get MRP (report/model_rows.py)
 
     def description_text(self, language: str) -> str | None:
         """[report] description (description_ko in a Korean report, when given); None: no framing text."""
@@ -286,6 +288,8 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
     for key in ("description", "description_ko"):
         if rep.get(key) is not None and not (isinstance(rep[key], str) and rep[key].strip()):
             raise ReportError(f"[report] {key} must be text (in quotes): the report's opening paragraph")
+    if not isinstance(rep.get("model_based", False), bool):
+        raise ReportError("[report] model_based must be true or false (model-based estimates for small groups)")
     by = rep.get("by", [])
     by = (by,) if isinstance(by, str) else tuple(by)
     return ReportOptions(
@@ -302,6 +306,7 @@ def parse_report(rep: Mapping[str, Any] | None, *, study: StudySection | None = 
         language_set="language" in rep,
         description=rep.get("description"),
         description_ko=rep.get("description_ko"),
+        model_based=bool(rep.get("model_based", False)),
     )
 
 

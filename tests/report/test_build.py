@@ -196,7 +196,10 @@ def test_korean_labels(demo_study, tmp_path):
 
 def test_golden_report_json(built):
     """report.json of the demo study at the fixed seed equals the golden file (numbers at rtol 1e-9).
-    Regenerate on purpose only: see tests/report/make_golden.py."""
+    Regenerate on purpose only: see tests/report/make_golden.py. The MRP rows' numbers (under
+    "model_based": posterior summaries and sampler diagnostics) are checked for their keys and types
+    only: MCMC draws repeat exactly on one machine but not across CPUs and XLA builds
+    (tests/report/test_model_rows.py checks what they must satisfy)."""
     golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
     problems = []
 
@@ -212,6 +215,8 @@ def test_golden_report_json(built):
             for i, (x, y) in enumerate(zip(a, b)):
                 cmp(x, y, f"{path}[{i}]")
         elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+            if "model_based" in path:
+                return
             if not math.isclose(a, b, rel_tol=1e-9, abs_tol=1e-12):
                 problems.append(f"{path}: {a} != {b}")
         elif a != b:

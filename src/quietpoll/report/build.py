@@ -222,6 +222,13 @@ def build_report(
         merged = {c.get("variable") for c in prepared.collapsed if isinstance(c, dict)}
         shares = population_shares(cfg.weighting.targets, frame, {m for m in merged if m})
         add_selection_bounds(rows, frame, shares, cfg.weighting.population)
+    model_based = None
+    if opts.model_based:  # by-group rows the direct estimate fails get MRP (report/model_rows.py)
+        from .model_rows import add_model_rows
+
+        model_based = add_model_rows(
+            rows, frame=frame, weights=weighted.weights, weighting=cfg.weighting, opts=opts, study_dir=study_dir, tr=tr
+        )
 
     _step(progress, 5)
     toplines, skipped = [], []
@@ -275,6 +282,11 @@ def build_report(
     if opts.description_text(opts.language):  # the study's own framing ([report] description), never a template's
         data["description"] = opts.description_text(opts.language)
     data["methods"] = methods_statement(data, opts, instrument, cfg, tr)
+    if model_based is not None:
+        from .model_rows import methods_element
+
+        data["model_based"] = model_based
+        data["methods"]["elements"].append(methods_element(model_based, tr))
     data["warnings"] = [{"id": r["id"], "domain": r["domain"], "warning": w} for r in rows for w in r["warnings"]]
     data = _clean(data)
     if publish:

@@ -7,7 +7,8 @@ for phones (each label above its row across the whole width, 360 units, so that 
 about 12 px on a 375 px screen); the page shows one or the other by CSS. Labels are wrapped, never
 cut, so rows that differ only at the end ("... (direct question)", "... (randomized response)") stay
 distinct. An interval beyond the axis ends in an arrow at the edge; an estimate beyond it is drawn at
-the edge as a hollow triangle pointing out. The legend names every kind of mark the chart shows."""
+the edge as a hollow triangle pointing out. A model-based row (MRP, ``model``: True) is a purple diamond
+on a dashed interval. The legend names every kind of mark the chart shows."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ EST = "#1f4e79"
 NAIVE = "#8a8a8a"
 WARN = "#b35900"
 GRID = "#d9d9d9"
+MODEL = "#6a3d9a"
 
 #: legend texts (English defaults; the page passes them in the report's language)
 LEGEND = {
@@ -35,6 +37,7 @@ LEGEND = {
     "clipped": "interval continues beyond the axis",
     "outside": "estimate beyond the axis",
     "suppressed": "suppressed: too few respondents to publish",
+    "model": "model-based estimate (MRP) and its posterior interval",
 }
 
 
@@ -110,7 +113,8 @@ def dot_whisker(
     narrow: bool = False,
 ) -> str:
     """An SVG dot-and-whisker chart. Each row: label, estimate, ci_low, ci_high, naive (optional),
-    suppressed, warn (bool), heading (bool: a group title row without a value). `legend` gives the
+    suppressed, warn (bool), model (bool: a model-based estimate), heading (bool: a group title row
+    without a value). `legend` gives the
     legend texts (keys of LEGEND); narrow=True gives the phone layout."""
     text = dict(LEGEND, **(legend or {}))
     if naive_label is not None:
@@ -161,12 +165,15 @@ def dot_whisker(
                 f"{escape(row_suppressed if r.get('suppressed') else '—')}</text>"
             )
             continue
-        colour = WARN if r.get("warn") else EST
-        used.add("warn" if r.get("warn") else "estimate")
+        model = bool(r.get("model"))
+        colour = MODEL if model else WARN if r.get("warn") else EST
+        used.add("model" if model else "warn" if r.get("warn") else "estimate")
         if r.get("ci_low") is not None and r.get("ci_high") is not None:
             xa, xb = x(r["ci_low"]), x(r["ci_high"])
+            dash = ' stroke-dasharray="5 3"' if model else ""
             body.append(
-                f'<line x1="{xa:.1f}" y1="{cy:.1f}" x2="{xb:.1f}" y2="{cy:.1f}" stroke="{colour}" stroke-width="2.5"/>'
+                f'<line x1="{xa:.1f}" y1="{cy:.1f}" x2="{xb:.1f}" y2="{cy:.1f}" stroke="{colour}" '
+                f'stroke-width="2.5"{dash}/>'
             )
             for xe, v, side in ((xa, r["ci_low"], -1), (xb, r["ci_high"], 1)):
                 if (side < 0 and v < lo) or (side > 0 and v > hi):
@@ -192,6 +199,12 @@ def dot_whisker(
                 f'{xe - 6 * side:.1f},{cy + 7:.1f}" fill="#ffffff" stroke="{colour}" stroke-width="2" '
                 'class="outside"/>'
             )
+        elif model:
+            xe = x(est)
+            body.append(
+                f'<polygon points="{xe:.1f},{cy - 7:.1f} {xe + 7:.1f},{cy:.1f} {xe:.1f},{cy + 7:.1f} '
+                f'{xe - 7:.1f},{cy:.1f}" fill="{MODEL}" class="model"/>'
+            )
         else:
             body.append(f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="5.5" fill="{colour}"/>')
     grid = []
@@ -215,13 +228,14 @@ def dot_whisker(
         + EST
         + '" stroke-width="2"/>',
         "suppressed": '<text x="{xa}" y="{yt}" font-size="12" font-style="italic" fill="#666">…</text>',
+        "model": '<polygon points="{x},{ya} {xb},{y} {x},{yb} {xa},{y}" fill="' + MODEL + '"/>',
     }
     legend_x = 6 if narrow else x0_plot
     legend_size = 12 if narrow else 11
     legend_em = (width - legend_x - 26) / legend_size
     ly = bottom + 40
     leg = []
-    for key in ("estimate", "warn", "naive", "clipped", "outside", "suppressed"):
+    for key in ("estimate", "model", "warn", "naive", "clipped", "outside", "suppressed"):
         if key not in used:
             continue
         lines = wrap(text[key], legend_em)

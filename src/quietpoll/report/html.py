@@ -38,6 +38,8 @@ th, td { border-bottom: 1px solid #ddd; padding: 3px 8px; text-align: left; vert
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .sup { color: #666; font-style: italic; } td.sup[colspan] { text-align: left; }
 .outside { color: #666; font-style: italic; }
+td.model { color: #6a3d9a; font-weight: bold; } .mb { color: #6a3d9a; border: 1px solid #6a3d9a; border-radius: 3px;
+  font-size: 0.75em; font-weight: normal; padding: 0 3px; white-space: nowrap; }
 .fn { color: #b35900; font-weight: bold; font-size: 0.8em; padding-left: 2px; }
 .notes { color: #444; font-size: 0.9em; margin: -0.5em 0 1em; padding-left: 0; list-style: none; }
 .notes li { margin: 0.15em 0; }
@@ -108,19 +110,32 @@ def _env(language: str) -> tuple[jinja2.Environment, str]:
     return env, src
 
 
-def _chart_rows(rows: list[dict], label_key: str = "label") -> list[dict]:
-    return [
-        {
+def _chart_row(r: dict, label_key: str) -> dict:
+    m = r.get("model_based")
+    if m:  # the model-based estimate in place of the direct one (report/model_rows.py)
+        return {
             "label": r[label_key],
-            "estimate": r["estimate"],
-            "ci_low": r["ci_low"],
-            "ci_high": r["ci_high"],
+            "estimate": m["estimate"],
+            "ci_low": m["ci_low"],
+            "ci_high": m["ci_high"],
             "naive": r.get("naive_estimate"),
-            "suppressed": r["suppressed"],
-            "warn": bool(r.get("flags") or r.get("warnings")),
+            "suppressed": False,
+            "warn": False,
+            "model": True,
         }
-        for r in rows
-    ]
+    return {
+        "label": r[label_key],
+        "estimate": r["estimate"],
+        "ci_low": r["ci_low"],
+        "ci_high": r["ci_high"],
+        "naive": r.get("naive_estimate"),
+        "suppressed": r["suppressed"],
+        "warn": bool(r.get("flags") or r.get("warnings")),
+    }
+
+
+def _chart_rows(rows: list[dict], label_key: str = "label") -> list[dict]:
+    return [_chart_row(r, label_key) for r in rows]
 
 
 def _legend(tr) -> dict:
@@ -132,6 +147,7 @@ def _legend(tr) -> dict:
         "clipped": _("the interval continues beyond the axis"),
         "outside": _("the estimate lies beyond the axis (see the table)"),
         "suppressed": _("suppressed: too few respondents to publish (table rules)"),
+        "model": _("model-based estimate (MRP) and its posterior interval"),
     }
 
 

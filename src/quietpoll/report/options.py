@@ -20,6 +20,8 @@ Keys read (all optional except where an indicator needs them)::
                  dominance = [2, 85]  (n, k) dominance rule for totals and means
                  description, description_ko   the report's opening paragraph: the study's own
                                       framing (none when not given; never a template's)
+                 model_based = false  true: by-group rows whose direct estimate is suppressed, too
+                                      imprecise or outside [0, 1] show an MRP estimate (model_rows.py)
     [[report.indicators]]
                  id, label, label_ko (Korean label), and one of
                  variable (+ level: the share of that level; without level the mean of the column,

@@ -85,6 +85,10 @@ interior = 0.5575814397851396
 language = "English"      # or "Korean"
 min_cell = 10             # no published cell smaller than this
 by = ["sample", "exit_cohort"]
+# By-group rows whose direct estimate is suppressed, too imprecise or outside 0-100% show a model-based
+# (MRP) estimate poststratified to the [weighting] margins. Fits are cached in model-cache/ beside the
+# answers: the first report takes a minute or more, later ones seconds.
+model_based = true
 # The report's opening paragraph: the study's own framing (without it the report has none)
 description = "A survey of how people inside North Korea, and people who have left, reach foreign media, and what it costs them. Respondents cannot speak freely: every answer was collected and is published so that no one can be identified."
 description_ko = "북한 안에 사는 사람들과 북한을 떠난 사람들이 외국 매체를 어떻게 접하고 그 대가가 무엇인지에 관한 조사입니다. 응답자들은 자유롭게 말할 수 없으므로, 모든 응답은 누구도 식별될 수 없도록 수집되고 공개됩니다."

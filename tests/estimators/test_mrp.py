@@ -303,3 +303,31 @@ def test_targets_give_the_cells_when_no_table():
     with pytest.raises(EstimationError) as e:
         mrp(data.with_columns(pl.lit(1.0).alias("income")), "y", targets={"income": 5.0})
     assert e.value.param == "poststrat"
+
+
+def test_compiled_samplers_are_bounded(monkeypatch):
+    """Each compiled sampler holds about a thousand memory maps; a process may have 65,530 before XLA's
+    compiler crashes. Past mrp_model.CACHE_MAX samplers the kept ones and JAX's compiled code are dropped,
+    and the maps with them."""
+    from quietpoll.estimators import mrp_model
+
+    def maps() -> int:
+        with open("/proc/self/maps", encoding="ascii", errors="replace") as f:
+            return sum(1 for _ in f)
+
+    monkeypatch.setattr(mrp_model, "CACHE_MAX", 2)
+    mrp_model.forget_compiled()
+    rng = np.random.default_rng(3)
+    counts = []
+    for n in (40, 41, 42):  # three shapes: three compiled samplers
+        data = {
+            "X": rng.normal(size=(n, 1)).astype(np.float32),
+            "G": rng.integers(0, 3, (n, 1)),
+            "y": rng.integers(0, 2, n),
+        }
+        kw = dict(seed=1, num_warmup=10, num_samples=10, num_chains=1, chain_method="sequential", target_accept=0.8)
+        mrp_model.sample(data, (3,), list_exp=False, **kw)
+        counts.append(maps())
+        assert len(mrp_model._CACHE) <= 2
+    assert len(mrp_model._CACHE) == 1  # the third shape found two kept: both dropped, then its own kept
+    assert counts[2] < counts[1]  # and the compiled code of the first two went with them

@@ -185,6 +185,20 @@ def test_a_second_report_reads_the_cache_and_gives_the_same_file(built, demo_stu
     assert again.json_path.read_bytes() == built.json_path.read_bytes()
 
 
+def test_a_fit_this_process_already_made_is_still_written_to_the_study(built, demo_study, tmp_path):
+    """Another study with the same inputs, in a process that has the summaries in memory (pytest's, after the
+    demo's report): its model-cache/ is written all the same, so it never depends on what ran before."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_study, copy, ignore=shutil.ignore_patterns(model_rows.CACHE_DIR))
+    assert model_rows._MEMORY  # the demo's fits are in this process
+    build_report(copy, tmp_path / "out")
+    written = sorted(p.name for p in (copy / model_rows.CACHE_DIR).glob("*.json"))
+    assert written == sorted(p.name for p in (demo_study / model_rows.CACHE_DIR).glob("*.json"))
+    assert all(stat.S_IMODE((copy / model_rows.CACHE_DIR / n).stat().st_mode) == 0o600 for n in written)
+
+
 def test_a_changed_answer_is_a_new_key(demo_study, tmp_path):
     from quietpoll.pipeline import prepare_study
     from quietpoll.study import load_study

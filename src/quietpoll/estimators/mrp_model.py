@@ -29,6 +29,17 @@ import numpy as np
 PRIOR_SCALE = 2.5  # alpha, beta ~ N(0, 2.5)
 SIGMA_SCALE = 1.0  # sigma_g ~ HalfNormal(1)
 _CACHE: dict = {}
+#: compiled samplers kept at most; each holds about a thousand memory maps of compiled code, and a process
+#: may have 65,530 (vm.max_map_count) before XLA's compiler fails (a segmentation fault)
+CACHE_MAX = 8
+
+
+def forget_compiled() -> None:
+    """Drop the kept samplers and JAX's compiled code (its memory maps with them)."""
+    _CACHE.clear()
+    import jax
+
+    jax.clear_caches()
 
 
 @dataclass
@@ -116,8 +127,8 @@ def sample(
             progress_bar=False,
             jit_model_args=True,
         )
-        if len(_CACHE) > 16:
-            _CACHE.clear()
+        if len(_CACHE) >= CACHE_MAX:
+            forget_compiled()
         _CACHE[key] = mcmc
     args = {k: jnp.asarray(v) for k, v in data.items()}
     mcmc.run(jax.random.PRNGKey(seed), **args, extra_fields=("diverging",))

@@ -203,6 +203,8 @@ def _fit(frame: pl.DataFrame, ind, cells: Cells, by: Sequence[str], level: float
 
 def _cached(study_dir: Path | None, key: str) -> dict | None:
     if key in _MEMORY:
+        if study_dir is not None and not (study_dir / CACHE_DIR / f"{key}.json").is_file():
+            _store(study_dir, key, _MEMORY[key])  # the study's cache is whole whatever this process fitted
         return _MEMORY[key]
     if study_dir is None:
         return None

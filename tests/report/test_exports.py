@@ -85,6 +85,9 @@ def test_dta_in_korean_with_long_labels_shortened(study, tmp_path):
     long = meta.column_names_to_labels["le_count_treat"]  # the list question is longer than Stata's 80
     assert len(long) <= 80 and long.endswith("...")
     assert all(len(c) <= 28 for c in df.columns)
+    # the report's rule for a language: its code finds it too
+    by_code = export_study(study, "dta", tmp_path / "ko.dta", language="ko").path
+    assert pyreadstat.read_dta(by_code, metadataonly=True)[1].column_names_to_labels == meta.column_names_to_labels
 
 
 def test_weighted_export_adds_final_weight(study, tmp_path):

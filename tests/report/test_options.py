@@ -77,6 +77,14 @@ def test_language_resolution():
         resolve_language("German", ("english", "french"))
     with pytest.raises(ReportError, match="unknown language 'Japanese'"):
         resolve_language("Japanese", ("English (en)", "Korean (ko)"))
+    # a language code: the form's code in brackets, or Babel's English name of the code
+    assert resolve_language("ko", ("English (en)", "Korean (ko)")) == "Korean (ko)"
+    assert resolve_language("ko", ("English", "Korean")) == "Korean"
+    assert resolve_language("KO", ("english", "korean")) == "korean"
+    assert resolve_language("ko_KP", ("English", "Korean")) == "Korean"
+    for bad in ("fr", "xx", "", "ko (", "ja-JP"):
+        with pytest.raises(ReportError, match="unknown language"):
+            resolve_language(bad, ("English", "Korean"))
 
 
 def test_p_percent_option():

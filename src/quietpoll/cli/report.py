@@ -22,7 +22,10 @@ from .output import console
     show_default=True,
     help="Folder for report.html and report.json (and report.pdf).",
 )
-@click.option("--language", help="Label language: English or Korean (default: [report] language of study.toml).")
+@click.option(
+    "--language",
+    help="Label language of the form, by name or code (English, Korean, ko; default: [report] language of study.toml).",
+)
 @click.option("--indicator", "indicators", multiple=True, help="Only these indicators: ID[,ID...] (repeatable).")
 @click.option(
     "--format",
@@ -86,7 +89,9 @@ def report(study, out, language, indicators, fmt, publish):
 @study_argument()
 @click.option("--to", "fmt", required=True, metavar="xlsx|sav|dta|parquet|csv", help="File format to write.")
 @click.option("--out", type=click.Path(), help="Output file (default: STUDY/exports/responses.<format>).")
-@click.option("--language", help="Label language of the form: English or Korean (default: [report] language).")
+@click.option(
+    "--language", help="Label language of the form, by name or code (English, Korean, ko; default: [report] language)."
+)
 @click.option("--weighted", is_flag=True, help="Add the final weight ([weighting] of study.toml) as final_weight.")
 def export(study, fmt, out, language, weighted):
     """Write the study's responses with variable and value labels (SPSS, Stata, Excel, Parquet, CSV)."""

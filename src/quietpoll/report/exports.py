@@ -92,12 +92,15 @@ def _language(form, cfg, language: str | None) -> str | None:
     wanted = language or (cfg.report.language if cfg.report.language_set else None)
     if wanted is None:
         return form.default_language
-    if form.languages and wanted not in form.languages:
+    from .options import resolve_language  # the report's rule: "Korean" or "ko" finds "Korean (ko)"
+
+    try:
+        return resolve_language(wanted, form.languages)
+    except ReportError:
         raise ReportError(
             f"{{language}} '{wanted}' is not a label language of the form; available: {', '.join(form.languages)}",
             param="language",
-        )
-    return wanted
+        ) from None
 
 
 def _text(labels, language, default) -> str:

@@ -96,15 +96,36 @@ def select(options: ReportOptions, *, language: str | None = None, only: Sequenc
 
 def resolve_language(language: str, languages: Sequence[str]) -> str:
     """The form's own name of `language` ("Korean" finds "Korean (ko)", "English" finds "english", as
-    KoboToolbox forms write it); ReportError when the form has no labels in it."""
+    KoboToolbox forms write it; a code, "ko", finds "Korean (ko)" or "Korean"); ReportError when the
+    form has no labels in it."""
     if not languages or language in languages:
         return language
     match = [lang for lang in languages if base_language(lang) == base_language(language)]
     if not match:
         match = [lang for lang in languages if base_language(lang).casefold() == base_language(language).casefold()]
+    if not match:  # a language code: "ko" finds "Korean (ko)", or "Korean" by Babel's English name of ko
+        match = [lang for lang in languages if _code(lang) == language.strip().casefold()]
+    if not match and (name := _english_name(language)):
+        match = [lang for lang in languages if base_language(lang).casefold() == name.casefold()]
     if len(match) == 1:
         return match[0]
     raise ReportError(f"unknown language '{language}': the form has labels in {', '.join(languages)}")
+
+
+def _code(language: str) -> str | None:
+    """ "Korean (ko)" -> "ko": the XLSForm language code in brackets, if any."""
+    head, _, tail = language.partition(" (")
+    return tail.rstrip(")").strip().casefold() if tail.endswith(")") else None
+
+
+def _english_name(code: str) -> str | None:
+    """Babel's English name of a language code ("ko" -> "Korean"), None for what is not a code."""
+    from babel import Locale, UnknownLocaleError
+
+    try:
+        return Locale(Locale.parse(code.strip().replace("-", "_")).language).english_name  # ko_KP: Korean
+    except (UnknownLocaleError, ValueError, TypeError):
+        return None
 
 
 def check_against(options: ReportOptions, frame: pl.DataFrame, languages: Sequence[str]) -> None:

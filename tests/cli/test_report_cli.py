@@ -92,6 +92,9 @@ def test_publish_logs_counts_and_warns_when_a_later_report_can_be_differenced(st
     respondent when the two reports are subtracted."""
     folder = tmp_path / "study"
     shutil.copytree(study, folder)
+    toml = (folder / "study.toml").read_text(encoding="utf-8")  # the model rows are not what is tested here:
+    assert "model_based = true" in toml  # off, to spare the suite their fits (tests/report/test_model_rows.py)
+    (folder / "study.toml").write_text(toml.replace("model_based = true", "model_based = false"), encoding="utf-8")
     assert main(["report", str(folder), "--out", str(tmp_path / "r1"), "--publish"]) == 0
     first = json.loads((tmp_path / "r1" / "report.json").read_text())
     assert first["release_warnings"] == []

@@ -182,11 +182,14 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         raise EstimationError(
             f"cannot find valid starting values for family {family.name}: give a response inside the family's range"
         )
-    devold = float(family.dev_resids(y, mu, prior).sum())
+    identity = family.link == "identity" and family.name == "gaussian"
+    if identity and start is None:
+        devold = 0.0  # gaussian starts at mu = y: every deviance residual is (y - y)^2 = 0
+    else:
+        devold = float(family.dev_resids(y, mu, prior).sum())
     boundary = conv = False
     coef = np.zeros(p) if coefold is None else coefold
     it = 0
-    identity = family.link == "identity" and family.name == "gaussian"
     last: bool | None = None
     for it in range(1, MAXIT + 1):
         if identity and last is not None:

@@ -73,18 +73,18 @@ class StructuredX:
 
     def __matmul__(self, beta: np.ndarray) -> np.ndarray:
         beta = np.asarray(beta, float)
-        out = np.zeros(self.n)
+        out: np.ndarray | None = None
         for b in self.blocks:
             if isinstance(b, Num):
-                if b.values is None:
-                    out += beta[b.j]
-                else:
-                    out += beta[b.j] * b.values
+                t = np.full(self.n, beta[b.j]) if b.values is None else beta[b.j] * b.values
             else:
                 ext = np.concatenate([[0.0], beta[b.j : b.j + b.width]])
-                t = ext[b.code]
-                out += t if b.values is None else t * b.values
-        return out
+                t = ext[b.code] if b.values is None else ext[b.code] * b.values
+            if out is None:
+                out = t
+            else:
+                out += t
+        return np.zeros(self.n) if out is None else out
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         """X' v (p,)."""

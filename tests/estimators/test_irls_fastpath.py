@@ -91,3 +91,26 @@ def test_binomial_shortcuts_give_the_same_bits():
     valid = get_family("binomial").validmu
     assert valid(np.array([0.2, 0.7])) and not valid(np.array([0.2, 1.0]))
     assert not valid(np.array([0.2, np.nan])) and not valid(np.array([np.inf])) and not valid(np.array([0.0]))
+
+
+def test_fit_returns_the_deviance_at_its_mu():
+    """IRLSFit.deviance is the deviance recomputed at the returned mu, bit for bit, whichever way the
+    iterations end (gaussian's second pass, convergence, a start given)."""
+    from quietpoll.estimators.families import get_family
+    from quietpoll.estimators.irls import fit_one
+
+    X, w, z = _problem(n=2000, seed=5)
+    rng = np.random.default_rng(8)
+    eta = X @ (rng.normal(size=X.shape[1]) * 0.05)
+    ys = {
+        "gaussian": z,
+        "binomial": (rng.random(len(z)) < 1 / (1 + np.exp(-eta))).astype(float),
+        "poisson": rng.poisson(np.exp(eta)).astype(float),
+        "Gamma": rng.gamma(2.0, np.exp(eta)),
+    }
+    prior = w * w
+    for name, y in ys.items():
+        fam = get_family(name)
+        for start in (None, fit_one(X, y, prior, fam).coef * 0.9):
+            fit = fit_one(X, y, prior, fam, start)
+            assert fit.deviance == float(fam.dev_resids(y, fit.mu, prior).sum())

@@ -86,7 +86,7 @@ class ReplicateDesign(Weightable):
             return a if rs.combined_weights else a * w
 
         def read_rows(rows: np.ndarray) -> np.ndarray:
-            a = data.select(cols).gather(rows).to_numpy().astype(float, copy=False)
+            a = data[cols].gather(rows).to_numpy().astype(float, copy=False)
             return a if rs.combined_weights else a * w[rows, None]
 
         def check(j: int, low: float) -> None:

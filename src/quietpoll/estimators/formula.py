@@ -189,7 +189,7 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     lhs = formula.split("~", 1)[0].strip()
     if not lhs:
         raise EstimationError(f"the formula '{formula}' has no response: write it as 'y ~ x'")
-    sub = frame.select(cols)
+    sub = frame[cols]  # the columns as they are (select would rechunk them: a copy)
     missing = np.zeros(frame.height, bool)
     for c in cols:
         s = sub.get_column(c)

@@ -222,7 +222,7 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w_rows)
     # the whole sample: the design's cached df
     df_res = float(design.degf(None if len(df_rows) == design.n else df_rows) + 1 - k)
-    deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
+    deviance = fit.deviance  # fam.dev_resids(y, mu, prior).sum() at the fit's mu, as the fit computed it
     return GLMResult(
         formula,
         fam,

@@ -34,6 +34,7 @@ class IRLSFit:
     iterations: int
     converged: bool
     boundary: bool
+    deviance: float = float("nan")  # sum of the deviance residuals at mu (prior weights)
 
 
 def _qr_r(B: np.ndarray) -> np.ndarray:
@@ -187,6 +188,7 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         devold = 0.0  # gaussian starts at mu = y: every deviance residual is (y - y)^2 = 0
     else:
         devold = float(family.dev_resids(y, mu, prior).sum())
+    dev_at_mu = devold  # the deviance at the current mu (returned with the fit)
     boundary = conv = False
     coef = np.zeros(p) if coefold is None else coefold
     it = 0
@@ -255,13 +257,14 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
                 raise EstimationError("the fit cannot correct its step size (R: inner loop; cannot correct step size)")
             boundary = True
         coef = start_
+        dev_at_mu = dev
         if abs(dev - devold) / (abs(dev) + 0.1) < EPSILON:
             conv = True
             break
         devold, coefold = dev, start_
     if warn:
         _warnings(family, mu, prior, conv, boundary)
-    return IRLSFit(coef, aliased, eta, mu, ww, Rk, it, conv, boundary)
+    return IRLSFit(coef, aliased, eta, mu, ww, Rk, it, conv, boundary, dev_at_mu)
 
 
 def _warnings(family, mu, prior, conv, boundary):

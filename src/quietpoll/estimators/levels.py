@@ -29,7 +29,8 @@ def factor_codes(vals: np.ndarray, miss: np.ndarray, kind: str) -> tuple[np.ndar
             remap = np.cumsum(keep) - 1
             codes = remap[codes]
             cats = [c for c, k in zip(cats, keep) if k]
-    return np.where(miss, -1, codes.reshape(-1)).astype(np.int64), cats
+    codes = codes.reshape(-1)
+    return (np.where(miss, -1, codes) if miss.any() else codes).astype(np.int64, copy=False), cats
 
 
 def _small_int_levels(vals: np.ndarray):
@@ -39,10 +40,11 @@ def _small_int_levels(vals: np.ndarray):
     lo, hi = int(vals.min()), int(vals.max())
     if hi - lo > max(1024, len(vals) // 4):
         return None
-    off = (vals - lo).astype(np.intp, copy=False)
+    off = (vals if lo == 0 else vals - lo).astype(np.intp, copy=False)
     present = np.bincount(off, minlength=hi - lo + 1) > 0
     lv = (np.flatnonzero(present) + lo).astype(vals.dtype)
-    codes = (np.cumsum(present) - 1)[off]
+    # every value between the smallest and the largest present: the offsets are the codes
+    codes = off if present.all() else (np.cumsum(present) - 1)[off]
     return lv, codes
 
 

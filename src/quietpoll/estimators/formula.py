@@ -234,10 +234,10 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
         )
     y = np.asarray(mm.lhs.iloc[:, 0].to_numpy(), float)
     # column by column into LAPACK's (Fortran) layout: no strided stacking of a tall matrix
-    X = np.empty(rhs.shape, order="F")
+    Xd = np.empty(rhs.shape, order="F")
     for j in range(rhs.shape[1]):
-        X[:, j] = rhs.iloc[:, j].to_numpy(dtype=float)
-    return ModelFrame(formula, lhs, y, X, names, use, rhs.model_spec)
+        Xd[:, j] = rhs.iloc[:, j].to_numpy(dtype=float)
+    return ModelFrame(formula, lhs, y, Xd, names, use, rhs.model_spec)
 
 
 def r_name(column: str) -> str:

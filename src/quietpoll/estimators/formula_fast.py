@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -45,8 +46,8 @@ def fast_model_matrix(
     sub: pl.DataFrame,
     idx: np.ndarray,
     text: str,
-    reference: Callable[[np.ndarray], object],
-) -> tuple[np.ndarray, StructuredX, object] | None:
+    reference: Callable[[np.ndarray], Any],
+) -> tuple[np.ndarray, StructuredX, Any] | None:
     """(y, X, rhs ModelSpec) equal to formulaic's model matrix of `text` over the rows `idx` of
     `sub`, or None when the formula is outside the fast path. `reference(rows)` is formulaic's own
     materialization over those rows of `sub` (it may raise; then None)."""
@@ -107,14 +108,14 @@ def fast_model_matrix(
         state = spec.encoder_state.get(expr)
         if state is None or list(state[1].get("categories", ())) != cats:
             return None
-    y = np.asarray(_values(sub, yf.expr, rows), float)
+    y = np.asarray(_values(sub, yf.expr, rows), dtype=np.float64)
     X = _fill(spec, numeric, factors, m_rows)
     if X is None:
         return None
-    want = np.asarray(ref.rhs, float)
+    want = np.asarray(ref.rhs, dtype=np.float64)
     if want.shape != (len(at), X.p) or not np.array_equal(X.take(at).dense(), want, equal_nan=True):
         return None
-    if not np.array_equal(y[at], np.asarray(ref.lhs, float).reshape(-1), equal_nan=True):
+    if not np.array_equal(y[at], np.asarray(ref.lhs, dtype=np.float64).reshape(-1), equal_nan=True):
         return None
     return y, X, spec
 

@@ -110,16 +110,16 @@ class StructuredX:
             for bi in inds:
                 w = wa if bi.values is None else wa * bi.values
                 C[ba.j, bi.j : bi.j + bi.width] = np.bincount(bi.code, weights=w, minlength=bi.width + 1)[1:]
-        for a, ba in enumerate(inds):
-            wa = ww if ba.values is None else ww * ba.values
-            sa = slice(ba.j, ba.j + ba.width)
-            d = np.bincount(ba.code, weights=wa if ba.values is None else wa * ba.values, minlength=ba.width + 1)
+        for a, ia in enumerate(inds):
+            wi = ww if ia.values is None else ww * ia.values
+            sa = slice(ia.j, ia.j + ia.width)
+            d = np.bincount(ia.code, weights=wi if ia.values is None else wi * ia.values, minlength=ia.width + 1)
             C[sa, sa] = np.diag(d[1:])
-            for bb in inds[a + 1 :]:
-                w = wa if bb.values is None else wa * bb.values
-                k = bb.width + 1
-                t = np.bincount(ba.code * k + bb.code, weights=w, minlength=(ba.width + 1) * k)
-                C[sa, bb.j : bb.j + bb.width] = t.reshape(ba.width + 1, k)[1:, 1:]
+            for ib in inds[a + 1 :]:
+                w = wi if ib.values is None else wi * ib.values
+                k = ib.width + 1
+                t = np.bincount(ia.code * k + ib.code, weights=w, minlength=(ia.width + 1) * k)
+                C[sa, ib.j : ib.j + ib.width] = t.reshape(ia.width + 1, k)[1:, 1:]
         # every off-diagonal pair was written once, on one side or the other: fold it
         return C + C.T - np.diag(np.diag(C))
 

@@ -78,3 +78,52 @@ def test_cross_totals_compressed_equals_dense():
     G, h = comp.cross_totals(rows, X[rows], y[rows])
     np.testing.assert_allclose(G, np.einsum("ir,ij,ik->rjk", W[rows], X[rows], X[rows]), rtol=1e-12)
     np.testing.assert_allclose(h, W[rows].T @ (X[rows] * y[rows, None]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n", [6, 3000, 40000])  # no compression, one row block, several blocks
+@pytest.mark.parametrize("col", ["rw00", "rw13", "rw29"])  # first, second and last group of columns
+@pytest.mark.parametrize("bad, words", [(-0.5, "negative values"), (float("nan"), "missing values"), (None, "missing")])
+def test_bad_replicate_weights_are_named(n, col, bad, words):
+    """Columns are read a group at a time: a bad value anywhere is still refused, naming its column."""
+    f = _data(3, n=n)
+    row = n // 2
+    vals = f[col].to_list()
+    vals[row] = bad
+    f = f.with_columns(pl.Series(col, vals, dtype=pl.Float64))
+    with pytest.raises(qp.errors.DesignError, match=f"'{col}' has {words}"):
+        qp.svrepdesign(f, repweights="rw*", weights="w", type="bootstrap")
+
+
+def test_separate_replicate_factors_compress_like_combined_weights():
+    """combined_weights=False: the columns are factors, multiplied by the weights as they are read."""
+    f = _data(4, n=20000)
+    w = f["w"].to_numpy()
+    factors = f.with_columns([(pl.col(c) / pl.col("w")).alias(c) for c in f.columns if c.startswith("rw")])
+    a = qp.svrepdesign(f, repweights="rw*", weights="w", type="bootstrap")
+    b = qp.svrepdesign(factors, repweights="rw*", weights="w", type="bootstrap", combined_weights=False)
+    assert a.repweights.compressed and b.repweights.compressed
+    rows = np.arange(0, 20000, 7)
+    np.testing.assert_allclose(b.repweights.rows(rows), a.repweights.rows(rows), rtol=1e-13)
+    np.testing.assert_allclose(b.weights, w)
+
+
+def test_stream_read_once_per_column_and_dense_fallback():
+    """from_source reads each column once when the weights compress, and again only to store them
+    dense when they do not."""
+    f = _data(5, n=5000)
+    cols = [f[c].to_numpy() for c in f.columns if c.startswith("rw")]
+    w = f["w"].to_numpy()
+    reads: list[int] = []
+
+    def read(j):
+        reads.append(j)
+        return cols[j]
+
+    comp = RepWeights.from_source(len(cols), read, w, read_rows=lambda rows: np.column_stack(cols)[rows])
+    assert comp.compressed and sorted(reads) == list(range(len(cols)))
+    np.testing.assert_allclose(comp.rows(slice(None)), np.column_stack(cols), rtol=1e-14)
+    rng = np.random.default_rng(6)
+    noisy = [c * rng.uniform(0.9, 1.1, len(c)) for c in cols]
+    dense = RepWeights.from_source(len(noisy), noisy.__getitem__, w)
+    assert not dense.compressed
+    np.testing.assert_array_equal(dense.rows(slice(None)), np.column_stack(noisy))

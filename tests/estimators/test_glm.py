@@ -193,7 +193,8 @@ def test_a_column_named_like_a_constant_is_a_column(strat):
 def test_integer_factor_levels_by_counting_equal_sorting():
     """factor() of integers spanning a short range (counted) gives np.unique's levels and codes; a
     wide range falls back to sorting."""
-    from quietpoll.estimators.formula import _factor, _small_int_levels
+    from quietpoll.estimators.formula import _factor
+    from quietpoll.estimators.levels import _small_int_levels
 
     rng = np.random.default_rng(2)
     for v in (rng.integers(-7, 9, 500), np.array([40, 3, 3, 40, 12], dtype=np.uint16), np.array([5])):

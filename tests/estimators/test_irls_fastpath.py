@@ -66,3 +66,51 @@ def test_zero_column_and_tiny_problem_go_to_qr():
     assert _wls_gram(Xz, w, z) is None
     assert _wls(Xz, w, z)[1][-1]
     assert _wls_gram(X[:10], w[:10], z[:10]) is None  # fewer than 4 rows per column
+
+
+def test_binomial_shortcuts_give_the_same_bits():
+    """The logit link's mu and mu_eta from one exp, and the deviance of a 0/1 response with one log,
+    are bit for bit R's formulas (families.py)."""
+    from quietpoll.estimators.families import _binom_dev, _logit_linkinv, _logit_mu_eta, _ylogy, get_family
+
+    rng = np.random.default_rng(11)
+    eta = np.concatenate([rng.normal(0, 8, 5000), [-800.0, -30.0, -29.9, 30.0, 30.1, 800.0, 0.0]])
+    with np.errstate(over="ignore"):
+        mu, mu_eta = get_family("binomial").linkinv_mu_eta(eta)
+        np.testing.assert_array_equal(mu, _logit_linkinv(eta))
+        np.testing.assert_array_equal(mu_eta, _logit_mu_eta(eta))
+    y = (rng.random((len(eta), 1)) < 0.4).astype(float)
+    mus = np.column_stack([mu, np.clip(mu[::-1], 0, 1), np.where(np.arange(len(mu)) % 7 == 0, 1.0, mu)])
+    mus[:3, 0] = [0.0, 1.0, np.nan]
+    wt = rng.uniform(0, 3, (len(eta), 3))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        general = 2 * wt * (_ylogy(y, mus) + _ylogy(1 - y, 1 - mus))
+        np.testing.assert_array_equal(_binom_dev(y, mus, wt), general)
+        yq = np.full_like(y, 0.25)  # a proportion: the general formula
+        np.testing.assert_array_equal(_binom_dev(yq, mus, wt), 2 * wt * (_ylogy(yq, mus) + _ylogy(1 - yq, 1 - mus)))
+    valid = get_family("binomial").validmu
+    assert valid(np.array([0.2, 0.7])) and not valid(np.array([0.2, 1.0]))
+    assert not valid(np.array([0.2, np.nan])) and not valid(np.array([np.inf])) and not valid(np.array([0.0]))
+
+
+def test_fit_returns_the_deviance_at_its_mu():
+    """IRLSFit.deviance is the deviance recomputed at the returned mu, bit for bit, whichever way the
+    iterations end (gaussian's second pass, convergence, a start given)."""
+    from quietpoll.estimators.families import get_family
+    from quietpoll.estimators.irls import fit_one
+
+    X, w, z = _problem(n=2000, seed=5)
+    rng = np.random.default_rng(8)
+    eta = X @ (rng.normal(size=X.shape[1]) * 0.05)
+    ys = {
+        "gaussian": z,
+        "binomial": (rng.random(len(z)) < 1 / (1 + np.exp(-eta))).astype(float),
+        "poisson": rng.poisson(np.exp(eta)).astype(float),
+        "Gamma": rng.gamma(2.0, np.exp(eta)),
+    }
+    prior = w * w
+    for name, y in ys.items():
+        fam = get_family(name)
+        for start in (None, fit_one(X, y, prior, fam).coef * 0.9):
+            fit = fit_one(X, y, prior, fam, start)
+            assert fit.deviance == float(fam.dev_resids(y, fit.mu, prior).sum())

@@ -75,19 +75,27 @@ class ReplicateDesign(Weightable):
         if bad:
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
         w = design_weights(data, spec.weights, spec.probs)
-        columns = []
-        for c in cols:  # column by column: the replicate weights are never copied as one block
-            s = data.get_column(c)
-            if s.null_count():
+        for c in cols:
+            if data.get_column(c).null_count():
                 raise DesignError(f"replicate weight column '{c}' has missing values")
-            a = s.cast(pl.Float64).to_numpy()
-            low = a.min()  # NaN if any value is NaN: one pass checks both
-            if not low >= 0:
+
+        def read(j: int) -> np.ndarray:
+            # one column copied out of the frame when the pass reaches it, dropped after (the
+            # replicate weights are never copied as one block)
+            a = data.get_column(cols[j]).cast(pl.Float64).to_numpy()
+            return a if rs.combined_weights else a * w
+
+        def read_rows(rows: np.ndarray) -> np.ndarray:
+            a = data[cols].gather(rows).to_numpy().astype(float, copy=False)
+            return a if rs.combined_weights else a * w[rows, None]
+
+        def check(j: int, low: float) -> None:
+            if not low >= 0:  # NaN if any value is NaN: one pass checks both
                 what = "missing values" if np.isnan(low) else "negative values"
-                raise DesignError(f"replicate weight column '{c}' has {what}")
-            columns.append(a if rs.combined_weights else a * w)
-        scale, rscales = replicate_scales(rs, len(columns))
-        rep = RepWeights.from_columns(columns, w)
+                raise DesignError(f"replicate weight column '{cols[j]}' has {what}")
+
+        scale, rscales = replicate_scales(rs, len(cols))
+        rep = RepWeights.from_source(len(cols), read, w, read_rows=read_rows, on_column=check)
         return cls(
             data=data,
             weights=w,

@@ -14,7 +14,7 @@ reproduces each weight to within a few units in the last place.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,15 +42,35 @@ class RepWeights:
     @classmethod
     def from_columns(cls, columns: Sequence[np.ndarray], weights: np.ndarray, *, compress: bool = True) -> RepWeights:
         """From equally long float columns (one per replicate) and the full-sample weights."""
-        n, R = len(weights), len(columns)
+        return cls.from_source(len(columns), columns.__getitem__, weights, compress=compress)
+
+    @classmethod
+    def from_source(
+        cls,
+        R: int,
+        read: Callable[[int], np.ndarray],
+        weights: np.ndarray,
+        *,
+        read_rows: Callable[[np.ndarray], np.ndarray] | None = None,
+        on_column: Callable[[int, float], None] | None = None,
+        compress: bool = True,
+    ) -> RepWeights:
+        """From R replicate columns that `read(j)` gives as float arrays, read a few at a time and
+        dropped after use (a data frame's columns: never all copied at once). `read_rows(rows)`
+        gives the (len(rows), R) weights of a few rows (default: from `read`); `on_column(j, m)` sees
+        each column's minimum (NaN if it has one) as soon as it is read, to refuse bad weights."""
+        n = len(weights)
         if compress and n >= 8:
-            found = _compress(columns, weights)
+            found = _compress(R, read, weights, read_rows, on_column)
             if found is not None:
                 factors, unit, scale = found
                 return cls(n, R, factors=factors, unit=unit, rowscale=scale)
+        elif on_column is not None:
+            for j in range(R):
+                on_column(j, float(read(j).min()))
         dense = np.empty((n, R))
-        for j, c in enumerate(columns):
-            dense[:, j] = c
+        for j in range(R):
+            dense[:, j] = read(j)
         return cls(n, R, dense=dense)
 
     @classmethod
@@ -132,23 +152,39 @@ class RepWeights:
         return self.rows(rows)
 
 
-def _compress(columns, weights):
-    n, R = len(weights), len(columns)
+_GROUP = 8  # columns read (copied out of a data frame) at a time: the memory of one group is reused by the next
+_BLOCK = 16384  # rows of a group projected at a time: a (group x block) matrix that stays in cache
+
+
+def _compress(R, read, weights, read_rows, on_column):
+    n = len(weights)
     scale = np.where(weights != 0, weights, 1.0)
     rng = np.random.default_rng(_SEED)
     r1, r2 = rng.standard_normal(R), rng.standard_normal(R)
-    # both projections a row block at a time: the block's rows of every column copied into one
-    # small (R, block) matrix that stays in cache, then one matrix product
+    # both projections in one pass over the columns, a group of columns and a row block at a time:
+    # the block's rows of the group's columns copied into one small matrix that stays in cache, then
+    # one matrix product; each column's minimum taken from the same blocks
     rr = np.stack([r1, r2])
-    H = np.empty((2, n))
-    block = 4096
-    M = np.empty((R, min(block, n)))
-    for s in range(0, n, block):
-        e = min(n, s + block)
-        m = M[:, : e - s]
-        for j, c in enumerate(columns):
-            m[j] = c[s:e]
-        np.matmul(rr, m, out=H[:, s:e])
+    H = np.zeros((2, n))
+    M = np.empty((min(_GROUP, R), min(_BLOCK, n)))
+    tmp = np.empty((2, min(_BLOCK, n)))
+    for j0 in range(0, R, _GROUP):
+        cols = [read(j) for j in range(j0, min(R, j0 + _GROUP))]
+        g = len(cols)
+        low = np.full(g, np.inf)
+        for s in range(0, n, _BLOCK):
+            e = min(n, s + _BLOCK)
+            m = M[:g, : e - s]
+            for j, c in enumerate(cols):
+                m[j] = c[s:e]
+            t = tmp[:, : e - s]
+            np.matmul(rr[:, j0 : j0 + g], m, out=t)
+            H[:, s:e] += t
+            np.minimum(low, m.min(axis=1), out=low)
+        del cols
+        if on_column is not None:
+            for j in range(g):
+                on_column(j0 + j, float(low[j]))
     h1, h2 = H[0], H[1]
     h1 /= scale
     h2 /= scale
@@ -162,9 +198,10 @@ def _compress(columns, weights):
     if U > _MAX_PATTERN_SHARE * n:
         return None
     unit = key.replace_strict(key.gather(first), np.arange(U), return_dtype=pl.Int64).to_numpy()
-    factors = np.empty((U, R))
-    for j, c in enumerate(columns):
-        factors[:, j] = c[first] / scale[first]
+    if read_rows is not None:
+        factors = np.asarray(read_rows(first), float) / scale[first, None]
+    else:
+        factors = np.column_stack([read(j)[first] for j in range(R)]) / scale[first, None]
     # check every row with the second projection: rows grouped together must have equal factors
     check = (factors @ r2)[unit]
     mag = np.abs(factors) @ np.abs(r2)

@@ -150,11 +150,18 @@ class TaylorDesign(Weightable):
         nh = _n_distinct(st.strata[rows], st.n_strata)
         return float(nu - nh)
 
-    def variance(self, rows: np.ndarray | slice, scores: np.ndarray) -> np.ndarray:
-        """Covariance matrix (q x q) of the totals of `scores` (len(rows) x q) over the design."""
-        scores = np.asarray(scores, float)
-        if scores.ndim == 1:
-            scores = scores[:, None]
+    def variance(self, rows: np.ndarray | slice, scores) -> np.ndarray:
+        """Covariance matrix (q x q) of the totals of `scores` (len(rows) x q) over the design.
+        `scores` may also be factored (an object with `shape`, `unit_totals(units, n_units)` and
+        `dense()`, as estimators/model_matrix.FactoredScores): its unit totals are then taken
+        without forming the len(rows) x q matrix."""
+        factored = hasattr(scores, "unit_totals")
+        if factored and (self.calibrations or any(st.identity for st in self.stages)):
+            scores, factored = scores.dense(), False
+        if not factored:
+            scores = np.asarray(scores, float)
+            if scores.ndim == 1:
+                scores = scores[:, None]
         if self.calibrations:
             # a weighted design keeps every row (R sets the weights outside a domain to zero): the
             # influence is spread over the whole sample by the weighting's residuals
@@ -281,6 +288,9 @@ def _onestage(st: Stage, rows, scores, lonely_opts, stage_no, factor):
         units = rows
         totals = np.zeros((n_u, q))
         totals[rows] = scores
+    elif hasattr(scores, "unit_totals"):
+        units = st.units[rows]
+        totals = scores.unit_totals(units, n_u)
     else:
         units = st.units[rows]
         totals = np.empty((n_u, q))

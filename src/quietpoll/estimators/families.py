@@ -29,6 +29,8 @@ class Family:
     validmu: Callable[[np.ndarray], bool]
     valideta: Callable[[np.ndarray], bool]
     check: Callable[[np.ndarray, str], None]
+    # linkinv and mu_eta of one eta together, sharing their work (the same values as the two calls)
+    linkinv_mu_eta: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
 
 def _logit_linkinv(eta):
@@ -41,12 +43,25 @@ def _logit_mu_eta(eta):
     return np.where((eta > _THRESH) | (eta < _MTHRESH), EPS, e / ((1 + e) * (1 + e)))
 
 
+def _logit_both(eta):
+    """(_logit_linkinv(eta), _logit_mu_eta(eta)) from one exp: the same operations, so the same bits."""
+    e = np.exp(np.clip(eta, -700, 700))
+    lo, hi = eta < _MTHRESH, eta > _THRESH
+    tmp = np.where(lo, EPS, np.where(hi, _INVEPS, e))
+    mu = tmp / (1 + tmp)
+    return mu, np.where(hi | lo, EPS, e / ((1 + e) * (1 + e)))
+
+
 def _ylogy(y, mu):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(y != 0, y * np.log(np.where(y != 0, y, 1.0) / mu), 0.0)
 
 
 def _binom_dev(y, mu, wt):
+    if ((y == 0) | (y == 1)).all():
+        # a 0/1 response: one of R's two y log(y / mu) terms is 0 (exactly), the other log(1 / p)
+        # with p = mu or 1 - mu; one log instead of two, the same bits
+        return 2 * wt * np.log(1 / np.where(y == 1, mu, 1 - mu))
     return 2 * wt * (_ylogy(y, mu) + _ylogy(1 - y, 1 - mu))
 
 
@@ -126,9 +141,10 @@ def _binomial(name: str) -> Family:
         lambda mu: mu * (1 - mu),
         _binom_dev,
         _binomial_start,
-        lambda mu: bool(np.isfinite(mu).all() and ((mu > 0) & (mu < 1)).all()),
+        lambda mu: bool((mu > 0).all() and (mu < 1).all()),  # NaN and infinities fail one of them
         lambda eta: True,
         _check_binary(name),
+        _logit_both,
     )
 
 

@@ -23,11 +23,13 @@ import ast
 import difflib
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from ..errors import ColumnError, EstimationError
+from .levels import _num_label, factor_codes
 
 
 @dataclass(frozen=True)
@@ -35,10 +37,16 @@ class ModelFrame:
     formula: str
     response: str
     y: np.ndarray  # (m,) response of the complete rows
-    X: np.ndarray  # (m, p) model matrix
+    matrix: Any  # (m, p) model matrix: an ndarray, or a StructuredX (model_matrix.py) kept as its terms
     names: tuple[str, ...]  # R's column names
     complete: np.ndarray  # (n,) bool: no missing value in any model variable
     spec: object  # formulaic ModelSpec of the right-hand side (for predict)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The dense (m, p) model matrix, Fortran order."""
+        m = self.matrix
+        return m if isinstance(m, np.ndarray) else m.dense()
 
 
 def _factor(x):
@@ -46,44 +54,8 @@ def _factor(x):
     import pandas as pd
 
     s = pd.Series(x)
-    index = s.index
-    miss = s.isna().to_numpy()
-    vals = s.to_numpy()
-    small = _small_int_levels(vals) if s.dtype.kind in "iu" and not miss.any() else None
-    if small is not None:
-        lv, codes = small
-        cats = [_num_label(v) for v in lv.tolist()]
-    elif s.dtype.kind in "fiub":
-        lv, codes = np.unique(np.where(miss, 0, vals).astype(float) if miss.any() else vals, return_inverse=True)
-        if miss.any():
-            lv = np.unique(vals[~miss].astype(float))
-            codes = np.searchsorted(lv, np.where(miss, lv[0] if len(lv) else 0, vals).astype(float))
-        cats = [_num_label(v) for v in lv.tolist()]
-    else:
-        text = np.where(miss, "", vals.astype(str))
-        lv, codes = np.unique(text, return_inverse=True)
-        cats = lv.tolist()
-        if miss.any() and "" in cats and not (text[~miss] == "").any():
-            keep = np.arange(len(cats)) != cats.index("")
-            remap = np.cumsum(keep) - 1
-            codes = remap[codes]
-            cats = [c for c, k in zip(cats, keep) if k]
-    codes = np.where(miss, -1, codes).astype(np.int64)
-    return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=index)
-
-
-def _small_int_levels(vals: np.ndarray):
-    """np.unique(vals, return_inverse=True) of integers spanning a short range, by counting (no sort)."""
-    if len(vals) == 0:
-        return None
-    lo, hi = int(vals.min()), int(vals.max())
-    if hi - lo > max(1024, len(vals) // 4):
-        return None
-    off = (vals - lo).astype(np.intp, copy=False)
-    present = np.bincount(off, minlength=hi - lo + 1) > 0
-    lv = (np.flatnonzero(present) + lo).astype(vals.dtype)
-    codes = (np.cumsum(present) - 1)[off]
-    return lv, codes
+    codes, cats = factor_codes(s.to_numpy(), s.isna().to_numpy(), s.dtype.kind)
+    return pd.Series(pd.Categorical.from_codes(codes, categories=cats), index=s.index)
 
 
 def _relevel(x, ref):
@@ -95,14 +67,6 @@ def _relevel(x, ref):
     if ref not in cats:
         raise EstimationError(f"relevel: '{ref}' is not a level (levels: {', '.join(cats[:10])})")
     return s.cat.reorder_categories([ref] + [c for c in cats if c != ref])
-
-
-def _num_label(v) -> str:
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, float):
-        return repr(v)
-    return str(v)
 
 
 CONTEXT = {
@@ -225,15 +189,17 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     lhs = formula.split("~", 1)[0].strip()
     if not lhs:
         raise EstimationError(f"the formula '{formula}' has no response: write it as 'y ~ x'")
-    sub = frame.select(cols)
+    sub = frame[cols]  # the columns as they are (select would rechunk them: a copy)
     missing = np.zeros(frame.height, bool)
     for c in cols:
         s = sub.get_column(c)
+        nan = s.dtype.is_float() and bool(s.is_nan().any())
+        if not (s.null_count() or nan):  # the common case: nothing missing, no mask built
+            continue
         m = s.is_null()
-        if s.dtype.is_float():
+        if nan:
             m = m | s.is_nan()
-        if m.any():
-            missing |= m.to_numpy()
+        missing |= m.to_numpy()
     complete = ~missing
     use = complete.copy()
     if rows is not None:
@@ -243,11 +209,22 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     idx = np.flatnonzero(use)
     if len(idx) == 0:
         raise EstimationError(f"no rows with every variable of '{formula}' observed (in the subset): nothing to fit")
-    pdf = (sub if len(idx) == frame.height else sub[idx]).to_pandas()
-    try:
-        mm = model_matrix(text, pdf, context=CONTEXT, na_action="ignore", output="pandas")
-    except (FormulaicError, ValueError, TypeError, KeyError, NameError) as e:
-        raise EstimationError(f"cannot build the model matrix of '{formula}': {e}") from None
+
+    def materialize(at: np.ndarray | None):
+        pdf = (sub if at is None else sub[at]).to_pandas()
+        try:
+            return model_matrix(text, pdf, context=CONTEXT, na_action="ignore", output="pandas")
+        except (FormulaicError, ValueError, TypeError, KeyError, NameError) as e:
+            raise EstimationError(f"cannot build the model matrix of '{formula}': {e}") from None
+
+    from .formula_fast import fast_model_matrix
+
+    fast = fast_model_matrix(sub, idx, text, materialize)
+    if fast is not None:
+        y, X, spec = fast
+        names = tuple(r_name(c) for c in spec.column_names)
+        return ModelFrame(formula, lhs, y, X, names, use, spec)
+    mm = materialize(None if len(idx) == frame.height else idx)
     rhs = mm.rhs
     names = tuple(r_name(c) for c in rhs.model_spec.column_names)
     if mm.lhs.shape[1] != 1:
@@ -257,10 +234,10 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
         )
     y = np.asarray(mm.lhs.iloc[:, 0].to_numpy(), float)
     # column by column into LAPACK's (Fortran) layout: no strided stacking of a tall matrix
-    X = np.empty(rhs.shape, order="F")
+    Xd = np.empty(rhs.shape, order="F")
     for j in range(rhs.shape[1]):
-        X[:, j] = rhs.iloc[:, j].to_numpy(dtype=float)
-    return ModelFrame(formula, lhs, y, X, names, use, rhs.model_spec)
+        Xd[:, j] = rhs.iloc[:, j].to_numpy(dtype=float)
+    return ModelFrame(formula, lhs, y, Xd, names, use, rhs.model_spec)
 
 
 def r_name(column: str) -> str:

@@ -183,12 +183,13 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     prior = w_rows / c_before
     if not (prior > 0).any():
         raise EstimationError(f"no rows with positive weight for '{formula}' (in the subset): nothing to fit")
-    fit = fit_one(mf.X, mf.y, prior, fam)
+    fit = fit_one(mf.matrix, mf.y, prior, fam)
     ok = ~fit.aliased
     coef = np.where(ok, fit.coef, np.nan)
     k = int(ok.sum())
     c_after = w_rows.sum() / (design.n if keeps_rows else len(rows))
-    r0 = (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
+    # Pearson residuals (the identity link's variance is 1: no division by ones)
+    r0 = mf.y - fit.mu if _identity(fam) else (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
     refits: list[np.ndarray] = []
 
     def reevaluate(rep):
@@ -221,7 +222,7 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         dispersion = _svyvar(r0 * math.sqrt(c_after / c_before), w_rows)
     # the whole sample: the design's cached df
     df_res = float(design.degf(None if len(df_rows) == design.n else df_rows) + 1 - k)
-    deviance = float(fam.dev_resids(mf.y, fit.mu, prior).sum())
+    deviance = fit.deviance  # fam.dev_resids(y, mu, prior).sum() at the fit's mu, as the fit computed it
     return GLMResult(
         formula,
         fam,
@@ -241,6 +242,10 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
         subset,
         design,
     )
+
+
+def _identity(fam: Family) -> bool:
+    return fam.name == "gaussian" and fam.link == "identity"
 
 
 def _svyvar(r: np.ndarray, w: np.ndarray) -> float:
@@ -269,13 +274,22 @@ def _subset_mask(design, subset):
     return mask
 
 
-def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family) -> tuple[np.ndarray, np.ndarray]:
+def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family):
     """R's svy.varcoef: the influence values are (X_i w_i e_i) (X'WX)^-1; returns X_i w_i e_i (n x k,
-    Fortran layout: contiguous columns for the variance engine) and (X'WX)^-1."""
+    Fortran layout: contiguous columns for the variance engine; or, for a model matrix kept as its
+    terms, a FactoredScores whose unit totals are one bincount per term) and (X'WX)^-1."""
+    from .model_matrix import FactoredScores
+
     ok = ~fit.aliased
     Rk = fit.R
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
-    e = (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
+    e = (
+        (mf.y - fit.mu) * fit.working_weights
+        if _identity(fam)
+        else (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
+    )
+    if ok.all() and not isinstance(mf.matrix, np.ndarray):
+        return FactoredScores(mf.matrix, e), Ainv
     X = mf.X if ok.all() else mf.X[:, ok]
     S = np.empty(X.shape, order="F")
     np.multiply(X, e[:, None], out=S)

@@ -34,6 +34,7 @@ class IRLSFit:
     iterations: int
     converged: bool
     boundary: bool
+    deviance: float = float("nan")  # sum of the deviance residuals at mu (prior weights)
 
 
 def _qr_r(B: np.ndarray) -> np.ndarray:
@@ -67,19 +68,24 @@ def _wls(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     return _wls_qr(X, w, z, tol)
 
 
-def _wls_gram(X: np.ndarray, w: np.ndarray, z: np.ndarray, block: int = 32768):
+def _wls_gram(X, w: np.ndarray, z: np.ndarray, block: int = 32768):
     n, p = X.shape
     if p == 0 or n < 4 * p:
         return None
-    # [X z]'W[X z] a row block at a time: the weighted block stays in cache, no tall copy of X
-    C = np.zeros((p + 1, p + 1))
-    A = np.empty((min(block, n), p + 1), order="F")
-    for s in range(0, n, block):
-        e = min(n, s + block)
-        Ab = A[: e - s]
-        np.multiply(X[s:e], w[s:e, None], out=Ab[:, :p])
-        np.multiply(z[s:e], w[s:e], out=Ab[:, p])
-        C += Ab.T @ Ab
+    structured = not isinstance(X, np.ndarray)
+    ww = w * w
+    if structured:  # a StructuredX: one bincount per block of columns
+        C = X.gram(ww, z)
+    else:
+        # [X z]'W[X z] a row block at a time: the weighted block stays in cache, no tall copy of X
+        C = np.zeros((p + 1, p + 1))
+        A = np.empty((min(block, n), p + 1), order="F")
+        for s in range(0, n, block):
+            e = min(n, s + block)
+            Ab = A[: e - s]
+            np.multiply(X[s:e], w[s:e, None], out=Ab[:, :p])
+            np.multiply(z[s:e], w[s:e], out=Ab[:, p])
+            C += Ab.T @ Ab
     d = np.diag(C)[:p]
     if not (np.isfinite(C).all() and (d > 0).all()):
         return None
@@ -94,14 +100,18 @@ def _wls_gram(X: np.ndarray, w: np.ndarray, z: np.ndarray, block: int = 32768):
         return None
     Rk = L.T / sc[None, :]  # R factor of the unscaled weighted X (positive diagonal)
     coef = _chol_solve(L, sc, C[:p, p])
-    ww = w * w
     for _ in range(4):  # iterative refinement on the weighted residuals
-        g = np.zeros(p)
-        for s in range(0, n, block):
-            e = min(n, s + block)
-            r = z[s:e] - X[s:e] @ coef
-            r *= ww[s:e]
-            g += X[s:e].T @ r
+        if structured:
+            r = z - X @ coef
+            r *= ww
+            g = X.rmatvec(r)
+        else:
+            g = np.zeros(p)
+            for s in range(0, n, block):
+                e = min(n, s + block)
+                r = z[s:e] - X[s:e] @ coef
+                r *= ww[s:e]
+                g += X[s:e].T @ r
         delta = _chol_solve(L, sc, g)
         coef = coef + delta
         if not np.isfinite(coef).all():
@@ -122,7 +132,8 @@ def _chol_solve(L: np.ndarray, s: np.ndarray, b: np.ndarray) -> np.ndarray:
     return solve_triangular(L.T, u, lower=False) * s
 
 
-def _wls_qr(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
+def _wls_qr(X, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
+    X = _dense(X)
     n, p = X.shape
     norms = None
     keep = np.ones(p, bool)
@@ -148,8 +159,13 @@ def _wls_qr(X: np.ndarray, w: np.ndarray, z: np.ndarray, tol: float = QR_TOL):
     return coef, ~keep, Rfull[:k, :k]
 
 
+def _dense(X) -> np.ndarray:
+    return X if isinstance(X, np.ndarray) else X.dense()
+
+
 def fit_one(X, y, prior, family: Family, start=None, *, warn: bool = True) -> IRLSFit:
-    """R's glm.fit(X, y, weights = prior, start = start, family = family)."""
+    """R's glm.fit(X, y, weights = prior, start = start, family = family). X: an ndarray or a
+    StructuredX (model_matrix.py), whose least-squares steps take one bincount per block."""
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         return _fit_one(X, y, prior, family, start, warn)
 
@@ -167,11 +183,15 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         raise EstimationError(
             f"cannot find valid starting values for family {family.name}: give a response inside the family's range"
         )
-    devold = float(family.dev_resids(y, mu, prior).sum())
+    identity = family.link == "identity" and family.name == "gaussian"
+    if identity and start is None:
+        devold = 0.0  # gaussian starts at mu = y: every deviance residual is (y - y)^2 = 0
+    else:
+        devold = float(family.dev_resids(y, mu, prior).sum())
+    dev_at_mu = devold  # the deviance at the current mu (returned with the fit)
     boundary = conv = False
     coef = np.zeros(p) if coefold is None else coefold
     it = 0
-    identity = family.link == "identity" and family.name == "gaussian"
     last: bool | None = None
     for it in range(1, MAXIT + 1):
         if identity and last is not None:
@@ -180,26 +200,44 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
             # coefficients, eta, mu and deviance (to rounding) and stops: converged
             conv = True
             break
-        mu_eta = family.mu_eta(eta)
-        good = (prior > 0) & (mu_eta != 0)
-        if not good.any():
-            break
-        var = family.variance(mu)
-        if good.all():
+        if identity:
+            # mu_eta and the variance are 1: the same z and w without dividing by ones
+            good = prior > 0
+            if not good.any():
+                break
+        else:
+            mu_eta = family.mu_eta(eta)
+            good = (prior > 0) & (mu_eta != 0)
+            if not good.any():
+                break
+            var = family.variance(mu)
+        every = bool(good.all())
+        if identity and every:
+            z = eta + (y - mu)
+            w = np.sqrt(prior)
+            Xg = X
+        elif every:
             z = eta + (y - mu) / mu_eta
             w = np.sqrt(prior * mu_eta**2 / var)
             Xg = X
+        elif identity:
+            z = eta[good] + (y - mu)[good]
+            w = np.sqrt(prior[good])
+            Xg = X[good] if isinstance(X, np.ndarray) else X.take(good)
         else:
             z = eta[good] + (y - mu)[good] / mu_eta[good]
             w = np.sqrt(prior[good] * mu_eta[good] ** 2 / var[good])
-            Xg = X[good]
+            Xg = X[good] if isinstance(X, np.ndarray) else X.take(good)
         new, aliased, Rk = _wls(Xg, w, z)
         last = True
         if not np.isfinite(new).all():
             warnings.warn(f"non-finite coefficients at iteration {it}", stacklevel=3)
             break
-        ww = np.zeros(n)
-        ww[good] = w * w
+        if every:
+            ww = w * w
+        else:
+            ww = np.zeros(n)
+            ww[good] = w * w
         start_ = new
         eta = X @ start_
         mu = family.linkinv(eta)
@@ -219,16 +257,17 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
                 raise EstimationError("the fit cannot correct its step size (R: inner loop; cannot correct step size)")
             boundary = True
         coef = start_
+        dev_at_mu = dev
         if abs(dev - devold) / (abs(dev) + 0.1) < EPSILON:
             conv = True
             break
         devold, coefold = dev, start_
     if warn:
-        _warnings(family, mu[prior > 0], conv, boundary)
-    return IRLSFit(coef, aliased, eta, mu, ww, Rk, it, conv, boundary)
+        _warnings(family, mu, prior, conv, boundary)
+    return IRLSFit(coef, aliased, eta, mu, ww, Rk, it, conv, boundary, dev_at_mu)
 
 
-def _warnings(family, mu, conv, boundary):
+def _warnings(family, mu, prior, conv, boundary):
     if not conv:
         warnings.warn(
             "the GLM fit did not converge in 25 iterations (as R's glm.fit: algorithm did not converge)", stacklevel=4
@@ -236,6 +275,8 @@ def _warnings(family, mu, conv, boundary):
     if boundary:
         warnings.warn("the GLM fit stopped at a boundary value (R: algorithm stopped at boundary value)", stacklevel=4)
     eps = 10 * EPS
+    if family.name in ("binomial", "poisson"):
+        mu = mu[prior > 0]
     if family.name == "binomial" and ((mu > 1 - eps) | (mu < eps)).any():
         warnings.warn(
             "fitted probabilities numerically 0 or 1 occurred (perfect or quasi-perfect "
@@ -303,10 +344,12 @@ def _pass(Xt, y, weights_block, coef, idx, family, block):
         Xb = Xt[sl]
         Wb = weights_block(sl)[:, idx]
         eta = Xb @ coef.T
-        mu = family.linkinv(eta)
+        if family.linkinv_mu_eta is not None:
+            mu, mu_eta = family.linkinv_mu_eta(eta)
+        else:
+            mu, mu_eta = family.linkinv(eta), family.mu_eta(eta)
         if not (family.validmu(mu) and family.valideta(eta)):
             valid &= np.array([family.validmu(mu[:, j]) and family.valideta(eta[:, j]) for j in range(K)])
-        mu_eta = family.mu_eta(eta)
         var = family.variance(mu)
         dev += family.dev_resids(y[sl, None], mu, Wb).sum(axis=0)
         # working weights W mu_eta^2 / V and W mu_eta (y - mu) / V + ww eta (= ww z), in place;

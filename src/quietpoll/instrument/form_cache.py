@@ -90,7 +90,8 @@ def _from_json(d: dict[str, Any], source: str) -> tuple[Instrument, list[str]]:
     for q in d["questions"]:
         if set(q) != names:
             raise ValueError("not a cached question")
-        questions.append(Question(**{k: tuple(v) if k in _TUPLES else v for k, v in q.items()}))
+        kwargs: dict[str, Any] = {k: tuple(v) if k in _TUPLES else v for k, v in q.items()}
+        questions.append(Question(**kwargs))
     inst = Instrument(
         form_id=str(d["form_id"]),
         title=str(d["title"]),

@@ -103,7 +103,7 @@ def read_study(config: StudyConfig, data: str | Path | None = None):
     """The questionnaire and the responses of a study (``data`` instead of its [data] path): (Instrument,
     Responses). StudyError when study.toml names no form or data, or a file is missing."""
     from .instrument.exports import read_responses
-    from .instrument.form import load_instrument
+    from .instrument.form_cache import load_study_instrument
 
     form = config.instrument.path
     if form is None:
@@ -117,7 +117,7 @@ def read_study(config: StudyConfig, data: str | Path | None = None):
             param="instrument.path",
         )
     path = _data_path(config, data)
-    instrument = load_instrument(form)
+    instrument = load_study_instrument(form, config.folder)  # pyxform's reading kept in STUDY/form-cache
     return instrument, read_responses(path, instrument)
 
 

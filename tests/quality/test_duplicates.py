@@ -332,3 +332,42 @@ def test_simulation_stops_early_only_when_clearly_below_the_floor():
     frame = pl.DataFrame(codes, schema=[f"q{j}" for j in range(40)])
     assert null_threshold(frame, frame.columns, simulations=300) == float(np.quantile(full, 0.99))
     assert null_threshold(frame, frame.columns, simulations=300, floor=0.85) == float(np.quantile(early, 0.99))
+
+
+def test_small_products_run_on_one_blas_thread(monkeypatch):
+    """Up to ONE_THREAD_ROWS interviews the simulation's and the scan's products run on one BLAS thread
+    (OpenBLAS's threads cost more than they save on products this small); the setting is restored after,
+    above the limit it is left alone, and the results do not depend on it."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from quietpoll.quality import duplicates as dup
+
+    def blas_threads() -> set[int]:
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    if not blas_threads():
+        pytest.skip("numpy reports no BLAS library to threadpoolctl")
+    seen: list[set[int]] = []
+    real_scan, real_call = dup._scan, dup._MaxShare.__call__
+
+    def scan(*a, **k):
+        seen.append(blas_threads())
+        return real_scan(*a, **k)
+
+    def call(self, codes):
+        seen.append(blas_threads())
+        return real_call(self, codes)
+
+    monkeypatch.setattr(dup, "_scan", scan)
+    monkeypatch.setattr(dup._MaxShare, "__call__", call)
+    rng = np.random.default_rng(5)  # SYNTHETIC
+    frame = pl.DataFrame(rng.integers(0, 4, size=(60, 12)), schema=[f"q{j}" for j in range(12)])
+    with threadpool_limits(limits=2, user_api="blas"):
+        outside = blas_threads()
+        pairs = near_duplicates(frame, frame.columns, simulations=20)
+        assert seen and all(s == {1} for s in seen)
+        assert blas_threads() == outside  # restored
+        seen.clear()
+        monkeypatch.setattr(dup, "ONE_THREAD_ROWS", 10)  # 60 rows are now "many": threads left alone
+        assert near_duplicates(frame, frame.columns, simulations=20) == pairs
+        assert seen and all(s == outside for s in seen)

@@ -183,8 +183,6 @@ def _first_unprotected(F: np.ndarray, S: np.ndarray, prot: float, order: np.ndar
     the spread of values seen across solutions (and the true table) proves a range at least that wide:
     an entry already seen to spread over `prot` needs no LP of its own; one that does not gets its
     exact minimum and maximum."""
-    from scipy.optimize import linprog
-
     fail = np.zeros_like(S)
     if F.shape[0] == 2 or F.shape[1] == 2:
         lo, hi = _one_line_ranges(F, S)
@@ -193,6 +191,8 @@ def _first_unprotected(F: np.ndarray, S: np.ndarray, prot: float, order: np.ndar
             first = next(int(f) for f in order if bad.flat[f])
             fail.flat[first] = True
         return fail
+    from scipy.optimize import linprog  # only tables of 3 x 3 and more need linear programs (0.1 s import)
+
     idx, var, A, b = _lp_matrix(F, S)
     seen_lo = F.ravel()[idx].astype(float)
     seen_hi = seen_lo.copy()

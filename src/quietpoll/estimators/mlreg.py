@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 from scipy.optimize import minimize
 
 from ..errors import EstimationError
@@ -206,6 +205,8 @@ class RegressionFit:
         return np.sqrt(np.clip(np.diag(self.vcov), 0, None))
 
     def _quantile(self, level: float) -> float:
+        from scipy import stats  # here, not at import: MUBP fits with this module and needs no tests (0.5 s)
+
         if self.variance == "model":
             return float(stats.norm.ppf(0.5 + level / 2))
         df = self.df_residual
@@ -213,6 +214,8 @@ class RegressionFit:
 
     def coefficients(self, level: float | None = None) -> list[dict]:
         """Coefficient rows: term, part, estimate, se, statistic, df, p, ci_low, ci_high."""
+        from scipy import stats
+
         level = self.level if level is None else level
         q = self._quantile(level)
         se = self.se

@@ -330,8 +330,22 @@ def load_instrument(path: str | Path) -> Instrument:
     """Read an XLSForm (.xlsx, .xlsm, .xls, .csv, .md) with pyxform and return its :class:`Instrument`.
 
     Raises :class:`InstrumentError` (one line, naming the file) when the file is missing or
-    unreadable, or when pyxform rejects the form; the message is the first line of pyxform's.
+    unreadable, or when pyxform rejects the form; the message is the first line of pyxform's. The
+    repairs an older form needed (instrument/legacy.py) are each warned once as a :class:`FormWarning`.
     """
+    instrument, legacy = parse_instrument(path)
+    warn_legacy(Path(path).name, legacy)
+    return instrument
+
+
+def warn_legacy(label: str, legacy: list[str] | tuple[str, ...]) -> None:
+    """One :class:`FormWarning` per repair of an older form (shown once per run by the CLI)."""
+    for note in legacy:  # shown once per run by the CLI as a `quietpoll: warning:` line
+        _warnings.warn(f"{label}: {note}", FormWarning, stacklevel=3)
+
+
+def parse_instrument(path: str | Path) -> tuple[Instrument, list[str]]:
+    """:func:`load_instrument` without the warnings: the Instrument and the repairs the form needed."""
     p = Path(path)
     label = p.name
     if not p.is_file():
@@ -386,8 +400,6 @@ def load_instrument(path: str | Path) -> Instrument:
     else:
         raise InstrumentError(f"{label}: pyxform rejected the form after repairs of older forms ({'; '.join(legacy)})")
     conversion_warnings = legacy + conversion_warnings
-    for note in legacy:  # shown once per run by the CLI as a `quietpoll: warning:` line
-        _warnings.warn(f"{label}: {note}", FormWarning, stacklevel=2)
 
     flat = _Flattener()
     try:
@@ -419,7 +431,7 @@ def load_instrument(path: str | Path) -> Instrument:
         default_language = languages[0] if languages else None
 
     form_id = _opt(form.get("id_string")) or p.stem
-    return Instrument(
+    instrument = Instrument(
         form_id=form_id,
         title=_opt(form.get("title")) or form_id,
         version=_opt(form.get("version")),
@@ -433,3 +445,4 @@ def load_instrument(path: str | Path) -> Instrument:
         repeat_counts=dict(flat.repeat_counts),
         group_labels={k: MappingProxyType(v) for k, v in flat.group_labels.items()},
     )
+    return instrument, legacy

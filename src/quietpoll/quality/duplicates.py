@@ -11,8 +11,10 @@ How it is computed (exactly, in bounded memory):
 * the codes are one-hot encoded into an n x L float32 matrix ``H`` (L = total number of answer levels
   over all questions), so ``matches = H @ H.T`` and, for the questions with any nulls,
   ``compared = A @ A.T`` with ``A`` the n x Q' asked-indicator matrix (questions without nulls add a
-  constant). These are BLAS products on all cores; float32 is exact because every entry is an
-  integer count below 2**24;
+  constant). These are BLAS products; float32 is exact because every entry is an integer count below
+  2**24. Up to ``ONE_THREAD_ROWS`` interviews they run on one BLAS thread (threadpoolctl): products
+  that small gain nothing from OpenBLAS's threads, whose wake-ups made each 241 x 448 product of the
+  null simulation 4 to 8 ms instead of 0.35 ms on a 2-core machine that had other work;
 * the products are taken one block of rows at a time against the rows *from that block on* (the
   upper triangle: each pair is computed once and used for both of its rows), so memory is a few
   block x n arrays, never n x n.
@@ -25,6 +27,7 @@ question, from the observed answer and missingness distributions.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +38,19 @@ from quietpoll.errors import ColumnError, ValidationError
 
 #: Kuriakose & Robbins' fixed cut-off; :func:`near_duplicates` never flags below it by default.
 KR_THRESHOLD = 0.85
+
+#: up to this many interviews the products run on one BLAS thread (see the module docstring)
+ONE_THREAD_ROWS = 4096
+
+
+def _blas_threads(n: int) -> contextlib.AbstractContextManager:
+    """One BLAS thread for the products of ``n`` interviews when ``n`` is at most ONE_THREAD_ROWS (the
+    library's own setting above). Threads change no result: every product is of exact integer counts."""
+    if n > ONE_THREAD_ROWS:
+        return contextlib.nullcontext()
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -184,7 +200,8 @@ def _result(codes: np.ndarray, best_row: np.ndarray, comp: np.ndarray) -> Percen
 
 
 def _percent_match_codes(codes: np.ndarray, block: int, min_compared: int) -> PercentMatch:
-    _, best_row, comp, _ = _scan(codes, block, min_compared)
+    with _blas_threads(codes.shape[0]):
+        _, best_row, comp, _ = _scan(codes, block, min_compared)
     return _result(codes, best_row, comp)
 
 
@@ -327,13 +344,14 @@ def _simulated_maxima(codes, simulations, seed, block, min_compared, floor=None)
     rng = np.random.default_rng(seed)
     sampler, statistic = _NullSampler(codes), _MaxShare(codes, block, min_compared)
     maxima = np.full(simulations, np.nan)
-    for b in range(simulations):
-        maxima[b] = statistic(sampler.draw(rng))
-        done = b + 1
-        if floor is not None and done % EARLY_DRAWS == 0 and done < simulations:
-            seen = maxima[:done][np.isfinite(maxima[:done])]
-            if seen.size >= EARLY_DRAWS and seen.mean() + EARLY_SDS * seen.std(ddof=1) < floor:
-                return maxima[:done]
+    with _blas_threads(codes.shape[0]):
+        for b in range(simulations):
+            maxima[b] = statistic(sampler.draw(rng))
+            done = b + 1
+            if floor is not None and done % EARLY_DRAWS == 0 and done < simulations:
+                seen = maxima[:done][np.isfinite(maxima[:done])]
+                if seen.size >= EARLY_DRAWS and seen.mean() + EARLY_SDS * seen.std(ddof=1) < floor:
+                    return maxima[:done]
     return maxima
 
 
@@ -407,7 +425,8 @@ def near_duplicates(
         null = _null_threshold_codes(codes, simulations, quantile, seed, block, min_compared, floor=KR_THRESHOLD)
         threshold = KR_THRESHOLD if not np.isfinite(null) else max(null, KR_THRESHOLD)
     threshold = float(threshold)
-    _, _, _, pairs = _scan(codes, block, min_compared, threshold=threshold)
+    with _blas_threads(codes.shape[0]):
+        _, _, _, pairs = _scan(codes, block, min_compared, threshold=threshold)
     if not pairs:
         return []
     i = np.concatenate([p[0] for p in pairs])

@@ -15,6 +15,8 @@ from scipy import special  # chi-squared and F tails (the functions scipy.stats 
 
 from quietpoll.errors import ColumnError, ValidationError
 
+from .ks import ks_2samp
+
 # --------------------------------------------------------------------------------------------------
 # helpers
 
@@ -345,7 +347,8 @@ def interviewer_effects(
     Per interviewer and question (``"kind": "interviewer"``): does this interviewer's answer
     distribution differ from everyone else's? Discrete questions (text, boolean, or numeric with at most
     ``max_levels`` distinct values): chi-square of the 2 x L table (this interviewer vs the rest);
-    continuous numeric questions: two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp).
+    continuous numeric questions: two-sample Kolmogorov-Smirnov test (scipy.stats.ks_2samp's numbers,
+    :func:`quietpoll.quality.ks.ks_2samp`).
     Interviewers with fewer than ``min_interviews`` answers to a question are not tested on it.
 
     Multiple testing: ``correction`` ("holm", the default: family-wise error control, since a flag is an
@@ -439,10 +442,7 @@ def interviewer_effects(
                 st: float | None
                 pv: float | None
                 if mine.sum() >= min_interviews and (~mine).sum() > 0:
-                    from scipy import stats  # loaded only for continuous questions
-
-                    res = stats.ks_2samp(y[mine], y[~mine])
-                    st, pv = float(res.statistic), float(res.pvalue)
+                    st, pv = ks_2samp(y[mine], y[~mine])  # scipy.stats.ks_2samp's numbers (quality/ks.py)
                 else:
                     st = pv = None
                 i_rows.append(

@@ -47,6 +47,9 @@ def test_files_and_contract(built):
         "home_inspected",
     ]
     assert {s[0] for s in built.steps} >= {"weighting", "tables and disclosure rules", "writing the report"}
+    # the model-based rows' fits (seconds each, minutes in all on a first report) say which one runs
+    fits = [s for s in built.steps if s[0].startswith("estimating indicators: model-based estimates of ")]
+    assert {s[0].rsplit(" ", 1)[1] for s in fits} == {f["id"] for f in built.data["model_based"]["fits"]}
 
 
 def test_suppressed_rows_carry_no_numbers(built):

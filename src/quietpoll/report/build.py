@@ -226,8 +226,19 @@ def build_report(
     if opts.model_based:  # by-group rows the direct estimate fails get MRP (report/model_rows.py)
         from .model_rows import add_model_rows
 
+        def model_progress(indicator: str) -> None:  # a fit can take seconds: say which one runs
+            if progress is not None:
+                progress(f"{STEPS[4]}: model-based estimates of {indicator}", 4, len(STEPS))
+
         model_based = add_model_rows(
-            rows, frame=frame, weights=weighted.weights, weighting=cfg.weighting, opts=opts, study_dir=study_dir, tr=tr
+            rows,
+            frame=frame,
+            weights=weighted.weights,
+            weighting=cfg.weighting,
+            opts=opts,
+            study_dir=study_dir,
+            tr=tr,
+            progress=model_progress,
         )
 
     _step(progress, 5)

@@ -5,8 +5,10 @@ Fits are small (2 chains, few draws, sequential) to keep the file fast on a shar
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import textwrap
 
 import numpy as np
 import polars as pl
@@ -331,3 +333,29 @@ def test_compiled_samplers_are_bounded(monkeypatch):
         assert len(mrp_model._CACHE) <= 2
     assert len(mrp_model._CACHE) == 1  # the third shape found two kept: both dropped, then its own kept
     assert counts[2] < counts[1]  # and the compiled code of the first two went with them
+
+
+def test_a_fit_writes_nothing_to_disk(tmp_path):
+    """No compilation cache or temporary file of JAX or NumPyro outlives a fit (what a seized laptop's
+    home and temporary folders would keep): in a fresh process whose home, cache and temporary folders
+    are empty, a fit leaves them empty."""
+    home, tmp = tmp_path / "home", tmp_path / "tmp"
+    home.mkdir()
+    tmp.mkdir()
+    script = textwrap.dedent(
+        """
+        import numpy as np
+        from quietpoll.estimators import mrp_model
+        rng = np.random.default_rng(3)
+        n = 40
+        data = {"X": rng.normal(size=(n, 1)).astype(np.float32), "G": rng.integers(0, 3, (n, 1)),
+                "y": rng.integers(0, 2, n)}
+        mrp_model.sample(data, (3,), list_exp=False, seed=5, num_warmup=20, num_samples=20, num_chains=2,
+                         chain_method="sequential", target_accept=0.8)
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "JAX_", "XLA_"))}
+    env.update(HOME=str(home), TMPDIR=str(tmp), TMP=str(tmp), TEMP=str(tmp), XDG_CACHE_HOME=str(home / ".cache"))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert not list(home.rglob("*")) and not list(tmp.rglob("*"))

@@ -269,6 +269,19 @@ def _opts(**kw) -> ReportOptions:
     return ReportOptions(by=("region",), indicators=inds, model_based=True, **kw)
 
 
+def _add_rows(rows: list[dict], frame: pl.DataFrame) -> dict:
+    """add_model_rows on the small frame's rows, with unit weights, no study folder, in English."""
+    return model_rows.add_model_rows(
+        rows,
+        frame=frame,
+        weights=np.ones(frame.height),
+        weighting=_Weighting(),
+        opts=_opts(),
+        study_dir=None,
+        tr=translations("English"),
+    )
+
+
 def test_rule_floor_and_direct_only(monkeypatch):
     frame = _frame()
     summary = {
@@ -289,15 +302,7 @@ def test_rule_floor_and_direct_only(monkeypatch):
     }
     monkeypatch.setattr(model_rows, "_fit", lambda *a, **k: summary)
     rows = _rows(frame)
-    section = model_rows.add_model_rows(
-        rows,
-        frame=frame,
-        weights=np.ones(frame.height),
-        weighting=_Weighting(),
-        opts=_opts(),
-        study_dir=None,
-        tr=translations("English"),
-    )
+    section = _add_rows(rows, frame)
     tiny, a, b, rr = rows
     assert "model_based" not in tiny and "model_based" not in b and "model_based" not in rr
     assert a["model_based"]["estimate"] == 0.4 and a["model_based"]["reasons"] == ["outside_range"]
@@ -317,15 +322,7 @@ def test_a_fit_failing_its_diagnostics_publishes_nothing(monkeypatch):
     rows = _rows(frame)
     stored = {}
     monkeypatch.setattr(model_rows, "_store", lambda d, key, s: stored.update({key: s}))
-    section = model_rows.add_model_rows(
-        rows,
-        frame=frame,
-        weights=np.ones(frame.height),
-        weighting=_Weighting(),
-        opts=_opts(),
-        study_dir=None,
-        tr=translations("English"),
-    )
+    section = _add_rows(rows, frame)
     (fit,) = section["fits"]
     assert fit["published"] is False and "effective sample size" in fit["failure"]
     assert not any("model_based" in r for r in rows)

@@ -124,3 +124,33 @@ def private_output(path: str | os.PathLike[str], *, overwrite: bool = True) -> I
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def write_private_entry(folder: str | os.PathLike[str], key: str, version: int, field: str, payload, **dumps) -> Path:
+    """A cache entry ``folder/KEY.json`` = {"v": version, "key": key, field: payload}, written whole through
+    :func:`private_output` in a :func:`private_dir` (0700 folder, 0600 file, symlinks never followed).
+    OSError (a folder we may not write to) is the caller's to decide on."""
+    import json
+
+    path = private_dir(folder) / f"{key}.json"
+    with private_output(path) as tmp:
+        tmp.write_text(json.dumps({"v": version, "key": key, field: payload}, **dumps), encoding="utf-8")
+    return path
+
+
+def read_private_entry(folder: str | os.PathLike[str], key: str, version: int, field: str):
+    """The payload of the entry :func:`write_private_entry` wrote, or None when there is none, it is a
+    symlink (or its folder is), unreadable, or of another version or key: the caller computes it again."""
+    import json
+
+    folder = Path(folder)
+    path = folder / f"{key}.json"
+    if folder.is_symlink() or path.is_symlink() or not path.is_file():
+        return None
+    try:
+        got = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(got, dict) or got.get("v") != version or got.get("key") != key or field not in got:
+        return None
+    return got[field]

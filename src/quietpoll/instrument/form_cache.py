@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 from dataclasses import fields
 from pathlib import Path
 from types import MappingProxyType
@@ -113,28 +112,24 @@ def _from_json(d: dict[str, Any], source: str) -> tuple[Instrument, list[str]]:
 
 
 def _read(folder: Path, key: str, source: str) -> tuple[Instrument, list[str]] | None:
-    path = folder / f"{key}.json"
-    if folder.is_symlink() or path.is_symlink() or not path.is_file():
+    from ..safe_output import read_private_entry
+
+    got = read_private_entry(folder, key, FORMAT, "instrument")
+    if got is None:
         return None
     try:
-        got = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(got, dict) or got.get("v") != FORMAT or got.get("key") != key:
-            return None
-        return _from_json(got["instrument"], source)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return _from_json(got, source)
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None  # read again from the form and rewritten
 
 
 def _write(folder: Path, key: str, inst: Instrument, legacy: list[str]) -> None:
-    from ..safe_output import private_dir, private_output
+    from ..safe_output import write_private_entry
 
     try:
-        folder = private_dir(folder)
-        with private_output(folder / f"{key}.json") as tmp:
-            text = json.dumps({"v": FORMAT, "key": key, "instrument": _to_json(inst, legacy)}, ensure_ascii=False)
-            tmp.write_text(text, encoding="utf-8")
-        for old in folder.glob("*.json"):  # one form per study: earlier versions do not linger
-            if old.name != f"{key}.json":
+        path = write_private_entry(folder, key, FORMAT, "instrument", _to_json(inst, legacy), ensure_ascii=False)
+        for old in path.parent.glob("*.json"):  # one form per study: earlier versions do not linger
+            if old != path:
                 with contextlib.suppress(OSError):
                     old.unlink()
     except OSError:

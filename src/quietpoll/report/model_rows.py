@@ -208,28 +208,22 @@ def _cached(study_dir: Path | None, key: str) -> dict | None:
         return _MEMORY[key]
     if study_dir is None:
         return None
-    path = study_dir / CACHE_DIR / f"{key}.json"
-    if path.is_symlink() or not path.is_file():
+    from ..safe_output import read_private_entry
+
+    got = read_private_entry(study_dir / CACHE_DIR, key, VERSION, "summary")  # unreadable: fitted again
+    if not isinstance(got, dict):
         return None
-    try:
-        got = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None  # unreadable: fitted again and rewritten
-    if not isinstance(got, dict) or got.get("key") != key or got.get("v") != VERSION:
-        return None
-    _MEMORY[key] = got["summary"]
-    return got["summary"]
+    _MEMORY[key] = got
+    return got
 
 
 def _store(study_dir: Path | None, key: str, summary: dict) -> None:
     _MEMORY[key] = summary
     if study_dir is None:
         return
-    from ..safe_output import private_dir, private_output
+    from ..safe_output import write_private_entry
 
-    folder = private_dir(study_dir / CACHE_DIR)
-    with private_output(folder / f"{key}.json") as tmp:
-        tmp.write_text(json.dumps({"v": VERSION, "key": key, "summary": summary}, allow_nan=False), encoding="utf-8")
+    write_private_entry(study_dir / CACHE_DIR, key, VERSION, "summary", summary, allow_nan=False)
 
 
 def _group_sizes(frame: pl.DataFrame, ind, cells: Cells, by: str) -> dict[str, int]:

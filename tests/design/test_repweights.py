@@ -127,3 +127,91 @@ def test_stream_read_once_per_column_and_dense_fallback():
     dense = RepWeights.from_source(len(noisy), noisy.__getitem__, w)
     assert not dense.compressed
     np.testing.assert_array_equal(dense.rows(slice(None)), np.column_stack(noisy))
+
+
+def _cores(monkeypatch, k: int) -> None:
+    import os
+
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(k)), raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: k)
+
+
+@pytest.mark.parametrize("R", [9, 30, 81])  # a last group of one column, of six, of one
+def test_overlapped_pass_gives_the_same_bits(monkeypatch, R):
+    """Reading a group of columns while a worker thread projects the one before (large matrices,
+    two or more cores) projects the groups in the same order: the same sums to the bit, so the same
+    patterns on every machine."""
+    from quietpoll.design import repweights as rw
+
+    rng = np.random.default_rng(R)
+    n = 20000
+    cols = [rng.uniform(0, 3, n) for _ in range(R)]
+    cols[R // 2][7] = -1.5  # a minimum that must reach its own column
+    cols[-1][n - 1] = np.nan
+    rr = rng.standard_normal((2, R))
+    _cores(monkeypatch, 1)
+    H1, low1 = rw._project(R, cols.__getitem__, n, rr)
+    _cores(monkeypatch, 2)
+    monkeypatch.setattr(rw, "_OVERLAP_VALUES", 0)
+    reads: list[int] = []
+
+    def read(j):
+        reads.append(j)
+        return cols[j]
+
+    H2, low2 = rw._project(R, read, n, rr)
+    assert reads == list(range(R))
+    np.testing.assert_array_equal(H2, H1)
+    np.testing.assert_array_equal(low2, low1)
+    want = np.array([c.min() for c in cols])
+    np.testing.assert_array_equal(low1, want)  # NaN in the last column: min is NaN, as numpy's
+
+
+def test_overlapped_build_equals_the_plain_one_and_names_bad_columns(monkeypatch):
+    """The whole build with the overlap on: the same factors and patterns, and a bad value in the
+    last group of columns still refused by name."""
+    from quietpoll.design import repweights as rw
+
+    f = _data(7, n=20000, R=30)
+    _cores(monkeypatch, 1)
+    a = qp.svrepdesign(f, repweights="rw*", weights="w", type="bootstrap")
+    _cores(monkeypatch, 2)
+    monkeypatch.setattr(rw, "_OVERLAP_VALUES", 0)
+    b = qp.svrepdesign(f, repweights="rw*", weights="w", type="bootstrap")
+    for x, y in zip(a.repweights.compressed_parts(), b.repweights.compressed_parts()):
+        np.testing.assert_array_equal(x, y)
+    vals = f["rw29"].to_list()
+    vals[123] = -0.5
+    bad = f.with_columns(pl.Series("rw29", vals, dtype=pl.Float64))
+    with pytest.raises(qp.errors.DesignError, match="'rw29' has negative values"):
+        qp.svrepdesign(bad, repweights="rw*", weights="w", type="bootstrap")
+
+
+def _first_appearance(key):
+    """Patterns numbered in order of first appearance, by sorting: the reference for _patterns."""
+    uniq, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    order = np.argsort(first)
+    rank = np.empty(len(uniq), np.int64)
+    rank[order] = np.arange(len(uniq))
+    return first[order], rank[inverse.reshape(-1)]
+
+
+@pytest.mark.parametrize("layout", ["runs", "shuffled", "runs then repeats"])
+def test_patterns_by_runs_equal_patterns_by_rows(layout):
+    """Keys in runs (rows of a PSU together) are hashed a run at a time: the same first rows and the
+    same numbering as hashing every row, and as a sort."""
+    from quietpoll.design.repweights import _patterns
+
+    rng = np.random.default_rng(11)
+    keys = rng.integers(-(10**15), 10**15, 300)
+    if layout == "runs":
+        key = np.repeat(keys, rng.integers(1, 40, 300))
+    elif layout == "shuffled":
+        key = rng.permutation(np.repeat(keys, 20))
+    else:  # every pattern comes back in a later run
+        key = np.repeat(np.concatenate([keys, keys[::-1], keys[:50]]), 15)
+    first, unit = _patterns(key)
+    want_first, want_unit = _first_appearance(key)
+    np.testing.assert_array_equal(first, want_first)
+    np.testing.assert_array_equal(unit, want_unit)
+    assert _patterns(np.arange(1000)) is None  # every row its own pattern: not compressed

@@ -161,6 +161,20 @@ def test_fast_path_taken_on_the_benchmark_formula(monkeypatch):
     _assert_same(fast, ref)
 
 
+def test_a_level_first_seen_late_is_a_prototype_row(monkeypatch):
+    """The prototype rows hold the first row of every level, also of a level that first occurs after
+    the rows looked at first (formula_fast._first_rows)."""
+    frame = _frame(n=9000, seed=8, missing=False)
+    g = frame["g"].to_numpy().copy()
+    g[g == 3] = 2
+    g[8500] = 3  # level 3 first (and only) at row 8500
+    frame = frame.with_columns(pl.Series("g", g))
+    fast, taken, ref = _both(monkeypatch, frame, "y ~ x + factor(g)")
+    assert taken and fast.names[-1] == "factor(g)3"
+    np.testing.assert_array_equal(fast.X, ref.X)
+    assert ff._first_rows(np.array([2, 0, 2, 1, 0]), 3).tolist() == [1, 3, 0]
+
+
 def _structured(formula="y ~ x * factor(g) + factor(g):h + count:factor(f)", n=500):
     frame = _frame(n=n, seed=3, missing=False)
     mf = model_frame(frame, formula)
@@ -168,8 +182,17 @@ def _structured(formula="y ~ x * factor(g) + factor(g):h + count:factor(f)", n=5
     return mf
 
 
-def test_structured_operations_equal_dense():
-    mf = _structured()
+@pytest.mark.parametrize(
+    "formula",
+    [
+        "y ~ x * factor(g) + factor(g):h + count:factor(f)",
+        "y ~ 0 + factor(g) + x",  # an indicator block first (no intercept)
+        "y ~ 0 + x:factor(g) + count",  # an indicator block with values first
+        "y ~ factor(g) + h",  # two indicator blocks and an intercept
+    ],
+)
+def test_structured_operations_equal_dense(formula):
+    mf = _structured(formula)
     S, X = mf.matrix, mf.X
     rng = np.random.default_rng(4)
     beta = rng.normal(size=X.shape[1])

@@ -95,9 +95,7 @@ def fast_model_matrix(
     # prototype rows: the first, and the first of every level of every factor
     proto = {0}
     for codes, cats in factors.values():
-        first = np.empty(len(cats), np.int64)
-        first[codes[::-1]] = np.arange(m_rows - 1, -1, -1)
-        proto.update(first.tolist())
+        proto.update(_first_rows(codes, len(cats)).tolist())
     at = np.array(sorted(proto), np.int64)
     try:
         ref = reference(idx[at])
@@ -118,6 +116,18 @@ def fast_model_matrix(
     if not np.array_equal(y[at], np.asarray(ref.lhs, dtype=np.float64).reshape(-1), equal_nan=True):
         return None
     return y, X, spec
+
+
+def _first_rows(codes: np.ndarray, k: int) -> np.ndarray:
+    """The first row of each of the k codes 0..k-1 (each occurs): looked for in the first rows, then
+    in all of them only if a level is missing there."""
+    for m in (min(len(codes), 4096), len(codes)):
+        first = np.full(k, -1, np.int64)
+        head = codes[:m]
+        first[head[::-1]] = np.arange(m - 1, -1, -1)
+        if (first >= 0).all():
+            break
+    return first
 
 
 def _fill(spec, numeric, factors, n) -> StructuredX | None:
@@ -154,7 +164,7 @@ def _scoped(st, numeric, factors, j0, names) -> Num | Ind | None:
         expr = sf.factor.expr
         if expr in numeric:
             v = numeric[expr]
-            value = v.astype(float) if value is None else value * v
+            value = v.astype(float, copy=False) if value is None else value * v
             parts.append([expr])
             continue
         if expr not in factors:

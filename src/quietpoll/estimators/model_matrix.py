@@ -74,17 +74,34 @@ class StructuredX:
     def __matmul__(self, beta: np.ndarray) -> np.ndarray:
         beta = np.asarray(beta, float)
         out: np.ndarray | None = None
+        tmp: np.ndarray | None = None  # one scratch column for every block's term
         for b in self.blocks:
-            if isinstance(b, Num):
-                t = np.full(self.n, beta[b.j]) if b.values is None else beta[b.j] * b.values
+            if out is None:  # the first block's term is the sum so far
+                if isinstance(b, Num):
+                    out = np.full(self.n, beta[b.j]) if b.values is None else beta[b.j] * b.values
+                else:
+                    out = self._ind_term(b, beta, None)
+                continue
+            if tmp is None:
+                tmp = np.empty(self.n)
+            if isinstance(b, Ind):
+                out += self._ind_term(b, beta, tmp)
+            elif b.values is None:
+                out += beta[b.j]
             else:
-                ext = np.concatenate([[0.0], beta[b.j : b.j + b.width]])
-                t = ext[b.code] if b.values is None else ext[b.code] * b.values
-            if out is None:
-                out = t
-            else:
-                out += t
+                out += np.multiply(b.values, beta[b.j], out=tmp)
         return np.zeros(self.n) if out is None else out
+
+    @staticmethod
+    def _ind_term(b: Ind, beta: np.ndarray, out: np.ndarray | None) -> np.ndarray:
+        """An indicator block's part of X @ beta (into `out` when given)."""
+        ext = np.concatenate([[0.0], beta[b.j : b.j + b.width]])
+        # codes are 0..width by construction: "clip" spares numpy the bounds check and, with `out`,
+        # the buffered copy that mode "raise" makes
+        t = np.take(ext, b.code, out=out, mode="clip")
+        if b.values is not None:
+            t *= b.values
+        return t
 
     def rmatvec(self, v: np.ndarray) -> np.ndarray:
         """X' v (p,)."""
@@ -104,16 +121,23 @@ class StructuredX:
         nums = [b for b in self.blocks if isinstance(b, Num)] + [Num(p, z)]
         inds = [b for b in self.blocks if isinstance(b, Ind)]
         wn = [ww if b.values is None else ww * b.values for b in nums]
+        plain: dict[int, np.ndarray] = {}  # the bincount of ww by an indicator block's codes, once
         for a, (ba, wa) in enumerate(zip(nums, wn)):
             for bb in nums[a:]:
                 C[ba.j, bb.j] = wa.sum() if bb.values is None else np.dot(wa, bb.values)
-            for bi in inds:
+            for i, bi in enumerate(inds):
                 w = wa if bi.values is None else wa * bi.values
-                C[ba.j, bi.j : bi.j + bi.width] = np.bincount(bi.code, weights=w, minlength=bi.width + 1)[1:]
+                t = np.bincount(bi.code, weights=w, minlength=bi.width + 1)
+                if ba.values is None and bi.values is None:
+                    plain[i] = t
+                C[ba.j, bi.j : bi.j + bi.width] = t[1:]
         for a, ia in enumerate(inds):
             wi = ww if ia.values is None else ww * ia.values
             sa = slice(ia.j, ia.j + ia.width)
-            d = np.bincount(ia.code, weights=wi if ia.values is None else wi * ia.values, minlength=ia.width + 1)
+            if ia.values is None and a in plain:  # the same bincount as the intercept's row
+                d = plain[a]
+            else:
+                d = np.bincount(ia.code, weights=wi if ia.values is None else wi * ia.values, minlength=ia.width + 1)
             C[sa, sa] = np.diag(d[1:])
             for ib in inds[a + 1 :]:
                 w = wi if ib.values is None else wi * ib.values

@@ -71,7 +71,8 @@ class ReplicateDesign(Weightable):
                 raise DesignError(
                     "replicate weights: the pattern matches only the full-sample weights", param="replicates"
                 )
-        bad = [c for c in cols if not data.schema[c].is_numeric()]
+        schema = data.schema  # built once: polars makes a new Schema of every column at each access
+        bad = [c for c in cols if not schema[c].is_numeric()]
         if bad:
             raise DesignError(f"replicate weight column '{bad[0]}' is not numeric")
         w = design_weights(data, spec.weights, spec.probs)

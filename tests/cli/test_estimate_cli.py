@@ -300,3 +300,20 @@ def test_cv_and_effective_sample_size(capsys):
     r = json.loads(out)["estimates"][0]
     assert r["cv"] == pytest.approx(r["se"] / r["estimate"], rel=1e-12)
     assert r["n_eff"] == pytest.approx(r["n"] / r["deff"], rel=1e-12)
+
+
+def test_a_constant_variable_has_no_design_effect(tmp_path, capsys):
+    """Issue 13's parity fix: a variable with no variance under simple random sampling has no design
+    effect (R divides by that zero and prints Inf or NaN): the JSON gives null, never a number."""
+    path = tmp_path / "constant.csv"
+    path.write_text("y,b,w,g\n1,1,1,a\n1,1,2,a\n1,1,3,b\n1,1,1,b\n")
+    for extra in ([], ["--by", "g"]):
+        code, out, err = run(
+            ["estimate", str(path), "--weights", "w", "--mean", "y", "--total", "y", "--prop", "b", *extra]
+            + ["--format", "json"],
+            capsys,
+        )
+        assert code == 0, err
+        rows = json.loads(out)["estimates"]
+        assert rows and all(r["deff"] is None for r in rows)
+        assert all(r["se"] == 0 for r in rows if r["statistic"] != "total")

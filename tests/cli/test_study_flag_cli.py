@@ -124,6 +124,7 @@ def test_import_odk_out_defaults_to_the_study_data(tmp_path, capsys):
         (["--quantile", "@0.5"], "--quantile"),
         (["--domain", "stype"], "--domain"),
         (["--domain", "=E"], "--domain"),
+        (["--df", "0"], "--df"),
         (["--df", "-3"], "--df"),
         (["--df", "many"], "--df"),
         (["--repweights", "pw", "--rscales", "1,a"], "--rscales"),

@@ -228,21 +228,21 @@ def _patterns(key: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     """(each pattern's first row, each row's pattern) for integer keys, patterns numbered in order of
     first appearance; None if there are more than _MAX_PATTERN_SHARE * n of them.
 
-    Found by hashing, never by sorting the n keys. Rows of a PSU nearly always sit together, so the
-    keys come in runs: then only the first key of each run is hashed and the runs are expanded (the
-    same numbering, since a pattern first appears at the start of a run)."""
+    Found by hashing, never by sorting the n keys. When the rows of a PSU sit together (data sorted
+    by stratum and PSU, as most survey files are) the keys come in runs: then only the first key of
+    each run is hashed and the runs are expanded (the same numbering, since a pattern first appears at
+    the start of a run). Shuffled rows are hashed one by one."""
     n = len(key)
-    starts = np.flatnonzero(key[1:] != key[:-1])
-    starts += 1
-    starts = np.concatenate([np.zeros(1, np.int64), starts])
-    in_runs = len(starts) <= n // 4
-    keys = pl.Series(key[starts] if in_runs else key)
+    change = key[1:] != key[:-1]
+    in_runs = 1 + int(np.count_nonzero(change)) <= n // 4
+    starts = np.concatenate([np.zeros(1, np.int64), np.flatnonzero(change) + 1]) if in_runs else None
+    keys = pl.Series(key[starts] if starts is not None else key)
     first = np.flatnonzero(keys.is_first_distinct().to_numpy())
     U = len(first)
     if U > _MAX_PATTERN_SHARE * n:
         return None
     unit = keys.replace_strict(keys.gather(first), np.arange(U), return_dtype=pl.Int64).to_numpy()
-    if not in_runs:
+    if starts is None:
         return first, unit
     return starts[first], np.repeat(unit, np.diff(starts, append=n))
 

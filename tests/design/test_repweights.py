@@ -215,3 +215,20 @@ def test_patterns_by_runs_equal_patterns_by_rows(layout):
     np.testing.assert_array_equal(first, want_first)
     np.testing.assert_array_equal(unit, want_unit)
     assert _patterns(np.arange(1000)) is None  # every row its own pattern: not compressed
+
+
+def test_a_forked_child_starts_its_own_worker(monkeypatch):
+    """The worker thread does not survive a fork: in a child (another process id) the pass must start
+    its own worker, not submit to the parent's executor, whose thread the child does not have. (A
+    real fork is not run here: polars itself is not fork-safe once used, and its docs ask for spawn.)"""
+    import os
+
+    from quietpoll.design import repweights as rw
+
+    parent = rw._worker()
+    assert rw._worker() is parent
+    pid = os.getpid()
+    monkeypatch.setattr(os, "getpid", lambda: pid + 1)
+    child = rw._worker()
+    assert child is not parent and child.submit(lambda: 7).result(timeout=10) == 7
+    assert list(rw._WORKER) == [pid + 1]  # the parent's executor is not kept in the child

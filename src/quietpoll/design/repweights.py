@@ -212,16 +212,22 @@ def _project(R: int, read, n: int, rr: np.ndarray) -> tuple[np.ndarray, np.ndarr
     return H, low
 
 
-_WORKER: list = []
+_WORKER: dict = {}  # process id -> its executor
 
 
 def _worker():
-    """One worker thread, kept for the life of the process (an idle thread costs nothing)."""
-    if not _WORKER:
+    """One worker thread, kept for the life of the process (an idle thread costs nothing). Keyed by
+    process id: a child forked after the thread was started does not have it (its executor would
+    wait forever), so it starts its own."""
+    import os
+
+    pid = os.getpid()
+    if pid not in _WORKER:
         from concurrent.futures import ThreadPoolExecutor
 
-        _WORKER.append(ThreadPoolExecutor(1, thread_name_prefix="quietpoll-repweights"))
-    return _WORKER[0]
+        _WORKER.clear()
+        _WORKER[pid] = ThreadPoolExecutor(1, thread_name_prefix="quietpoll-repweights")
+    return _WORKER[pid]
 
 
 def _patterns(key: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:

@@ -212,13 +212,9 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
                 break
             var = family.variance(mu)
         every = bool(good.all())
-        if identity and every and start is None and it == 1:
-            # the start is mu = eta = y: z = eta + (y - mu) is y itself (no two passes over n)
-            z = eta
-            w = np.sqrt(prior)
-            Xg = X
-        elif identity and every:
-            z = eta + (y - mu)
+        if identity and every:
+            # from R's start mu = eta = y, z = eta + (y - mu) is y itself (no two passes over n)
+            z = eta if start is None and it == 1 else eta + (y - mu)
             w = np.sqrt(prior)
             Xg = X
         elif every:

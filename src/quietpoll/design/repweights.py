@@ -14,6 +14,7 @@ reproduces each weight to within a few units in the last place.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -65,12 +66,15 @@ class RepWeights:
             if found is not None:
                 factors, unit, scale = found
                 return cls(n, R, factors=factors, unit=unit, rowscale=scale)
-        elif on_column is not None:
-            for j in range(R):
-                on_column(j, float(read(j).min()))
+            checked = True  # _compress's pass saw every column's minimum
+        else:
+            checked = on_column is None
         dense = np.empty((n, R))
         for j in range(R):
-            dense[:, j] = read(j)
+            a = read(j)
+            if not checked:
+                on_column(j, float(a.min()))  # type: ignore[misc]
+            dense[:, j] = a
         return cls(n, R, dense=dense)
 
     @classmethod
@@ -167,8 +171,6 @@ def _project(R: int, read, n: int, rr: np.ndarray) -> tuple[np.ndarray, np.ndarr
     does not fill; polars and numpy release the GIL): on the 1M x 80 benchmark the pass takes about
     100 ms instead of 150. The groups are projected in the same order either way, so the sums, and
     the patterns found from them, are the same bits with or without the thread."""
-    import os
-
     H = np.zeros((rr.shape[0], n))
     low = np.full(R, np.inf)
     M = np.empty((min(_GROUP, R), min(_BLOCK, n)))
@@ -219,8 +221,6 @@ def _worker():
     """One worker thread, kept for the life of the process (an idle thread costs nothing). Keyed by
     process id: a child forked after the thread was started does not have it (its executor would
     wait forever), so it starts its own."""
-    import os
-
     pid = os.getpid()
     if pid not in _WORKER:
         from concurrent.futures import ThreadPoolExecutor

@@ -32,6 +32,11 @@ class Family:
     # linkinv and mu_eta of one eta together, sharing their work (the same values as the two calls)
     linkinv_mu_eta: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]] | None = None
 
+    @property
+    def plain_identity(self) -> bool:
+        """gaussian with the identity link: mu_eta and the variance are 1 (no division by ones)."""
+        return self.name == "gaussian" and self.link == "identity"
+
 
 def _logit_linkinv(eta):
     tmp = np.where(eta < _MTHRESH, EPS, np.where(eta > _THRESH, _INVEPS, np.exp(np.clip(eta, -700, 700))))

@@ -193,12 +193,13 @@ def model_frame(frame: pl.DataFrame, formula: str, rows: np.ndarray | None = Non
     missing = np.zeros(frame.height, bool)
     for c in cols:
         s = sub.get_column(c)
-        nan = s.dtype.is_float() and bool(s.is_nan().any())
+        nans = s.is_nan() if s.dtype.is_float() else None
+        nan = nans is not None and bool(nans.any())
         if not (s.null_count() or nan):  # the common case: nothing missing, no mask built
             continue
         m = s.is_null()
-        if nan:
-            m = m | s.is_nan()
+        if nans is not None and nan:
+            m = m | nans
         missing |= m.to_numpy()
     complete = ~missing
     use = complete.copy()

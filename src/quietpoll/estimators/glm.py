@@ -189,7 +189,7 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     k = int(ok.sum())
     c_after = w_rows.sum() / (design.n if keeps_rows else len(rows))
     # Pearson residuals (the identity link's variance is 1: no division by ones)
-    r0 = mf.y - fit.mu if _identity(fam) else (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
+    r0 = mf.y - fit.mu if fam.plain_identity else (mf.y - fit.mu) / np.sqrt(fam.variance(fit.mu))
     refits: list[np.ndarray] = []
 
     def reevaluate(rep):
@@ -244,10 +244,6 @@ def _glm(design, formula, family, subset, level) -> GLMResult:
     )
 
 
-def _identity(fam: Family) -> bool:
-    return fam.name == "gaussian" and fam.link == "identity"
-
-
 def _svyvar(r: np.ndarray, w: np.ndarray) -> float:
     """R's svyvar of one variable: weighted variance times n/(n - 1), n the rows with weight."""
     pos = w != 0
@@ -285,7 +281,7 @@ def _linearized_scores(mf: ModelFrame, fit: IRLSFit, fam: Family):
     Ainv = np.linalg.solve(Rk, np.linalg.solve(Rk.T, np.eye(Rk.shape[0])))
     e = (
         (mf.y - fit.mu) * fit.working_weights
-        if _identity(fam)
+        if fam.plain_identity
         else (mf.y - fit.mu) / fam.mu_eta(fit.eta) * fit.working_weights
     )
     if ok.all() and not isinstance(mf.matrix, np.ndarray):

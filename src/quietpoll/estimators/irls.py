@@ -183,7 +183,7 @@ def _fit_one(X, y, prior, family, start, warn) -> IRLSFit:
         raise EstimationError(
             f"cannot find valid starting values for family {family.name}: give a response inside the family's range"
         )
-    identity = family.link == "identity" and family.name == "gaussian"
+    identity = family.plain_identity
     if identity and start is None:
         devold = 0.0  # gaussian starts at mu = y: every deviance residual is (y - y)^2 = 0
     else:

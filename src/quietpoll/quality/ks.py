@@ -17,6 +17,7 @@ always scipy's. ``tests/quality/test_ks.py`` compares both on many samples (hypo
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 
@@ -25,17 +26,9 @@ import numpy as np
 #: scipy's ``MAX_AUTO_N``: ``method="auto"`` is exact while both samples are at most this large
 MAX_EXACT_N = 10000
 
-_INSIDE: list[Callable[[int, int, int, int], float] | None] = []
 
-
+@functools.cache
 def _inside_method() -> Callable[[int, int, int, int], float] | None:
-    """scipy's compiled ``_compute_outer_prob_inside_method``, or None when it cannot be found."""
-    if not _INSIDE:
-        _INSIDE.append(_load_inside_method())
-    return _INSIDE[0]
-
-
-def _load_inside_method() -> Callable[[int, int, int, int], float] | None:
     import importlib.machinery
     import importlib.util
     import sys
@@ -97,7 +90,7 @@ def _exact(n1: int, n2: int, d: float) -> tuple[float, float] | None:
         return None
     if not 0 <= prob <= 1:
         return None
-    return d, float(np.clip(prob, 0, 1))
+    return d, float(prob)
 
 
 def ks_2samp(data1: np.ndarray, data2: np.ndarray) -> tuple[float, float]:
